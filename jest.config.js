@@ -1,0 +1,10 @@
+/** Jest runs TypeScript as native ESM through SWC; tests talk to the real Redis, Postgres, MariaDB and ffmpeg. */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
+  },
+  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/apps/*/test/**/*.test.ts'],
+  testTimeout: 120000,
+};

@@ -1,0 +1,13 @@
+export * from './errors';
+export { checkName, checkPipelineName } from './names';
+export * from './types/column-type';
+export { validateValue } from './types/validate-value';
+export * from './expr/expr';
+export * from './udf/udf';
+export * from './iterator/iterator';
+export type * from './media/media-store';
+export type * from './export/sink';
+export type * from './pipeline/pipeline-def';
+export * from './pipeline/define-pipeline';
+export * from './planner/plan';
+export { checkExpr } from './planner/resolve-type';

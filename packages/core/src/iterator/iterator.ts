@@ -1,0 +1,39 @@
+import type { ColumnType, Kind } from '../types/column-type';
+import type { Expr } from '../expr/expr';
+import type { MediaContext } from '../media/media-store';
+
+export interface IteratorContext {
+  media: MediaContext;
+  /** where generated media (frames, segments, tiles) of this view is written */
+  destination: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * An iterator turns one base-row value into zero or more view rows (chunks, frames, segments...).
+ * It streams: `run` yields rows one at a time so a long video never sits in memory.
+ */
+export interface IteratorDef<P = unknown, O extends Record<string, ColumnType> = Record<string, ColumnType>> {
+  name: string;
+  version: string;
+  /** kinds of base column it accepts */
+  accepts: readonly Kind[];
+  /** check parameters at `apply`; throw an Error whose message names the problem */
+  validate(params: P): void;
+  /** output columns for these parameters (metadata columns may depend on them) */
+  outputs(params: P): O;
+  /** queue class that runs it: `cpu` or `media` */
+  queue: 'cpu' | 'media';
+  run(input: string, params: P, ctx: IteratorContext): AsyncIterable<{ [K in keyof O]: O[K]['_value'] }>;
+}
+
+/** An iterator applied to a base column: what `p.view(name, base, documentSplitter(docs.doc, {...}))` receives. */
+export interface IteratorCall<P = unknown, O extends Record<string, ColumnType> = Record<string, ColumnType>> {
+  readonly def: IteratorDef<P, O>;
+  readonly input: Expr;
+  readonly params: P;
+}
+
+export function iteratorCall<P, O extends Record<string, ColumnType>>(def: IteratorDef<P, O>, input: Expr, params: P): IteratorCall<P, O> {
+  return { def, input, params };
+}

@@ -1,0 +1,139 @@
+import { ColumnType, t, type Kind } from '../types/column-type';
+import { ColumnRef, Expr } from '../expr/expr';
+import type { IteratorCall } from '../iterator/iterator';
+import type { ExportSink } from '../export/sink';
+import { checkName, checkPipelineName } from '../names';
+import { PipelineDefinitionError } from '../errors';
+import type { ColumnDef, ExportDef, OnError, PipelineDef, TableDef } from './pipeline-def';
+
+type Schema = Record<string, ColumnType>;
+type Refs<S extends Schema> = {
+  [K in keyof S]: S[K] extends ColumnType<infer Kd, infer T> ? ColumnRef<Kd, T> : never;
+};
+
+/** Members of a table handle; a column may not take one of these names. */
+const RESERVED = new Set(['compute', 'col', 'name', 'pos']);
+
+export interface TableHandleBase {
+  readonly name: string;
+  /** Add a computed column; returns its reference so later columns can use it. */
+  compute<K extends Kind, T>(name: string, expr: Expr<K, T>, opts?: { onError?: OnError; destination?: string }): ColumnRef<K, T>;
+  /** A column by name (for columns added with compute, when no variable holds it). */
+  col(name: string): ColumnRef;
+}
+export type TableHandle<S extends Schema> = TableHandleBase & Refs<S>;
+export type ViewHandle<S extends Schema, O extends Schema> = TableHandle<S & O> & { readonly pos: ColumnRef<'int', number> };
+
+export interface PipelineBuilder {
+  table<S extends Schema>(name: string, schema: S): TableHandle<S>;
+  view<S extends Schema, O extends Record<string, ColumnType>>(
+    name: string,
+    base: TableHandle<S>,
+    iterator: IteratorCall<any, O>,
+  ): ViewHandle<S, O>;
+  export(source: TableHandleBase, sink: ExportSink, opts?: { columns?: string[]; key?: string[]; propagateDeletes?: boolean }): void;
+}
+
+/** Declare a pipeline: tables, computed columns, views and exports. */
+export function definePipeline(name: string, build: (p: PipelineBuilder) => void): PipelineDef {
+  checkPipelineName(name);
+  const def: PipelineDef = { name, tables: [], exports: [], udfs: new Map() };
+  const fail = (table: string, column: string | undefined, problem: string): never => {
+    throw new PipelineDefinitionError({ pipeline: name, table, ...(column ? { column } : {}) }, problem);
+  };
+
+  const handleFor = (table: TableDef, inherited: ColumnDef[]): TableHandleBase & Record<string, unknown> => {
+    const refs = new Map<string, ColumnRef>();
+    const addRef = (c: ColumnDef) => {
+      if (refs.has(c.name)) fail(table.name, c.name, 'column is declared twice');
+      refs.set(c.name, new ColumnRef(table.name, c.name, c.type));
+    };
+    inherited.forEach(addRef);
+    table.columns.forEach(addRef);
+    const handle: TableHandleBase & Record<string, unknown> = {
+      name: table.name,
+      compute(colName, expr, opts = {}) {
+        checkName('column', colName);
+        if (RESERVED.has(colName)) fail(table.name, colName, `"${colName}" is reserved`);
+        if (!(expr instanceof Expr)) fail(table.name, colName, 'compute() needs an expression (a UDF call or a column)');
+        let type = expr.type.nullable();
+        if (opts.destination) type = type.destination(opts.destination);
+        const col: ColumnDef = { name: colName, type, computed: { expr, onError: opts.onError ?? 'ignore' } };
+        for (const [id, udf] of expr.udfs) def.udfs.set(id, udf);
+        table.columns.push(col);
+        addRef(col);
+        const ref = refs.get(colName)!;
+        (handle as Record<string, unknown>)[colName] = ref;
+        return ref as never;
+      },
+      col(colName) {
+        const ref = refs.get(colName);
+        if (!ref) return fail(table.name, colName, 'unknown column');
+        return ref;
+      },
+    };
+    for (const [n, r] of refs) handle[n] = r;
+    return handle;
+  };
+
+  const tablesByName = new Map<string, { def: TableDef; allColumns: () => ColumnDef[] }>();
+  const builder: PipelineBuilder = {
+    table(tableName, schema) {
+      checkName('table', tableName);
+      if (tablesByName.has(tableName)) fail(tableName, undefined, 'declared twice');
+      const columns: ColumnDef[] = Object.entries(schema).map(([colName, type]) => {
+        checkName('column', colName);
+        if (RESERVED.has(colName)) fail(tableName, colName, `"${colName}" is reserved`);
+        if (!(type instanceof ColumnType)) fail(tableName, colName, 'not a column type (use t.string(), t.int(), ...)');
+        return { name: colName, type };
+      });
+      if (!columns.some((c) => c.type.spec.primaryKey)) fail(tableName, undefined, 'needs a primary key (t.string().primaryKey())');
+      const table: TableDef = { name: tableName, kind: 'table', columns };
+      def.tables.push(table);
+      tablesByName.set(tableName, { def: table, allColumns: () => table.columns });
+      return handleFor(table, []) as never;
+    },
+    view(viewName, base, iterator) {
+      checkName('view', viewName);
+      if (tablesByName.has(viewName)) fail(viewName, undefined, 'declared twice');
+      const baseEntry = tablesByName.get(base.name);
+      if (!baseEntry) return fail(viewName, undefined, `base table ${base.name} is not part of this pipeline`);
+      const inputCol = iterator.input.node;
+      if (inputCol.op !== 'column' || inputCol.table !== base.name) {
+        fail(viewName, undefined, `iterator ${iterator.def.name} must take a column of ${base.name}`);
+      }
+      try {
+        iterator.def.validate(iterator.params);
+      } catch (e) {
+        fail(viewName, undefined, `iterator ${iterator.def.name}: ${(e as Error).message}`);
+      }
+      const inputType = iterator.input.type.spec.kind;
+      if (!iterator.def.accepts.includes(inputType)) {
+        fail(viewName, undefined, `iterator ${iterator.def.name} accepts ${iterator.def.accepts.join(' or ')} columns, not ${inputType}`);
+      }
+      const outputs = iterator.def.outputs(iterator.params);
+      const inherited = baseEntry.allColumns().map((c) => ({ name: c.name, type: c.type }));
+      const columns: ColumnDef[] = [
+        { name: 'pos', type: t.int() },
+        ...Object.entries(outputs).map(([n, type]) => ({ name: n, type })),
+      ];
+      for (const c of columns) if (inherited.some((i) => i.name === c.name)) fail(viewName, c.name, `iterator output ${c.name} collides with a base column`);
+      const view: TableDef = { name: viewName, kind: 'view', base: base.name, iterator, columns };
+      def.tables.push(view);
+      tablesByName.set(viewName, { def: view, allColumns: () => [...inherited, ...view.columns] });
+      return handleFor(view, inherited) as never;
+    },
+    export(source, sink, opts = {}) {
+      const entry = tablesByName.get(source.name);
+      if (!entry) return fail(source.name, undefined, 'export source is not part of this pipeline');
+      const all = entry.allColumns().map((c) => c.name);
+      const key = opts.key ?? (entry.def.kind === 'view' ? [...entry.allColumns().filter((c) => c.type.spec.primaryKey).map((c) => c.name), 'pos'] : entry.def.columns.filter((c) => c.type.spec.primaryKey).map((c) => c.name));
+      const columns = opts.columns ?? all;
+      for (const c of [...key, ...columns]) if (!all.includes(c)) fail(source.name, c, `export to ${sink.name}: unknown column`);
+      const ex: ExportDef = { source: source.name, sink, key, columns: [...new Set([...key, ...columns])], propagateDeletes: opts.propagateDeletes ?? true };
+      def.exports.push(ex);
+    },
+  };
+  build(builder);
+  return def;
+}

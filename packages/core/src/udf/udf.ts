@@ -1,0 +1,69 @@
+import { ColumnType, type Kind } from '../types/column-type';
+import { Expr, type ExprNode } from '../expr/expr';
+import type { MediaContext } from '../media/media-store';
+
+/** What a UDF sees besides its arguments. */
+export interface UdfContext {
+  /** read input media and write generated media */
+  media: MediaContext;
+  /** the column being computed (for messages and media keys) */
+  column: { table: string; name: string; destination?: string };
+  signal?: AbortSignal;
+}
+
+type ValueOf<C> = C extends ColumnType<Kind, infer T> ? T : never;
+type KindOf<C> = C extends ColumnType<infer K, unknown> ? K : never;
+/** int may be passed where float is wanted; everything else must match exactly. */
+type AcceptedKind<K> = K extends 'float' ? 'float' | 'int' : K;
+
+export type ArgValues<P extends readonly ColumnType[]> = { [I in keyof P]: ValueOf<P[I]> };
+export type ArgExprs<P extends readonly ColumnType[]> = {
+  [I in keyof P]: Expr<AcceptedKind<KindOf<P[I]>>, any> | ValueOf<P[I]>;
+};
+
+export interface UdfSpec<P extends readonly ColumnType[], R extends ColumnType> {
+  /** stable name; with `version`, recorded in the catalog for every column that uses it */
+  name: string;
+  /** bump when the function would compute a different answer */
+  version: string;
+  params: P;
+  returns: R;
+  /** queue class that runs it: `cpu` (default), `media`, or `model:<provider>:<model>` */
+  queue?: string;
+  /** one row at a time */
+  fn?: (args: ArgValues<P>, ctx: UdfContext) => Promise<ValueOf<R>> | ValueOf<R>;
+  /** many rows per call; must return one result (or an Error) per input row, in order */
+  batch?: {
+    maxSize: number;
+    fn: (rows: ArgValues<P>[], ctx: UdfContext) => Promise<Array<ValueOf<R> | Error>>;
+  };
+}
+
+export interface Udf<P extends readonly ColumnType[] = readonly ColumnType[], R extends ColumnType = ColumnType> {
+  (...args: ArgExprs<P>): Expr<KindOf<R>, ValueOf<R>>;
+  readonly spec: UdfSpec<P, R>;
+  readonly id: string;
+}
+
+/**
+ * Define a user-defined function. Calling it with column expressions builds an expression;
+ * TypeScript rejects an argument of the wrong kind (a video where a string is wanted).
+ */
+export function defineUdf<const P extends readonly ColumnType[], R extends ColumnType>(spec: UdfSpec<P, R>): Udf<P, R> {
+  if (!spec.fn && !spec.batch) throw new Error(`udf ${spec.name}: give fn or batch`);
+  const id = `${spec.name}@${spec.version}`;
+  const call = (...args: unknown[]) => {
+    const udfs = new Map<string, Udf>();
+    const nodes: ExprNode[] = args.map((a) => {
+      if (a instanceof Expr) {
+        for (const [k, v] of a.udfs) udfs.set(k, v);
+        return a.node;
+      }
+      return { op: 'literal', value: a } as ExprNode;
+    });
+    udfs.set(id, udf as unknown as Udf);
+    return new Expr({ op: 'call', udf: spec.name, version: spec.version, args: nodes }, spec.returns as unknown as ColumnType<KindOf<R>, ValueOf<R>>, udfs);
+  };
+  const udf = Object.assign(call, { spec, id }) as unknown as Udf<P, R>;
+  return udf;
+}
