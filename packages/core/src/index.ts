@@ -11,3 +11,4 @@ export type * from './pipeline/pipeline-def';
 export * from './pipeline/define-pipeline';
 export * from './planner/plan';
 export { checkExpr } from './planner/resolve-type';
+export * from './limiter/rate-gate';

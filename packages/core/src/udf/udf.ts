@@ -1,6 +1,7 @@
 import { ColumnType, type Kind } from '../types/column-type';
 import { Expr, type ExprNode } from '../expr/expr';
 import type { MediaContext } from '../media/media-store';
+import type { RateGate } from '../limiter/rate-gate';
 
 /** What a UDF sees besides its arguments. */
 export interface UdfContext {
@@ -9,6 +10,10 @@ export interface UdfContext {
   /** the column being computed (for messages and media keys) */
   column: { table: string; name: string; destination?: string };
   signal?: AbortSignal;
+  /** fleet-wide rate limits for model calls */
+  rateGate?: RateGate;
+  /** counters a UDF reports (calls, tokens, 429s) for status and metrics */
+  usage?: (counter: string, amount: number) => void;
 }
 
 type ValueOf<C> = C extends ColumnType<Kind, infer T> ? T : never;
