@@ -12,3 +12,4 @@ export * from './pipeline/define-pipeline';
 export * from './planner/plan';
 export { checkExpr } from './planner/resolve-type';
 export * from './limiter/rate-gate';
+export { dependentsOf } from './planner/dependents';

@@ -5,7 +5,7 @@ import { TesseraError } from './errors';
  * restricted to a safe alphabet. Double underscores are reserved for Tessera's own columns.
  */
 const NAME = /^[a-z][a-z0-9_]{0,39}$/;
-const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,29}$/;
+const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
 export function checkName(what: 'table' | 'column' | 'view', name: string): string {
   if (!NAME.test(name) || name.includes('__')) {
@@ -21,7 +21,7 @@ export function checkPipelineName(name: string): string {
   if (!PIPELINE_NAME.test(name)) {
     throw new TesseraError(
       'E_NAME',
-      `invalid pipeline name ${JSON.stringify(name)}: use lowercase letters, digits and hyphens, starting with a letter, at most 30 characters`,
+      `invalid pipeline name ${JSON.stringify(name)}: use lowercase letters, digits and hyphens, starting with a letter, at most 20 characters`,
     );
   }
   return name;

@@ -1,0 +1,34 @@
+import pg from 'pg';
+
+/**
+ * A pool whose bigint and numeric values come back as JS numbers (row ids and counts stay far
+ * below 2^53), configured per pool rather than by mutating pg's global parsers.
+ */
+export function createPool(url: string, max = 10): pg.Pool {
+  const types = {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+      if (oid === 1016) return (v: string) => (pg.types.getTypeParser(1016 as never, 'text') as (s: string) => string[])(v).map(Number);
+      return pg.types.getTypeParser(oid, format as 'text');
+    },
+  };
+  const pool = new pg.Pool({ connectionString: url, max, types: types as pg.CustomTypesConfig });
+  // an idle client losing its connection must not crash the process
+  pool.on('error', () => {});
+  return pool;
+}
+
+export async function withTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const r = await fn(c);
+    await c.query('COMMIT');
+    return r;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
+}

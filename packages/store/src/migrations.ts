@@ -1,0 +1,58 @@
+import type pg from 'pg';
+import { ident } from './sql';
+
+/**
+ * The catalog: tables and views, their columns (with computed expressions and the UDF versions
+ * they were computed with), and the version history. Idempotent; guarded by an advisory lock so
+ * several processes starting at once do not race.
+ */
+export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
+  const s = ident(schema);
+  const c = await pool.connect();
+  try {
+    await c.query('SELECT pg_advisory_lock(hashtext($1))', [`tessera-migrate:${schema}`]);
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await c.query(`
+      CREATE TABLE IF NOT EXISTS ${s}.pipelines (
+        name text PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.tables (
+        id serial PRIMARY KEY,
+        pipeline text NOT NULL REFERENCES ${s}.pipelines(name),
+        name text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('table', 'view')),
+        base_id int REFERENCES ${s}.tables(id),
+        iterator jsonb,
+        stages jsonb NOT NULL DEFAULT '[]',
+        physical text NOT NULL,
+        version int NOT NULL DEFAULT 0,
+        UNIQUE (pipeline, name)
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.columns (
+        table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
+        name text NOT NULL,
+        position int NOT NULL,
+        type jsonb NOT NULL,
+        computed jsonb,
+        added_version int NOT NULL,
+        PRIMARY KEY (table_id, name)
+      );
+      CREATE TABLE IF NOT EXISTS ${s}.versions (
+        table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
+        version int NOT NULL,
+        kind text NOT NULL,
+        detail text,
+        inserts int NOT NULL DEFAULT 0,
+        updates int NOT NULL DEFAULT 0,
+        deletes int NOT NULL DEFAULT 0,
+        aborted text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (table_id, version)
+      );
+    `);
+  } finally {
+    await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`tessera-migrate:${schema}`]).catch(() => {});
+    c.release();
+  }
+}

@@ -1,0 +1,154 @@
+import type pg from 'pg';
+import { TesseraError, validateValue, typeFromSpec, dependentsOf } from '@tessera/core';
+import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
+import type { CatalogColumn, CatalogTable } from './catalog';
+import { bumpVersion, setVersionCounts } from './versions';
+
+export type Row = Record<string, unknown>;
+const CHUNK = 5000;
+
+const baseColumns = (t: CatalogTable) => t.columns.filter((c) => !c.computed && !(t.kind === 'view' && c.name === 'pos'));
+const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.primaryKey);
+
+/** Check rows against the table's base columns; the first bad row is reported by index, column and problem. */
+export function validateRows(table: CatalogTable, rows: Row[], columns = baseColumns(table)): Row[] {
+  const known = new Set(columns.map((c) => c.name));
+  return rows.map((row, i) => {
+    const where = `${table.name} row ${i + 1}`;
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new TesseraError('E_BAD_ROW', `${where}: expected an object, got ${JSON.stringify(row)}`);
+    for (const k of Object.keys(row)) {
+      if (!known.has(k)) {
+        const computed = table.columns.some((c) => c.name === k && c.computed);
+        throw new TesseraError('E_BAD_ROW', `${where}: ${computed ? `column ${k} is computed and cannot be written` : `unknown column ${k}`} (columns: ${[...known].join(', ')})`);
+      }
+    }
+    const out: Row = {};
+    for (const col of columns) {
+      if (!(col.name in row)) continue;
+      try {
+        out[col.name] = validateValue(col.name, typeFromSpec(col.type), row[col.name]);
+      } catch (e) {
+        throw new TesseraError('E_BAD_ROW', `${where}: ${(e as Error).message}`);
+      }
+      if (out[col.name] === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where}: column ${col.name} may not be null`);
+    }
+    for (const col of columns) {
+      if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where}: missing required column ${col.name}`);
+    }
+    return out;
+  });
+}
+
+const recordsetDef = (cols: CatalogColumn[]) => cols.map((c) => `${ident(c.name)} ${pgType(c.type)}`).join(', ');
+const toJson = (rows: Row[]) => JSON.stringify(rows);
+
+/** Insert validated rows as a new version. Returns the version and how many rows it added. */
+export async function insertRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number }> {
+  const cols = baseColumns(table);
+  const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${rows.length} row(s)`);
+  const seq = `${ident(schema)}.${ident(`${table.physical.split('.')[1]!.replace(/"/g, '')}__rowid`)}`;
+  const names = cols.map((col) => ident(col.name)).join(', ');
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    try {
+      await c.query(
+        `INSERT INTO ${table.physical} (_rowid, _v_min, ${names})
+         SELECT nextval('${seq.replace(/'/g, "''")}'), $2, ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(cols)})`,
+        [toJson(rows.slice(i, i + CHUNK)), version],
+      );
+    } catch (e) {
+      throw describeWriteError(table, e);
+    }
+  }
+  await setVersionCounts(c, schema, table.id, version, { inserts: rows.length });
+  return { version, count: rows.length };
+}
+
+/**
+ * Update rows by primary key as a new version. Each updated row gets a new physical row version;
+ * computed columns that depend on a changed column are reset (to be recomputed), the others are
+ * carried over unchanged.
+ */
+export async function updateRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number; reset: string[] }> {
+  const keys = keyColumns(table);
+  if (!keys.length) throw new TesseraError('E_BAD_ROW', `${table.name}: updates need a primary key`);
+  const version = await bumpVersion(c, schema, table.id, 'update', `updated ${rows.length} row(s)`);
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    for (const k of keys) if (r[k.name] === undefined || r[k.name] === null) throw new TesseraError('E_BAD_ROW', `${table.name}: an update needs the primary key ${k.name}`);
+    const sig = Object.keys(r).sort().join(',');
+    groups.set(sig, [...(groups.get(sig) ?? []), r]);
+  }
+  const allReset = new Set<string>();
+  let count = 0;
+  for (const group of groups.values()) {
+    const changed = Object.keys(group[0]!).filter((k) => !keys.some((key) => key.name === k));
+    const reset = dependentsOf(table.columns, changed);
+    reset.forEach((r) => allReset.add(r));
+    const changedCols = table.columns.filter((col) => changed.includes(col.name));
+    const rsCols = [...keys, ...changedCols];
+    const physical = (col: CatalogColumn) => (col.computed ? [col.name, statusCol(col.name), errTypeCol(col.name), errMsgCol(col.name)] : [col.name]);
+    const targetCols = ['_rowid', '_v_min', ...table.columns.flatMap(physical)];
+    const sources = [
+      'o._rowid',
+      '$2',
+      ...table.columns.flatMap((col) => {
+        if (changed.includes(col.name)) return [`u.${ident(col.name)}`];
+        if (reset.includes(col.name)) return ['NULL', 'NULL', 'NULL', 'NULL'];
+        return physical(col).map((p) => `o.${ident(p)}`);
+      }),
+    ];
+    const join = keys.map((k) => `t.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
+    const joinO = keys.map((k) => `o.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
+    for (let i = 0; i < group.length; i += CHUNK) {
+      const chunk = group.slice(i, i + CHUNK);
+      const { rowCount } = await c.query(
+        `WITH u AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(rsCols)})),
+              o AS (UPDATE ${table.physical} t SET _v_max = $2 FROM u WHERE ${join} AND t._v_max IS NULL RETURNING t.*)
+         INSERT INTO ${table.physical} (${targetCols.map(ident).join(', ')})
+         SELECT ${sources.join(', ')} FROM o JOIN u ON ${joinO}`,
+        [toJson(chunk), version],
+      );
+      if (rowCount !== chunk.length) {
+        const missing = await missingKeys(c, table, chunk, keys, version);
+        throw new TesseraError('E_NO_SUCH_ROW', `${table.name}: no row with ${missing.slice(0, 5).map((m) => JSON.stringify(m)).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}; nothing was updated`);
+      }
+      count += rowCount;
+    }
+  }
+  await setVersionCounts(c, schema, table.id, version, { updates: count });
+  return { version, count, reset: [...allReset] };
+}
+
+/** Delete rows by primary key as a new version (the rows stay readable at earlier versions). */
+export async function deleteRows(c: pg.PoolClient, schema: string, table: CatalogTable, keyRows: Row[]): Promise<{ version: number; count: number }> {
+  const keys = keyColumns(table);
+  const version = await bumpVersion(c, schema, table.id, 'delete', `deleted ${keyRows.length} row(s)`);
+  let count = 0;
+  const join = keys.map((k) => `t.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
+  for (let i = 0; i < keyRows.length; i += CHUNK) {
+    const { rowCount } = await c.query(
+      `UPDATE ${table.physical} t SET _v_max = $2 FROM jsonb_to_recordset($1::jsonb) AS u(${recordsetDef(keys)}) WHERE ${join} AND t._v_max IS NULL`,
+      [toJson(keyRows.slice(i, i + CHUNK)), version],
+    );
+    count += rowCount ?? 0;
+  }
+  await setVersionCounts(c, schema, table.id, version, { deletes: count });
+  return { version, count };
+}
+
+/** Keys of `chunk` that match no current row (rows this version already retired count as matched). */
+async function missingKeys(c: pg.PoolClient, table: CatalogTable, chunk: Row[], keys: CatalogColumn[], version: number): Promise<Row[]> {
+  const join = keys.map((k) => `t.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
+  const { rows } = await c.query(
+    `SELECT ${keys.map((k) => `u.${ident(k.name)}`).join(', ')} FROM jsonb_to_recordset($1::jsonb) AS u(${recordsetDef(keys)})
+      WHERE NOT EXISTS (SELECT 1 FROM ${table.physical} t WHERE ${join} AND (t._v_max IS NULL OR t._v_max = $2))`,
+    [toJson(chunk), version],
+  );
+  return rows;
+}
+
+function describeWriteError(table: CatalogTable, e: unknown): Error {
+  const err = e as { code?: string; detail?: string; message?: string };
+  if (err.code === '23505') return new TesseraError('E_DUPLICATE_KEY', `${table.name}: ${err.detail ?? 'duplicate primary key'} (use update to change an existing row)`);
+  return e as Error;
+}

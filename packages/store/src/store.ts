@@ -1,0 +1,134 @@
+import type pg from 'pg';
+import type { PipelinePlan } from '@tessera/core';
+import { createPool, withTx } from './db';
+import { migrate } from './migrations';
+import { loadTable, loadTables, type CatalogTable } from './catalog';
+import { applyPlan, type ApplyChange, type ApplyOptions } from './apply';
+import { insertRows, updateRows, deleteRows, validateRows, type Row } from './rows';
+import { selectRows, columnStatus, listErrors, type SelectOptions } from './read';
+import { listVersions, revertLatest, bumpVersion } from './versions';
+import { loadBatch, writeCells, pendingRanges, resetErrors, resetCells, type RowSelector, type CellResult } from './cells';
+import { ident } from './sql';
+
+export interface StoreOptions {
+  url: string;
+  schema: string;
+  poolSize?: number;
+}
+
+/**
+ * Tessera's record in Postgres: the catalog, one physical table per user table, row versions
+ * and cell values and errors. Everything a worker or the CLI reads or writes goes through here.
+ */
+export class Store {
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly schema: string,
+  ) {}
+
+  static async open(opts: StoreOptions): Promise<Store> {
+    const pool = createPool(opts.url, opts.poolSize);
+    const store = new Store(pool, opts.schema);
+    await migrate(pool, opts.schema);
+    return store;
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  apply(plan: PipelinePlan, opts?: ApplyOptions): Promise<ApplyChange[]> {
+    return applyPlan(this.pool, this.schema, plan, opts);
+  }
+
+  table(pipeline: string, name: string): Promise<CatalogTable> {
+    return loadTable(this.pool, this.schema, pipeline, name);
+  }
+
+  tables(pipeline: string): Promise<CatalogTable[]> {
+    return loadTables(this.pool, this.schema, pipeline);
+  }
+
+  async pipelines(): Promise<string[]> {
+    const { rows } = await this.pool.query(`SELECT name FROM ${ident(this.schema)}.pipelines ORDER BY name`);
+    return rows.map((r) => r.name);
+  }
+
+  /** Validate then insert rows in one transaction: one new version, or nothing on any bad row. */
+  async insert(pipeline: string, tableName: string, rows: Row[]) {
+    const table = await this.table(pipeline, tableName);
+    const valid = validateRows(table, rows);
+    return withTx(this.pool, (c) => insertRows(c, this.schema, table, valid));
+  }
+
+  async update(pipeline: string, tableName: string, rows: Row[]) {
+    const table = await this.table(pipeline, tableName);
+    const cols = table.columns.filter((c) => !c.computed);
+    const valid = rows.map((r, i) => {
+      const [v] = validateRows(table, [r], cols.filter((c) => c.name in r));
+      if (!v) throw new Error(`row ${i + 1}`);
+      return v;
+    });
+    return withTx(this.pool, (c) => updateRows(c, this.schema, table, valid));
+  }
+
+  async delete(pipeline: string, tableName: string, keys: Row[]) {
+    const table = await this.table(pipeline, tableName);
+    return withTx(this.pool, (c) => deleteRows(c, this.schema, table, keys));
+  }
+
+  async select(pipeline: string, tableName: string, opts?: SelectOptions) {
+    return selectRows(this.pool, await this.table(pipeline, tableName), opts);
+  }
+
+  async status(pipeline: string, tableName: string) {
+    return columnStatus(this.pool, await this.table(pipeline, tableName));
+  }
+
+  async errors(pipeline: string, tableName: string, opts?: { column?: string; limit?: number }) {
+    return listErrors(this.pool, await this.table(pipeline, tableName), opts);
+  }
+
+  async versions(pipeline: string, tableName: string) {
+    return listVersions(this.pool, this.schema, await this.table(pipeline, tableName));
+  }
+
+  async revert(pipeline: string, tableName: string): Promise<number> {
+    const table = await this.table(pipeline, tableName);
+    return withTx(this.pool, (c) => revertLatest(c, this.schema, table));
+  }
+
+  /** Reset failed (or all) cells of computed columns to pending, as a new version; returns it. */
+  async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean }) {
+    const table = await this.table(pipeline, tableName);
+    const columns = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
+    return withTx(this.pool, async (c) => {
+      const version = await bumpVersion(c, this.schema, table.id, 'recompute', `${opts.errorsOnly ? 'retry failed cells of' : 'recompute'} ${columns.join(', ')}`);
+      if (opts.errorsOnly) return { version, cells: await resetErrors(c, table, columns) };
+      await resetCells(c, table, columns);
+      return { version, cells: -1 };
+    });
+  }
+
+  /** Record that a version's computation stopped on an error in an `onError: 'abort'` column. */
+  async abortVersion(tableId: number, version: number, message: string): Promise<void> {
+    await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET aborted = coalesce(aborted, $3) WHERE table_id = $1 AND version = $2`, [tableId, version, message]);
+  }
+
+  async abortedVersion(tableId: number, version: number): Promise<string | null> {
+    const { rows } = await this.pool.query(`SELECT aborted FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = $2`, [tableId, version]);
+    return rows[0]?.aborted ?? null;
+  }
+
+  loadBatch(table: CatalogTable, columns: string[], sel: RowSelector) {
+    return loadBatch(this.pool, table, columns, sel);
+  }
+
+  writeCells(table: CatalogTable, columns: string[], results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>) {
+    return writeCells(this.pool, table, columns, results);
+  }
+
+  pendingRanges(table: CatalogTable, columns: string[], size: number, vMin?: number) {
+    return pendingRanges(this.pool, table, columns, size, vMin);
+  }
+}

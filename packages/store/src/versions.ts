@@ -1,0 +1,88 @@
+import type pg from 'pg';
+import { TesseraError } from '@tessera/core';
+import { ident, statusCol, CELL_ERROR } from './sql';
+import type { CatalogTable } from './catalog';
+
+export type VersionKind = 'create_table' | 'insert' | 'update' | 'delete' | 'add_column' | 'drop_column' | 'recompute' | 'revert';
+
+/** Start a new table version. Locks the table's catalog row, so writers to one table serialise here. */
+export async function bumpVersion(c: pg.PoolClient, schema: string, tableId: number, kind: VersionKind, detail: string): Promise<number> {
+  const s = ident(schema);
+  const { rows } = await c.query(`UPDATE ${s}.tables SET version = version + 1 WHERE id = $1 RETURNING version`, [tableId]);
+  const version = rows[0].version as number;
+  await c.query(`INSERT INTO ${s}.versions (table_id, version, kind, detail) VALUES ($1, $2, $3, $4)`, [tableId, version, kind, detail]);
+  return version;
+}
+
+export interface VersionInfo {
+  version: number;
+  kind: VersionKind;
+  detail: string | null;
+  inserts: number;
+  updates: number;
+  deletes: number;
+  errors: number;
+  aborted: string | null;
+  createdAt: Date;
+}
+
+/**
+ * The version history. Error counts are read from the error cells themselves (the cells of rows a
+ * version wrote, or of the columns it added), so they are exact however often jobs were retried.
+ */
+export async function listVersions(db: pg.Pool, schema: string, table: CatalogTable): Promise<VersionInfo[]> {
+  const s = ident(schema);
+  const computed = table.columns.filter((c) => c.computed);
+  const errorExpr = computed.length
+    ? computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} = ${CELL_ERROR})`).join(' + ')
+    : '0';
+  const { rows } = await db.query(
+    `SELECT v.*, coalesce(e.errors, 0) AS errors
+       FROM ${s}.versions v
+       LEFT JOIN (SELECT _v_min AS version, ${errorExpr} AS errors FROM ${table.physical} GROUP BY _v_min) e ON e.version = v.version
+      WHERE v.table_id = $1 ORDER BY v.version`,
+    [table.id],
+  );
+  return rows.map((r) => ({
+    version: r.version,
+    kind: r.kind,
+    detail: r.detail,
+    inserts: r.inserts,
+    updates: r.updates,
+    deletes: r.deletes,
+    errors: Number(r.errors),
+    aborted: r.aborted,
+    createdAt: r.created_at,
+  }));
+}
+
+export async function setVersionCounts(c: pg.PoolClient, schema: string, tableId: number, version: number, counts: { inserts?: number; updates?: number; deletes?: number }) {
+  await c.query(`UPDATE ${ident(schema)}.versions SET inserts = $3, updates = $4, deletes = $5 WHERE table_id = $1 AND version = $2`, [
+    tableId,
+    version,
+    counts.inserts ?? 0,
+    counts.updates ?? 0,
+    counts.deletes ?? 0,
+  ]);
+}
+
+/**
+ * Undo the latest data version (insert, update or delete): rows it wrote disappear and rows it
+ * retired come back, so the table reads exactly as it did before. Schema versions are not
+ * revertible here because dropping or re-adding a column loses or invents data.
+ */
+export async function revertLatest(c: pg.PoolClient, schema: string, table: CatalogTable): Promise<number> {
+  const s = ident(schema);
+  const { rows } = await c.query(`SELECT version, kind FROM ${s}.versions WHERE table_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE`, [table.id]);
+  const latest = rows[0];
+  if (!latest) throw new TesseraError('E_REVERT', `table ${table.name} has no versions`);
+  if (!['insert', 'update', 'delete'].includes(latest.kind)) {
+    throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is a schema change; only data versions (insert, update, delete) can be reverted`);
+  }
+  const v = latest.version as number;
+  await c.query(`DELETE FROM ${table.physical} WHERE _v_min = $1`, [v]);
+  await c.query(`UPDATE ${table.physical} SET _v_max = NULL WHERE _v_max = $1`, [v]);
+  await c.query(`DELETE FROM ${s}.versions WHERE table_id = $1 AND version = $2`, [table.id, v]);
+  await c.query(`UPDATE ${s}.tables SET version = version - 1 WHERE id = $1`, [table.id]);
+  return v;
+}
