@@ -1,0 +1,12 @@
+export { LocalMediaStore } from './media/local-store';
+export { HttpMediaStore } from './media/http-store';
+export { S3MediaStore, s3ConfigFromEnv, type S3StoreOptions } from './media/s3-store';
+export { GcsMediaStore, gcsConfigFromEnv, type GcsStoreOptions } from './media/gcs-store';
+export { AzureMediaStore, parseAzureUrl, type AzureStoreOptions } from './media/azure-store';
+export { createMediaStoreResolver, mediaStoreFor, type MediaStoreResolver } from './media/resolve';
+export { createMediaContext, type MediaContextOptions, type TesseraMediaContext } from './media/media-context';
+export { LocalCache } from './media/local-cache';
+export { PostgresSink, postgres, type PostgresSinkOptions } from './sinks/postgres/postgres-sink';
+export { MysqlSink, mysqlSink as mysql, type MysqlSinkOptions } from './sinks/mysql/mysql-sink';
+export { ExportSchemaMismatch } from './sinks/schema-mismatch';
+export { checkIdentifier } from './sql/identifiers';

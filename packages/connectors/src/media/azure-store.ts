@@ -1,0 +1,102 @@
+import type { Readable } from 'node:stream';
+import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/core-auth';
+import { CellInputError, type MediaStore } from '@tessera/core';
+import { joinKey } from '../url';
+import { asStoreError } from './transient';
+
+export interface AzureStoreOptions {
+  /** defaults to AZURE_STORAGE_CONNECTION_STRING */
+  connectionString?: string;
+  /** e.g. DefaultAzureCredential from @azure/identity, for managed identity */
+  credential?: TokenCredential | StorageSharedKeyCredential;
+  blockSize?: number;
+}
+
+interface BlobLocation {
+  account: string;
+  container: string;
+  name: string;
+}
+
+/** `az://account/container/prefix` or `https://account.blob.core.windows.net/container/prefix`. */
+export function parseAzureUrl(ref: string): BlobLocation {
+  const u = new URL(ref);
+  const parts = decodeURIComponent(u.pathname).replace(/^\/+/, '').split('/');
+  const account = u.protocol === 'az:' ? u.host : u.hostname.split('.')[0]!;
+  const container = parts.shift() ?? '';
+  return { account, container, name: parts.join('/').replace(/\/+$/, '') };
+}
+
+export const isAzureHttpsUrl = (ref: string): boolean => /^https:\/\/[^/]+\.blob\.core\.windows\.net\//i.test(ref);
+
+/**
+ * Azure Blob Storage. Credentials: a connection string (env AZURE_STORAGE_CONNECTION_STRING, which also
+ * points at Azurite), AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY, a token credential passed in, or anonymous.
+ * Streams are uploaded as staged blocks.
+ */
+export class AzureMediaStore implements MediaStore {
+  readonly schemes = ['az'] as const;
+  private readonly clients = new Map<string, BlobServiceClient>();
+  private readonly fromConnectionString?: BlobServiceClient;
+  private readonly blockSize: number;
+
+  constructor(private readonly opts: AzureStoreOptions = {}) {
+    const cs = opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
+    if (cs) this.fromConnectionString = BlobServiceClient.fromConnectionString(cs);
+    this.blockSize = opts.blockSize ?? 8 * 1024 * 1024;
+  }
+
+  private service(account: string): BlobServiceClient {
+    if (this.fromConnectionString?.accountName === account) return this.fromConnectionString;
+    let client = this.clients.get(account);
+    if (!client) {
+      const url = `https://${account}.blob.core.windows.net`;
+      const key = process.env.AZURE_STORAGE_KEY;
+      const credential =
+        this.opts.credential ??
+        (key && process.env.AZURE_STORAGE_ACCOUNT === account ? new StorageSharedKeyCredential(account, key) : undefined);
+      client = new BlobServiceClient(url, credential);
+      this.clients.set(account, client);
+    }
+    return client;
+  }
+
+  private container(loc: BlobLocation): ContainerClient {
+    return this.service(loc.account).getContainerClient(loc.container);
+  }
+
+  async put(base: string, key: string, body: Buffer | Readable, opts: { contentType?: string } = {}): Promise<string> {
+    const loc = parseAzureUrl(base);
+    const name = joinKey(loc.name, key);
+    const blob = this.container(loc).getBlockBlobClient(name);
+    const headers = opts.contentType ? { blobHTTPHeaders: { blobContentType: opts.contentType } } : {};
+    try {
+      if (Buffer.isBuffer(body)) await blob.uploadData(body, { blockSize: this.blockSize, ...headers });
+      else await blob.uploadStream(body, this.blockSize, 4, headers);
+    } catch (err) {
+      throw asStoreError(err, `upload to az://${loc.account}/${loc.container}/${name}`);
+    }
+    return `az://${loc.account}/${loc.container}/${name}`;
+  }
+
+  async exists(url: string): Promise<boolean> {
+    const loc = parseAzureUrl(url);
+    try {
+      return await this.container(loc).getBlobClient(loc.name).exists();
+    } catch (err) {
+      throw asStoreError(err, `exists ${url}`);
+    }
+  }
+
+  async get(url: string): Promise<Readable> {
+    const loc = parseAzureUrl(url);
+    try {
+      const res = await this.container(loc).getBlobClient(loc.name).download();
+      return res.readableStreamBody as Readable;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) throw new CellInputError(`media object not found: ${url}`, { ref: url });
+      throw asStoreError(err, `GET ${url}`);
+    }
+  }
+}

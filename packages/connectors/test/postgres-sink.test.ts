@@ -1,0 +1,139 @@
+import pg from 'pg';
+import { TransientError } from '@tessera/core';
+import { postgres, ExportSchemaMismatch } from '@tessera/connectors';
+import { chunkRows, chunkSchema, uniqueName } from './support/schema';
+import { startTcpProxy, freePort } from './support/tcp-proxy';
+
+const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schemaName = uniqueName('conn_pg');
+let admin: pg.Client;
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema "${schemaName}"`);
+});
+
+afterAll(async () => {
+  await admin.query(`drop schema "${schemaName}" cascade`);
+  await admin.end();
+});
+
+const rowsOf = async (table: string) =>
+  (await admin.query(`select id, pos, text, score, meta, at, frame, embedding from "${schemaName}"."${table}" order by id, pos`)).rows;
+
+test('creates the table, upserts idempotently, ships a second batch, deletes by key', async () => {
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'chunks', create: true });
+  const schema = chunkSchema();
+  try {
+    await sink.prepare(schema);
+    const cols = await admin.query(
+      `select column_name, data_type, udt_name from information_schema.columns where table_schema = $1 and table_name = 'chunks' order by ordinal_position`,
+      [schemaName],
+    );
+    expect(cols.rows.map((r) => `${r.column_name}:${r.udt_name}`)).toEqual([
+      'id:text', 'pos:int8', 'text:text', 'score:float8', 'meta:jsonb', 'at:timestamptz', 'frame:text', 'embedding:_float4',
+    ]);
+
+    const first = chunkRows(5);
+    await sink.upsert(schema, first);
+    const once = await rowsOf('chunks');
+    await sink.upsert(schema, first);
+    expect(await rowsOf('chunks')).toEqual(once);
+    expect(once).toHaveLength(5);
+    const r3 = once.find((r) => r.pos === '3' || r.pos === 3)!;
+    expect(r3.text).toBe(first[3]!.text);
+    expect(r3.meta).toEqual(first[3]!.meta);
+    expect(r3.at.toISOString()).toBe(first[3]!.at.toISOString());
+    expect(r3.embedding).toEqual(first[3]!.embedding);
+
+    // a second batch: two changed rows and three new ones, with a duplicate key (last wins)
+    const second = [...chunkRows(5, { from: 3, tag: 'v2' }), { ...chunkRows(1, { from: 7, tag: 'v3' })[0]! }];
+    await sink.upsert(schema, second);
+    const after = await rowsOf('chunks');
+    expect(after).toHaveLength(8);
+    expect(after.filter((r) => String(r.text).endsWith('v2')).map((r) => Number(r.pos)).sort()).toEqual([3, 4, 5, 6]);
+    expect(after.find((r) => Number(r.pos) === 7)!.text).toMatch(/v3$/);
+
+    await sink.delete(schema, [{ id: 'doc-0', pos: 0 }, { id: 'doc-1', pos: 4 }, { id: 'nope', pos: 99 }]);
+    expect((await rowsOf('chunks')).map((r) => Number(r.pos))).toEqual([3, 6, 1, 7, 2, 5]);
+
+    // nulls travel as NULL, not as text
+    await sink.upsert(schema, [{ id: 'n', pos: 1, text: null, score: null, meta: null, at: null, frame: null, embedding: null }]);
+    const n = (await admin.query(`select * from "${schemaName}".chunks where id = 'n'`)).rows[0];
+    expect([n.text, n.score, n.meta, n.at, n.frame, n.embedding]).toEqual([null, null, null, null, null, null]);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('an existing table that does not fit is refused with the column named', async () => {
+  await admin.query(`create table "${schemaName}".bad (id text, pos bigint, text text, score text, meta jsonb, at timestamptz, frame text, embedding real[], primary key (id, pos))`);
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'bad' });
+  try {
+    await expect(sink.prepare(chunkSchema())).rejects.toThrow(ExportSchemaMismatch);
+    await expect(sink.prepare(chunkSchema())).rejects.toThrow(/column score is text, expected double precision/);
+  } finally {
+    await sink.close();
+  }
+  const missing = postgres({ url: PG_URL, schema: schemaName, table: 'absent' });
+  await expect(missing.prepare(chunkSchema())).rejects.toThrow(/absent does not exist/);
+  await missing.close();
+
+  await admin.query(`create table "${schemaName}".nokey (id text, pos bigint, text text, score float8, meta jsonb, at timestamptz, frame text, embedding real[])`);
+  const nokey = postgres({ url: PG_URL, schema: schemaName, table: 'nokey' });
+  await expect(nokey.prepare(chunkSchema())).rejects.toThrow(/no primary key or unique index on exactly \(id, pos\)/);
+  await nokey.close();
+});
+
+test('an existing table that fits is used as is', async () => {
+  await admin.query(`create table "${schemaName}".fits (id varchar(40), pos integer, text text, score real, meta json, at timestamptz, frame text, embedding double precision[], extra text default 'x', unique (pos, id))`);
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'fits' });
+  try {
+    await sink.upsert(chunkSchema(), chunkRows(3));
+    await sink.upsert(chunkSchema(), chunkRows(3));
+    const rows = (await admin.query(`select * from "${schemaName}".fits order by pos`)).rows;
+    expect(rows).toHaveLength(3);
+    expect(rows[2].embedding).toEqual(chunkRows(3)[2]!.embedding);
+    expect(rows[2].extra).toBe('x');
+  } finally {
+    await sink.close();
+  }
+});
+
+test('a target that is down raises TransientError, then the same sink completes when it is back', async () => {
+  const port = await freePort();
+  const url = PG_URL.replace('127.0.0.1:5432', `127.0.0.1:${port}`);
+  const sink = postgres({ url, schema: schemaName, table: 'flaky', create: true });
+  const schema = chunkSchema();
+  const rows = chunkRows(4);
+  try {
+    await expect(sink.upsert(schema, rows)).rejects.toThrow(TransientError);
+    await expect(sink.prepare(schema)).rejects.toThrow(TransientError);
+    const proxy = await startTcpProxy(port, 5432);
+    try {
+      await sink.upsert(schema, rows);
+      await sink.upsert(schema, rows); // the queue's retry after an ambiguous failure
+    } finally {
+      await proxy.close();
+    }
+    expect(await rowsOf('flaky')).toHaveLength(4);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('identifiers are validated; row data never becomes SQL', async () => {
+  expect(() => postgres({ url: PG_URL, table: 'x"; drop table y; --' })).toThrow(/invalid table name/);
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'inj', create: true });
+  try {
+    const evil = chunkRows(1)[0]!;
+    evil.text = `'); drop table "${schemaName}".inj; --`;
+    evil.id = `"},{"`;
+    await sink.upsert(chunkSchema(), [evil]);
+    const rows = await rowsOf('inj');
+    expect(rows.map((r) => [r.id, r.text])).toEqual([[evil.id, evil.text]]);
+  } finally {
+    await sink.close();
+  }
+});
