@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CellInputError, type IteratorContext, type MediaContext } from '@tessera/core';
+
+/**
+ * A real local-disk MediaContext for tests: reads file:// URLs and plain paths, writes generated
+ * media under sha256(content).ext below the destination directory (so writing twice is harmless).
+ */
+export class LocalMediaContext implements MediaContext {
+  readonly defaultDestination: string;
+  writes = 0;
+
+  constructor(root: string) {
+    this.defaultDestination = pathToFileURL(root).href;
+  }
+
+  async localPath(ref: string): Promise<string> {
+    if (ref.startsWith('file://')) return fileURLToPath(ref);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) throw new CellInputError(`${ref}: unreachable (the test media context serves local files only)`);
+    return ref;
+  }
+
+  async write(destination: string, body: Buffer | string, opts: { extension: string; contentType?: string }): Promise<string> {
+    const bytes = typeof body === 'string' ? await readFile(body) : body;
+    const key = `${createHash('sha256').update(bytes).digest('hex')}.${opts.extension}`;
+    const dir = destination.startsWith('file://') ? fileURLToPath(destination) : destination;
+    await mkdir(dir, { recursive: true });
+    const target = join(dir, key);
+    this.writes++;
+    const exists = await stat(target).then(() => true, () => false);
+    if (!exists) {
+      const tmp = `${target}.${process.pid}.tmp`;
+      if (typeof body === 'string') await copyFile(body, tmp);
+      else await writeFile(tmp, bytes);
+      await rename(tmp, target);
+    }
+    return pathToFileURL(target).href;
+  }
+}
+
+export function localContext(root: string): IteratorContext & { media: LocalMediaContext } {
+  const media = new LocalMediaContext(root);
+  return { media, destination: media.defaultDestination };
+}
+
+/** Drain an iterator run into an array. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const row of it) out.push(row);
+  return out;
+}
