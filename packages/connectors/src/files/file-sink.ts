@@ -1,0 +1,78 @@
+import type { ExportRow, ExportSchema, ExportSink, MediaStore } from '@tessera/core';
+import { checkIdentifier } from '../sql/identifiers';
+import { joinLocation } from '../url';
+import { createMediaStoreResolver, type MediaStoreResolver } from '../media/resolve';
+import { sha256 } from '../media/hash';
+import { batches, estimateRowBytes, lastPerKey } from '../sinks/rows';
+import type { FileColumn, FileFormat } from './file-format';
+import { parquetFormat } from './parquet-format';
+import { arrowFormat } from './arrow-format';
+import { csvFormat, jsonlFormat } from './text-formats';
+
+export interface FileSinkOptions {
+  /** a local directory, file:// URL, or s3:// gs:// az:// prefix */
+  destination: string;
+  /** target size of one file, estimated before encoding (default 64 MiB) */
+  partitionBytes?: number;
+  name?: string;
+  /** stores to use instead of the defaults (tests, custom clients) */
+  stores?: MediaStore[];
+}
+
+/**
+ * Rows written as files under `<destination>/<source>/`. Files are append-only, so each upsert call
+ * writes parts named by the hash of their content (re-running a job rewrites nothing), and a delete
+ * writes `delete-<hash>` files holding the deleted keys, for the reader to apply.
+ */
+export class FileSink implements ExportSink {
+  readonly name: string;
+  private readonly storeFor: MediaStoreResolver;
+
+  constructor(
+    private readonly format: FileFormat,
+    private readonly opts: FileSinkOptions,
+  ) {
+    this.name = opts.name ?? `${format.name}:${opts.destination}`;
+    this.storeFor = createMediaStoreResolver(opts.stores);
+  }
+
+  async prepare(schema: ExportSchema): Promise<void> {
+    checkIdentifier('source', schema.source);
+    for (const c of schema.columns) checkIdentifier('column', c.name);
+    this.storeFor(this.opts.destination); // an unknown scheme fails here, before any work
+  }
+
+  async upsert(schema: ExportSchema, rows: ExportRow[]): Promise<void> {
+    await this.writeParts(schema, 'part', schema.columns, lastPerKey(schema, rows));
+  }
+
+  async delete(schema: ExportSchema, keys: ExportRow[]): Promise<void> {
+    const keyColumns = schema.key.map((k) => schema.columns.find((c) => c.name === k)!);
+    await this.writeParts(schema, 'delete', keyColumns, keys);
+  }
+
+  /** The URLs written (or found already there) by the last calls, for callers that want to list them. */
+  readonly written: string[] = [];
+
+  private async writeParts(schema: ExportSchema, kind: 'part' | 'delete', columns: FileColumn[], rows: ExportRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.prepare(schema);
+    const dir = joinLocation(this.opts.destination, schema.source);
+    const store = this.storeFor(dir);
+    const names = columns.map((c) => c.name);
+    for (const part of batches(rows, Number.MAX_SAFE_INTEGER, this.opts.partitionBytes ?? 64 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
+      const body = this.format.encode(columns, part);
+      const key = `${kind}-${sha256(body).slice(0, 32)}.${this.format.extension}`;
+      const url = joinLocation(dir, key);
+      if (!(await store.exists(url))) await store.put(dir, key, body, { contentType: this.format.contentType, size: body.length });
+      this.written.push(url);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const parquetFiles = (opts: FileSinkOptions): FileSink => new FileSink(parquetFormat, opts);
+export const arrowFiles = (opts: FileSinkOptions): FileSink => new FileSink(arrowFormat, opts);
+export const jsonlFiles = (opts: FileSinkOptions): FileSink => new FileSink(jsonlFormat, opts);
+export const csvFiles = (opts: FileSinkOptions): FileSink => new FileSink(csvFormat, opts);

@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { RecordBatchReader } from 'apache-arrow';
+import { parseCsv } from './csv-parser';
+
+/** A file as raw records (column name -> value) in batches, before type checks. */
+export interface RawBatches {
+  columns(): Promise<string[]>;
+  batches(size: number): AsyncGenerator<Array<Record<string, unknown>>>;
+}
+
+export function parquetReader(file: string): RawBatches {
+  const meta = (async () => {
+    const buf = await asyncBufferFromFile(file);
+    return { buf, metadata: await parquetMetadataAsync(buf) };
+  })();
+  return {
+    async columns() {
+      const { metadata } = await meta;
+      return parquetSchema(metadata).children.map((c) => c.element.name);
+    },
+    async *batches(size) {
+      const { buf, metadata } = await meta;
+      const total = Number(metadata.num_rows);
+      for (let start = 0; start < total; start += size) {
+        yield (await parquetReadObjects({ file: buf, metadata, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
+      }
+    },
+  };
+}
+
+/** Arrow IPC, file or stream format: record batches are read one at a time from the file. */
+export function arrowReader(file: string): RawBatches {
+  let names: string[] | undefined;
+  const reader = async () => {
+    const handle = await open(file);
+    const r = await RecordBatchReader.from(handle);
+    await r.open();
+    names = r.schema.fields.map((f) => f.name);
+    return { r, handle };
+  };
+  return {
+    async columns() {
+      if (!names) {
+        const { r, handle } = await reader();
+        await r.cancel();
+        await handle.close().catch(() => undefined);
+      }
+      return names!;
+    },
+    async *batches(size) {
+      const { r, handle } = await reader();
+      try {
+        let out: Array<Record<string, unknown>> = [];
+        for await (const batch of r) {
+          for (let i = 0; i < batch.numRows; i++) {
+            out.push(batch.get(i)!.toJSON() as Record<string, unknown>);
+            if (out.length >= size) {
+              yield out;
+              out = [];
+            }
+          }
+        }
+        if (out.length) yield out;
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+export function jsonlReader(file: string): RawBatches {
+  let first: string[] | undefined;
+  const lines = async function* () {
+    const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    let n = 0;
+    for await (const line of rl) {
+      n++;
+      if (line.trim() === '') continue;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        throw new Error(`line ${n} is not JSON`);
+      }
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`line ${n} is not a JSON object`);
+      yield v as Record<string, unknown>;
+    }
+  };
+  return {
+    async columns() {
+      if (!first) {
+        first = [];
+        for await (const obj of lines()) {
+          first = Object.keys(obj);
+          break;
+        }
+      }
+      return first;
+    },
+    async *batches(size) {
+      let out: Array<Record<string, unknown>> = [];
+      for await (const obj of lines()) {
+        out.push(obj);
+        if (out.length >= size) {
+          yield out;
+          out = [];
+        }
+      }
+      if (out.length) yield out;
+    },
+  };
+}
+
+export function csvReader(file: string): RawBatches {
+  let header: string[] | undefined;
+  const records = () => parseCsv(createReadStream(file, 'utf8'));
+  return {
+    async columns() {
+      if (!header) {
+        const it = records();
+        const first = await it.next();
+        await it.return(undefined);
+        header = first.done ? [] : first.value.map((h) => h ?? '');
+      }
+      return header;
+    },
+    async *batches(size) {
+      let names: string[] | undefined;
+      let out: Array<Record<string, unknown>> = [];
+      for await (const rec of records()) {
+        if (!names) {
+          names = rec.map((h) => h ?? '');
+          continue;
+        }
+        out.push(Object.fromEntries(names.map((n, i) => [n, rec[i] ?? null])));
+        if (out.length >= size) {
+          yield out;
+          out = [];
+        }
+      }
+      if (out.length) yield out;
+    },
+  };
+}
