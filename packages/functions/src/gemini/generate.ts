@@ -1,0 +1,92 @@
+import { ApiError, GoogleGenAI } from '@google/genai';
+import { CellInputError, ConfigError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import type { ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
+import { callModel, withCache } from '../model/call-model';
+import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { countChatTokens } from '../model/tokens';
+import { keyHash, resolveSecret } from '../model/secrets';
+import type { ProviderFailure } from '../model/errors';
+
+export interface GeminiOptions {
+  model: string;
+  system?: string;
+  /** user message template; `{input}` is replaced by the cell's text */
+  prompt?: string;
+  /** output cap; also what the rate gate reserves; default 1024 */
+  maxOutputTokens?: number;
+  temperature?: number;
+  baseURL?: string;
+  /** default GEMINI_API_KEY (GOOGLE_API_KEY also read) */
+  apiKeyEnv?: string;
+  timeoutMs?: number;
+  limits?: ModelLimits;
+}
+
+type GenerateUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.string>>;
+const udfs = new Map<string, GenerateUdf>();
+const clients = new Map<string, GoogleGenAI>();
+
+function failure(err: unknown): ProviderFailure {
+  if (err instanceof ApiError) return { status: err.status, message: err.message };
+  return { message: err instanceof Error ? err.message : String(err), network: true };
+}
+
+/** Google Gemini generateContent, thin: text in, text out. The SDK's retries stay off (no retryOptions). */
+export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
+  const maxOut = opts.maxOutputTokens ?? 1024;
+  const name = modelUdfName('gemini.generate', opts.model, { system: opts.system, prompt: opts.prompt, maxOut, temperature: opts.temperature });
+  const where = `gemini.generate ${opts.model}`;
+  return memo(udfs, transportKey(name, opts), () =>
+    defineUdf({
+      name,
+      version: '1',
+      params: [t.string()] as const,
+      returns: t.string(),
+      queue: `model:gemini:${opts.model}`,
+      fn: async ([text], ctx: ModelUdfContext) => {
+        if (typeof text !== 'string' || !text.trim()) throw new CellInputError(`${where}: empty input text`);
+        const user = opts.prompt ? (opts.prompt.includes('{input}') ? opts.prompt.split('{input}').join(text) : `${opts.prompt}\n\n${text}`) : text;
+        const keyName = opts.apiKeyEnv ?? 'GEMINI_API_KEY';
+        const secret = resolveSecret(keyName) ?? (opts.apiKeyEnv ? undefined : resolveSecret('GOOGLE_API_KEY'));
+        if (!secret) throw new ConfigError(`missing API key: set ${keyName} (or ${keyName}_FILE, or TESSERA_SECRETS_FILE)`);
+        const cid = `${opts.baseURL ?? ''}\0${keyHash(secret)}`;
+        let client = clients.get(cid);
+        if (!client) {
+          client = new GoogleGenAI({ apiKey: secret, httpOptions: { timeout: opts.timeoutMs ?? 60_000, ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}) } });
+          clients.set(cid, client);
+        }
+        const c = client;
+        const rateKey: ModelRateKey = { provider: 'gemini', model: opts.model, keyHash: keyHash(secret), ...(opts.limits ? { limits: opts.limits } : {}) };
+        const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user]);
+        return withCache(ctx, callKey(name, { user }), () =>
+          callModel({
+            ctx,
+            rateKey,
+            estimatedTokens: promptTokens + maxOut,
+            where,
+            secret,
+            toFailure: failure,
+            async invoke(signal) {
+              const res = await c.models.generateContent({
+                model: opts.model,
+                contents: [{ role: 'user', parts: [{ text: user }] }],
+                config: {
+                  maxOutputTokens: maxOut,
+                  ...(opts.system ? { systemInstruction: opts.system } : {}),
+                  ...(opts.temperature === undefined ? {} : { temperature: opts.temperature }),
+                  ...(signal ? { abortSignal: signal } : {}),
+                },
+              });
+              return { value: res.text ?? '', tokens: res.usageMetadata?.totalTokenCount ?? 0, headers: res.sdkHttpResponse?.headers ?? {} };
+            },
+          }),
+        );
+      },
+    }),
+  );
+}
+
+/** `gemini.generate(docs.text, { model: 'gemini-2.5-flash' })` */
+export const gemini = {
+  generate: (text: Expr<'string', string> | string, opts: GeminiOptions) => geminiGenerateUdf(opts)(text),
+};

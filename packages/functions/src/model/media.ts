@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { CellInputError } from '@tessera/core';
+import type { ModelUdfContext } from './context';
+import { sniffImage, type ImageInfo } from './image-info';
+
+export interface LoadedMedia {
+  bytes: Buffer;
+  /** sha256 of the bytes: what the response cache keys on, not the URL */
+  sha256: string;
+  path: string;
+}
+
+/** Read a media cell's bytes through the media context (downloaded and cached when remote). */
+export async function loadMedia(ctx: ModelUdfContext, ref: string, what: string): Promise<LoadedMedia> {
+  if (typeof ref !== 'string' || !ref) throw new CellInputError(`${what}: no media reference`);
+  const path = await ctx.media.localPath(ref);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new CellInputError(`${what}: cannot read ${ref}`);
+  }
+  if (bytes.length === 0) throw new CellInputError(`${what}: ${ref} is empty`);
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), path };
+}
+
+/** An image as a data URL (how the chat API takes inline images). */
+export function imageDataUrl(m: LoadedMedia, what: string): { url: string; info: ImageInfo } {
+  const info = sniffImage(m.bytes);
+  if (!info) throw new CellInputError(`${what}: not a PNG, JPEG, GIF or WebP image`);
+  return { url: `data:${info.mime};base64,${m.bytes.toString('base64')}`, info };
+}

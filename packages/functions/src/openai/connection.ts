@@ -1,0 +1,63 @@
+import OpenAI from 'openai';
+import { keyHash, resolveSecret } from '../model/secrets';
+import { ConfigError } from '@tessera/core';
+import type { ProviderFailure } from '../model/errors';
+import type { ModelLimits, ModelRateKey } from '../model/context';
+
+/** How to reach an OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama, TEI...). */
+export interface OpenAIConnection {
+  /** e.g. `http://localhost:11434/v1`; default OPENAI_BASE_URL or the OpenAI API */
+  baseURL?: string;
+  /** name of the secret holding the key (never the key); default OPENAI_API_KEY */
+  apiKeyEnv?: string;
+  /** provider name for rate-limit buckets and the queue (`model:<provider>:<model>`); default `openai` */
+  provider?: string;
+  /** per-request timeout; default 60 s */
+  timeoutMs?: number;
+  /** limits for this model, used where TESSERA_RATE_LIMITS sets none */
+  limits?: ModelLimits;
+}
+
+export interface Connected {
+  client: OpenAI;
+  secret: string | undefined;
+  rateKey: ModelRateKey;
+}
+
+const clients = new Map<string, OpenAI>();
+
+/**
+ * A client per base URL and key, built on first use (so a pipeline can be defined on a host without
+ * keys). The SDK's own retries are off: the queue owns retries.
+ */
+export function connect(conn: OpenAIConnection, model: string): Connected {
+  const keyName = conn.apiKeyEnv ?? 'OPENAI_API_KEY';
+  const baseURL = conn.baseURL ?? process.env.OPENAI_BASE_URL;
+  const secret = resolveSecret(keyName);
+  if (!secret && !baseURL) throw new ConfigError(`missing API key: set ${keyName} (or ${keyName}_FILE, or TESSERA_SECRETS_FILE)`);
+  const apiKey = secret ?? 'unused'; // local OpenAI-compatible servers often need no key
+  const id = `${baseURL ?? ''}\0${keyHash(apiKey)}\0${conn.timeoutMs ?? ''}`;
+  let client = clients.get(id);
+  if (!client) {
+    client = new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: conn.timeoutMs ?? 60_000 });
+    clients.set(id, client);
+  }
+  const rateKey: ModelRateKey = {
+    provider: conn.provider ?? 'openai',
+    model,
+    ...(secret ? { keyHash: keyHash(secret) } : {}),
+    ...(conn.limits ? { limits: conn.limits } : {}),
+  };
+  return { client, secret, rateKey };
+}
+
+export function openaiFailure(err: unknown): ProviderFailure {
+  if (err instanceof OpenAI.APIConnectionError) return { message: err.message, network: true };
+  if (err instanceof OpenAI.APIError) {
+    const headers = err.headers;
+    return { status: err.status, message: err.message, headers: (n) => headers?.get(n) };
+  }
+  return { message: err instanceof Error ? err.message : String(err), network: true };
+}
+
+export const queueFor = (conn: OpenAIConnection, model: string) => `model:${conn.provider ?? 'openai'}:${model}`;

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { CellInputError, defineUdf, t, type ColumnType, type Expr, type Udf } from '@tessera/core';
+import type { ModelUdfContext } from '../model/context';
+import { withCache } from '../model/call-model';
+import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { countChatTokens } from '../model/tokens';
+import { applyPrompt, runChat } from './chat-call';
+import { queueFor } from './connection';
+import type { ChatOptions } from './chat';
+
+export interface StructuredOptions<S extends z.ZodType> extends ChatOptions {
+  /** the shape of the answer; sent as a strict JSON schema and checked on the way back */
+  schema: S;
+  /** schema name shown to the model; default `result` */
+  schemaName?: string;
+}
+
+const udfs = new Map<string, Udf>();
+
+/** Structured output: the model answers JSON that must satisfy a zod schema (a json column typed by it). */
+export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
+  const maxTokens = opts.maxTokens ?? 512;
+  const jsonSchema = z.toJSONSchema(opts.schema, { target: 'draft-7' }) as Record<string, unknown>;
+  delete jsonSchema.$schema;
+  const schemaName = opts.schemaName ?? 'result';
+  const name = modelUdfName('openai.structured', opts.model, {
+    system: opts.system, prompt: opts.prompt, maxTokens, temperature: opts.temperature, jsonSchema, schemaName,
+  });
+  type R = ColumnType<'json', z.infer<S>>;
+  return memo(udfs, transportKey(name, opts), () =>
+    defineUdf({
+      name,
+      version: '1',
+      params: [t.string()] as const,
+      returns: t.json(opts.schema) as R,
+      queue: queueFor(opts, opts.model),
+      fn: async ([text], ctx: ModelUdfContext) => {
+        if (typeof text !== 'string' || !text.trim()) throw new CellInputError('openai.structured: empty input text');
+        const user = applyPrompt(opts.prompt, text);
+        const promptTokens = (await countChatTokens(opts.model, [opts.system ?? '', user, JSON.stringify(jsonSchema)]));
+        const where = `openai.structured ${opts.model}`;
+        const answer = await withCache(ctx, callKey(name, { user }), () =>
+          runChat(
+            ctx,
+            opts,
+            {
+              model: opts.model,
+              messages: [...(opts.system ? [{ role: 'system' as const, content: opts.system }] : []), { role: 'user', content: user }],
+              maxTokens,
+              temperature: opts.temperature,
+              promptTokens,
+              responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: jsonSchema, strict: true } },
+            },
+            where,
+          ),
+        );
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(answer);
+        } catch {
+          throw new CellInputError(`${where}: the answer is not JSON`);
+        }
+        const checked = opts.schema.safeParse(parsed);
+        if (!checked.success) throw new CellInputError(`${where}: the answer does not match the schema: ${checked.error.issues[0]?.message ?? ''}`);
+        return checked.data as z.infer<S>;
+      },
+    }) as unknown as Udf,
+  ) as unknown as Udf<readonly [ReturnType<typeof t.string>], R>;
+}
+
+/** `openai.structured(docs.text, { model, schema: z.object({ topic: z.string() }) })` */
+export function structured<S extends z.ZodType>(text: Expr<'string', string> | string, opts: StructuredOptions<S>) {
+  return structuredUdf(opts)(text);
+}
