@@ -1,2 +1,19 @@
+/**
+ * @tessera/iterators: the built-in iterators for views. Each is an IteratorDef (what the runtime
+ * registers and runs, by name@version) plus a factory users call in a pipeline definition.
+ */
+export { documentSplitter, documentSplitterDef, type DocumentOutputs } from './document/document-splitter';
+export type { DocumentSplitterParams, Separator, MetadataField } from './document/params';
+export type { HeadingPath } from './document/block';
+export type { TokenEncoding } from './document/tokens';
 export { frameIterator, frameIteratorDef, type FrameAttrs, type FrameOutputs } from './video/frame-iterator';
 export type { FrameIteratorParams } from './video/frame-params';
+export { stringSplitter, stringSplitterDef, type StringSplitterParams, type StringOutputs } from './string/string-splitter';
+
+import type { IteratorDef } from '@tessera/core';
+import { documentSplitterDef } from './document/document-splitter';
+import { frameIteratorDef } from './video/frame-iterator';
+import { stringSplitterDef } from './string/string-splitter';
+
+/** Every built-in iterator, for the runtime's registry (looked up by `name` and `version`). */
+export const builtinIterators: readonly IteratorDef<any, any>[] = [documentSplitterDef, frameIteratorDef, stringSplitterDef];

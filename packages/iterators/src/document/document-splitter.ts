@@ -1,0 +1,73 @@
+import { iteratorCall, t, type ColumnType, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { inputError, localFile } from '../common/input';
+import type { HeadingPath } from './block';
+import { chunkBlocks } from './chunker';
+import { openDocument } from './open-document';
+import { normalizeDocumentParams, type DocumentSplitterParams, type MetadataField } from './params';
+import { encoderFor } from './tokens';
+
+/** Metadata columns, all nullable: a text file has no page, a PDF no heading path. */
+const metadataColumns = {
+  title: t.string().nullable(),
+  /** the h1..h6 path as a JSON object, e.g. {"h1":"Guide","h2":"Install"}; null before the first heading */
+  heading: (t.json() as ColumnType<'json', HeadingPath>).nullable(),
+  sourceline: t.int().nullable(),
+  page: t.int().nullable(),
+};
+type MetadataColumns = typeof metadataColumns;
+export type DocumentOutputs<M extends MetadataField = MetadataField> = { text: ColumnType<'string', string> } & Pick<MetadataColumns, M>;
+type Row = Record<string, string | number | HeadingPath | null>;
+
+function outputs(params: DocumentSplitterParams): DocumentOutputs {
+  const spec = normalizeDocumentParams(params);
+  const out: Record<string, ColumnType> = { text: t.string() };
+  for (const m of spec.metadata) out[m] = metadataColumns[m];
+  return out as DocumentOutputs;
+}
+
+async function* runSplit(ref: string, params: DocumentSplitterParams, ctx: IteratorContext): AsyncGenerator<Row> {
+  const spec = normalizeDocumentParams(params);
+  const file = await localFile(ctx, ref);
+  const encoder = spec.limit?.unit === 'token' ? await encoderFor(spec.limit.encoding) : undefined;
+  const doc = await openDocument(file, ref);
+  let count = 0;
+  try {
+    for await (const chunk of chunkBlocks(doc.blocks, spec, encoder)) {
+      const row: Row = { text: chunk.text };
+      for (const m of spec.metadata) {
+        if (m === 'title') row.title = doc.title;
+        else if (m === 'heading') row.heading = Object.keys(chunk.headings).length ? chunk.headings : null;
+        else if (m === 'sourceline') row.sourceline = chunk.sourceline;
+        else row.page = chunk.page;
+      }
+      count++;
+      yield row;
+    }
+  } finally {
+    await doc.dispose?.();
+  }
+  if (count === 0) {
+    throw inputError(ref, doc.format === 'pdf' ? 'the PDF has no text layer (scanned pages need OCR first)' : `the ${doc.format === 'html' ? 'HTML page' : 'document'} has no text`);
+  }
+}
+
+export const documentSplitterDef: IteratorDef<DocumentSplitterParams, DocumentOutputs> = {
+  name: 'documentSplitter',
+  version: '1',
+  accepts: ['document'],
+  queue: 'cpu',
+  validate: (params) => void normalizeDocumentParams(params),
+  outputs,
+  run: runSplit as unknown as IteratorDef<DocumentSplitterParams, DocumentOutputs>['run'],
+};
+
+/**
+ * Split documents (PDF, HTML, Markdown, text) into chunks: one view row per chunk with `text` and
+ * the requested metadata columns.
+ */
+export function documentSplitter<const M extends MetadataField = never>(
+  document: Expr<'document', unknown>,
+  params: DocumentSplitterParams<M>,
+): IteratorCall<DocumentSplitterParams<M>, DocumentOutputs<M>> {
+  return iteratorCall(documentSplitterDef as unknown as IteratorDef<DocumentSplitterParams<M>, DocumentOutputs<M>>, document, params);
+}

@@ -1,0 +1,105 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { inputError } from '../common/input';
+import type { Block, ParsedDocument } from './block';
+
+// font data and CMaps ship inside pdfjs-dist; pointing at them keeps CJK and standard-14 text readable offline
+const pdfjsRoot = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
+const standardFontDataUrl = join(pdfjsRoot, 'standard_fonts') + '/';
+const cMapUrl = join(pdfjsRoot, 'cmaps') + '/';
+
+interface TextItem {
+  str: string;
+  hasEOL: boolean;
+  transform: number[];
+  width: number;
+  height: number;
+}
+
+/** A gap between lines wider than this many line heights starts a new paragraph. */
+const PARAGRAPH_GAP = 1.6;
+
+/** Group a page's text items into lines, then lines into paragraphs by vertical gaps. */
+export function pageParagraphs(items: TextItem[]): string[] {
+  type Line = { text: string; y: number; h: number; xEnd: number };
+  const lines: Line[] = [];
+  let cur: Line | undefined;
+  let broke = true;
+  for (const it of items) {
+    const x = it.transform[4] ?? 0;
+    const y = it.transform[5] ?? 0;
+    const h = it.height || Math.abs(it.transform[3] ?? 0) || 10;
+    if (!cur || broke || Math.abs(y - cur.y) > h / 2) {
+      cur = { text: it.str, y, h, xEnd: x + it.width };
+      lines.push(cur);
+    } else {
+      // separately drawn words on one line: a visible gap is a space
+      const gap = x - cur.xEnd > h * 0.15 && !/\s$/.test(cur.text) && !/^\s/.test(it.str);
+      cur.text += (gap ? ' ' : '') + it.str;
+      cur.h = Math.max(cur.h, h);
+      cur.xEnd = x + it.width;
+    }
+    broke = it.hasEOL;
+  }
+  const paragraphs: string[] = [];
+  let para: string[] = [];
+  let prev: { y: number; h: number } | undefined;
+  for (const line of lines) {
+    const text = line.text.replace(/\s+/g, ' ').trim();
+    if (!text) continue;
+    if (prev && Math.abs(prev.y - line.y) > PARAGRAPH_GAP * Math.max(prev.h, line.h)) {
+      paragraphs.push(para.join('\n'));
+      para = [];
+    }
+    para.push(text);
+    prev = line;
+  }
+  if (para.length) paragraphs.push(para.join('\n'));
+  return paragraphs;
+}
+
+function pdfError(ref: string, e: unknown): Error {
+  const err = e as Error;
+  if (err?.name === 'PasswordException') return inputError(ref, 'the PDF is encrypted with a password');
+  return inputError(ref, `is not a readable PDF: ${err?.message ?? String(e)}`);
+}
+
+/**
+ * PDF text with pdfjs-dist (legacy build: the modern one needs browser globals). Pages are read
+ * one at a time and released after their text is taken, so a 1,000-page PDF never has more than
+ * one page's objects alive. Headings are not recovered from PDFs; metadata `page` is 1-based.
+ */
+export async function parsePdf(bytes: Uint8Array, ref: string): Promise<ParsedDocument & { dispose(): Promise<void> }> {
+  let doc: PDFDocumentProxy;
+  try {
+    // pdfjs transfers the array it is given: it gets its own copy
+    doc = await getDocument({ data: new Uint8Array(bytes), standardFontDataUrl, cMapUrl, cMapPacked: true, isEvalSupported: false, disableFontFace: true, useSystemFonts: false, verbosity: 0 }).promise;
+  } catch (e) {
+    throw pdfError(ref, e);
+  }
+  let title: string | null = null;
+  try {
+    const meta = await doc.getMetadata();
+    const t = (meta.info as { Title?: unknown } | undefined)?.Title;
+    if (typeof t === 'string' && t.trim()) title = t.trim();
+  } catch {
+    // metadata is optional; a broken info dictionary must not lose the text
+  }
+  const pages = doc.numPages;
+  async function* blocks(): AsyncGenerator<Block> {
+    for (let n = 1; n <= pages; n++) {
+      let paragraphs: string[];
+      try {
+        const page = await doc.getPage(n);
+        const content = await page.getTextContent();
+        paragraphs = pageParagraphs(content.items.filter((i) => 'str' in i) as unknown as TextItem[]);
+        page.cleanup();
+      } catch (e) {
+        throw pdfError(ref, e);
+      }
+      for (const text of paragraphs) yield { text, headings: {}, sourceline: null, page: n };
+    }
+  }
+  return { format: 'pdf', title, blocks: blocks(), dispose: () => doc.destroy() };
+}

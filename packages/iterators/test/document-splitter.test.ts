@@ -1,0 +1,240 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { getEncoding } from 'js-tiktoken';
+import { CellInputError, t } from '@tessera/core';
+import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
+import { collect, localContext } from './support/local-media';
+import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
+
+let dir: string;
+let d: DocFixtures;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tessera-docs-'));
+  d = await makeDocFixtures(dir);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+type Row = { text: string; title?: string | null; heading?: Record<string, string> | null; sourceline?: number | null; page?: number | null };
+const split = (file: string, params: DocumentSplitterParams) => collect(documentSplitterDef.run(file, params, localContext(join(dir, 'out')))) as Promise<Row[]>;
+const texts = async (file: string, params: DocumentSplitterParams) => (await split(file, params)).map((r) => r.text);
+const ALL_META = ['title', 'heading', 'sourceline', 'page'] as const;
+/** how many windows of `size` with `overlap` cover n units */
+const windowCount = (n: number, size: number, overlap: number) => (n <= size ? 1 : 1 + Math.ceil((n - size) / (size - overlap)));
+
+describe('documentSplitter on HTML', () => {
+  test('heading: one chunk per heading section, nav/script/style skipped, h1..h6 path, title, source line', async () => {
+    const rows = await split(d.html, { separators: 'heading', metadata: [...ALL_META] });
+    expect(rows).toEqual([
+      { text: 'Widgets\n\nWidgets are small. They are useful.', title: 'Widget Guide', heading: { h1: 'Widgets' }, sourceline: 6, page: null },
+      { text: 'Install\n\nRun the installer.\n\nThen restart & relax.', title: 'Widget Guide', heading: { h1: 'Widgets', h2: 'Install' }, sourceline: 8, page: null },
+      { text: 'Linux\n\nUse the package manager.', title: 'Widget Guide', heading: { h1: 'Widgets', h2: 'Install', h3: 'Linux' }, sourceline: 11, page: null },
+      { text: 'Usage\n\nCall the widget. It wraps lines.', title: 'Widget Guide', heading: { h1: 'Widgets', h2: 'Usage' }, sourceline: 14, page: null },
+    ]);
+  });
+
+  test('paragraph: each paragraph, a heading staying with the paragraph after it', async () => {
+    const rows = await split(d.html, { separators: ['paragraph'], metadata: ['sourceline'] });
+    expect(rows).toEqual([
+      { text: 'Widgets\n\nWidgets are small. They are useful.', sourceline: 6 },
+      { text: 'Install\n\nRun the installer.', sourceline: 8 },
+      { text: 'Then restart & relax.', sourceline: 10 },
+      { text: 'Linux\n\nUse the package manager.', sourceline: 11 },
+      { text: 'Usage\n\nCall the widget. It wraps lines.', sourceline: 14 },
+    ]);
+  });
+
+  test('sentence: every sentence of every block', async () => {
+    expect(await texts(d.html, { separators: ['sentence'] })).toEqual([
+      'Widgets', 'Widgets are small.', 'They are useful.', 'Install', 'Run the installer.', 'Then restart & relax.',
+      'Linux', 'Use the package manager.', 'Usage', 'Call the widget.', 'It wraps lines.',
+    ]);
+  });
+
+  test('heading + char_limit: sections longer than the limit become overlapping windows', async () => {
+    const sections = await texts(d.html, { separators: ['heading'] });
+    const rows = await split(d.html, { separators: ['heading', 'char_limit'], limit: 20, overlap: 5, metadata: ['heading'] });
+    expect(rows).toHaveLength(sections.reduce((n, s) => n + windowCount(s.length, 20, 5), 0));
+    const first = rows.filter((r) => r.heading?.h2 === undefined);
+    const s0 = sections[0]!; // 44 characters: windows at 0, 15, 30
+    expect(first.map((r) => r.text)).toEqual([s0.slice(0, 20), s0.slice(15, 35), s0.slice(30)]);
+    expect(first.map((r) => r.text)).toEqual(['Widgets\n\nWidgets are', 's are small. They ar', 'ey are useful.']);
+    for (const r of rows) expect(r.text.length).toBeLessThanOrEqual(20);
+  });
+
+  test('a file without extension is detected as HTML by its content', async () => {
+    expect(await texts(d.htmlNoExt, { separators: 'heading' })).toHaveLength(4);
+  });
+
+  test('a page with no text (only nav and script) is a CellInputError naming the file', async () => {
+    const err = await split(d.htmlEmpty, { separators: 'paragraph' }).catch((e) => e);
+    expect(err).toBeInstanceOf(CellInputError);
+    expect(err.message).toBe(`${d.htmlEmpty}: the HTML page has no text`);
+  });
+});
+
+describe('documentSplitter on Markdown', () => {
+  test('heading: ATX and setext headings, fenced code kept whole, front-matter title', async () => {
+    const rows = await split(d.markdown, { separators: ['heading'], metadata: [...ALL_META] });
+    expect(rows).toEqual([
+      { text: 'Widgets\n\nWidgets are small.\nThey are useful.', title: 'Widget Manual', heading: { h1: 'Widgets' }, sourceline: 4, page: null },
+      {
+        text: 'Install\n\nRun the installer.\n\n```sh\n# not a heading\nmake install\n```',
+        title: 'Widget Manual',
+        heading: { h1: 'Widgets', h2: 'Install' },
+        sourceline: 9,
+        page: null,
+      },
+      { text: 'Usage\n\nCall the widget.', title: 'Widget Manual', heading: { h1: 'Widgets', h2: 'Usage' }, sourceline: 18, page: null },
+    ]);
+  });
+
+  test('paragraph and sentence', async () => {
+    expect(await texts(d.markdown, { separators: 'paragraph' })).toEqual([
+      'Widgets\n\nWidgets are small.\nThey are useful.', 'Install\n\nRun the installer.', '```sh\n# not a heading\nmake install\n```', 'Usage\n\nCall the widget.',
+    ]);
+    expect(await texts(d.markdown, { separators: 'sentence' })).toEqual([
+      'Widgets', 'Widgets are small.', 'They are useful.', 'Install', 'Run the installer.', '```sh # not a heading make install ```', 'Usage', 'Call the widget.',
+    ]);
+  });
+});
+
+describe('documentSplitter on plain text', () => {
+  test('paragraph: runs of non-blank lines with their first line; no title or heading', async () => {
+    const rows = await split(d.text, { separators: 'paragraph', metadata: [...ALL_META] });
+    expect(rows).toEqual([
+      { text: 'Plain text has no headings.\nIts first paragraph has two lines.', title: null, heading: null, sourceline: 1, page: null },
+      { text: 'The second paragraph is one line.', title: null, heading: null, sourceline: 4, page: null },
+      { text: 'The third paragraph follows two blank lines.\nIt ends here.', title: null, heading: null, sourceline: 7, page: null },
+    ]);
+  });
+
+  test('heading on a document without headings: one chunk', async () => {
+    expect(await texts(d.text, { separators: 'heading' })).toHaveLength(1);
+  });
+
+  test('char_limit alone windows the whole document, code points not UTF-16 units', async () => {
+    const whole = (await texts(d.text, { separators: 'heading' }))[0]!;
+    const rows = await texts(d.text, { separators: 'char_limit', limit: 50 });
+    expect(rows).toHaveLength(windowCount(whole.length, 50, 0));
+    expect(rows.join('')).toBe(whole);
+  });
+
+  test('token_limit windows by cl100k_base tokens with the given overlap', async () => {
+    const enc = getEncoding('cl100k_base');
+    const whole = (await texts(d.text, { separators: 'heading' }))[0]!;
+    const tokens = enc.encode(whole);
+    const rows = await texts(d.text, { separators: ['token_limit'], limit: 10, overlap: 3 });
+    expect(rows).toHaveLength(windowCount(tokens.length, 10, 3));
+    rows.forEach((text, i) => expect(text).toBe(enc.decode(tokens.slice(i * 7, i * 7 + 10))));
+  });
+
+  test('tokenEncoding selects another offline encoding', async () => {
+    const enc = getEncoding('o200k_base');
+    const whole = (await texts(d.text, { separators: 'heading' }))[0]!;
+    const rows = await texts(d.text, { separators: ['token_limit'], limit: 8, tokenEncoding: 'o200k_base' });
+    expect(rows).toHaveLength(windowCount(enc.encode(whole).length, 8, 0));
+  });
+
+  test('a chunk within the limit is kept as written', async () => {
+    expect(await texts(d.text, { separators: ['paragraph', 'token_limit'], limit: 100 })).toEqual(await texts(d.text, { separators: 'paragraph' }));
+  });
+
+  test('special-token text in a document is plain text', async () => {
+    const file = join(dir, 'special.txt');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, 'before <|endoftext|> after'));
+    expect(await texts(file, { separators: 'token_limit', limit: 100 })).toEqual(['before <|endoftext|> after']);
+  });
+
+  test('emoji are never cut in half by char_limit', async () => {
+    const file = join(dir, 'emoji.txt');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, '😀😀😀😀😀'));
+    expect(await texts(file, { separators: 'char_limit', limit: 2 })).toEqual(['😀😀', '😀😀', '😀']);
+  });
+});
+
+describe('documentSplitter on PDF', () => {
+  const para1 = (n: number) => `Page ${n} opens here. It has two sentences\nand wraps onto a second line.`;
+  const para2 = (n: number) => `Closing paragraph of page ${n}.`;
+
+  test('page: one chunk per page with page number and the PDF title', async () => {
+    const rows = await split(d.pdf, { separators: 'page', metadata: [...ALL_META] });
+    expect(rows).toEqual([1, 2, 3].map((n) => ({ text: `${para1(n)}\n\n${para2(n)}`, title: 'Quarterly Report', heading: null, sourceline: null, page: n })));
+  });
+
+  test('paragraph: paragraphs found from line spacing', async () => {
+    const rows = await split(d.pdf, { separators: 'paragraph', metadata: ['page'] });
+    expect(rows).toEqual([1, 2, 3].flatMap((n) => [{ text: para1(n), page: n }, { text: para2(n), page: n }]));
+  });
+
+  test('sentence: a sentence wrapped across lines is one sentence', async () => {
+    const rows = await split(d.pdf, { separators: 'sentence', metadata: ['page'] });
+    expect(rows).toHaveLength(9);
+    expect(rows.slice(0, 3)).toEqual([
+      { text: 'Page 1 opens here.', page: 1 },
+      { text: 'It has two sentences and wraps onto a second line.', page: 1 },
+      { text: 'Closing paragraph of page 1.', page: 1 },
+    ]);
+  });
+
+  test('page + token_limit', async () => {
+    const enc = getEncoding('cl100k_base');
+    const pages = await texts(d.pdf, { separators: 'page' });
+    const rows = await split(d.pdf, { separators: ['page', 'token_limit'], limit: 12, overlap: 2, metadata: ['page'] });
+    expect(rows).toHaveLength(pages.reduce((n, p) => n + windowCount(enc.encode(p).length, 12, 2), 0));
+    expect(rows.map((r) => r.page)).toEqual([...rows.map((r) => r.page)].sort());
+  });
+
+  test('a file:// URL reference works like a path', async () => {
+    expect(await texts(pathToFileURL(d.pdf).href, { separators: 'page' })).toHaveLength(3);
+  });
+});
+
+describe('documentSplitter bad input', () => {
+  test.each([
+    ['truncated PDF', () => d.pdfTruncated, /truncated\.pdf: the PDF is truncated \(no %%EOF at the end\)$/],
+    ['corrupt PDF', () => d.pdfCorrupt, /corrupt\.pdf: is not a readable PDF: /],
+    ['PDF without text', () => d.pdfNoText, /scan\.pdf: the PDF has no text layer/],
+    ['text named .pdf', () => d.notPdf, /fake\.pdf: is named \.pdf but is not a PDF/],
+    ['docx', () => d.docx, /letter\.docx: unsupported document format: a ZIP container \(docx, xlsx, epub, \.\.\.\) \(\.docx\); supported are PDF, HTML, Markdown and plain text/],
+    ['png', () => d.png, /picture\.png: unsupported document format: an image/],
+    ['missing file', () => d.missing, /missing\.pdf: cannot be read \(ENOENT\)/],
+  ])('%s is a CellInputError naming the file and the cause', async (_n, file, message) => {
+    const err = await split(file(), { separators: 'page' }).catch((e) => e);
+    expect(err).toBeInstanceOf(CellInputError);
+    expect(err.message).toMatch(message);
+  });
+});
+
+describe('documentSplitter parameters', () => {
+  test.each([
+    [{}, 'separators is required: one or more of heading, paragraph, sentence, token_limit, char_limit, page'],
+    [{ separators: [] }, 'separators must be a separator or a non-empty list'],
+    [{ separators: ['chapter'] }, `separators[0] must be one of 'heading', 'paragraph', 'sentence', 'token_limit', 'char_limit', 'page', got "chapter"`],
+    [{ separators: ['token_limit'] }, 'limit is required with token_limit'],
+    [{ separators: ['char_limit'] }, 'limit is required with char_limit'],
+    [{ separators: ['heading'], limit: 100 }, 'limit is only allowed with token_limit or char_limit'],
+    [{ separators: ['heading'], overlap: 10 }, 'overlap is only allowed with token_limit or char_limit'],
+    [{ separators: ['token_limit', 'char_limit'], limit: 100 }, 'use token_limit or char_limit, not both'],
+    [{ separators: ['token_limit'], limit: 100, overlap: 100 }, 'overlap (100) must be smaller than limit (100)'],
+    [{ separators: ['token_limit'], limit: 0 }, 'limit must be a positive integer, got 0'],
+    [{ separators: ['char_limit'], limit: 10, overlap: -1 }, 'overlap must be an integer >= 0, got -1'],
+    [{ separators: ['char_limit'], limit: 10, tokenEncoding: 'o200k_base' }, 'tokenEncoding is only used with token_limit'],
+    [{ separators: ['token_limit'], limit: 10, tokenEncoding: 'llama' }, `tokenEncoding must be one of`],
+    [{ separators: ['heading'], metadata: ['author'] }, `metadata[0] must be one of 'title', 'heading', 'sourceline', 'page', got "author"`],
+    [{ separators: ['heading', 'heading'] }, 'separators lists a separator twice'],
+    [{ separators: ['heading'], chunkSize: 3 }, 'unknown parameter "chunkSize"'],
+  ])('%j is rejected', (params, message) => {
+    expect(() => documentSplitterDef.validate(params as DocumentSplitterParams)).toThrow(message);
+  });
+
+  test('outputs: text plus the requested metadata, metadata nullable', () => {
+    const out = documentSplitterDef.outputs({ separators: 'page', metadata: ['page', 'heading'] });
+    expect(Object.keys(out)).toEqual(['text', 'heading', 'page']);
+    expect(out.text.spec).toEqual(t.string().spec);
+    expect((out as any).page.spec).toEqual(t.int().nullable().spec);
+    expect((out as any).heading.spec.kind).toBe('json');
+    expect((out as any).heading.spec.nullable).toBe(true);
+  });
+});
