@@ -1,0 +1,78 @@
+--[[
+  Reserve one request and ARGV[2] tokens from a provider+model bucket (GCRA, virtual scheduling).
+  Timed by the Redis server clock so every host agrees.
+
+  KEYS[1] bucket hash   (tat_r, tat_t: theoretical arrival times in ms; paused_until; learned_rpm/tpm)
+  KEYS[2] in-flight set (reservation id -> lease expiry), only used with a concurrency limit
+  ARGV: id, tokens, rpm, tpm, maxConcurrency, maxWaitMs, leaseMs, utilization, idleTtlMs
+  (a limit of 0 means "none configured")
+
+  Returns {1, waitMs, startMs} when granted: the caller may start at startMs (after waiting waitMs);
+          {0, waitMs, reason} when the wait would exceed maxWaitMs (reason 'rate' | 'pause' | 'concurrency').
+]]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+
+local id = ARGV[1]
+local tokens = tonumber(ARGV[2])
+local maxc = tonumber(ARGV[5])
+local maxWait = tonumber(ARGV[6])
+local lease = tonumber(ARGV[7])
+local util = tonumber(ARGV[8])
+local idleTtl = tonumber(ARGV[9])
+
+local h = redis.call('HMGET', KEYS[1], 'tat_r', 'tat_t', 'paused_until', 'learned_rpm', 'learned_tpm')
+local tat_r = tonumber(h[1]) or 0
+local tat_t = tonumber(h[2]) or 0
+local paused = tonumber(h[3]) or 0
+
+-- the tighter of the configured and the learned limit, scaled to the share the fleet aims to use
+local function effective(configured, learned)
+  local c = tonumber(configured) or 0
+  local l = tonumber(learned) or 0
+  local v = c
+  if l > 0 and (v <= 0 or l < v) then v = l end
+  return v * util
+end
+local rpm = effective(ARGV[3], h[4])
+local tpm = effective(ARGV[4], h[5])
+
+local start = now
+local reason = 'rate'
+if paused > start then
+  start = paused
+  reason = 'pause'
+end
+if rpm > 0 and tat_r > start then
+  start = tat_r
+  reason = 'rate'
+end
+if tpm > 0 and tokens > 0 and tat_t > start then
+  start = tat_t
+  reason = 'rate'
+end
+
+local wait = start - now
+if wait > maxWait then
+  return {0, tostring(math.ceil(wait)), reason}
+end
+
+if maxc > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if redis.call('ZCARD', KEYS[2]) >= maxc then
+    return {0, '-1', 'concurrency'}
+  end
+  redis.call('ZADD', KEYS[2], start + lease, id)
+  redis.call('PEXPIRE', KEYS[2], math.ceil(wait + lease + idleTtl))
+end
+
+if rpm > 0 then
+  tat_r = math.max(tat_r, start) + 60000 / rpm
+end
+if tpm > 0 and tokens > 0 then
+  tat_t = math.max(tat_t, start) + tokens * 60000 / tpm
+end
+redis.call('HSET', KEYS[1], 'tat_r', tostring(tat_r), 'tat_t', tostring(tat_t))
+local horizon = math.max(tat_r, tat_t, paused) - now
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(horizon, 0) + idleTtl))
+return {1, tostring(math.max(0, math.ceil(wait))), tostring(start)}

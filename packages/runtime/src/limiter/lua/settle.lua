@@ -1,0 +1,37 @@
+--[[
+  Settle a reservation: free its concurrency slot and correct the token bucket by
+  (actual - estimated) tokens, refunding what the call did not use (or charging the overrun).
+  With ARGV[6] = 1 the request itself is refunded too (it was never sent).
+
+  KEYS[1] bucket hash, KEYS[2] in-flight set
+  ARGV: id, estimatedTokens, actualTokens, tpm, utilization, refundRequest, rpm
+]]
+redis.call('ZREM', KEYS[2], ARGV[1])
+
+local est = tonumber(ARGV[2])
+local actual = tonumber(ARGV[3])
+local util = tonumber(ARGV[5])
+local h = redis.call('HMGET', KEYS[1], 'tat_r', 'tat_t', 'learned_rpm', 'learned_tpm')
+if not h[1] and not h[2] then
+  return 0
+end
+
+local function effective(configured, learned)
+  local c = tonumber(configured) or 0
+  local l = tonumber(learned) or 0
+  local v = c
+  if l > 0 and (v <= 0 or l < v) then v = l end
+  return v * util
+end
+local tpm = effective(ARGV[4], h[4])
+local rpm = effective(ARGV[7], h[3])
+
+if tpm > 0 and actual ~= est then
+  local tat_t = (tonumber(h[2]) or 0) + (actual - est) * 60000 / tpm
+  redis.call('HSET', KEYS[1], 'tat_t', tostring(tat_t))
+end
+if ARGV[6] == '1' and rpm > 0 then
+  local tat_r = (tonumber(h[1]) or 0) - 60000 / rpm
+  redis.call('HSET', KEYS[1], 'tat_r', tostring(tat_r))
+end
+return 1
