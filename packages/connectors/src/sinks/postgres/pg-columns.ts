@@ -1,4 +1,5 @@
 import { describeType, isMediaKind, type TypeSpec } from '@tessera/core';
+import { arrayField, float4ArrayField, OID, timestampField, vectorField, type CopyWriter } from './copy-binary';
 
 export type VectorMode = 'pgvector' | 'real[]';
 
@@ -12,8 +13,10 @@ export interface PgColumn {
   paramType: string;
   /** a cast applied to each unnested value, e.g. `::vector(768)` */
   cast: string;
-  /** one value as an array-literal element (already quoted), or NULL */
+  /** one value as an array-literal element (already quoted), or NULL (deletes pass keys this way) */
   element(v: unknown): string;
+  /** one non-null value as a binary COPY field (upserts stage rows this way) */
+  binary(w: CopyWriter, v: unknown): void;
   /** does an existing column of this Postgres type (format_type) fit? */
   fits(existing: string): boolean;
   /** what we expected, for the mismatch message */
@@ -35,6 +38,9 @@ function toArray(v: unknown): ArrayLike<unknown> {
   throw new TypeError(`expected an array, got ${typeof v}`);
 }
 
+const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(v as string | number));
+const numbers = (v: unknown): ArrayLike<number> => toArray(v) as ArrayLike<number>;
+
 /** `[1,2,3]` for pgvector, `{1,2,3}` for real[]: numbers only, so the element needs quotes but no escaping. */
 function numberList(v: unknown, open: string, close: string): string {
   const a = toArray(v);
@@ -52,26 +58,26 @@ const nullable = (f: (v: unknown) => string) => (v: unknown): string => (v === n
 
 /** Plan a column for the export: the Postgres type it maps to and how its values travel. */
 export function planPgColumn(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
-  const simple = (ddl: string, paramType: string, accepts: string[], element: (v: unknown) => string, cast = ''): PgColumn => ({
-    name, type, ddl, paramType, cast, element: nullable(element), expected: ddl,
+  const simple = (ddl: string, paramType: string, accepts: string[], element: (v: unknown) => string, binary: PgColumn['binary'], cast = ''): PgColumn => ({
+    name, type, ddl, paramType, cast, element: nullable(element), binary, expected: ddl,
     fits: (existing) => accepts.includes(existing.replace(/\(.*\)$/, '')),
   });
-  if (isMediaKind(type.kind)) return simple('text', 'text[]', ['text', 'character varying', 'character'], (v) => quote(String(v)));
+  const text = (w: CopyWriter, v: unknown) => w.text(String(v));
+  if (isMediaKind(type.kind)) return simple('text', 'text[]', ['text', 'character varying', 'character'], (v) => quote(String(v)), text);
   switch (type.kind) {
     case 'string':
-      return simple('text', 'text[]', ['text', 'character varying', 'character', 'citext'], (v) => quote(String(v)));
+      return simple('text', 'text[]', ['text', 'character varying', 'character', 'citext'], (v) => quote(String(v)), text);
     case 'int':
-      return simple('bigint', 'int8[]', ['bigint', 'integer', 'smallint', 'numeric'], num);
+      return simple('bigint', 'int8[]', ['bigint', 'integer', 'smallint', 'numeric'], num, (w, v) => w.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(v as number), at)));
     case 'float':
-      return simple('double precision', 'float8[]', ['double precision', 'real', 'numeric'], num);
+      return simple('double precision', 'float8[]', ['double precision', 'real', 'numeric'], num, (w, v) => w.fixed(8, (b, at) => b.writeDoubleBE(Number(v), at)));
     case 'bool':
-      return simple('boolean', 'bool[]', ['boolean'], (v) => (v === true || v === 'true' ? 't' : 'f'));
+      return simple('boolean', 'bool[]', ['boolean'], (v) => (v === true || v === 'true' ? 't' : 'f'), (w, v) => w.fixed(1, (b, at) => void (b[at] = v === true || v === 'true' ? 1 : 0)));
     case 'timestamp':
-      return simple('timestamp with time zone', 'timestamptz[]', ['timestamp with time zone'], (v) =>
-        quote((v instanceof Date ? v : new Date(v as string | number)).toISOString()),
-      );
+      return simple('timestamp with time zone', 'timestamptz[]', ['timestamp with time zone'], (v) => quote(toDate(v).toISOString()), (w, v) => timestampField(w, toDate(v)));
     case 'json':
-      return simple('jsonb', 'text[]', ['jsonb', 'json'], (v) => quote(JSON.stringify(v)), '::jsonb');
+      // jsonb's binary form is a version byte (1) and the JSON text
+      return simple('jsonb', 'text[]', ['jsonb', 'json'], (v) => quote(JSON.stringify(v)), (w, v) => w.text(JSON.stringify(v), 1), '::jsonb');
     case 'array':
       return planArray(name, type, vector);
     default:
@@ -86,6 +92,7 @@ function planArray(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
     return {
       name, type, ddl, paramType: 'text[]', cast: `::${ddl}`, expected: ddl,
       element: nullable((v) => numberList(v, '[', ']')),
+      binary: (w, v) => vectorField(w, numbers(v)),
       fits: (existing) => existing === ddl || existing === 'vector',
     };
   }
@@ -94,6 +101,11 @@ function planArray(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
     : el === 'int' ? ['bigint[]', ['bigint[]', 'integer[]']]
     : el === 'bool' ? ['boolean[]', ['boolean[]']]
     : ['text[]', ['text[]', 'character varying[]']];
+  const binary: PgColumn['binary'] =
+    el === 'float' ? (w, v) => float4ArrayField(w, numbers(v))
+    : el === 'int' ? (w, v) => arrayField(w, OID.int8, toArray(v), (w2, x) => w2.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(x as number), at)))
+    : el === 'bool' ? (w, v) => arrayField(w, OID.bool, toArray(v), (w2, x) => w2.fixed(1, (b, at) => void (b[at] = x ? 1 : 0)))
+    : (w, v) => arrayField(w, OID.text, toArray(v), (w2, x) => w2.text(String(x)));
   const element =
     el === 'float' || el === 'int' ? (v: unknown) => numberList(v, '{', '}')
     : el === 'bool' ? (v: unknown) => textList(v, (x) => (x ? 't' : 'f'))
@@ -101,6 +113,7 @@ function planArray(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
   return {
     name, type, ddl, paramType: 'text[]', cast: `::${ddl}`, expected: ddl,
     element: nullable(element),
+    binary,
     fits: (existing) => accepts.includes(existing),
   };
 }

@@ -1,10 +1,12 @@
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { ConfigError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier, quotePg } from '../../sql/identifiers';
 import { asSqlError, redactUrl } from '../../sql/transient';
 import { ExportSchemaMismatch } from '../schema-mismatch';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import { arrayLiteral, planPgColumn, type PgColumn, type VectorMode } from './pg-columns';
+import { CopyWriter } from './copy-binary';
 
 export interface PostgresSinkOptions {
   /** connection URL (credentials in it are never logged) */
@@ -20,20 +22,22 @@ export interface PostgresSinkOptions {
   name?: string;
   /** pool size (default 2) */
   maxConnections?: number;
-  /** upper bound of one statement's parameters, in bytes (default 16 MiB) */
-  batchBytes?: number;
 }
 
 interface Prepared {
   columns: PgColumn[];
+  /** the target's own column types (what we created, or what an existing table has) */
+  targetTypes: string[];
+  stageSql: string;
   insertSql: string;
   deleteSql: string;
   keyColumns: PgColumn[];
 }
 
 /**
- * Upserts into the customer's Postgres. A batch travels as one array literal per column and is
- * unnested server-side: one round trip per batch, row data only ever in parameters.
+ * Upserts into the customer's Postgres. Rows are staged by binary COPY into a temporary table and
+ * merged with INSERT ... SELECT ... ON CONFLICT in the same transaction: the speed of COPY with upsert
+ * semantics, and row data never in SQL text. Deletes pass the keys as array parameters.
  */
 export class PostgresSink implements ExportSink {
   readonly name: string;
@@ -75,18 +79,22 @@ export class PostgresSink implements ExportSink {
     if (schema.key.length === 0) throw new ConfigError(`export to ${this.name}: a key is needed for upserts`);
     const existing = await this.existingColumns(client);
     let columns: PgColumn[];
+    let targetTypes: string[];
     if (existing.size === 0) {
       if (!this.opts.create) throw new ExportSchemaMismatch(this.target, `table ${this.schemaName}.${this.table} does not exist (set create: true to create it)`);
       const vector = await this.vectorMode(client);
       columns = schema.columns.map((c) => planPgColumn(c.name, c.type, vector));
       const defs = columns.map((c) => `${quotePg(c.name)} ${c.ddl}${schema.key.includes(c.name) ? ' not null' : ''}`);
       await client.query(`create table if not exists ${this.qualified} (${defs.join(', ')}, primary key (${schema.key.map(quotePg).join(', ')}))`);
+      targetTypes = columns.map((c) => c.ddl);
     } else {
       columns = this.checkFit(schema, existing);
+      targetTypes = columns.map((c) => existing.get(c.name)!.type);
       await this.checkKey(client, schema);
     }
     const keyColumns = schema.key.map((k) => columns.find((c) => c.name === k)!);
-    return { columns, keyColumns, insertSql: this.insertSql(columns, schema.key), deleteSql: this.deleteSql(keyColumns) };
+    const stageSql = `create temp table ${STAGE} (${columns.map((c) => `${quotePg(c.name)} ${c.ddl}`).join(', ')}) on commit drop`;
+    return { columns, targetTypes, keyColumns, stageSql, insertSql: this.insertSql(columns, targetTypes, schema.key), deleteSql: this.deleteSql(keyColumns) };
   }
 
   private async existingColumns(client: pg.PoolClient): Promise<Map<string, { type: string; notNull: boolean; hasDefault: boolean }>> {
@@ -154,14 +162,12 @@ export class PostgresSink implements ExportSink {
     return 'real[]';
   }
 
-  private insertSql(columns: PgColumn[], key: string[]): string {
+  private insertSql(columns: PgColumn[], targetTypes: string[], key: string[]): string {
     const names = columns.map((c) => quotePg(c.name)).join(', ');
-    const aliases = columns.map((_, i) => `c${i}`).join(', ');
-    const selects = columns.map((c, i) => `u.c${i}${c.cast}`).join(', ');
-    const params = columns.map((c, i) => `$${i + 1}::${c.paramType}`).join(', ');
+    const selects = columns.map((c, i) => `${quotePg(c.name)}::${targetTypes[i]}`).join(', ');
     const updates = columns.filter((c) => !key.includes(c.name)).map((c) => `${quotePg(c.name)} = excluded.${quotePg(c.name)}`);
     const onConflict = `on conflict (${key.map(quotePg).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
-    return `insert into ${this.qualified} (${names}) select ${selects} from unnest(${params}) as u(${aliases}) ${onConflict}`;
+    return `insert into ${this.qualified} (${names}) select ${selects} from ${STAGE} ${onConflict}`;
   }
 
   private deleteSql(keyColumns: PgColumn[]): string {
@@ -176,13 +182,12 @@ export class PostgresSink implements ExportSink {
     if (rows.length === 0) return;
     const p = await this.ensure(schema);
     const unique = lastPerKey(schema, rows);
-    const names = p.columns.map((c) => c.name);
     await this.withClient(async (client) => {
       await client.query('begin');
       try {
-        for (const batch of batches(unique, 10_000, this.opts.batchBytes ?? 16 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
-          await client.query(p.insertSql, columnParams(p.columns, batch));
-        }
+        await client.query(p.stageSql);
+        await copyRows(client, p.columns, unique);
+        await client.query(p.insertSql);
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => undefined);
@@ -222,6 +227,40 @@ export class PostgresSink implements ExportSink {
       client.release(broken);
     }
   }
+}
+
+const STAGE = 'tessera_export_stage';
+
+/** Binary COPY into the staging table, in chunks of about a megabyte, minding backpressure. */
+async function copyRows(client: pg.PoolClient, columns: PgColumn[], rows: ExportRow[]): Promise<void> {
+  const stream = client.query(copyFrom(`copy ${STAGE} (${columns.map((c) => quotePg(c.name)).join(', ')}) from stdin with (format binary)`));
+  const done = new Promise<void>((resolve, reject) => stream.on('finish', resolve).on('error', reject));
+  let failed: unknown;
+  stream.on('error', (err) => (failed = err));
+  const w = new CopyWriter();
+  const send = async (buf: Buffer) => {
+    if (failed) throw failed;
+    if (!stream.write(buf)) await new Promise<void>((resolve) => stream.once('drain', resolve).once('error', () => resolve()));
+  };
+  try {
+    await send(CopyWriter.header());
+    for (const row of rows) {
+      w.int16(columns.length);
+      for (const c of columns) {
+        const v = row[c.name];
+        if (v === null || v === undefined) w.null();
+        else c.binary(w, v);
+      }
+      if (w.length >= 1 << 20) await send(w.take());
+    }
+    if (w.length) await send(w.take());
+    stream.end(CopyWriter.trailer());
+  } catch (err) {
+    stream.destroy(err as Error);
+    await done.catch(() => undefined);
+    throw err;
+  }
+  await done;
 }
 
 /** One array literal per column: the whole batch in a handful of parameters. */
