@@ -8,12 +8,15 @@ export type { HeadingPath } from './document/block';
 export type { TokenEncoding } from './document/tokens';
 export { frameIterator, frameIteratorDef, type FrameAttrs, type FrameOutputs } from './video/frame-iterator';
 export type { FrameIteratorParams } from './video/frame-params';
+export { audioSplitter, audioSplitterDef, type AudioOutputs } from './audio/audio-splitter';
+export type { AudioSplitterParams } from './audio/audio-params';
 export { stringSplitter, stringSplitterDef, type StringSplitterParams, type StringOutputs } from './string/string-splitter';
 
 import type { IteratorDef } from '@tessera/core';
+import { audioSplitterDef } from './audio/audio-splitter';
 import { documentSplitterDef } from './document/document-splitter';
 import { frameIteratorDef } from './video/frame-iterator';
 import { stringSplitterDef } from './string/string-splitter';
 
 /** Every built-in iterator, for the runtime's registry (looked up by `name` and `version`). */
-export const builtinIterators: readonly IteratorDef<any, any>[] = [documentSplitterDef, frameIteratorDef, stringSplitterDef];
+export const builtinIterators: readonly IteratorDef<any, any>[] = [documentSplitterDef, frameIteratorDef, audioSplitterDef, stringSplitterDef];

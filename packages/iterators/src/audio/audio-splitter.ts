@@ -1,0 +1,95 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { inputError, localFile } from '../common/input';
+import { tempDir } from '../common/temp-dir';
+import { probeMedia } from '../ffmpeg/probe';
+import { runTool, toolCause } from '../ffmpeg/tool';
+import { audioGrid, durationForSize } from './audio-grid';
+import { normalizeAudioParams, type AudioSplitterParams } from './audio-params';
+import { containerFor, FALLBACK } from './containers';
+
+const audioOutputs = { segmentStart: t.float(), segmentEnd: t.float(), audioSegment: t.audio() };
+export type AudioOutputs = typeof audioOutputs;
+type AudioRow = { segmentStart: number; segmentEnd: number; audioSegment: string };
+
+/** seconds as ffmpeg reads them, exact to the microsecond */
+const secs = (s: number) => s.toFixed(6);
+
+/** Cut [start, end) of the first audio stream into `out`; -c copy remuxes the packets untouched. */
+async function cut(file: string, out: string, start: number, end: number, codec: string, signal?: AbortSignal) {
+  return runTool(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'],
+      ...['-ss', secs(start), '-t', secs(end - start), '-i', file],
+      ...['-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1'],
+      // bitexact: no encoder strings or creation times, so a segment's bytes (and its content-addressed key) repeat
+      ...['-c:a', codec, '-fflags', '+bitexact', '-flags:a', '+bitexact', out],
+    ],
+    { signal },
+  );
+}
+
+async function* runAudio(ref: string, params: AudioSplitterParams, ctx: IteratorContext): AsyncGenerator<AudioRow> {
+  const spec = normalizeAudioParams(params);
+  const file = await localFile(ctx, ref);
+  const probed = await probeMedia(file, ref, ctx.signal);
+  const stream = probed.streams.find((s) => s.codecType === 'audio');
+  if (!stream) throw inputError(ref, 'has no audio stream');
+  const total = stream.duration ?? probed.duration;
+  if (total === undefined || total <= 0) throw inputError(ref, 'the audio duration cannot be determined');
+
+  let duration: number;
+  if (spec.size.kind === 'duration') duration = spec.size.seconds;
+  else {
+    const bytesPerSecond = stream.bitRate ? stream.bitRate / 8 : probed.size ? probed.size / total : undefined;
+    if (!bytesPerSecond) throw inputError(ref, 'maxSize needs the bit rate, which cannot be determined');
+    duration = durationForSize(spec.size.bytes, bytesPerSecond, spec.overlap);
+    if (duration <= 0) throw inputError(ref, `maxSize ${spec.size.bytes} bytes is too small for this ${Math.round(bytesPerSecond * 8)} bit/s stream${spec.overlap ? ` with ${spec.overlap} s overlap` : ''}`);
+  }
+
+  const copyTarget = containerFor(stream.codecName);
+  // lossless codecs are re-encoded to themselves: nothing is lost, the cut is sample-exact instead of
+  // packet-aligned, and a copied FLAC would keep the whole file's length in its STREAMINFO header
+  const lossless = stream.codecName.startsWith('pcm_') || stream.codecName === 'flac';
+  const copyCodec = lossless ? stream.codecName : 'copy';
+  const scratch = await tempDir('audio');
+  try {
+    let k = 0;
+    for (const seg of audioGrid(total, duration, spec.overlap, spec.minSegmentDuration)) {
+      let target = { ...copyTarget, codec: copyCodec };
+      let out = join(scratch.path, `${k}.${target.ext}`);
+      let { exit } = await cut(file, out, seg.start, seg.end, copyCodec, ctx.signal);
+      if (exit.code !== 0) {
+        // some codec/container pairs cannot be stream-copied: re-encode losslessly instead
+        await rm(out, { force: true });
+        target = FALLBACK;
+        out = join(scratch.path, `${k}.${target.ext}`);
+        ({ exit } = await cut(file, out, seg.start, seg.end, target.codec, ctx.signal));
+        if (exit.code !== 0) throw inputError(ref, `ffmpeg cannot cut segment ${seg.start}-${seg.end} s: ${toolCause(exit, file)}`);
+      }
+      const url = await ctx.media.write(ctx.destination, out, { extension: target.ext, contentType: target.contentType });
+      await rm(out, { force: true });
+      k++;
+      yield { segmentStart: seg.start, segmentEnd: seg.end, audioSegment: url };
+    }
+  } finally {
+    await scratch.dispose();
+  }
+}
+
+export const audioSplitterDef: IteratorDef<AudioSplitterParams, AudioOutputs> = {
+  name: 'audioSplitter',
+  version: '1',
+  accepts: ['audio'],
+  queue: 'media',
+  validate: (params) => void normalizeAudioParams(params),
+  outputs: () => audioOutputs,
+  run: runAudio,
+};
+
+/** One view row per audio segment: `segmentStart`, `segmentEnd` (seconds) and `audioSegment`. */
+export function audioSplitter(audio: Expr<'audio', unknown>, params: AudioSplitterParams): IteratorCall<AudioSplitterParams, AudioOutputs> {
+  return iteratorCall(audioSplitterDef, audio, params);
+}

@@ -1,0 +1,27 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ffmpeg } from './run';
+
+export interface AudioFixtures {
+  /** 10.000 s, 16 kHz mono PCM: 32,000 bytes per second */
+  wav: string;
+  /** the same tone as 64 kbit/s MP3 and AAC (m4a), and FLAC */
+  mp3: string;
+  m4a: string;
+  flac: string;
+  /** a video with no audio stream */
+  silentVideo: string;
+  notAudio: string;
+  missing: string;
+}
+
+export async function makeAudioFixtures(dir: string): Promise<AudioFixtures> {
+  const f = (n: string) => join(dir, n);
+  await ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=10', '-c:a', 'pcm_s16le', f('tone.wav'));
+  await ffmpeg('-i', f('tone.wav'), '-c:a', 'libmp3lame', '-b:a', '64k', f('tone.mp3'));
+  await ffmpeg('-i', f('tone.wav'), '-c:a', 'aac', '-b:a', '64k', f('tone.m4a'));
+  await ffmpeg('-i', f('tone.wav'), '-c:a', 'flac', f('tone.flac'));
+  await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=32x32:rate=5:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', f('silent.mp4'));
+  await writeFile(f('notes.mp3'), 'not audio at all\n'.repeat(10));
+  return { wav: f('tone.wav'), mp3: f('tone.mp3'), m4a: f('tone.m4a'), flac: f('tone.flac'), silentVideo: f('silent.mp4'), notAudio: f('notes.mp3'), missing: f('missing.wav') };
+}
