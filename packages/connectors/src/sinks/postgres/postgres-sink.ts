@@ -20,6 +20,11 @@ export interface PostgresSinkOptions {
   vector?: 'auto' | VectorMode;
   /** name in the catalog and on the CLI (default postgres:<schema>.<table>) */
   name?: string;
+  /**
+   * How upserts reach the server: 'copy' (default) stages rows by binary COPY; 'params' sends each
+   * batch as array parameters and unnests them, for proxies or servers that do not speak COPY.
+   */
+  load?: 'copy' | 'params';
   /** pool size (default 2) */
   maxConnections?: number;
 }
@@ -30,6 +35,7 @@ interface Prepared {
   targetTypes: string[];
   stageSql: string;
   insertSql: string;
+  insertParamsSql: string;
   deleteSql: string;
   keyColumns: PgColumn[];
 }
@@ -94,7 +100,7 @@ export class PostgresSink implements ExportSink {
     }
     const keyColumns = schema.key.map((k) => columns.find((c) => c.name === k)!);
     const stageSql = `create temp table ${STAGE} (${columns.map((c) => `${quotePg(c.name)} ${c.ddl}`).join(', ')}) on commit drop`;
-    return { columns, targetTypes, keyColumns, stageSql, insertSql: this.insertSql(columns, targetTypes, schema.key), deleteSql: this.deleteSql(keyColumns) };
+    return { columns, targetTypes, keyColumns, stageSql, insertSql: this.insertSql(columns, targetTypes, schema.key), insertParamsSql: this.insertParamsSql(columns, schema.key), deleteSql: this.deleteSql(keyColumns) };
   }
 
   private async existingColumns(client: pg.PoolClient): Promise<Map<string, { type: string; notNull: boolean; hasDefault: boolean }>> {
@@ -162,12 +168,23 @@ export class PostgresSink implements ExportSink {
     return 'real[]';
   }
 
+  private onConflict(columns: PgColumn[], key: string[]): string {
+    const updates = columns.filter((c) => !key.includes(c.name)).map((c) => `${quotePg(c.name)} = excluded.${quotePg(c.name)}`);
+    return `on conflict (${key.map(quotePg).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
+  }
+
   private insertSql(columns: PgColumn[], targetTypes: string[], key: string[]): string {
     const names = columns.map((c) => quotePg(c.name)).join(', ');
     const selects = columns.map((c, i) => `${quotePg(c.name)}::${targetTypes[i]}`).join(', ');
-    const updates = columns.filter((c) => !key.includes(c.name)).map((c) => `${quotePg(c.name)} = excluded.${quotePg(c.name)}`);
-    const onConflict = `on conflict (${key.map(quotePg).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
-    return `insert into ${this.qualified} (${names}) select ${selects} from ${STAGE} ${onConflict}`;
+    return `insert into ${this.qualified} (${names}) select ${selects} from ${STAGE} ${this.onConflict(columns, key)}`;
+  }
+
+  private insertParamsSql(columns: PgColumn[], key: string[]): string {
+    const names = columns.map((c) => quotePg(c.name)).join(', ');
+    const aliases = columns.map((_, i) => `c${i}`).join(', ');
+    const selects = columns.map((c, i) => `u.c${i}${c.cast}`).join(', ');
+    const params = columns.map((c, i) => `$${i + 1}::${c.paramType}`).join(', ');
+    return `insert into ${this.qualified} (${names}) select ${selects} from unnest(${params}) as u(${aliases}) ${this.onConflict(columns, key)}`;
   }
 
   private deleteSql(keyColumns: PgColumn[]): string {
@@ -185,9 +202,16 @@ export class PostgresSink implements ExportSink {
     await this.withClient(async (client) => {
       await client.query('begin');
       try {
-        await client.query(p.stageSql);
-        await copyRows(client, p.columns, unique);
-        await client.query(p.insertSql);
+        if (this.opts.load === 'params') {
+          const names = p.columns.map((c) => c.name);
+          for (const batch of batches(unique, 10_000, 16 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
+            await client.query(p.insertParamsSql, columnParams(p.columns, batch));
+          }
+        } else {
+          await client.query(p.stageSql);
+          await copyRows(client, p.columns, unique);
+          await client.query(p.insertSql);
+        }
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => undefined);
