@@ -10,6 +10,8 @@ export { frameIterator, frameIteratorDef, type FrameAttrs, type FrameOutputs } f
 export type { FrameIteratorParams } from './video/frame-params';
 export { audioSplitter, audioSplitterDef, type AudioOutputs } from './audio/audio-splitter';
 export type { AudioSplitterParams } from './audio/audio-params';
+export { tileIterator, tileIteratorDef, type TileOutputs } from './image/tile-iterator';
+export type { TileIteratorParams } from './image/tile-params';
 export { stringSplitter, stringSplitterDef, type StringSplitterParams, type StringOutputs } from './string/string-splitter';
 
 import type { IteratorDef } from '@tessera/core';
@@ -17,6 +19,7 @@ import { audioSplitterDef } from './audio/audio-splitter';
 import { documentSplitterDef } from './document/document-splitter';
 import { frameIteratorDef } from './video/frame-iterator';
 import { stringSplitterDef } from './string/string-splitter';
+import { tileIteratorDef } from './image/tile-iterator';
 
 /** Every built-in iterator, for the runtime's registry (looked up by `name` and `version`). */
-export const builtinIterators: readonly IteratorDef<any, any>[] = [documentSplitterDef, frameIteratorDef, audioSplitterDef, stringSplitterDef];
+export const builtinIterators: readonly IteratorDef<any, any>[] = [documentSplitterDef, frameIteratorDef, audioSplitterDef, stringSplitterDef, tileIteratorDef];

@@ -1,0 +1,60 @@
+import sharp, { type OutputInfo } from 'sharp';
+import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { inputError, localFile } from '../common/input';
+import { normalizeTileParams, tileCount, type TileIteratorParams } from './tile-params';
+
+const tileOutputs = { tile: t.image(), tileCoord: t.array('int'), tileBox: t.array('int') };
+export type TileOutputs = typeof tileOutputs;
+type TileRow = { tile: string; tileCoord: number[]; tileBox: number[] };
+
+/**
+ * Tiles in row-major order. `tileCoord` is [column, row]; `tileBox` is [left, top, right, bottom]
+ * of the tile's full extent, which for edge tiles reaches past the image: that part is padded with
+ * transparent black (opaque black when the image has no alpha). The image is decoded once.
+ */
+async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorContext): AsyncGenerator<TileRow> {
+  const spec = normalizeTileParams(params);
+  const file = await localFile(ctx, ref);
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw inputError(ref, `is not a readable image: ${(e as Error).message}`);
+  }
+  const { data, info } = decoded;
+  const raw = { width: info.width, height: info.height, channels: info.channels };
+  // an opaque background keeps an RGB tile RGB; a transparent one would add an alpha channel
+  const hasAlpha = info.channels === 2 || info.channels === 4;
+  const nx = tileCount(info.width, spec.width, spec.overlapX);
+  const ny = tileCount(info.height, spec.height, spec.overlapY);
+  for (let row = 0; row < ny; row++) {
+    for (let col = 0; col < nx; col++) {
+      const left = col * (spec.width - spec.overlapX);
+      const top = row * (spec.height - spec.overlapY);
+      const width = Math.min(spec.width, info.width - left);
+      const height = Math.min(spec.height, info.height - top);
+      let img = sharp(data, { raw }).extract({ left, top, width, height });
+      if (width < spec.width || height < spec.height) {
+        img = img.extend({ right: spec.width - width, bottom: spec.height - height, background: { r: 0, g: 0, b: 0, alpha: hasAlpha ? 0 : 1 } });
+      }
+      const png = await img.png().toBuffer();
+      const url = await ctx.media.write(ctx.destination, png, { extension: 'png', contentType: 'image/png' });
+      yield { tile: url, tileCoord: [col, row], tileBox: [left, top, left + spec.width, top + spec.height] };
+    }
+  }
+}
+
+export const tileIteratorDef: IteratorDef<TileIteratorParams, TileOutputs> = {
+  name: 'tileIterator',
+  version: '1',
+  accepts: ['image'],
+  queue: 'media',
+  validate: (params) => void normalizeTileParams(params),
+  outputs: () => tileOutputs,
+  run: runTiles,
+};
+
+/** One view row per image tile: `tile` (image), `tileCoord` [column, row], `tileBox` [left, top, right, bottom]. */
+export function tileIterator(image: Expr<'image', unknown>, params: TileIteratorParams): IteratorCall<TileIteratorParams, TileOutputs> {
+  return iteratorCall(tileIteratorDef, image, params);
+}
