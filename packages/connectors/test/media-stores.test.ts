@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { CellInputError, type MediaStore } from '@tessera/core';
-import { AzureMediaStore, GcsMediaStore, LocalMediaStore, S3MediaStore, createMediaContext } from '@tessera/connectors';
+import { AzureMediaStore, GcsMediaStore, LocalMediaStore, S3MediaStore, createMediaContext, parquetFiles, readRows } from '@tessera/connectors';
+import { chunkRows, chunkSchema } from './support/schema';
 import { startGcsServer, type GcsTestServer } from '../../../test/support/gcs-server/server';
 import { AZURITE_ACCOUNT, startAzurite, startS3 } from './support/emulators';
 
@@ -100,6 +101,18 @@ describe.each(['local', 's3', 'gcs', 'azure'])('%s media store', (name) => {
     expect(sha(await readFile(local))).toBe(sha(big));
     expect(await ctx.localPath(url)).toBe(local);
     expect(store.gets - gets).toBe(name === 'local' ? 0 : 1);
+  });
+
+  test('file exports land in the store too, and read back', async () => {
+    const { store, ctx, destination } = setup();
+    const sink = parquetFiles({ destination: `${destination}/exports`, stores: [store] });
+    await sink.upsert(chunkSchema(), chunkRows(10));
+    expect(sink.written).toHaveLength(1);
+    const url = sink.written[0]!;
+    expect(url).toMatch(new RegExp(`^${destination.replace(/[/.]/g, '\\$&')}/exports/chunks/part-[0-9a-f]{32}\\.parquet$`));
+    const got = [];
+    for await (const b of readRows(url, chunkSchema().columns, { media: ctx })) got.push(...b);
+    expect(got).toHaveLength(10);
   });
 
   test('a missing object is a CellInputError naming it', async () => {
