@@ -13,3 +13,4 @@ export * from './planner/plan';
 export { checkExpr } from './planner/resolve-type';
 export * from './limiter/rate-gate';
 export { dependentsOf } from './planner/dependents';
+export * from './expr/evaluate';

@@ -70,6 +70,7 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = 60)`);
   await c.query(`CREATE SEQUENCE ${s}.${ident(`${physical}__rowid`)}`);
   const pk = ownColumns(table).filter((col) => col.type.primaryKey).map((col) => ident(col.name));
+  await c.query(`CREATE INDEX ${ident(`${physical}__vmin`)} ON ${q} (_v_min)`);
   if (table.kind === 'table' && pk.length) {
     await c.query(`CREATE UNIQUE INDEX ${ident(`${physical}__pk`)} ON ${q} (${pk.join(', ')}) WHERE _v_max IS NULL`);
   }

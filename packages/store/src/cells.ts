@@ -107,14 +107,14 @@ export async function resetCells(db: pg.PoolClient, table: CatalogTable, columns
 }
 
 /** Rowid ranges of at most `size` live rows that have a pending cell in `columns` (for backfills and reconcile). */
-export async function pendingRanges(db: pg.Pool | pg.PoolClient, table: CatalogTable, columns: string[], size: number, vMin?: number): Promise<RowSelector[]> {
+export async function pendingRanges(db: pg.Pool | pg.PoolClient, table: CatalogTable, columns: string[], size: number, vMin?: number, excludeVersions: number[] = []): Promise<RowSelector[]> {
   const pending = columns.map((n) => `${ident(statusCol(n))} IS NULL`).join(' OR ');
   const { rows } = await db.query(
     `SELECT min(_rowid) AS lo, max(_rowid) AS hi FROM (
         SELECT _rowid, (row_number() OVER (ORDER BY _rowid) - 1) / $1 AS b FROM ${table.physical}
-         WHERE _v_max IS NULL AND (${pending || 'false'}) ${vMin === undefined ? '' : 'AND _v_min = $2'}) r
+         WHERE _v_max IS NULL AND (${pending || 'false'}) AND _v_min <> ALL($2::int[]) ${vMin === undefined ? '' : 'AND _v_min = $3'}) r
       GROUP BY b ORDER BY lo`,
-    vMin === undefined ? [size] : [size, vMin],
+    vMin === undefined ? [size, excludeVersions] : [size, excludeVersions, vMin],
   );
   return rows.map((r) => ({ lo: r.lo, hi: r.hi, ...(vMin === undefined ? {} : { vMin }) }));
 }

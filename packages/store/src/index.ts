@@ -1,4 +1,4 @@
-export { Store, type StoreOptions } from './store';
+export { Store, type StoreOptions, type WriteOptions } from './store';
 export type { CatalogTable, CatalogColumn } from './catalog';
 export type { ApplyChange, ApplyOptions } from './apply';
 export type { Row } from './rows';

@@ -47,8 +47,10 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         updates int NOT NULL DEFAULT 0,
         deletes int NOT NULL DEFAULT 0,
         aborted text,
+        request_id text,
         created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (table_id, version)
+        PRIMARY KEY (table_id, version),
+        UNIQUE (table_id, request_id)
       );
     `);
   } finally {

@@ -8,7 +8,12 @@ import { insertRows, updateRows, deleteRows, validateRows, type Row } from './ro
 import { selectRows, columnStatus, listErrors, type SelectOptions } from './read';
 import { listVersions, revertLatest, bumpVersion } from './versions';
 import { loadBatch, writeCells, pendingRanges, resetErrors, resetCells, type RowSelector, type CellResult } from './cells';
-import { ident } from './sql';
+import { ident, statusCol } from './sql';
+
+export interface WriteOptions {
+  /** idempotency key: a write repeated with the same id applies once */
+  requestId?: string;
+}
 
 export interface StoreOptions {
   url: string;
@@ -54,14 +59,31 @@ export class Store {
     return rows.map((r) => r.name);
   }
 
-  /** Validate then insert rows in one transaction: one new version, or nothing on any bad row. */
-  async insert(pipeline: string, tableName: string, rows: Row[]) {
+  /**
+   * Validate then insert rows in one transaction: one new version, or nothing on any bad row.
+   * With a `requestId`, a repeated request (a retried ingest job) returns the first one's version.
+   */
+  async insert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
     const table = await this.table(pipeline, tableName);
     const valid = validateRows(table, rows);
-    return withTx(this.pool, (c) => insertRows(c, this.schema, table, valid));
+    return this.once(table, opts.requestId, (c) => insertRows(c, this.schema, table, valid));
   }
 
-  async update(pipeline: string, tableName: string, rows: Row[]) {
+  private once<T extends { version: number; count: number }>(table: CatalogTable, requestId: string | undefined, write: (c: pg.PoolClient) => Promise<T>): Promise<T & { duplicate: boolean }> {
+    return withTx(this.pool, async (c) => {
+      if (requestId !== undefined) {
+        // the table's catalog row lock serialises writers, so two copies of one request cannot both pass
+        await c.query(`SELECT 1 FROM ${ident(this.schema)}.tables WHERE id = $1 FOR UPDATE`, [table.id]);
+        const { rows } = await c.query(`SELECT version, inserts + updates + deletes AS count FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND request_id = $2`, [table.id, requestId]);
+        if (rows[0]) return { version: rows[0].version, count: rows[0].count, duplicate: true } as unknown as T & { duplicate: boolean };
+      }
+      const r = await write(c);
+      if (requestId !== undefined) await c.query(`UPDATE ${ident(this.schema)}.versions SET request_id = $3 WHERE table_id = $1 AND version = $2`, [table.id, r.version, requestId]);
+      return { ...r, duplicate: false };
+    });
+  }
+
+  async update(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
     const table = await this.table(pipeline, tableName);
     const cols = table.columns.filter((c) => !c.computed);
     const valid = rows.map((r, i) => {
@@ -69,12 +91,14 @@ export class Store {
       if (!v) throw new Error(`row ${i + 1}`);
       return v;
     });
-    return withTx(this.pool, (c) => updateRows(c, this.schema, table, valid));
+    return this.once(table, opts.requestId, (c) => updateRows(c, this.schema, table, valid));
   }
 
-  async delete(pipeline: string, tableName: string, keys: Row[]) {
+  async delete(pipeline: string, tableName: string, keys: Row[], opts: WriteOptions = {}) {
     const table = await this.table(pipeline, tableName);
-    return withTx(this.pool, (c) => deleteRows(c, this.schema, table, keys));
+    const keyCols = table.columns.filter((c) => c.type.primaryKey);
+    const valid = validateRows(table, keys, keyCols);
+    return this.once(table, opts.requestId, (c) => deleteRows(c, this.schema, table, valid));
   }
 
   async select(pipeline: string, tableName: string, opts?: SelectOptions) {
@@ -128,7 +152,22 @@ export class Store {
     return writeCells(this.pool, table, columns, results);
   }
 
-  pendingRanges(table: CatalogTable, columns: string[], size: number, vMin?: number) {
-    return pendingRanges(this.pool, table, columns, size, vMin);
+  pendingRanges(table: CatalogTable, columns: string[], size: number, vMin?: number, excludeVersions?: number[]) {
+    return pendingRanges(this.pool, table, columns, size, vMin, excludeVersions);
+  }
+
+  /** Pending cells among live rows, leaving out rows of aborted versions (they will not be computed). */
+  async pendingCells(table: CatalogTable): Promise<number> {
+    const computed = table.columns.filter((c) => c.computed);
+    if (!computed.length) return 0;
+    const aborted = await this.abortedVersions(table.id);
+    const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
+    const { rows } = await this.pool.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min <> ALL($1::int[])`, [aborted]);
+    return Number(rows[0].n);
+  }
+
+  async abortedVersions(tableId: number): Promise<number[]> {
+    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND aborted IS NOT NULL`, [tableId]);
+    return rows.map((r) => r.version);
   }
 }

@@ -89,7 +89,7 @@ export class RedisRateGate implements RateGate {
       ])) as [number, string, string];
       const wait = Number(waitText);
       if (ok === 1) {
-        const reservation = new RedisReservation(this, key, id, tokens, limits);
+        const reservation = new RedisReservation(this, key, id, tokens, limits, Number(info));
         if (wait > 0) {
           await sleep(wait);
           // a pause that began while we slept covers our slot: give it back and queue again
@@ -130,10 +130,12 @@ export class RedisRateGate implements RateGate {
   }
 
   /** @internal settle or cancel a reservation */
-  async settleReservation(key: RateKey, id: string, est: number, actual: number, limits: { rpm: number; tpm: number }, refundRequest: boolean) {
+  async settleReservation(
+    key: RateKey, id: string, est: number, actual: number, limits: { rpm: number; tpm: number }, refundRequest: boolean, startMs: number,
+  ) {
     const { bucket, inflight } = bucketKeys(this.prefix, key);
     await runScript(this.redis, scripts.settle, [bucket, inflight], [
-      id, est, Math.max(0, Math.ceil(actual)), limits.tpm, this.utilization, refundRequest ? 1 : 0, limits.rpm,
+      id, est, Math.max(0, Math.ceil(actual)), limits.tpm, this.utilization, refundRequest ? 1 : 0, limits.rpm, startMs,
     ]);
   }
 }
@@ -146,18 +148,20 @@ class RedisReservation implements Reservation {
     private readonly id: string,
     private readonly estimated: number,
     private readonly limits: { rpm: number; tpm: number },
+    /** the slot's start on the Redis clock */
+    private readonly startMs: number,
   ) {}
 
   async settle(actualTokens: number): Promise<void> {
     if (this.done) return;
     this.done = true;
-    await this.gate.settleReservation(this.key, this.id, this.estimated, actualTokens, this.limits, false);
+    await this.gate.settleReservation(this.key, this.id, this.estimated, actualTokens, this.limits, false, this.startMs);
   }
 
   /** The call was never made: return both the request and its tokens. */
   async cancel(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    await this.gate.settleReservation(this.key, this.id, this.estimated, 0, this.limits, true);
+    await this.gate.settleReservation(this.key, this.id, this.estimated, 0, this.limits, true, this.startMs);
   }
 }

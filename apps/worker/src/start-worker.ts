@@ -1,0 +1,72 @@
+import path from 'node:path';
+import type http from 'node:http';
+import pino from 'pino';
+import { Engine, PipelineRegistry, WorkerPool, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
+import { createMediaContext } from '@tessera/connectors';
+import { createMetrics } from './metrics';
+import { startHttpServer } from './http-server';
+
+export interface RunningWorker {
+  config: TesseraConfig;
+  queues: string[];
+  port: number;
+  /** finish active jobs, then release everything */
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker process: loads the pipelines' code, consumes the queues it is told to (all by
+ * default), serves health and metrics, and on stop finishes its active jobs before exiting.
+ */
+export async function startWorker(opts: { queues?: string[]; config?: TesseraConfig } = {}): Promise<RunningWorker> {
+  const config = opts.config ?? loadConfig();
+  const log = pino({ level: config.logLevel, base: { service: 'tessera-worker', pid: process.pid } });
+  const registry = new PipelineRegistry(await loadPipelines(config.pipelines));
+  const engine = await Engine.connect(config);
+  const metrics = createMetrics();
+  const media = createMediaContext({ defaultDestination: path.resolve(config.mediaDestination), cacheDir: path.resolve(config.cacheDir) });
+  const pool = await WorkerPool.start({
+    engine,
+    registry,
+    media,
+    ...(opts.queues?.length ? { queues: opts.queues } : {}),
+    events: {
+      completed(queue, job, result, ms) {
+        metrics.jobs.inc({ queue, outcome: 'completed' });
+        metrics.jobSeconds.observe({ queue }, ms / 1000);
+        const r = result as { computed?: number; failed?: number } | undefined;
+        if (r?.computed !== undefined) {
+          metrics.cells.inc({ pipeline: job.data.pipeline, table: job.data.table, outcome: 'ok' }, r.computed);
+          metrics.cells.inc({ pipeline: job.data.pipeline, table: job.data.table, outcome: 'error' }, r.failed ?? 0);
+        }
+        log.debug({ queue, job: job.id, ms, result }, 'job completed');
+      },
+      failed(queue, job, err) {
+        metrics.jobs.inc({ queue, outcome: 'failed' });
+        log.warn({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+      },
+    },
+  });
+  const state = { ready: true, queues: pool.queueNames };
+  const server: http.Server = await startHttpServer(config.workerPort, metrics, state);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.workerPort;
+  log.info({ queues: pool.queueNames, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    queues: pool.queueNames,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        state.ready = false;
+        log.info('stopping: finishing active jobs');
+        await pool.close();
+        await engine.close();
+        await new Promise((r) => server.close(r));
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

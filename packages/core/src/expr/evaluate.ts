@@ -1,0 +1,112 @@
+import { readJsonPath, type ExprNode } from './expr';
+import type { Udf, UdfContext } from '../udf/udf';
+import { validateValue } from '../types/validate-value';
+
+/** One cell's outcome: a value, an error, or pending (an input has not been computed yet). */
+export type Outcome = { value: unknown } | { error: { type: string; message: string } } | { pending: true };
+
+export interface EvalEnv<R> {
+  udfs: ReadonlyMap<string, Udf>;
+  ctx: UdfContext;
+  /** read a column of a row, with its state (a failed or pending computed input) */
+  read(row: R, column: string): Outcome;
+  /** in-flight calls of a per-row UDF */
+  concurrency?: number;
+}
+
+/**
+ * Errors that fail the whole job rather than one cell: the job is retried (or re-queued by the
+ * rate limiter) and recomputes only the cells still pending. Matched by name so that copies of
+ * the error classes from different module instances are recognised.
+ */
+const JOB_LEVEL = new Set(['TransientError', 'RateLimitedError', 'UdfVersionError']);
+export const isJobLevelError = (e: unknown): boolean => e instanceof Error && JOB_LEVEL.has(e.name);
+
+export function cellError(e: unknown): Outcome {
+  if (isJobLevelError(e)) throw e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { error: { type: err.name || 'Error', message: err.message || String(e) } };
+}
+
+/** Evaluate an expression over a batch of rows, calling batched UDFs once per chunk of rows. */
+export async function evaluate<R>(node: ExprNode, rows: readonly R[], env: EvalEnv<R>): Promise<Outcome[]> {
+  switch (node.op) {
+    case 'column':
+      return rows.map((r) => env.read(r, node.column));
+    case 'literal':
+      return rows.map(() => ({ value: node.value }));
+    case 'path': {
+      const base = await evaluate(node.base, rows, env);
+      return base.map((o) => ('value' in o ? { value: readJsonPath(o.value, node.path) } : o));
+    }
+    case 'call':
+      return evaluateCall(node, rows, env);
+  }
+}
+
+async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: readonly R[], env: EvalEnv<R>): Promise<Outcome[]> {
+  const id = `${node.udf}@${node.version}`;
+  const udf = env.udfs.get(id);
+  if (!udf) {
+    const err = new Error(`this worker has no UDF ${id}`);
+    err.name = 'UdfVersionError';
+    throw err;
+  }
+  const args = await Promise.all(node.args.map((a) => evaluate(a, rows, env)));
+  const params = udf.spec.params;
+  const out: Outcome[] = new Array(rows.length);
+  const todo: Array<{ i: number; values: unknown[] }> = [];
+  for (let i = 0; i < rows.length; i++) {
+    const cells = args.map((a) => a[i]!);
+    const pending = cells.find((c) => 'pending' in c);
+    const failed = cells.find((c) => 'error' in c) as { error: { type: string; message: string } } | undefined;
+    if (pending) out[i] = pending;
+    else if (failed) out[i] = { error: { type: 'UpstreamError', message: `an input of ${node.udf} failed: ${failed.error.message}` } };
+    else {
+      const values = cells.map((c) => (c as { value: unknown }).value);
+      // a null where the UDF does not take null yields null without a call, as in SQL
+      if (values.some((v, k) => (v === null || v === undefined) && !params[k]!.spec.nullable)) out[i] = { value: null };
+      else todo.push({ i, values });
+    }
+  }
+  const check = (v: unknown): Outcome => {
+    try {
+      return { value: validateValue(`${node.udf} result`, udf.spec.returns, v) };
+    } catch (e) {
+      return cellError(e);
+    }
+  };
+  if (udf.spec.batch) {
+    const { maxSize, fn } = udf.spec.batch;
+    for (let k = 0; k < todo.length; k += maxSize) {
+      const chunk = todo.slice(k, k + maxSize);
+      let results: unknown[];
+      try {
+        results = await fn(chunk.map((c) => c.values) as never, env.ctx);
+      } catch (e) {
+        const o = cellError(e);
+        chunk.forEach((c) => (out[c.i] = o));
+        continue;
+      }
+      chunk.forEach((c, j) => {
+        const r = results[j];
+        out[c.i] = r instanceof Error ? cellError(r) : check(r);
+      });
+    }
+  } else {
+    const fn = udf.spec.fn!;
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const c = todo[next++]!;
+        try {
+          out[c.i] = check(await fn(c.values as never, env.ctx));
+        } catch (e) {
+          out[c.i] = cellError(e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(env.concurrency ?? 16, todo.length) }, worker));
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { ConfigError } from '@tessera/core';
+
+const intFrom = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
+
+const schema = z.object({
+  TESSERA_DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  TESSERA_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  TESSERA_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits, underscores').default('tessera'),
+  TESSERA_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . -').default('tessera'),
+  TESSERA_BATCH_SIZE: intFrom(1000, 1),
+  TESSERA_MEDIA_DESTINATION: z.string().default('.tessera/media'),
+  TESSERA_MEDIA_CACHE_DIR: z.string().default('.tessera/cache'),
+  TESSERA_PIPELINES: z.string().default('pipelines'),
+  TESSERA_JOB_ATTEMPTS: intFrom(8, 1),
+  TESSERA_LOCK_MS: intFrom(30000, 1000),
+  TESSERA_CONCURRENCY: z.string().default(''),
+  TESSERA_WORKER_PORT: intFrom(9464, 0),
+  TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface TesseraConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  schema: string;
+  queuePrefix: string;
+  batchSize: number;
+  /** where generated media goes when a column names no destination (a directory or a blob URL) */
+  mediaDestination: string;
+  cacheDir: string;
+  pipelines: string;
+  jobAttempts: number;
+  lockMs: number;
+  /** per-queue concurrency, `cpu=4,media=1,model-openai-gpt-4o=16`; `*` sets the default */
+  concurrency: Record<string, number>;
+  workerPort: number;
+  logLevel: string;
+}
+
+/** Read and check configuration from the environment; every problem is named at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig {
+  const r = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('TESSERA_') && v !== '')));
+  if (!r.success) {
+    throw new ConfigError(`invalid configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = r.data;
+  const concurrency: Record<string, number> = {};
+  for (const part of e.TESSERA_CONCURRENCY.split(',').filter(Boolean)) {
+    const m = /^([A-Za-z0-9_.*-]+)=(\d+)$/.exec(part.trim());
+    if (!m || Number(m[2]) < 1) throw new ConfigError(`invalid configuration: TESSERA_CONCURRENCY: "${part}" is not queue=N (N >= 1)`);
+    concurrency[m[1]!] = Number(m[2]);
+  }
+  return {
+    databaseUrl: e.TESSERA_DATABASE_URL,
+    redisUrl: e.TESSERA_REDIS_URL,
+    schema: e.TESSERA_SCHEMA,
+    queuePrefix: e.TESSERA_QUEUE_PREFIX,
+    batchSize: e.TESSERA_BATCH_SIZE,
+    mediaDestination: e.TESSERA_MEDIA_DESTINATION,
+    cacheDir: e.TESSERA_MEDIA_CACHE_DIR,
+    pipelines: e.TESSERA_PIPELINES,
+    jobAttempts: e.TESSERA_JOB_ATTEMPTS,
+    lockMs: e.TESSERA_LOCK_MS,
+    concurrency,
+    workerPort: e.TESSERA_WORKER_PORT,
+    logLevel: e.TESSERA_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,169 @@
+import { FlowProducer, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { Store, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
+import type { TesseraConfig } from './config';
+import { buildVersionFlow } from './dag/build-flow';
+import { INGEST_QUEUE, queueName } from './jobs/queues';
+
+export interface EnqueueOptions {
+  /** only the rows this version wrote (inserts, updates) rather than every live row */
+  vMin?: number;
+  /** only these computed columns (and the stages holding them) */
+  columns?: string[];
+  tag?: string;
+}
+
+/**
+ * The control side of Tessera: applies pipelines, commits writes to the store, and turns each
+ * new table version into a job DAG. Used by the CLI, the client library and the ingest worker.
+ */
+export class Engine {
+  private readonly queues = new Map<string, Queue>();
+
+  private constructor(
+    readonly config: TesseraConfig,
+    readonly store: Store,
+    readonly redis: Redis,
+    readonly flows: FlowProducer,
+  ) {}
+
+  static async connect(config: TesseraConfig): Promise<Engine> {
+    const store = await Store.open({ url: config.databaseUrl, schema: config.schema }).catch((e: Error) => {
+      throw new Error(`cannot reach Postgres at ${redact(config.databaseUrl)}: ${e.message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_DATABASE_URL`);
+    });
+    const redis = await connectRedis(config.redisUrl).catch(async (e: Error) => {
+      await store.close();
+      throw e;
+    });
+    const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
+    return new Engine(config, store, redis, flows);
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.config.queuePrefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  ingestQueue(): Queue {
+    return this.queue(INGEST_QUEUE);
+  }
+
+  /** Create or migrate the catalog to match the definition; start backfills for what changed. */
+  async apply(def: PipelineDef, opts: ApplyOptions = {}) {
+    const plan = planPipeline(def);
+    const changes = await this.store.apply(plan, opts);
+    for (const ch of changes) {
+      if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns });
+    }
+    return changes;
+  }
+
+  async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    const r = await this.store.insert(pipeline, table, rows, opts);
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version });
+    return r;
+  }
+
+  async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    const r = await this.store.update(pipeline, table, rows, opts);
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, columns: 'reset' in r ? r.reset : undefined });
+    return r;
+  }
+
+  async delete(pipeline: string, table: string, keys: Row[], opts: WriteOptions = {}) {
+    return this.store.delete(pipeline, table, keys, opts);
+  }
+
+  /** Recompute computed columns (all cells, or only failed ones) as a new version. */
+  async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean } = {}) {
+    const table = await this.store.table(pipeline, tableName);
+    const wanted = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
+    // dependents of a recomputed column are stale too
+    const columns = [...new Set([...wanted, ...dependentsOf(table.columns, wanted)])];
+    const r = await this.store.recompute(pipeline, tableName, { columns, errorsOnly: !!opts.errorsOnly });
+    await this.enqueue(pipeline, tableName, r.version, { columns });
+    return r;
+  }
+
+  /** Enqueue the job DAG computing the pending cells of a version. Returns the number of batches. */
+  async enqueue(pipeline: string, tableName: string, version: number, opts: EnqueueOptions = {}): Promise<number> {
+    const table = await this.store.table(pipeline, tableName);
+    const stages = selectStages(table, opts.columns);
+    if (!stages.length) return 0;
+    const all = stages.flatMap((s) => s.columns);
+    const batches = await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin);
+    if (!batches.length) return 0;
+    await this.flows.add(
+      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}) }, { attempts: this.config.jobAttempts }),
+    );
+    return batches.length;
+  }
+
+  /**
+   * Wait until every computed cell of the pipeline has a value or an error (rows of aborted
+   * versions aside). Rejects after `timeoutMs`, naming what is still pending.
+   */
+  async waitIdle(pipeline: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
+    for (;;) {
+      const pending: string[] = [];
+      for (const t of await this.store.tables(pipeline)) {
+        const n = await this.store.pendingCells(t);
+        if (n) pending.push(`${t.name}: ${n} cell(s)`);
+      }
+      if (!pending.length) return;
+      if (Date.now() > deadline) throw new Error(`pipeline ${pipeline} still has pending cells after ${opts.timeoutMs ?? 300_000} ms (${pending.join(', ')}); are workers running? \`tessera reconcile\` re-enqueues lost work`);
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+    }
+  }
+
+  /** Every queue name a pipeline's stages use. */
+  async queuesOf(pipeline: string): Promise<string[]> {
+    const tables = await this.store.tables(pipeline);
+    return [...new Set(tables.flatMap((t) => t.stages.map((s) => queueName(s.queue))))];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.flows.close();
+    this.redis.disconnect();
+    await this.store.close();
+  }
+}
+
+/** The stages holding `columns` (all stages when not given), narrowed to those columns. */
+export function selectStages(table: CatalogTable, columns?: string[]): Stage[] {
+  if (!columns) return table.stages;
+  const want = new Set(columns);
+  return table.stages.map((s) => ({ queue: s.queue, columns: s.columns.filter((c) => want.has(c)) })).filter((s) => s.columns.length);
+}
+
+/** A Redis connection BullMQ can share; fails fast with a plain message when Redis is not there. */
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, connectTimeout: 5000 });
+  redis.on('error', () => {}); // reconnects are handled by ioredis; errors surface on commands
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${redact(url)}: ${(e as Error).message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_REDIS_URL`);
+  }
+  return redis;
+}
+
+/** A URL with its password removed, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const name = z.string().min(1).max(64);
+
+/** A stage of one batch: compute `columns` for the rows `lo..hi` (of version `vMin` when set). */
+export const StageJob = z.object({
+  kind: z.literal('stage'),
+  pipeline: name,
+  table: name,
+  version: z.number().int().positive(),
+  columns: z.array(name).min(1),
+  lo: z.number().int(),
+  hi: z.number().int(),
+  vMin: z.number().int().positive().optional(),
+});
+export type StageJob = z.infer<typeof StageJob>;
+
+/** Runs when every batch of a version is done: the place for exports and follow-up work. */
+export const FinalizeJob = z.object({
+  kind: z.literal('finalize'),
+  pipeline: name,
+  table: name,
+  version: z.number().int().positive(),
+});
+export type FinalizeJob = z.infer<typeof FinalizeJob>;
+
+/**
+ * The documented ingest payload: any BullMQ producer (Node, Python...) may add this to the
+ * `ingest` queue. `requestId` makes a retried or re-sent payload apply once.
+ */
+export const IngestJob = z.object({
+  pipeline: name,
+  table: name,
+  op: z.enum(['insert', 'update', 'delete']).default('insert'),
+  rows: z.array(z.record(z.string(), z.unknown())).min(1).max(100_000),
+  requestId: z.string().min(1).max(200).optional(),
+});
+export type IngestJob = z.infer<typeof IngestJob>;

@@ -1,0 +1,113 @@
+import { UnrecoverableError } from 'bullmq';
+import { evaluate, type Outcome, type UdfContext, type Udf } from '@tessera/core';
+import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
+import type { StageJob } from '../jobs/payloads';
+import type { PipelineRegistry } from '../registry';
+
+export interface StageResult {
+  rows: number;
+  computed: number;
+  failed: number;
+  skipped?: string;
+}
+
+export interface StageDeps {
+  store: Store;
+  registry: PipelineRegistry;
+  /** context handed to UDFs (media access, rate gate, usage counters) */
+  context: (table: CatalogTable, column: string) => UdfContext;
+  /** UDF calls in flight per job */
+  concurrency?: number;
+}
+
+/**
+ * Compute one stage of one batch: load the rows whose cells are still pending, evaluate the stage's
+ * columns in dependency order (batched UDF calls where the UDF allows), write values and errors.
+ * Safe to run twice: it only computes pending cells and writes by (rowid, row version).
+ */
+export async function runStage(job: StageJob, deps: StageDeps): Promise<StageResult> {
+  const { store, registry } = deps;
+  const table = await store.table(job.pipeline, job.table);
+  const aborted = await store.abortedVersion(table.id, job.version);
+  if (aborted) return { rows: 0, computed: 0, failed: 0, skipped: `version ${job.version} was aborted: ${aborted}` };
+
+  const columns = job.columns.map((name) => {
+    const col = table.columns.find((c) => c.name === name && c.computed);
+    if (!col) throw new UnrecoverableError(`${job.pipeline}.${job.table} has no computed column ${name} (was it dropped?)`);
+    return col;
+  });
+  const udfs = checkUdfVersions(job, columns, registry);
+
+  const rows = await store.loadBatch(table, job.columns, { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
+  if (!rows.length) return { rows: 0, computed: 0, failed: 0 };
+  const computedNames = new Set(table.columns.filter((c) => c.computed).map((c) => c.name));
+  const read = (row: BatchRow, column: string): Outcome => {
+    if (computedNames.has(column)) {
+      const s = row[statusCol(column)];
+      if (s === CELL_ERROR) return { error: { type: 'UpstreamError', message: `input column ${column} failed` } };
+      if (s !== CELL_OK) return { pending: true };
+    }
+    return { value: row[column] ?? null };
+  };
+
+  const results = rows.map((r) => ({ _rowid: r._rowid, _v_min: r._v_min, cells: {} as Record<string, CellResult> }));
+  let computed = 0;
+  let failed = 0;
+  let abortMessage: string | null = null;
+  for (const col of columns) {
+    const todo = rows.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
+    if (!todo.length) continue;
+    const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
+      udfs,
+      ctx: deps.context(table, col.name),
+      read,
+      concurrency: deps.concurrency ?? 16,
+    });
+    outcomes.forEach((o, k) => {
+      const { r, i } = todo[k]!;
+      if ('pending' in o) return; // an input is not computed yet: leave for a later run
+      if ('error' in o) {
+        failed++;
+        results[i]!.cells[col.name] = o;
+        r[statusCol(col.name)] = CELL_ERROR;
+        if (col.computed!.onError === 'abort' && !abortMessage) {
+          abortMessage = `column ${col.name} failed on row ${r._rowid}: ${o.error.type}: ${o.error.message}`;
+        }
+      } else {
+        computed++;
+        results[i]!.cells[col.name] = o;
+        r[col.name] = o.value;
+        r[statusCol(col.name)] = CELL_OK;
+      }
+    });
+  }
+  await store.writeCells(
+    table,
+    job.columns,
+    results.filter((r) => Object.keys(r.cells).length),
+  );
+  if (abortMessage) {
+    await store.abortVersion(table.id, job.version, abortMessage);
+    throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
+  }
+  return { rows: rows.length, computed, failed };
+}
+
+/**
+ * Fleet code skew guard: the catalog records which UDF versions a column was defined with; a worker
+ * running different code refuses rather than computing a different answer.
+ */
+function checkUdfVersions(job: StageJob, columns: CatalogTable['columns'], registry: PipelineRegistry): ReadonlyMap<string, Udf> {
+  const mine = registry.udfs(job.pipeline);
+  for (const col of columns) {
+    for (const id of col.computed!.udfs) {
+      if (mine.has(id)) continue;
+      const name = id.slice(0, id.lastIndexOf('@'));
+      const have = [...mine.keys()].filter((k) => k.startsWith(`${name}@`));
+      throw new UnrecoverableError(
+        `UDF version skew: column ${job.table}.${col.name} was applied with ${id}, but this worker has ${have.join(', ') || `no ${name}`}; deploy the matching pipeline code, or apply the new code with --recompute`,
+      );
+    }
+  }
+  return mine;
+}

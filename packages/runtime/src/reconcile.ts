@@ -1,0 +1,50 @@
+import { buildVersionFlow } from './dag/build-flow';
+import { queueName } from './jobs/queues';
+import type { Engine } from './engine';
+import type { RowSelector } from '@tessera/store';
+
+export interface ReconcileReport {
+  pipeline: string;
+  table: string;
+  /** batches of rows with a pending cell */
+  pendingBatches: number;
+  /** of those, batches a live job already covers */
+  covered: number;
+  /** batches enqueued again */
+  enqueued: number;
+}
+
+const LIVE_STATES = ['active', 'waiting', 'delayed', 'waiting-children', 'prioritized'] as const;
+
+/**
+ * Find every cell that should have a value and has neither value nor error, and no live job
+ * covering it, and enqueue it again. Redis holds only work in flight, so after Redis loses its
+ * data (a flush, a failover) this restores the run; running it when nothing is lost enqueues nothing.
+ */
+export async function reconcile(engine: Engine, pipeline: string): Promise<ReconcileReport[]> {
+  const reports: ReconcileReport[] = [];
+  for (const table of await engine.store.tables(pipeline)) {
+    if (!table.stages.length) continue;
+    const columns = table.stages.flatMap((s) => s.columns);
+    const aborted = await engine.store.abortedVersions(table.id);
+    const pending = await engine.store.pendingRanges(table, columns, engine.config.batchSize, undefined, aborted);
+    const live: RowSelector[] = [];
+    for (const q of new Set(table.stages.map((s) => queueName(s.queue)))) {
+      for (const job of await engine.queue(q).getJobs([...LIVE_STATES])) {
+        const d = job?.data;
+        if (d?.kind === 'stage' && d.pipeline === pipeline && d.table === table.name) live.push({ lo: d.lo, hi: d.hi });
+      }
+    }
+    const todo = pending.filter((p) => !live.some((l) => l.lo <= p.lo && p.hi <= l.hi));
+    if (todo.length) {
+      await engine.flows.add(
+        buildVersionFlow(
+          { pipeline, table: table.name, version: table.version, stages: table.stages, batches: todo, tag: `reconcile-${Date.now()}` },
+          { attempts: engine.config.jobAttempts },
+        ),
+      );
+    }
+    reports.push({ pipeline, table: table.name, pendingBatches: pending.length, covered: pending.length - todo.length, enqueued: todo.length });
+  }
+  return reports;
+}

@@ -1,0 +1,106 @@
+import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RateLimitedError, type UdfContext, type MediaContext } from '@tessera/core';
+import type { CatalogTable } from '@tessera/store';
+import type { Engine } from './engine';
+import type { PipelineRegistry } from './registry';
+import { runStage } from './processors/stage';
+import { runIngest } from './processors/ingest';
+import { StageJob, FinalizeJob } from './jobs/payloads';
+import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
+
+export interface WorkerEvents {
+  completed?(queue: string, job: Job, result: unknown, ms: number): void;
+  failed?(queue: string, job: Job | undefined, error: Error): void;
+}
+
+export interface WorkerPoolOptions {
+  engine: Engine;
+  registry: PipelineRegistry;
+  /** queue names to consume; all queues of the loaded pipelines by default */
+  queues?: string[];
+  media: MediaContext;
+  rateGate?: UdfContext['rateGate'];
+  events?: WorkerEvents;
+}
+
+/** A set of BullMQ workers, one per queue, sharing one engine. */
+export class WorkerPool {
+  private constructor(
+    readonly workers: Worker[],
+    private readonly connections: Redis[],
+  ) {}
+
+  static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
+    const { engine, registry } = opts;
+    const cfg = engine.config;
+    let names = opts.queues;
+    if (!names?.length) {
+      const modelQueues = new Set<string>();
+      for (const def of registry.all()) (await engine.queuesOf(def.name).catch(() => [])).forEach((q) => modelQueues.add(q));
+      names = [...new Set([...BASE_QUEUES, ...modelQueues])];
+    }
+    const context = (table: CatalogTable, column: string): UdfContext => {
+      const col = table.columns.find((c) => c.name === column);
+      return {
+        media: opts.media,
+        column: { table: table.name, name: column, ...(col?.type.destination ? { destination: col.type.destination } : {}) },
+        ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
+      };
+    };
+    const connections: Redis[] = [];
+    const workers = names.map((name) => {
+      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
+      let worker: Worker;
+      const processor = async (job: Job) => {
+        const started = Date.now();
+        try {
+          let result: unknown;
+          if (name === INGEST_QUEUE) result = await runIngest(job, engine);
+          else if (job.data?.kind === 'finalize') result = { finalized: FinalizeJob.parse(job.data).version };
+          else {
+            const parsed = StageJob.safeParse(job.data);
+            if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
+            result = await runStage(parsed.data, { store: engine.store, registry, context });
+          }
+          opts.events?.completed?.(name, job, result, Date.now() - started);
+          return result;
+        } catch (e) {
+          if (e instanceof RateLimitedError || (e as Error)?.name === 'RateLimitedError') {
+            // back to the queue without spending an attempt; the whole worker pauses for that long
+            await worker.rateLimit((e as RateLimitedError).waitMs);
+            throw Worker.RateLimitError();
+          }
+          if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          throw e;
+        }
+      };
+      const connection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+      connection.on('error', () => {});
+      connections.push(connection);
+      worker = new Worker(name, processor, {
+        connection,
+        prefix: cfg.queuePrefix,
+        concurrency,
+        lockDuration: cfg.lockMs,
+        stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
+        maxStalledCount: 5,
+      });
+      worker.on('failed', (job, err) => opts.events?.failed?.(name, job, err));
+      worker.on('error', () => {}); // connection blips: BullMQ reconnects
+      return worker;
+    });
+    return new WorkerPool(workers, connections);
+  }
+
+  get queueNames(): string[] {
+    return this.workers.map((w) => w.name);
+  }
+
+  /** Stop taking jobs and wait for the active ones to finish. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    // BullMQ leaves connections it was given open
+    this.connections.forEach((c) => c.disconnect());
+  }
+}

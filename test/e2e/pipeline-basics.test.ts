@@ -1,0 +1,27 @@
+import { startHarness, makeItems } from '../support/harness';
+
+describe('a pipeline applied, fed and computed by in-process workers', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.engine.apply(h.def);
+    await h.startWorkers();
+  });
+  afterAll(() => h.close());
+
+  test('every computed column gets its value; failures become error cells', async () => {
+    await h.engine.insert('shapes', 'items', makeItems(250));
+    await h.engine.waitIdle('shapes', { timeoutMs: 60_000 });
+    const rows = await h.engine.store.select('shapes', 'items', { withErrors: true });
+    expect(rows).toHaveLength(250);
+    const r7 = rows.find((r) => r.id === 'item-000007')!;
+    expect(r7).toMatchObject({ upper: 'ROW 7 SAYS HELLO WORLD 2', words: 6, combo: { head: 'ROW', words: 6 }, shout: 'ROW 7 SAYS HELLO WORLD 2!', shout_len: 25, tagged: 't3#7', ratio: null });
+    expect(r7.ratio_errortype).toBe('CellInputError');
+    expect(r7.ratio_errormsg).toBe('n=7 is a multiple of 7');
+    const r3 = rows.find((r) => r.id === 'item-000003')!;
+    expect(r3.tagged).toBe('null#3'); // null JSON path is passed to a UDF that accepts null
+    expect(r3.ratio).toBeCloseTo(1 / 3);
+    const status = await h.engine.store.status('shapes', 'items');
+    expect(status.columns.find((c) => c.column === 'ratio')).toEqual({ column: 'ratio', done: 250 - 36, pending: 0, failed: 36 });
+  });
+});

@@ -1,0 +1,117 @@
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
+
+/**
+ * The test pipeline: a chain (upper -> shout -> shoutLen) and a diamond (upper and words both read
+ * text; combo reads both), JSON path access, a failing column (onError: 'ignore') and a batched UDF.
+ * Every UDF call is counted in Redis (when TESSERA_TEST_COUNTER names a hash) so tests can check
+ * that each cell was computed exactly once across worker processes.
+ */
+const counterKey = process.env.TESSERA_TEST_COUNTER;
+const redis = counterKey ? new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true }) : null;
+const count = async (udf: string, n = 1) => {
+  if (redis && n > 0) await redis.hincrby(counterKey!, udf, n);
+};
+/** per-call delay, so tests can kill a worker while it is mid-run */
+const delayMs = Number(process.env.TESSERA_TEST_UDF_DELAY_MS ?? 0);
+const pause = () => (delayMs ? new Promise((r) => setTimeout(r, delayMs)) : undefined);
+
+export const upper = defineUdf({
+  name: 'upper',
+  version: process.env.TESSERA_TEST_UPPER_VERSION ?? '1',
+  params: [t.string()],
+  returns: t.string(),
+  batch: {
+    maxSize: 50,
+    async fn(rows) {
+      await count('upper', rows.length);
+      await count('upper_calls');
+      await pause();
+      return rows.map(([s]) => s.toUpperCase());
+    },
+  },
+});
+
+export const wordCount = defineUdf({
+  name: 'word_count',
+  version: '1',
+  params: [t.string()],
+  returns: t.int(),
+  async fn([s]) {
+    await count('word_count');
+    return s.split(/\s+/).filter(Boolean).length;
+  },
+});
+
+export const combine = defineUdf({
+  name: 'combine',
+  version: '1',
+  params: [t.string(), t.int()],
+  returns: t.json(),
+  async fn([s, n]) {
+    await count('combine');
+    return { head: s.slice(0, 3), words: n };
+  },
+});
+
+export const shout = defineUdf({
+  name: 'shout',
+  version: '1',
+  params: [t.string()],
+  returns: t.string(),
+  async fn([s]) {
+    await count('shout');
+    return `${s}!`;
+  },
+});
+
+export const strLen = defineUdf({
+  name: 'str_len',
+  version: '1',
+  params: [t.string()],
+  returns: t.int(),
+  async fn([s]) {
+    await count('str_len');
+    return s.length;
+  },
+});
+
+export const describe = defineUdf({
+  name: 'describe',
+  version: '1',
+  params: [t.json().nullable(), t.int()],
+  returns: t.string(),
+  async fn([tag, n]) {
+    await count('describe');
+    return `${String(tag)}#${n}`;
+  },
+});
+
+export const checkedRatio = defineUdf({
+  name: 'checked_ratio',
+  version: '1',
+  params: [t.int()],
+  returns: t.float(),
+  async fn([n]) {
+    await count('checked_ratio');
+    if (n % 7 === 0) throw new CellInputError(`n=${n} is a multiple of 7`);
+    return 1 / n;
+  },
+});
+
+export default definePipeline('shapes', (p) => {
+  const items = p.table('items', {
+    id: t.string().primaryKey(),
+    text: t.string(),
+    n: t.int(),
+    meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
+  });
+  const up = items.compute('upper', upper(items.text));
+  const words = items.compute('words', wordCount(items.text));
+  items.compute('combo', combine(up, words)); // diamond: text -> (upper, words) -> combo
+  const loud = items.compute('shout', shout(up)); // chain: text -> upper -> shout -> shout_len
+  items.compute('shout_len', strLen(loud));
+  items.compute('tagged', describe(items.meta.at('tag'), items.n));
+  items.compute('ratio', checkedRatio(items.n), { onError: 'ignore' });
+});

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type TesseraConfig } from '@tessera/runtime';
+
+/**
+ * Each test file gets its own Postgres schema and Redis key prefix, so files never see each
+ * other's catalog or queues (and nothing else using this Redis is touched).
+ */
+export function testConfig(overrides: Record<string, string> = {}): TesseraConfig & { env: Record<string, string> } {
+  const id = randomBytes(4).toString('hex');
+  const env = {
+    TESSERA_DATABASE_URL: process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    TESSERA_REDIS_URL: process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    TESSERA_SCHEMA: `t_${id}`,
+    TESSERA_QUEUE_PREFIX: `tt-${id}`,
+    TESSERA_BATCH_SIZE: '100',
+    TESSERA_LOCK_MS: '4000',
+    TESSERA_JOB_ATTEMPTS: '8',
+    TESSERA_MEDIA_DESTINATION: `/tmp/tessera-test-${id}/media`,
+    TESSERA_MEDIA_CACHE_DIR: `/tmp/tessera-test-${id}/cache`,
+    TESSERA_LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+  return { ...loadConfig(env), env };
+}
