@@ -1,0 +1,29 @@
+import { reconcile } from '@tessera/runtime';
+import type { CliContext } from '../context';
+
+/** `tessera revert <pipeline> <table>`: undo the latest data version. */
+export async function revertCommand(ctx: CliContext, args: string[]) {
+  const [pipeline, table] = args;
+  if (!pipeline || !table) throw new Error('usage: tessera revert <pipeline> <table>');
+  const v = await (await ctx.engine()).store.revert(pipeline, table);
+  console.log(`${pipeline}.${table}: reverted version ${v}`);
+}
+
+/** `tessera recompute <pipeline> <table> [--errors-only] [--columns a,b]` */
+export async function recomputeCommand(ctx: CliContext, args: string[], flags: { 'errors-only'?: boolean; columns?: string }) {
+  const [pipeline, table] = args;
+  if (!pipeline || !table) throw new Error('usage: tessera recompute <pipeline> <table> [--errors-only] [--columns a,b]');
+  const r = await (await ctx.engine()).recompute(pipeline, table, { errorsOnly: !!flags['errors-only'], ...(flags.columns ? { columns: flags.columns.split(',') } : {}) });
+  console.log(`${pipeline}.${table} v${r.version}: ${flags['errors-only'] ? `${r.cells} failed cell(s) enqueued again` : 'recompute enqueued'}`);
+}
+
+/** `tessera reconcile [pipeline...]`: re-enqueue pending cells that no live job covers. */
+export async function reconcileCommand(ctx: CliContext, args: string[]) {
+  const engine = await ctx.engine();
+  const pipelines = args.length ? args : await engine.store.pipelines();
+  for (const p of pipelines) {
+    for (const r of await reconcile(engine, p)) {
+      console.log(`${r.pipeline}.${r.table}: ${r.pendingBatches} batch(es) with pending cells, ${r.covered} covered by live jobs, ${r.enqueued} enqueued`);
+    }
+  }
+}

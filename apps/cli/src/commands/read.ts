@@ -1,0 +1,66 @@
+import type { CliContext } from '../context';
+import { formatTable, progressBar } from '../format';
+
+/** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
+export async function selectCommand(ctx: CliContext, args: string[], flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string }) {
+  const [pipeline, table] = args;
+  if (!pipeline || !table) throw new Error('usage: tessera select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]');
+  const engine = await ctx.engine();
+  const rows = await engine.store.select(pipeline, table, {
+    limit: flags.limit ? Number(flags.limit) : 20,
+    ...(flags.version ? { asOf: Number(flags.version) } : {}),
+    ...(flags.columns ? { columns: flags.columns.split(',') } : {}),
+    withErrors: !!flags.errors,
+  });
+  console.log(flags.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+}
+
+/** `tessera status <pipeline> [--watch]`: cells done, pending and failed per table and column. */
+export async function statusCommand(ctx: CliContext, args: string[], flags: { watch?: boolean }) {
+  const [pipeline] = args;
+  if (!pipeline) throw new Error('usage: tessera status <pipeline> [--watch]');
+  const engine = await ctx.engine();
+  const render = async () => {
+    const lines: string[] = [];
+    let pending = 0;
+    for (const t of await engine.store.tables(pipeline)) {
+      const s = await engine.store.status(pipeline, t.name);
+      lines.push(`${pipeline}.${t.name} (${t.kind}, v${t.version}): ${s.rows} row(s)`);
+      for (const c of s.columns) {
+        pending += c.pending;
+        const total = c.done + c.pending + c.failed;
+        lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}`);
+      }
+    }
+    if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);
+    return { text: lines.join('\n'), pending };
+  };
+  if (!flags.watch) {
+    console.log((await render()).text);
+    return;
+  }
+  for (;;) {
+    const { text, pending } = await render();
+    process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
+    if (pending === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** `tessera errors <pipeline> <table> [--column c] [--limit N]` */
+export async function errorsCommand(ctx: CliContext, args: string[], flags: { column?: string; limit?: string }) {
+  const [pipeline, table] = args;
+  if (!pipeline || !table) throw new Error('usage: tessera errors <pipeline> <table> [--column c] [--limit N]');
+  const engine = await ctx.engine();
+  const errors = await engine.store.errors(pipeline, table, { ...(flags.column ? { column: flags.column } : {}), limit: flags.limit ? Number(flags.limit) : 50 });
+  console.log(formatTable(errors.map((e) => ({ column: e.column, row: JSON.stringify(e.key), errortype: e.errortype, errormsg: e.errormsg }))));
+}
+
+/** `tessera versions <pipeline> <table>` */
+export async function versionsCommand(ctx: CliContext, args: string[]) {
+  const [pipeline, table] = args;
+  if (!pipeline || !table) throw new Error('usage: tessera versions <pipeline> <table>');
+  const engine = await ctx.engine();
+  const versions = await engine.store.versions(pipeline, table);
+  console.log(formatTable(versions.map((v) => ({ version: v.version, kind: v.kind, inserts: v.inserts, updates: v.updates, deletes: v.deletes, errors: v.errors, aborted: v.aborted ?? '', at: v.createdAt, detail: v.detail }))));
+}

@@ -1,0 +1,23 @@
+/** Plain-text tables and progress bars for the terminal. */
+export function formatTable(rows: Record<string, unknown>[], columns?: string[]): string {
+  if (!rows.length) return '(no rows)';
+  const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown): string => {
+    if (v === null || v === undefined) return '';
+    if (v instanceof Date) return v.toISOString();
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  };
+  const data = rows.map((r) => cols.map((c) => cell(r[c]).replace(/\s+/g, ' ')));
+  const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i]!.length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...data.map(line)].join('\n');
+}
+
+export function progressBar(done: number, failed: number, total: number, width = 30): string {
+  if (total === 0) return `[${' '.repeat(width)}]   -`;
+  const d = Math.round((done / total) * width);
+  const f = Math.min(width - d, Math.round((failed / total) * width));
+  const pct = Math.floor(((done + failed) / total) * 100);
+  return `[${'#'.repeat(d)}${'x'.repeat(f)}${'.'.repeat(width - d - f)}] ${String(pct).padStart(3)}%`;
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env -S node --import tsx
+import { parseArgs } from 'node:util';
+import { CliContext } from './context';
+import { applyCommand } from './commands/apply';
+import { writeCommand } from './commands/write';
+import { selectCommand, statusCommand, errorsCommand, versionsCommand } from './commands/read';
+import { revertCommand, recomputeCommand, reconcileCommand } from './commands/maintain';
+import { workerCommand } from './commands/worker';
+
+const HELP = `tessera <command> [args] [flags]
+
+  apply <pipeline|path> [--recompute]        create or migrate the catalog; backfills start by themselves
+  insert <pipeline> <table> [file|-]         insert rows (JSON array, JSON Lines or CSV; --format to force)
+  update <pipeline> <table> [file|-]         update rows by primary key (dependent columns recompute)
+  delete <pipeline> <table> [file|-]         delete rows by primary key
+  select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
+  status <pipeline> [--watch]                cells done / pending / failed per table and column
+  errors <pipeline> <table> [--column c]     failed cells with their messages
+  versions <pipeline> <table>                version history with inserts/updates/deletes/errors
+  revert <pipeline> <table>                  undo the latest data version
+  recompute <pipeline> <table> [--errors-only] [--columns a,b]
+  reconcile [pipeline...]                    re-enqueue pending cells that no live job covers
+  worker [queue...]                          run a worker (all queues by default) until SIGTERM
+
+Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
+TESSERA_PIPELINES, TESSERA_BATCH_SIZE, ...); see README.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      recompute: { type: 'boolean' },
+      format: { type: 'string' },
+      'request-id': { type: 'string' },
+      limit: { type: 'string' },
+      version: { type: 'string' },
+      columns: { type: 'string' },
+      column: { type: 'string' },
+      errors: { type: 'boolean' },
+      json: { type: 'boolean' },
+      watch: { type: 'boolean' },
+      'errors-only': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (!command || values.help) {
+    console.log(HELP);
+    return command || values.help ? 0 : 1;
+  }
+  if (command === 'worker') {
+    await workerCommand(args);
+    return 0;
+  }
+  const ctx = new CliContext();
+  try {
+    switch (command) {
+      case 'apply':
+        await applyCommand(ctx, args, values);
+        break;
+      case 'insert':
+      case 'update':
+      case 'delete':
+        await writeCommand(command, ctx, args, values);
+        break;
+      case 'select':
+        await selectCommand(ctx, args, values);
+        break;
+      case 'status':
+        await statusCommand(ctx, args, values);
+        break;
+      case 'errors':
+        await errorsCommand(ctx, args, values);
+        break;
+      case 'versions':
+        await versionsCommand(ctx, args);
+        break;
+      case 'revert':
+        await revertCommand(ctx, args);
+        break;
+      case 'recompute':
+        await recomputeCommand(ctx, args, values);
+        break;
+      case 'reconcile':
+        await reconcileCommand(ctx, args);
+        break;
+      default:
+        console.error(`unknown command ${command}\n\n${HELP}`);
+        return 1;
+    }
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`tessera: ${e.message}`);
+    process.exit(1);
+  },
+);
