@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { SlidingWindow, maxInAnyWindow } from './sliding-window';
 import { parseMultipart } from './multipart';
+import { countTokens } from './tokens';
 import {
   BadRequest,
   anthropicMessagesEndpoint,
@@ -90,6 +91,8 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     messages: anthropicMessagesEndpoint,
     gemini: geminiGenerateEndpoint,
   };
+  // build the tokenizer now: doing it on the first request would stall the event loop and bunch arrivals
+  countTokens('warm up');
   const arrivals: Arrival[] = [];
   let faults: Array<{ fault: Fault; pathPart?: string }> = [];
 

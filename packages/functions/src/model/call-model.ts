@@ -2,6 +2,7 @@ import { TesseraError, type Reservation } from '@tessera/core';
 import { classify, ProviderRateLimitError, type ProviderFailure } from './errors';
 import { report, type ModelRateKey, type ModelUdfContext } from './context';
 import { getDefaultResponseCache } from './cache';
+import { fetchReady } from './warm';
 
 /** What one provider request gave back. */
 export interface CallOutcome<T> {
@@ -35,6 +36,7 @@ const DEFAULT_429_PAUSE_MS = 1000;
  */
 export async function callModel<T>(c: ModelCall<T>): Promise<T> {
   const gate = c.ctx.rateGate;
+  await fetchReady();
   const reservation: Reservation | undefined = gate ? await gate.acquire(c.rateKey, c.estimatedTokens) : undefined;
   report(c.ctx, 'calls', 1);
   let out: CallOutcome<T>;

@@ -30,7 +30,7 @@ export interface RedisRateGateOptions {
 }
 
 export type GateEvent =
-  | { type: 'granted'; key: RateKey; waitedMs: number }
+  | { type: 'granted'; key: RateKey; waitedMs: number; /** the slot's start on the Redis clock */ slotMs: number }
   | { type: 'refused'; key: RateKey; waitMs: number; reason: string }
   | { type: 'paused'; key: RateKey; pauseMs: number };
 
@@ -99,7 +99,7 @@ export class RedisRateGate implements RateGate {
             continue;
           }
         }
-        this.onEvent?.({ type: 'granted', key, waitedMs: Date.now() - began });
+        this.onEvent?.({ type: 'granted', key, waitedMs: Date.now() - began, slotMs: Number(info) });
         return reservation;
       }
       if (info === 'concurrency' && Date.now() + this.pollMs < deadline) {
