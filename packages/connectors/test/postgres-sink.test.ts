@@ -137,3 +137,31 @@ test('identifiers are validated; row data never becomes SQL', async () => {
     await sink.close();
   }
 });
+
+test('a target changed underneath is checked again on the next try', async () => {
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'replaced', create: true });
+  try {
+    await sink.upsert(chunkSchema(), chunkRows(2));
+    await admin.query(`drop table "${schemaName}".replaced`);
+    await expect(sink.upsert(chunkSchema(), chunkRows(2))).rejects.toThrow(/does not exist/);
+    await sink.upsert(chunkSchema(), chunkRows(2)); // the retry prepares again, and creates the table
+    expect(await rowsOf('replaced')).toHaveLength(2);
+  } finally {
+    await sink.close();
+  }
+});
+
+test("'params' load mode (no COPY) gives the same rows", async () => {
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'params', create: true, load: 'params' });
+  const copy = postgres({ url: PG_URL, schema: schemaName, table: 'copied', create: true });
+  try {
+    const rows = [...chunkRows(6), { id: 'n', pos: 1, text: null, score: null, meta: null, at: null, frame: null, embedding: null }];
+    await sink.upsert(chunkSchema(), rows);
+    await sink.upsert(chunkSchema(), rows);
+    await copy.upsert(chunkSchema(), rows);
+    expect(await rowsOf('params')).toEqual(await rowsOf('copied'));
+  } finally {
+    await sink.close();
+    await copy.close();
+  }
+});

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { ConfigError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
+import { ConfigError, TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
 import { asSqlError, redactUrl } from '../../sql/transient';
 import { ExportSchemaMismatch } from '../schema-mismatch';
@@ -136,7 +136,7 @@ export class MysqlSink implements ExportSink {
     const head = `INSERT INTO ${quoteMy(this.table)} (${names.map(quoteMy).join(', ')}) VALUES `;
     const tail = ` ON DUPLICATE KEY UPDATE ${updates.length ? updates.join(', ') : `${quoteMy(names[0]!)} = ${quoteMy(names[0]!)}`}`;
     const maxRows = Math.floor(MAX_PLACEHOLDERS / p.columns.length);
-    await this.withConnection(async (c) => {
+    await this.withPlan(schema, async (c) => {
       await c.beginTransaction();
       try {
         for (const batch of batches(unique, maxRows, this.opts.batchBytes ?? 8 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
@@ -157,7 +157,7 @@ export class MysqlSink implements ExportSink {
     const p = await this.ensure(schema);
     const tuple = p.keyColumns.length === 1 ? '?' : `(${p.keyColumns.map(() => '?').join(', ')})`;
     const lhs = p.keyColumns.length === 1 ? quoteMy(p.keyColumns[0]!.name) : `(${p.keyColumns.map((col) => quoteMy(col.name)).join(', ')})`;
-    await this.withConnection(async (c) => {
+    await this.withPlan(schema, async (c) => {
       for (const batch of batches(keys, Math.floor(MAX_PLACEHOLDERS / p.keyColumns.length), 8 * 1024 * 1024, (r) => estimateRowBytes(r, schema.key))) {
         const params = batch.flatMap((row) => p.keyColumns.map((col) => col.encode(row[col.name])));
         await c.execute(`DELETE FROM ${quoteMy(this.table)} WHERE ${lhs} IN (${new Array(batch.length).fill(tuple).join(', ')})`, params as never);
@@ -167,6 +167,16 @@ export class MysqlSink implements ExportSink {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** A failure other than a transient one drops the plan, so the next try checks the target again. */
+  private async withPlan(schema: ExportSchema, fn: (c: mysql.PoolConnection) => Promise<void>): Promise<void> {
+    try {
+      await this.withConnection(fn);
+    } catch (err) {
+      if (!(err instanceof TransientError)) this.prepared.delete(JSON.stringify([schema.columns, schema.key]));
+      throw err;
+    }
   }
 
   private async withConnection<T>(fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {

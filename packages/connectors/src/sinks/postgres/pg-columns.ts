@@ -60,7 +60,7 @@ const nullable = (f: (v: unknown) => string) => (v: unknown): string => (v === n
 export function planPgColumn(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
   const simple = (ddl: string, paramType: string, accepts: string[], element: (v: unknown) => string, binary: PgColumn['binary'], cast = ''): PgColumn => ({
     name, type, ddl, paramType, cast, element: nullable(element), binary, expected: ddl,
-    fits: (existing) => accepts.includes(existing.replace(/\(.*\)$/, '')),
+    fits: (existing) => accepts.includes(existing.replace(/\(\d+(?:,\d+)?\)/, '')), // varchar(40), timestamp(3) with time zone
   });
   const text = (w: CopyWriter, v: unknown) => w.text(String(v));
   if (isMediaKind(type.kind)) return simple('text', 'text[]', ['text', 'character varying', 'character'], (v) => quote(String(v)), text);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { ConfigError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
+import { ConfigError, TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier, quotePg } from '../../sql/identifiers';
 import { asSqlError, redactUrl } from '../../sql/transient';
 import { ExportSchemaMismatch } from '../schema-mismatch';
@@ -199,31 +199,43 @@ export class PostgresSink implements ExportSink {
     if (rows.length === 0) return;
     const p = await this.ensure(schema);
     const unique = lastPerKey(schema, rows);
-    await this.withClient(async (client) => {
-      await client.query('begin');
-      try {
-        if (this.opts.load === 'params') {
-          const names = p.columns.map((c) => c.name);
-          for (const batch of batches(unique, 10_000, 16 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
-            await client.query(p.insertParamsSql, columnParams(p.columns, batch));
-          }
-        } else {
-          await client.query(p.stageSql);
-          await copyRows(client, p.columns, unique);
-          await client.query(p.insertSql);
+    await this.withPlan(schema, (client) => this.load(client, p, unique));
+  }
+
+  /** Run against a prepared plan; a failure other than a transient one drops the plan, so the next try checks the target again. */
+  private async withPlan(schema: ExportSchema, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    try {
+      await this.withClient(fn);
+    } catch (err) {
+      if (!(err instanceof TransientError)) this.prepared.delete(JSON.stringify([schema.columns, schema.key]));
+      throw err;
+    }
+  }
+
+  private async load(client: pg.PoolClient, p: Prepared, unique: ExportRow[]): Promise<void> {
+    await client.query('begin');
+    try {
+      if (this.opts.load === 'params') {
+        const names = p.columns.map((c) => c.name);
+        for (const batch of batches(unique, 10_000, 16 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
+          await client.query(p.insertParamsSql, columnParams(p.columns, batch));
         }
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
+      } else {
+        await client.query(p.stageSql);
+        await copyRows(client, p.columns, unique);
+        await client.query(p.insertSql);
       }
-    });
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    }
   }
 
   async delete(schema: ExportSchema, keys: ExportRow[]): Promise<void> {
     if (keys.length === 0) return;
     const p = await this.ensure(schema);
-    await this.withClient(async (client) => {
+    await this.withPlan(schema, async (client) => {
       for (const batch of batches(keys, 10_000, 16 * 1024 * 1024, (r) => estimateRowBytes(r, schema.key))) {
         await client.query(p.deleteSql, columnParams(p.keyColumns, batch));
       }
@@ -264,7 +276,7 @@ async function copyRows(client: pg.PoolClient, columns: PgColumn[], rows: Export
   const w = new CopyWriter();
   const send = async (buf: Buffer) => {
     if (failed) throw failed;
-    if (!stream.write(buf)) await new Promise<void>((resolve) => stream.once('drain', resolve).once('error', () => resolve()));
+    if (!stream.write(buf)) await drained(stream);
   };
   try {
     await send(CopyWriter.header());
@@ -285,6 +297,19 @@ async function copyRows(client: pg.PoolClient, columns: PgColumn[], rows: Export
     throw err;
   }
   await done;
+}
+
+/** Wait for a writable to drain, or to fail (the failure itself surfaces through `done`). */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const finish = () => {
+      stream.removeListener('drain', finish);
+      stream.removeListener('error', finish);
+      resolve();
+    };
+    stream.on('drain', finish);
+    stream.on('error', finish);
+  });
 }
 
 /** One array literal per column: the whole batch in a handful of parameters. */
