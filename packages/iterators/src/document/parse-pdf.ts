@@ -1,21 +1,8 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { inputError } from '../common/input';
 import type { Block, ParsedDocument } from './block';
+import { openPdf, type OpenPdf, type PdfTextItem } from './pdf-client';
 
-// font data and CMaps ship inside pdfjs-dist; pointing at them keeps CJK and standard-14 text readable offline
-const pdfjsRoot = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
-const standardFontDataUrl = join(pdfjsRoot, 'standard_fonts') + '/';
-const cMapUrl = join(pdfjsRoot, 'cmaps') + '/';
-
-interface TextItem {
-  str: string;
-  hasEOL: boolean;
-  transform: number[];
-  width: number;
-  height: number;
-}
+type TextItem = PdfTextItem;
 
 /** A gap between lines wider than this many line heights starts a new paragraph. */
 const PARAGRAPH_GAP = 1.6;
@@ -66,40 +53,28 @@ function pdfError(ref: string, e: unknown): Error {
 }
 
 /**
- * PDF text with pdfjs-dist (legacy build: the modern one needs browser globals). Pages are read
- * one at a time and released after their text is taken, so a 1,000-page PDF never has more than
- * one page's objects alive. Headings are not recovered from PDFs; metadata `page` is 1-based.
+ * PDF text with pdfjs-dist, read in a separate thread (pdf-client.ts). Pages are requested one at a
+ * time and released after their text is taken, so a 1,000-page PDF never has more than one page's
+ * objects alive. Headings are not recovered from PDFs; metadata `page` is 1-based.
  */
 export async function parsePdf(bytes: Uint8Array, ref: string): Promise<ParsedDocument & { dispose(): Promise<void> }> {
-  let doc: PDFDocumentProxy;
+  let pdf: OpenPdf;
   try {
-    // pdfjs transfers the array it is given: it gets its own copy
-    doc = await getDocument({ data: new Uint8Array(bytes), standardFontDataUrl, cMapUrl, cMapPacked: true, isEvalSupported: false, disableFontFace: true, useSystemFonts: false, verbosity: 0 }).promise;
+    // the reader thread takes its own copy (the array is transferred)
+    pdf = await openPdf(new Uint8Array(bytes));
   } catch (e) {
     throw pdfError(ref, e);
   }
-  let title: string | null = null;
-  try {
-    const meta = await doc.getMetadata();
-    const t = (meta.info as { Title?: unknown } | undefined)?.Title;
-    if (typeof t === 'string' && t.trim()) title = t.trim();
-  } catch {
-    // metadata is optional; a broken info dictionary must not lose the text
-  }
-  const pages = doc.numPages;
   async function* blocks(): AsyncGenerator<Block> {
-    for (let n = 1; n <= pages; n++) {
+    for (let n = 1; n <= pdf.pages; n++) {
       let paragraphs: string[];
       try {
-        const page = await doc.getPage(n);
-        const content = await page.getTextContent();
-        paragraphs = pageParagraphs(content.items.filter((i) => 'str' in i) as unknown as TextItem[]);
-        page.cleanup();
+        paragraphs = pageParagraphs(await pdf.page(n));
       } catch (e) {
         throw pdfError(ref, e);
       }
       for (const text of paragraphs) yield { text, headings: {}, sourceline: null, page: n };
     }
   }
-  return { format: 'pdf', title, blocks: blocks(), dispose: () => doc.destroy() };
+  return { format: 'pdf', title: pdf.title, blocks: blocks(), dispose: () => pdf.close() };
 }

@@ -39,6 +39,8 @@ export interface StartOptions {
   onStderrLine?: (line: string) => void;
   /** how many trailing stderr lines to keep for messages */
   tailLines?: number;
+  /** lines that are progress output rather than errors, kept out of the message tail */
+  isNoise?: (line: string) => boolean;
 }
 
 /** Start a tool; stdout is streamed to the caller, stderr is split into lines. */
@@ -53,6 +55,7 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   const onLine = (line: string) => {
     if (line.length === 0) return;
     opts.onStderrLine?.(line);
+    if (opts.isNoise?.(line)) return;
     tail.push(line.length > 500 ? line.slice(0, 500) : line);
     if (tail.length > keep) tail.shift();
   };

@@ -1,4 +1,4 @@
-import sharp, { type OutputInfo } from 'sharp';
+import type { OutputInfo } from 'sharp';
 import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { inputError, localFile } from '../common/input';
 import { normalizeTileParams, tileCount, type TileIteratorParams } from './tile-params';
@@ -15,6 +15,8 @@ type TileRow = { tile: string; tileCoord: number[]; tileBox: number[] };
 async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorContext): AsyncGenerator<TileRow> {
   const spec = normalizeTileParams(params);
   const file = await localFile(ctx, ref);
+  // loaded on first use: libvips is only mapped into processes that tile images
+  const { default: sharp } = await import('sharp');
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(file).raw().toBuffer({ resolveWithObject: true });

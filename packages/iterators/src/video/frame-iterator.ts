@@ -1,17 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iteratorCall, t, type ColumnType, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { BoundedQueue } from '../common/bounded-queue';
 import { Channel } from '../common/channel';
 import { inputError, localFile } from '../common/input';
 import { tempDir } from '../common/temp-dir';
-import { probeMedia } from '../ffmpeg/probe';
-import { startTool, toolCause } from '../ffmpeg/tool';
+import { startTool, toolCause, type ToolExit } from '../ffmpeg/tool';
 import { validateFrameParams, type FrameIteratorParams } from './frame-params';
-import { readFrameIndex } from './frame-index';
 import { selectFrames } from './frame-selection';
-import { selectExpression } from './select-expr';
-import { parseShowinfo, type ShownFrame } from './showinfo';
 import { jpegSplitter, pngSplitter } from './image-stream';
+import { selectExpression } from './select-expr';
+import { isShowinfoLine, parseShowinfo, parseShowinfoTimeBase, type ShownFrame } from './showinfo';
+import { probeVideo, type VideoProbe } from './video-probe';
 
 export interface FrameAttrs {
   /** the frame's position among all decoded frames of the video, from 0 */
@@ -27,6 +27,10 @@ const frameOutputs = { frame: t.image(), frameAttrs: t.json() as ColumnType<'jso
 export type FrameOutputs = typeof frameOutputs;
 type FrameRow = { frame: string; frameAttrs: FrameAttrs };
 
+/** Frames encoded ahead of the consumer: enough to keep ffmpeg busy during a write, bounded in memory. */
+const PREFETCH_FRAMES = 8;
+const PREFETCH_BYTES = 64 << 20;
+
 /** Binary search in the ascending pts list. */
 function indexOfPts(pts: Float64Array, value: number): number {
   let lo = 0;
@@ -41,31 +45,39 @@ function indexOfPts(pts: Float64Array, value: number): number {
   return -1;
 }
 
+function ffmpegCause(exit: ToolExit, file: string): string {
+  const cause = toolCause(exit, file);
+  return /matches no streams/.test(cause) ? 'has no video stream' : `ffmpeg cannot read it: ${cause}`;
+}
+
 /**
  * Decode once with ffmpeg and stream the chosen frames: a `select` filter keeps exactly the frames
  * picked from the packet index, `showinfo` reports each kept frame's pts and key flag on stderr, and
- * the encoded images come through stdout (image2pipe). Reading stdout only as fast as frames are
- * written gives backpressure, so memory holds about one frame whatever the video's length.
+ * the encoded images come through stdout (image2pipe). At most PREFETCH_FRAMES images wait in
+ * memory; beyond that stdout is not read and ffmpeg blocks, whatever the video's length.
+ * Every frame (no parameters) needs no packet index: ffmpeg starts at once and showinfo's `n` is the index.
  */
 async function* runFrames(ref: string, params: FrameIteratorParams, ctx: IteratorContext): AsyncGenerator<FrameRow> {
   const mode = validateFrameParams(params);
   const format = params.imageFormat ?? 'png';
   const file = await localFile(ctx, ref);
-  const probed = await probeMedia(file, ref, ctx.signal);
-  const stream = probed.streams.find((s) => s.codecType === 'video');
-  if (!stream) throw inputError(ref, 'has no video stream');
-  const index = await readFrameIndex(file, ref, ctx.signal);
-  const tb = stream.timeBase[0] / stream.timeBase[1];
-  const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (stream.frameRate ?? 25));
-  const duration = stream.duration ?? probed.duration;
-  if (mode.kind === 'numFrames' && duration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
-  const selection = selectFrames(mode, { times, key: index.key, frameRate: stream.frameRate, duration });
-  if (selection !== 'all' && selection.length === 0) return;
+  let probe: VideoProbe | undefined;
+  let selection: 'all' | number[] = 'all';
+  if (mode.kind !== 'all') {
+    probe = await probeVideo(file, ref, ctx.signal);
+    const { index, timeBase } = probe;
+    const tb = timeBase[0] / timeBase[1];
+    const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (probe!.frameRate ?? 25));
+    if (mode.kind === 'numFrames' && probe.duration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
+    selection = selectFrames(mode, { times, key: index.key, frameRate: probe.frameRate, duration: probe.duration });
+    if (selection !== 'all' && selection.length === 0) return;
+  }
+  const byPts = probe?.index.hasPts === true;
 
   const scratch = await tempDir('frames');
   const filters: string[] = [];
   if (selection !== 'all') {
-    const expr = index.hasPts ? selectExpression('pts', selection.map((i) => index.pts[i]!)) : selectExpression('n', selection);
+    const expr = byPts ? selectExpression('pts', selection.map((i) => probe!.index.pts[i]!)) : selectExpression('n', selection);
     filters.push(`select='${expr}'`);
   }
   filters.push('showinfo');
@@ -73,12 +85,13 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
   await writeFile(script, filters.join(','));
 
   const shown = new Channel<ShownFrame>();
+  let timeBase = probe?.timeBase;
   const ffmpeg = startTool(
     'ffmpeg',
     [
       ...['-hide_banner', '-nostats', '-nostdin', '-loglevel', 'info'],
       // keep the container's timestamps so filter pts equal packet pts
-      ...(index.hasPts ? ['-copyts'] : []),
+      ...(byPts || !probe ? ['-copyts'] : []),
       ...['-i', file, '-map', '0:v:0', '-an', '-sn', '-dn', '-filter_script:v', script],
       ...['-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', format === 'png' ? 'png' : 'mjpeg'],
       ...(format === 'jpeg' ? ['-q:v', '2', '-pix_fmt', 'yuvj420p'] : []),
@@ -86,41 +99,51 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
     ],
     {
       signal: ctx.signal,
+      isNoise: isShowinfoLine,
       onStderrLine: (line) => {
         const f = parseShowinfo(line);
         if (f) shown.push(f);
+        else timeBase ??= parseShowinfoTimeBase(line);
       },
     },
   );
   ffmpeg.exited.then(() => shown.close(), () => shown.close());
+  const images = new BoundedQueue<Buffer>(PREFETCH_FRAMES, PREFETCH_BYTES);
   const splitter = format === 'png' ? pngSplitter() : jpegSplitter();
+  const reader = (async () => {
+    for await (const chunk of ffmpeg.stdout) for (const image of splitter.push(chunk as Buffer)) await images.push(image, image.length);
+    images.close();
+  })().catch((e) => images.fail(e));
+
   const ext = format === 'png' ? 'png' : 'jpg';
   const contentType = format === 'png' ? 'image/png' : 'image/jpeg';
   let emitted = 0;
   try {
-    for await (const chunk of ffmpeg.stdout) {
-      for (const image of splitter.push(chunk as Buffer)) {
-        const info = await shown.next();
-        if (info.done) throw inputError(ref, 'ffmpeg produced a frame without frame information');
-        const f = info.value;
-        let frameIndex: number;
-        if (index.hasPts) {
-          frameIndex = indexOfPts(index.pts, f.pts);
-          if (frameIndex < 0) throw inputError(ref, `decoded frame pts ${f.pts} is not in the container's packet index`);
-        } else frameIndex = selection === 'all' ? f.n : selection[f.n]!;
-        const url = await ctx.media.write(ctx.destination, image, { extension: ext, contentType });
-        const pts = Number.isNaN(f.pts) ? index.pts[frameIndex]! : f.pts;
-        yield { frame: url, frameAttrs: { index: frameIndex, pts, time: pts * tb, key_frame: f.keyFrame } };
-        emitted++;
-      }
+    for (;;) {
+      const next = await images.next();
+      if (next.done) break;
+      const info = await shown.next();
+      if (info.done) throw inputError(ref, 'ffmpeg produced a frame without frame information');
+      const f = info.value;
+      let frameIndex: number;
+      if (byPts) {
+        frameIndex = indexOfPts(probe!.index.pts, f.pts);
+        if (frameIndex < 0) throw inputError(ref, `decoded frame pts ${f.pts} is not in the container's packet index`);
+      } else frameIndex = selection === 'all' ? f.n : selection[f.n]!;
+      if (!timeBase) throw inputError(ref, 'ffmpeg did not report the stream time base');
+      const url = await ctx.media.write(ctx.destination, next.value, { extension: ext, contentType });
+      yield { frame: url, frameAttrs: { index: frameIndex, pts: f.pts, time: (f.pts * timeBase[0]) / timeBase[1], key_frame: f.keyFrame } };
+      emitted++;
     }
     const exit = await ffmpeg.exited;
-    if (exit.code !== 0) throw inputError(ref, `ffmpeg failed while decoding: ${toolCause(exit, file)}`);
+    if (exit.code !== 0) throw inputError(ref, ffmpegCause(exit, file));
     if (splitter.pending > 0) throw inputError(ref, 'ffmpeg output ended inside a frame');
-    const expected = selection === 'all' ? index.count : selection.length;
+    const expected = selection !== 'all' ? selection.length : probe ? probe.index.count : emitted;
     if (emitted < expected) throw inputError(ref, `only ${emitted} of ${expected} frames could be decoded (damaged video?)`);
   } finally {
     ffmpeg.kill();
+    images.close();
+    await reader;
     await ffmpeg.exited.catch(() => undefined);
     await scratch.dispose();
   }

@@ -15,3 +15,14 @@ export function parseShowinfo(line: string): ShownFrame | undefined {
   if (!m) return undefined;
   return { n: Number(m[1]), pts: m[2] === 'NOPTS' ? NaN : Number(m[2]), keyFrame: m[3] === '1' };
 }
+
+const CONFIG = /^\[Parsed_showinfo_\d+ @ [^\]]+\] config in time_base: (\d+)\/(\d+)/;
+
+/** The time base of the frames showinfo sees, from its "config in" line (printed before any frame). */
+export function parseShowinfoTimeBase(line: string): [number, number] | undefined {
+  const m = CONFIG.exec(line);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** showinfo's own lines: per-frame output, not an error cause. */
+export const isShowinfoLine = (line: string): boolean => line.startsWith('[Parsed_showinfo_');

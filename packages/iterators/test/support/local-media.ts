@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CellInputError, type IteratorContext, type MediaContext } from '@tessera/core';
@@ -11,6 +11,7 @@ import { CellInputError, type IteratorContext, type MediaContext } from '@tesser
 export class LocalMediaContext implements MediaContext {
   readonly defaultDestination: string;
   writes = 0;
+  private readonly dirs = new Set<string>();
 
   constructor(root: string) {
     this.defaultDestination = pathToFileURL(root).href;
@@ -26,16 +27,17 @@ export class LocalMediaContext implements MediaContext {
     const bytes = typeof body === 'string' ? await readFile(body) : body;
     const key = `${createHash('sha256').update(bytes).digest('hex')}.${opts.extension}`;
     const dir = destination.startsWith('file://') ? fileURLToPath(destination) : destination;
-    await mkdir(dir, { recursive: true });
+    if (!this.dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
     const target = join(dir, key);
     this.writes++;
-    const exists = await stat(target).then(() => true, () => false);
-    if (!exists) {
-      const tmp = `${target}.${process.pid}.tmp`;
-      if (typeof body === 'string') await copyFile(body, tmp);
-      else await writeFile(tmp, bytes);
-      await rename(tmp, target);
-    }
+    // write then rename: a reader never sees half a file, and renaming over an identical object is harmless
+    const tmp = `${target}.${process.pid}.${this.writes}.tmp`;
+    if (typeof body === 'string') await copyFile(body, tmp);
+    else await writeFile(tmp, bytes);
+    await rename(tmp, target);
     return pathToFileURL(target).href;
   }
 }

@@ -1,0 +1,272 @@
+/**
+ * Iterator throughput and memory against command-line and library baselines, in one run:
+ *  - frames/s of frameIterator (fps=1 and every frame) vs the ffmpeg CLI writing the same frames
+ *    as PNG files (bar: ratio >= 0.85);
+ *  - PDF pages/s of documentSplitter vs poppler's pdftotext on the same PDF (ratio reported);
+ *  - chunks/s of documentSplitter (token_limit) vs @langchain/textsplitters'
+ *    RecursiveCharacterTextSplitter with a js-tiktoken length function, same text, same limit
+ *    (bar: ratio >= 1.0);
+ *  - peak resident memory of a worker process running frameIterator at 1 fps over a 2-hour video
+ *    and documentSplitter over a 1,000-page PDF (bar: < 300 MB).
+ *
+ *   npx tsx bench/iterators.bench.ts
+ *   (BENCH_ROUNDS=2 BENCH_LONG_SECONDS=7200 BENCH_LONG_FPS=30 BENCH_PDF_PAGES=1000; generated media is
+ *    cached in $TMPDIR/tessera-bench-iterators so later runs skip generation)
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { documentSplitterDef, frameIteratorDef, type DocumentSplitterParams, type FrameIteratorParams } from '@tessera/iterators';
+import { localContext } from '../packages/iterators/test/support/local-media';
+// baselines and generators are imported where used, so the memory-measuring child process loads
+// only what a worker running the iterators would
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const LONG_SECONDS = Number(process.env.BENCH_LONG_SECONDS ?? 7200);
+const LONG_FPS = Number(process.env.BENCH_LONG_FPS ?? 30);
+const PDF_PAGES = Number(process.env.BENCH_PDF_PAGES ?? 1000);
+const TOKEN_LIMIT = 256;
+const TOKEN_OVERLAP = 32;
+const BARS = { frames: 0.85, chunks: 1.0, rssMb: 300 };
+const cache = join(process.env.TMPDIR || tmpdir(), 'tessera-bench-iterators');
+const self = fileURLToPath(import.meta.url);
+
+// ---------- helpers ----------
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.slice(-500)}`))));
+  });
+}
+const ffmpeg = (...args: string[]) => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args]);
+
+async function cached(name: string, make: (tmp: string) => Promise<unknown>): Promise<string> {
+  const path = join(cache, name);
+  if (existsSync(path)) return path;
+  const tmp = `${path}.tmp-${process.pid}${name.slice(name.lastIndexOf('.'))}`;
+  const t0 = performance.now();
+  await make(tmp);
+  await rename(tmp, path);
+  console.error(`generated ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return path;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** best (fastest) of ROUNDS runs; `prepare` runs untimed before each */
+async function best(fn: () => Promise<number>, prepare: () => Promise<void> = async () => {}): Promise<{ count: number; seconds: number }> {
+  let bestRun = { count: 0, seconds: Infinity };
+  for (let r = 0; r < ROUNDS; r++) {
+    await prepare();
+    const { value, seconds } = await timed(fn);
+    if (seconds < bestRun.seconds) bestRun = { count: value, seconds };
+  }
+  return bestRun;
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+// ---------- media ----------
+
+/** 320x240 at 30 fps, a key frame every 2 s: 40 s (1,200 frames) for every frame, 3 min (180 at 1 fps) for fps=1 */
+const benchVideo = (seconds: number) =>
+  cached(`frames-320x240-30fps-${seconds}s.mp4`, (tmp) =>
+    ffmpeg('-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=30:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', tmp),
+  );
+
+/** a long low-resolution video: memory depends on duration and frame count, not on resolution */
+const longVideo = () =>
+  cached(`long-${LONG_SECONDS}s-${LONG_FPS}fps.mp4`, (tmp) =>
+    ffmpeg('-f', 'lavfi', '-i', `testsrc=size=96x72:rate=${LONG_FPS}:duration=${LONG_SECONDS}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '250', '-pix_fmt', 'yuv420p', tmp),
+  );
+
+const WORDS = 'the of and to in is that for it as with was on be by this are or from at which an have not they but one all were can there been has more if will would each about how up out them then she many some so these would other into has two like him see time could no make than first been its who now people my made over did down only way find use may water long little very after words called just where most know'.split(' ');
+
+/** a PDF of PDF_PAGES pages, 45 lines of ~85 characters each, in paragraphs of 5 lines */
+const benchPdf = () =>
+  cached(`doc-${PDF_PAGES}p.pdf`, async (tmp) => {
+    let seed = 42;
+    const word = () => WORDS[(seed = (seed * 1103515245 + 12345) % 2147483648) % WORDS.length]!;
+    const line = () => {
+      let s = word();
+      while (s.length < 80) s += ` ${word()}`;
+      return s;
+    };
+    const pages = Array.from({ length: PDF_PAGES }, (_, p) =>
+      Array.from({ length: 9 }, (_, q) => Array.from({ length: 5 }, (_, l) => (l === 4 ? `${line()} page ${p + 1} paragraph ${q + 1}.` : line()))),
+    );
+    const { writePdf } = await import('../packages/iterators/test/support/doc-fixtures');
+    await writePdf(tmp, pages, { title: 'Bench document', fontSize: 8 });
+  });
+
+// ---------- peak RSS in a separate worker-like process ----------
+
+/** Peak RSS of this process's children (ffmpeg), sampled from /proc while they run. */
+function watchChildren(): () => number {
+  let peakKb = 0;
+  const timer = setInterval(async () => {
+    try {
+      for (const task of await readdir(`/proc/${process.pid}/task`)) {
+        const kids = (await readFile(`/proc/${process.pid}/task/${task}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+        for (const pid of kids) {
+          const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+          const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+          if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+        }
+      }
+    } catch {
+      // a child that exits between listing and reading is fine to miss
+    }
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return peakKb / 1024;
+  };
+}
+
+async function rssChild(kind: string, file: string): Promise<void> {
+  const out = await import('node:fs/promises').then((fs) => fs.mkdtemp(join(tmpdir(), 'tessera-rss-')));
+  const ctx = localContext(out);
+  const stop = watchChildren();
+  let rows = 0;
+  const t0 = performance.now();
+  const it =
+    kind === 'video'
+      ? frameIteratorDef.run(file, { fps: 1 } satisfies FrameIteratorParams, ctx)
+      : documentSplitterDef.run(file, { separators: ['page', 'token_limit'], limit: TOKEN_LIMIT, metadata: ['page'] } as DocumentSplitterParams, ctx);
+  for await (const _ of it as AsyncIterable<unknown>) rows++;
+  const seconds = (performance.now() - t0) / 1000;
+  const ffmpegMb = stop();
+  await rm(out, { recursive: true, force: true });
+  console.log(JSON.stringify({ rows, seconds, nodeMb: process.resourceUsage().maxRSS / 1024, ffmpegMb }));
+}
+
+async function peakRss(kind: 'video' | 'pdf', file: string): Promise<{ rows: number; seconds: number; nodeMb: number; ffmpegMb: number }> {
+  const out = await run(process.execPath, [...process.execArgv, self, '--rss', kind, file]);
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+// ---------- benches ----------
+
+async function frames() {
+  const videos = { fps1: await benchVideo(180), all: await benchVideo(40) };
+  const oursDir = join(cache, 'out-ours');
+  const cliDir = join(cache, 'out-cli');
+  const clean = async () => {
+    await rm(oursDir, { recursive: true, force: true });
+    await rm(cliDir, { recursive: true, force: true });
+    await mkdir(cliDir, { recursive: true });
+  };
+  const ours = (video: string, params: FrameIteratorParams) => async () => {
+    let n = 0;
+    for await (const _ of frameIteratorDef.run(video, params, localContext(oursDir))) n++;
+    return n;
+  };
+  const cli = (video: string, filter: string[]) => async () => {
+    await ffmpeg('-i', video, ...filter, '-fps_mode', 'passthrough', '-c:v', 'png', join(cliDir, '%06d.png'));
+    return (await readdir(cliDir)).length;
+  };
+  // the CLI takes exactly the frames frameIterator picks at fps=1 on a 30 fps video: 0, 30, 60, ...
+  const result: Record<string, unknown> = {};
+  for (const [name, params, filter] of [
+    ['fps1', { fps: 1 }, ['-vf', 'select=not(mod(n\\,30))']],
+    ['all', {}, []],
+  ] as const) {
+    const o = await best(ours(videos[name], params), clean);
+    const c = await best(cli(videos[name], [...filter]), clean);
+    if (o.count !== c.count) throw new Error(`frame counts differ: ours ${o.count}, cli ${c.count}`);
+    const ratio = o.seconds > 0 ? c.seconds / o.seconds : 0;
+    result[name] = { frames: o.count, ours_fps: round(o.count / o.seconds, 1), cli_fps: round(c.count / c.seconds, 1), ratio: round(ratio, 3), bar: BARS.frames, pass: ratio >= BARS.frames };
+  }
+  await clean();
+  await rm(cliDir, { recursive: true, force: true });
+  return result;
+}
+
+async function pdf(pdfFile: string) {
+  const outTxt = join(cache, 'pdftotext.txt');
+  const ours = await best(async () => {
+    let pages = 0;
+    for await (const _ of documentSplitterDef.run(pdfFile, { separators: 'page' }, localContext(join(cache, 'unused')))) pages++;
+    return pages;
+  });
+  const cli = await best(async () => {
+    await run('pdftotext', ['-enc', 'UTF-8', pdfFile, outTxt]);
+    return PDF_PAGES;
+  });
+  await rm(outTxt, { force: true });
+  const ratio = cli.seconds / ours.seconds;
+  return { pages: ours.count, ours_pages_per_s: round(ours.count / ours.seconds, 1), pdftotext_pages_per_s: round(cli.count / cli.seconds, 1), ratio: round(ratio, 3) };
+}
+
+async function chunks(pdfFile: string) {
+  // the same extracted text for both: what documentSplitter reads from the PDF
+  const pages: string[] = [];
+  for await (const row of documentSplitterDef.run(pdfFile, { separators: 'page' }, localContext(join(cache, 'unused')))) pages.push((row as { text: string }).text);
+  const text = pages.join('\n\n');
+  const txt = join(cache, 'extracted.txt');
+  await writeFile(txt, text);
+  const ours = await best(async () => {
+    let n = 0;
+    const params: DocumentSplitterParams = { separators: ['token_limit'], limit: TOKEN_LIMIT, overlap: TOKEN_OVERLAP };
+    for await (const _ of documentSplitterDef.run(txt, params, localContext(join(cache, 'unused')))) n++;
+    return n;
+  });
+  const { getEncoding } = await import('js-tiktoken');
+  const { RecursiveCharacterTextSplitter } = await import('@langchain/textsplitters');
+  const enc = getEncoding('cl100k_base');
+  const splitter = new RecursiveCharacterTextSplitter({ chunkSize: TOKEN_LIMIT, chunkOverlap: TOKEN_OVERLAP, lengthFunction: (s: string) => enc.encode(s).length });
+  const lc = await best(async () => (await splitter.splitText(text)).length);
+  await rm(txt, { force: true });
+  const oursRate = ours.count / ours.seconds;
+  const lcRate = lc.count / lc.seconds;
+  const ratio = oursRate / lcRate;
+  return {
+    characters: text.length,
+    limit: TOKEN_LIMIT,
+    overlap: TOKEN_OVERLAP,
+    ours_chunks: ours.count,
+    langchain_chunks: lc.count,
+    ours_chunks_per_s: round(oursRate, 1),
+    langchain_chunks_per_s: round(lcRate, 1),
+    ratio: round(ratio, 3),
+    chars_per_s_ratio: round(lc.seconds / ours.seconds, 3),
+    bar: BARS.chunks,
+    pass: ratio >= BARS.chunks,
+  };
+}
+
+async function memory(pdfFile: string) {
+  const long = await longVideo();
+  const v = await peakRss('video', long);
+  const p = await peakRss('pdf', pdfFile);
+  const entry = (r: typeof v) => ({ rows: r.rows, seconds: round(r.seconds, 1), worker_rss_mb: round(r.nodeMb, 1), ffmpeg_rss_mb: round(r.ffmpegMb, 1), bar_mb: BARS.rssMb, pass: r.nodeMb + r.ffmpegMb < BARS.rssMb });
+  return { [`video_${LONG_SECONDS}s_${LONG_FPS}fps_at_1fps`]: entry(v), [`pdf_${PDF_PAGES}_pages`]: entry(p) };
+}
+
+async function main() {
+  if (process.argv[2] === '--rss') return rssChild(process.argv[3]!, process.argv[4]!);
+  await mkdir(cache, { recursive: true });
+  const pdfFile = await benchPdf();
+  const result = { frames: await frames(), pdf: await pdf(pdfFile), chunks: await chunks(pdfFile), memory: await memory(pdfFile), rounds: ROUNDS };
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`BENCH ${JSON.stringify(result)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+// The PDF reader thread: pdfjs-dist runs here, in plain Node (the parent starts this worker with no
+// loader hooks), so neither tsx's transform of pdfjs's 2 MB of JavaScript nor the parsing work lands on
+// the main thread. Protocol: { id, op, ... } in, { id, ok, ... } out. See pdf-client.ts.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+
+// the worker module first: it registers globalThis.pdfjsWorker, so pdfjs parses on this thread
+// (minified files: the others reference 8 MB of source maps that Node would parse when enabled)
+await import('pdfjs-dist/legacy/build/pdf.worker.min.mjs');
+const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.min.mjs');
+
+const root = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
+const options = {
+  standardFontDataUrl: join(root, 'standard_fonts') + '/',
+  cMapUrl: join(root, 'cmaps') + '/',
+  cMapPacked: true,
+  isEvalSupported: false,
+  disableFontFace: true,
+  useSystemFonts: false,
+  verbosity: 0,
+};
+
+const docs = new Map();
+let nextDoc = 1;
+
+async function handle(msg) {
+  switch (msg.op) {
+    case 'open': {
+      const doc = await getDocument({ ...options, data: msg.data }).promise;
+      let title = null;
+      try {
+        const t = (await doc.getMetadata()).info?.Title;
+        if (typeof t === 'string' && t.trim()) title = t.trim();
+      } catch {
+        // metadata is optional; a broken info dictionary must not lose the text
+      }
+      const docId = nextDoc++;
+      docs.set(docId, doc);
+      return { docId, title, pages: doc.numPages };
+    }
+    case 'page': {
+      const doc = docs.get(msg.docId);
+      const page = await doc.getPage(msg.n);
+      const content = await page.getTextContent();
+      page.cleanup();
+      const items = [];
+      for (const i of content.items) {
+        if (typeof i.str === 'string') items.push({ str: i.str, hasEOL: i.hasEOL, transform: i.transform, width: i.width, height: i.height });
+      }
+      return { items };
+    }
+    case 'close': {
+      const doc = docs.get(msg.docId);
+      docs.delete(msg.docId);
+      await doc?.destroy();
+      return {};
+    }
+    default:
+      throw new Error(`unknown op ${msg.op}`);
+  }
+}
+
+parentPort.on('message', (msg) => {
+  handle(msg).then(
+    (result) => parentPort.postMessage({ id: msg.id, ok: true, ...result }),
+    (e) => parentPort.postMessage({ id: msg.id, ok: false, name: e?.name ?? 'Error', message: e?.message ?? String(e) }),
+  );
+});
