@@ -122,3 +122,20 @@ test('imports read remote files through the media context', async () => {
     await new Promise((r) => srv.close(r));
   }
 });
+
+test('a blob store that cannot be reached is a TransientError (the queue retries), not bad input', async () => {
+  const { freePort } = await import('./support/tcp-proxy');
+  const port = await freePort();
+  const s3 = new S3MediaStore({ config: { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } } });
+  await expect(s3.exists('s3://bucket/a.png')).rejects.toThrow(TransientError);
+  await expect(s3.put('s3://bucket', 'a.png', Buffer.from('x'))).rejects.toThrow(TransientError);
+  const gcs = new GcsMediaStore({ config: { apiEndpoint: `http://127.0.0.1:${port}`, projectId: 'p', retryOptions: { autoRetry: false } } });
+  await expect(gcs.exists('gs://bucket/a.png')).rejects.toThrow(TransientError);
+  const az = new AzureMediaStore({
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=${Buffer.from('k').toString('base64')};BlobEndpoint=http://127.0.0.1:${port}/acct;`,
+    clientOptions: { retryOptions: { maxTries: 1 } },
+  });
+  const azErr = await az.exists('az://acct/c/a.png').catch((e: unknown) => e);
+  expect(azErr).toBeInstanceOf(TransientError);
+  await expect(createMediaContext({ cacheDir: path.join(tmp, 'c5') }).localPath(`http://127.0.0.1:${port}/x.png`)).rejects.toThrow(TransientError);
+}, 120_000);

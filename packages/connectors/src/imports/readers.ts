@@ -114,6 +114,9 @@ export function jsonlReader(file: string): RawBatches {
   };
 }
 
+/** Header names, without the byte-order mark spreadsheet programs put first. */
+const headerNames = (rec: Array<string | null>): string[] => rec.map((h, i) => (i === 0 ? (h ?? '').replace(/^\uFEFF/, '') : (h ?? '')));
+
 export function csvReader(file: string): RawBatches {
   let header: string[] | undefined;
   const records = () => parseCsv(createReadStream(file, 'utf8'));
@@ -123,7 +126,7 @@ export function csvReader(file: string): RawBatches {
         const it = records();
         const first = await it.next();
         await it.return(undefined);
-        header = first.done ? [] : first.value.map((h) => h ?? '');
+        header = first.done ? [] : headerNames(first.value);
       }
       return header;
     },
@@ -132,7 +135,7 @@ export function csvReader(file: string): RawBatches {
       let out: Array<Record<string, unknown>> = [];
       for await (const rec of records()) {
         if (!names) {
-          names = rec.map((h) => h ?? '');
+          names = headerNames(rec);
           continue;
         }
         out.push(Object.fromEntries(names.map((n, i) => [n, rec[i] ?? null])));

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/core-auth';
 import { CellInputError, type MediaStore } from '@tessera/core';
 import { joinKey } from '../url';
@@ -11,6 +11,8 @@ export interface AzureStoreOptions {
   /** e.g. DefaultAzureCredential from @azure/identity, for managed identity */
   credential?: TokenCredential | StorageSharedKeyCredential;
   blockSize?: number;
+  /** client pipeline options, e.g. { retryOptions: { maxTries: 1 } } when the queue should own retries */
+  clientOptions?: StoragePipelineOptions;
 }
 
 interface BlobLocation {
@@ -43,7 +45,7 @@ export class AzureMediaStore implements MediaStore {
 
   constructor(private readonly opts: AzureStoreOptions = {}) {
     const cs = opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
-    if (cs) this.fromConnectionString = BlobServiceClient.fromConnectionString(cs);
+    if (cs) this.fromConnectionString = BlobServiceClient.fromConnectionString(cs, opts.clientOptions);
     this.blockSize = opts.blockSize ?? 8 * 1024 * 1024;
   }
 
@@ -56,7 +58,7 @@ export class AzureMediaStore implements MediaStore {
       const credential =
         this.opts.credential ??
         (key && process.env.AZURE_STORAGE_ACCOUNT === account ? new StorageSharedKeyCredential(account, key) : undefined);
-      client = new BlobServiceClient(url, credential);
+      client = new BlobServiceClient(url, credential, this.opts.clientOptions);
       this.clients.set(account, client);
     }
     return client;

@@ -5,6 +5,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT',
 ]);
 
+const NETWORK_MESSAGE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)\b|socket hang up/;
+
 /** Network failures and 429/5xx answers are worth retrying; the queue owns the retry. */
 export function isTransientNetworkError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
@@ -13,7 +15,10 @@ export function isTransientNetworkError(err: unknown): boolean {
   const status = e.$metadata?.httpStatusCode ?? (typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined);
   if (typeof status === 'number' && (status === 429 || status >= 500)) return true;
   if (e.name === 'TimeoutError' || e.name === 'RequestTimeout') return true;
-  return e.cause !== undefined && e.cause !== err && isTransientNetworkError(e.cause);
+  // some SDKs wrap socket errors and keep only the message (the AWS SDK does when the error crossed a realm)
+  if (NETWORK_MESSAGE.test((err as Error).message ?? '')) return true;
+  const cause = e.cause ?? (e as { $cause?: unknown }).$cause;
+  return cause !== undefined && cause !== err && isTransientNetworkError(cause);
 }
 
 /** Rethrow as a TransientError when retrying could help; Tessera's own errors pass through unchanged. */
