@@ -91,7 +91,15 @@ export class PostgresSink implements ExportSink {
       const vector = await this.vectorMode(client);
       columns = schema.columns.map((c) => planPgColumn(c.name, c.type, vector));
       const defs = columns.map((c) => `${quotePg(c.name)} ${c.ddl}${schema.key.includes(c.name) ? ' not null' : ''}`);
-      await client.query(`create table if not exists ${this.qualified} (${defs.join(', ')}, primary key (${schema.key.map(quotePg).join(', ')}))`);
+      try {
+        const ns = await client.query('select 1 from pg_namespace where nspname = $1', [this.schemaName]);
+        if (!ns.rowCount) await client.query(`create schema if not exists ${quotePg(this.schemaName)}`);
+        await client.query(`create table if not exists ${this.qualified} (${defs.join(', ')}, primary key (${schema.key.map(quotePg).join(', ')}))`);
+      } catch (err) {
+        // two workers creating the same table at once: the loser retries and finds the table there
+        if (['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? '')) throw new TransientError(`${this.target}: created concurrently, retrying`);
+        throw err;
+      }
       targetTypes = columns.map((c) => c.ddl);
     } else {
       columns = this.checkFit(schema, existing);
