@@ -1,0 +1,63 @@
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { ExportRow } from '@tessera/core';
+import { quotePg } from '../../sql/identifiers';
+import { arrayLiteral, type PgColumn } from './pg-columns';
+import { CopyWriter } from './copy-binary';
+
+/** The per-transaction staging table (ON COMMIT DROP) that binary COPY fills. */
+export const STAGE = 'tessera_export_stage';
+
+/** Binary COPY into the staging table, in chunks of about a megabyte, minding backpressure. */
+export async function copyRows(client: pg.PoolClient, columns: PgColumn[], rows: ExportRow[]): Promise<void> {
+  const stream = client.query(copyFrom(`copy ${STAGE} (${columns.map((c) => quotePg(c.name)).join(', ')}) from stdin with (format binary)`));
+  const done = new Promise<void>((resolve, reject) => stream.on('finish', resolve).on('error', reject));
+  let failed: unknown;
+  stream.on('error', (err) => (failed = err));
+  const w = new CopyWriter();
+  const send = async (buf: Buffer) => {
+    if (failed) throw failed;
+    if (!stream.write(buf)) await drained(stream);
+  };
+  try {
+    await send(CopyWriter.header());
+    for (const row of rows) {
+      w.int16(columns.length);
+      for (const c of columns) {
+        const v = row[c.name];
+        if (v === null || v === undefined) w.null();
+        else c.binary(w, v);
+      }
+      if (w.length >= 1 << 20) await send(w.take());
+    }
+    if (w.length) await send(w.take());
+    stream.end(CopyWriter.trailer());
+  } catch (err) {
+    stream.destroy(err as Error);
+    await done.catch(() => undefined);
+    throw err;
+  }
+  await done;
+}
+
+/** Wait for a writable to drain, or to fail (the failure itself surfaces through `done`). */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const finish = () => {
+      stream.removeListener('drain', finish);
+      stream.removeListener('error', finish);
+      resolve();
+    };
+    stream.on('drain', finish);
+    stream.on('error', finish);
+  });
+}
+
+/** One array literal per column: the whole batch in a handful of parameters. */
+export function columnParams(columns: PgColumn[], rows: ExportRow[]): string[] {
+  return columns.map((c) => {
+    const els = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) els[i] = c.element(rows[i]![c.name]);
+    return arrayLiteral(els);
+  });
+}
