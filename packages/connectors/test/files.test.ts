@@ -95,8 +95,11 @@ test('DuckDB-written files import too, and a column that does not fit is named',
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const pq = path.join(dir, 'duck.parquet');
+  const zstd = path.join(dir, 'duck-zstd.parquet');
   try {
     await conn.run(`copy (select 'a' || i as id, i as pos, 'text ' || i as text, i * 0.5 as score, '{"k": 1}'::json as meta, timestamptz '2024-01-01 00:00:00+00' + i * interval 1 second as "at", 'f.png' as frame, [i::float, 1, 2, 3, 4, 5, 6, 7] as embedding from range(3) t(i)) to '${pq}' (format parquet)`);
+    await conn.run(`copy (select * from '${pq}') to '${zstd}' (format parquet, compression zstd)`);
+    await conn.run(`copy (select * from '${pq}') to '${zstd.replace('zstd', 'gzip')}' (format parquet, compression gzip)`);
   } finally {
     conn.closeSync();
   }
@@ -104,6 +107,11 @@ test('DuckDB-written files import too, and a column that does not fit is named',
   for await (const b of readRows(pq, schema.columns)) got.push(...b);
   expect(got).toHaveLength(3);
   expect(got[2]).toEqual({ id: 'a2', pos: 2, text: 'text 2', score: 1, meta: { k: 1 }, at: new Date('2024-01-01T00:00:02Z'), frame: 'f.png', embedding: [2, 1, 2, 3, 4, 5, 6, 7] });
+  for (const f of [zstd, zstd.replace('zstd', 'gzip')]) {
+    const again: Array<Record<string, unknown>> = [];
+    for await (const b of readRows(f, schema.columns)) again.push(...b);
+    expect(again).toEqual(got);
+  }
 
   const bad = path.join(dir, 'bad.csv');
   await writeFile(bad, 'id,pos,text,score\nx,1,hello,1.5\ny,two,hi,2\n');

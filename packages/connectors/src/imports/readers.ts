@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { RecordBatchReader } from 'apache-arrow';
 import { parseCsv } from './csv-parser';
 
@@ -25,7 +26,7 @@ export function parquetReader(file: string): RawBatches {
       const { buf, metadata } = await meta;
       const total = Number(metadata.num_rows);
       for (let start = 0; start < total; start += size) {
-        yield (await parquetReadObjects({ file: buf, metadata, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
+        yield (await parquetReadObjects({ file: buf, metadata, compressors, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
       }
     },
   };
