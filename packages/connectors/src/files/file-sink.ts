@@ -26,6 +26,8 @@ export interface FileSinkOptions {
  */
 export class FileSink implements ExportSink {
   readonly name: string;
+  /** the files the last upsert or delete wrote (or found already there) */
+  written: string[] = [];
   private readonly storeFor: MediaStoreResolver;
 
   constructor(
@@ -51,10 +53,8 @@ export class FileSink implements ExportSink {
     await this.writeParts(schema, 'delete', keyColumns, keys);
   }
 
-  /** The URLs written (or found already there) by the last calls, for callers that want to list them. */
-  readonly written: string[] = [];
-
   private async writeParts(schema: ExportSchema, kind: 'part' | 'delete', columns: FileColumn[], rows: ExportRow[]): Promise<void> {
+    this.written = [];
     if (rows.length === 0) return;
     await this.prepare(schema);
     const dir = joinLocation(this.opts.destination, schema.source);
