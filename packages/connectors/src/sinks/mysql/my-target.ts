@@ -1,0 +1,105 @@
+import type mysql from 'mysql2/promise';
+import { ConfigError, type ExportSchema } from '@tessera/core';
+import { checkIdentifier, quoteMy } from '../../sql/identifiers';
+import { ExportSchemaMismatch } from '../schema-mismatch';
+import { planMyColumn, vectorSupport, type EmbeddingStorage, type MyColumn, type ServerInfo } from './my-columns';
+
+export interface MyPlan {
+  columns: MyColumn[];
+  keyColumns: MyColumn[];
+}
+
+export interface MyTargetOptions {
+  table: string;
+  /** sink name, for messages */
+  name: string;
+  /** redacted URL + table, for messages */
+  target: string;
+  create?: boolean;
+  embeddingAs?: 'auto' | EmbeddingStorage;
+}
+
+/**
+ * The target table: created when asked, else checked to fit (types, NOT NULL columns we do not
+ * fill, a unique index on the key). The server's version decides whether VECTOR is there.
+ */
+export class MyTarget {
+  private readonly table: string;
+  private readonly name: string;
+  private readonly target: string;
+  private server?: ServerInfo;
+
+  constructor(private readonly opts: MyTargetOptions) {
+    this.table = opts.table;
+    this.name = opts.name;
+    this.target = opts.target;
+  }
+
+  private async serverInfo(c: mysql.PoolConnection): Promise<ServerInfo> {
+    if (!this.server) {
+      const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+      const v = String(rows[0]!.v);
+      const m = /^(\d+)\.(\d+)/.exec(v);
+      this.server = { mariadb: /mariadb/i.test(v), version: [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)] };
+    }
+    return this.server;
+  }
+
+  async describe(c: mysql.PoolConnection, schema: ExportSchema): Promise<MyPlan> {
+    for (const col of schema.columns) checkIdentifier('column', col.name);
+    if (schema.key.length === 0) throw new ConfigError(`export to ${this.name}: a key is needed for upserts`);
+    const server = await this.serverInfo(c);
+    const asked = this.opts.embeddingAs ?? 'auto';
+    if (asked === 'vector' && !vectorSupport(server)) throw new ConfigError(`export to ${this.name}: embeddingAs 'vector' needs MariaDB 11.7+ or MySQL 9+`);
+    const embeddings: EmbeddingStorage = asked === 'auto' ? (vectorSupport(server) ? 'vector' : 'json') : asked;
+    const plan = (name: string, type: ExportSchema['columns'][number]['type'], storage = embeddings) =>
+      planMyColumn(name, type, schema.key.includes(name), storage, server);
+
+    const [existing] = await c.query<mysql.RowDataPacket[]>(
+      `SELECT column_name AS name, data_type AS dataType, column_type AS columnType, is_nullable AS nullable, column_default AS def, extra
+         FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
+      [this.table],
+    );
+    let columns: MyColumn[];
+    if (existing.length === 0) {
+      if (!this.opts.create) throw new ExportSchemaMismatch(this.target, `table ${this.table} does not exist (set create: true to create it)`);
+      columns = schema.columns.map((col) => plan(col.name, col.type));
+      const defs = columns.map((col) => `${quoteMy(col.name)} ${col.ddl}${schema.key.includes(col.name) ? ' NOT NULL' : ' NULL'}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${quoteMy(this.table)} (${defs.join(', ')}, PRIMARY KEY (${schema.key.map(quoteMy).join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
+    } else {
+      const byName = new Map(existing.map((r) => [String(r.name), r]));
+      columns = schema.columns.map((col) => {
+        const found = byName.get(col.name);
+        if (!found) throw new ExportSchemaMismatch(this.target, `column ${col.name} is missing`, { column: col.name });
+        const dataType = String(found.dataType).toLowerCase();
+        // an existing embedding column decides its own storage
+        const storage: EmbeddingStorage = dataType === 'vector' ? 'vector' : dataType.includes('blob') || dataType === 'varbinary' ? 'blob' : embeddings === 'blob' ? 'json' : embeddings;
+        const planned = plan(col.name, col.type, col.type.kind === 'array' ? storage : embeddings);
+        if (!planned.fits(dataType, String(found.columnType))) {
+          throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, expected ${planned.expected}`, { column: col.name, found: found.columnType, expected: planned.expected });
+        }
+        return planned;
+      });
+      for (const r of existing) {
+        const name = String(r.name);
+        if (r.nullable === 'NO' && r.def === null && !String(r.extra).includes('auto_increment') && !schema.columns.some((col) => col.name === name)) {
+          throw new ExportSchemaMismatch(this.target, `column ${name} is NOT NULL without a default and is not exported`, { column: name });
+        }
+      }
+      await this.checkKey(c, schema);
+    }
+    return { columns, keyColumns: schema.key.map((k) => columns.find((col) => col.name === k)!) };
+  }
+
+  private async checkKey(c: mysql.PoolConnection, schema: ExportSchema): Promise<void> {
+    const [rows] = await c.query<mysql.RowDataPacket[]>(
+      `SELECT index_name AS idx, GROUP_CONCAT(column_name ORDER BY column_name) AS cols
+         FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND non_unique = 0 GROUP BY index_name`,
+      [this.table],
+    );
+    const want = [...schema.key].sort().join(',');
+    if (!rows.some((r) => String(r.cols) === want)) {
+      throw new ExportSchemaMismatch(this.target, `no primary key or unique index on exactly (${schema.key.join(', ')}), which upserts need`, { key: schema.key });
+    }
+  }
+}
