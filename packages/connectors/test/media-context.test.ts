@@ -80,6 +80,9 @@ test('http(s) media is cached on disk, bounded in size, least recently used evic
 test('http errors: 404 is bad input, 503 is transient with retry-after; http is read-only', async () => {
   const ctx = createMediaContext({ cacheDir: path.join(tmp, 'c2') });
   await expect(ctx.localPath(`${base}/missing.png`)).rejects.toThrow(CellInputError);
+  const presigned = await ctx.localPath(`${base}/missing.png?X-Amz-Signature=sekrit`).catch((e: Error) => e);
+  expect(presigned).toBeInstanceOf(CellInputError);
+  expect((presigned as Error).message).not.toContain('sekrit');
   const err = await ctx.localPath(`${base}/flaky`).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(TransientError);
   expect((err as TransientError).retryAfterMs).toBe(2000);

@@ -17,7 +17,7 @@ export class HttpMediaStore implements MediaStore {
 
   async get(url: string): Promise<Readable> {
     const res = await this.request(url, 'GET');
-    if (!res.ok || !res.body) throw new CellInputError(`cannot read ${url}: HTTP ${res.status}`, { ref: url, status: res.status });
+    if (!res.ok || !res.body) throw new CellInputError(`cannot read ${withoutQuery(url)}: HTTP ${res.status}`, { ref: withoutQuery(url), status: res.status });
     return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
   }
 
@@ -26,13 +26,19 @@ export class HttpMediaStore implements MediaStore {
     try {
       res = await fetch(url, { method, redirect: 'follow' });
     } catch (err) {
-      throw asStoreError(err, `${method} ${url}`);
+      throw asStoreError(err, `${method} ${withoutQuery(url)}`);
     }
     if (res.status === 429 || res.status >= 500) {
       const ra = Number(res.headers.get('retry-after'));
       await res.body?.cancel();
-      throw new TransientError(`${method} ${url}: HTTP ${res.status}`, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
+      throw new TransientError(`${method} ${withoutQuery(url)}: HTTP ${res.status}`, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
     }
     return res;
   }
+}
+
+/** Presigned URLs carry credentials in the query string: messages and logs get the URL without it. */
+function withoutQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : `${url.slice(0, q)}?…`;
 }
