@@ -27,6 +27,8 @@ export interface ToolExit {
 export interface RunningTool {
   readonly pid: number | undefined;
   readonly stdout: Readable;
+  /** open only with `keepStdin`; errors (EPIPE when the tool died) are swallowed, `exited` tells */
+  readonly stdin: Writable;
   /** resolves when the process has exited (never rejects; a spawn failure rejects) */
   readonly exited: Promise<ToolExit>;
   /** stop the process (idempotent); used when the consumer stops iterating early */
@@ -39,6 +41,8 @@ export interface StartOptions {
   onStderrLine?: (line: string) => void;
   /** how many trailing stderr lines to keep for messages */
   tailLines?: number;
+  /** leave stdin open for the caller (e.g. a filter script read from pipe:0); otherwise it is closed */
+  keepStdin?: boolean;
   /** lines that are progress output rather than errors, kept out of the message tail */
   isNoise?: (line: string) => boolean;
 }
@@ -48,7 +52,8 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(toolPath(tool), args, {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin.end();
+  child.stdin.on('error', () => undefined);
+  if (!opts.keepStdin) child.stdin.end();
   const tail: string[] = [];
   const keep = opts.tailLines ?? 12;
   let partial = '';
@@ -87,7 +92,7 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   });
   // a spawn failure must not become an unhandled rejection when the caller only reads stdout
   exited.catch(() => undefined);
-  return { pid: child.pid, stdout: child.stdout, exited, kill };
+  return { pid: child.pid, stdout: child.stdout, stdin: child.stdin, exited, kill };
 }
 
 /** Run a tool to completion and collect its (small) stdout. */

@@ -1,10 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { iteratorCall, t, type ColumnType, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { BoundedQueue } from '../common/bounded-queue';
 import { Channel } from '../common/channel';
 import { inputError, localFile } from '../common/input';
-import { tempDir } from '../common/temp-dir';
 import { startTool, toolCause, type ToolExit } from '../ffmpeg/tool';
 import { validateFrameParams, type FrameIteratorParams } from './frame-params';
 import { selectFrames } from './frame-selection';
@@ -55,50 +52,31 @@ function ffmpegCause(exit: ToolExit, file: string): string {
  * picked from the packet index, `showinfo` reports each kept frame's pts and key flag on stderr, and
  * the encoded images come through stdout (image2pipe). At most PREFETCH_FRAMES images wait in
  * memory; beyond that stdout is not read and ffmpeg blocks, whatever the video's length.
- * Every frame (no parameters) needs no packet index: ffmpeg starts at once and showinfo's `n` is the index.
+ * Every frame (no parameters) needs no packet index: showinfo's `n` is the index.
  */
 async function* runFrames(ref: string, params: FrameIteratorParams, ctx: IteratorContext): AsyncGenerator<FrameRow> {
   const mode = validateFrameParams(params);
   const format = params.imageFormat ?? 'png';
   const file = await localFile(ctx, ref);
-  let probe: VideoProbe | undefined;
-  let selection: 'all' | number[] = 'all';
-  if (mode.kind !== 'all') {
-    probe = await probeVideo(file, ref, ctx.signal);
-    const { index, timeBase } = probe;
-    const tb = timeBase[0] / timeBase[1];
-    const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (probe!.frameRate ?? 25));
-    if (mode.kind === 'numFrames' && probe.duration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
-    selection = selectFrames(mode, { times, key: index.key, frameRate: probe.frameRate, duration: probe.duration });
-    if (selection !== 'all' && selection.length === 0) return;
-  }
-  const byPts = probe?.index.hasPts === true;
-
-  const scratch = await tempDir('frames');
-  const filters: string[] = [];
-  if (selection !== 'all') {
-    const expr = byPts ? selectExpression('pts', selection.map((i) => probe!.index.pts[i]!)) : selectExpression('n', selection);
-    filters.push(`select='${expr}'`);
-  }
-  filters.push('showinfo');
-  const script = join(scratch.path, 'filter.txt');
-  await writeFile(script, filters.join(','));
 
   const shown = new Channel<ShownFrame>();
-  let timeBase = probe?.timeBase;
+  let timeBase: [number, number] | undefined;
+  // ffmpeg starts at once and reads its filter graph from stdin (pipe:0) once the packet index has
+  // decided which frames to keep, so its start-up overlaps ffprobe's instead of following it
   const ffmpeg = startTool(
     'ffmpeg',
     [
       ...['-hide_banner', '-nostats', '-nostdin', '-loglevel', 'info'],
       // keep the container's timestamps so filter pts equal packet pts
-      ...(byPts || !probe ? ['-copyts'] : []),
-      ...['-i', file, '-map', '0:v:0', '-an', '-sn', '-dn', '-filter_script:v', script],
+      '-copyts',
+      ...['-i', file, '-map', '0:v:0', '-an', '-sn', '-dn', '-filter_script:v', 'pipe:0'],
       ...['-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', format === 'png' ? 'png' : 'mjpeg'],
       ...(format === 'jpeg' ? ['-q:v', '2', '-pix_fmt', 'yuvj420p'] : []),
       'pipe:1',
     ],
     {
       signal: ctx.signal,
+      keepStdin: true,
       isNoise: isShowinfoLine,
       onStderrLine: (line) => {
         const f = parseShowinfo(line);
@@ -108,6 +86,36 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
     },
   );
   ffmpeg.exited.then(() => shown.close(), () => shown.close());
+
+  let probe: VideoProbe | undefined;
+  let selection: 'all' | number[] = 'all';
+  try {
+    if (mode.kind !== 'all') {
+      probe = await probeVideo(file, ref, ctx.signal);
+      const { index, timeBase: tbProbe } = probe;
+      const tb = tbProbe[0] / tbProbe[1];
+      const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (probe!.frameRate ?? 25));
+      if (mode.kind === 'numFrames' && probe.duration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
+      selection = selectFrames(mode, { times, key: index.key, frameRate: probe.frameRate, duration: probe.duration });
+    }
+  } catch (e) {
+    ffmpeg.kill();
+    throw e;
+  }
+  if (selection !== 'all' && selection.length === 0) {
+    ffmpeg.kill();
+    return;
+  }
+  const byPts = probe?.index.hasPts === true;
+  const filters: string[] = [];
+  if (selection !== 'all') {
+    const expr = byPts ? selectExpression('pts', selection.map((i) => probe!.index.pts[i]!)) : selectExpression('n', selection);
+    filters.push(`select='${expr}'`);
+  }
+  // checksum=0: pts and key flag are all we read; the per-plane checksums and statistics cost CPU
+  filters.push('showinfo=checksum=0');
+  ffmpeg.stdin.end(filters.join(','));
+
   const images = new BoundedQueue<Buffer>(PREFETCH_FRAMES, PREFETCH_BYTES);
   const splitter = format === 'png' ? pngSplitter() : jpegSplitter();
   const reader = (async () => {
@@ -145,7 +153,6 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
     images.close();
     await reader;
     await ffmpeg.exited.catch(() => undefined);
-    await scratch.dispose();
   }
 }
 

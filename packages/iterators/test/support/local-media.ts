@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CellInputError, type IteratorContext, type MediaContext } from '@tessera/core';
@@ -33,11 +34,13 @@ export class LocalMediaContext implements MediaContext {
     }
     const target = join(dir, key);
     this.writes++;
-    // write then rename: a reader never sees half a file, and renaming over an identical object is harmless
-    const tmp = `${target}.${process.pid}.${this.writes}.tmp`;
-    if (typeof body === 'string') await copyFile(body, tmp);
-    else await writeFile(tmp, bytes);
-    await rename(tmp, target);
+    // 'wx': create only; an existing object under this key already holds these bytes
+    try {
+      if (typeof body === 'string') await copyFile(body, target, fsConstants.COPYFILE_EXCL);
+      else await writeFile(target, bytes, { flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
     return pathToFileURL(target).href;
   }
 }
