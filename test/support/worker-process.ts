@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  /** SIGTERM and wait for exit; resolves with the exit code */
+  stop(): Promise<number | null>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Start a real worker process (apps/worker) with the given environment and wait until it consumes. */
+export async function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NODE_OPTIONS: '', TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start in 60 s:\n${out}`)), 60_000);
+    const onData = () => {
+      const m = /"port":(\d+).*"msg":"worker started"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited (${code}) before starting:\n${out}`));
+    });
+  });
+  return {
+    child,
+    port,
+    output: () => out,
+    stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    kill(signal) {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
