@@ -20,7 +20,7 @@ export interface OpenAIServerOptions {
   rpm?: number;
   /** tokens per minute (prompt + max output charged at arrival, settled to actual usage) */
   tpm?: number;
-  /** RPM is enforced over this trailing window, pro rata (providers quantize limits); default 1000 ms */
+  /** RPM (per model) is enforced over this trailing window, pro rata (providers quantize limits); default 1000 ms */
   requestWindowMs?: number;
   /** TPM is enforced over this trailing window; default 60 000 ms */
   tokenWindowMs?: number;
@@ -49,6 +49,7 @@ export interface Arrival {
   /** inputs in the request (embeddings batch size; 1 otherwise) */
   inputs: number;
   tokens: number;
+  model?: string;
 }
 
 export interface OpenAIServer {
@@ -61,8 +62,8 @@ export interface OpenAIServer {
   readonly arrivals: Arrival[];
   /** queue faults for the next requests whose path contains `pathPart` (all when absent) */
   inject(faults: Fault[], pathPart?: string): void;
-  /** most requests that arrived within any `windowMs` (default: the RPM window) */
-  maxRequestsInWindow(windowMs?: number): number;
+  /** most requests (of `model`, or all) that arrived within any `windowMs` (default: the RPM window) */
+  maxRequestsInWindow(windowMs?: number, model?: string): number;
   count(status?: number): number;
   reset(): void;
   close(): Promise<void>;
@@ -81,8 +82,19 @@ const ROUTES: Array<[RegExp, string]> = [
 export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise<OpenAIServer> {
   const reqWindowMs = opts.requestWindowMs ?? 1000;
   const tokWindowMs = opts.tokenWindowMs ?? 60_000;
-  const reqWindow = opts.rpm ? new SlidingWindow(reqWindowMs, Math.max(1, Math.floor((opts.rpm * reqWindowMs) / 60_000))) : undefined;
-  const tokWindow = opts.tpm ? new SlidingWindow(tokWindowMs, Math.max(1, Math.floor((opts.tpm * tokWindowMs) / 60_000))) : undefined;
+  // limits are per model, as providers set them
+  const windows = new Map<string, { req?: SlidingWindow; tok?: SlidingWindow }>();
+  const windowsFor = (model: string) => {
+    let w = windows.get(model);
+    if (!w) {
+      w = {
+        ...(opts.rpm ? { req: new SlidingWindow(reqWindowMs, Math.max(1, Math.floor((opts.rpm * reqWindowMs) / 60_000))) } : {}),
+        ...(opts.tpm ? { tok: new SlidingWindow(tokWindowMs, Math.max(1, Math.floor((opts.tpm * tokWindowMs) / 60_000))) } : {}),
+      };
+      windows.set(model, w);
+    }
+    return w;
+  };
   const endpoints: Record<string, Endpoint> = {
     chat: chatEndpoint(opts.chatReply),
     embeddings: embeddingsEndpoint(opts.embeddingDim ?? 1536),
@@ -102,8 +114,9 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
   };
 
   /** Rate-limit headers in OpenAI's shape (per-minute limits, Go-style reset durations). */
-  const limitHeaders = (now: number): Record<string, string> => {
+  const limitHeaders = (model: string, now: number): Record<string, string> => {
     const h: Record<string, string> = {};
+    const { req: reqWindow, tok: tokWindow } = windowsFor(model);
     const perMinute = (w: SlidingWindow) => 60_000 / w.windowMs;
     if (reqWindow && opts.rpm) {
       h['x-ratelimit-limit-requests'] = String(opts.rpm);
@@ -169,13 +182,16 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     }
 
     // the server's own limits: refuse with 429 and retry-after, like the real API
+    const model = String(apiReq.json.model ?? path.match(/models\/([^/:]+):/)?.[1] ?? '');
+    arrival.model = model;
+    const { req: reqWindow, tok: tokWindow } = windowsFor(model);
     const waitR = reqWindow?.waitFor(1, now) ?? 0;
     const waitT = tokWindow?.waitFor(estimate, now) ?? 0;
     if (waitR > 0 || waitT > 0) {
       const wait = Math.max(waitR, waitT);
       const which = waitR > 0 ? 'requests' : 'tokens';
       return send(res, (arrival.status = 429), apiError(`Rate limit reached for ${which}. Please try again in ${wait}ms.`, which, 'rate_limit_exceeded'), {
-        ...limitHeaders(now),
+        ...limitHeaders(model, now),
         'retry-after': String(Math.ceil(wait / 1000)),
         'retry-after-ms': String(wait),
       });
@@ -189,7 +205,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       const out = endpoint.respond(apiReq);
       if (charge) charge.w = out.tokens; // settle the charge to what was used
       arrival.tokens = out.tokens;
-      send(res, (arrival.status = 200), out.body, limitHeaders(Date.now()));
+      send(res, (arrival.status = 200), out.body, limitHeaders(model, Date.now()));
     } catch (err) {
       if (charge) charge.w = 0;
       send(res, (arrival.status = err instanceof BadRequest ? 400 : 500), apiError(err instanceof Error ? err.message : 'error', 'invalid_request_error'));
@@ -213,8 +229,8 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     inject(fs, pathPart) {
       faults.push(...fs.map((fault) => ({ fault, ...(pathPart === undefined ? {} : { pathPart }) })));
     },
-    maxRequestsInWindow(windowMs = reqWindowMs) {
-      return maxInAnyWindow(arrivals.map((a) => a.t), windowMs);
+    maxRequestsInWindow(windowMs = reqWindowMs, model) {
+      return maxInAnyWindow(arrivals.filter((a) => model === undefined || a.model === model).map((a) => a.t), windowMs);
     },
     count(status) {
       return status === undefined ? arrivals.length : arrivals.filter((a) => a.status === status).length;

@@ -52,7 +52,16 @@ export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
         const cid = `${opts.baseURL ?? ''}\0${keyHash(secret)}`;
         let client = clients.get(cid);
         if (!client) {
-          client = new GoogleGenAI({ apiKey: secret, httpOptions: { timeout: opts.timeoutMs ?? 60_000, ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}) } });
+          client = new GoogleGenAI({
+            apiKey: secret,
+            httpOptions: {
+              timeout: opts.timeoutMs ?? 60_000,
+              ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}),
+              // our own fetch: the SDK then skips its undici dispatcher hook, which needs the real
+              // globalThis (absent in sandboxed globals such as jest's); our timeout bounds requests
+              fetch: (input, init) => fetch(input, init),
+            },
+          });
           clients.set(cid, client);
         }
         const c = client;

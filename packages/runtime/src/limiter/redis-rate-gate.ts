@@ -23,6 +23,11 @@ export interface RedisRateGateOptions {
   leaseMs?: number;
   /** share of each limit the fleet aims for, leaving room for network jitter; default 0.95 */
   utilization?: number;
+  /**
+   * a slot this late when the caller gets to use it (a stalled process, a slow Redis) is given up and a
+   * new one taken, so stale slots never bunch up with on-time ones at the provider; default 250 ms
+   */
+  lateToleranceMs?: number;
   /** how often to look again when the concurrency limit is full; default 50 ms */
   concurrencyPollMs?: number;
   /** observe waits and refusals (for metrics: "calls waiting on the limiter") */
@@ -32,7 +37,8 @@ export interface RedisRateGateOptions {
 export type GateEvent =
   | { type: 'granted'; key: RateKey; waitedMs: number; /** the slot's start on the Redis clock */ slotMs: number }
   | { type: 'refused'; key: RateKey; waitMs: number; reason: string }
-  | { type: 'paused'; key: RateKey; pauseMs: number };
+  | { type: 'paused'; key: RateKey; pauseMs: number }
+  | { type: 'late'; key: RateKey; lateMs: number };
 
 /** Buckets idle this long are dropped from Redis. */
 const IDLE_TTL_MS = 10 * 60_000;
@@ -52,6 +58,7 @@ export class RedisRateGate implements RateGate {
   private readonly leaseMs: number;
   private readonly utilization: number;
   private readonly pollMs: number;
+  private readonly lateToleranceMs: number;
   private readonly onEvent: ((e: GateEvent) => void) | undefined;
 
   constructor(opts: RedisRateGateOptions) {
@@ -63,6 +70,7 @@ export class RedisRateGate implements RateGate {
     this.leaseMs = opts.leaseMs ?? 120_000;
     this.utilization = opts.utilization ?? 0.95;
     this.pollMs = opts.concurrencyPollMs ?? 50;
+    this.lateToleranceMs = opts.lateToleranceMs ?? 250;
     this.onEvent = opts.onEvent;
   }
 
@@ -81,12 +89,16 @@ export class RedisRateGate implements RateGate {
     const tokens = Math.max(0, Math.ceil(estimatedTokens));
     const began = Date.now();
     const deadline = began + this.maxWaitMs;
+    let lateRetries = 0;
     for (;;) {
       const id = randomUUID();
+      const askedAt = Date.now();
       const budget = Math.max(0, deadline - Date.now());
       const [ok, waitText, info] = (await runScript(this.redis, scripts.reserve, [bucket, inflight], [
         id, tokens, limits.rpm, limits.tpm, limits.maxConcurrency, budget, this.leaseMs, this.utilization, IDLE_TTL_MS,
       ])) as [number, string, string];
+      // the script ran somewhere between asking and hearing back: take the middle as its local time
+      const ranAt = (askedAt + Date.now()) / 2;
       const wait = Number(waitText);
       if (ok === 1) {
         const reservation = new RedisReservation(this, key, id, tokens, limits, Number(info));
@@ -98,6 +110,14 @@ export class RedisRateGate implements RateGate {
             await reservation.cancel();
             continue;
           }
+        }
+        // the slot began about ranAt + wait (local clock); far past it, the slot is stale
+        const late = Date.now() - (ranAt + wait);
+        if (late > this.lateToleranceMs && lateRetries < 3) {
+          lateRetries++;
+          await reservation.cancel();
+          this.onEvent?.({ type: 'late', key, lateMs: Math.round(late) });
+          continue;
         }
         this.onEvent?.({ type: 'granted', key, waitedMs: Date.now() - began, slotMs: Number(info) });
         return reservation;

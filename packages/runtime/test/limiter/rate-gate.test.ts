@@ -35,7 +35,8 @@ describe('RedisRateGate', () => {
     const events: string[] = [];
     const gate = gateWith({ limits: { 'openai:m': { rpm: 1200 } }, maxWaitMs: 1000, onEvent: (e) => events.push(e.type) });
     await Promise.all(Array.from({ length: 5 }, () => gate.acquire(key, 0))); // 5 slots 50 ms apart, all within 1 s
-    expect(events).toEqual(['granted', 'granted', 'granted', 'granted', 'granted']);
+    expect(events.filter((e) => e === 'granted')).toHaveLength(5);
+    expect(events).not.toContain('refused');
   });
 
   test('tokens are reserved and settled against actual usage', async () => {

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { CellInputError, RateLimitedError, TransientError } from '@tessera/core';
-import { chatUdf, embeddingsUdf, type ModelUdfContext } from '@tessera/functions';
+import { chatUdf, countTokens, embeddingsUdf, type ModelUdfContext } from '@tessera/functions';
 import { RedisRateGate } from '../../../../packages/runtime/src/limiter';
 import { chunkText, rowText } from './texts';
 
@@ -24,6 +24,7 @@ export interface FleetWorkerConfig {
   chat?: { model: string; rows: number[]; maxTokens: number };
   embed?: { model: string; rows: number[]; rowsPerJob: number; dimensions: number; maxInputsPerRequest: number };
   utilization?: number;
+  lateToleranceMs?: number;
 }
 
 export interface FleetWorkerResult {
@@ -49,8 +50,10 @@ const gate = new RedisRateGate({
   redis,
   prefix: cfg.prefix,
   ...(cfg.utilization ? { utilization: cfg.utilization } : {}),
+  ...(cfg.lateToleranceMs ? { lateToleranceMs: cfg.lateToleranceMs } : {}),
   onEvent: (e) => {
     if (e.type === 'granted') grants.push(e.slotMs);
+    if (e.type === 'late') usage.lateSlots = (usage.lateSlots ?? 0) + 1;
   },
 });
 const ctx: ModelUdfContext = {
@@ -96,26 +99,31 @@ async function runJob(job: Job): Promise<number> {
 }
 
 async function main() {
-  const jobs: Job[] = [];
-  for (const r of cfg.chat?.rows ?? []) jobs.push({ kind: 'chat', rows: [r], attempts: 0, notBefore: 0 });
+  // one job list per queue, as a worker process runs one BullMQ Worker per queue
+  const queues: Record<Job['kind'], Job[]> = { chat: [], embed: [] };
+  for (const r of cfg.chat?.rows ?? []) queues.chat.push({ kind: 'chat', rows: [r], attempts: 0, notBefore: 0 });
   const per = cfg.embed?.rowsPerJob ?? 1;
   const er = cfg.embed?.rows ?? [];
-  for (let i = 0; i < er.length; i += per) jobs.push({ kind: 'embed', rows: er.slice(i, i + per), attempts: 0, notBefore: 0 });
+  for (let i = 0; i < er.length; i += per) queues.embed.push({ kind: 'embed', rows: er.slice(i, i + per), attempts: 0, notBefore: 0 });
   const result: FleetWorkerResult = { workerId: cfg.workerId, done: 0, cellErrors: 0, transientRetries: 0, rateLimited: 0, usage, startedAt: 0, endedAt: 0, grants };
 
+  // load what a long-running worker has loaded by its first job: the tokenizer and fetch
+  if (cfg.mode === 'gate') await Promise.all([countTokens(cfg.chat?.model ?? '', 'warm'), countTokens(cfg.embed?.model ?? '', 'warm')]);
+  await fetch('data:text/plain,ok').then((r) => r.text());
   process.stdout.write('READY\n');
   const rl = createInterface({ input: process.stdin });
   await new Promise<void>((r) => rl.once('line', () => r()));
   rl.close();
   result.startedAt = Date.now();
 
-  let workerPausedUntil = 0;
+  const pausedUntil: Record<Job['kind'], number> = { chat: 0, embed: 0 };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const lane = async () => {
+  const lane = async (kind: Job['kind']) => {
+    const jobs = queues[kind];
     for (;;) {
       const now = Date.now();
-      if (workerPausedUntil > now) {
-        await sleep(workerPausedUntil - now);
+      if (pausedUntil[kind] > now) {
+        await sleep(pausedUntil[kind] - now);
         continue;
       }
       const i = jobs.findIndex((j) => j.notBefore <= now);
@@ -132,14 +140,16 @@ async function main() {
         if (err instanceof RateLimitedError) {
           // worker.rateLimit(ms) + Worker.RateLimitError(): back to the queue, no attempt spent
           result.rateLimited++;
-          workerPausedUntil = Math.max(workerPausedUntil, Date.now() + err.waitMs);
+          pausedUntil[kind] = Math.max(pausedUntil[kind], Date.now() + err.waitMs);
           jobs.unshift(job);
         } else if (err instanceof TransientError || cfg.mode === 'plain') {
+          // the queue's retry with exponential backoff and jitter (a plain loop just tries again)
           result.transientRetries++;
           job.attempts++;
-          const backoff = err instanceof TransientError && err.retryAfterMs !== undefined
-            ? err.retryAfterMs
-            : Math.min(5000, 100 * 2 ** job.attempts) * (0.5 + Math.random());
+          const backoff =
+            err instanceof TransientError && err.retryAfterMs !== undefined
+              ? err.retryAfterMs
+              : Math.min(5000, 100 * 2 ** job.attempts) * (0.5 + Math.random());
           job.notBefore = Date.now() + (cfg.mode === 'plain' ? 0 : backoff);
           jobs.push(job);
         } else {
@@ -148,7 +158,7 @@ async function main() {
       }
     }
   };
-  await Promise.all(Array.from({ length: cfg.concurrency }, lane));
+  await Promise.all((['chat', 'embed'] as const).flatMap((kind) => Array.from({ length: cfg.concurrency }, () => lane(kind))));
   result.endedAt = Date.now();
   process.stdout.write(`${JSON.stringify(result)}\n`);
   await redis.quit();
