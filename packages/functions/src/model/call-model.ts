@@ -1,4 +1,4 @@
-import { TesseraError, type Reservation } from '@tessera/core';
+import { RateLimitedError, TesseraError, TransientError, type Reservation } from '@tessera/core';
 import { classify, ProviderRateLimitError, type ProviderFailure } from './errors';
 import { report, type ModelRateKey, type ModelUdfContext } from './context';
 import { getDefaultResponseCache } from './cache';
@@ -37,7 +37,14 @@ const DEFAULT_429_PAUSE_MS = 1000;
 export async function callModel<T>(c: ModelCall<T>): Promise<T> {
   const gate = c.ctx.rateGate;
   await fetchReady();
-  const reservation: Reservation | undefined = gate ? await gate.acquire(c.rateKey, c.estimatedTokens) : undefined;
+  let reservation: Reservation | undefined;
+  try {
+    reservation = gate ? await gate.acquire(c.rateKey, c.estimatedTokens) : undefined;
+  } catch (err) {
+    // waiting is the queue's business; a gate that cannot answer (Redis down) is a transient failure
+    if (err instanceof RateLimitedError || err instanceof TesseraError) throw err;
+    throw new TransientError(`${c.where}: rate gate unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  }
   report(c.ctx, 'calls', 1);
   let out: CallOutcome<T>;
   try {

@@ -23,6 +23,7 @@ export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
   const jsonSchema = z.toJSONSchema(opts.schema, { target: 'draft-7' }) as Record<string, unknown>;
   delete jsonSchema.$schema;
   const schemaName = opts.schemaName ?? 'result';
+  const strict = strictCompatible(jsonSchema);
   const name = modelUdfName('openai.structured', opts.model, {
     system: opts.system, prompt: opts.prompt, maxTokens, temperature: opts.temperature, jsonSchema, schemaName,
   });
@@ -49,7 +50,7 @@ export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
               maxTokens,
               temperature: opts.temperature,
               promptTokens,
-              responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: jsonSchema, strict: true } },
+              responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: jsonSchema, strict } },
             },
             where,
           ),
@@ -71,4 +72,20 @@ export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
 /** `openai.structured(docs.text, { model, schema: z.object({ topic: z.string() }) })` */
 export function structured<S extends z.ZodType>(text: Expr<'string', string> | string, opts: StructuredOptions<S>) {
   return structuredUdf(opts)(text);
+}
+
+/**
+ * OpenAI's strict mode needs every object property required (optional ones as nullable). A schema
+ * with optional properties is sent non-strict instead of being refused for every row; the answer
+ * is checked by zod either way.
+ */
+function strictCompatible(schema: unknown): boolean {
+  if (!schema || typeof schema !== 'object') return true;
+  if (Array.isArray(schema)) return schema.every(strictCompatible);
+  const o = schema as Record<string, unknown>;
+  if (o.type === 'object' && o.properties && typeof o.properties === 'object') {
+    const required = new Set(Array.isArray(o.required) ? (o.required as string[]) : []);
+    if (Object.keys(o.properties).some((k) => !required.has(k))) return false;
+  }
+  return Object.values(o).every(strictCompatible);
 }
