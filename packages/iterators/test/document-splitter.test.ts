@@ -186,6 +186,25 @@ describe('documentSplitter on PDF', () => {
     expect(rows.map((r) => r.page)).toEqual([...rows.map((r) => r.page)].sort());
   });
 
+  test('several PDFs split at once share the reader thread and keep their own pages', async () => {
+    const other = join(dir, 'other.pdf');
+    const { writePdf } = await import('./support/doc-fixtures');
+    await writePdf(other, [[['Only page of the other PDF.']]], { title: 'Other' });
+    const [a, b, c] = await Promise.all([
+      split(d.pdf, { separators: 'page', metadata: ['title', 'page'] }),
+      split(other, { separators: 'page', metadata: ['title', 'page'] }),
+      split(d.pdf, { separators: 'paragraph', metadata: ['page'] }),
+    ]);
+    expect(a.map((r) => [r.title, r.page])).toEqual([['Quarterly Report', 1], ['Quarterly Report', 2], ['Quarterly Report', 3]]);
+    expect(b).toEqual([{ text: 'Only page of the other PDF.', title: 'Other', page: 1 }]);
+    expect(c).toHaveLength(6);
+  });
+
+  test('stopping early releases the document; the reader keeps serving', async () => {
+    for await (const _ of documentSplitterDef.run(d.pdf, { separators: 'page' }, localContext(join(dir, 'out')))) break;
+    expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
+  });
+
   test('a file:// URL reference works like a path', async () => {
     expect(await texts(pathToFileURL(d.pdf).href, { separators: 'page' })).toHaveLength(3);
   });
