@@ -4,6 +4,9 @@ import { openPdf, type OpenPdf, type PdfTextItem } from './pdf-client';
 
 type TextItem = PdfTextItem;
 
+/** Pages requested ahead of the one being chunked (their text items only: a few KB each). */
+const PAGES_AHEAD = 4;
+
 /** A gap between lines wider than this many line heights starts a new paragraph. */
 const PARAGRAPH_GAP = 1.6;
 
@@ -66,12 +69,24 @@ export async function parsePdf(bytes: Uint8Array, ref: string): Promise<ParsedDo
     throw pdfError(ref, e);
   }
   async function* blocks(): AsyncGenerator<Block> {
+    // keep a few pages in flight so the reader thread parses page n+1 while this thread chunks page n
+    const ahead = new Map<number, Promise<PdfTextItem[]>>();
+    const request = (n: number) => {
+      if (n <= pdf.pages && !ahead.has(n)) {
+        const p = pdf.page(n);
+        p.catch(() => undefined); // awaited below; an unawaited prefetch of an abandoned run must not go unhandled
+        ahead.set(n, p);
+      }
+    };
     for (let n = 1; n <= pdf.pages; n++) {
+      for (let k = n; k < n + PAGES_AHEAD; k++) request(k);
       let paragraphs: string[];
       try {
-        paragraphs = pageParagraphs(await pdf.page(n));
+        paragraphs = pageParagraphs(await ahead.get(n)!);
       } catch (e) {
         throw pdfError(ref, e);
+      } finally {
+        ahead.delete(n);
       }
       for (const text of paragraphs) yield { text, headings: {}, sourceline: null, page: n };
     }
