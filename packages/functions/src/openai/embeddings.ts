@@ -1,4 +1,4 @@
-import { CellInputError, TesseraError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
 import type { ModelUdfContext } from '../model/context';
 import { callModel, headersToRecord } from '../model/call-model';
 import { cacheGetMany, cacheSetMany, getDefaultResponseCache } from '../model/cache';
@@ -131,7 +131,7 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           );
           // a transient failure or a rate limit fails the whole job (answers so far are cached)
           const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-          if (failed) throw failed.reason instanceof TesseraError || failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+          if (failed) throw failed.reason;
           return results as Array<number[] | Error>;
         },
       },
