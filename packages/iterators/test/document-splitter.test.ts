@@ -130,6 +130,13 @@ describe('documentSplitter on plain text', () => {
     rows.forEach((text, i) => expect(text).toBe(enc.decode(tokens.slice(i * 7, i * 7 + 10))));
   });
 
+  test('the encoder gives exactly js-tiktoken getEncoding token ids', async () => {
+    const { encoderFor } = await import('../src/document/tokens');
+    const text = 'Hello, wörld! naïve café 😀 — 東京 <|endoftext|>\n\n  spaces\tand tabs 1234567';
+    const ours = await encoderFor('cl100k_base');
+    expect(ours.encode(text, [], [])).toEqual(getEncoding('cl100k_base').encode(text, [], []));
+  });
+
   test('tokenEncoding selects another offline encoding', async () => {
     const enc = getEncoding('o200k_base');
     const whole = (await texts(d.text, { separators: 'heading' }))[0]!;
