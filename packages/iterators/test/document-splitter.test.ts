@@ -63,6 +63,12 @@ describe('documentSplitter on HTML', () => {
     for (const r of rows) expect(r.text.length).toBeLessThanOrEqual(20);
   });
 
+  test('<br> is a line break, other source whitespace collapses, <pre> keeps its lines', async () => {
+    const file = join(dir, 'br.html');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, '<html><body><p>Line one<br>line   two\n  continues</p><pre>a  b\n  c</pre></body></html>'));
+    expect(await texts(file, { separators: 'paragraph' })).toEqual(['Line one\nline two continues', 'a  b\n  c']);
+  });
+
   test('a file without extension is detected as HTML by its content', async () => {
     expect(await texts(d.htmlNoExt, { separators: 'heading' })).toHaveLength(4);
   });

@@ -10,6 +10,8 @@ const BLOCK = new Set([
   'pre', 'section', 'summary', 'table', 'tbody', 'td', 'tfoot', 'th', 'thead', 'tr', 'ul',
 ]);
 const HEADING = /^h([1-6])$/;
+/** placeholder for <br> (U+2028 LINE SEPARATOR): the whitespace collapse leaves it alone, then it becomes \n */
+const BR = '\u2028';
 
 /**
  * HTML with htmlparser2's streaming tokenizer (no DOM is built). Text is collected per block
@@ -32,7 +34,8 @@ export function parseHtml(source: string): ParsedDocument {
   let bufLine: number | null = null;
 
   const flush = () => {
-    const text = (pre ? buf.replace(/^\n+|\s+$/g, '') : buf.replace(/[ \t\n\r\f]+/g, ' ')).trim();
+    // source whitespace collapses to one space; a <br> (BR) survives as a line break
+    const text = (pre ? buf.replace(/^\n+|\s+$/g, '') : buf.replace(/[ \t\n\r\f]+/g, ' ').replace(/ ?\u2028 ?/g, '\n')).trim();
     if (text) {
       if (headingLevel) {
         path = pushHeading(path, headingLevel, text);
@@ -60,7 +63,7 @@ export function parseHtml(source: string): ParsedDocument {
           flush();
           headingLevel = Number(h[1]);
         } else if (BLOCK.has(name)) flush();
-        else if (name === 'br') buf += '\n';
+        else if (name === 'br') buf += pre ? '\n' : BR;
         if (name === 'pre') pre++;
         if (name === 'td' || name === 'th') buf += ' ';
       },
