@@ -1,6 +1,17 @@
 import { inputError } from '../common/input';
 import { startTool, toolCause } from '../ffmpeg/tool';
-import type { FrameIndex } from './frame-index';
+
+/**
+ * The presentation-order list of a video stream's frames. Frame i here is the i-th frame ffmpeg's
+ * decoder outputs, which is what `n` counts in the select filter.
+ */
+export interface FrameIndex {
+  count: number;
+  /** pts in stream time base, ascending; NaN when the container has no timestamps (raw streams) */
+  pts: Float64Array;
+  key: Uint8Array;
+  hasPts: boolean;
+}
 
 export interface VideoProbe {
   /** [num, den] of the video stream */
