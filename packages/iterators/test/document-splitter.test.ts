@@ -160,6 +160,24 @@ describe('documentSplitter on plain text', () => {
     expect(await texts(file, { separators: 'token_limit', limit: 100 })).toEqual(['before <|endoftext|> after']);
   });
 
+  test('token_limit never cuts a character in half (CJK, emoji), loses nothing, keeps pieces within the limit', async () => {
+    const file = join(dir, 'cjk.txt');
+    const text = '東京都の天気は晴れです。😀🎉 Ünïcödé naïve café — 数据编排层 🚀'.repeat(6);
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, text));
+    const enc = getEncoding('cl100k_base');
+    // with these limits raw token windows would cut characters: prove the fixture exercises that
+    const raw = enc.encode(text, [], []);
+    expect(Array.from({ length: Math.ceil(raw.length / 5) }, (_, i) => enc.decode(raw.slice(i * 5, i * 5 + 5))).join('')).toContain('\uFFFD');
+    const pieces = await texts(file, { separators: 'token_limit', limit: 5 });
+    expect(pieces.join('')).toBe(text);
+    for (const p of pieces) {
+      expect(p).not.toContain('\uFFFD');
+      expect(enc.encode(p, [], []).length).toBeLessThanOrEqual(5);
+    }
+    const overlapping = await texts(file, { separators: 'token_limit', limit: 7, overlap: 2 });
+    for (const p of overlapping) expect(p).not.toContain('\uFFFD');
+  });
+
   test('emoji are never cut in half by char_limit', async () => {
     const file = join(dir, 'emoji.txt');
     await import('node:fs/promises').then((fs) => fs.writeFile(file, '😀😀😀😀😀'));

@@ -23,12 +23,46 @@ export function charWindows(text: string, size: number, overlap: number): string
 }
 
 /**
- * Split text into pieces of at most `size` tokens. Windows are cut on token boundaries; a
- * character whose UTF-8 bytes span two tokens can be cut (decoded as U+FFFD), as with tiktoken.
+ * Split text into pieces of at most `size` tokens, cut on token boundaries. A cut that would fall
+ * inside a character (a CJK character or an emoji can span two tokens) moves back to the previous
+ * token boundary that is also a character boundary, and the next piece starts there or later, so no
+ * piece carries half a character (U+FFFD) and nothing is lost; the overlap can shrink by a token at
+ * such a cut. Text whose token boundaries are all character boundaries (ASCII) is cut exactly as
+ * `windowStarts` says.
  */
 export function tokenWindows(text: string, encoder: Tiktoken, size: number, overlap: number): string[] {
   // special-token text such as "<|endoftext|>" in a document is plain text, never a control token
   const tokens = encoder.encode(text, [], []);
   if (tokens.length <= size) return [text];
-  return windowStarts(tokens.length, size, overlap).map((s) => encoder.decode(tokens.slice(s, s + size)));
+  const lengths = tokenByteLengths(encoder, tokens);
+  if (!lengths) return windowStarts(tokens.length, size, overlap).map((s) => encoder.decode(tokens.slice(s, s + size)));
+
+  const bytes = Buffer.from(text, 'utf8');
+  const offsets = new Uint32Array(tokens.length + 1);
+  for (let i = 0; i < tokens.length; i++) offsets[i + 1] = offsets[i]! + lengths[i]!;
+  // a token boundary is a character boundary unless the byte there continues a UTF-8 sequence
+  const atChar = (i: number) => i === 0 || i === tokens.length || (bytes[offsets[i]!]! & 0xc0) !== 0x80;
+  const pieces: string[] = [];
+  for (let start = 0; ; ) {
+    let end = Math.min(start + size, tokens.length);
+    while (end > start + 1 && !atChar(end)) end--;
+    pieces.push(bytes.subarray(offsets[start]!, offsets[end]!).toString('utf8'));
+    if (end >= tokens.length) return pieces;
+    let next = Math.max(end - overlap, start + 1);
+    while (next < end && !atChar(next)) next++;
+    start = next;
+  }
+}
+
+/** UTF-8 byte length of each token, from the encoder's own table; undefined if it is not reachable. */
+function tokenByteLengths(encoder: Tiktoken, tokens: number[]): Uint32Array | undefined {
+  const textMap = (encoder as unknown as { textMap?: Map<number, Uint8Array> }).textMap;
+  if (!(textMap instanceof Map)) return undefined;
+  const out = new Uint32Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) {
+    const b = textMap.get(tokens[i]!);
+    if (!b) return undefined;
+    out[i] = b.length;
+  }
+  return out;
 }
