@@ -4,6 +4,7 @@ import { TesseraError, describeType, dependentsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
 import { loadTables, physicalName, type CatalogTable } from './catalog';
 import { withTx } from './db';
+import { canonicalJson } from './canonical-json';
 import { bumpVersion } from './versions';
 
 /** What `apply` changed that needs computing: each entry starts a backfill DAG. */
@@ -124,7 +125,7 @@ async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, 
     }
     if (old.computed && col.computed) {
       const udfChanged = JSON.stringify([...old.computed.udfs].sort()) !== JSON.stringify([...col.computed.udfs].sort());
-      const exprChanged = JSON.stringify(old.computed.expr) !== JSON.stringify(col.computed.expr) || describeType(old.type) !== describeType(col.type);
+      const exprChanged = canonicalJson(old.computed.expr) !== canonicalJson(col.computed.expr) || describeType(old.type) !== describeType(col.type);
       if (udfChanged || exprChanged) {
         if (!opts.recompute) {
           const what = udfChanged ? `UDF version changed (${old.computed.udfs.join(', ')} -> ${col.computed.udfs.join(', ')})` : 'expression changed';

@@ -77,7 +77,7 @@ export async function revertLatest(c: pg.PoolClient, schema: string, table: Cata
   const latest = rows[0];
   if (!latest) throw new TesseraError('E_REVERT', `table ${table.name} has no versions`);
   if (!['insert', 'update', 'delete'].includes(latest.kind)) {
-    throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is a schema change; only data versions (insert, update, delete) can be reverted`);
+    throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is not an insert, update or delete; only those can be reverted`);
   }
   const v = latest.version as number;
   await c.query(`DELETE FROM ${table.physical} WHERE _v_min = $1`, [v]);

@@ -95,23 +95,31 @@ export const checkedRatio = defineUdf({
   returns: t.float(),
   async fn([n]) {
     await count('checked_ratio');
-    if (n % 7 === 0) throw new CellInputError(`n=${n} is a multiple of 7`);
+    // TESSERA_TEST_HEAL lets a test "fix the data source" and retry just the failed cells
+    if (n % 7 === 0 && !process.env.TESSERA_TEST_HEAL) throw new CellInputError(`n=${n} is a multiple of 7`);
     return 1 / n;
   },
 });
 
-export default definePipeline('shapes', (p) => {
-  const items = p.table('items', {
-    id: t.string().primaryKey(),
-    text: t.string(),
-    n: t.int(),
-    meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
+/** The pipeline; `variant` lets tests evolve it (add or drop a column, bump a UDF version). */
+export function shapesPipeline(variant: { extraColumn?: boolean; dropTagged?: boolean; upperVersion?: string } = {}) {
+  const up = variant.upperVersion ? defineUdf({ ...upper.spec, version: variant.upperVersion }) : upper;
+  return definePipeline('shapes', (p) => {
+    const items = p.table('items', {
+      id: t.string().primaryKey(),
+      text: t.string(),
+      n: t.int(),
+      meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
+    });
+    const u = items.compute('upper', up(items.text));
+    const words = items.compute('words', wordCount(items.text));
+    items.compute('combo', combine(u, words)); // diamond: text -> (upper, words) -> combo
+    const loud = items.compute('shout', shout(u)); // chain: text -> upper -> shout -> shout_len
+    items.compute('shout_len', strLen(loud));
+    if (!variant.dropTagged) items.compute('tagged', describe(items.meta.at('tag'), items.n));
+    items.compute('ratio', checkedRatio(items.n), { onError: 'ignore' });
+    if (variant.extraColumn) items.compute('text_len', strLen(items.text));
   });
-  const up = items.compute('upper', upper(items.text));
-  const words = items.compute('words', wordCount(items.text));
-  items.compute('combo', combine(up, words)); // diamond: text -> (upper, words) -> combo
-  const loud = items.compute('shout', shout(up)); // chain: text -> upper -> shout -> shout_len
-  items.compute('shout_len', strLen(loud));
-  items.compute('tagged', describe(items.meta.at('tag'), items.n));
-  items.compute('ratio', checkedRatio(items.n), { onError: 'ignore' });
-});
+}
+
+export default shapesPipeline();

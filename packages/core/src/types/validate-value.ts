@@ -77,6 +77,7 @@ function safeParse(s: string): unknown {
 }
 
 function describe(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   const s = JSON.stringify(v);
   return `${typeof v} ${s && s.length > 60 ? `${s.slice(0, 60)}…` : s}`;
