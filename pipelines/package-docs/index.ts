@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
+import { localEmbedding, wordCount, truncate } from '@tessera/functions';
+
+/**
+ * The main example: real Markdown documents (the READMEs of the npm packages this project installs)
+ * turned into text, titles, keywords, summaries and embeddings. It needs no network and no API
+ * keys; the embedding is Tessera's local hashed n-gram embedding (lexical, not semantic: swap in
+ * openai.embeddings for semantic search).
+ */
+export const readText = defineUdf({
+  name: 'read_text',
+  version: '1',
+  params: [t.document()],
+  returns: t.string(),
+  async fn([doc], ctx) {
+    const file = await ctx.media.localPath(doc);
+    const bytes = await readFile(file);
+    if (bytes.includes(0)) throw new CellInputError(`${doc}: not a text document (binary content)`);
+    const text = bytes.toString('utf8').trim();
+    if (!text) throw new CellInputError(`${doc}: the document is empty`);
+    return text;
+  },
+});
+
+export const title = defineUdf({
+  name: 'markdown_title',
+  version: '1',
+  params: [t.string()],
+  returns: t.string().nullable(),
+  fn: ([text]) => {
+    const heading = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(text)?.[1] ?? /<h1[^>]*>(.*?)<\/h1>/is.exec(text)?.[1];
+    return heading ? heading.replace(/<[^>]+>|!?\[([^\]]*)\]\([^)]*\)/g, '$1').trim() || null : null;
+  },
+});
+
+const STOP = new Set('the a an and or of to in is it for on with as by be this that are from at you your can use if not will which when all any its has have was but also more into one than then there these they their our we may each been such other only so no how what some should do does via new used using about'.split(' '));
+
+export const keywords = defineUdf({
+  name: 'keywords',
+  version: '1',
+  params: [t.string()],
+  returns: t.json(),
+  fn: ([text]) => {
+    const counts = new Map<string, number>();
+    for (const w of text.toLowerCase().replace(/```[\s\S]*?```/g, ' ').match(/[a-z][a-z0-9-]{2,}/g) ?? []) {
+      if (!STOP.has(w)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5).map(([w]) => w);
+  },
+});
+
+export default definePipeline('package-docs', (p) => {
+  const docs = p.table('docs', {
+    id: t.string().primaryKey(),
+    doc: t.document(),
+    package: t.string(),
+    version: t.string().nullable(),
+  });
+  const text = docs.compute('text', readText(docs.doc));
+  docs.compute('title', title(text));
+  docs.compute('words', wordCount(text));
+  docs.compute('keywords', keywords(text));
+  docs.compute('summary', truncate(text, 160));
+  docs.compute('embedding', localEmbedding(text));
+});
