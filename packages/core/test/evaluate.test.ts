@@ -1,0 +1,316 @@
+import {
+  t,
+  defineUdf,
+  evaluate,
+  isJobLevelError,
+  parseJsonPath,
+  readJsonPath,
+  literal,
+  ColumnRef,
+  CellInputError,
+  TransientError,
+  type EvalEnv,
+  type ExprNode,
+  type Outcome,
+  type Udf,
+  type UdfContext,
+} from '@tessera/core';
+
+type Row = Record<string, Outcome>;
+const ctx = {} as UdfContext;
+const envFor = (udfs: Udf<any, any>[], extra: Partial<EvalEnv<Row>> = {}): EvalEnv<Row> => ({
+  udfs: new Map(udfs.map((u) => [u.id, u as unknown as Udf])),
+  ctx,
+  read: (row, column) => row[column] ?? { error: { type: 'Error', message: `no ${column}` } },
+  ...extra,
+});
+const rowsOf = (column: string, values: unknown[]): Row[] => values.map((v) => ({ [column]: { value: v } }));
+const col = (column: string): ExprNode => ({ op: 'column', table: 't', column });
+const call = (udf: Udf<any, any>, ...args: ExprNode[]): ExprNode => ({ op: 'call', udf: udf.spec.name, version: udf.spec.version, args });
+
+describe('evaluate: batching', () => {
+  test('a batch UDF is called once per maxSize chunk, results in row order', async () => {
+    const calls: string[][] = [];
+    const up = defineUdf({
+      name: 'up_batch',
+      version: '1',
+      params: [t.string()],
+      returns: t.string(),
+      batch: {
+        maxSize: 2,
+        fn: async (rows) => {
+          calls.push(rows.map(([s]) => s));
+          return rows.map(([s]) => s.toUpperCase());
+        },
+      },
+    });
+    const out = await evaluate(call(up, col('s')), rowsOf('s', ['a', 'b', 'c', 'd', 'e']), envFor([up]));
+    expect(calls).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(out).toEqual([{ value: 'A' }, { value: 'B' }, { value: 'C' }, { value: 'D' }, { value: 'E' }]);
+  });
+
+  test('rows that need no call (null input, failed or pending input) are left out of the batches', async () => {
+    const calls: string[][] = [];
+    const up = defineUdf({
+      name: 'up_batch',
+      version: '1',
+      params: [t.string()],
+      returns: t.string(),
+      batch: { maxSize: 2, fn: async (rows) => (calls.push(rows.map(([s]) => s)), rows.map(([s]) => s.toUpperCase())) },
+    });
+    const rows: Row[] = [
+      { s: { value: 'a' } },
+      { s: { value: null } },
+      { s: { pending: true } },
+      { s: { value: 'b' } },
+      { s: { error: { type: 'CellInputError', message: 'corrupt' } } },
+      { s: { value: 'c' } },
+    ];
+    const out = await evaluate(call(up, col('s')), rows, envFor([up]));
+    expect(calls).toEqual([['a', 'b'], ['c']]);
+    expect(out).toEqual([
+      { value: 'A' },
+      { value: null },
+      { pending: true },
+      { value: 'B' },
+      { error: { type: 'UpstreamError', message: 'an input of up_batch failed: corrupt' } },
+      { value: 'C' },
+    ]);
+  });
+
+  test('a batch that throws fails its own chunk only; an Error in the results fails one cell', async () => {
+    const f = defineUdf({
+      name: 'f',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      batch: {
+        maxSize: 2,
+        fn: async (rows) => {
+          if (rows.some(([n]) => n === 3)) throw new Error('chunk broke');
+          return rows.map(([n]) => (n === 1 ? new CellInputError('one is bad') : n * 10));
+        },
+      },
+    });
+    const out = await evaluate(call(f, col('n')), rowsOf('n', [0, 1, 2, 3, 4]), envFor([f]));
+    expect(out).toEqual([
+      { value: 0 },
+      { error: { type: 'CellInputError', message: 'one is bad' } },
+      { error: { type: 'Error', message: 'chunk broke' } },
+      { error: { type: 'Error', message: 'chunk broke' } },
+      { value: 40 },
+    ]);
+  });
+});
+
+describe('evaluate: nulls, errors and results', () => {
+  const counted = () => {
+    const seen: unknown[][] = [];
+    const udf = defineUdf({
+      name: 'len',
+      version: '1',
+      params: [t.string(), t.string().nullable()],
+      returns: t.int(),
+      fn: (args) => (seen.push([...args]), args[0].length + (args[1]?.length ?? 0)),
+    });
+    return { udf, seen };
+  };
+
+  test('null for a non-nullable parameter yields null without a call; a nullable one is passed', async () => {
+    const { udf, seen } = counted();
+    const rows: Row[] = [
+      { a: { value: null }, b: { value: 'xy' } },
+      { a: { value: 'abc' }, b: { value: null } },
+      { a: { value: undefined }, b: { value: 'z' } },
+    ];
+    const out = await evaluate(call(udf, col('a'), col('b')), rows, envFor([udf]));
+    expect(out).toEqual([{ value: null }, { value: 3 }, { value: null }]);
+    expect(seen).toEqual([['abc', null]]);
+  });
+
+  test('an upstream error propagates as UpstreamError naming the UDF, without a call', async () => {
+    const { udf, seen } = counted();
+    const rows: Row[] = [{ a: { value: 'x' }, b: { error: { type: 'TypeError', message: 'bad input' } } }];
+    expect(await evaluate(call(udf, col('a'), col('b')), rows, envFor([udf]))).toEqual([
+      { error: { type: 'UpstreamError', message: 'an input of len failed: bad input' } },
+    ]);
+    expect(seen).toEqual([]);
+  });
+
+  test('an upstream error propagates through nested calls', async () => {
+    const up = defineUdf({ name: 'up', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
+    const rows: Row[] = [{ s: { error: { type: 'CellInputError', message: 'corrupt pdf' } } }];
+    const [o] = await evaluate(call(up, call(up, col('s'))), rows, envFor([up]));
+    expect(o).toEqual({ error: { type: 'UpstreamError', message: 'an input of up failed: an input of up failed: corrupt pdf' } });
+  });
+
+  test('a pending input keeps the cell pending', async () => {
+    const { udf, seen } = counted();
+    const rows: Row[] = [{ a: { pending: true }, b: { error: { type: 'Error', message: 'x' } } }];
+    expect(await evaluate(call(udf, col('a'), col('b')), rows, envFor([udf]))).toEqual([{ pending: true }]);
+    expect(seen).toEqual([]);
+  });
+
+  test('a result of the wrong type becomes a CellInputError cell', async () => {
+    const bad = defineUdf({ name: 'bad', version: '1', params: [t.string()], returns: t.int(), fn: ([s]) => s as unknown as number });
+    const out = await evaluate(call(bad, col('s')), rowsOf('s', ['abc', '42']), envFor([bad]));
+    expect(out).toEqual([
+      { error: { type: 'CellInputError', message: 'column bad result: expected an integer, got string "abc"' } },
+      { value: 42 },
+    ]);
+  });
+
+  test('results are normalised to the return type (ISO string -> Date)', async () => {
+    const when = defineUdf({ name: 'when', version: '1', params: [t.string()], returns: t.timestamp(), fn: ([s]) => s as unknown as Date });
+    const [o] = await evaluate(call(when, col('s')), rowsOf('s', ['2024-01-02T03:04:05Z']), envFor([when]));
+    expect((o as { value: Date }).value).toBeInstanceOf(Date);
+    expect((o as { value: Date }).value.toISOString()).toBe('2024-01-02T03:04:05.000Z');
+  });
+
+  test('an ordinary error fails its cell only', async () => {
+    const f = defineUdf({
+      name: 'f',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: ([n]) => {
+        if (n === 2) throw new RangeError('two');
+        return n;
+      },
+    });
+    expect(await evaluate(call(f, col('n')), rowsOf('n', [1, 2, 3]), envFor([f]))).toEqual([
+      { value: 1 },
+      { error: { type: 'RangeError', message: 'two' } },
+      { value: 3 },
+    ]);
+  });
+
+  test('literals are passed as arguments', async () => {
+    const cat = defineUdf({ name: 'cat', version: '1', params: [t.string(), t.string()], returns: t.string(), fn: ([a, b]) => a + b });
+    const expr = cat(new ColumnRef('t', 's', t.string()), '!');
+    expect((expr.node as Extract<ExprNode, { op: 'call' }>).args[1]).toEqual({ op: 'literal', value: '!' });
+    expect(await evaluate(expr.node, rowsOf('s', ['hi']), envFor([cat]))).toEqual([{ value: 'hi!' }]);
+    expect(await evaluate(literal(t.int(), 7).node, rowsOf('s', ['a', 'b']), envFor([]))).toEqual([{ value: 7 }, { value: 7 }]);
+  });
+
+  test('per-row calls run at most `concurrency` at a time', async () => {
+    let active = 0;
+    let peak = 0;
+    const slow = defineUdf({
+      name: 'slow',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: async ([n]) => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        return n;
+      },
+    });
+    const out = await evaluate(call(slow, col('n')), rowsOf('n', [1, 2, 3, 4, 5, 6, 7]), envFor([slow], { concurrency: 3 }));
+    expect(out).toEqual([1, 2, 3, 4, 5, 6, 7].map((value) => ({ value })));
+    expect(peak).toBe(3);
+  });
+});
+
+describe('evaluate: job-level errors', () => {
+  test('a TransientError is rethrown, failing the job instead of the cell', async () => {
+    const f = defineUdf({ name: 'f', version: '1', params: [t.int()], returns: t.int(), fn: () => { throw new TransientError('429 from provider', 1000); } });
+    await expect(evaluate(call(f, col('n')), rowsOf('n', [1]), envFor([f]))).rejects.toBeInstanceOf(TransientError);
+  });
+
+  test('job-level errors are recognised by name, whatever module instance made them', async () => {
+    class OtherCopy extends Error {
+      override name = 'TransientError';
+    }
+    const f = defineUdf({ name: 'f', version: '1', params: [t.int()], returns: t.int(), fn: () => { throw new OtherCopy('503'); } });
+    await expect(evaluate(call(f, col('n')), rowsOf('n', [1]), envFor([f]))).rejects.toThrow('503');
+    const limited = Object.assign(new Error('bucket empty'), { name: 'RateLimitedError' });
+    expect(isJobLevelError(limited)).toBe(true);
+    expect(isJobLevelError(Object.assign(new Error('x'), { name: 'UdfVersionError' }))).toBe(true);
+    expect(isJobLevelError(new CellInputError('x'))).toBe(false);
+    expect(isJobLevelError({ name: 'TransientError' })).toBe(false);
+  });
+
+  test('a batch throwing, or returning, a TransientError fails the job', async () => {
+    const throwing = defineUdf({
+      name: 'b1',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      batch: { maxSize: 10, fn: async () => { throw new TransientError('timeout'); } },
+    });
+    await expect(evaluate(call(throwing, col('n')), rowsOf('n', [1, 2]), envFor([throwing]))).rejects.toThrow('timeout');
+    const returning = defineUdf({
+      name: 'b2',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      batch: { maxSize: 10, fn: async (rows) => rows.map(([n]) => (n === 2 ? new TransientError('one row hit 429') : n)) },
+    });
+    await expect(evaluate(call(returning, col('n')), rowsOf('n', [1, 2]), envFor([returning]))).rejects.toThrow('one row hit 429');
+  });
+
+  test('a UDF version this worker lacks fails the job with UdfVersionError', async () => {
+    const f = defineUdf({ name: 'f', version: '1', params: [t.int()], returns: t.int(), fn: ([n]) => n });
+    const node: ExprNode = { op: 'call', udf: 'f', version: '2', args: [col('n')] };
+    const err = await evaluate(node, rowsOf('n', [1]), envFor([f])).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.name).toBe('UdfVersionError');
+    expect(err?.message).toBe('this worker has no UDF f@2');
+  });
+});
+
+describe('JSON paths', () => {
+  test('parseJsonPath splits keys and array indexes', () => {
+    expect(parseJsonPath('author')).toEqual(['author']);
+    expect(parseJsonPath('author.name')).toEqual(['author', 'name']);
+    expect(parseJsonPath('tags[0]')).toEqual(['tags', '0']);
+    expect(parseJsonPath('a[1][2].b')).toEqual(['a', '1', '2', 'b']);
+    expect(parseJsonPath('[3]')).toEqual(['3']);
+    expect(parseJsonPath('pages[10].lines[2].text')).toEqual(['pages', '10', 'lines', '2', 'text']);
+  });
+
+  test.each(['', 'a[x]', 'a[0', 'a]0[', 'a[-1]', 'a[0]b'])('parseJsonPath rejects %j', (path) => {
+    expect(() => parseJsonPath(path)).toThrow(`invalid JSON path ${JSON.stringify(path)}`);
+  });
+
+  test('readJsonPath reads keys and indexes; anything missing is null', () => {
+    const doc = { author: { name: 'Ada' }, tags: ['x', 'y'], grid: [[1, 2], [3, 4]], zero: 0, no: false, nothing: null };
+    expect(readJsonPath(doc, ['author', 'name'])).toBe('Ada');
+    expect(readJsonPath(doc, ['tags', '1'])).toBe('y');
+    expect(readJsonPath(doc, ['grid', '1', '0'])).toBe(3);
+    expect(readJsonPath(doc, ['author'])).toEqual({ name: 'Ada' });
+    expect(readJsonPath(doc, ['zero'])).toBe(0);
+    expect(readJsonPath(doc, ['no'])).toBe(false);
+    expect(readJsonPath(doc, ['tags', '5'])).toBeNull();
+    expect(readJsonPath(doc, ['missing', 'deeper'])).toBeNull();
+    expect(readJsonPath(doc, ['nothing', 'x'])).toBeNull();
+    expect(readJsonPath(doc, ['author', 'name', '0'])).toBeNull(); // no indexing into strings
+    expect(readJsonPath(null, ['a'])).toBeNull();
+    expect(readJsonPath([{ a: 1 }], ['0', 'a'])).toBe(1);
+  });
+
+  test('.at() builds a path node, and evaluate reads it per row', async () => {
+    const meta = new ColumnRef('t', 'meta', t.json());
+    const expr = meta.at('tags[1]');
+    expect(expr.node).toEqual({ op: 'path', base: { op: 'column', table: 't', column: 'meta' }, path: ['tags', '1'] });
+    expect(expr.type.spec).toMatchObject({ kind: 'json', nullable: true });
+    const rows: Row[] = [
+      { meta: { value: { tags: ['a', 'b'] } } },
+      { meta: { value: { tags: ['a'] } } },
+      { meta: { value: null } },
+      { meta: { error: { type: 'CellInputError', message: 'bad json' } } },
+    ];
+    expect(await evaluate(expr.node, rows, envFor([]))).toEqual([
+      { value: 'b' },
+      { value: null },
+      { value: null },
+      { error: { type: 'CellInputError', message: 'bad json' } },
+    ]);
+  });
+});
