@@ -314,3 +314,41 @@ describe('JSON paths', () => {
     ]);
   });
 });
+
+describe('evaluate: misbehaving UDFs and job-level errors', () => {
+  test('a batch UDF returning the wrong number of results fails its chunk instead of shifting values', async () => {
+    const short = defineUdf({
+      name: 'short_batch',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      batch: { maxSize: 10, fn: async (rows) => rows.slice(1).map(([n]) => n) },
+    });
+    const out = await evaluate(call(short, col('n')), rowsOf('n', [1, 2, 3]), envFor([short]));
+    expect(out).toEqual(Array(3).fill({ error: { type: 'TypeError', message: 'batch UDF short_batch returned 2 results for 3 rows' } }));
+  });
+
+  test('a batch UDF returning a non-array fails its chunk as cells, not the job', async () => {
+    const broken = defineUdf({ name: 'broken_batch', version: '1', params: [t.int()], returns: t.int(), batch: { maxSize: 10, fn: async () => 'nope' as never } });
+    const out = await evaluate(call(broken, col('n')), rowsOf('n', [1, 2]), envFor([broken]));
+    expect(out[0]).toEqual({ error: { type: 'TypeError', message: 'batch UDF broken_batch returned string for 2 rows' } });
+  });
+
+  test('after a TransientError no further calls are made; the job-level error is rethrown', async () => {
+    let calls = 0;
+    const flaky = defineUdf({
+      name: 'flaky',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: async ([n]) => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 5));
+        if (n === 1) throw new TransientError('429 from provider', 1000);
+        return n;
+      },
+    });
+    await expect(evaluate(call(flaky, col('n')), rowsOf('n', Array.from({ length: 20 }, (_, i) => i)), envFor([flaky], { concurrency: 2 }))).rejects.toThrow('429 from provider');
+    expect(calls).toBeLessThanOrEqual(4); // the two lanes stop at their next row instead of calling all 20
+  });
+});

@@ -273,3 +273,13 @@ describe('names', () => {
     );
   });
 });
+
+test('a constant argument of the wrong type is refused at apply, naming it', async () => {
+  const { definePipeline: define, defineUdf: udf, planPipeline: plan, t: types } = await import('@tessera/core');
+  const shout = udf({ name: 'shout_lit', version: '1', params: [types.string()], returns: types.string(), fn: ([s]) => s });
+  const def = define('lits', (p) => {
+    const a = p.table('a', { id: types.string().primaryKey() });
+    a.compute('x', shout(5 as never));
+  });
+  expect(() => plan(def)).toThrow('pipeline lits.a.x: column shout_lit argument 1: expected a string, got number 5');
+});

@@ -83,6 +83,10 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
       let results: unknown[];
       try {
         results = await fn(chunk.map((c) => c.values) as never, env.ctx);
+        // a wrong count would shift results onto the wrong rows: fail the chunk instead
+        if (!Array.isArray(results) || results.length !== chunk.length) {
+          throw new TypeError(`batch UDF ${node.udf} returned ${Array.isArray(results) ? `${results.length} results` : typeof results} for ${chunk.length} rows`);
+        }
       } catch (e) {
         const o = cellError(e);
         chunk.forEach((c) => (out[c.i] = o));
@@ -96,17 +100,20 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
   } else {
     const fn = udf.spec.fn!;
     let next = 0;
+    // after a job-level error (a 429, a network failure) the other lanes stop calling: the job retries
+    let stopped = false;
     const worker = async () => {
-      while (next < todo.length) {
+      while (next < todo.length && !stopped) {
         const c = todo[next++]!;
         try {
           out[c.i] = check(await fn(c.values as never, env.ctx));
         } catch (e) {
+          if (isJobLevelError(e)) stopped = true;
           out[c.i] = cellError(e);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(env.concurrency ?? 16, todo.length) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(env.concurrency ?? 16, todo.length)) }, worker));
   }
   return out;
 }

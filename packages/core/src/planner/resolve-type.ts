@@ -1,6 +1,7 @@
 import { isAssignable, describeType, type TypeSpec } from '../types/column-type';
 import type { ExprNode } from '../expr/expr';
 import type { Udf } from '../udf/udf';
+import { validateValue } from '../types/validate-value';
 
 /**
  * Check an expression tree against the column types it reads and the UDF signatures it calls.
@@ -32,7 +33,17 @@ export function checkExpr(
         const params = udf.spec.params;
         if (n.args.length !== params.length) return `${n.udf} takes ${params.length} argument(s), got ${n.args.length}`;
         for (let i = 0; i < params.length; i++) {
-          const a = typeOf(n.args[i]!);
+          const arg = n.args[i]!;
+          if (arg.op === 'literal') {
+            // a constant argument is checked now rather than failing every cell later
+            try {
+              validateValue(`${n.udf} argument ${i + 1}`, params[i]!, arg.value);
+            } catch (e) {
+              return (e as Error).message;
+            }
+            continue;
+          }
+          const a = typeOf(arg);
           if (typeof a === 'string') return a;
           if (a && !isAssignable(a, params[i]!.spec)) {
             return `${n.udf} argument ${i + 1} wants ${describeType({ ...params[i]!.spec, nullable: false })}, got ${describeType({ ...a, nullable: false })}`;
