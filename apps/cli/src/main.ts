@@ -4,7 +4,7 @@ import { CliContext } from './context';
 import { applyCommand } from './commands/apply';
 import { writeCommand } from './commands/write';
 import { selectCommand, statusCommand, errorsCommand, versionsCommand } from './commands/read';
-import { revertCommand, recomputeCommand, reconcileCommand } from './commands/maintain';
+import { revertCommand, recomputeCommand, reconcileCommand, exportCommand } from './commands/maintain';
 import { workerCommand } from './commands/worker';
 
 const HELP = `tessera <command> [args] [flags]
@@ -20,6 +20,7 @@ const HELP = `tessera <command> [args] [flags]
   revert <pipeline> <table>                  undo the latest data version
   recompute <pipeline> <table> [--errors-only] [--columns a,b]
   reconcile [pipeline...]                    re-enqueue pending cells that no live job covers
+  export --full <pipeline> <table>           re-ship every live row to the table's exports
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
 
 Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       watch: { type: 'boolean' },
       'errors-only': { type: 'boolean' },
+      full: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -84,6 +86,9 @@ async function main(argv: string[]): Promise<number> {
         break;
       case 'reconcile':
         await reconcileCommand(ctx, args);
+        break;
+      case 'export':
+        await exportCommand(ctx, args, values);
         break;
       default:
         console.error(`unknown command ${command}\n\n${HELP}`);

@@ -12,6 +12,8 @@ export interface EnqueueOptions {
   /** only these computed columns (and the stages holding them) */
   columns?: string[];
   tag?: string;
+  /** the finalize job re-ships every live row to the exports */
+  full?: boolean;
 }
 
 /**
@@ -76,7 +78,15 @@ export class Engine {
   }
 
   async delete(pipeline: string, table: string, keys: Row[], opts: WriteOptions = {}) {
-    return this.store.delete(pipeline, table, keys, opts);
+    const r = await this.store.delete(pipeline, table, keys, opts);
+    await this.enqueue(pipeline, table, r.version, { columns: [] });
+    return r;
+  }
+
+  /** Re-ship every live row of a table to its exports (`tessera export --full`). */
+  async exportFull(pipeline: string, table: string): Promise<void> {
+    const t = await this.store.table(pipeline, table);
+    await this.enqueue(pipeline, table, t.version, { columns: [], tag: `full-${Date.now()}`, full: true });
   }
 
   /** Recompute computed columns (all cells, or only failed ones) as a new version. */
@@ -94,12 +104,11 @@ export class Engine {
   async enqueue(pipeline: string, tableName: string, version: number, opts: EnqueueOptions = {}): Promise<number> {
     const table = await this.store.table(pipeline, tableName);
     const stages = selectStages(table, opts.columns);
-    if (!stages.length) return 0;
     const all = stages.flatMap((s) => s.columns);
-    const batches = await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin);
-    if (!batches.length) return 0;
+    const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
+    // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
-      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}) }, { attempts: this.config.jobAttempts }),
+      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.full ? { full: true } : {}) }, { attempts: this.config.jobAttempts }),
     );
     return batches.length;
   }

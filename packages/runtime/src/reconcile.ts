@@ -39,7 +39,7 @@ export async function reconcile(engine: Engine, pipeline: string): Promise<Recon
     if (todo.length) {
       await engine.flows.add(
         buildVersionFlow(
-          { pipeline, table: table.name, version: table.version, stages: table.stages, batches: todo, tag: `reconcile-${Date.now()}` },
+          { pipeline, table: table.name, version: table.version, stages: table.stages, batches: todo, tag: `reconcile-${Date.now()}`, full: true },
           { attempts: engine.config.jobAttempts },
         ),
       );

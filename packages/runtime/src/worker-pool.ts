@@ -6,6 +6,7 @@ import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
 import { runStage } from './processors/stage';
 import { runIngest } from './processors/ingest';
+import { runFinalize } from './processors/finalize';
 import { StageJob, FinalizeJob } from './jobs/payloads';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
 
@@ -29,6 +30,7 @@ export class WorkerPool {
   private constructor(
     readonly workers: Worker[],
     private readonly connections: Redis[],
+    private readonly sinks: Array<{ close(): Promise<void> }>,
   ) {}
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
@@ -49,6 +51,7 @@ export class WorkerPool {
       };
     };
     const connections: Redis[] = [];
+    const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
       let worker: Worker;
@@ -57,7 +60,7 @@ export class WorkerPool {
         try {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, engine);
-          else if (job.data?.kind === 'finalize') result = { finalized: FinalizeJob.parse(job.data).version };
+          else if (job.data?.kind === 'finalize') result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry });
           else {
             const parsed = StageJob.safeParse(job.data);
             if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
@@ -90,7 +93,7 @@ export class WorkerPool {
       worker.on('error', () => {}); // connection blips: BullMQ reconnects
       return worker;
     });
-    return new WorkerPool(workers, connections);
+    return new WorkerPool(workers, connections, sinks);
   }
 
   get queueNames(): string[] {
@@ -102,5 +105,6 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => w.close()));
     // BullMQ leaves connections it was given open
     this.connections.forEach((c) => c.disconnect());
+    await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
   }
 }

@@ -27,3 +27,11 @@ export async function reconcileCommand(ctx: CliContext, args: string[]) {
     }
   }
 }
+
+/** `tessera export --full <pipeline> <table>`: re-ship every live row to the table's exports. */
+export async function exportCommand(ctx: CliContext, args: string[], flags: { full?: boolean }) {
+  const [pipeline, table] = args;
+  if (!pipeline || !table || !flags.full) throw new Error('usage: tessera export --full <pipeline> <table> (incremental exports run by themselves after each version)');
+  await (await ctx.engine()).exportFull(pipeline, table);
+  console.log(`${pipeline}.${table}: full export enqueued`);
+}

@@ -12,6 +12,8 @@ export interface FlowTarget {
   batches: RowSelector[];
   /** distinguishes a reconcile's jobs from the original ones */
   tag?: string;
+  /** finalize re-ships every live row to the exports */
+  full?: boolean;
 }
 
 export interface JobDefaults {
@@ -58,7 +60,7 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
     });
     if (child) chains.push(child);
   }
-  const finalize: FinalizeJob = { kind: 'finalize', pipeline: t.pipeline, table: t.table, version: t.version };
+  const finalize: FinalizeJob = { kind: 'finalize', pipeline: t.pipeline, table: t.table, version: t.version, ...(t.full ? { full: true } : {}) };
   return {
     name: 'finalize',
     queueName: CONTROL_QUEUE,

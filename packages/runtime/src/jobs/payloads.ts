@@ -21,6 +21,8 @@ export const FinalizeJob = z.object({
   pipeline: name,
   table: name,
   version: z.number().int().positive(),
+  /** re-ship every live row (`tessera export --full`) rather than what the version changed */
+  full: z.boolean().optional(),
 });
 export type FinalizeJob = z.infer<typeof FinalizeJob>;
 
