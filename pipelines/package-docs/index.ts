@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
 import { localEmbedding, wordCount, truncate } from '@tessera/functions';
+import { postgres, parquetFiles } from '@tessera/connectors';
+
+/** Where the results go: a table in "your" Postgres (by default the same server, schema package_docs) and Parquet files. */
+const exportUrl = process.env.PACKAGE_DOCS_EXPORT_URL ?? process.env.TESSERA_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports');
 
 /**
  * The main example: real Markdown documents (the READMEs of the npm packages this project installs)
@@ -63,4 +69,8 @@ export default definePipeline('package-docs', (p) => {
   docs.compute('keywords', keywords(text));
   docs.compute('summary', truncate(text, 160));
   docs.compute('embedding', localEmbedding(text));
+  p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'docs', create: true }), {
+    columns: ['package', 'version', 'title', 'words', 'keywords', 'summary', 'embedding'],
+  });
+  p.export(docs, parquetFiles({ destination: exportDir }), { columns: ['package', 'title', 'words', 'keywords', 'embedding'] });
 });

@@ -86,6 +86,21 @@ async function main() {
       await new Promise((r) => setTimeout(r, 500));
     }
 
+    // exports run as each version's last job: wait for them, then read the customer's copy back
+    for (let i = 0; i < 600; i++) {
+      const c = await engine.queue('control').getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
+      if (Object.values(c).every((n) => n === 0)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const exported = await engine.store.pool
+      .query(`SELECT count(*)::int AS n, count(embedding)::int AS with_embedding FROM package_docs.docs`)
+      .then((r) => r.rows[0] as { n: number; with_embedding: number })
+      .catch((e: Error) => ({ n: 0, with_embedding: 0, error: e.message }));
+    const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports', 'docs');
+    const parts = (await readdir(exportDir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet'));
+    console.log(`
+exported: ${exported.n} rows (${exported.with_embedding} with embeddings) in Postgres table package_docs.docs; ${parts.length} Parquet file(s) in ${exportDir}`);
+
     const rows = await engine.store.select(def.name, 'docs', { columns: ['id', 'title', 'words', 'keywords', 'embedding'], limit: 8, orderBy: ['id'] });
     console.log(`\n${formatTable(rows.map((r) => ({ ...r, embedding: `[${(r.embedding as number[] | null)?.slice(0, 3).map((x) => x.toFixed(3)).join(', ')}, ...] (${(r.embedding as number[] | null)?.length ?? 0} dims)` })))}`);
     const errors = await engine.store.errors(def.name, 'docs', { limit: 5 });
