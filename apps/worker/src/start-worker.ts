@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type http from 'node:http';
 import pino from 'pino';
-import { Engine, PipelineRegistry, WorkerPool, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
+import { Redis } from 'ioredis';
+import { Engine, PipelineRegistry, WorkerPool, RedisRateGate, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
 import { createMetrics } from './metrics';
 import { startHttpServer } from './http-server';
@@ -25,10 +26,24 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const engine = await Engine.connect(config);
   const metrics = createMetrics();
   const media = createMediaContext({ defaultDestination: path.resolve(config.mediaDestination), cacheDir: path.resolve(config.cacheDir) });
+  // one fleet-wide limit per provider and model (TESSERA_RATE_LIMITS), shared through Redis
+  const gateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  gateRedis.on('error', () => {});
+  const rateGate = new RedisRateGate({
+    redis: gateRedis,
+    prefix: `${config.queuePrefix}:rl:`,
+    onEvent: (e) => {
+      if (e.type === 'refused') metrics.usage.inc({ counter: 'limiter_requeued' });
+      else if (e.type === 'granted' && e.waitedMs > 0) metrics.usage.inc({ counter: 'limiter_waits' });
+      else if (e.type === 'paused') metrics.usage.inc({ counter: 'limiter_pauses' });
+    },
+  });
   const pool = await WorkerPool.start({
     engine,
     registry,
     media,
+    rateGate,
+    usage: (counter, amount) => metrics.usage.inc({ counter }, amount),
     ...(opts.queues?.length ? { queues: opts.queues } : {}),
     events: {
       completed(queue, job, result, ms) {
@@ -63,6 +78,7 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
         log.info('stopping: finishing active jobs');
         await pool.close();
         await engine.close();
+        gateRedis.disconnect();
         await new Promise((r) => server.close(r));
         log.info('stopped');
       })();

@@ -6,3 +6,4 @@ export { IngestJob, StageJob, FinalizeJob } from './jobs/payloads';
 export { INGEST_QUEUE, CONTROL_QUEUE, BASE_QUEUES, queueName } from './jobs/queues';
 export { buildVersionFlow } from './dag/build-flow';
 export { reconcile, type ReconcileReport } from './reconcile';
+export * from './limiter/index';

@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
   queues?: string[];
   media: MediaContext;
   rateGate?: UdfContext['rateGate'];
+  /** model usage reported by UDFs (calls, tokens, 429s, cache hits) */
+  usage?: (counter: string, amount: number, where: { pipeline: string; table: string; column: string }) => void;
   events?: WorkerEvents;
 }
 
@@ -48,6 +50,7 @@ export class WorkerPool {
         media: opts.media,
         column: { table: table.name, name: column, ...(col?.type.destination ? { destination: col.type.destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
+        ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
     };
     const connections: Redis[] = [];
