@@ -32,6 +32,8 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const rateGate = new RedisRateGate({
     redis: gateRedis,
     prefix: `${config.queuePrefix}:rl:`,
+    // wait for a slot inside the job: giving the job back would throw away the calls it already made
+    maxWaitMs: 60_000,
     onEvent: (e) => {
       if (e.type === 'refused') metrics.usage.inc({ counter: 'limiter_requeued' });
       else if (e.type === 'granted' && e.waitedMs > 0) metrics.usage.inc({ counter: 'limiter_waits' });
