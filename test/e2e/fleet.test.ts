@@ -121,4 +121,25 @@ describe('a fleet of two worker processes', () => {
       await h.close();
     }
   });
+
+  test('SIGTERM: a worker finishes its active jobs and exits 0 while the other carries on', async () => {
+    const { h, workers, done, rows } = await run({ delayMs: 60 });
+    try {
+      const items = ITEMS.slice(0, 3000);
+      await h.engine.insert('shapes', 'items', items);
+      await waitFor(async () => (await done()) > 7 * 500, 'a part of the run to finish');
+      const active = await h.engine.queue('cpu').getActiveCount();
+      expect(active).toBeGreaterThan(0);
+      expect(await workers[0]!.stop()).toBe(0);
+      expect(workers[0]!.output()).toMatch(/stopping: finishing active jobs[\s\S]*"msg":"stopped"/);
+      // nothing it held is left to stall: the run completes well before a lock could expire and be retried
+      await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
+      expect(await h.engine.queue('cpu').getFailedCount()).toBe(0);
+      expect(strip(await rows())).toEqual(strip(reference.slice(0, 3000)));
+    } finally {
+      await stopAll(workers);
+      await h.close();
+    }
+  });
 });
+
