@@ -42,4 +42,8 @@ test('two workers share one limit: embeddings computed, the server never sees mo
     calls += Number(m?.[1] ?? 0);
   }
   expect(calls).toBe(60);
+  // the same accounting is kept with the column, for `tessera status`
+  const usage = await h.engine.store.usage('modeled', 'chunks');
+  expect(usage.embedding).toMatchObject({ calls: 60 });
+  expect(usage.embedding!.tokens).toBeGreaterThan(0);
 });

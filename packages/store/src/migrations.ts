@@ -52,6 +52,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         PRIMARY KEY (table_id, version),
         UNIQUE (table_id, request_id)
       );
+      CREATE TABLE IF NOT EXISTS ${s}.usage (
+        table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
+        column_name text NOT NULL,
+        counter text NOT NULL,
+        amount bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (table_id, column_name, counter)
+      );
     `);
   } finally {
     await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`tessera-migrate:${schema}`]).catch(() => {});

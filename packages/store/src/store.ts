@@ -166,6 +166,26 @@ export class Store {
     return Number(rows[0].n);
   }
 
+  /** Add model usage a job reported (calls, tokens, 429s...) to the column's running totals. */
+  async addUsage(tableId: number, entries: Array<{ column: string; counter: string; amount: number }>): Promise<void> {
+    if (!entries.length) return;
+    await this.pool.query(
+      `INSERT INTO ${ident(this.schema)}.usage (table_id, column_name, counter, amount)
+       SELECT $1, u.column_name, u.counter, u.amount FROM jsonb_to_recordset($2::jsonb) AS u(column_name text, counter text, amount bigint)
+       ON CONFLICT (table_id, column_name, counter) DO UPDATE SET amount = usage.amount + EXCLUDED.amount`,
+      [tableId, JSON.stringify(entries.map((e) => ({ column_name: e.column, counter: e.counter, amount: e.amount })))],
+    );
+  }
+
+  /** Usage totals per column: `{ embedding: { calls: 60, tokens: 900 } }`. */
+  async usage(pipeline: string, tableName: string): Promise<Record<string, Record<string, number>>> {
+    const table = await this.table(pipeline, tableName);
+    const { rows } = await this.pool.query(`SELECT column_name, counter, amount FROM ${ident(this.schema)}.usage WHERE table_id = $1 ORDER BY column_name, counter`, [table.id]);
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of rows) (out[r.column_name] ??= {})[r.counter] = Number(r.amount);
+    return out;
+  }
+
   async abortedVersions(tableId: number): Promise<number[]> {
     const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND aborted IS NOT NULL`, [tableId]);
     return rows.map((r) => r.version);

@@ -25,11 +25,14 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
     let pending = 0;
     for (const t of await engine.store.tables(pipeline)) {
       const s = await engine.store.status(pipeline, t.name);
+      const usage = await engine.store.usage(pipeline, t.name);
       lines.push(`${pipeline}.${t.name} (${t.kind}, v${t.version}): ${s.rows} row(s)`);
       for (const c of s.columns) {
         pending += c.pending;
         const total = c.done + c.pending + c.failed;
-        lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}`);
+        const u = usage[c.column];
+        const model = u ? `  model: ${Object.entries(u).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
+        lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}${model}`);
       }
     }
     if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);

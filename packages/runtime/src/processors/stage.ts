@@ -51,6 +51,18 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   };
 
   const results = rows.map((r) => ({ _rowid: r._rowid, _v_min: r._v_min, cells: {} as Record<string, CellResult> }));
+  // model usage this job reports, kept per column for `tessera status`
+  const usage = new Map<string, number>();
+  const contextFor = (column: string): UdfContext => {
+    const ctx = deps.context(table, column);
+    return {
+      ...ctx,
+      usage: (counter, amount) => {
+        usage.set(`${column}\0${counter}`, (usage.get(`${column}\0${counter}`) ?? 0) + amount);
+        ctx.usage?.(counter, amount);
+      },
+    };
+  };
   let computed = 0;
   let failed = 0;
   let abortMessage: string | null = null;
@@ -59,7 +71,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     if (!todo.length) continue;
     const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
       udfs,
-      ctx: deps.context(table, col.name),
+      ctx: contextFor(col.name),
       read,
       concurrency: deps.concurrency ?? 16,
     });
@@ -85,6 +97,13 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     table,
     job.columns,
     results.filter((r) => Object.keys(r.cells).length),
+  );
+  await store.addUsage(
+    table.id,
+    [...usage].map(([k, amount]) => {
+      const [column, counter] = k.split('\0') as [string, string];
+      return { column, counter, amount };
+    }),
   );
   if (abortMessage) {
     await store.abortVersion(table.id, job.version, abortMessage);
