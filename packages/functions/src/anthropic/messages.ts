@@ -1,10 +1,11 @@
+import { applyPrompt } from '../model/prompt';
 import Anthropic from '@anthropic-ai/sdk';
-import { CellInputError, ConfigError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
 import type { ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
 import { callModel, headersToRecord, withCache } from '../model/call-model';
 import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
 import { countChatTokens } from '../model/tokens';
-import { keyHash, resolveSecret } from '../model/secrets';
+import { keyHash, requireSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
 export interface AnthropicOptions {
@@ -46,10 +47,9 @@ export function anthropicMessagesUdf(opts: AnthropicOptions): MessagesUdf {
       queue: `model:anthropic:${opts.model}`,
       fn: async ([text], ctx: ModelUdfContext) => {
         if (typeof text !== 'string' || !text.trim()) throw new CellInputError(`${where}: empty input text`);
-        const user = opts.prompt ? (opts.prompt.includes('{input}') ? opts.prompt.split('{input}').join(text) : `${opts.prompt}\n\n${text}`) : text;
+        const user = applyPrompt(opts.prompt, text);
         const keyName = opts.apiKeyEnv ?? 'ANTHROPIC_API_KEY';
-        const secret = resolveSecret(keyName);
-        if (!secret) throw new ConfigError(`missing API key: set ${keyName} (or ${keyName}_FILE, or TESSERA_SECRETS_FILE)`);
+        const secret = requireSecret(keyName);
         const cid = `${opts.baseURL ?? ''}\0${keyHash(secret)}`;
         let client = clients.get(cid);
         if (!client) {

@@ -1,10 +1,11 @@
+import { applyPrompt } from '../model/prompt';
 import { ApiError, GoogleGenAI } from '@google/genai';
-import { CellInputError, ConfigError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
 import type { ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
 import { callModel, withCache } from '../model/call-model';
 import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
 import { countChatTokens } from '../model/tokens';
-import { keyHash, resolveSecret } from '../model/secrets';
+import { keyHash, requireSecret, resolveSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
 export interface GeminiOptions {
@@ -45,10 +46,9 @@ export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
       queue: `model:gemini:${opts.model}`,
       fn: async ([text], ctx: ModelUdfContext) => {
         if (typeof text !== 'string' || !text.trim()) throw new CellInputError(`${where}: empty input text`);
-        const user = opts.prompt ? (opts.prompt.includes('{input}') ? opts.prompt.split('{input}').join(text) : `${opts.prompt}\n\n${text}`) : text;
+        const user = applyPrompt(opts.prompt, text);
         const keyName = opts.apiKeyEnv ?? 'GEMINI_API_KEY';
-        const secret = resolveSecret(keyName) ?? (opts.apiKeyEnv ? undefined : resolveSecret('GOOGLE_API_KEY'));
-        if (!secret) throw new ConfigError(`missing API key: set ${keyName} (or ${keyName}_FILE, or TESSERA_SECRETS_FILE)`);
+        const secret = resolveSecret(keyName) ?? (opts.apiKeyEnv ? undefined : resolveSecret('GOOGLE_API_KEY')) ?? requireSecret(keyName);
         const cid = `${opts.baseURL ?? ''}\0${keyHash(secret)}`;
         let client = clients.get(cid);
         if (!client) {
