@@ -1,9 +1,10 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
-import { Store, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
+import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
 import type { TesseraConfig } from './config';
-import { buildVersionFlow } from './dag/build-flow';
+import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
+import type { DerivedWork } from './jobs/payloads';
 import { INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
@@ -14,6 +15,8 @@ export interface EnqueueOptions {
   tag?: string;
   /** the finalize job re-ships every live row to the exports */
   full?: boolean;
+  /** view work to start once this version's work is done */
+  derived?: DerivedWork[];
 }
 
 /**
@@ -73,13 +76,13 @@ export class Engine {
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     const r = await this.store.update(pipeline, table, rows, opts);
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version, columns: 'reset' in r ? r.reset : undefined });
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, columns: 'reset' in r ? r.reset : undefined, ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
   }
 
   async delete(pipeline: string, table: string, keys: Row[], opts: WriteOptions = {}) {
     const r = await this.store.delete(pipeline, table, keys, opts);
-    await this.enqueue(pipeline, table, r.version, { columns: [] });
+    await this.enqueue(pipeline, table, r.version, { columns: [], ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
   }
 
@@ -92,11 +95,12 @@ export class Engine {
   /** Recompute computed columns (all cells, or only failed ones) as a new version. */
   async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean } = {}) {
     const table = await this.store.table(pipeline, tableName);
-    const wanted = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
+    // by default the UDF columns (and, with errorsOnly, failed iterations); views are re-iterated only when named
+    const wanted = opts.columns ?? table.columns.filter((c) => c.computed && (opts.errorsOnly || !c.computed.iterate)).map((c) => c.name);
     // dependents of a recomputed column are stale too
     const columns = [...new Set([...wanted, ...dependentsOf(table.columns, wanted)])];
     const r = await this.store.recompute(pipeline, tableName, { columns, errorsOnly: !!opts.errorsOnly });
-    await this.enqueue(pipeline, tableName, r.version, { columns });
+    await this.enqueue(pipeline, tableName, r.version, { columns, derived: r.derived });
     return r;
   }
 
@@ -104,13 +108,34 @@ export class Engine {
   async enqueue(pipeline: string, tableName: string, version: number, opts: EnqueueOptions = {}): Promise<number> {
     const table = await this.store.table(pipeline, tableName);
     const stages = selectStages(table, opts.columns);
-    const all = stages.flatMap((s) => s.columns);
+    const iterations = selectIterations(table, opts.columns);
+    const all = [...stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
     // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
-      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.full ? { full: true } : {}) }, { attempts: this.config.jobAttempts }),
+      buildVersionFlow(
+        {
+          pipeline,
+          table: tableName,
+          version,
+          stages,
+          iterations,
+          batches,
+          ...(opts.tag ? { tag: opts.tag } : {}),
+          ...(opts.full ? { full: true } : {}),
+          ...(opts.derived?.length ? { derived: opts.derived } : {}),
+        },
+        { attempts: this.config.jobAttempts },
+      ),
     );
     return batches.length;
+  }
+
+  /** Start the view work a base version made, once the base's own work is done (called by its finalize job). */
+  async enqueueDerived(pipeline: string, derived: DerivedWork[]): Promise<void> {
+    for (const d of derived) {
+      await this.enqueue(pipeline, d.table, d.version, { columns: d.columns, derived: d.then, ...(d.vMin === undefined ? {} : { vMin: d.vMin }) });
+    }
   }
 
   /**
@@ -134,7 +159,7 @@ export class Engine {
   /** Every queue name a pipeline's stages use. */
   async queuesOf(pipeline: string): Promise<string[]> {
     const tables = await this.store.tables(pipeline);
-    return [...new Set(tables.flatMap((t) => t.stages.map((s) => queueName(s.queue))))];
+    return [...new Set(tables.flatMap((t) => [...t.stages.map((s) => s.queue), ...iterationColumns(t).map((c) => c.computed!.queue)].map(queueName)))];
   }
 
   async close(): Promise<void> {
@@ -143,6 +168,13 @@ export class Engine {
     this.redis.disconnect();
     await this.store.close();
   }
+}
+
+/** The iteration columns among `columns` (all when not given): each view's iterate jobs. */
+export function selectIterations(table: CatalogTable, columns?: string[]): FlowIteration[] {
+  return iterationColumns(table)
+    .filter((c) => !columns || columns.includes(c.name))
+    .map((c) => ({ column: c.name, queue: c.computed!.queue, after: c.computed!.iterate!.after }));
 }
 
 /** The stages holding `columns` (all stages when not given), narrowed to those columns. */

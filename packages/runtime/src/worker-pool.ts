@@ -7,7 +7,9 @@ import type { PipelineRegistry } from './registry';
 import { runStage } from './processors/stage';
 import { runIngest } from './processors/ingest';
 import { runFinalize } from './processors/finalize';
-import { StageJob, FinalizeJob } from './jobs/payloads';
+import { runIterate } from './processors/iterate';
+import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
+import { jobOptions } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
 
 export interface WorkerEvents {
@@ -63,8 +65,23 @@ export class WorkerPool {
         try {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, engine);
-          else if (job.data?.kind === 'finalize') result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry });
-          else {
+          else if (job.data?.kind === 'finalize') {
+            result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
+          } else if (job.data?.kind === 'iterate') {
+            const parsed = IterateJob.safeParse(job.data);
+            if (!parsed.success) throw new UnrecoverableError(`invalid iterate job: ${parsed.error.message}`);
+            const data = parsed.data;
+            result = await runIterate(data, job.id!, {
+              store: engine.store,
+              registry,
+              media: opts.media,
+              split: async (parts) => {
+                await engine.queue(name).addBulk(parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })));
+              },
+              enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
+              enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
+            });
+          } else {
             const parsed = StageJob.safeParse(job.data);
             if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
             result = await runStage(parsed.data, { store: engine.store, registry, context });

@@ -1,0 +1,169 @@
+import { copyFile, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { documentSplitterDef, stringSplitterDef } from '@tessera/iterators';
+import { startHarness } from '../support/harness';
+import { makeDocFixtures, PDF_PAGES, type DocFixtures } from '../../packages/iterators/test/support/doc-fixtures';
+import { ffmpeg } from '../../packages/iterators/test/support/run';
+
+/**
+ * Views run by the workers: iterating inserted base rows into view rows, computing the view's own
+ * columns (over its outputs and over inherited base columns), views of views, exports of a view,
+ * and the lifecycle: incremental inserts, updates that re-iterate or only re-derive, deletes that
+ * cascade, a computed column added to a view, corrupt input failing its own base row only.
+ */
+const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/views');
+const customerSchema = `customer_${Math.random().toString(16).slice(2, 8)}`;
+const counter = `tessera-test-counter:${Math.random().toString(16).slice(2)}`;
+let dir: string;
+let docs: DocFixtures;
+let h: Awaited<ReturnType<typeof startHarness>>;
+let db: pg.Client;
+let redis: Redis;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tessera-views-'));
+  docs = await makeDocFixtures(dir);
+  process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
+  process.env.TESSERA_TEST_COUNTER = counter;
+  h = await startHarness(PIPELINE);
+  await h.engine.apply(h.def);
+  await h.startWorkers();
+  db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+  await db.connect();
+  redis = new Redis('redis://127.0.0.1:6379');
+});
+afterAll(async () => {
+  await h.close();
+  await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`);
+  await db.end();
+  await redis.del(counter);
+  redis.disconnect();
+});
+
+const calls = async (): Promise<{ shout: number; tag: number }> => {
+  const c = await redis.hgetall(counter);
+  return { shout: Number(c.shout ?? 0), tag: Number(c.tag ?? 0) };
+};
+async function settle() {
+  await h.engine.waitIdle('views', { timeoutMs: 90_000 });
+  // view DAGs and exports start from jobs of their own: wait until no queue holds work
+  for (let i = 0; i < 1200; i++) {
+    let busy = 0;
+    for (const q of ['control', 'cpu', 'media']) {
+      const c = await h.engine.queue(q).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
+      busy += Object.values(c).reduce((a, n) => a + n, 0);
+    }
+    if (!busy) {
+      await h.engine.waitIdle('views', { timeoutMs: 90_000 });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('queues did not drain');
+}
+async function expectedChunks(file: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const r of documentSplitterDef.run(file, { separators: ['paragraph'], metadata: ['page'] }, { media: { localPath: async (f: string) => f } as never, destination: dir })) out.push(r.text as string);
+  return out;
+}
+const chunkRows = (id: string) => h.engine.store.select('views', 'chunks', { where: { id }, orderBy: ['pos'] });
+const exported = async (id: string) => (await db.query(`SELECT pos::int AS pos, text, source, loud, tagged FROM ${customerSchema}.chunks WHERE id = $1 ORDER BY pos`, [id])).rows;
+
+test('inserting documents fills the view: chunks with pos and metadata, computed columns, inherited columns, a view of the view, the export', async () => {
+  await h.engine.insert('views', 'docs', [
+    { id: 'report', doc: docs.pdf, source: 'finance' },
+    { id: 'manual', doc: docs.markdown, source: null },
+  ]);
+  await settle();
+
+  const report = await chunkRows('report');
+  expect(report.map((r) => [r.pos, r.page])).toEqual([[0, 1], [1, 1], [2, 2], [3, 2], [4, 3], [5, 3]]);
+  expect(report.map((r) => r.text)).toEqual(PDF_PAGES.flat().map((lines) => lines.join('\n')));
+  // inherited columns come with every view row, as the base row has them now
+  expect(report.every((r) => r.source === 'finance' && r.source_loud === 'FINANCE' && r.doc === docs.pdf)).toBe(true);
+  expect(report.map((r) => r.loud)).toEqual(report.map((r) => `${(r.text as string).toUpperCase()}!`));
+  expect(report.map((r) => r.tagged)).toEqual(report.map((r) => `finance#${r.pos}`));
+
+  const manual = await chunkRows('manual');
+  expect(manual.map((r) => r.text)).toEqual(await expectedChunks(docs.markdown));
+  expect(manual.map((r) => r.tagged)).toEqual(manual.map((r) => `unknown#${r.pos}`));
+
+  // the base row's iteration cell holds the number of view rows
+  const base = await h.engine.store.select('views', 'docs', { orderBy: ['id'] });
+  expect(base.map((r) => [r.id, r.chunks])).toEqual([['manual', manual.length], ['report', 6]]);
+
+  // sentences of chunks: a view of a view, inheriting from both
+  const sentences = await h.engine.store.select('views', 'sentences', { where: { id: 'report' }, orderBy: ['text'] });
+  const want: string[] = [];
+  for (const r of report) for await (const s of stringSplitterDef.run(r.text as string, { separators: 'sentence' }, {} as never)) want.push(s.text as string);
+  expect(sentences.map((s) => s.text)).toEqual(want.sort());
+  expect(sentences.every((s) => s.source === 'finance' && typeof s.chunks_pos === 'number' && typeof s.chunks_text === 'string')).toBe(true);
+
+  const c = await calls();
+  expect(c.shout).toBe(report.length + manual.length);
+  expect(c.tag).toBe(report.length + manual.length);
+  expect((await exported('report')).map((r) => [r.pos, r.source, r.tagged])).toEqual(report.map((r) => [r.pos, 'finance', `finance#${r.pos}`]));
+});
+
+test('a corrupt or missing file fails its own iteration cell with the file and cause; the other rows of the batch and later inserts go on', async () => {
+  const before = await calls();
+  await h.engine.insert('views', 'docs', [
+    { id: 'broken', doc: docs.pdfCorrupt, source: 'x' },
+    { id: 'gone', doc: docs.missing, source: 'x' },
+    { id: 'notes', doc: docs.text, source: 'x' },
+  ]);
+  await settle();
+  const errors = await h.engine.store.errors('views', 'docs', { column: 'chunks' });
+  const byId = Object.fromEntries(errors.map((e) => [e.key.id, e]));
+  expect(Object.keys(byId).sort()).toEqual(['broken', 'gone']);
+  expect(byId.broken!.errortype).toBe('CellInputError');
+  expect(byId.broken!.errormsg).toContain(docs.pdfCorrupt);
+  expect(byId.gone!.errormsg).toContain(docs.missing);
+  expect(await chunkRows('broken')).toEqual([]);
+  const notes = await chunkRows('notes');
+  expect(notes.map((r) => r.text)).toEqual(await expectedChunks(docs.text));
+  // only the new document's chunks were computed
+  expect((await calls()).shout - before.shout).toBe(notes.length);
+
+  // fix the file and retry only failed cells: the iteration runs again for those rows
+  await copyFile(docs.pdf, docs.pdfCorrupt);
+  await h.engine.recompute('views', 'docs', { errorsOnly: true });
+  await settle();
+  expect((await chunkRows('broken')).map((r) => r.text)).toEqual(await expectedChunks(docs.pdf));
+  expect((await h.engine.store.errors('views', 'docs', { column: 'chunks' })).map((e) => e.key.id)).toEqual(['gone']);
+});
+
+test('updating an inherited column re-derives only the view cells that read it; updating the input re-iterates', async () => {
+  const before = await calls();
+  const n = (await chunkRows('report')).length;
+  await h.engine.update('views', 'docs', [{ id: 'report', source: 'audit' }]);
+  await settle();
+  const report = await chunkRows('report');
+  expect(report.map((r) => r.tagged)).toEqual(report.map((r) => `audit#${r.pos}`));
+  const after = await calls();
+  expect(after.tag - before.tag).toBe(n); // tag reads source
+  expect(after.shout - before.shout).toBe(0); // shout reads only the chunk's own text
+  expect((await exported('report')).map((r) => r.source)).toEqual(report.map(() => 'audit'));
+
+  // a new document replaces the view rows: 6 PDF chunks become the markdown's, extra exported rows go
+  await h.engine.update('views', 'docs', [{ id: 'report', doc: docs.markdown }]);
+  await settle();
+  const md = await expectedChunks(docs.markdown);
+  expect((await chunkRows('report')).map((r) => r.text)).toEqual(md);
+  expect((await exported('report')).map((r) => [r.pos, r.text])).toEqual(md.map((text, pos) => [pos, text]));
+  expect((await h.engine.store.select('views', 'docs', { where: { id: 'report' } }))[0]!.chunks).toBe(md.length);
+});
+
+test('deleting a base row deletes its view rows, down to views of views, and their exported rows', async () => {
+  await h.engine.delete('views', 'docs', [{ id: 'manual' }]);
+  await settle();
+  expect(await chunkRows('manual')).toEqual([]);
+  expect(await h.engine.store.select('views', 'sentences', { where: { id: 'manual' } })).toEqual([]);
+  expect(await exported('manual')).toEqual([]);
+  expect((await exported('report')).length).toBeGreaterThan(0);
+  const versions = await h.engine.store.versions('views', 'chunks');
+  expect(versions.at(-1)).toMatchObject({ kind: 'delete', deletes: (await expectedChunks(docs.markdown)).length });
+});
