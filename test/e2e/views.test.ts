@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { documentSplitterDef, stringSplitterDef } from '@tessera/iterators';
+import { definePipeline, t } from '@tessera/core';
+import { reconcile } from '@tessera/runtime';
+import { audioSplitter, documentSplitter, documentSplitterDef, frameIterator, stringSplitterDef } from '@tessera/iterators';
 import { startHarness } from '../support/harness';
+import { viewsPipeline } from '../pipelines/views';
 import { makeDocFixtures, PDF_PAGES, type DocFixtures } from '../../packages/iterators/test/support/doc-fixtures';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
 
@@ -29,7 +32,10 @@ beforeAll(async () => {
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   process.env.TESSERA_TEST_COUNTER = counter;
   h = await startHarness(PIPELINE);
-  await h.engine.apply(h.def);
+  // the module was imported before the environment above was set: define it again
+  const def = viewsPipeline();
+  h.registry.add(def);
+  await h.engine.apply(def);
   await h.startWorkers();
   db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
   await db.connect();
@@ -166,4 +172,130 @@ test('deleting a base row deletes its view rows, down to views of views, and the
   expect((await exported('report')).length).toBeGreaterThan(0);
   const versions = await h.engine.store.versions('views', 'chunks');
   expect(versions.at(-1)).toMatchObject({ kind: 'delete', deletes: (await expectedChunks(docs.markdown)).length });
+});
+
+describe('media views', () => {
+  let video: string;
+  let audio: string;
+  beforeAll(async () => {
+    video = path.join(dir, 'clip.mp4');
+    await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '10', video);
+    audio = path.join(dir, 'tone.wav');
+    await ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=10', '-c:a', 'pcm_s16le', audio);
+    await writeFile(path.join(dir, 'broken.mp4'), 'this is plain text, not a video\n'.repeat(20));
+  });
+
+  test('frames at 2 fps are the decoded frames nearest to k/2 s, written content-addressed to the media destination; a broken video fails alone', async () => {
+    await h.engine.insert('views', 'videos', [
+      { id: 'clip', video },
+      { id: 'broken', video: path.join(dir, 'broken.mp4') },
+    ]);
+    await settle();
+    const frames = await h.engine.store.select('views', 'frames', { where: { id: 'clip' }, orderBy: ['pos'] });
+    expect(frames.map((f) => [f.pos, (f.frameAttrs as { index: number }).index, f.second])).toEqual([[0, 0, 0], [1, 15, 0.5], [2, 30, 1], [3, 45, 1.5]]);
+    const media = h.cfg.mediaDestination;
+    for (const f of frames) {
+      expect(path.dirname(f.frame as string)).toBe(media);
+      expect(path.basename(f.frame as string)).toMatch(/^[0-9a-f]{64}\.png$/);
+    }
+    expect((await readdir(media)).filter((n) => n.endsWith('.png'))).toHaveLength(4);
+    const [err] = await h.engine.store.errors('views', 'videos', { column: 'frames' });
+    expect(err).toMatchObject({ key: { id: 'broken' }, errortype: 'CellInputError' });
+    expect(err!.errormsg).toContain('broken.mp4');
+  });
+
+  test('audio segments on the 2 s grid', async () => {
+    await h.engine.insert('views', 'clips', [{ id: 'tone', audio }]);
+    await settle();
+    const segments = await h.engine.store.select('views', 'segments', { orderBy: ['pos'] });
+    expect(segments.map((s) => [s.segmentStart, s.segmentEnd])).toEqual([[0, 2], [2, 4], [4, 6], [6, 8], [8, 10]]);
+    expect(segments.every((s) => /^[0-9a-f]{64}\.wav$/.test(path.basename(s.audioSegment as string)))).toBe(true);
+  });
+});
+
+describe('pipeline changes', () => {
+  test('a computed column added to a view is backfilled over its rows; a view added over a table with rows iterates them all', async () => {
+    const next = viewsPipeline(true);
+    h.registry.add(next);
+    const changes = await h.engine.apply(next);
+    expect(changes.map((c) => [c.table, c.kind, c.backfill])).toEqual(
+      expect.arrayContaining([['chunks', 'add_column', true], ['docs', 'add_column', true], ['source_parts', 'create_table', false]]),
+    );
+    await settle();
+    const chunks = await h.engine.store.select('views', 'chunks');
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.every((c) => c.chars === [...(c.text as string)].length)).toBe(true);
+    const docsNow = await h.engine.store.select('views', 'docs', { orderBy: ['id'] });
+    const parts = await h.engine.store.select('views', 'source_parts', { orderBy: ['id'] });
+    // every document is iterated; "audit" and "x" are one sentence each
+    expect(docsNow.every((d) => d.source_parts === 1)).toBe(true);
+    expect(parts.map((p) => [p.id, p.text])).toEqual(docsNow.map((d) => [d.id, d.source]));
+  });
+
+  test("changing a view's iterator parameters is refused unless recomputing, which replaces its rows", async () => {
+    const changed = viewsPipeline(true, 1);
+    await expect(h.engine.apply(changed)).rejects.toThrow(/iterator of view frames changed .*fps.*2.*fps.*1.*--recompute/);
+    h.registry.add(changed);
+    await h.engine.apply(changed, { recompute: true });
+    await settle();
+    const frames = await h.engine.store.select('views', 'frames', { where: { id: 'clip' }, orderBy: ['pos'] });
+    expect(frames.map((f) => (f.frameAttrs as { index: number }).index)).toEqual([0, 30]);
+  });
+
+  test('iterator parameters are checked when the pipeline is defined, naming the view and the problem', () => {
+    const docsOnly = (it: (docs: any) => any) => () =>
+      definePipeline('bad', (p) => {
+        const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document(), video: t.video(), audio: t.audio() });
+        p.view('v', docs, it(docs));
+      });
+    expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['paragraph'], limit: 10 } as never))).toThrow('pipeline bad.v: iterator documentSplitter: limit is only allowed with token_limit or char_limit');
+    expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['token_limit'], limit: 10, overlap: 10 }))).toThrow('overlap (10) must be smaller than limit (10)');
+    expect(docsOnly((d) => frameIterator(d.video, { fps: 1, numFrames: 3 } as never))).toThrow('pipeline bad.v: iterator frameIterator: give at most one of fps, numFrames, keyframesOnly (got fps and numFrames)');
+    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds) or maxSize (bytes)');
+    expect(docsOnly((d) => frameIterator(d.doc as never, { fps: 1 }))).toThrow('iterator frameIterator accepts video columns, not document');
+  });
+});
+
+describe('recovery', () => {
+  test('work lost from Redis is found by reconcile: every base row is iterated once and the view computed', async () => {
+    await h.stopWorkers();
+    await h.engine.insert('views', 'docs', [{ id: 'late', doc: docs.html, source: 'web' }]);
+    const redisKeys = await redis.keys(`${h.cfg.queuePrefix}:*`);
+    if (redisKeys.length) await redis.del(...redisKeys);
+    const before = await calls();
+    const report = await reconcile(h.engine, 'views');
+    expect(report.find((r) => r.table === 'docs')!.enqueued).toBeGreaterThan(0);
+    await h.startWorkers();
+    await settle();
+    const late = await chunkRows('late');
+    expect(late.map((r) => r.text)).toEqual(await expectedChunks(docs.html));
+    expect((await calls()).shout - before.shout).toBe(late.length);
+    // nothing is pending any more, so a second reconcile enqueues nothing
+    expect((await reconcile(h.engine, 'views')).every((r) => r.enqueued === 0)).toBe(true);
+    // enqueueing the insert's DAG again (a retried producer) iterates nothing twice
+    const v = (await h.engine.store.versions('views', 'docs')).find((x) => x.kind === 'insert' && x.inserts === 1)!.version;
+    await h.engine.enqueue('views', 'docs', v, { vMin: v });
+    await settle();
+    expect((await chunkRows('late')).map((r) => r.pos)).toEqual(late.map((r) => r.pos));
+  });
+
+  test('revert undoes an insert with its view rows, and a delete with its view rows', async () => {
+    await h.engine.insert('views', 'docs', [{ id: 'temp', doc: docs.text, source: 't' }]);
+    await settle();
+    expect((await chunkRows('temp')).length).toBeGreaterThan(0);
+    await h.engine.store.revert('views', 'docs');
+    expect(await chunkRows('temp')).toEqual([]);
+    expect(await h.engine.store.select('views', 'sentences', { where: { id: 'temp' } })).toEqual([]);
+
+    const notes = await chunkRows('notes');
+    await h.engine.delete('views', 'docs', [{ id: 'notes' }]);
+    await settle();
+    expect(await chunkRows('notes')).toEqual([]);
+    await h.engine.store.revert('views', 'docs');
+    expect((await chunkRows('notes')).map((r) => r.text)).toEqual(notes.map((r) => r.text));
+  });
+
+  test('views are read-only', async () => {
+    await expect(h.engine.insert('views', 'chunks', [{ text: 'x' }])).rejects.toThrow('views.chunks is a view: its rows come from iterating docs');
+  });
 });
