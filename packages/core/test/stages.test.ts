@@ -184,9 +184,9 @@ describe('views', () => {
   test("the base gets an iteration column named after the view, outside its stages, reading the iterator's input", () => {
     const def = definePipeline('docs', (p) => {
       const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      docs.compute('clean', trim(docs.text));
+      const clean = docs.compute('clean', trim(docs.text));
       p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
-      const cleaned = p.view('cleaned', docs, iteratorCall(lines, docs.clean, { max: 5 }));
+      const cleaned = p.view('cleaned', docs, iteratorCall(lines, clean, { max: 5 }));
       cleaned.compute('loud', upper(cleaned.line));
     });
     const docs = tableOf(def, 'docs');
@@ -211,7 +211,7 @@ describe('views', () => {
           const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
           docs.compute('clean', trim(docs.text));
           const chunks = p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
-          if (read === 'view') chunks.compute('x', upper(chunks.clean));
+          if (read === 'view') chunks.compute('x', upper(chunks.col('clean') as never));
           const parts = p.view('parts', chunks, iteratorCall(lines, chunks.line, { max: 3 }));
           if (read === 'grandchild') parts.compute('y', upper(parts.col('clean') as never));
           if (read === 'export') p.export(chunks, { name: 'sink' } as never, { columns: ['clean'] });

@@ -84,4 +84,4 @@ export function viewsPipeline(next = false, fps = 2) {
 }
 
 /** As loaded by workers: the environment is read at import. */
-export default viewsPipeline();
+export default viewsPipeline(false, Number(process.env.TESSERA_TEST_VIEWS_FPS ?? 2));
