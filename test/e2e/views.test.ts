@@ -92,6 +92,7 @@ test('inserting documents fills the view: chunks with pos and metadata, computed
   expect(report.every((r) => r.source === 'finance' && r.source_loud === 'FINANCE' && r.doc === docs.pdf)).toBe(true);
   expect(report.map((r) => r.loud)).toEqual(report.map((r) => `${(r.text as string).toUpperCase()}!`));
   expect(report.map((r) => r.tagged)).toEqual(report.map((r) => `finance#${r.pos}`));
+  expect(report.map((r) => r.tagged_loud)).toEqual(report.map((r) => `FINANCE#${r.pos}`));
 
   const manual = await chunkRows('manual');
   expect(manual.map((r) => r.text)).toEqual(await expectedChunks(docs.markdown));
@@ -110,7 +111,7 @@ test('inserting documents fills the view: chunks with pos and metadata, computed
 
   const c = await calls();
   expect(c.shout).toBe(report.length + manual.length);
-  expect(c.tag).toBe(report.length + manual.length);
+  expect(c.tag).toBe(2 * (report.length + manual.length)); // tagged and tagged_loud
   expect((await exported('report')).map((r) => [r.pos, r.source, r.tagged])).toEqual(report.map((r) => [r.pos, 'finance', `finance#${r.pos}`]));
 });
 
@@ -149,8 +150,9 @@ test('updating an inherited column re-derives only the view cells that read it; 
   await settle();
   const report = await chunkRows('report');
   expect(report.map((r) => r.tagged)).toEqual(report.map((r) => `audit#${r.pos}`));
+  expect(report.map((r) => r.tagged_loud)).toEqual(report.map((r) => `AUDIT#${r.pos}`));
   const after = await calls();
-  expect(after.tag - before.tag).toBe(n); // tag reads source
+  expect(after.tag - before.tag).toBe(2 * n); // tagged reads source; tagged_loud reads source_loud, recomputed first
   expect(after.shout - before.shout).toBe(0); // shout reads only the chunk's own text
   expect((await exported('report')).map((r) => r.source)).toEqual(report.map(() => 'audit'));
 
@@ -254,6 +256,18 @@ describe('pipeline changes', () => {
     expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds) or maxSize (bytes)');
     expect(docsOnly((d) => frameIterator(d.doc as never, { fps: 1 }))).toThrow('iterator frameIterator accepts video columns, not document');
   });
+});
+
+test('recomputing a base column recomputes, after it, the view columns that read it, and nothing else', async () => {
+  const before = await calls();
+  const live = (await h.engine.store.select('views', 'chunks')).length;
+  await h.engine.recompute('views', 'docs', { columns: ['source_loud'] });
+  await settle();
+  const after = await calls();
+  expect(after.tag - before.tag).toBe(live); // tagged_loud only
+  expect(after.shout - before.shout).toBe(0);
+  const chunks = await h.engine.store.select('views', 'chunks');
+  expect(chunks.every((r) => r.tagged_loud === `${(r.source_loud as string | null) ?? 'unknown'}#${r.pos}`)).toBe(true);
 });
 
 describe('recovery', () => {

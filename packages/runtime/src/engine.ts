@@ -63,7 +63,7 @@ export class Engine {
     const plan = planPipeline(def);
     const changes = await this.store.apply(plan, opts);
     for (const ch of changes) {
-      if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns });
+      if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }
     return changes;
   }

@@ -6,6 +6,7 @@ import { loadTables, physicalName, type CatalogTable } from './catalog';
 import { withTx } from './db';
 import { canonicalJson } from './canonical-json';
 import { bumpVersion } from './versions';
+import { resetDerived, derivedKey, type DerivedVersion } from './derived';
 
 /** What `apply` changed that needs computing: each entry starts a backfill DAG. */
 export interface ApplyChange {
@@ -15,6 +16,8 @@ export interface ApplyChange {
   columns: string[];
   /** true when the table has rows the change must compute */
   backfill: boolean;
+  /** recomputes: the view work the reset makes, to run after the table's own */
+  derived?: DerivedVersion[];
 }
 
 export interface ApplyOptions {
@@ -44,6 +47,12 @@ export async function applyPlan(pool: pg.Pool, schema: string, plan: PipelinePla
     const gone = [...existing.keys()].filter((n) => !plan.tables.some((t) => t.name === n));
     if (gone.length) {
       throw new TesseraError('E_APPLY', `pipeline ${plan.name}: table(s) ${gone.join(', ')} exist in the catalog but not in the definition; dropping tables is not automatic (run \`tessera drop ${plan.name} <table>\`)`);
+    }
+    // a recomputed column's views recompute what reads it, once the table's own work is done
+    const all = [...existing.values()];
+    for (const ch of changes.filter((x) => x.kind === 'recompute')) {
+      const table = existing.get(ch.table)!;
+      ch.derived = await resetDerived(c, all, table, ch.columns, derivedKey(table, ch.version), `recompute of ${table.name} v${ch.version}`);
     }
     return changes;
   });

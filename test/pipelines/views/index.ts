@@ -63,10 +63,12 @@ export function viewsPipeline(next = false, fps = 2) {
   const frameDestination = process.env.TESSERA_TEST_FRAME_DESTINATION;
   return definePipeline('views', (p) => {
     const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document(), source: t.string().nullable() });
-    docs.compute('source_loud', upper(docs.source));
+    const sourceLoud = docs.compute('source_loud', upper(docs.source));
     const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'], metadata: ['page'] }));
     chunks.compute('loud', shout(chunks.text));
     chunks.compute('tagged', tag(chunks.source, chunks.pos));
+    // reads a computed column of the base: chunks are made after docs' stages of each batch
+    chunks.compute('tagged_loud', tag(chunks.col('source_loud') as typeof sourceLoud, chunks.pos));
     if (next) {
       chunks.compute('chars', length(chunks.text));
       p.view('source_parts', docs, stringSplitter(docs.source));
