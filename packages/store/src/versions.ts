@@ -22,8 +22,12 @@ export async function bumpVersion(c: pg.PoolClient, schema: string, tableId: num
  */
 export async function versionFor(c: pg.PoolClient, schema: string, tableId: number, requestId: string, kind: VersionKind, detail: string): Promise<number> {
   const s = ident(schema);
+  const find = () => c.query(`SELECT version FROM ${s}.versions WHERE table_id = $1 AND request_id = $2`, [tableId, requestId]);
+  // found without a lock (the common case: later rows of the same job); the table lock only to make one
+  const found = (await find()).rows[0];
+  if (found) return found.version;
   await c.query(`SELECT 1 FROM ${s}.tables WHERE id = $1 FOR UPDATE`, [tableId]);
-  const { rows } = await c.query(`SELECT version FROM ${s}.versions WHERE table_id = $1 AND request_id = $2`, [tableId, requestId]);
+  const { rows } = await find();
   if (rows[0]) return rows[0].version;
   const version = await bumpVersion(c, schema, tableId, kind, detail);
   await c.query(`UPDATE ${s}.versions SET request_id = $3 WHERE table_id = $1 AND version = $2`, [tableId, version, requestId]);
