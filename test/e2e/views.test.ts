@@ -68,7 +68,11 @@ async function settle() {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('queues did not drain');
+  const left: string[] = [];
+  for (const q of ['control', 'cpu', 'media']) {
+    for (const j of await h.engine.queue(q).getJobs(['waiting', 'active', 'delayed', 'waiting-children', 'prioritized'])) left.push(`${q} ${j.id} ${await j.getState()} ${j.failedReason ?? ''}`);
+  }
+  throw new Error(`queues did not drain: ${left.join('; ')}`);
 }
 async function expectedChunks(file: string): Promise<string[]> {
   const out: string[] = [];
@@ -291,6 +295,19 @@ describe('recovery', () => {
     await h.engine.enqueue('views', 'docs', v, { vMin: v });
     await settle();
     expect((await chunkRows('late')).map((r) => r.pos)).toEqual(late.map((r) => r.pos));
+  });
+
+  test('an update that lands before the insert was iterated still gets its row iterated and computed', async () => {
+    await h.stopWorkers();
+    await h.engine.insert('views', 'docs', [{ id: 'racing', doc: docs.text, source: 'first' }]);
+    // the update copies the still-pending iteration cell into a new row version; the insert's jobs find it superseded
+    await h.engine.update('views', 'docs', [{ id: 'racing', source: 'second' }]);
+    await h.startWorkers();
+    await settle();
+    const rows = await chunkRows('racing');
+    expect(rows.map((r) => r.text)).toEqual(await expectedChunks(docs.text));
+    expect(rows.map((r) => r.tagged)).toEqual(rows.map((r) => `second#${r.pos}`));
+    expect(rows.map((r) => r.tagged_loud)).toEqual(rows.map((r) => `SECOND#${r.pos}`));
   });
 
   test('revert undoes an insert with its view rows, and a delete with its view rows', async () => {

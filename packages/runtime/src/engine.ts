@@ -76,7 +76,9 @@ export class Engine {
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     const r = await this.store.update(pipeline, table, rows, opts);
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version, columns: 'reset' in r ? r.reset : undefined, ...('derived' in r ? { derived: r.derived } : {}) });
+    // every pending cell of the rows written, not only the reset ones: a cell still pending in the
+    // old row version (its job in flight) was carried over, and that job writes to the old version
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
   }
 
@@ -134,7 +136,7 @@ export class Engine {
   /** Start the view work a base version made, once the base's own work is done (called by its finalize job). */
   async enqueueDerived(pipeline: string, derived: DerivedWork[]): Promise<void> {
     for (const d of derived) {
-      await this.enqueue(pipeline, d.table, d.version, { columns: d.columns, derived: d.then, ...(d.vMin === undefined ? {} : { vMin: d.vMin }) });
+      await this.enqueue(pipeline, d.table, d.version, { derived: d.then, ...(d.columns ? { columns: d.columns } : {}), ...(d.vMin === undefined ? {} : { vMin: d.vMin }) });
     }
   }
 

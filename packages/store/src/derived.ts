@@ -16,8 +16,8 @@ export interface DerivedVersion {
   version: number;
   /** only the row versions this version wrote; every live row otherwise */
   vMin?: number;
-  /** computed (and iteration) columns to compute; none: only its exports run */
-  columns: string[];
+  /** computed (and iteration) columns to compute (all pending ones when absent); none: only its exports run */
+  columns?: string[];
   then: DerivedVersion[];
 }
 
@@ -79,7 +79,9 @@ export async function reviseDerived(c: pg.PoolClient, all: CatalogTable[], table
     );
     await addVersionCounts(c, view.schema, view.id, version, { updates: rows.length });
     const then = await reviseDerived(c, all, view, rows.map((r) => r._rowid), [...seen, ...reset], requestId, detail);
-    out.push({ table: view.name, version, vMin: version, columns: reset, then });
+    // every pending cell of the new row versions, not only the reset ones: a cell still pending in
+    // the old version (its job in flight) was carried over, and that job writes to the old version
+    out.push({ table: view.name, version, vMin: version, then });
   }
   return out;
 }

@@ -36,7 +36,7 @@ export interface DerivedWork {
   table: string;
   version: number;
   vMin?: number;
-  columns: string[];
+  columns?: string[];
   then: DerivedWork[];
 }
 export const DerivedWork: z.ZodType<DerivedWork> = z.lazy(() =>
@@ -44,7 +44,7 @@ export const DerivedWork: z.ZodType<DerivedWork> = z.lazy(() =>
     table: name,
     version: z.number().int().positive(),
     vMin: z.number().int().positive().optional(),
-    columns: z.array(name),
+    columns: z.array(name).optional(),
     then: z.array(DerivedWork),
   }),
 );
