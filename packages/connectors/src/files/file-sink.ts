@@ -61,7 +61,7 @@ export class FileSink implements ExportSink {
     const store = this.storeFor(dir);
     const names = columns.map((c) => c.name);
     for (const part of batches(rows, Number.MAX_SAFE_INTEGER, this.opts.partitionBytes ?? 64 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
-      const body = this.format.encode(columns, part);
+      const body = await this.format.encode(columns, part);
       const key = `${kind}-${sha256(body).slice(0, 32)}.${this.format.extension}`;
       const url = joinLocation(dir, key);
       if (!(await store.exists(url))) await store.put(dir, key, body, { contentType: this.format.contentType, size: body.length });

@@ -1,10 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import { RecordBatchReader } from 'apache-arrow';
 import { parseCsv } from './csv-parser';
+import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
 /** A file as raw records (column name -> value) in batches, before type checks. */
 export interface RawBatches {
@@ -14,19 +12,20 @@ export interface RawBatches {
 
 export function parquetReader(file: string): RawBatches {
   const meta = (async () => {
-    const buf = await asyncBufferFromFile(file);
-    return { buf, metadata: await parquetMetadataAsync(buf) };
+    const lib = await parquetReaderLib();
+    const buf = await lib.asyncBufferFromFile(file);
+    return { lib, buf, metadata: await lib.parquetMetadataAsync(buf) };
   })();
   return {
     async columns() {
-      const { metadata } = await meta;
-      return parquetSchema(metadata).children.map((c) => c.element.name);
+      const { lib, metadata } = await meta;
+      return lib.parquetSchema(metadata).children.map((c) => c.element.name);
     },
     async *batches(size) {
-      const { buf, metadata } = await meta;
+      const { lib, buf, metadata } = await meta;
       const total = Number(metadata.num_rows);
       for (let start = 0; start < total; start += size) {
-        yield (await parquetReadObjects({ file: buf, metadata, compressors, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
+        yield (await lib.parquetReadObjects({ file: buf, metadata, compressors: lib.compressors, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
       }
     },
   };
@@ -37,7 +36,7 @@ export function arrowReader(file: string): RawBatches {
   let names: string[] | undefined;
   const reader = async () => {
     const handle = await open(file);
-    const r = await RecordBatchReader.from(handle);
+    const r = await (await arrowLib()).RecordBatchReader.from(handle);
     await r.open();
     names = r.schema.fields.map((f) => f.name);
     return { r, handle };
