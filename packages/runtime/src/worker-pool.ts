@@ -1,6 +1,6 @@
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, type UdfContext, type MediaContext } from '@tessera/core';
+import { RateLimitedError, TransientError, type UdfContext, type MediaContext } from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
@@ -9,6 +9,7 @@ import { runIngest } from './processors/ingest';
 import { runFinalize } from './processors/finalize';
 import { StageJob, FinalizeJob } from './jobs/payloads';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
+import { delayExport, exportDelayed } from './export-retry';
 
 export interface WorkerEvents {
   completed?(queue: string, job: Job, result: unknown, ms: number): void;
@@ -26,6 +27,8 @@ export interface WorkerPoolOptions {
   usage?: (counter: string, amount: number, where: { pipeline: string; table: string; column: string }) => void;
   events?: WorkerEvents;
 }
+
+const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
 
 /** A set of BullMQ workers, one per queue, sharing one engine. */
 export class WorkerPool {
@@ -58,7 +61,7 @@ export class WorkerPool {
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
       let worker: Worker;
-      const processor = async (job: Job) => {
+      const processor = async (job: Job, token?: string) => {
         const started = Date.now();
         try {
           let result: unknown;
@@ -78,6 +81,11 @@ export class WorkerPool {
             throw Worker.RateLimitError();
           }
           if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          // an export target that is down: wait and try again without spending an attempt
+          if (job.data?.kind === 'finalize' && isTransient(e) && (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))) {
+            opts.events?.failed?.(name, job, e as Error);
+            throw exportDelayed();
+          }
           throw e;
         }
       };

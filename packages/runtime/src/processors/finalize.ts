@@ -23,32 +23,43 @@ export async function runFinalize(job: FinalizeJob, deps: { store: Store; regist
   if (!exports.length) return result;
   const table = await deps.store.table(job.pipeline, job.table);
   const kind = job.full ? 'full' : await versionKind(deps.store, table, job.version);
+  // every export gets its rows even when another one's target is down; the retry ships to all again (idempotent)
+  const failures: Error[] = [];
   for (const ex of exports) {
-    const schema = exportSchema(table, ex);
-    await ex.sink.prepare(schema);
-    let upserted = 0;
-    let deleted = 0;
-    if (kind !== 'delete') {
-      const where = kind === 'insert' || kind === 'update' ? `_v_min = ${job.version} AND _v_max IS NULL` : '_v_max IS NULL';
-      for await (const rows of scan(deps.store, table, schema.columns.map((c) => c.name), where)) {
-        await ex.sink.upsert(schema, rows);
-        upserted += rows.length;
-      }
+    try {
+      result.exports.push(await shipExport(deps.store, table, ex, job.version, kind));
+    } catch (err) {
+      failures.push(err as Error);
     }
-    if ((kind === 'delete' || kind === 'full') && ex.propagateDeletes) {
-      // keys retired by this version (for --full: every key that is no longer live) and not written again
-      const where =
-        kind === 'delete'
-          ? `_v_max = ${job.version} AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t._rowid AND n._v_max IS NULL)`
-          : `_v_max IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t._rowid AND n._v_max IS NULL)`;
-      for await (const keys of scan(deps.store, table, ex.key, where)) {
-        await ex.sink.delete(schema, keys);
-        deleted += keys.length;
-      }
-    }
-    result.exports.push({ sink: ex.sink.name, upserted, deleted });
   }
+  if (failures.length) throw failures.find((f) => f.name !== 'TransientError') ?? failures[0];
   return result;
+}
+
+async function shipExport(store: Store, table: CatalogTable, ex: ExportDef, version: number, kind: string): Promise<FinalizeResult['exports'][number]> {
+  const schema = exportSchema(table, ex);
+  await ex.sink.prepare(schema);
+  let upserted = 0;
+  let deleted = 0;
+  if (kind !== 'delete') {
+    const where = kind === 'insert' || kind === 'update' ? `_v_min = ${version} AND _v_max IS NULL` : '_v_max IS NULL';
+    for await (const rows of scan(store, table, schema.columns.map((c) => c.name), where)) {
+      await ex.sink.upsert(schema, rows);
+      upserted += rows.length;
+    }
+  }
+  if ((kind === 'delete' || kind === 'full') && ex.propagateDeletes) {
+    // keys retired by this version (for --full: every key that is no longer live) and not written again
+    const where =
+      kind === 'delete'
+        ? `_v_max = ${version} AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t._rowid AND n._v_max IS NULL)`
+        : `_v_max IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t._rowid AND n._v_max IS NULL)`;
+    for await (const keys of scan(store, table, ex.key, where)) {
+      await ex.sink.delete(schema, keys);
+      deleted += keys.length;
+    }
+  }
+  return { sink: ex.sink.name, upserted, deleted };
 }
 
 function exportSchema(table: CatalogTable, ex: ExportDef): ExportSchema {
