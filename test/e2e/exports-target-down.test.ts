@@ -105,3 +105,21 @@ test('exports wait for targets that are down, then land every change exactly onc
   ];
   expect(await targets()).toEqual({ pg: after, my: after });
 });
+
+test('one target down does not hold back the other', async () => {
+  await proxies[1]!.close(); // MariaDB only
+  proxies = [proxies[0]!];
+  const v = await h.engine.insert('exporting-flaky', 'notes', [{ id: 'e', body: 'epsilon', stars: 5 }]);
+  await h.engine.waitIdle('exporting-flaky', { timeoutMs: 60_000 });
+  await retried([v.version], 2);
+  const mid = await targets();
+  expect(mid.pg.map((r) => r.id)).toEqual(['a', 'c', 'd', 'e']);
+  expect(mid.my.map((r) => r.id)).toEqual(['a', 'c', 'd']);
+
+  await proxies[0]!.close();
+  await up();
+  await settle();
+  const final = await targets();
+  expect(final.my).toEqual(final.pg);
+  expect(final.my.map((r) => r.id)).toEqual(['a', 'c', 'd', 'e']);
+});
