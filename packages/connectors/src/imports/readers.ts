@@ -10,6 +10,9 @@ export interface RawBatches {
   batches(size: number): AsyncGenerator<Array<Record<string, unknown>>>;
 }
 
+/** Rows decoded per Parquet read: a whole row group as DuckDB writes them (122,880), a part of a larger one. */
+const SPAN_ROWS = 131_072;
+
 export function parquetReader(file: string): RawBatches {
   const meta = (async () => {
     const lib = await parquetReaderLib();
@@ -23,10 +26,23 @@ export function parquetReader(file: string): RawBatches {
     },
     async *batches(size) {
       const { lib, buf, metadata } = await meta;
-      const total = Number(metadata.num_rows);
-      for (let start = 0; start < total; start += size) {
-        yield (await lib.parquetReadObjects({ file: buf, metadata, compressors: lib.compressors, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
+      // hyparquet decodes a row group from its start for every read, so reading it batch by batch is
+      // quadratic; read each row group once (in spans of at most SPAN_ROWS rows, to bound memory)
+      // and cut the batches from that
+      let start = 0;
+      let pending: Array<Record<string, unknown>> = [];
+      for (const group of metadata.row_groups) {
+        const end = start + Number(group.num_rows);
+        for (let lo = start; lo < end; lo += SPAN_ROWS) {
+          const rows = (await lib.parquetReadObjects({ file: buf, metadata, compressors: lib.compressors, rowStart: lo, rowEnd: Math.min(lo + SPAN_ROWS, end) })) as Array<Record<string, unknown>>;
+          pending = pending.length ? pending.concat(rows) : rows;
+          let off = 0;
+          for (; pending.length - off >= size; off += size) yield pending.slice(off, off + size);
+          pending = off ? pending.slice(off) : pending;
+        }
+        start = end;
       }
+      if (pending.length) yield pending;
     },
   };
 }
