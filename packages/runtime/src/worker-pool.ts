@@ -28,6 +28,16 @@ export interface WorkerPoolOptions {
   events?: WorkerEvents;
 }
 
+/**
+ * Where a column's generated media goes: the destination in the pipeline code this worker runs
+ * (`t.image().destination(url)`, `compute(name, expr, { destination })`), like export sinks a
+ * matter of deployment that may change without recomputing; else the one recorded in the catalog.
+ */
+function columnDestination(registry: PipelineRegistry, table: CatalogTable, column: string): string | undefined {
+  const def = registry.has(table.pipeline) ? registry.get(table.pipeline).tables.find((t) => t.name === table.name) : undefined;
+  return def?.columns.find((c) => c.name === column)?.type.spec.destination ?? table.columns.find((c) => c.name === column)?.type.destination;
+}
+
 const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
 
 /** A set of BullMQ workers, one per queue, sharing one engine. */
@@ -48,10 +58,10 @@ export class WorkerPool {
       names = [...new Set([...BASE_QUEUES, ...modelQueues])];
     }
     const context = (table: CatalogTable, column: string): UdfContext => {
-      const col = table.columns.find((c) => c.name === column);
+      const destination = columnDestination(registry, table, column);
       return {
         media: opts.media,
-        column: { table: table.name, name: column, ...(col?.type.destination ? { destination: col.type.destination } : {}) },
+        column: { table: table.name, name: column, ...(destination ? { destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
