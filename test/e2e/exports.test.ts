@@ -66,6 +66,8 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   await settle();
   expect((await target()).map((r) => r.id)).toEqual(['a', 'c']);
   expect((await readdir(path.join(dir, 'notes'))).filter((f) => f.startsWith('delete-'))).toHaveLength(1); // file sinks record deletes
+  const kept = async () => (await db.query(`SELECT id, body FROM ${customerSchema}.notes_kept ORDER BY id`)).rows.map((r) => `${r.id}:${r.body}`);
+  expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // propagateDeletes: false keeps b
 
   await db.query(`DELETE FROM ${customerSchema}.notes`); // the customer lost the table's contents
   await h.engine.exportFull('exporting', 'notes');
@@ -74,4 +76,5 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   await settle();
   const rows = await target();
   expect(rows.map((r) => [r.id, r.shout])).toEqual([['a', 'FIRST NOTE, EDITED'], ['c', 'THIRD']]);
+  expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // a full export does not delete there either
 });
