@@ -44,7 +44,7 @@ async function shipExport(store: Store, table: CatalogTable, ex: ExportDef, vers
   if (kind !== 'delete') {
     const where = kind === 'insert' || kind === 'update' ? `_v_min = ${version} AND _v_max IS NULL` : '_v_max IS NULL';
     for await (const rows of scan(store, table, schema.columns.map((c) => c.name), where)) {
-      await ex.sink.upsert(schema, rows);
+      await ex.sink.upsert(schema, rows, { version });
       upserted += rows.length;
     }
   }
@@ -55,7 +55,7 @@ async function shipExport(store: Store, table: CatalogTable, ex: ExportDef, vers
         ? `_v_max = ${version} AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t._rowid AND n._v_max IS NULL)`
         : `_v_max IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t._rowid AND n._v_max IS NULL)`;
     for await (const keys of scan(store, table, ex.key, where)) {
-      await ex.sink.delete(schema, keys);
+      await ex.sink.delete(schema, keys, { version });
       deleted += keys.length;
     }
   }
