@@ -6,6 +6,7 @@ export * from './expr/expr';
 export * from './udf/udf';
 export * from './iterator/iterator';
 export type * from './media/media-store';
+export { sniffMedia, isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from './media/generated-media';
 export type * from './export/sink';
 export type * from './pipeline/pipeline-def';
 export * from './pipeline/define-pipeline';

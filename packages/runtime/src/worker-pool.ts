@@ -1,6 +1,6 @@
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, type UdfContext, type MediaContext } from '@tessera/core';
+import { RateLimitedError, TransientError, type UdfContext, type MediaContext } from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
@@ -11,6 +11,7 @@ import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
 import { jobOptions } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
+import { delayExport, exportDelayed } from './export-retry';
 
 export interface WorkerEvents {
   completed?(queue: string, job: Job, result: unknown, ms: number): void;
@@ -28,6 +29,18 @@ export interface WorkerPoolOptions {
   usage?: (counter: string, amount: number, where: { pipeline: string; table: string; column: string }) => void;
   events?: WorkerEvents;
 }
+
+/**
+ * Where a column's generated media goes: the destination in the pipeline code this worker runs
+ * (`t.image().destination(url)`, `compute(name, expr, { destination })`), like export sinks a
+ * matter of deployment that may change without recomputing; else the one recorded in the catalog.
+ */
+function columnDestination(registry: PipelineRegistry, table: CatalogTable, column: string): string | undefined {
+  const def = registry.has(table.pipeline) ? registry.get(table.pipeline).tables.find((t) => t.name === table.name) : undefined;
+  return def?.columns.find((c) => c.name === column)?.type.spec.destination ?? table.columns.find((c) => c.name === column)?.type.destination;
+}
+
+const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
 
 /** A set of BullMQ workers, one per queue, sharing one engine. */
 export class WorkerPool {
@@ -47,10 +60,10 @@ export class WorkerPool {
       names = [...new Set([...BASE_QUEUES, ...modelQueues])];
     }
     const context = (table: CatalogTable, column: string): UdfContext => {
-      const col = table.columns.find((c) => c.name === column);
+      const destination = columnDestination(registry, table, column);
       return {
         media: opts.media,
-        column: { table: table.name, name: column, ...(col?.type.destination ? { destination: col.type.destination } : {}) },
+        column: { table: table.name, name: column, ...(destination ? { destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
@@ -60,7 +73,7 @@ export class WorkerPool {
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
       let worker: Worker;
-      const processor = async (job: Job) => {
+      const processor = async (job: Job, token?: string) => {
         const started = Date.now();
         try {
           let result: unknown;
@@ -95,6 +108,11 @@ export class WorkerPool {
             throw Worker.RateLimitError();
           }
           if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          // an export target that is down: wait and try again without spending an attempt
+          if (job.data?.kind === 'finalize' && isTransient(e) && (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))) {
+            opts.events?.failed?.(name, job, e as Error);
+            throw exportDelayed();
+          }
           throw e;
         }
       };

@@ -28,22 +28,32 @@ export interface FinalizeDeps {
  */
 export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise<FinalizeResult> {
   const result: FinalizeResult = { version: job.version, exports: [] };
+  // every export gets its rows even when another one's target is down; the retry ships to all again (idempotent)
+  const failures: Error[] = [];
   if (deps.registry.has(job.pipeline)) {
     const exports = deps.registry.get(job.pipeline).exports.filter((e) => e.source === job.table);
     if (exports.length) {
       const table = await deps.store.table(job.pipeline, job.table);
       const v = job.full ? { kind: 'full', deletes: 0 } : await versionInfo(deps.store, table, job.version);
-      for (const ex of exports) result.exports.push(await ship(deps.store, table, ex, job.version, v));
+      for (const ex of exports) {
+        try {
+          result.exports.push(await shipExport(deps.store, table, ex, job.version, v));
+        } catch (err) {
+          failures.push(err as Error);
+        }
+      }
     }
   }
+  // view work does not wait for an export target to come back
   if (job.derived?.length && deps.enqueueDerived) {
     await deps.enqueueDerived(job.pipeline, job.derived);
     result.derived = job.derived.length;
   }
+  if (failures.length) throw failures.find((f) => f.name !== 'TransientError') ?? failures[0];
   return result;
 }
 
-async function ship(store: Store, table: CatalogTable, ex: ExportDef, version: number, v: { kind: string; deletes: number }) {
+async function shipExport(store: Store, table: CatalogTable, ex: ExportDef, version: number, v: { kind: string; deletes: number }): Promise<FinalizeResult['exports'][number]> {
   const schema = exportSchema(table, ex);
   await ex.sink.prepare(schema);
   let upserted = 0;
@@ -54,14 +64,14 @@ async function ship(store: Store, table: CatalogTable, ex: ExportDef, version: n
     const retired = v.kind === 'full' ? 't0._v_max IS NOT NULL' : `t0._v_max = ${version}`;
     const where = `${retired} AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t0._rowid AND n._v_max IS NULL)`;
     for await (const keys of scan(store, table, ex.key, where, { mode: 'latest' })) {
-      await ex.sink.delete(schema, keys);
+      await ex.sink.delete(schema, keys, { version });
       deleted += keys.length;
     }
   }
   if (v.kind !== 'delete') {
     const where = v.kind === 'insert' || v.kind === 'update' ? `t0._v_min = ${version} AND t0._v_max IS NULL` : 't0._v_max IS NULL';
     for await (const rows of scan(store, table, schema.columns.map((c) => c.name), where, { mode: 'live' })) {
-      await ex.sink.upsert(schema, rows);
+      await ex.sink.upsert(schema, rows, { version });
       upserted += rows.length;
     }
   }
