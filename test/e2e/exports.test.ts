@@ -88,3 +88,12 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   expect(rows.map((r) => [r.id, r.shout])).toEqual([['a', 'FIRST NOTE, EDITED'], ['c', 'THIRD']]);
   expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // a full export does not delete there either
 });
+
+test('a full export to one named sink re-ships to that sink only', async () => {
+  await db.query(`DELETE FROM ${customerSchema}.notes`);
+  await db.query(`DELETE FROM ${customerSchema}.notes_kept`);
+  await h.engine.exportFull('exporting', 'notes', { sinks: [`postgres:${customerSchema}.notes`] });
+  await settle();
+  expect((await target()).map((r) => r.id)).toEqual(['a', 'c']);
+  expect((await db.query(`SELECT count(*)::int AS n FROM ${customerSchema}.notes_kept`)).rows[0].n).toBe(0);
+});

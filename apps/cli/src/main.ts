@@ -23,7 +23,7 @@ const HELP = `tessera <command> [args] [flags]
   revert <pipeline> <table>                  undo the latest data version
   recompute <pipeline> <table> [--errors-only] [--columns a,b]
   reconcile [pipeline...]                    re-enqueue pending cells that no live job covers
-  export --full <pipeline> <table>           re-ship every live row to the table's exports
+  export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
 
 Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       watch: { type: 'boolean' },
       'errors-only': { type: 'boolean' },
       full: { type: 'boolean' },
+      sink: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -15,6 +15,8 @@ export interface EnqueueOptions {
   tag?: string;
   /** the finalize job re-ships every live row to the exports */
   full?: boolean;
+  /** finalize ships only to these exports (sink names) */
+  sinks?: string[];
   /** view work to start once this version's work is done */
   derived?: DerivedWork[];
 }
@@ -88,10 +90,10 @@ export class Engine {
     return r;
   }
 
-  /** Re-ship every live row of a table to its exports (`tessera export --full`). */
-  async exportFull(pipeline: string, table: string): Promise<void> {
+  /** Re-ship every live row of a table to its exports, or to the named ones (`tessera export --full [--sink name]`). */
+  async exportFull(pipeline: string, table: string, opts: { sinks?: string[] } = {}): Promise<void> {
     const t = await this.store.table(pipeline, table);
-    await this.enqueue(pipeline, table, t.version, { columns: [], tag: `full-${Date.now()}`, full: true });
+    await this.enqueue(pipeline, table, t.version, { columns: [], tag: `full-${Date.now()}`, full: true, ...(opts.sinks?.length ? { sinks: opts.sinks } : {}) });
   }
 
   /** Recompute computed columns (all cells, or only failed ones) as a new version. */
@@ -125,6 +127,7 @@ export class Engine {
           batches,
           ...(opts.tag ? { tag: opts.tag } : {}),
           ...(opts.full ? { full: true } : {}),
+          ...(opts.sinks?.length ? { sinks: opts.sinks } : {}),
           ...(opts.derived?.length ? { derived: opts.derived } : {}),
         },
         { attempts: this.config.jobAttempts },

@@ -28,10 +28,16 @@ export async function reconcileCommand(ctx: CliContext, args: string[]) {
   }
 }
 
-/** `tessera export --full <pipeline> <table>`: re-ship every live row to the table's exports. */
-export async function exportCommand(ctx: CliContext, args: string[], flags: { full?: boolean }) {
+/** `tessera export --full <pipeline> <table> [--sink name ...]`: re-ship every live row to the table's exports (or the named ones). */
+export async function exportCommand(ctx: CliContext, args: string[], flags: { full?: boolean; sink?: string[] }) {
   const [pipeline, table] = args;
-  if (!pipeline || !table || !flags.full) throw new Error('usage: tessera export --full <pipeline> <table> (incremental exports run by themselves after each version)');
-  await (await ctx.engine()).exportFull(pipeline, table);
-  console.log(`${pipeline}.${table}: full export enqueued`);
+  if (!pipeline || !table || !flags.full) throw new Error('usage: tessera export --full <pipeline> <table> [--sink name ...] (incremental exports run by themselves after each version)');
+  const sinks = flags.sink ?? [];
+  if (sinks.length) {
+    const known = (await ctx.pipeline(pipeline)).exports.filter((e) => e.source === table).map((e) => e.sink.name);
+    const unknown = sinks.filter((s) => !known.includes(s));
+    if (unknown.length) throw new Error(`${pipeline}.${table} has no export to ${unknown.join(', ')} (its exports: ${known.join(', ') || 'none'})`);
+  }
+  await (await ctx.engine()).exportFull(pipeline, table, { sinks });
+  console.log(`${pipeline}.${table}: full export to ${sinks.length ? sinks.join(', ') : 'every export'} enqueued`);
 }

@@ -23,6 +23,8 @@ export interface FlowTarget {
   tag?: string;
   /** finalize re-ships every live row to the exports */
   full?: boolean;
+  /** finalize ships only to these exports (sink names) */
+  sinks?: string[];
   /** view work to start once this version's work is done */
   derived?: DerivedWork[];
 }
@@ -79,6 +81,7 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
     table: t.table,
     version: t.version,
     ...(t.full ? { full: true } : {}),
+    ...(t.sinks?.length ? { sinks: t.sinks } : {}),
     ...(t.derived?.length ? { derived: t.derived } : {}),
   };
   return { name: 'finalize', queueName: CONTROL_QUEUE, data: finalize, opts: { ...jobOptions(defaults), jobId: `${idBase}/final` }, children };

@@ -57,6 +57,8 @@ export const FinalizeJob = z.object({
   version: z.number().int().positive(),
   /** re-ship every live row (`tessera export --full`) rather than what the version changed */
   full: z.boolean().optional(),
+  /** only these exports (by sink name); all of the table's when absent */
+  sinks: z.array(z.string().min(1).max(200)).optional(),
   /** view versions to compute once this version's work is done */
   derived: z.array(DerivedWork).optional(),
 });

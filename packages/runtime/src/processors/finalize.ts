@@ -31,7 +31,7 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
   // every export gets its rows even when another one's target is down; the retry ships to all again (idempotent)
   const failures: Error[] = [];
   if (deps.registry.has(job.pipeline)) {
-    const exports = deps.registry.get(job.pipeline).exports.filter((e) => e.source === job.table);
+    const exports = deps.registry.get(job.pipeline).exports.filter((e) => e.source === job.table && (!job.sinks || job.sinks.includes(e.sink.name)));
     if (exports.length) {
       const table = await deps.store.table(job.pipeline, job.table);
       const v = job.full ? { kind: 'full', deletes: 0 } : await versionInfo(deps.store, table, job.version);
