@@ -24,4 +24,11 @@ describe('a pipeline applied, fed and computed by in-process workers', () => {
     const status = await h.engine.store.status('shapes', 'items');
     expect(status.columns.find((c) => c.column === 'ratio')).toEqual({ column: 'ratio', done: 250 - 36, pending: 0, failed: 36 });
   });
+
+  test("a JSON column's zod schema in the code checks writes: a row that does not fit is refused whole, naming row, column and problem", async () => {
+    const [good, bad] = makeItems(2, 900);
+    await expect(h.engine.insert('shapes', 'items', [good!, { ...bad!, meta: { tag: 42 } }])).rejects.toThrow(/items row 2: .*meta.*tag/);
+    expect(await h.engine.store.select('shapes', 'items', { where: { id: good!.id } })).toEqual([]);
+    await expect(h.engine.update('shapes', 'items', [{ id: 'item-000001', meta: { tag: ['x'] } }])).rejects.toThrow(/items row 1: .*meta/);
+  });
 });

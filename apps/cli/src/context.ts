@@ -12,6 +12,17 @@ export class CliContext {
     return this.engineP;
   }
 
+  /**
+   * The engine, knowing the pipeline's code when it can be loaded, so writes are checked against
+   * its JSON schemas too (the catalog holds only the types).
+   */
+  async engineFor(pipeline: string): Promise<Engine> {
+    const engine = await this.engine();
+    const def = await this.pipeline(pipeline).catch(() => undefined);
+    if (def) engine.define(def);
+    return engine;
+  }
+
   /** A pipeline by name (from TESSERA_PIPELINES) or by the path of its module. */
   async pipeline(ref: string): Promise<PipelineDef> {
     if (await stat(ref).catch(() => null)) {

@@ -5,6 +5,7 @@ import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
+import { checkJsonSchemas } from './json-schemas';
 import { INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
@@ -27,6 +28,8 @@ export interface EnqueueOptions {
  */
 export class Engine {
   private readonly queues = new Map<string, Queue>();
+  /** pipeline code this process has loaded: its JSON schemas check writes */
+  private readonly defs = new Map<string, PipelineDef>();
 
   private constructor(
     readonly config: TesseraConfig,
@@ -60,8 +63,14 @@ export class Engine {
     return this.queue(INGEST_QUEUE);
   }
 
+  /** Make a pipeline's code known to this engine (apply does it too), so writes are checked against its JSON schemas. */
+  define(def: PipelineDef): void {
+    this.defs.set(def.name, def);
+  }
+
   /** Create or migrate the catalog to match the definition; start backfills for what changed. */
   async apply(def: PipelineDef, opts: ApplyOptions = {}) {
+    this.define(def);
     const plan = planPipeline(def);
     const changes = await this.store.apply(plan, opts);
     for (const ch of changes) {
@@ -71,12 +80,14 @@ export class Engine {
   }
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    checkJsonSchemas(this.defs.get(pipeline), table, rows);
     const r = await this.store.insert(pipeline, table, rows, opts);
     await this.enqueue(pipeline, table, r.version, { vMin: r.version });
     return r;
   }
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    checkJsonSchemas(this.defs.get(pipeline), table, rows);
     const r = await this.store.update(pipeline, table, rows, opts);
     // every pending cell of the rows written, not only the reset ones: a cell still pending in the
     // old row version (its job in flight) was carried over, and that job writes to the old version

@@ -52,6 +52,7 @@ export class WorkerPool {
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
     const { engine, registry } = opts;
+    registry.all().forEach((def) => engine.define(def)); // ingest checks rows against the code's JSON schemas
     const cfg = engine.config;
     let names = opts.queues;
     if (!names?.length) {

@@ -21,7 +21,7 @@ export async function importCommand(ctx: CliContext, args: string[], flags: Reco
   const parsed = Flags.safeParse({ format: flags.format, 'batch-size': flags['batch-size'], 'request-id': flags['request-id'] });
   if (!parsed.success) throw new Error(`${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}\n${USAGE}`);
   const f = parsed.data;
-  const engine = await ctx.engine();
+  const engine = await ctx.engineFor(pipeline);
   const media = createMediaContext({ cacheDir: ctx.config.cacheDir });
   const r = await importFile(engine, pipeline, table, file, {
     ...(f.format ? { format: f.format } : {}),

@@ -7,7 +7,7 @@ export async function writeCommand(op: 'insert' | 'update' | 'delete', ctx: CliC
   if (!pipeline || !table) throw new Error(`usage: tessera ${op} <pipeline> <table> [file|-] [--format json|jsonl|csv]`);
   if (flags.format && !['json', 'jsonl', 'csv'].includes(flags.format)) throw new Error(`--format must be json, jsonl or csv, not ${flags.format}`);
   const rows = await readRows(source, flags.format as RowFormat | undefined);
-  const engine = await ctx.engine();
+  const engine = await ctx.engineFor(pipeline);
   const opts = flags['request-id'] ? { requestId: flags['request-id'] } : {};
   const r = op === 'insert' ? await engine.insert(pipeline, table, rows, opts) : op === 'update' ? await engine.update(pipeline, table, rows, opts) : await engine.delete(pipeline, table, rows, opts);
   console.log(`${pipeline}.${table} v${r.version}: ${op === 'insert' ? 'inserted' : op === 'update' ? 'updated' : 'deleted'} ${r.count} row(s)${r.duplicate ? ' (request already applied)' : ''}`);
