@@ -1,4 +1,4 @@
-import type { Tiktoken } from './tokens';
+import { tokenLengths, type Tiktoken } from './tokens';
 
 /** Start offsets of fixed windows of `size` with `overlap` over `n` units: the last window ends at n. */
 export function windowStarts(n: number, size: number, overlap: number): number[] {
@@ -54,15 +54,15 @@ export function tokenWindows(text: string, encoder: Tiktoken, size: number, over
   }
 }
 
-/** UTF-8 byte length of each token, from the encoder's own table; undefined if it is not reachable. */
+/** UTF-8 byte length of each token, from encoderFor's length table or the encoder's own decode table; undefined if neither is there. */
 function tokenByteLengths(encoder: Tiktoken, tokens: number[]): Uint32Array | undefined {
+  const table = tokenLengths(encoder);
   const textMap = (encoder as unknown as { textMap?: Map<number, Uint8Array> }).textMap;
-  if (!(textMap instanceof Map)) return undefined;
   const out = new Uint32Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
-    const b = textMap.get(tokens[i]!);
-    if (!b) return undefined;
-    out[i] = b.length;
+    const n = table ? table[tokens[i]!] : textMap instanceof Map ? textMap.get(tokens[i]!)?.length : undefined;
+    if (!n) return undefined;
+    out[i] = n;
   }
   return out;
 }
