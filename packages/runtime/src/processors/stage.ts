@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { evaluate, type Outcome, type UdfContext, type Udf } from '@tessera/core';
+import { evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
 import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
@@ -66,7 +66,10 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   let computed = 0;
   let failed = 0;
   let abortMessage: string | null = null;
+  // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
+  const stop: JobStop = {};
   for (const col of columns) {
+    if (stop.error) break;
     const todo = rows.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
     if (!todo.length) continue;
     const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
@@ -74,6 +77,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       ctx: contextFor(col.name),
       read,
       concurrency: deps.concurrency ?? 16,
+      stop,
     });
     outcomes.forEach((o, k) => {
       const { r, i } = todo[k]!;
@@ -109,6 +113,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     await store.abortVersion(table.id, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
   }
+  if (stop.error) throw stop.error; // the rerun computes only the cells still pending
   return { rows: rows.length, computed, failed };
 }
 
