@@ -118,20 +118,25 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           }
           if (cur.length) requests.push(cur);
 
-          const settled = await Promise.allSettled(
+          await Promise.all(
             requests.map(async (req) => {
-              const vectors = await send(ctx, req.map((r) => texts[r.i]!), req.map((r) => r.tokens));
+              let vectors: Array<number[] | Error>;
+              try {
+                vectors = await send(ctx, req.map((r) => texts[r.i]!), req.map((r) => r.tokens));
+              } catch (err) {
+                // the rows of a request that was rate limited or failed transiently carry that error:
+                // the runtime keeps them pending (and retries the job) while the other rows keep their vectors
+                const e = err instanceof Error ? err : new Error(String(err));
+                vectors = req.map(() => e);
+              }
               const fresh: Array<[string, unknown]> = [];
               req.forEach((r, j) => {
                 results[r.i] = vectors[j]!;
                 if (!(vectors[j] instanceof Error)) fresh.push([keys[r.i]!, vectors[j]]);
               });
-              if (cache && mode !== 'off') await cacheSetMany(cache, fresh).catch(() => undefined);
+              if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
             }),
           );
-          // a transient failure or a rate limit fails the whole job (answers so far are cached)
-          const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-          if (failed) throw failed.reason;
           return results as Array<number[] | Error>;
         },
       },
