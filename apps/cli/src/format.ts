@@ -21,3 +21,19 @@ export function progressBar(done: number, failed: number, total: number, width =
   const pct = Math.floor(((done + failed) / total) * 100);
   return `[${'#'.repeat(d)}${'x'.repeat(f)}${'.'.repeat(width - d - f)}] ${String(pct).padStart(3)}%`;
 }
+
+/**
+ * A model column's usage, cumulative: requests made, tokens the responses reported, 429s, calls that
+ * waited for the fleet's rate limiter (in the job, or back in the queue), answers from the cache.
+ */
+export function formatUsage(u: Record<string, number> = {}): string {
+  const n = (k: string) => u[k] ?? 0;
+  const waited = n('limiterWaits') + n('limiterRequeues');
+  return [
+    `calls ${n('calls')}`,
+    `tokens ${n('tokens')}`,
+    `429s ${n('429s')}`,
+    `waited ${waited}${n('limiterRequeues') ? ` (${n('limiterRequeues')} back in the queue)` : ''}`,
+    `cached ${n('cacheHits')}`,
+  ].join(', ');
+}

@@ -14,11 +14,12 @@ const HELP = `tessera <command> [args] [flags]
   update <pipeline> <table> [file|-]         update rows by primary key (dependent columns recompute)
   delete <pipeline> <table> [file|-]         delete rows by primary key
   select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
-  status <pipeline> [--watch]                cells done / pending / failed per table and column
+  status <pipeline> [--watch]                cells done / pending / failed per table and column; model usage
   errors <pipeline> <table> [--column c]     failed cells with their messages
   versions <pipeline> <table>                version history with inserts/updates/deletes/errors
   revert <pipeline> <table>                  undo the latest data version
-  recompute <pipeline> <table> [--errors-only] [--columns a,b]
+  recompute <pipeline> <table> [--errors-only] [--columns a,b] [--fresh]
+                                             recompute columns (model answers from the cache unless --fresh)
   reconcile [pipeline...]                    re-enqueue pending cells that no live job covers
   export --full <pipeline> <table>           re-ship every live row to the table's exports
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       watch: { type: 'boolean' },
       'errors-only': { type: 'boolean' },
       full: { type: 'boolean' },
+      fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

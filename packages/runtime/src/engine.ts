@@ -14,6 +14,8 @@ export interface EnqueueOptions {
   tag?: string;
   /** the finalize job re-ships every live row to the exports */
   full?: boolean;
+  /** model calls ignore the response cache (a fresh answer, still stored) */
+  fresh?: boolean;
 }
 
 /**
@@ -89,14 +91,17 @@ export class Engine {
     await this.enqueue(pipeline, table, t.version, { columns: [], tag: `full-${Date.now()}`, full: true });
   }
 
-  /** Recompute computed columns (all cells, or only failed ones) as a new version. */
-  async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean } = {}) {
+  /**
+   * Recompute computed columns (all cells, or only failed ones) as a new version. Model calls whose
+   * inputs were answered before are answered from the response cache (no call) unless `fresh`.
+   */
+  async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean; fresh?: boolean } = {}) {
     const table = await this.store.table(pipeline, tableName);
     const wanted = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
     // dependents of a recomputed column are stale too
     const columns = [...new Set([...wanted, ...dependentsOf(table.columns, wanted)])];
     const r = await this.store.recompute(pipeline, tableName, { columns, errorsOnly: !!opts.errorsOnly });
-    await this.enqueue(pipeline, tableName, r.version, { columns });
+    await this.enqueue(pipeline, tableName, r.version, { columns, ...(opts.fresh ? { fresh: true } : {}) });
     return r;
   }
 
@@ -108,7 +113,7 @@ export class Engine {
     const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
     // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
-      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.full ? { full: true } : {}) }, { attempts: this.config.jobAttempts }),
+      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.full ? { full: true } : {}), ...(opts.fresh ? { fresh: true } : {}) }, { attempts: this.config.jobAttempts }),
     );
     return batches.length;
   }

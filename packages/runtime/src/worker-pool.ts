@@ -1,6 +1,6 @@
 import { DelayedError, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, type UdfContext, type MediaContext } from '@tessera/core';
+import { RateLimitedError, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
@@ -24,6 +24,8 @@ export interface WorkerPoolOptions {
   queues?: string[];
   media: MediaContext;
   rateGate?: UdfContext['rateGate'];
+  /** answered model calls (PostgresResponseCache in the worker) */
+  cache?: ResponseCache;
   /** model usage reported by UDFs (calls, tokens, 429s, cache hits) */
   usage?: (counter: string, amount: number, where: { pipeline: string; table: string; column: string }) => void;
   events?: WorkerEvents;
@@ -52,6 +54,7 @@ export class WorkerPool {
         media: opts.media,
         column: { table: table.name, name: column, ...(col?.type.destination ? { destination: col.type.destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
+        ...(opts.cache ? { cache: opts.cache } : {}),
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
     };

@@ -2,6 +2,7 @@ import { ColumnType, type Kind } from '../types/column-type';
 import { Expr, type ExprNode } from '../expr/expr';
 import type { MediaContext } from '../media/media-store';
 import type { RateGate } from '../limiter/rate-gate';
+import type { CacheMode, ResponseCache } from './response-cache';
 
 /** What a UDF sees besides its arguments. */
 export interface UdfContext {
@@ -14,6 +15,10 @@ export interface UdfContext {
   rateGate?: RateGate;
   /** counters a UDF reports (calls, tokens, 429s) for status and metrics */
   usage?: (counter: string, amount: number) => void;
+  /** answered model calls, shared by the fleet */
+  cache?: ResponseCache;
+  /** how model calls use `cache`; default `use` */
+  cacheMode?: CacheMode;
 }
 
 type ValueOf<C> = C extends ColumnType<Kind, infer T> ? T : never;

@@ -1,6 +1,6 @@
 import { RateLimitedError, TesseraError, TransientError, type Reservation } from '@tessera/core';
 import { classify, ProviderRateLimitError, type ProviderFailure } from './errors';
-import { report, type ModelRateKey, type ModelUdfContext } from './context';
+import { cacheModeOf, report, type CacheOption, type ModelRateKey, type ModelUdfContext } from './context';
 import { getDefaultResponseCache } from './cache';
 import { fetchReady } from './warm';
 
@@ -75,9 +75,9 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
  * Answer from the response cache when this exact call was answered before; otherwise compute and
  * keep the answer. A cache that fails is treated as a miss: it never fails the cell.
  */
-export async function withCache<T>(ctx: ModelUdfContext, key: string, compute: () => Promise<T>): Promise<T> {
+export async function withCache<T>(ctx: ModelUdfContext, opts: CacheOption, key: string, compute: () => Promise<T>): Promise<T> {
   const cache = ctx.cache ?? getDefaultResponseCache();
-  const mode = ctx.cacheMode ?? 'use';
+  const mode = cacheModeOf(ctx, opts);
   if (!cache || mode === 'off') return compute();
   if (mode === 'use') {
     const hit = await cache.get(key).catch(() => undefined);

@@ -4,7 +4,7 @@ import { callModel, headersToRecord } from '../model/call-model';
 import { cacheGetMany, cacheSetMany, getDefaultResponseCache } from '../model/cache';
 import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
 import { countTokens } from '../model/tokens';
-import { report } from '../model/context';
+import { cacheModeOf, report } from '../model/context';
 import { connect, openaiFailure, queueFor, type OpenAIConnection } from './connection';
 
 export interface EmbeddingOptions extends OpenAIConnection {
@@ -82,7 +82,7 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           const texts = rows.map((r) => r[0]);
           const keys = texts.map((text) => callKey(name, { text }));
           const cache = ctx.cache ?? getDefaultResponseCache();
-          const mode = ctx.cacheMode ?? 'use';
+          const mode = cacheModeOf(ctx, opts);
           if (cache && mode === 'use') {
             const hits = await cacheGetMany(cache, keys).catch(() => [] as unknown[]);
             hits.forEach((h, i) => {
@@ -118,6 +118,7 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           }
           if (cur.length) requests.push(cur);
 
+          const fresh: Array<[string, unknown]> = [];
           await Promise.all(
             requests.map(async (req) => {
               let vectors: Array<number[] | Error>;
@@ -129,14 +130,14 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
                 const e = err instanceof Error ? err : new Error(String(err));
                 vectors = req.map(() => e);
               }
-              const fresh: Array<[string, unknown]> = [];
               req.forEach((r, j) => {
                 results[r.i] = vectors[j]!;
                 if (!(vectors[j] instanceof Error)) fresh.push([keys[r.i]!, vectors[j]]);
               });
-              if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
             }),
           );
+          // one write for the whole batch (a failing cache is only a miss next time)
+          if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
           return results as Array<number[] | Error>;
         },
       },

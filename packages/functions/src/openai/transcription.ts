@@ -32,7 +32,7 @@ export function transcriptionUdf(opts: TranscriptionOptions): TranscribeUdf {
       queue: queueFor(opts, opts.model),
       fn: async ([audio], ctx: ModelUdfContext) => {
         const media = await loadMedia(ctx, audio, where);
-        return withCache(ctx, callKey(name, { audio: media.sha256 }), () => {
+        return withCache(ctx, opts, callKey(name, { audio: media.sha256 }), () => {
           const { client, secret, rateKey } = connect(opts, opts.model);
           return callModel({
             ctx,

@@ -14,6 +14,8 @@ export interface FlowTarget {
   tag?: string;
   /** finalize re-ships every live row to the exports */
   full?: boolean;
+  /** stage jobs make fresh model calls instead of answering from the response cache */
+  fresh?: boolean;
 }
 
 export interface JobDefaults {
@@ -48,6 +50,7 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
         lo: b.lo,
         hi: b.hi,
         ...(b.vMin === undefined ? {} : { vMin: b.vMin }),
+        ...(t.fresh ? { fresh: true } : {}),
       };
       const job: FlowJob = {
         name: `stage${i}`,

@@ -57,6 +57,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     const ctx = deps.context(table, column);
     return {
       ...ctx,
+      ...(job.fresh ? { cacheMode: 'refresh' as const } : {}),
       usage: (counter, amount) => {
         usage.set(`${column}\0${counter}`, (usage.get(`${column}\0${counter}`) ?? 0) + amount);
         ctx.usage?.(counter, amount);
