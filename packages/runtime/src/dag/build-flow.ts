@@ -32,7 +32,8 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
   const idBase = `${t.pipeline}/${t.table}/v${t.version}${t.tag ? `/${t.tag}` : ''}`;
   const opts = {
     attempts: defaults.attempts,
-    backoff: { type: 'exponential', delay: 500 },
+    // jitter: jobs that failed together (a provider outage, a 429) do not all retry together
+    backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
     removeOnComplete: true,
     removeOnFail: { count: 5000 },
     ignoreDependencyOnFailure: true,
