@@ -67,12 +67,12 @@ test('recompute --fresh calls the model again for every cell', async () => {
   expect(answered('calls-embed')).toBe(ROWS);
 });
 
-test('tessera status shows calls, tokens, 429s, limiter waits and cache hits per model column', async () => {
+test('tessera status shows calls, tokens, 429s, limiter waits and requeues, and cache hits per model column', async () => {
   const r = await runCli(['status', 'model-calls'], h.cfg.env);
   expect(r.code).toBe(0);
   const line = (column: string) => r.stdout.split('\n').find((l) => l.trim().startsWith(column))!;
   const tokens = (model: string) => server.arrivals.filter((a) => a.model === model && a.status === 200).reduce((s, a) => s + a.tokens, 0);
   // two runs answered from the model, two from the cache
-  expect(line('summary')).toMatch(new RegExp(`model: calls ${2 * ROWS}, tokens ${tokens('calls-chat')}, 429s 0, waited \\d+, cached ${2 * ROWS}$`));
-  expect(line('embedding')).toMatch(new RegExp(`model: calls ${ROWS}, tokens ${tokens('calls-embed')}, 429s 0, waited \\d+, cached ${2 * ROWS}$`));
+  expect(line('summary')).toMatch(new RegExp(`model: calls ${2 * ROWS}, tokens ${tokens('calls-chat')}, 429s 0, waited \\d+, requeued \\d+, cached ${2 * ROWS}$`));
+  expect(line('embedding')).toMatch(new RegExp(`model: calls ${ROWS}, tokens ${tokens('calls-embed')}, 429s 0, waited \\d+, requeued \\d+, cached ${2 * ROWS}$`));
 });

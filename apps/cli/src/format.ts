@@ -24,16 +24,17 @@ export function progressBar(done: number, failed: number, total: number, width =
 
 /**
  * A model column's usage, cumulative: requests made, tokens the responses reported, 429s, calls that
- * waited for the fleet's rate limiter (in the job, or back in the queue), answers from the cache.
+ * waited in their job for a rate-limit slot, times a job went back to its queue to wait for the
+ * limiter, answers taken from the response cache.
  */
 export function formatUsage(u: Record<string, number> = {}): string {
   const n = (k: string) => u[k] ?? 0;
-  const waited = n('limiterWaits') + n('limiterRequeues');
   return [
     `calls ${n('calls')}`,
     `tokens ${n('tokens')}`,
     `429s ${n('429s')}`,
-    `waited ${waited}${n('limiterRequeues') ? ` (${n('limiterRequeues')} back in the queue)` : ''}`,
+    `waited ${n('limiterWaits')}`,
+    `requeued ${n('limiterRequeues')}`,
     `cached ${n('cacheHits')}`,
   ].join(', ');
 }

@@ -32,10 +32,10 @@ export type ModelRateKey = RateKey & { limits?: ModelLimits };
 
 /**
  * Counters model UDFs report through ctx.usage: requests made, tokens the responses reported, 429s
- * received, answers taken from the response cache, calls that waited in-process for a rate-limit
- * slot, and calls the limiter refused (their job went back to its queue to wait there).
+ * received, answers taken from the response cache, and calls that waited in-process for their
+ * rate-limit slot. (The runtime adds `limiterRequeues`: jobs sent back to their queue to wait.)
  */
-export type UsageCounter = 'calls' | 'tokens' | '429s' | 'cacheHits' | 'limiterWaits' | 'limiterRequeues';
+export type UsageCounter = 'calls' | 'tokens' | '429s' | 'cacheHits' | 'limiterWaits';
 
 export function report(ctx: UdfContext, counter: UsageCounter, n: number): void {
   if (n > 0) ctx.usage?.(counter, n);

@@ -70,7 +70,6 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
   const stop: JobStop = {};
   for (const col of columns) {
-    if (stop.error) break;
     const todo = rows.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
     if (!todo.length) continue;
     const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
@@ -97,6 +96,11 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
         r[statusCol(col.name)] = CELL_OK;
       }
     });
+    if (stop.error) {
+      // counted with the column whose job goes back to its queue to wait for the rate limiter
+      if (stop.error.name === 'RateLimitedError') usage.set(`${col.name}\0limiterRequeues`, 1);
+      break;
+    }
   }
   await store.writeCells(
     table,
