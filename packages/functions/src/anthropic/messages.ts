@@ -92,5 +92,5 @@ export function anthropicMessagesUdf(opts: AnthropicOptions): MessagesUdf {
 
 /** `anthropic.messages(docs.text, { model: 'claude-haiku-4-5' })` */
 export const anthropic = {
-  messages: (text: Expr<'string', string> | string, opts: AnthropicOptions) => anthropicMessagesUdf(opts)(text),
+  messages: (text: Expr<'string', string | null> | string, opts: AnthropicOptions) => anthropicMessagesUdf(opts)(text),
 };

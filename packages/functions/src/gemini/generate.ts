@@ -97,5 +97,5 @@ export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
 
 /** `gemini.generate(docs.text, { model: 'gemini-2.5-flash' })` */
 export const gemini = {
-  generate: (text: Expr<'string', string> | string, opts: GeminiOptions) => geminiGenerateUdf(opts)(text),
+  generate: (text: Expr<'string', string | null> | string, opts: GeminiOptions) => geminiGenerateUdf(opts)(text),
 };

@@ -45,6 +45,6 @@ export function chatUdf(opts: ChatOptions): ChatUdf {
 }
 
 /** `openai.chat(docs.text, { model: 'gpt-4o-mini' })`: a text answer per row. */
-export function chat(text: Expr<'string', string> | string, opts: ChatOptions) {
+export function chat(text: Expr<'string', string | null> | string, opts: ChatOptions) {
   return chatUdf(opts)(text);
 }

@@ -146,6 +146,6 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
 }
 
 /** `openai.embeddings(chunks.text, { model: 'text-embedding-3-small' })` */
-export function embeddings(text: Expr<'string', string> | string, opts: EmbeddingOptions) {
+export function embeddings(text: Expr<'string', string | null> | string, opts: EmbeddingOptions) {
   return embeddingsUdf(opts)(text);
 }

@@ -71,6 +71,6 @@ export function imageGenerationUdf(opts: ImageGenerationOptions): ImageUdf {
 }
 
 /** `openai.image(products.description, { model: 'gpt-image-1' })` */
-export function generateImage(prompt: Expr<'string', string> | string, opts: ImageGenerationOptions) {
+export function generateImage(prompt: Expr<'string', string | null> | string, opts: ImageGenerationOptions) {
   return imageGenerationUdf(opts)(prompt);
 }

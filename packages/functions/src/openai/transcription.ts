@@ -65,6 +65,6 @@ export function transcriptionUdf(opts: TranscriptionOptions): TranscribeUdf {
 }
 
 /** `openai.transcribe(segments.audio, { model: 'whisper-1' })` */
-export function transcribe(audio: Expr<'audio', string>, opts: TranscriptionOptions) {
+export function transcribe(audio: Expr<'audio', string | null>, opts: TranscriptionOptions) {
   return transcriptionUdf(opts)(audio);
 }

@@ -57,6 +57,6 @@ export function visionUdf(opts: VisionOptions): VisionUdf {
 }
 
 /** `openai.vision('What is in this picture?', photos.image, { model: 'gpt-4o-mini' })` */
-export function vision(prompt: Expr<'string', string> | string, image: Expr<'image', string>, opts: VisionOptions) {
+export function vision(prompt: Expr<'string', string | null> | string, image: Expr<'image', string | null>, opts: VisionOptions) {
   return visionUdf(opts)(prompt, image);
 }
