@@ -6,8 +6,8 @@
  *  - chunks/s of documentSplitter (token_limit) vs @langchain/textsplitters'
  *    RecursiveCharacterTextSplitter with a js-tiktoken length function, same text, same limit
  *    (bar: ratio >= 1.0);
- *  - peak resident memory of a worker process running frameIterator at 1 fps over a 2-hour video
- *    and documentSplitter over a 1,000-page PDF (bar: < 300 MB).
+ *  - peak resident memory of a real worker process (apps/worker) iterating a 2-hour video into a
+ *    view at 1 fps, and a 1,000-page PDF into chunks (bar: worker + its largest ffmpeg < 300 MB).
  *
  *   npx tsx bench/iterators.bench.ts
  *   (BENCH_ONLY=frames,pdf,chunks,memory BENCH_ROUNDS=3 BENCH_LONG_SECONDS=7200 BENCH_LONG_FPS=30 BENCH_PDF_PAGES=1000; generated media is
@@ -18,7 +18,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { documentSplitterDef, frameIteratorDef, type DocumentSplitterParams, type FrameIteratorParams } from '@tessera/iterators';
 import { localContext } from '../packages/iterators/test/support/local-media';
 // baselines and generators are imported where used, so the memory-measuring child process loads
@@ -32,7 +31,6 @@ const TOKEN_LIMIT = 256;
 const TOKEN_OVERLAP = 32;
 const BARS = { frames: 0.85, chunks: 1.0, rssMb: 300 };
 const cache = join(process.env.TMPDIR || tmpdir(), 'tessera-bench-iterators');
-const self = fileURLToPath(import.meta.url);
 
 // ---------- helpers ----------
 
@@ -150,51 +148,68 @@ const benchPdf = () =>
     await writePdf(tmp, pages, { title: 'Bench document', fontSize: 8 });
   });
 
-// ---------- peak RSS in a separate worker-like process ----------
+// ---------- peak RSS of a real worker process ----------
 
-/** Peak RSS of this process's children (ffmpeg), sampled from /proc while they run. */
-function watchChildren(): () => number {
-  let peakKb = 0;
+/** Peak RSS (VmHWM) of a process and, separately, of the largest of its children (ffmpeg, ffprobe), sampled from /proc. */
+function watchProcess(pid: number): () => { selfMb: number; childMb: number } {
+  let selfKb = 0;
+  let childKb = 0;
+  const hwm = async (p: number | string) => Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${p}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
   const timer = setInterval(async () => {
     try {
-      for (const task of await readdir(`/proc/${process.pid}/task`)) {
-        const kids = (await readFile(`/proc/${process.pid}/task/${task}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
-        for (const pid of kids) {
-          const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-          const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-          if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-        }
+      selfKb = Math.max(selfKb, await hwm(pid));
+      for (const task of await readdir(`/proc/${pid}/task`)) {
+        const kids = (await readFile(`/proc/${pid}/task/${task}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean);
+        for (const kid of kids) childKb = Math.max(childKb, await hwm(kid));
       }
     } catch {
-      // a child that exits between listing and reading is fine to miss
+      // a process that exits between listing and reading is fine to miss
     }
   }, 100);
   return () => {
     clearInterval(timer);
-    return peakKb / 1024;
+    return { selfMb: selfKb / 1024, childMb: childKb / 1024 };
   };
 }
 
-async function rssChild(kind: string, file: string): Promise<void> {
-  const out = await import('node:fs/promises').then((fs) => fs.mkdtemp(join(tmpdir(), 'tessera-rss-')));
-  const ctx = localContext(out);
-  const stop = watchChildren();
-  let rows = 0;
-  const t0 = performance.now();
-  const it =
-    kind === 'video'
-      ? frameIteratorDef.run(file, { fps: 1 } satisfies FrameIteratorParams, ctx)
-      : documentSplitterDef.run(file, { separators: ['page', 'token_limit'], limit: TOKEN_LIMIT, metadata: ['page'] } as DocumentSplitterParams, ctx);
-  for await (const _ of it as AsyncIterable<unknown>) rows++;
-  const seconds = (performance.now() - t0) / 1000;
-  const ffmpegMb = stop();
-  await rm(out, { recursive: true, force: true });
-  console.log(JSON.stringify({ rows, seconds, nodeMb: process.resourceUsage().maxRSS / 1024, ffmpegMb }));
-}
-
-async function peakRss(kind: 'video' | 'pdf', file: string): Promise<{ rows: number; seconds: number; nodeMb: number; ffmpegMb: number }> {
-  const out = await run(process.execPath, [...process.execArgv, self, '--rss', kind, file]);
-  return JSON.parse(out.trim().split('\n').at(-1)!);
+/**
+ * Insert one row into the bench pipeline and let one real worker process (apps/worker, as deployed)
+ * iterate it into its view: the worker's peak RSS, and its largest child's, while it does.
+ */
+async function workerRss(table: 'videos' | 'docs', column: 'video' | 'doc', file: string): Promise<{ rows: number; seconds: number; nodeMb: number; ffmpegMb: number }> {
+  const { Engine, loadConfig } = await import('@tessera/runtime');
+  const { default: def } = await import('./pipelines/media/index');
+  const id = Math.random().toString(16).slice(2, 10);
+  const env = {
+    TESSERA_SCHEMA: `bench_${id}`,
+    TESSERA_QUEUE_PREFIX: `bench-${id}`,
+    TESSERA_MEDIA_DESTINATION: join(tmpdir(), `tessera-bench-media-${id}`),
+    TESSERA_PIPELINES: join(import.meta.dirname, 'pipelines/media'),
+    TESSERA_WORKER_PORT: '0',
+    TESSERA_LOG_LEVEL: 'warn',
+  };
+  const config = loadConfig({ ...process.env, ...env });
+  const engine = await Engine.connect(config);
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../apps/worker/src/main.ts')], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  try {
+    await engine.apply(def);
+    const stop = watchProcess(worker.pid!);
+    const t0 = performance.now();
+    await engine.insert(def.name, table, [{ id: 'one', [column]: file }]);
+    await engine.waitIdle(def.name, { timeoutMs: 3_600_000, pollMs: 500 });
+    const seconds = (performance.now() - t0) / 1000;
+    const { selfMb, childMb } = stop();
+    const [row] = await engine.store.select(def.name, table);
+    const view = table === 'videos' ? 'frames' : 'chunks';
+    if (typeof row?.[view] !== 'number') throw new Error(`the worker did not iterate ${file}: ${JSON.stringify(await engine.store.errors(def.name, table))}`);
+    return { rows: row[view] as number, seconds, nodeMb: selfMb, ffmpegMb: childMb };
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await engine.store.pool.query(`DROP SCHEMA IF EXISTS ${config.schema} CASCADE`);
+    await engine.close();
+    await rm(env.TESSERA_MEDIA_DESTINATION, { recursive: true, force: true });
+  }
 }
 
 // ---------- benches ----------
@@ -310,14 +325,13 @@ async function chunks(pdfFile: string) {
 
 async function memory(pdfFile: string) {
   const long = await longVideo();
-  const v = await peakRss('video', long);
-  const p = await peakRss('pdf', pdfFile);
+  const v = await workerRss('videos', 'video', long);
+  const p = await workerRss('docs', 'doc', pdfFile);
   const entry = (r: typeof v) => ({ rows: r.rows, seconds: round(r.seconds, 1), worker_rss_mb: round(r.nodeMb, 1), ffmpeg_rss_mb: round(r.ffmpegMb, 1), bar_mb: BARS.rssMb, pass: r.nodeMb + r.ffmpegMb < BARS.rssMb });
   return { [`video_${LONG_SECONDS}s_${LONG_FPS}fps_at_1fps`]: entry(v), [`pdf_${PDF_PAGES}_pages`]: entry(p) };
 }
 
 async function main() {
-  if (process.argv[2] === '--rss') return rssChild(process.argv[3]!, process.argv[4]!);
   await mkdir(cache, { recursive: true });
   const pdfFile = await benchPdf();
   // BENCH_ONLY=frames,pdf,chunks,memory runs a subset (for working on one part); the default is all

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
 import { localEmbedding, wordCount, truncate } from '@tessera/functions';
 import { postgres, parquetFiles } from '@tessera/connectors';
+import { documentSplitter } from '@tessera/iterators';
 
 /** Where the results go: a table in "your" Postgres (by default the same server, schema package_docs) and Parquet files. */
 const exportUrl = process.env.PACKAGE_DOCS_EXPORT_URL ?? process.env.TESSERA_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -10,9 +11,9 @@ const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/
 
 /**
  * The main example: real Markdown documents (the READMEs of the npm packages this project installs)
- * turned into text, titles, keywords, summaries and embeddings. It needs no network and no API
- * keys; the embedding is Tessera's local hashed n-gram embedding (lexical, not semantic: swap in
- * openai.embeddings for semantic search).
+ * turned into text, titles, keywords and summaries, and a view of their chunks, each embedded. It
+ * needs no network and no API keys; the embedding is Tessera's local hashed n-gram embedding
+ * (lexical, not semantic: swap in openai.embeddings for semantic search).
  */
 export const readText = defineUdf({
   name: 'read_text',
@@ -68,9 +69,14 @@ export default definePipeline('package-docs', (p) => {
   docs.compute('words', wordCount(text));
   docs.compute('keywords', keywords(text));
   docs.compute('summary', truncate(text, 160));
-  docs.compute('embedding', localEmbedding(text));
+  // each README in chunks of at most 300 tokens under its headings, each chunk embedded: what a RAG index searches
+  const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline'] }));
+  chunks.compute('embedding', localEmbedding(chunks.text));
   p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'docs', create: true }), {
-    columns: ['package', 'version', 'title', 'words', 'keywords', 'summary', 'embedding'],
+    columns: ['package', 'version', 'title', 'words', 'keywords', 'summary'],
   });
-  p.export(docs, parquetFiles({ destination: exportDir }), { columns: ['package', 'title', 'words', 'keywords', 'embedding'] });
+  p.export(chunks, postgres({ url: exportUrl, schema: 'package_docs', table: 'doc_chunks', create: true }), {
+    columns: ['package', 'text', 'heading', 'sourceline', 'embedding'],
+  });
+  p.export(chunks, parquetFiles({ destination: exportDir }), { columns: ['package', 'text', 'heading', 'embedding'] });
 });

@@ -2,6 +2,7 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { startHarness } from '../support/harness';
 
 /**
@@ -66,6 +67,17 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   await settle();
   expect((await target()).map((r) => r.id)).toEqual(['a', 'c']);
   expect((await readdir(path.join(dir, 'notes'))).filter((f) => f.startsWith('delete-'))).toHaveLength(1); // file sinks record deletes
+  // the Parquet files are a log: the latest version of each key, unless a later delete holds it, is the table
+  const duck = await (await DuckDBInstance.create(':memory:')).connect();
+  const rebuilt = await duck.runAndReadAll(`
+    WITH parts AS (SELECT id, body, shout, regexp_extract(filename, 'part-(\\d+)-', 1)::int AS v FROM read_parquet('${dir}/notes/part-*.parquet', filename = true)),
+         dels AS (SELECT id, regexp_extract(filename, 'delete-(\\d+)-', 1)::int AS v FROM read_parquet('${dir}/notes/delete-*.parquet', filename = true)),
+         latest AS (SELECT * FROM parts QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
+    SELECT id, body, shout FROM latest l WHERE NOT EXISTS (SELECT 1 FROM dels d WHERE d.id = l.id AND d.v > l.v) ORDER BY id`);
+  duck.closeSync();
+  expect(rebuilt.getRows()).toEqual([['a', 'first note, edited', 'FIRST NOTE, EDITED'], ['c', 'third', 'THIRD']]);
+  const kept = async () => (await db.query(`SELECT id, body FROM ${customerSchema}.notes_kept ORDER BY id`)).rows.map((r) => `${r.id}:${r.body}`);
+  expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // propagateDeletes: false keeps b
 
   await db.query(`DELETE FROM ${customerSchema}.notes`); // the customer lost the table's contents
   await h.engine.exportFull('exporting', 'notes');
@@ -74,4 +86,5 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   await settle();
   const rows = await target();
   expect(rows.map((r) => [r.id, r.shout])).toEqual([['a', 'FIRST NOTE, EDITED'], ['c', 'THIRD']]);
+  expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // a full export does not delete there either
 });

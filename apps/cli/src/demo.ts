@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the main job, end to end. Applies the package-docs pipeline, starts two worker
  * processes, feeds it the README of every npm package this project installed (real documents,
- * found offline), shows progress per column until every cell is computed, and prints results.
+ * found offline), which the workers split into a view of chunks and embed, shows progress per
+ * column until every cell is computed, and prints results.
  * Re-running it only inserts documents it has not seen, so it also shows incremental updates.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -75,11 +76,16 @@ async function main() {
 
     const started = Date.now();
     for (;;) {
-      const s = await engine.store.status(def.name, 'docs');
-      const pending = s.columns.reduce((a, c) => a + c.pending, 0);
-      const lines = s.columns.map((c) => `  ${c.column.padEnd(10)} ${progressBar(c.done, c.failed, c.done + c.pending + c.failed)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}`);
+      let pending = 0;
+      const report: string[] = [];
+      for (const t of await engine.store.tables(def.name)) {
+        const s = await engine.store.status(def.name, t.name);
+        pending += s.columns.reduce((a, c) => a + c.pending, 0);
+        report.push(`${def.name}.${t.name} (${t.kind}): ${s.rows} rows`);
+        for (const c of s.columns) report.push(`  ${c.column.padEnd(10)} ${progressBar(c.done, c.failed, c.done + c.pending + c.failed)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}`);
+      }
       if (pending === 0) {
-        console.log(`\n${def.name}.docs: ${s.rows} rows, computed in ${((Date.now() - started) / 1000).toFixed(1)} s\n${lines.join('\n')}`);
+        console.log(`\ncomputed in ${((Date.now() - started) / 1000).toFixed(1)} s\n${report.join('\n')}`);
         break;
       }
       if (Date.now() - started > 300_000) throw new Error('not done after 5 minutes; see `npm run tessera -- status package-docs`');
@@ -88,24 +94,47 @@ async function main() {
 
     // exports run as each version's last job: wait for them, then read the customer's copy back
     for (let i = 0; i < 600; i++) {
-      const c = await engine.queue('control').getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
-      if (Object.values(c).every((n) => n === 0)) break;
+      const counts = await Promise.all(['control', 'cpu'].map((q) => engine.queue(q).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized')));
+      if (counts.every((c) => Object.values(c).every((n) => n === 0))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const exported = await engine.store.pool
-      .query(`SELECT count(*)::int AS n, count(embedding)::int AS with_embedding FROM package_docs.docs`)
-      .then((r) => r.rows[0] as { n: number; with_embedding: number })
-      .catch((e: Error) => ({ n: 0, with_embedding: 0, error: e.message }));
-    const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports', 'docs');
+    const count = (table: string) =>
+      engine.store.pool
+        .query(`SELECT count(*)::int AS n FROM package_docs.${table}`)
+        .then((r) => r.rows[0].n as number)
+        .catch(() => 0);
+    const withEmbedding = await engine.store.pool
+      .query('SELECT count(embedding)::int AS n FROM package_docs.doc_chunks')
+      .then((r) => r.rows[0].n as number)
+      .catch(() => 0);
+    const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports', 'chunks');
     const parts = (await readdir(exportDir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet'));
     console.log(`
-exported: ${exported.n} rows (${exported.with_embedding} with embeddings) in Postgres table package_docs.docs; ${parts.length} Parquet file(s) in ${exportDir}`);
+exported: ${await count('docs')} documents to Postgres table package_docs.docs; ${await count('doc_chunks')} chunks (${withEmbedding} with embeddings) to package_docs.doc_chunks; ${parts.length} Parquet file(s) in ${exportDir}`);
 
-    const rows = await engine.store.select(def.name, 'docs', { columns: ['id', 'title', 'words', 'keywords', 'embedding'], limit: 8, orderBy: ['id'] });
-    console.log(`\n${formatTable(rows.map((r) => ({ ...r, embedding: `[${(r.embedding as number[] | null)?.slice(0, 3).map((x) => x.toFixed(3)).join(', ')}, ...] (${(r.embedding as number[] | null)?.length ?? 0} dims)` })))}`);
-    const errors = await engine.store.errors(def.name, 'docs', { limit: 5 });
-    if (errors.length) console.log(`\n${errors.length} failed cell(s), e.g. ${errors[0]!.column} of ${JSON.stringify(errors[0]!.key)}: ${errors[0]!.errormsg}`);
-    console.log(`\nnext: npm run tessera -- status package-docs | select package-docs docs --limit 5 | versions package-docs docs`);
+    const rows = await engine.store.select(def.name, 'docs', { columns: ['id', 'title', 'words', 'keywords', 'chunks'], limit: 6, orderBy: ['id'] });
+    console.log(`\n${formatTable(rows)}`);
+    const first = rows[0]?.id;
+    if (first) {
+      const chunks = await engine.store.select(def.name, 'chunks', { columns: ['id', 'pos', 'heading', 'text', 'embedding'], where: { id: first }, limit: 4, orderBy: ['pos'] });
+      const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
+      console.log(
+        `\n${formatTable(
+          chunks.map((r) => ({
+            ...r,
+            // the innermost heading the chunk is under
+            heading: short(String(Object.values((r.heading as Record<string, string> | null) ?? {}).at(-1) ?? ''), 32),
+            text: short((r.text as string).replace(/\s+/g, ' '), 48),
+            embedding: `[${(r.embedding as number[] | null)?.slice(0, 3).map((x) => x.toFixed(3)).join(', ')}, ...] (${(r.embedding as number[] | null)?.length ?? 0} dims)`,
+          })),
+        )}`,
+      );
+    }
+    for (const table of ['docs', 'chunks']) {
+      const errors = await engine.store.errors(def.name, table, { limit: 5 });
+      if (errors.length) console.log(`\n${table}: ${errors.length} failed cell(s), e.g. ${errors[0]!.column} of ${JSON.stringify(errors[0]!.key)}: ${errors[0]!.errormsg}`);
+    }
+    console.log(`\nnext: npm run tessera -- status package-docs | select package-docs chunks --limit 5 | versions package-docs chunks`);
   } finally {
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : (w.once('exit', r), w.kill('SIGTERM'))))));
     await engine.close();

@@ -6,6 +6,7 @@ import { writeCommand } from './commands/write';
 import { selectCommand, statusCommand, errorsCommand, versionsCommand } from './commands/read';
 import { revertCommand, recomputeCommand, reconcileCommand, exportCommand } from './commands/maintain';
 import { workerCommand } from './commands/worker';
+import { importCommand } from './commands/import';
 
 const HELP = `tessera <command> [args] [flags]
 
@@ -13,6 +14,8 @@ const HELP = `tessera <command> [args] [flags]
   insert <pipeline> <table> [file|-]         insert rows (JSON array, JSON Lines or CSV; --format to force)
   update <pipeline> <table> [file|-]         update rows by primary key (dependent columns recompute)
   delete <pipeline> <table> [file|-]         delete rows by primary key
+  import <pipeline> <table> <file>           a Parquet, Arrow, JSONL or CSV file (local or s3/gs/az/https), streamed
+         [--format F] [--batch-size N] [--request-id ID]   in batches of N rows (10000); a re-run with the same id resumes
   select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
   status <pipeline> [--watch]                cells done / pending / failed per table and column; model usage
   errors <pipeline> <table> [--column c]     failed cells with their messages
@@ -35,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       recompute: { type: 'boolean' },
       format: { type: 'string' },
       'request-id': { type: 'string' },
+      'batch-size': { type: 'string' },
       limit: { type: 'string' },
       version: { type: 'string' },
       columns: { type: 'string' },
@@ -67,6 +71,9 @@ async function main(argv: string[]): Promise<number> {
       case 'update':
       case 'delete':
         await writeCommand(command, ctx, args, values);
+        break;
+      case 'import':
+        await importCommand(ctx, args, values);
         break;
       case 'select':
         await selectCommand(ctx, args, values);

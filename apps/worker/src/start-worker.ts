@@ -25,7 +25,7 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const registry = new PipelineRegistry(await loadPipelines(config.pipelines));
   const engine = await Engine.connect(config);
   const metrics = createMetrics();
-  const media = createMediaContext({ defaultDestination: path.resolve(config.mediaDestination), cacheDir: path.resolve(config.cacheDir) });
+  const media = createMediaContext({ defaultDestination: config.mediaDestination /* a directory, or s3:// gs:// az:// */, cacheDir: path.resolve(config.cacheDir) });
   // one fleet-wide limit per provider and model (TESSERA_RATE_LIMITS), shared through Redis
   const gateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   gateRedis.on('error', () => {});

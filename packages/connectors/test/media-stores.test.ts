@@ -48,7 +48,7 @@ beforeAll(async () => {
   [s3, gcs, azurite] = await Promise.all([startS3(['media']), startGcsServer(), startAzurite()]);
 
   // S3 is configured the way an operator would: endpoint and credentials from the environment
-  process.env.TESSERA_S3_ENDPOINT = s3.endpoint;
+  process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
   await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('media').createIfNotExists();
@@ -62,7 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([s3?.close(), gcs?.close(), azurite?.close()]);
   await rm(tmp, { recursive: true, force: true });
-  delete process.env.TESSERA_S3_ENDPOINT;
+  delete process.env.AWS_ENDPOINT_URL_S3;
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

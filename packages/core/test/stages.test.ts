@@ -181,6 +181,73 @@ describe('views', () => {
     ]);
   });
 
+  test("the base gets an iteration column named after the view, outside its stages, reading the iterator's input", () => {
+    const def = definePipeline('docs', (p) => {
+      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
+      const clean = docs.compute('clean', trim(docs.text));
+      p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
+      const cleaned = p.view('cleaned', docs, iteratorCall(lines, clean, { max: 5 }));
+      cleaned.compute('loud', upper(cleaned.line));
+    });
+    const docs = tableOf(def, 'docs');
+    expect(docs.stages).toEqual([{ queue: 'cpu', columns: ['clean'] }]);
+    const chunks = docs.columns.find((c) => c.name === 'chunks')!;
+    expect(chunks.type).toMatchObject({ kind: 'int', nullable: true });
+    expect(chunks.computed).toEqual({
+      expr: { op: 'column', table: 'docs', column: 'text' },
+      onError: 'ignore',
+      udfs: [],
+      queue: 'cpu',
+      iterate: { view: 'chunks', iterator: 'lines@1', params: { max: 10 }, rowsPerJob: 32, after: false },
+    });
+    // iterating a computed column waits for the base's stages
+    expect(docs.columns.find((c) => c.name === 'cleaned')!.computed!.iterate!.after).toBe(true);
+  });
+
+  test('a view reading a computed base column, directly or in a view below it, iterates after the base stages', () => {
+    const plan = (read: 'none' | 'view' | 'grandchild' | 'export') =>
+      tableOf(
+        definePipeline('docs', (p) => {
+          const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
+          docs.compute('clean', trim(docs.text));
+          const chunks = p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
+          if (read === 'view') chunks.compute('x', upper(chunks.col('clean') as never));
+          const parts = p.view('parts', chunks, iteratorCall(lines, chunks.line, { max: 3 }));
+          if (read === 'grandchild') parts.compute('y', upper(parts.col('clean') as never));
+          if (read === 'export') p.export(chunks, { name: 'sink' } as never, { columns: ['clean'] });
+        }),
+        'docs',
+      ).columns.find((c) => c.name === 'chunks')!.computed!.iterate!.after;
+    expect(plan('none')).toBe(false);
+    expect(plan('view')).toBe(true);
+    expect(plan('grandchild')).toBe(true);
+    expect(plan('export')).toBe(true);
+  });
+
+  test("a view's own columns hide same-named base columns, which stay readable as <owner>_<column>; export keys carry every level's pos", () => {
+    const def = definePipeline('docs', (p) => {
+      const docs = p.table('docs', { id: t.string().primaryKey(), line: t.string() });
+      const chunks = p.view('chunks', docs, iteratorCall(lines, docs.line, { max: 10 }));
+      const parts = p.view('parts', chunks, iteratorCall(lines, chunks.line, { max: 3 }));
+      parts.compute('both', concat(parts.line, parts.col('chunks_line') as never));
+      p.export(parts, { name: 'sink' } as never);
+    });
+    expect(tableOf(def, 'chunks').columns.map((c) => c.name)).toEqual(['id', 'docs_line', 'pos', 'line', 'parts']);
+    expect(tableOf(def, 'parts').columns.map((c) => c.name)).toEqual(['id', 'docs_line', 'chunks_pos', 'chunks_line', 'pos', 'line', 'both']);
+    expect(def.exports[0]!.key).toEqual(['id', 'chunks_pos', 'pos']);
+  });
+
+  test('a view named like a column of its base is refused (the iteration cell takes the name)', () => {
+    expect(() =>
+      planPipeline(
+        definePipeline('docs', (p) => {
+          const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string(), chunks: t.string() });
+          p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
+        }),
+      ),
+    ).toThrow("pipeline docs.chunks: the view's name is also a column of docs");
+  });
+
   test('an iterator given a column kind it does not accept', () => {
     expect(() =>
       definePipeline('docs', (p) => {

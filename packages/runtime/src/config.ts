@@ -14,6 +14,8 @@ const schema = z.object({
   TESSERA_PIPELINES: z.string().default('pipelines'),
   TESSERA_JOB_ATTEMPTS: intFrom(8, 1),
   TESSERA_LOCK_MS: intFrom(30000, 1000),
+  TESSERA_EXPORT_RETRY_MAX_MS: intFrom(60_000, 100),
+  TESSERA_EXPORT_RETRY_FOR_MS: intFrom(24 * 3600_000, 0),
   TESSERA_CONCURRENCY: z.string().default(''),
   TESSERA_WORKER_PORT: intFrom(9464, 0),
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -33,6 +35,10 @@ export interface TesseraConfig {
   pipelines: string;
   jobAttempts: number;
   lockMs: number;
+  /** an export whose target is down waits at most this long between tries */
+  exportRetryMaxMs: number;
+  /** ... and keeps trying this long before the job fails */
+  exportRetryForMs: number;
   /** per-queue concurrency, `cpu=4,media=1,model-openai-gpt-4o=16`; `*` sets the default */
   concurrency: Record<string, number>;
   workerPort: number;
@@ -67,6 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     pipelines: e.TESSERA_PIPELINES,
     jobAttempts: e.TESSERA_JOB_ATTEMPTS,
     lockMs: e.TESSERA_LOCK_MS,
+    exportRetryMaxMs: e.TESSERA_EXPORT_RETRY_MAX_MS,
+    exportRetryForMs: e.TESSERA_EXPORT_RETRY_FOR_MS,
     concurrency,
     workerPort: e.TESSERA_WORKER_PORT,
     logLevel: e.TESSERA_LOG_LEVEL,

@@ -1,9 +1,10 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
-import { Store, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
+import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
 import type { TesseraConfig } from './config';
-import { buildVersionFlow } from './dag/build-flow';
+import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
+import type { DerivedWork } from './jobs/payloads';
 import { INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
@@ -16,6 +17,8 @@ export interface EnqueueOptions {
   full?: boolean;
   /** model calls ignore the response cache (a fresh answer, still stored) */
   fresh?: boolean;
+  /** view work to start once this version's work is done */
+  derived?: DerivedWork[];
 }
 
 /**
@@ -62,7 +65,7 @@ export class Engine {
     const plan = planPipeline(def);
     const changes = await this.store.apply(plan, opts);
     for (const ch of changes) {
-      if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns });
+      if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }
     return changes;
   }
@@ -75,13 +78,15 @@ export class Engine {
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     const r = await this.store.update(pipeline, table, rows, opts);
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version, columns: 'reset' in r ? r.reset : undefined });
+    // every pending cell of the rows written, not only the reset ones: a cell still pending in the
+    // old row version (its job in flight) was carried over, and that job writes to the old version
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
   }
 
   async delete(pipeline: string, table: string, keys: Row[], opts: WriteOptions = {}) {
     const r = await this.store.delete(pipeline, table, keys, opts);
-    await this.enqueue(pipeline, table, r.version, { columns: [] });
+    await this.enqueue(pipeline, table, r.version, { columns: [], ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
   }
 
@@ -97,11 +102,12 @@ export class Engine {
    */
   async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean; fresh?: boolean } = {}) {
     const table = await this.store.table(pipeline, tableName);
-    const wanted = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
+    // by default the UDF columns (and, with errorsOnly, failed iterations); views are re-iterated only when named
+    const wanted = opts.columns ?? table.columns.filter((c) => c.computed && (opts.errorsOnly || !c.computed.iterate)).map((c) => c.name);
     // dependents of a recomputed column are stale too
     const columns = [...new Set([...wanted, ...dependentsOf(table.columns, wanted)])];
     const r = await this.store.recompute(pipeline, tableName, { columns, errorsOnly: !!opts.errorsOnly });
-    await this.enqueue(pipeline, tableName, r.version, { columns, ...(opts.fresh ? { fresh: true } : {}) });
+    await this.enqueue(pipeline, tableName, r.version, { columns, derived: r.derived, ...(opts.fresh ? { fresh: true } : {}) });
     return r;
   }
 
@@ -109,13 +115,35 @@ export class Engine {
   async enqueue(pipeline: string, tableName: string, version: number, opts: EnqueueOptions = {}): Promise<number> {
     const table = await this.store.table(pipeline, tableName);
     const stages = selectStages(table, opts.columns);
-    const all = stages.flatMap((s) => s.columns);
+    const iterations = selectIterations(table, opts.columns);
+    const all = [...stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
     // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
-      buildVersionFlow({ pipeline, table: tableName, version, stages, batches, ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.full ? { full: true } : {}), ...(opts.fresh ? { fresh: true } : {}) }, { attempts: this.config.jobAttempts }),
+      buildVersionFlow(
+        {
+          pipeline,
+          table: tableName,
+          version,
+          stages,
+          iterations,
+          batches,
+          ...(opts.tag ? { tag: opts.tag } : {}),
+          ...(opts.full ? { full: true } : {}),
+          ...(opts.derived?.length ? { derived: opts.derived } : {}),
+          ...(opts.fresh ? { fresh: true } : {}),
+        },
+        { attempts: this.config.jobAttempts },
+      ),
     );
     return batches.length;
+  }
+
+  /** Start the view work a base version made, once the base's own work is done (called by its finalize job). */
+  async enqueueDerived(pipeline: string, derived: DerivedWork[]): Promise<void> {
+    for (const d of derived) {
+      await this.enqueue(pipeline, d.table, d.version, { derived: d.then, ...(d.columns ? { columns: d.columns } : {}), ...(d.vMin === undefined ? {} : { vMin: d.vMin }) });
+    }
   }
 
   /**
@@ -139,7 +167,7 @@ export class Engine {
   /** Every queue name a pipeline's stages use. */
   async queuesOf(pipeline: string): Promise<string[]> {
     const tables = await this.store.tables(pipeline);
-    return [...new Set(tables.flatMap((t) => t.stages.map((s) => queueName(s.queue))))];
+    return [...new Set(tables.flatMap((t) => [...t.stages.map((s) => s.queue), ...iterationColumns(t).map((c) => c.computed!.queue)].map(queueName)))];
   }
 
   async close(): Promise<void> {
@@ -148,6 +176,13 @@ export class Engine {
     this.redis.disconnect();
     await this.store.close();
   }
+}
+
+/** The iteration columns among `columns` (all when not given): each view's iterate jobs. */
+export function selectIterations(table: CatalogTable, columns?: string[]): FlowIteration[] {
+  return iterationColumns(table)
+    .filter((c) => !columns || columns.includes(c.name))
+    .map((c) => ({ column: c.name, queue: c.computed!.queue, after: c.computed!.iterate!.after }));
 }
 
 /** The stages holding `columns` (all stages when not given), narrowed to those columns. */

@@ -1,6 +1,6 @@
 import { buildVersionFlow } from './dag/build-flow';
 import { queueName } from './jobs/queues';
-import type { Engine } from './engine';
+import { selectIterations, type Engine } from './engine';
 import type { RowSelector } from '@tessera/store';
 
 export interface ReconcileReport {
@@ -24,22 +24,23 @@ const LIVE_STATES = ['active', 'waiting', 'delayed', 'waiting-children', 'priori
 export async function reconcile(engine: Engine, pipeline: string): Promise<ReconcileReport[]> {
   const reports: ReconcileReport[] = [];
   for (const table of await engine.store.tables(pipeline)) {
-    if (!table.stages.length) continue;
-    const columns = table.stages.flatMap((s) => s.columns);
+    const iterations = selectIterations(table);
+    if (!table.stages.length && !iterations.length) continue;
+    const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const aborted = await engine.store.abortedVersions(table.id);
     const pending = await engine.store.pendingRanges(table, columns, engine.config.batchSize, undefined, aborted);
     const live: RowSelector[] = [];
-    for (const q of new Set(table.stages.map((s) => queueName(s.queue)))) {
+    for (const q of new Set([...table.stages.map((s) => s.queue), ...iterations.map((i) => i.queue)].map(queueName))) {
       for (const job of await engine.queue(q).getJobs([...LIVE_STATES])) {
         const d = job?.data;
-        if (d?.kind === 'stage' && d.pipeline === pipeline && d.table === table.name) live.push({ lo: d.lo, hi: d.hi });
+        if ((d?.kind === 'stage' || d?.kind === 'iterate') && d.pipeline === pipeline && d.table === table.name) live.push({ lo: d.lo, hi: d.hi });
       }
     }
     const todo = pending.filter((p) => !live.some((l) => l.lo <= p.lo && p.hi <= l.hi));
     if (todo.length) {
       await engine.flows.add(
         buildVersionFlow(
-          { pipeline, table: table.name, version: table.version, stages: table.stages, batches: todo, tag: `reconcile-${Date.now()}`, full: true },
+          { pipeline, table: table.name, version: table.version, stages: table.stages, iterations, batches: todo, tag: `reconcile-${Date.now()}`, full: true },
           { attempts: engine.config.jobAttempts },
         ),
       );

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TesseraError, type PipelineDef, type Udf } from '@tessera/core';
+import { TesseraError, type IteratorCall, type PipelineDef, type Udf } from '@tessera/core';
 
 /** The pipelines (and so the UDF code) this process has loaded. */
 export class PipelineRegistry {
@@ -27,6 +27,13 @@ export class PipelineRegistry {
 
   all(): PipelineDef[] {
     return [...this.byName.values()];
+  }
+
+  /** The iterator (code and parameters) this process has for a view of a pipeline. */
+  iterator(pipeline: string, view: string): IteratorCall {
+    const call = this.get(pipeline).tables.find((t) => t.name === view)?.iterator;
+    if (!call) throw new TesseraError('E_UNKNOWN_VIEW', `pipeline ${pipeline} as loaded in this process has no view ${view}; deploy the pipeline code that declares it`);
+    return call;
   }
 
   /** The UDFs this process has for a pipeline, by `name@version`. */

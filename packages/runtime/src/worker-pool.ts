@@ -1,14 +1,17 @@
 import { DelayedError, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
+import { RateLimitedError, TransientError, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
 import { runStage } from './processors/stage';
 import { runIngest } from './processors/ingest';
 import { runFinalize } from './processors/finalize';
-import { StageJob, FinalizeJob } from './jobs/payloads';
+import { runIterate } from './processors/iterate';
+import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
+import { jobOptions } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
+import { delayExport, exportDelayed } from './export-retry';
 
 export interface WorkerEvents {
   completed?(queue: string, job: Job, result: unknown, ms: number): void;
@@ -31,6 +34,18 @@ export interface WorkerPoolOptions {
   events?: WorkerEvents;
 }
 
+/**
+ * Where a column's generated media goes: the destination in the pipeline code this worker runs
+ * (`t.image().destination(url)`, `compute(name, expr, { destination })`), like export sinks a
+ * matter of deployment that may change without recomputing; else the one recorded in the catalog.
+ */
+function columnDestination(registry: PipelineRegistry, table: CatalogTable, column: string): string | undefined {
+  const def = registry.has(table.pipeline) ? registry.get(table.pipeline).tables.find((t) => t.name === table.name) : undefined;
+  return def?.columns.find((c) => c.name === column)?.type.spec.destination ?? table.columns.find((c) => c.name === column)?.type.destination;
+}
+
+const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
+
 /** A set of BullMQ workers, one per queue, sharing one engine. */
 export class WorkerPool {
   private constructor(
@@ -49,10 +64,10 @@ export class WorkerPool {
       names = [...new Set([...BASE_QUEUES, ...modelQueues])];
     }
     const context = (table: CatalogTable, column: string): UdfContext => {
-      const col = table.columns.find((c) => c.name === column);
+      const destination = columnDestination(registry, table, column);
       return {
         media: opts.media,
-        column: { table: table.name, name: column, ...(col?.type.destination ? { destination: col.type.destination } : {}) },
+        column: { table: table.name, name: column, ...(destination ? { destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
         ...(opts.cache ? { cache: opts.cache } : {}),
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
@@ -67,8 +82,23 @@ export class WorkerPool {
         try {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, engine);
-          else if (job.data?.kind === 'finalize') result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry });
-          else {
+          else if (job.data?.kind === 'finalize') {
+            result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
+          } else if (job.data?.kind === 'iterate') {
+            const parsed = IterateJob.safeParse(job.data);
+            if (!parsed.success) throw new UnrecoverableError(`invalid iterate job: ${parsed.error.message}`);
+            const data = parsed.data;
+            result = await runIterate(data, job.id!, {
+              store: engine.store,
+              registry,
+              media: opts.media,
+              split: async (parts) => {
+                await engine.queue(name).addBulk(parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })));
+              },
+              enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
+              enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
+            });
+          } else {
             const parsed = StageJob.safeParse(job.data);
             if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
             result = await runStage(parsed.data, { store: engine.store, registry, context });
@@ -86,6 +116,11 @@ export class WorkerPool {
             throw new DelayedError();
           }
           if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          // an export target that is down: wait and try again without spending an attempt
+          if (job.data?.kind === 'finalize' && isTransient(e) && (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))) {
+            opts.events?.failed?.(name, job, e as Error);
+            throw exportDelayed();
+          }
           throw e;
         }
       };

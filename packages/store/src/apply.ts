@@ -1,11 +1,12 @@
 import type pg from 'pg';
-import type { PipelinePlan, PlannedColumn, PlannedTable } from '@tessera/core';
+import type { PipelinePlan, PlannedColumn, PlannedComputed, PlannedTable } from '@tessera/core';
 import { TesseraError, describeType, dependentsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
 import { loadTables, physicalName, type CatalogTable } from './catalog';
 import { withTx } from './db';
 import { canonicalJson } from './canonical-json';
 import { bumpVersion } from './versions';
+import { resetDerived, derivedKey, type DerivedVersion } from './derived';
 
 /** What `apply` changed that needs computing: each entry starts a backfill DAG. */
 export interface ApplyChange {
@@ -15,6 +16,8 @@ export interface ApplyChange {
   columns: string[];
   /** true when the table has rows the change must compute */
   backfill: boolean;
+  /** recomputes: the view work the reset makes, to run after the table's own */
+  derived?: DerivedVersion[];
 }
 
 export interface ApplyOptions {
@@ -45,6 +48,12 @@ export async function applyPlan(pool: pg.Pool, schema: string, plan: PipelinePla
     if (gone.length) {
       throw new TesseraError('E_APPLY', `pipeline ${plan.name}: table(s) ${gone.join(', ')} exist in the catalog but not in the definition; dropping tables is not automatic (run \`tessera drop ${plan.name} <table>\`)`);
     }
+    // a recomputed column's views recompute what reads it, once the table's own work is done
+    const all = [...existing.values()];
+    for (const ch of changes.filter((x) => x.kind === 'recompute')) {
+      const table = existing.get(ch.table)!;
+      ch.derived = await resetDerived(c, all, table, ch.columns, derivedKey(table, ch.version), `recompute of ${table.name} v${ch.version}`);
+    }
     return changes;
   });
 }
@@ -72,6 +81,8 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   await c.query(`CREATE SEQUENCE ${s}.${ident(`${physical}__rowid`)}`);
   const pk = ownColumns(table).filter((col) => col.type.primaryKey).map((col) => ident(col.name));
   await c.query(`CREATE INDEX ${ident(`${physical}__vmin`)} ON ${q} (_v_min)`);
+  // retired row versions, found by the version that retired them (exports of deletes)
+  await c.query(`CREATE INDEX ${ident(`${physical}__vmax`)} ON ${q} (_v_max) WHERE _v_max IS NOT NULL`);
   if (table.kind === 'table' && pk.length) {
     await c.query(`CREATE UNIQUE INDEX ${ident(`${physical}__pk`)} ON ${q} (${pk.join(', ')}) WHERE _v_max IS NULL`);
   }
@@ -87,7 +98,8 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   let pos = 0;
   for (const col of ownColumns(table)) await insertColumn(c, schema, id, col, pos++, 1);
   await c.query(`INSERT INTO ${s}.versions (table_id, version, kind, detail) VALUES ($1, 1, 'create_table', $2)`, [id, `created ${table.kind} ${table.name}`]);
-  return { table: table.name, version: 1, kind: 'create_table', columns: [], backfill: table.kind === 'view' && !!base };
+  // a new view over rows that exist is filled by its base's new iteration column, not here
+  return { table: table.name, version: 1, kind: 'create_table', columns: [], backfill: false };
 }
 
 async function insertColumn(c: pg.PoolClient, schema: string, tableId: number, col: PlannedColumn, position: number, version: number) {
@@ -126,13 +138,20 @@ async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, 
     if (old.computed && col.computed) {
       const udfChanged = JSON.stringify([...old.computed.udfs].sort()) !== JSON.stringify([...col.computed.udfs].sort());
       const exprChanged = canonicalJson(old.computed.expr) !== canonicalJson(col.computed.expr) || describeType(old.type) !== describeType(col.type);
-      if (udfChanged || exprChanged) {
+      const iteration = (cc: PlannedComputed) => (cc.iterate ? canonicalJson({ iterator: cc.iterate.iterator, params: cc.iterate.params }) : '');
+      const iteratorChanged = iteration(old.computed) !== iteration(col.computed);
+      if (udfChanged || exprChanged || iteratorChanged) {
         if (!opts.recompute) {
-          const what = udfChanged ? `UDF version changed (${old.computed.udfs.join(', ')} -> ${col.computed.udfs.join(', ')})` : 'expression changed';
+          const what = iteratorChanged
+            ? `the iterator of view ${col.name} changed (${iteration(old.computed)} -> ${iteration(col.computed)}), so its rows were made by the old one`
+            : udfChanged
+              ? `UDF version changed (${old.computed.udfs.join(', ')} -> ${col.computed.udfs.join(', ')})`
+              : 'expression changed';
           throw new TesseraError('E_UDF_VERSION', `${where}, column ${col.name}: ${what}; its stored values were computed by the old code. Re-run with --recompute to recompute them`);
         }
         recomputed.push(col);
-      } else if (old.computed.onError !== col.computed.onError || old.computed.queue !== col.computed.queue) {
+      } else if (canonicalJson(old.computed) !== canonicalJson(col.computed)) {
+        // what does not change values (onError, queue, rows per job) is updated in place
         await c.query(`UPDATE ${s}.columns SET computed = $3 WHERE table_id = $1 AND name = $2`, [cur.id, col.name, JSON.stringify(col.computed)]);
       }
     }

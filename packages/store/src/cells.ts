@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { columnsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR } from './sql';
 import type { CatalogTable } from './catalog';
+import { relationOf } from './relation';
 
 /** Which rows a job covers: a rowid range, optionally only the row versions one table version wrote. */
 export interface RowSelector {
@@ -36,14 +37,15 @@ export function stageInputs(table: CatalogTable, columns: string[]): string[] {
  * dependents and a pending one can wait).
  */
 export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: string[], sel: RowSelector): Promise<BatchRow[]> {
+  const rel = relationOf(table);
   const read = stageInputs(table, columns);
-  const computed = read.filter((n) => table.columns.find((c) => c.name === n)?.computed);
-  const select = ['_rowid', '_v_min', ...read.map(ident), ...computed.map((n) => ident(statusCol(n)))];
-  const pending = columns.map((n) => `${ident(statusCol(n))} IS NULL`).join(' OR ');
+  const computed = read.filter((n) => rel.column(n)?.computed);
+  const select = ['t0._rowid', 't0._v_min', ...read.map((n) => `${rel.col(n)} AS ${ident(n)}`), ...computed.map((n) => `${rel.status(n)} AS ${ident(statusCol(n))}`)];
+  const pending = columns.map((n) => `t0.${ident(statusCol(n))} IS NULL`).join(' OR ');
   const { rows } = await db.query(
-    `SELECT ${select.join(', ')} FROM ${table.physical}
-      WHERE _rowid BETWEEN $1 AND $2 AND _v_max IS NULL ${sel.vMin === undefined ? '' : 'AND _v_min = $3'} AND (${pending})
-      ORDER BY _rowid`,
+    `SELECT ${select.join(', ')} FROM ${rel.from}
+      WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${sel.vMin === undefined ? '' : 'AND t0._v_min = $3'} AND (${pending})
+      ORDER BY t0._rowid`,
     sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
   );
   return rows;

@@ -1,5 +1,10 @@
 export { Store, type StoreOptions, type WriteOptions } from './store';
 export type { CatalogTable, CatalogColumn } from './catalog';
+export { viewsOf, iterationColumns } from './catalog';
+export type { DerivedVersion } from './derived';
+export type { IterationOutcome, IterationCommit } from './iterations';
+export { relationOf, type Relation, type BaseRows } from './relation';
+export { rowKey } from './read';
 export type { ApplyChange, ApplyOptions } from './apply';
 export type { Row } from './rows';
 export type { SelectOptions, ColumnStatus, CellError } from './read';
@@ -7,3 +12,4 @@ export type { VersionInfo, VersionKind } from './versions';
 export type { RowSelector, BatchRow, CellResult } from './cells';
 export { stageInputs } from './cells';
 export { statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR, ident } from './sql';
+export { canonicalJson } from './canonical-json';

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { TesseraError } from '@tessera/core';
 import { ident, statusCol, errTypeCol, errMsgCol } from './sql';
 import type { CatalogTable } from './catalog';
+import { relationOf, type Relation } from './relation';
 
 export interface SelectOptions {
   /** read the table as it was at this version */
@@ -16,29 +17,37 @@ export interface SelectOptions {
   orderBy?: string[];
 }
 
-/** Rows as of the latest (or a given) version, ordered by insertion unless asked otherwise. */
+/**
+ * Rows as of the latest (or a given) version, ordered by insertion unless asked otherwise. A view's
+ * rows carry the columns it inherits, read from its base rows as they were at that version.
+ */
 export async function selectRows(db: pg.Pool, table: CatalogTable, opts: SelectOptions = {}): Promise<Record<string, unknown>[]> {
   const v = opts.asOf ?? table.version;
   if (v < 1 || v > table.version) throw new TesseraError('E_VERSION', `${table.name} has versions 1..${table.version}, not ${v}`);
-  const visible = table.columns.filter((c) => c.addedVersion <= v);
+  const rel = relationOf(table, v === table.version ? { mode: 'live' } : { mode: 'asOf', version: v });
+  const own = table.columns.filter((c) => c.addedVersion <= v);
+  const visible = [...rel.inherited, ...own];
   const names = opts.columns ?? visible.map((c) => c.name);
   const select: string[] = [];
   for (const n of names) {
     const col = visible.find((c) => c.name === n);
     if (!col) throw new TesseraError('E_UNKNOWN_COLUMN', `${table.name} has no column ${n}${v !== table.version ? ` at version ${v}` : ''}`);
-    select.push(ident(n));
-    if (opts.withErrors && col.computed) select.push(`${ident(errTypeCol(n))} AS ${ident(`${n}_errortype`)}`, `${ident(errMsgCol(n))} AS ${ident(`${n}_errormsg`)}`);
+    select.push(`${rel.col(n)} AS ${ident(n)}`);
+    if (opts.withErrors && col.computed) {
+      select.push(`${rel.cell(n, errTypeCol)} AS ${ident(`${n}_errortype`)}`, `${rel.cell(n, errMsgCol)} AS ${ident(`${n}_errormsg`)}`);
+    }
   }
   const params: unknown[] = [v];
-  const filters = ['_v_min <= $1', '(_v_max IS NULL OR _v_max > $1)'];
+  const filters = ['t0._v_min <= $1', '(t0._v_max IS NULL OR t0._v_max > $1)'];
   for (const [k, val] of Object.entries(opts.where ?? {})) {
     if (!visible.some((c) => c.name === k)) throw new TesseraError('E_UNKNOWN_COLUMN', `${table.name} has no column ${k}`);
     params.push(val);
-    filters.push(`${ident(k)} = $${params.length}`);
+    filters.push(`${rel.col(k)} = $${params.length}`);
   }
-  const order = opts.orderBy?.length ? opts.orderBy.map((o) => ident(o)).join(', ') : '_rowid';
+  for (const o of opts.orderBy ?? []) if (!visible.some((c) => c.name === o)) throw new TesseraError('E_UNKNOWN_COLUMN', `${table.name} has no column ${o}`);
+  const order = opts.orderBy?.length ? opts.orderBy.map((o) => rel.col(o)).join(', ') : 't0._rowid';
   const { rows } = await db.query(
-    `SELECT ${select.join(', ') || '1'} FROM ${table.physical} WHERE ${filters.join(' AND ')} ORDER BY ${order}
+    `SELECT ${select.join(', ') || '1'} FROM ${rel.from} WHERE ${filters.join(' AND ')} ORDER BY ${order}
       ${opts.limit === undefined ? '' : `LIMIT ${Math.max(0, Math.floor(opts.limit))}`} ${opts.offset ? `OFFSET ${Math.floor(opts.offset)}` : ''}`,
     params,
   );
@@ -76,16 +85,23 @@ export interface CellError {
 
 /** Failed cells with their messages, keyed by the row's primary key. */
 export async function listErrors(db: pg.Pool, table: CatalogTable, opts: { column?: string; limit?: number } = {}): Promise<CellError[]> {
-  const keys = table.columns.filter((c) => c.type.primaryKey).map((c) => c.name);
-  const keyCols = keys.length ? keys : ['_rowid'];
+  const rel = relationOf(table);
+  const keyCols = rowKey(table, rel);
   const out: CellError[] = [];
   for (const c of table.columns.filter((c) => c.computed && (!opts.column || c.name === opts.column))) {
     const { rows } = await db.query(
-      `SELECT ${keyCols.map(ident).join(', ')}, ${ident(errTypeCol(c.name))} AS et, ${ident(errMsgCol(c.name))} AS em
-         FROM ${table.physical} WHERE _v_max IS NULL AND ${ident(statusCol(c.name))} = 2 ORDER BY _rowid LIMIT $1`,
+      `SELECT ${keyCols.map((k) => `${k === '_rowid' ? 't0._rowid' : rel.col(k)} AS ${ident(k)}`).join(', ')}, t0.${ident(errTypeCol(c.name))} AS et, t0.${ident(errMsgCol(c.name))} AS em
+         FROM ${rel.from} WHERE t0._v_max IS NULL AND t0.${ident(statusCol(c.name))} = 2 ORDER BY t0._rowid LIMIT $1`,
       [opts.limit ?? 100],
     );
     for (const r of rows) out.push({ column: c.name, key: Object.fromEntries(keyCols.map((k) => [k, r[k]])), errortype: r.et, errormsg: r.em });
   }
   return out;
 }
+
+/** What names a row to a user: its primary key (a view's: the inherited key and pos), else its rowid. */
+export function rowKey(table: CatalogTable, rel: Relation = relationOf(table)): string[] {
+  const keys = [...[...rel.inherited, ...table.columns].filter((c) => c.type.primaryKey).map((c) => c.name), ...rel.positions];
+  return keys.length ? keys : ['_rowid'];
+}
+

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { TesseraError, validateValue, typeFromSpec, dependentsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
-import type { CatalogColumn, CatalogTable } from './catalog';
+import { rowidSequence, type CatalogColumn, type CatalogTable } from './catalog';
 import { bumpVersion, setVersionCounts } from './versions';
 
 export type Row = Record<string, unknown>;
@@ -46,7 +46,7 @@ const toJson = (rows: Row[]) => JSON.stringify(rows);
 export async function insertRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number }> {
   const cols = baseColumns(table);
   const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${rows.length} row(s)`);
-  const seq = `${ident(schema)}.${ident(`${table.physical.split('.')[1]!.replace(/"/g, '')}__rowid`)}`;
+  const seq = rowidSequence(table);
   const names = cols.map((col) => ident(col.name)).join(', ');
   for (let i = 0; i < rows.length; i += CHUNK) {
     try {
@@ -68,7 +68,7 @@ export async function insertRows(c: pg.PoolClient, schema: string, table: Catalo
  * computed columns that depend on a changed column are reset (to be recomputed), the others are
  * carried over unchanged.
  */
-export async function updateRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number; reset: string[] }> {
+export async function updateRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number; reset: string[]; changed: string[]; rowids: number[] }> {
   const keys = keyColumns(table);
   if (!keys.length) throw new TesseraError('E_BAD_ROW', `${table.name}: updates need a primary key`);
   const version = await bumpVersion(c, schema, table.id, 'update', `updated ${rows.length} row(s)`);
@@ -79,11 +79,14 @@ export async function updateRows(c: pg.PoolClient, schema: string, table: Catalo
     groups.set(sig, [...(groups.get(sig) ?? []), r]);
   }
   const allReset = new Set<string>();
+  const allChanged = new Set<string>();
+  const rowids: number[] = [];
   let count = 0;
   for (const group of groups.values()) {
     const changed = Object.keys(group[0]!).filter((k) => !keys.some((key) => key.name === k));
     const reset = dependentsOf(table.columns, changed);
     reset.forEach((r) => allReset.add(r));
+    changed.forEach((ch) => allChanged.add(ch));
     const changedCols = table.columns.filter((col) => changed.includes(col.name));
     const rsCols = [...keys, ...changedCols];
     const physical = (col: CatalogColumn) => (col.computed ? [col.name, statusCol(col.name), errTypeCol(col.name), errMsgCol(col.name)] : [col.name]);
@@ -101,13 +104,14 @@ export async function updateRows(c: pg.PoolClient, schema: string, table: Catalo
     const joinO = keys.map((k) => `o.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
     for (let i = 0; i < group.length; i += CHUNK) {
       const chunk = group.slice(i, i + CHUNK);
-      const { rowCount } = await c.query(
+      const { rowCount, rows: written } = await c.query(
         `WITH u AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(rsCols)})),
               o AS (UPDATE ${table.physical} t SET _v_max = $2 FROM u WHERE ${join} AND t._v_max IS NULL RETURNING t.*)
          INSERT INTO ${table.physical} (${targetCols.map(ident).join(', ')})
-         SELECT ${sources.join(', ')} FROM o JOIN u ON ${joinO}`,
+         SELECT ${sources.join(', ')} FROM o JOIN u ON ${joinO} RETURNING _rowid`,
         [toJson(chunk), version],
       );
+      rowids.push(...written.map((w) => w._rowid as number));
       if (rowCount !== chunk.length) {
         const missing = await missingKeys(c, table, chunk, keys, version);
         throw new TesseraError('E_NO_SUCH_ROW', `${table.name}: no row with ${missing.slice(0, 5).map((m) => JSON.stringify(m)).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}; nothing was updated`);
@@ -116,24 +120,24 @@ export async function updateRows(c: pg.PoolClient, schema: string, table: Catalo
     }
   }
   await setVersionCounts(c, schema, table.id, version, { updates: count });
-  return { version, count, reset: [...allReset] };
+  return { version, count, reset: [...allReset], changed: [...allChanged], rowids };
 }
 
 /** Delete rows by primary key as a new version (the rows stay readable at earlier versions). */
-export async function deleteRows(c: pg.PoolClient, schema: string, table: CatalogTable, keyRows: Row[]): Promise<{ version: number; count: number }> {
+export async function deleteRows(c: pg.PoolClient, schema: string, table: CatalogTable, keyRows: Row[]): Promise<{ version: number; count: number; rowids: number[] }> {
   const keys = keyColumns(table);
   const version = await bumpVersion(c, schema, table.id, 'delete', `deleted ${keyRows.length} row(s)`);
-  let count = 0;
+  const rowids: number[] = [];
   const join = keys.map((k) => `t.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
   for (let i = 0; i < keyRows.length; i += CHUNK) {
-    const { rowCount } = await c.query(
-      `UPDATE ${table.physical} t SET _v_max = $2 FROM jsonb_to_recordset($1::jsonb) AS u(${recordsetDef(keys)}) WHERE ${join} AND t._v_max IS NULL`,
+    const { rows } = await c.query(
+      `UPDATE ${table.physical} t SET _v_max = $2 FROM jsonb_to_recordset($1::jsonb) AS u(${recordsetDef(keys)}) WHERE ${join} AND t._v_max IS NULL RETURNING t._rowid`,
       [toJson(keyRows.slice(i, i + CHUNK)), version],
     );
-    count += rowCount ?? 0;
+    rowids.push(...rows.map((r) => r._rowid as number));
   }
-  await setVersionCounts(c, schema, table.id, version, { deletes: count });
-  return { version, count };
+  await setVersionCounts(c, schema, table.id, version, { deletes: rowids.length });
+  return { version, count: rowids.length, rowids };
 }
 
 /** Keys of `chunk` that match no current row (rows this version already retired count as matched). */

@@ -9,6 +9,9 @@ import { selectRows, columnStatus, listErrors, type SelectOptions } from './read
 import { listVersions, revertLatest, bumpVersion } from './versions';
 import { loadBatch, writeCells, pendingRanges, resetErrors, resetCells, type RowSelector, type CellResult } from './cells';
 import { ident, statusCol } from './sql';
+import { TesseraError } from '@tessera/core';
+import { retireDerived, reviseDerived, resetDerived, derivedKey, type DerivedVersion } from './derived';
+import { commitIteration, type IterationOutcome } from './iterations';
 
 export interface WriteOptions {
   /** idempotency key: a write repeated with the same id applies once */
@@ -64,7 +67,7 @@ export class Store {
    * With a `requestId`, a repeated request (a retried ingest job) returns the first one's version.
    */
   async insert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
-    const table = await this.table(pipeline, tableName);
+    const table = await this.writable(pipeline, tableName);
     const valid = validateRows(table, rows);
     return this.once(table, opts.requestId, (c) => insertRows(c, this.schema, table, valid));
   }
@@ -83,22 +86,58 @@ export class Store {
     });
   }
 
+  /**
+   * Update rows by primary key; dependent computed columns are reset. The view rows of updated
+   * rows get new versions carrying the new inherited values (`derived`: view work to run once
+   * the table's own work is done).
+   */
   async update(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
-    const table = await this.table(pipeline, tableName);
+    const table = await this.writable(pipeline, tableName);
     const cols = table.columns.filter((c) => !c.computed);
     const valid = rows.map((r, i) => {
       const [v] = validateRows(table, [r], cols.filter((c) => c.name in r));
       if (!v) throw new Error(`row ${i + 1}`);
       return v;
     });
-    return this.once(table, opts.requestId, (c) => updateRows(c, this.schema, table, valid));
+    return this.once(table, opts.requestId, async (c) => {
+      const r = await updateRows(c, this.schema, table, valid);
+      const all = await loadTables(c, this.schema, pipeline);
+      const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `update of ${table.name} v${r.version}`);
+      return { version: r.version, count: r.count, reset: r.reset, derived };
+    });
   }
 
+  /** Delete rows by primary key; the rows of views over them are deleted too (`derived`). */
   async delete(pipeline: string, tableName: string, keys: Row[], opts: WriteOptions = {}) {
-    const table = await this.table(pipeline, tableName);
+    const table = await this.writable(pipeline, tableName);
     const keyCols = table.columns.filter((c) => c.type.primaryKey);
     const valid = validateRows(table, keys, keyCols);
-    return this.once(table, opts.requestId, (c) => deleteRows(c, this.schema, table, valid));
+    return this.once(table, opts.requestId, async (c) => {
+      const r = await deleteRows(c, this.schema, table, valid);
+      const all = await loadTables(c, this.schema, pipeline);
+      const derived = await retireDerived(c, all, table, r.rowids, derivedKey(table, r.version), `delete from ${table.name} v${r.version}`);
+      return { version: r.version, count: r.count, derived };
+    });
+  }
+
+  /** A table users write to: views get their rows from their iterator. */
+  private async writable(pipeline: string, tableName: string): Promise<CatalogTable> {
+    const table = await this.table(pipeline, tableName);
+    if (table.kind === 'view') {
+      throw new TesseraError('E_VIEW_WRITE', `${pipeline}.${tableName} is a view: its rows come from iterating ${table.base?.name ?? 'its base table'}; write to the base table instead`);
+    }
+    return table;
+  }
+
+  /**
+   * Commit one base row's iteration into a view (see commitIteration): replaces that base row's
+   * view rows and records the iteration cell, in one transaction.
+   */
+  async commitIteration(base: CatalogTable, viewName: string, row: { _rowid: number; _v_min: number }, outcome: IterationOutcome, work: { requestId: string; detail: string }) {
+    const all = await this.tables(base.pipeline);
+    const view = all.find((t) => t.name === viewName && t.baseId === base.id);
+    if (!view) throw new TesseraError('E_UNKNOWN_TABLE', `${base.pipeline}.${base.name} has no view ${viewName}`);
+    return commitIteration(this.pool, all, base, view, row, outcome, work);
   }
 
   async select(pipeline: string, tableName: string, opts?: SelectOptions) {
@@ -118,8 +157,8 @@ export class Store {
   }
 
   async revert(pipeline: string, tableName: string): Promise<number> {
-    const table = await this.table(pipeline, tableName);
-    return withTx(this.pool, (c) => revertLatest(c, this.schema, table));
+    const table = await this.writable(pipeline, tableName);
+    return withTx(this.pool, async (c) => revertLatest(c, this.schema, table, await loadTables(c, this.schema, pipeline)));
   }
 
   /** Reset failed (or all) cells of computed columns to pending, as a new version; returns it. */
@@ -128,9 +167,11 @@ export class Store {
     const columns = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
     return withTx(this.pool, async (c) => {
       const version = await bumpVersion(c, this.schema, table.id, 'recompute', `${opts.errorsOnly ? 'retry failed cells of' : 'recompute'} ${columns.join(', ')}`);
-      if (opts.errorsOnly) return { version, cells: await resetErrors(c, table, columns) };
+      if (opts.errorsOnly) return { version, cells: await resetErrors(c, table, columns), derived: [] as DerivedVersion[] };
       await resetCells(c, table, columns);
-      return { version, cells: -1 };
+      const all = await loadTables(c, this.schema, pipeline);
+      const derived = await resetDerived(c, all, table, columns, derivedKey(table, version), `recompute of ${table.name} v${version}`);
+      return { version, cells: -1, derived };
     });
   }
 
@@ -184,6 +225,12 @@ export class Store {
     const out: Record<string, Record<string, number>> = {};
     for (const r of rows) (out[r.column_name] ??= {})[r.counter] = Number(r.amount);
     return out;
+  }
+
+  /** The version written under a request id (see versionFor), or null. */
+  async versionByRequest(tableId: number, requestId: string): Promise<number | null> {
+    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND request_id = $2`, [tableId, requestId]);
+    return rows[0]?.version ?? null;
   }
 
   async abortedVersions(tableId: number): Promise<number[]> {

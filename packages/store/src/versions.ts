@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { TesseraError } from '@tessera/core';
 import { ident, statusCol, CELL_ERROR } from './sql';
-import type { CatalogTable } from './catalog';
+import { viewsOf, type CatalogTable } from './catalog';
+import { removeDerived, restoreDerived, derivedKey } from './derived';
 
 export type VersionKind = 'create_table' | 'insert' | 'update' | 'delete' | 'add_column' | 'drop_column' | 'recompute' | 'revert';
 
@@ -12,6 +13,36 @@ export async function bumpVersion(c: pg.PoolClient, schema: string, tableId: num
   const version = rows[0].version as number;
   await c.query(`INSERT INTO ${s}.versions (table_id, version, kind, detail) VALUES ($1, $2, $3, $4)`, [tableId, version, kind, detail]);
   return version;
+}
+
+/**
+ * The version a repeatable piece of work writes under: found by its request id, or started. Work
+ * that commits in several transactions (an iterate job, row by row) or runs twice (a retried job)
+ * so lands in one version, never two.
+ */
+export async function versionFor(c: pg.PoolClient, schema: string, tableId: number, requestId: string, kind: VersionKind, detail: string): Promise<number> {
+  const s = ident(schema);
+  const find = () => c.query(`SELECT version FROM ${s}.versions WHERE table_id = $1 AND request_id = $2`, [tableId, requestId]);
+  // found without a lock (the common case: later rows of the same job); the table lock only to make one
+  const found = (await find()).rows[0];
+  if (found) return found.version;
+  await c.query(`SELECT 1 FROM ${s}.tables WHERE id = $1 FOR UPDATE`, [tableId]);
+  const { rows } = await find();
+  if (rows[0]) return rows[0].version;
+  const version = await bumpVersion(c, schema, tableId, kind, detail);
+  await c.query(`UPDATE ${s}.versions SET request_id = $3 WHERE table_id = $1 AND version = $2`, [tableId, version, requestId]);
+  return version;
+}
+
+/** Add to a version's counts (work that commits in steps). */
+export async function addVersionCounts(c: pg.PoolClient, schema: string, tableId: number, version: number, counts: { inserts?: number; updates?: number; deletes?: number }) {
+  await c.query(`UPDATE ${ident(schema)}.versions SET inserts = inserts + $3, updates = updates + $4, deletes = deletes + $5 WHERE table_id = $1 AND version = $2`, [
+    tableId,
+    version,
+    counts.inserts ?? 0,
+    counts.updates ?? 0,
+    counts.deletes ?? 0,
+  ]);
 }
 
 export interface VersionInfo {
@@ -71,7 +102,7 @@ export async function setVersionCounts(c: pg.PoolClient, schema: string, tableId
  * retired come back, so the table reads exactly as it did before. Schema versions are not
  * revertible here because dropping or re-adding a column loses or invents data.
  */
-export async function revertLatest(c: pg.PoolClient, schema: string, table: CatalogTable): Promise<number> {
+export async function revertLatest(c: pg.PoolClient, schema: string, table: CatalogTable, all: CatalogTable[]): Promise<number> {
   const s = ident(schema);
   const { rows } = await c.query(`SELECT version, kind FROM ${s}.versions WHERE table_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE`, [table.id]);
   const latest = rows[0];
@@ -80,6 +111,16 @@ export async function revertLatest(c: pg.PoolClient, schema: string, table: Cata
     throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is not an insert, update or delete; only those can be reverted`);
   }
   const v = latest.version as number;
+  if (viewsOf(all, table).length) {
+    // views follow: an insert's view rows go, a delete's come back; an update's re-derived rows cannot be told apart
+    if (latest.kind === 'update') {
+      throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${v}) is an update, and views (${viewsOf(all, table).map((t) => t.name).join(', ')}) were derived from the updated rows; update the rows back instead`);
+    }
+    if (latest.kind === 'insert') {
+      const { rows: added } = await c.query(`SELECT _rowid FROM ${table.physical} WHERE _v_min = $1`, [v]);
+      await removeDerived(c, all, table, added.map((r) => r._rowid));
+    } else await restoreDerived(c, all, table, derivedKey(table, v));
+  }
   await c.query(`DELETE FROM ${table.physical} WHERE _v_min = $1`, [v]);
   await c.query(`UPDATE ${table.physical} SET _v_max = NULL WHERE _v_max = $1`, [v]);
   await c.query(`DELETE FROM ${s}.versions WHERE table_id = $1 AND version = $2`, [table.id, v]);

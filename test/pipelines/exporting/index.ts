@@ -16,4 +16,6 @@ export default definePipeline('exporting', (p) => {
   notes.compute('embedding', localEmbedding(notes.body));
   p.export(notes, postgres({ url: customerUrl, schema: customerSchema, table: 'notes', create: true }), { columns: ['body', 'stars', 'shout', 'embedding'] });
   p.export(notes, parquetFiles({ destination: filesDir }), { columns: ['body', 'shout'] });
+  // an archive: deleting a note does not delete its exported row
+  p.export(notes, postgres({ url: customerUrl, schema: customerSchema, table: 'notes_kept', create: true }), { columns: ['body'], propagateDeletes: false });
 });

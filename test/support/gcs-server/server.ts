@@ -107,8 +107,9 @@ export async function startGcsServer(): Promise<GcsTestServer> {
         sessions.delete(m[1]!);
         return send(res, 200, meta(store(session.bucket, session.name, Buffer.concat(session.chunks), session.contentType)));
       }
-      // objects: GET /storage/v1/b/:bucket/o/:name (metadata, or bytes with alt=media), also under /download
-      m = /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path);
+      // objects: GET /storage/v1/b/:bucket/o/:name (metadata, or bytes with alt=media), also under /download,
+      // and without /storage/v1, which is how the client library calls a STORAGE_EMULATOR_HOST
+      m = /^(?:\/download)?(?:\/storage\/v1)?\/b\/([^/]+)\/o\/(.+)$/.exec(path);
       if (m) {
         const key = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
         const o = objects.get(key);
@@ -131,7 +132,7 @@ export async function startGcsServer(): Promise<GcsTestServer> {
         return send(res, 200, meta(o));
       }
       // buckets always exist
-      m = /^\/storage\/v1\/b\/([^/]+)$/.exec(path);
+      m = /^(?:\/storage\/v1)?\/b\/([^/]+)$/.exec(path);
       if (m) return send(res, 200, { kind: 'storage#bucket', name: decodeURIComponent(m[1]!), id: decodeURIComponent(m[1]!) });
       return send(res, 404, { error: { code: 404, message: `not implemented: ${req.method} ${path}` } });
     } catch (err) {

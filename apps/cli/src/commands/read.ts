@@ -36,7 +36,8 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
         const total = c.done + c.pending + c.failed;
         const u = usage[c.column];
         const model = u || modelColumns.has(c.column) ? `  model: ${formatUsage(u)}` : '';
-        lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}${model}`);
+        const view = t.columns.find((col) => col.name === c.column)?.computed?.iterate ? `  (rows of view ${c.column})` : '';
+        lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}${model}${view}`);
       }
     }
     if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);

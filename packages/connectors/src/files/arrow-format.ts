@@ -1,8 +1,12 @@
-import { Bool, Field, Float32, Float64, Int64, List, Table, TimestampMillisecond, Utf8, tableToIPC, vectorFromArray, type DataType } from 'apache-arrow';
+import type { DataType } from 'apache-arrow';
 import { isMediaKind, type ExportRow } from '@tessera/core';
 import { plainValue, toDate, toNumberArray, type FileColumn, type FileFormat } from './file-format';
+import { arrowLib } from '../sdk/modules';
 
-function arrowColumn(c: FileColumn, rows: ExportRow[]) {
+type Arrow = Awaited<ReturnType<typeof arrowLib>>;
+
+function arrowColumn(arrow: Arrow, c: FileColumn, rows: ExportRow[]) {
+  const { Bool, Field, Float32, Float64, Int64, List, TimestampMillisecond, Utf8, vectorFromArray } = arrow;
   const values = rows.map((r) => r[c.name] ?? null);
   const make = (type: DataType, conv: (v: unknown) => unknown) => vectorFromArray(values.map((v) => (v === null ? null : conv(v))), type);
   if (isMediaKind(c.type.kind) || c.type.kind === 'string') return make(new Utf8(), String);
@@ -33,8 +37,9 @@ export const arrowFormat: FileFormat = {
   name: 'arrow',
   extension: 'arrow',
   contentType: 'application/vnd.apache.arrow.file',
-  encode(columns: FileColumn[], rows: ExportRow[]): Buffer {
-    const table = new Table(Object.fromEntries(columns.map((c) => [c.name, arrowColumn(c, rows)])));
-    return Buffer.from(tableToIPC(table, 'file'));
+  async encode(columns: FileColumn[], rows: ExportRow[]): Promise<Buffer> {
+    const arrow = await arrowLib();
+    const table = new arrow.Table(Object.fromEntries(columns.map((c) => [c.name, arrowColumn(arrow, c, rows)])));
+    return Buffer.from(arrow.tableToIPC(table, 'file'));
   },
 };

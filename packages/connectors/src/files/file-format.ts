@@ -5,12 +5,12 @@ export interface FileColumn {
   type: TypeSpec;
 }
 
-/** One file format: rows in, the bytes of one file out. */
+/** One file format: rows in, the bytes of one file out (async: a format's library is imported on first use). */
 export interface FileFormat {
   readonly name: 'parquet' | 'arrow' | 'jsonl' | 'csv';
   readonly extension: string;
   readonly contentType: string;
-  encode(columns: FileColumn[], rows: ExportRow[]): Buffer;
+  encode(columns: FileColumn[], rows: ExportRow[]): Promise<Buffer>;
 }
 
 /** Values as JSON-friendly scalars: Dates as ISO strings, typed arrays as plain arrays, bigints as numbers. */

@@ -1,4 +1,4 @@
-import type { ExportRow, ExportSchema, ExportSink, MediaStore } from '@tessera/core';
+import type { ExportBatch, ExportRow, ExportSchema, ExportSink, MediaStore } from '@tessera/core';
 import { checkIdentifier } from '../sql/identifiers';
 import { joinLocation } from '../url';
 import { createMediaStoreResolver, type MediaStoreResolver } from '../media/resolve';
@@ -21,8 +21,11 @@ export interface FileSinkOptions {
 
 /**
  * Rows written as files under `<destination>/<source>/`. Files are append-only, so each upsert call
- * writes parts named by the hash of their content (re-running a job rewrites nothing), and a delete
- * writes `delete-<hash>` files holding the deleted keys, for the reader to apply.
+ * writes parts named by the table version that wrote the rows and the hash of their content,
+ * `part-<version>-<hash>` (re-running a job rewrites nothing), and a delete writes
+ * `delete-<version>-<hash>` files holding the deleted keys. A reader rebuilds the table by taking,
+ * per key, the row of the highest version unless a delete of a higher version holds that key
+ * (versions are zero-padded, so the names sort in version order).
  */
 export class FileSink implements ExportSink {
   readonly name: string;
@@ -44,16 +47,16 @@ export class FileSink implements ExportSink {
     this.storeFor(this.opts.destination); // an unknown scheme fails here, before any work
   }
 
-  async upsert(schema: ExportSchema, rows: ExportRow[]): Promise<void> {
-    await this.writeParts(schema, 'part', schema.columns, lastPerKey(schema, rows));
+  async upsert(schema: ExportSchema, rows: ExportRow[], batch?: ExportBatch): Promise<void> {
+    await this.writeParts(schema, 'part', schema.columns, lastPerKey(schema, rows), batch);
   }
 
-  async delete(schema: ExportSchema, keys: ExportRow[]): Promise<void> {
+  async delete(schema: ExportSchema, keys: ExportRow[], batch?: ExportBatch): Promise<void> {
     const keyColumns = schema.key.map((k) => schema.columns.find((c) => c.name === k)!);
-    await this.writeParts(schema, 'delete', keyColumns, keys);
+    await this.writeParts(schema, 'delete', keyColumns, keys, batch);
   }
 
-  private async writeParts(schema: ExportSchema, kind: 'part' | 'delete', columns: FileColumn[], rows: ExportRow[]): Promise<void> {
+  private async writeParts(schema: ExportSchema, kind: 'part' | 'delete', columns: FileColumn[], rows: ExportRow[], batch?: ExportBatch): Promise<void> {
     this.written = [];
     if (rows.length === 0) return;
     await this.prepare(schema);
@@ -61,8 +64,9 @@ export class FileSink implements ExportSink {
     const store = this.storeFor(dir);
     const names = columns.map((c) => c.name);
     for (const part of batches(rows, Number.MAX_SAFE_INTEGER, this.opts.partitionBytes ?? 64 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
-      const body = this.format.encode(columns, part);
-      const key = `${kind}-${sha256(body).slice(0, 32)}.${this.format.extension}`;
+      const body = await this.format.encode(columns, part);
+      const version = batch ? `${String(batch.version).padStart(10, '0')}-` : '';
+      const key = `${kind}-${version}${sha256(body).slice(0, 32)}.${this.format.extension}`;
       const url = joinLocation(dir, key);
       if (!(await store.exists(url))) await store.put(dir, key, body, { contentType: this.format.contentType, size: body.length });
       this.written.push(url);

@@ -1,7 +1,7 @@
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import { isMediaKind, type ExportRow } from '@tessera/core';
 import { toDate, toNumberArray, type FileColumn, type FileFormat } from './file-format';
+import { parquetWriter } from '../sdk/modules';
 
 type Leaf = { elements: SchemaElement[]; value: (v: unknown) => unknown };
 
@@ -48,7 +48,8 @@ export const parquetFormat: FileFormat = {
   name: 'parquet',
   extension: 'parquet',
   contentType: 'application/vnd.apache.parquet',
-  encode(columns: FileColumn[], rows: ExportRow[]): Buffer {
+  async encode(columns: FileColumn[], rows: ExportRow[]): Promise<Buffer> {
+    const { parquetWriteBuffer } = await parquetWriter();
     const leaves = columns.map(leaf);
     const schema: SchemaElement[] = [{ name: 'root', num_children: columns.length }, ...leaves.flatMap((l) => l.elements)];
     const columnData = columns.map((c, i) => ({ name: c.name, data: rows.map((r) => leaves[i]!.value(r[c.name])) }));

@@ -6,7 +6,7 @@ export const jsonlFormat: FileFormat = {
   name: 'jsonl',
   extension: 'jsonl',
   contentType: 'application/x-ndjson',
-  encode(columns: FileColumn[], rows: ExportRow[]): Buffer {
+  async encode(columns: FileColumn[], rows: ExportRow[]): Promise<Buffer> {
     const lines = rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c) => [c.name, plainValue(r[c.name])]))));
     return Buffer.from(lines.length ? `${lines.join('\n')}\n` : '');
   },
@@ -24,7 +24,7 @@ export const csvFormat: FileFormat = {
   name: 'csv',
   extension: 'csv',
   contentType: 'text/csv',
-  encode(columns: FileColumn[], rows: ExportRow[]): Buffer {
+  async encode(columns: FileColumn[], rows: ExportRow[]): Promise<Buffer> {
     const lines = [columns.map((c) => csvField(c.name)).join(',')];
     for (const r of rows) lines.push(columns.map((c) => csvField(r[c.name])).join(','));
     return Buffer.from(`${lines.join('\r\n')}\r\n`);

@@ -13,6 +13,8 @@ export interface ReadRowsOptions {
   format?: ImportFormat;
   /** to read from s3:// gs:// az:// https:// (the file is fetched into the media cache first) */
   media?: MediaContext;
+  /** called once with the file's own column names, before the first batch */
+  onColumns?: (fileColumns: string[]) => void;
 }
 
 const BY_EXTENSION: Record<string, ImportFormat> = {
@@ -41,7 +43,9 @@ export async function* readRows(file: string, columns: ImportColumn[], opts: Rea
   const reader: RawBatches = { parquet: parquetReader, arrow: arrowReader, jsonl: jsonlReader, csv: csvReader }[format](local);
   const coerce = new RowCoercer(file, columns);
   try {
-    coerce.checkHeader(await reader.columns());
+    const fileColumns = await reader.columns();
+    coerce.checkHeader(fileColumns);
+    opts.onColumns?.(fileColumns);
     let index = 0;
     for await (const raw of reader.batches(opts.batchSize ?? 1000)) {
       yield raw.map((r) => coerce.row(r, index++));

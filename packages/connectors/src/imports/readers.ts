@@ -1,10 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import { RecordBatchReader } from 'apache-arrow';
 import { parseCsv } from './csv-parser';
+import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
 /** A file as raw records (column name -> value) in batches, before type checks. */
 export interface RawBatches {
@@ -12,22 +10,39 @@ export interface RawBatches {
   batches(size: number): AsyncGenerator<Array<Record<string, unknown>>>;
 }
 
+/** Rows decoded per Parquet read: a whole row group as DuckDB writes them (122,880), a part of a larger one. */
+const SPAN_ROWS = 131_072;
+
 export function parquetReader(file: string): RawBatches {
   const meta = (async () => {
-    const buf = await asyncBufferFromFile(file);
-    return { buf, metadata: await parquetMetadataAsync(buf) };
+    const lib = await parquetReaderLib();
+    const buf = await lib.asyncBufferFromFile(file);
+    return { lib, buf, metadata: await lib.parquetMetadataAsync(buf) };
   })();
   return {
     async columns() {
-      const { metadata } = await meta;
-      return parquetSchema(metadata).children.map((c) => c.element.name);
+      const { lib, metadata } = await meta;
+      return lib.parquetSchema(metadata).children.map((c) => c.element.name);
     },
     async *batches(size) {
-      const { buf, metadata } = await meta;
-      const total = Number(metadata.num_rows);
-      for (let start = 0; start < total; start += size) {
-        yield (await parquetReadObjects({ file: buf, metadata, compressors, rowStart: start, rowEnd: Math.min(start + size, total) })) as Array<Record<string, unknown>>;
+      const { lib, buf, metadata } = await meta;
+      // hyparquet decodes a row group from its start for every read, so reading it batch by batch is
+      // quadratic; read each row group once (in spans of at most SPAN_ROWS rows, to bound memory)
+      // and cut the batches from that
+      let start = 0;
+      let pending: Array<Record<string, unknown>> = [];
+      for (const group of metadata.row_groups) {
+        const end = start + Number(group.num_rows);
+        for (let lo = start; lo < end; lo += SPAN_ROWS) {
+          const rows = (await lib.parquetReadObjects({ file: buf, metadata, compressors: lib.compressors, rowStart: lo, rowEnd: Math.min(lo + SPAN_ROWS, end) })) as Array<Record<string, unknown>>;
+          pending = pending.length ? pending.concat(rows) : rows;
+          let off = 0;
+          for (; pending.length - off >= size; off += size) yield pending.slice(off, off + size);
+          pending = off ? pending.slice(off) : pending;
+        }
+        start = end;
       }
+      if (pending.length) yield pending;
     },
   };
 }
@@ -37,7 +52,7 @@ export function arrowReader(file: string): RawBatches {
   let names: string[] | undefined;
   const reader = async () => {
     const handle = await open(file);
-    const r = await RecordBatchReader.from(handle);
+    const r = await (await arrowLib()).RecordBatchReader.from(handle);
     await r.open();
     names = r.schema.fields.map((f) => f.name);
     return { r, handle };

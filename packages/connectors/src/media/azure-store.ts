@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import type { BlobServiceClient, StorageSharedKeyCredential, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/core-auth';
 import { CellInputError, type MediaStore } from '@tessera/core';
 import { joinKey } from '../url';
+import { azureSdk } from '../sdk/modules';
 import { asStoreError } from './transient';
 
 export interface AzureStoreOptions {
@@ -40,16 +41,20 @@ export const isAzureHttpsUrl = (ref: string): boolean => /^https:\/\/[^/]+\.blob
 export class AzureMediaStore implements MediaStore {
   readonly schemes = ['az'] as const;
   private readonly clients = new Map<string, BlobServiceClient>();
-  private readonly fromConnectionString?: BlobServiceClient;
+  private fromConnectionString?: BlobServiceClient | null;
   private readonly blockSize: number;
 
   constructor(private readonly opts: AzureStoreOptions = {}) {
-    const cs = opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
-    if (cs) this.fromConnectionString = BlobServiceClient.fromConnectionString(cs, opts.clientOptions);
     this.blockSize = opts.blockSize ?? 8 * 1024 * 1024;
   }
 
-  private service(account: string): BlobServiceClient {
+  /** The SDK is imported, and clients built from the environment, on first use. */
+  private async service(account: string): Promise<BlobServiceClient> {
+    const sdk = await azureSdk();
+    if (this.fromConnectionString === undefined) {
+      const cs = this.opts.connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
+      this.fromConnectionString = cs ? sdk.BlobServiceClient.fromConnectionString(cs, this.opts.clientOptions) : null;
+    }
     if (this.fromConnectionString?.accountName === account) return this.fromConnectionString;
     let client = this.clients.get(account);
     if (!client) {
@@ -57,23 +62,23 @@ export class AzureMediaStore implements MediaStore {
       const key = process.env.AZURE_STORAGE_KEY;
       const credential =
         this.opts.credential ??
-        (key && process.env.AZURE_STORAGE_ACCOUNT === account ? new StorageSharedKeyCredential(account, key) : undefined);
-      client = new BlobServiceClient(url, credential, this.opts.clientOptions);
+        (key && process.env.AZURE_STORAGE_ACCOUNT === account ? new sdk.StorageSharedKeyCredential(account, key) : undefined);
+      client = new sdk.BlobServiceClient(url, credential, this.opts.clientOptions);
       this.clients.set(account, client);
     }
     return client;
   }
 
-  private container(loc: BlobLocation): ContainerClient {
-    return this.service(loc.account).getContainerClient(loc.container);
+  private async container(loc: BlobLocation): Promise<ContainerClient> {
+    return (await this.service(loc.account)).getContainerClient(loc.container);
   }
 
   async put(base: string, key: string, body: Buffer | Readable, opts: { contentType?: string } = {}): Promise<string> {
     const loc = parseAzureUrl(base);
     const name = joinKey(loc.name, key);
-    const blob = this.container(loc).getBlockBlobClient(name);
     const headers = opts.contentType ? { blobHTTPHeaders: { blobContentType: opts.contentType } } : {};
     try {
+      const blob = (await this.container(loc)).getBlockBlobClient(name);
       if (Buffer.isBuffer(body)) await blob.uploadData(body, { blockSize: this.blockSize, ...headers });
       else await blob.uploadStream(body, this.blockSize, 4, headers);
     } catch (err) {
@@ -85,7 +90,7 @@ export class AzureMediaStore implements MediaStore {
   async exists(url: string): Promise<boolean> {
     const loc = parseAzureUrl(url);
     try {
-      return await this.container(loc).getBlobClient(loc.name).exists();
+      return await (await this.container(loc)).getBlobClient(loc.name).exists();
     } catch (err) {
       throw asStoreError(err, `exists ${url}`);
     }
@@ -94,7 +99,7 @@ export class AzureMediaStore implements MediaStore {
   async get(url: string): Promise<Readable> {
     const loc = parseAzureUrl(url);
     try {
-      const res = await this.container(loc).getBlobClient(loc.name).download();
+      const res = await (await this.container(loc)).getBlobClient(loc.name).download();
       return res.readableStreamBody as Readable;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw new CellInputError(`media object not found: ${url}`, { ref: url });

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Storage, type StorageOptions } from '@google-cloud/storage';
+import type { Storage, StorageOptions } from '@google-cloud/storage';
 import { CellInputError, type MediaStore } from '@tessera/core';
 import { joinKey, parseLocation } from '../url';
+import { gcsSdk } from '../sdk/modules';
 import { asStoreError } from './transient';
 
 export interface GcsStoreOptions {
@@ -13,24 +14,29 @@ export interface GcsStoreOptions {
   resumableAbove?: number;
 }
 
-/** Settings from the environment: TESSERA_GCS_ENDPOINT for an emulator or a private endpoint. */
+/**
+ * Settings from the environment beyond what the client library reads itself (it reads
+ * STORAGE_EMULATOR_HOST for an emulator, GOOGLE_CLOUD_PROJECT and Application Default Credentials):
+ * an emulator needs some project id, so one is supplied when none is set.
+ */
 export function gcsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StorageOptions {
-  const apiEndpoint = env.TESSERA_GCS_ENDPOINT;
-  return apiEndpoint ? { apiEndpoint, ...(env.GOOGLE_CLOUD_PROJECT ? {} : { projectId: 'tessera' }) } : {};
+  return env.STORAGE_EMULATOR_HOST && !env.GOOGLE_CLOUD_PROJECT && !env.GCLOUD_PROJECT ? { projectId: 'tessera' } : {};
 }
 
 /** `gs://bucket/prefix` on Google Cloud Storage. */
 export class GcsMediaStore implements MediaStore {
   readonly schemes = ['gs'] as const;
-  private readonly storage: Storage;
+  private storage?: Storage;
   private readonly resumableAbove: number;
 
-  constructor(opts: GcsStoreOptions = {}) {
-    this.storage = opts.storage ?? new Storage({ ...gcsConfigFromEnv(), ...opts.config });
+  constructor(private readonly opts: GcsStoreOptions = {}) {
+    this.storage = opts.storage;
     this.resumableAbove = opts.resumableAbove ?? 8 * 1024 * 1024;
   }
 
-  private file(url: string) {
+  /** The client library is imported, and the client built, on first use. */
+  private async file(url: string) {
+    this.storage ??= new (await gcsSdk()).Storage({ ...gcsConfigFromEnv(), ...this.opts.config });
     const { host, path } = parseLocation(url);
     return this.storage.bucket(host).file(path);
   }
@@ -38,7 +44,7 @@ export class GcsMediaStore implements MediaStore {
   async put(base: string, key: string, body: Buffer | Readable, opts: { contentType?: string; size?: number } = {}): Promise<string> {
     const { host, path: prefix } = parseLocation(base);
     const url = `gs://${host}/${joinKey(prefix, key)}`;
-    const file = this.file(url);
+    const file = await this.file(url);
     const size = Buffer.isBuffer(body) ? body.length : opts.size;
     const resumable = size === undefined || size > this.resumableAbove;
     const options = { resumable, ...(opts.contentType ? { contentType: opts.contentType } : {}) };
@@ -53,7 +59,7 @@ export class GcsMediaStore implements MediaStore {
 
   async exists(url: string): Promise<boolean> {
     try {
-      const [found] = await this.file(url).exists();
+      const [found] = await (await this.file(url)).exists();
       return found;
     } catch (err) {
       throw asStoreError(err, `exists ${url}`);
@@ -62,6 +68,6 @@ export class GcsMediaStore implements MediaStore {
 
   async get(url: string): Promise<Readable> {
     if (!(await this.exists(url))) throw new CellInputError(`media object not found: ${url}`, { ref: url });
-    return this.file(url).createReadStream();
+    return (await this.file(url)).createReadStream();
   }
 }

@@ -29,7 +29,9 @@ export interface TesseraMediaContext extends MediaContext {
 export function createMediaContext(opts: MediaContextOptions = {}): TesseraMediaContext {
   const env = process.env;
   const storeFor = createMediaStoreResolver(opts.stores);
-  const defaultDestination = opts.defaultDestination ?? env.TESSERA_MEDIA_DESTINATION ?? path.resolve('.tessera/media');
+  // a local directory is made absolute here, so a relative one means the same after a chdir; URLs stay as they are
+  const destination = opts.defaultDestination || env.TESSERA_MEDIA_DESTINATION || '.tessera/media';
+  const defaultDestination = isLocal(destination) ? localPathOf(destination) : destination;
   const cacheMax = opts.cacheMaxBytes ?? (env.TESSERA_MEDIA_CACHE_MAX_BYTES ? Number(env.TESSERA_MEDIA_CACHE_MAX_BYTES) : 5 * 1024 ** 3);
   if (!Number.isFinite(cacheMax) || cacheMax <= 0) throw new ConfigError(`media cache size must be a positive number of bytes, got ${cacheMax}`);
   const cache = new LocalCache(opts.cacheDir ?? env.TESSERA_MEDIA_CACHE_DIR ?? path.join(os.tmpdir(), 'tessera-media-cache'), cacheMax);

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { CellInputError, type MediaStore } from '@tessera/core';
 import { joinKey, parseLocation } from '../url';
+import { s3Sdk } from '../sdk/modules';
 import { asStoreError } from './transient';
 
 export interface S3StoreOptions {
@@ -15,15 +15,21 @@ export interface S3StoreOptions {
 
 /**
  * Client settings from the environment. Credentials and region come from the SDK's own chain
- * (env, profiles, instance roles). A custom endpoint (MinIO, R2, an emulator) usually wants path-style
- * addressing, and checksums only when required, or streamed uploads are stored with aws-chunked framing.
+ * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance and task roles). A custom endpoint
+ * (MinIO, R2, an emulator) is the SDK's standard AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; with one,
+ * path-style addressing is turned on (TESSERA_S3_FORCE_PATH_STYLE=false to keep virtual hosts) and
+ * checksums are only sent when required, unless AWS_REQUEST_CHECKSUM_CALCULATION says otherwise:
+ * S3-compatible servers that do not know the newer checksums store streamed uploads with their
+ * aws-chunked framing inside.
  */
 export function s3ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
-  const endpoint = env.TESSERA_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
   const forcePathStyle = env.TESSERA_S3_FORCE_PATH_STYLE !== undefined ? env.TESSERA_S3_FORCE_PATH_STYLE === 'true' : endpoint !== undefined;
   return {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(endpoint && !env.AWS_REQUEST_CHECKSUM_CALCULATION ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const } : {}),
+    ...(endpoint && !env.AWS_RESPONSE_CHECKSUM_VALIDATION ? { responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
     forcePathStyle,
   };
 }
@@ -31,20 +37,28 @@ export function s3ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientC
 /** `s3://bucket/prefix` on AWS S3 or any S3-compatible endpoint. Uploads stream, multipart above one part. */
 export class S3MediaStore implements MediaStore {
   readonly schemes = ['s3'] as const;
-  private readonly client: S3Client;
+  private client?: S3Client;
   private readonly partSize: number;
 
-  constructor(opts: S3StoreOptions = {}) {
-    this.client = opts.client ?? new S3Client({ ...s3ConfigFromEnv(), ...opts.config });
+  constructor(private readonly opts: S3StoreOptions = {}) {
+    this.client = opts.client;
     this.partSize = Math.max(opts.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
+  }
+
+  /** The SDK is imported, and the client built from the environment, on first use. */
+  private async sdk() {
+    const sdk = await s3Sdk();
+    this.client ??= new sdk.S3Client({ ...s3ConfigFromEnv(), ...this.opts.config });
+    return { sdk, client: this.client };
   }
 
   async put(base: string, key: string, body: Buffer | Readable, opts: { contentType?: string } = {}): Promise<string> {
     const { host: Bucket, path: prefix } = parseLocation(base);
     const Key = joinKey(prefix, key);
     try {
-      const upload = new Upload({
-        client: this.client,
+      const { sdk, client } = await this.sdk();
+      const upload = new sdk.Upload({
+        client,
         params: { Bucket, Key, Body: body, ...(opts.contentType ? { ContentType: opts.contentType } : {}) },
         partSize: this.partSize,
         queueSize: 4,
@@ -60,7 +74,8 @@ export class S3MediaStore implements MediaStore {
   async exists(url: string): Promise<boolean> {
     const { host: Bucket, path: Key } = parseLocation(url);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket, Key }));
+      const { sdk, client } = await this.sdk();
+      await client.send(new sdk.HeadObjectCommand({ Bucket, Key }));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -71,7 +86,8 @@ export class S3MediaStore implements MediaStore {
   async get(url: string): Promise<Readable> {
     const { host: Bucket, path: Key } = parseLocation(url);
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket, Key }));
+      const { sdk, client } = await this.sdk();
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket, Key }));
       return res.Body as Readable;
     } catch (err) {
       if (isNotFound(err)) throw new CellInputError(`media object not found: ${url}`, { ref: url });
@@ -80,7 +96,7 @@ export class S3MediaStore implements MediaStore {
   }
 
   destroy(): void {
-    this.client.destroy();
+    this.client?.destroy();
   }
 }
 

@@ -8,15 +8,29 @@ import { freePort } from './tcp-proxy';
 
 const require = createRequire(import.meta.url);
 
-/** s3rver, in process on a free port, with the buckets asked for. */
-export async function startS3(buckets: string[]): Promise<{ endpoint: string; close(): Promise<void> }> {
-  // s3rver ships no types; its API is a constructor, run() and close()
-  const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+interface S3Event {
+  Records: Array<{ eventName: string; s3: { object: { key: string } } }>;
+}
+
+/**
+ * s3rver, in process on a free port, with the buckets asked for. `events` records each object
+ * written: `ObjectCreated:Put <key>` for a single PUT, `ObjectCreated:Post <key>` for a completed multipart upload.
+ */
+export async function startS3(buckets: string[]): Promise<{ endpoint: string; events: string[]; close(): Promise<void> }> {
+  // s3rver ships no types; its API is a constructor, run(), close() and 'event' notifications
+  const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
+    run(): Promise<{ port: number }>;
+    close(): Promise<void>;
+    on(event: 'event', listener: (e: S3Event) => void): void;
+  };
   const directory = await mkdtemp(path.join(os.tmpdir(), 'tessera-s3rver-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  const events: string[] = [];
+  server.on('event', (e) => events.push(...e.Records.map((r) => `${r.eventName} ${decodeURIComponent(r.s3.object.key)}`)));
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    events,
     close: async () => {
       await server.close();
       await rm(directory, { recursive: true, force: true });

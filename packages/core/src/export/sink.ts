@@ -10,6 +10,11 @@ export interface ExportSchema {
 
 export type ExportRow = Record<string, unknown>;
 
+/** Where a batch of rows comes from: the table version that wrote them (append-only sinks order by it). */
+export interface ExportBatch {
+  version: number;
+}
+
 /**
  * A destination for rows (the customer's Postgres or MySQL, Parquet files...).
  * Every operation must be idempotent: an export job may run twice.
@@ -20,8 +25,8 @@ export interface ExportSink {
   /** Create the target or check that the existing one fits `schema` (clear error naming the mismatch). */
   prepare(schema: ExportSchema): Promise<void>;
   /** Insert or update rows by key. */
-  upsert(schema: ExportSchema, rows: ExportRow[]): Promise<void>;
+  upsert(schema: ExportSchema, rows: ExportRow[], batch?: ExportBatch): Promise<void>;
   /** Delete rows by key (only the key columns are set). */
-  delete(schema: ExportSchema, keys: ExportRow[]): Promise<void>;
+  delete(schema: ExportSchema, keys: ExportRow[], batch?: ExportBatch): Promise<void>;
   close(): Promise<void>;
 }

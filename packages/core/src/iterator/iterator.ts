@@ -24,6 +24,11 @@ export interface IteratorDef<P = unknown, O extends Record<string, ColumnType> =
   outputs(params: P): O;
   /** queue class that runs it: `cpu` or `media` */
   queue: 'cpu' | 'media';
+  /**
+   * Base rows one job iterates (default: 1 on the media queue, 32 on cpu). A two-hour video is a
+   * job of its own so the fleet shares the work; small documents are cheaper in groups.
+   */
+  rowsPerJob?: number;
   run(input: string, params: P, ctx: IteratorContext): AsyncIterable<{ [K in keyof O]: O[K]['_value'] }>;
 }
 
@@ -32,6 +37,11 @@ export interface IteratorCall<P = unknown, O extends Record<string, ColumnType> 
   readonly def: IteratorDef<P, O>;
   readonly input: Expr;
   readonly params: P;
+}
+
+/** Base rows per iterate job for an iterator (see `IteratorDef.rowsPerJob`). */
+export function rowsPerJobOf(def: Pick<IteratorDef, 'rowsPerJob' | 'queue'>): number {
+  return def.rowsPerJob ?? (def.queue === 'media' ? 1 : 32);
 }
 
 export function iteratorCall<P, O extends Record<string, ColumnType>>(def: IteratorDef<P, O>, input: Expr, params: P): IteratorCall<P, O> {

@@ -1,10 +1,10 @@
-import { ColumnType, t, type Kind } from '../types/column-type';
+import { ColumnType, isMediaKind, t, type Kind } from '../types/column-type';
 import { ColumnRef, Expr } from '../expr/expr';
 import type { IteratorCall } from '../iterator/iterator';
 import type { ExportSink } from '../export/sink';
 import { checkName, checkPipelineName } from '../names';
 import { PipelineDefinitionError } from '../errors';
-import type { ColumnDef, ExportDef, OnError, PipelineDef, TableDef } from './pipeline-def';
+import type { ColumnDef, ExportDef, InheritedColumn, OnError, PipelineDef, TableDef } from './pipeline-def';
 
 type Schema = Record<string, ColumnType>;
 type Refs<S extends Schema> = {
@@ -22,15 +22,22 @@ export interface TableHandleBase {
   col(name: string): ColumnRef;
 }
 export type TableHandle<S extends Schema> = TableHandleBase & Refs<S>;
-export type ViewHandle<S extends Schema, O extends Schema> = TableHandle<S & O> & { readonly pos: ColumnRef<'int', number> };
+/**
+ * A view: the base's column references (a view's own columns win over same-named base columns,
+ * which stay readable with `col('<owner>_<name>')`), the iterator's outputs, and `pos`.
+ */
+export type ViewHandle<B extends TableHandleBase, O extends Schema> = Omit<B, keyof O | 'pos' | keyof TableHandleBase> &
+  TableHandleBase &
+  Refs<O> & { readonly pos: ColumnRef<'int', number> };
+
+export interface ViewOptions {
+  /** where the iterator's generated media (frames, segments, tiles) is written; the project default otherwise */
+  destination?: string;
+}
 
 export interface PipelineBuilder {
   table<S extends Schema>(name: string, schema: S): TableHandle<S>;
-  view<S extends Schema, O extends Record<string, ColumnType>>(
-    name: string,
-    base: TableHandle<S>,
-    iterator: IteratorCall<any, O>,
-  ): ViewHandle<S, O>;
+  view<B extends TableHandleBase, O extends Record<string, ColumnType>>(name: string, base: B, iterator: IteratorCall<any, O>, opts?: ViewOptions): ViewHandle<B, O>;
   export(source: TableHandleBase, sink: ExportSink, opts?: { columns?: string[]; key?: string[]; propagateDeletes?: boolean }): void;
 }
 
@@ -76,7 +83,8 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
     return handle;
   };
 
-  const tablesByName = new Map<string, { def: TableDef; allColumns: () => ColumnDef[] }>();
+  const tablesByName = new Map<string, { def: TableDef; allColumns: () => InheritedColumn[] }>();
+  const owned = (table: TableDef) => table.columns.map((c) => ({ ...c, owner: { table: table.name, column: c.name } }));
   const builder: PipelineBuilder = {
     table(tableName, schema) {
       checkName('table', tableName);
@@ -90,10 +98,10 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
       if (!columns.some((c) => c.type.spec.primaryKey)) fail(tableName, undefined, 'needs a primary key (t.string().primaryKey())');
       const table: TableDef = { name: tableName, kind: 'table', columns };
       def.tables.push(table);
-      tablesByName.set(tableName, { def: table, allColumns: () => table.columns });
+      tablesByName.set(tableName, { def: table, allColumns: () => owned(table) });
       return handleFor(table, []) as never;
     },
-    view(viewName, base, iterator) {
+    view(viewName, base, iterator, viewOpts = {}) {
       checkName('view', viewName);
       if (tablesByName.has(viewName)) fail(viewName, undefined, 'declared twice');
       const baseEntry = tablesByName.get(base.name);
@@ -112,22 +120,29 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
         fail(viewName, undefined, `iterator ${iterator.def.name} accepts ${iterator.def.accepts.join(' or ')} columns, not ${inputType}`);
       }
       const outputs = iterator.def.outputs(iterator.params);
-      const inherited = baseEntry.allColumns().map((c) => ({ name: c.name, type: c.type }));
       const columns: ColumnDef[] = [
-        { name: 'pos', type: t.int() },
-        ...Object.entries(outputs).map(([n, type]) => ({ name: n, type })),
+        { name: 'pos', type: t.int(), position: true },
+        ...Object.entries(outputs).map(([n, type]) => ({ name: n, type: viewOpts.destination && isMediaKind(type.spec.kind) ? type.destination(viewOpts.destination) : type })),
       ];
-      for (const c of columns) if (inherited.some((i) => i.name === c.name)) fail(viewName, c.name, `iterator output ${c.name} collides with a base column`);
-      const view: TableDef = { name: viewName, kind: 'view', base: base.name, iterator, columns };
+      const own = new Set(columns.map((c) => c.name));
+      const inherited = baseEntry.allColumns().map((c) => {
+        if (!own.has(c.name)) return c;
+        // the view's own column of that name wins; the base's stays readable under its owner's name
+        const renamed = `${c.owner.table}_${c.owner.column}`;
+        if (own.has(renamed) || baseEntry.allColumns().some((o) => o.name === renamed)) fail(viewName, c.name, `iterator output ${c.name} hides ${c.owner.table}.${c.owner.column}, and ${renamed} is taken too`);
+        return { ...c, name: renamed };
+      });
+      const view: TableDef = { name: viewName, kind: 'view', base: base.name, iterator, columns, inherited };
       def.tables.push(view);
-      tablesByName.set(viewName, { def: view, allColumns: () => [...inherited, ...view.columns] });
+      tablesByName.set(viewName, { def: view, allColumns: () => [...inherited, ...owned(view)] });
       return handleFor(view, inherited) as never;
     },
     export(source, sink, opts = {}) {
       const entry = tablesByName.get(source.name);
       if (!entry) return fail(source.name, undefined, 'export source is not part of this pipeline');
       const all = entry.allColumns().map((c) => c.name);
-      const key = opts.key ?? (entry.def.kind === 'view' ? [...entry.allColumns().filter((c) => c.type.spec.primaryKey).map((c) => c.name), 'pos'] : entry.def.columns.filter((c) => c.type.spec.primaryKey).map((c) => c.name));
+      // a view's rows are named by the base's key and the position at every level (chunks_pos, pos)
+      const key = opts.key ?? entry.allColumns().filter((c) => c.type.spec.primaryKey || c.position).map((c) => c.name);
       const columns = opts.columns ?? all;
       for (const c of [...key, ...columns]) if (!all.includes(c)) fail(source.name, c, `export to ${sink.name}: unknown column`);
       const ex: ExportDef = { source: source.name, sink, key, columns: [...new Set([...key, ...columns])], propagateDeletes: opts.propagateDeletes ?? true };

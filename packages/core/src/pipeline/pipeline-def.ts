@@ -15,6 +15,18 @@ export interface ColumnDef {
   name: string;
   type: ColumnType;
   computed?: ComputedSpec;
+  /** a view's `pos` */
+  position?: boolean;
+}
+
+/**
+ * A column a view reads from its base (or the base's base...). When the view has a column of the
+ * same name (its own `pos`, an output called `text`), the inherited one is renamed
+ * `<owner table>_<column>`: a view of chunks sees the chunk's position as `chunks_pos`.
+ */
+export interface InheritedColumn extends ColumnDef {
+  /** the table that holds it, and its name there */
+  owner: { table: string; column: string };
 }
 
 export interface TableDef {
@@ -25,6 +37,8 @@ export interface TableDef {
   iterator?: IteratorCall;
   /** in declaration order; for views: inherited base columns are not listed here */
   columns: ColumnDef[];
+  /** views: the columns read from the base chain, under the names the view sees */
+  inherited?: InheritedColumn[];
 }
 
 export interface ExportDef {

@@ -3,6 +3,7 @@ import { PipelineDefinitionError } from '../errors';
 import type { TypeSpec } from '../types/column-type';
 import type { PipelineDef, TableDef, OnError } from '../pipeline/pipeline-def';
 import { checkExpr } from './resolve-type';
+import { addIterationColumns } from './iterations';
 
 /** A computed column as the catalog stores it. */
 export interface PlannedComputed {
@@ -11,6 +12,26 @@ export interface PlannedComputed {
   /** `name@version` of every UDF the expression calls: a worker lacking one refuses the job */
   udfs: string[];
   queue: string;
+  /**
+   * Set on a base table's iteration column: the cell that records, per base row, that a view's
+   * iterator ran (its value is the number of view rows, its error why the iterator failed).
+   */
+  iterate?: IterationSpec;
+}
+
+/** How a base table's rows are iterated into one of its views. */
+export interface IterationSpec {
+  view: string;
+  /** `name@version` of the iterator: a worker with other code refuses the job */
+  iterator: string;
+  params: unknown;
+  /** base rows per iterate job */
+  rowsPerJob: number;
+  /**
+   * The view (or a view of it) reads a computed column of the base, so iteration waits for the
+   * base's stages of each batch; otherwise it runs beside them.
+   */
+  after: boolean;
 }
 
 export interface PlannedColumn {
@@ -46,6 +67,7 @@ export interface PipelinePlan {
 export function planPipeline(def: PipelineDef): PipelinePlan {
   const byName = new Map(def.tables.map((t) => [t.name, t]));
   const tables = def.tables.map((table) => planTable(def, table, byName));
+  addIterationColumns(def, tables);
   return { name: def.name, tables };
 }
 
@@ -55,9 +77,8 @@ function planTable(def: PipelineDef, table: TableDef, byName: Map<string, TableD
   };
   const inherited: PlannedColumn[] = [];
   if (table.kind === 'view') {
-    const base = byName.get(table.base!);
-    if (!base) fail(undefined, `base table ${table.base} not found`);
-    for (const c of allColumns(base!, byName)) inherited.push({ name: c.name, type: c.type, inherited: true });
+    if (!byName.get(table.base!)) fail(undefined, `base table ${table.base} not found`);
+    for (const c of table.inherited ?? []) inherited.push({ name: c.name, type: c.type.spec, inherited: true });
   }
   const own: PlannedColumn[] = [];
   const types = new Map<string, TypeSpec>(inherited.map((c) => [c.name, c.type]));
@@ -92,12 +113,6 @@ function planTable(def: PipelineDef, table: TableDef, byName: Map<string, TableD
   return planned;
 }
 
-function allColumns(table: TableDef, byName: Map<string, TableDef>): Array<{ name: string; type: TypeSpec }> {
-  const own = table.columns.map((c) => ({ name: c.name, type: c.type.spec }));
-  if (table.kind !== 'view') return own;
-  return [...allColumns(byName.get(table.base!)!, byName), ...own];
-}
-
 function collectUdfs(node: ExprNode, out = new Set<string>()): Set<string> {
   if (node.op === 'call') {
     out.add(`${node.udf}@${node.version}`);
@@ -118,7 +133,8 @@ function queueOf(udfs: string[], def: PipelineDef): string {
  * starts a new stage. Stages come out in an order that respects every dependency.
  */
 export function planStages(columns: PlannedColumn[], fail: (column: string, problem: string) => never): Stage[] {
-  const computed = columns.filter((c) => c.computed);
+  // iteration columns are not UDF stages: they run as iterate jobs of their own
+  const computed = columns.filter((c) => c.computed && !c.computed.iterate);
   const deps = new Map(computed.map((c) => [c.name, new Set(columnsOf(c.computed!.expr).map((r) => r.column))]));
   // topological order, with cycle detection (a cycle can only come from a hand-built definition)
   const order: PlannedColumn[] = [];

@@ -1,4 +1,5 @@
-import { ColumnType, type Kind } from '../types/column-type';
+import { ColumnType, isMediaKind, type Kind } from '../types/column-type';
+import { isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from '../media/generated-media';
 import { Expr, type ExprNode } from '../expr/expr';
 import type { MediaContext } from '../media/media-store';
 import type { RateGate } from '../limiter/rate-gate';
@@ -26,6 +27,9 @@ type KindOf<C> = C extends ColumnType<infer K, unknown> ? K : never;
 /** int may be passed where float is wanted; everything else must match exactly. */
 type AcceptedKind<K> = K extends 'float' ? 'float' | 'int' : K;
 
+/** A media-typed UDF may also return the media itself (bytes or a local file), written to the column's destination. */
+export type ResultOf<R> = KindOf<R> extends 'image' | 'video' | 'audio' | 'document' ? ValueOf<R> | GeneratedMedia : ValueOf<R>;
+
 export type ArgValues<P extends readonly ColumnType[]> = { [I in keyof P]: ValueOf<P[I]> };
 export type ArgExprs<P extends readonly ColumnType[]> = {
   [I in keyof P]: Expr<AcceptedKind<KindOf<P[I]>>, any> | ValueOf<P[I]>;
@@ -41,11 +45,11 @@ export interface UdfSpec<P extends readonly ColumnType[], R extends ColumnType> 
   /** queue class that runs it: `cpu` (default), `media`, or `model:<provider>:<model>` */
   queue?: string;
   /** one row at a time */
-  fn?: (args: ArgValues<P>, ctx: UdfContext) => Promise<ValueOf<R>> | ValueOf<R>;
+  fn?: (args: ArgValues<P>, ctx: UdfContext) => Promise<ResultOf<R>> | ResultOf<R>;
   /** many rows per call; must return one result (or an Error) per input row, in order */
   batch?: {
     maxSize: number;
-    fn: (rows: ArgValues<P>[], ctx: UdfContext) => Promise<Array<ValueOf<R> | Error>>;
+    fn: (rows: ArgValues<P>[], ctx: UdfContext) => Promise<Array<ResultOf<R> | Error>>;
   };
 }
 
@@ -59,8 +63,9 @@ export interface Udf<P extends readonly ColumnType[] = readonly ColumnType[], R 
  * Define a user-defined function. Calling it with column expressions builds an expression;
  * TypeScript rejects an argument of the wrong kind (a video where a string is wanted).
  */
-export function defineUdf<const P extends readonly ColumnType[], R extends ColumnType>(spec: UdfSpec<P, R>): Udf<P, R> {
-  if (!spec.fn && !spec.batch) throw new Error(`udf ${spec.name}: give fn or batch`);
+export function defineUdf<const P extends readonly ColumnType[], R extends ColumnType>(userSpec: UdfSpec<P, R>): Udf<P, R> {
+  if (!userSpec.fn && !userSpec.batch) throw new Error(`udf ${userSpec.name}: give fn or batch`);
+  const spec = isMediaKind(userSpec.returns.spec.kind) ? withMediaWrites(userSpec) : userSpec;
   const id = `${spec.name}@${spec.version}`;
   const call = (...args: unknown[]) => {
     const udfs = new Map<string, Udf>();
@@ -76,4 +81,41 @@ export function defineUdf<const P extends readonly ColumnType[], R extends Colum
   };
   const udf = Object.assign(call, { spec, id }) as unknown as Udf<P, R>;
   return udf;
+}
+
+/**
+ * A media-typed UDF's results that are media (bytes, a local file) are written to the column's
+ * destination, and the cell gets the object's URL; references pass through. Failures to write
+ * become that row's error (or a job-level TransientError when the store is unreachable).
+ */
+function withMediaWrites<P extends readonly ColumnType[], R extends ColumnType>(spec: UdfSpec<P, R>): UdfSpec<P, R> {
+  const what = `${spec.name} result`;
+  const store = (v: unknown, ctx: UdfContext): Promise<unknown> | unknown =>
+    isGeneratedMedia(v) ? storeGeneratedMedia(ctx.media, ctx.column.destination, v, `${what} for ${ctx.column.table}.${ctx.column.name}`) : v;
+  const fn = spec.fn;
+  const batch = spec.batch;
+  return {
+    ...spec,
+    ...(fn ? { fn: async (args: ArgValues<P>, ctx: UdfContext) => (await store(await fn(args, ctx), ctx)) as ResultOf<R> } : {}),
+    ...(batch
+      ? {
+          batch: {
+            maxSize: batch.maxSize,
+            fn: async (rows: ArgValues<P>[], ctx: UdfContext) => {
+              const results = await batch.fn(rows, ctx);
+              if (!Array.isArray(results)) return results;
+              return Promise.all(results.map(async (r) => {
+                if (r instanceof Error) return r;
+                try {
+                  return (await store(r, ctx)) as ResultOf<R>;
+                } catch (e) {
+                  if ((e as Error)?.name === 'TransientError') throw e;
+                  return e instanceof Error ? e : new Error(String(e));
+                }
+              }));
+            },
+          },
+        }
+      : {}),
+  };
 }

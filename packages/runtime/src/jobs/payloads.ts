@@ -17,6 +17,40 @@ export const StageJob = z.object({
 });
 export type StageJob = z.infer<typeof StageJob>;
 
+/**
+ * Iterate base rows `lo..hi` (of version `vMin` when set) into the view named by `column` (the
+ * base's iteration column): write the view rows, then start the view's own job DAG.
+ */
+export const IterateJob = z.object({
+  kind: z.literal('iterate'),
+  pipeline: name,
+  table: name,
+  version: z.number().int().positive(),
+  column: name,
+  lo: z.number().int(),
+  hi: z.number().int(),
+  vMin: z.number().int().positive().optional(),
+});
+export type IterateJob = z.infer<typeof IterateJob>;
+
+/** View work a base version made (see the store's DerivedVersion), run after the base's own work. */
+export interface DerivedWork {
+  table: string;
+  version: number;
+  vMin?: number;
+  columns?: string[];
+  then: DerivedWork[];
+}
+export const DerivedWork: z.ZodType<DerivedWork> = z.lazy(() =>
+  z.object({
+    table: name,
+    version: z.number().int().positive(),
+    vMin: z.number().int().positive().optional(),
+    columns: z.array(name).optional(),
+    then: z.array(DerivedWork),
+  }),
+);
+
 /** Runs when every batch of a version is done: the place for exports and follow-up work. */
 export const FinalizeJob = z.object({
   kind: z.literal('finalize'),
@@ -25,6 +59,8 @@ export const FinalizeJob = z.object({
   version: z.number().int().positive(),
   /** re-ship every live row (`tessera export --full`) rather than what the version changed */
   full: z.boolean().optional(),
+  /** view versions to compute once this version's work is done */
+  derived: z.array(DerivedWork).optional(),
 });
 export type FinalizeJob = z.infer<typeof FinalizeJob>;
 

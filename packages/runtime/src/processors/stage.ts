@@ -40,9 +40,9 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
 
   const rows = await store.loadBatch(table, job.columns, { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
   if (!rows.length) return { rows: 0, computed: 0, failed: 0 };
-  const computedNames = new Set(table.columns.filter((c) => c.computed).map((c) => c.name));
+  // loadBatch brings the status of every computed input, a view's inherited ones included
   const read = (row: BatchRow, column: string): Outcome => {
-    if (computedNames.has(column)) {
+    if (statusCol(column) in row) {
       const s = row[statusCol(column)];
       if (s === CELL_ERROR) return { error: { type: 'UpstreamError', message: `input column ${column} failed` } };
       if (s !== CELL_OK) return { pending: true };

@@ -8,6 +8,14 @@ export interface ServerInfo {
   version: [number, number];
 }
 
+/** `SELECT VERSION()` as what decides the column types: `11.8.9-MariaDB-0+deb13u1`, `9.1.0`, `8.4.3-log`. */
+export function parseServerVersion(version: string): ServerInfo {
+  // old MariaDB servers prefix 5.5.5- for clients that only know MySQL
+  const v = version.replace(/^5\.5\.5-(?=\d+\.\d+.*mariadb)/i, '');
+  const m = /^(\d+)\.(\d+)/.exec(v);
+  return { mariadb: /mariadb/i.test(v), version: [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)] };
+}
+
 /** MariaDB 11.7+ and MySQL 9+ have a VECTOR type, each with its own text-to-vector function. */
 export function vectorSupport(server: ServerInfo): { fromText: string } | undefined {
   const [major, minor] = server.version;

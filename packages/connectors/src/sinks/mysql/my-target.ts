@@ -2,7 +2,7 @@ import type mysql from 'mysql2/promise';
 import { ConfigError, type ExportSchema } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
 import { ExportSchemaMismatch } from '../schema-mismatch';
-import { planMyColumn, vectorSupport, type EmbeddingStorage, type MyColumn, type ServerInfo } from './my-columns';
+import { parseServerVersion, planMyColumn, vectorSupport, type EmbeddingStorage, type MyColumn, type ServerInfo } from './my-columns';
 
 export interface MyPlan {
   columns: MyColumn[];
@@ -38,9 +38,7 @@ export class MyTarget {
   private async serverInfo(c: mysql.PoolConnection): Promise<ServerInfo> {
     if (!this.server) {
       const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
-      const v = String(rows[0]!.v);
-      const m = /^(\d+)\.(\d+)/.exec(v);
-      this.server = { mariadb: /mariadb/i.test(v), version: [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)] };
+      this.server = parseServerVersion(String(rows[0]!.v));
     }
     return this.server;
   }
@@ -72,8 +70,12 @@ export class MyTarget {
         const found = byName.get(col.name);
         if (!found) throw new ExportSchemaMismatch(this.target, `column ${col.name} is missing`, { column: col.name });
         const dataType = String(found.dataType).toLowerCase();
-        // an existing embedding column decides its own storage
-        const storage: EmbeddingStorage = dataType === 'vector' ? 'vector' : dataType.includes('blob') || dataType === 'varbinary' ? 'blob' : embeddings === 'blob' ? 'json' : embeddings;
+        // an existing embedding column decides its own storage (unless another one was asked for by name)
+        const storage: EmbeddingStorage = dataType === 'vector' ? 'vector' : dataType.includes('blob') || dataType === 'varbinary' ? 'blob' : 'json';
+        const isEmbedding = col.type.kind === 'array' && (col.type.element ?? 'float') === 'float' && col.type.dim !== undefined;
+        if (isEmbedding && asked !== 'auto' && asked !== storage) {
+          throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, but embeddingAs: '${asked}' was asked for`, { column: col.name });
+        }
         const planned = plan(col.name, col.type, col.type.kind === 'array' ? storage : embeddings);
         if (!planned.fits(dataType, String(found.columnType))) {
           throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, expected ${planned.expected}`, { column: col.name, found: found.columnType, expected: planned.expected });

@@ -1,10 +1,11 @@
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
 import { asSqlError, redactUrl } from '../../sql/transient';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import type { EmbeddingStorage } from './my-columns';
 import { MyTarget, type MyPlan } from './my-target';
+import { mysqlDriver } from '../../sdk/modules';
 
 export interface MysqlSinkOptions {
   /** mysql://user:pass@host:port/database */
@@ -27,7 +28,8 @@ const MAX_PLACEHOLDERS = 65_535;
  */
 export class MysqlSink implements ExportSink {
   readonly name: string;
-  private readonly pool: mysql.Pool;
+  /** created on first use, so loading a pipeline that declares this sink does not load mysql2 */
+  private pool?: mysql.Pool;
   private readonly table: string;
   private readonly target: string;
   private readonly prepared = new Map<string, MyPlan>();
@@ -38,7 +40,12 @@ export class MysqlSink implements ExportSink {
     this.name = opts.name ?? `mysql:${this.table}`;
     this.target = `mysql ${redactUrl(opts.url)} ${this.table}`;
     this.targetTable = new MyTarget({ table: this.table, name: this.name, target: this.target, create: opts.create, embeddingAs: opts.embeddingAs });
-    this.pool = mysql.createPool({ uri: opts.url, connectionLimit: opts.maxConnections ?? 2, connectTimeout: 10_000, timezone: 'Z', supportBigNumbers: true });
+  }
+
+  private async getPool(): Promise<mysql.Pool> {
+    const driver = await mysqlDriver();
+    this.pool ??= driver.createPool({ uri: this.opts.url, connectionLimit: this.opts.maxConnections ?? 2, connectTimeout: 10_000, timezone: 'Z', supportBigNumbers: true });
+    return this.pool;
   }
 
   async prepare(schema: ExportSchema): Promise<void> {
@@ -94,7 +101,9 @@ export class MysqlSink implements ExportSink {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
   }
 
   /** A failure other than a transient one drops the plan, so the next try checks the target again. */
@@ -110,7 +119,7 @@ export class MysqlSink implements ExportSink {
   private async withConnection<T>(fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
     let c: mysql.PoolConnection;
     try {
-      c = await this.pool.getConnection();
+      c = await (await this.getPool()).getConnection();
     } catch (err) {
       throw asSqlError(err, this.target);
     }

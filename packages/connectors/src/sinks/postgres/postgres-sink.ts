@@ -35,7 +35,7 @@ export interface PostgresSinkOptions {
  */
 export class PostgresSink implements ExportSink {
   readonly name: string;
-  private readonly pool: pg.Pool;
+  private pool?: pg.Pool;
   private readonly target: string;
   private readonly targetTable: PgTarget;
   private prepared = new Map<string, PgPlan>();
@@ -46,8 +46,15 @@ export class PostgresSink implements ExportSink {
     this.name = opts.name ?? `postgres:${schemaName}.${table}`;
     this.target = `postgres ${redactUrl(opts.url)} ${schemaName}.${table}`;
     this.targetTable = new PgTarget({ schemaName, table, name: this.name, target: this.target, create: opts.create, vector: opts.vector });
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
-    this.pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
+  }
+
+  /** The pool, opened on first use and again after close (a worker pool restarted in the same process). */
+  private connections(): pg.Pool {
+    if (!this.pool) {
+      this.pool = new pg.Pool({ connectionString: this.opts.url, max: this.opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
+      this.pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
+    }
+    return this.pool;
   }
 
   async prepare(schema: ExportSchema): Promise<void> {
@@ -112,13 +119,15 @@ export class PostgresSink implements ExportSink {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
   }
 
   private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.connections().connect();
     } catch (err) {
       throw asSqlError(err, this.target);
     }

@@ -1,0 +1,130 @@
+import { UnrecoverableError } from 'bullmq';
+import { isJobLevelError, typeFromSpec, validateValue, type IteratorCall, type MediaContext } from '@tessera/core';
+import { canonicalJson, statusCol, CELL_ERROR, CELL_OK, type BatchRow, type CatalogTable, type IterationOutcome, type Row, type Store } from '@tessera/store';
+import type { IterateJob, DerivedWork } from '../jobs/payloads';
+import type { PipelineRegistry } from '../registry';
+
+export interface IterateDeps {
+  store: Store;
+  registry: PipelineRegistry;
+  media: MediaContext;
+  /** add jobs covering parts of this job's range to its queue (a range too big for one job) */
+  split(parts: IterateJob[]): Promise<void>;
+  /** start the job DAG of a view version this job wrote */
+  enqueueView(table: string, version: number): Promise<void>;
+  /** start view work (exports of retired rows) of views of the view */
+  enqueueDerived(derived: DerivedWork[]): Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface IterateResult {
+  rows: number;
+  /** base rows iterated, and of those, failed */
+  computed: number;
+  failed: number;
+  viewRows: number;
+  /** jobs this one was split into */
+  split?: number;
+  skipped?: string;
+}
+
+/**
+ * Iterate one batch of base rows into a view. A range holding more pending rows than the
+ * iterator's rows-per-job is split into jobs of that size first, so a table of videos is shared
+ * by the fleet a video at a time. Each base row is committed on its own (its view rows and its
+ * iteration cell in one transaction), so a job killed midway resumes where it stopped, and one
+ * corrupt file fails its own cell, nothing else. Then the view's DAG starts for the rows written.
+ */
+export async function runIterate(job: IterateJob, jobId: string, deps: IterateDeps): Promise<IterateResult> {
+  const { store } = deps;
+  const base = await store.table(job.pipeline, job.table);
+  const column = base.columns.find((c) => c.name === job.column && c.computed?.iterate);
+  if (!column) throw new UnrecoverableError(`${job.pipeline}.${job.table} has no view ${job.column} (was it removed?)`);
+  const spec = column.computed!.iterate!;
+  const call = checkIterator(job, spec, deps.registry);
+  const aborted = await store.abortedVersion(base.id, job.version);
+  if (aborted) return { rows: 0, computed: 0, failed: 0, viewRows: 0, skipped: `version ${job.version} was aborted: ${aborted}` };
+
+  const rows = await store.loadBatch(base, [job.column], { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
+  if (rows.length > spec.rowsPerJob) {
+    const parts: IterateJob[] = [];
+    for (let i = 0; i < rows.length; i += spec.rowsPerJob) {
+      const part = rows.slice(i, i + spec.rowsPerJob);
+      parts.push({ ...job, lo: part[0]!._rowid, hi: part[part.length - 1]!._rowid });
+    }
+    await deps.split(parts);
+    return { rows: rows.length, computed: 0, failed: 0, viewRows: 0, split: parts.length };
+  }
+
+  const view = await store.table(job.pipeline, spec.view);
+  const work = { requestId: `iterate:${jobId}`, detail: `rows of ${job.table} v${job.version}, rowids ${job.lo}..${job.hi}` };
+  const input = columnOf(column.computed!.expr);
+  const result: IterateResult = { rows: rows.length, computed: 0, failed: 0, viewRows: 0 };
+  const derived: DerivedWork[] = [];
+  for (const row of rows) {
+    const outcome = await iterateRow(row, input, call, view, deps);
+    if (!outcome) continue; // the input is not computed yet: its own job will come back here
+    const commit = await store.commitIteration(base, view.name, row, outcome, work);
+    if (!commit.committed) continue;
+    if ('error' in outcome) result.failed++;
+    else result.computed++;
+    result.viewRows += commit.inserted;
+    derived.push(...commit.derived);
+  }
+  // the view's version may hold rows an earlier attempt of this job wrote: start its DAG either way
+  const version = await store.versionByRequest(view.id, work.requestId);
+  if (version !== null) await deps.enqueueView(view.name, version);
+  if (derived.length) await deps.enqueueDerived(derived);
+  return result;
+}
+
+/** Run the iterator over one base row, collecting and checking its view rows. Undefined: the input is still pending. */
+async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view: CatalogTable, deps: IterateDeps): Promise<IterationOutcome | undefined> {
+  const status = row[statusCol(input)];
+  if (status === CELL_ERROR) return { error: { type: 'UpstreamError', message: `input column ${input} failed` } };
+  if (status !== undefined && status !== CELL_OK) return undefined;
+  const value = row[input];
+  if (value === null || value === undefined) return { rows: [] };
+  const outputs = view.columns.filter((c) => !c.computed && c.name !== 'pos');
+  const destination = outputs.find((c) => c.type.destination)?.type.destination ?? deps.media.defaultDestination;
+  const out: Row[] = [];
+  try {
+    for await (const produced of call.def.run(value as string, call.params, { media: deps.media, destination, ...(deps.signal ? { signal: deps.signal } : {}) })) {
+      const r: Row = { pos: out.length };
+      for (const c of outputs) r[c.name] = validateValue(`${call.def.name} output ${c.name}`, typeFromSpec(c.type), (produced as Row)[c.name] ?? null);
+      out.push(r);
+    }
+  } catch (e) {
+    if (isJobLevelError(e)) throw e;
+    const err = e as Error;
+    if (err?.name === 'ConfigError') throw new UnrecoverableError(`view ${view.name}: ${err.message}`);
+    return { error: { type: err?.name || 'Error', message: err?.message || String(e) } };
+  }
+  return { rows: out };
+}
+
+/**
+ * Fleet code skew guard, as for UDFs: the catalog records the iterator and parameters the view was
+ * applied with; a worker whose code has others refuses rather than making different rows.
+ */
+function checkIterator(job: IterateJob, spec: { view: string; iterator: string; params: unknown }, registry: PipelineRegistry): IteratorCall {
+  let call: IteratorCall;
+  try {
+    call = registry.iterator(job.pipeline, spec.view);
+  } catch (e) {
+    throw new UnrecoverableError((e as Error).message);
+  }
+  const mine = `${call.def.name}@${call.def.version}`;
+  if (mine !== spec.iterator) {
+    throw new UnrecoverableError(`iterator version skew: view ${spec.view} was applied with ${spec.iterator}, but this worker has ${mine}; deploy the matching pipeline code, or apply the new code with --recompute`);
+  }
+  if (canonicalJson(call.params) !== canonicalJson(spec.params)) {
+    throw new UnrecoverableError(`iterator parameters of view ${spec.view} differ between the catalog (${canonicalJson(spec.params)}) and this worker's code (${canonicalJson(call.params)}); apply the code (with --recompute) or deploy the matching code`);
+  }
+  return call;
+}
+
+function columnOf(node: { op: string; column?: string }): string {
+  if (node.op !== 'column' || !node.column) throw new UnrecoverableError('an iteration column must read a column');
+  return node.column;
+}

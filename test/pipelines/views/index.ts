@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { definePipeline, defineUdf, t } from '@tessera/core';
+import { documentSplitter, frameIterator, audioSplitter, stringSplitter } from '@tessera/iterators';
+import { postgres } from '@tessera/connectors';
+import { upper, length } from '@tessera/functions';
+
+/**
+ * Views end to end: documents split into chunks (with a computed column over each chunk and one
+ * over an inherited base column), chunks split into sentences (a view of a view), videos into
+ * frames, audio into segments. Chunks are exported to "the customer's" Postgres. UDF calls are
+ * counted in Redis (TESSERA_TEST_COUNTER) so tests can check each cell was computed once.
+ */
+let redis: Redis | undefined;
+const count = async (udf: string, n = 1) => {
+  // read when called: a test sets the key after importing this module
+  const key = process.env.TESSERA_TEST_COUNTER;
+  if (!key || n <= 0) return;
+  redis ??= new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
+  await redis.hincrby(key, udf, n);
+};
+
+export const tag = defineUdf({
+  name: 'tag',
+  version: '1',
+  params: [t.string().nullable(), t.int()],
+  returns: t.string(),
+  async fn([source, pos]) {
+    await count('tag');
+    return `${source ?? 'unknown'}#${pos}`;
+  },
+});
+
+export const shout = defineUdf({
+  name: 'shout',
+  version: '1',
+  params: [t.string()],
+  returns: t.string(),
+  batch: {
+    maxSize: 100,
+    async fn(rows) {
+      await count('shout', rows.length);
+      return rows.map(([s]) => `${s.toUpperCase()}!`);
+    },
+  },
+});
+
+export const frameSecond = defineUdf({
+  name: 'frame_second',
+  version: '1',
+  params: [t.json()],
+  returns: t.float(),
+  fn: ([attrs]) => (attrs as { time: number }).time,
+});
+
+
+/**
+ * The pipeline; `next` is its next revision as a test applies it: a computed column added to a
+ * view (backfilled), a view added over a table with rows, and the frame rate changed.
+ */
+export function viewsPipeline(next = false, fps = 2) {
+  const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
+  const frameDestination = process.env.TESSERA_TEST_FRAME_DESTINATION;
+  return definePipeline('views', (p) => {
+    const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document(), source: t.string().nullable() });
+    const sourceLoud = docs.compute('source_loud', upper(docs.source));
+    const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'], metadata: ['page'] }));
+    chunks.compute('loud', shout(chunks.text));
+    chunks.compute('tagged', tag(chunks.source, chunks.pos));
+    // reads a computed column of the base: chunks are made after docs' stages of each batch
+    chunks.compute('tagged_loud', tag(chunks.col('source_loud') as typeof sourceLoud, chunks.pos));
+    if (next) {
+      chunks.compute('chars', length(chunks.text));
+      p.view('source_parts', docs, stringSplitter(docs.source));
+    }
+    p.view('sentences', chunks, stringSplitter(chunks.text));
+    p.export(chunks, postgres({ url: customerUrl, schema: customerSchema, table: 'chunks', create: true }), { columns: ['text', 'source', 'loud', 'tagged'] });
+
+    const videos = p.table('videos', { id: t.string().primaryKey(), video: t.video() });
+    const frames = p.view('frames', videos, frameIterator(videos.video, { fps }), frameDestination ? { destination: frameDestination } : {});
+    frames.compute('second', frameSecond(frames.frameAttrs));
+
+    const clips = p.table('clips', { id: t.string().primaryKey(), audio: t.audio() });
+    p.view('segments', clips, audioSplitter(clips.audio, { duration: 2 }));
+  });
+}
+
+/** As loaded by workers: the environment is read at import. */
+export default viewsPipeline(false, Number(process.env.TESSERA_TEST_VIEWS_FPS ?? 2));
