@@ -42,21 +42,27 @@ export class PostgresResponseCache implements ResponseCache {
     this.writeChunk = opts.writeChunk ?? 500;
   }
 
-  /** Create the table if needed (serialised by an advisory lock: workers start together). */
+  /** Create the table if needed. */
   static async open(db: Queryable, schema: string, opts: PostgresResponseCacheOptions = {}): Promise<PostgresResponseCache> {
     const cache = new PostgresResponseCache(db, schema, opts);
-    const lock = `tessera-response-cache:${schema}`.replace(/'/g, "''");
-    // one simple query, so one connection: the lock is held for the statement's transaction
-    await db.query(`BEGIN;
-      SELECT pg_advisory_xact_lock(hashtext('${lock}'));
-      CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
+    // one simple query: Postgres runs it as one transaction, rolled back whole on an error
+    const ddl = `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
       CREATE TABLE IF NOT EXISTS ${cache.table} (
         key text PRIMARY KEY,
         value jsonb NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
-      );
-      COMMIT;`);
-    return cache;
+      )`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.query(ddl);
+        return cache;
+      } catch (e) {
+        // workers starting together: one creates it, the others may see a duplicate; look again
+        const code = (e as { code?: string }).code;
+        if (attempt < 5 && (code === '23505' || code === '42P07' || code === '42P06')) continue;
+        throw e;
+      }
+    }
   }
 
   get(key: string): Promise<unknown | undefined> {
