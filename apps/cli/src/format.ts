@@ -21,3 +21,20 @@ export function progressBar(done: number, failed: number, total: number, width =
   const pct = Math.floor(((done + failed) / total) * 100);
   return `[${'#'.repeat(d)}${'x'.repeat(f)}${'.'.repeat(width - d - f)}] ${String(pct).padStart(3)}%`;
 }
+
+/**
+ * A model column's usage, cumulative: requests made, tokens the responses reported, 429s, calls that
+ * waited in their job for a rate-limit slot, times a job went back to its queue to wait for the
+ * limiter, answers taken from the response cache.
+ */
+export function formatUsage(u: Record<string, number> = {}): string {
+  const n = (k: string) => u[k] ?? 0;
+  return [
+    `calls ${n('calls')}`,
+    `tokens ${n('tokens')}`,
+    `429s ${n('429s')}`,
+    `waited ${n('limiterWaits')}`,
+    `requeued ${n('limiterRequeues')}`,
+    `cached ${n('cacheHits')}`,
+  ].join(', ');
+}

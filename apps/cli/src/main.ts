@@ -17,11 +17,12 @@ const HELP = `tessera <command> [args] [flags]
   import <pipeline> <table> <file>           a Parquet, Arrow, JSONL or CSV file (local or s3/gs/az/https), streamed
          [--format F] [--batch-size N] [--request-id ID]   in batches of N rows (10000); a re-run with the same id resumes
   select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
-  status <pipeline> [--watch]                cells done / pending / failed per table and column
+  status <pipeline> [--watch]                cells done / pending / failed per table and column; model usage
   errors <pipeline> <table> [--column c]     failed cells with their messages
   versions <pipeline> <table>                version history with inserts/updates/deletes/errors
   revert <pipeline> <table>                  undo the latest data version
-  recompute <pipeline> <table> [--errors-only] [--columns a,b]
+  recompute <pipeline> <table> [--errors-only] [--columns a,b] [--fresh]
+                                             recompute columns (model answers from the cache unless --fresh)
   reconcile [pipeline...]                    re-enqueue pending cells that no live job covers
   export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       'errors-only': { type: 'boolean' },
       full: { type: 'boolean' },
       sink: { type: 'string', multiple: true },
+      fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { Engine, PipelineRegistry, WorkerPool, RedisRateGate, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
+import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
 import { createMetrics } from './metrics';
 import { startHttpServer } from './http-server';
@@ -32,25 +32,29 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const rateGate = new RedisRateGate({
     redis: gateRedis,
     prefix: `${config.queuePrefix}:rl:`,
-    // wait for a slot inside the job: giving the job back would throw away the calls it already made
-    maxWaitMs: 60_000,
+    // a short wait is taken in the job; a longer one sends the job back to its queue (delayed) after
+    // it has written the cells it computed
+    maxWaitMs: config.limiterMaxWaitMs,
     onEvent: (e) => {
-      if (e.type === 'refused') metrics.usage.inc({ counter: 'limiter_requeued' });
-      else if (e.type === 'granted' && e.waitedMs > 0) metrics.usage.inc({ counter: 'limiter_waits' });
-      else if (e.type === 'paused') metrics.usage.inc({ counter: 'limiter_pauses' });
+      if (e.type === 'paused') metrics.usage.inc({ counter: 'limiter_pauses' });
     },
   });
+  // answered model calls, kept in Postgres (Tessera's record) and shared by the fleet
+  const cache = config.responseCache === 'postgres' ? await PostgresResponseCache.open(engine.store.pool, config.schema) : undefined;
   const pool = await WorkerPool.start({
     engine,
     registry,
     media,
     rateGate,
+    ...(cache ? { cache } : {}),
     usage: (counter, amount) => metrics.usage.inc({ counter }, amount),
     ...(opts.queues?.length ? { queues: opts.queues } : {}),
     events: {
       completed(queue, job, result, ms) {
         metrics.jobs.inc({ queue, outcome: 'completed' });
         metrics.jobSeconds.observe({ queue }, ms / 1000);
+        // attempts spent by failures before this success (a wait for the rate limiter spends none)
+        if (job.attemptsMade > 0) metrics.retries.inc({ queue }, job.attemptsMade);
         const r = result as { computed?: number; failed?: number } | undefined;
         if (r?.computed !== undefined) {
           metrics.cells.inc({ pipeline: job.data.pipeline, table: job.data.table, outcome: 'ok' }, r.computed);
@@ -61,6 +65,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
       failed(queue, job, err) {
         metrics.jobs.inc({ queue, outcome: 'failed' });
         log.warn({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+      },
+      requeued(queue, job, delayMs) {
+        metrics.jobs.inc({ queue, outcome: 'requeued' });
+        log.debug({ queue, job: job.id, delayMs }, 'job back to its queue to wait for the rate limiter');
       },
     },
   });

@@ -4,6 +4,7 @@ export * from './types/column-type';
 export { validateValue } from './types/validate-value';
 export * from './expr/expr';
 export * from './udf/udf';
+export type * from './udf/response-cache';
 export * from './iterator/iterator';
 export type * from './media/media-store';
 export { sniffMedia, isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from './media/generated-media';

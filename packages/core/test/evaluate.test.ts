@@ -8,8 +8,11 @@ import {
   literal,
   ColumnRef,
   CellInputError,
+  ConfigError,
+  RateLimitedError,
   TransientError,
   type EvalEnv,
+  type JobStop,
   type ExprNode,
   type Outcome,
   type Udf,
@@ -350,5 +353,84 @@ describe('evaluate: misbehaving UDFs and job-level errors', () => {
     });
     await expect(evaluate(call(flaky, col('n')), rowsOf('n', Array.from({ length: 20 }, (_, i) => i)), envFor([flaky], { concurrency: 2 }))).rejects.toThrow('429 from provider');
     expect(calls).toBeLessThanOrEqual(4); // the two lanes stop at their next row instead of calling all 20
+  });
+});
+
+describe('evaluate: a job-level stop keeps what was computed', () => {
+  test('per-row: calls in flight finish, the cell that hit the limit and the rows not attempted stay pending', async () => {
+    const called: number[] = [];
+    const f = defineUdf({
+      name: 'limited',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: async ([n]) => {
+        called.push(n);
+        // row 0 is slow: it is still in flight when row 3 is refused by the limiter
+        await new Promise((r) => setTimeout(r, n === 0 ? 30 : 1));
+        if (n === 3) throw new RateLimitedError(5000);
+        return n * 10;
+      },
+    });
+    const stop: JobStop = {};
+    const out = await evaluate(call(f, col('n')), rowsOf('n', [0, 1, 2, 3, 4, 5, 6, 7]), envFor([f], { concurrency: 2, stop }));
+    expect(stop.error).toBeInstanceOf(RateLimitedError);
+    expect(out.slice(0, 3)).toEqual([{ value: 0 }, { value: 10 }, { value: 20 }]);
+    expect(out.slice(3)).toEqual(Array(5).fill({ pending: true }));
+    expect(called.sort()).toEqual([0, 1, 2, 3]); // no call after the stop
+  });
+
+  test('batch: a row returned as a job-level error stays pending, the others keep their results, later chunks are not called', async () => {
+    const chunks: number[][] = [];
+    const b = defineUdf({
+      name: 'limited_batch',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      batch: {
+        maxSize: 3,
+        fn: async (rows) => {
+          chunks.push(rows.map(([n]) => n));
+          return rows.map(([n]) => (n === 4 ? new RateLimitedError(1000) : n === 5 ? new CellInputError('bad row') : n + 1));
+        },
+      },
+    });
+    const stop: JobStop = {};
+    const out = await evaluate(call(b, col('n')), rowsOf('n', [0, 1, 2, 3, 4, 5, 6, 7]), envFor([b], { stop }));
+    expect(chunks).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(out).toEqual([
+      { value: 1 }, { value: 2 }, { value: 3 },
+      { value: 4 }, { pending: true }, { error: { type: 'CellInputError', message: 'bad row' } },
+      { pending: true }, { pending: true },
+    ]);
+    expect(stop.error).toBeInstanceOf(RateLimitedError);
+  });
+
+  test('a holder already stopped makes no call at all; nested calls over a stopped input stay pending', async () => {
+    let calls = 0;
+    const inner = defineUdf({ name: 'inner', version: '1', params: [t.int()], returns: t.int(), fn: ([n]) => { calls++; if (n === 1) throw new TransientError('503'); return n; } });
+    const outer = defineUdf({ name: 'outer', version: '1', params: [t.int()], returns: t.int(), fn: ([n]) => { calls++; return n + 100; } });
+    const stop: JobStop = {};
+    const out = await evaluate(call(outer, call(inner, col('n'))), rowsOf('n', [0, 1, 2]), envFor([inner, outer], { concurrency: 1, stop }));
+    // inner: row 0 done, row 1 stops the job, row 2 not attempted; outer makes no call after the stop
+    expect(out).toEqual([{ pending: true }, { pending: true }, { pending: true }]);
+    expect(calls).toBe(2);
+    const again = await evaluate(call(outer, col('n')), rowsOf('n', [5]), envFor([outer], { stop }));
+    expect(again).toEqual([{ pending: true }]);
+    expect(calls).toBe(2);
+  });
+
+  test('a provider 429 (a TransientError subclass) is job-level, not a cell error', async () => {
+    class ProviderRateLimitError extends TransientError {
+      constructor() {
+        super('429 Too Many Requests', 1000);
+        this.name = 'ProviderRateLimitError';
+      }
+    }
+    expect(isJobLevelError(new ProviderRateLimitError())).toBe(true);
+    expect(isJobLevelError(Object.assign(new Error('a subclass from elsewhere'), { name: 'SomeTransient', code: 'E_TRANSIENT' }))).toBe(true);
+    expect(isJobLevelError(new ConfigError('missing API key: set OPENAI_API_KEY'))).toBe(false); // a cell error on each row
+    const f = defineUdf({ name: 'p429', version: '1', params: [t.int()], returns: t.int(), fn: () => { throw new ProviderRateLimitError(); } });
+    await expect(evaluate(call(f, col('n')), rowsOf('n', [1, 2]), envFor([f]))).rejects.toThrow('429 Too Many Requests');
   });
 });

@@ -57,6 +57,6 @@ export const localEmbeddingUdf = defineUdf({
   },
 });
 
-export function localEmbedding(text: Expr<'string', string> | string) {
+export function localEmbedding(text: Expr<'string', string | null> | string) {
   return localEmbeddingUdf(text);
 }

@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { CellInputError, ConfigError, TransientError } from '@tessera/core';
+import { RedisRateGate } from '../../runtime/src/limiter';
 import { startOpenAIServer, deterministicEmbedding, type OpenAIServer } from '../../../test/support/openai-server';
 import { solidPng } from '../../../test/support/openai-server/png';
 import {
@@ -62,6 +65,12 @@ describe('openai chat', () => {
     const a2 = chatUdf({ ...conn(), model: 'm', prompt: 'A: {input}', baseURL: 'http://elsewhere/v1' });
     expect(a.id).not.toBe(b.id);
     expect(a2.id).toBe(a.id); // transport is not identity
+    // but each set of options gets its own closure: request packing must not leak between columns
+    const e2 = embeddingsUdf({ ...conn(), model: 'm', maxInputsPerRequest: 2 });
+    const e5 = embeddingsUdf({ ...conn(), model: 'm', maxInputsPerRequest: 5 });
+    expect(e5.id).toBe(e2.id);
+    expect(e5).not.toBe(e2);
+    expect(embeddingsUdf({ ...conn(), model: 'm', maxInputsPerRequest: 2 })).toBe(e2);
   });
 
   test('a 400 is a cell error; 5xx, dropped connections and 429 are transient', async () => {
@@ -195,6 +204,28 @@ describe('openai embeddings', () => {
     expect(out[2]).toBeInstanceOf(CellInputError);
     expect(Array.isArray(out[0]) && Array.isArray(out[3]) && Array.isArray(out[4])).toBe(true);
     expect(server.count()).toBe(2);
+  });
+
+  test('a request the rate gate refuses leaves its rows as RateLimitedError; the rows of the other requests keep their vectors', async () => {
+    const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    const prefix = `tessera:test:fn:${randomUUID().slice(0, 8)}:`;
+    try {
+      // one request a minute, no in-process wait: of two concurrent requests one is refused
+      const gate = new RedisRateGate({ redis, prefix, env: {}, limits: { 'openai:test-embed': { rpm: 1 } }, maxWaitMs: 0, utilization: 1 });
+      const { ctx, usage } = testContext({ rateGate: gate });
+      const udf = embeddingsUdf({ ...conn(), model: 'test-embed', dimensions: 8, maxInputsPerRequest: 2 });
+      const out = await runBatch<number[]>(udf, [['a'], ['b'], ['c'], ['d']], ctx);
+      expect(server.count()).toBe(1);
+      const sent = [out.slice(0, 2), out.slice(2)].find((pair) => pair.every((v) => Array.isArray(v)));
+      const refused = [out.slice(0, 2), out.slice(2)].find((pair) => pair.every((v) => (v as Error | undefined)?.name === 'RateLimitedError'));
+      expect(sent).toBeDefined();
+      expect(refused).toBeDefined();
+      expect(usage).toEqual({ calls: 1, tokens: server.arrivals[0]!.tokens }); // the refused request was never made
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
   });
 
   test('a 400 on a batch is narrowed down to the bad row', async () => {

@@ -33,6 +33,20 @@ test('model UDFs in a pipeline land on model queues; builtins on cpu', () => {
   expect(JSON.stringify(table)).not.toMatch(/sk-/);
 });
 
+test('nullable columns are accepted by every model UDF (a null cell is null without a call)', () => {
+  // type-level: these lines did not compile while the UDFs wanted non-null expressions
+  const def = definePipeline('nullable', (p) => {
+    const d = p.table('d', { id: t.string().primaryKey(), note: t.string().nullable(), cover: t.image().nullable(), clip: t.audio().nullable() });
+    d.compute('caption', openai.vision(d.note, d.cover, { model: 'gpt-4o-mini' }));
+    d.compute('summary', openai.chat(d.note, { model: 'gpt-4o-mini' }));
+    d.compute('emb', openai.embeddings(d.note, { model: 'text-embedding-3-small' }));
+    d.compute('words', openai.transcribe(d.clip, { model: 'whisper-1' }));
+    d.compute('claude', anthropic.messages(d.note, { model: 'claude-haiku-4-5' }));
+    d.compute('local', localEmbedding(d.note));
+  });
+  expect(planPipeline(def).tables[0]!.columns.filter((c) => c.computed)).toHaveLength(6);
+});
+
 test('a video column is refused where an image is wanted (compile time)', () => {
   // type-level only: tsc fails if the line below ever compiles
   const check = (clip: Expr<'video', string>) => {

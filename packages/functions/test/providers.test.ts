@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { CellInputError, TransientError } from '@tessera/core';
+import { RedisRateGate } from '../../runtime/src/limiter';
 import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server';
-import { anthropicMessagesUdf, geminiGenerateUdf, MemoryResponseCache } from '../src';
+import { anthropicMessagesUdf, chatUdf, geminiGenerateUdf, MemoryResponseCache } from '../src';
 import { runFn, testContext } from './support/context';
 
 let server: OpenAIServer;
@@ -51,5 +54,30 @@ describe('gemini generateContent', () => {
     await expect(runFn(udf, ['a'], ctx)).rejects.toBeInstanceOf(TransientError);
     await expect(runFn(udf, ['b'], ctx)).rejects.toBeInstanceOf(CellInputError);
     expect(server.count()).toBe(2);
+  });
+});
+
+describe('rate-limit headers', () => {
+  test("each provider's headers reach the fleet's gate: OpenAI's x-ratelimit-*, Anthropic's anthropic-ratelimit-*", async () => {
+    const limited = await startOpenAIServer({ apiKey: KEY, rpm: 120, tpm: 50_000 });
+    const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    const prefix = `tessera:test:headers:${randomUUID().slice(0, 8)}:`;
+    try {
+      const gate = new RedisRateGate({ redis, prefix, env: {} });
+      const { ctx } = testContext({ rateGate: gate });
+      await runFn(anthropicMessagesUdf({ baseURL: limited.origin, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'claude-limited', maxTokens: 16 }), ['hi'], ctx);
+      await runFn(chatUdf({ baseURL: limited.url, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'gpt-limited', maxTokens: 16 }), ['hi'], ctx);
+      const learned = async (model: string) => {
+        const [bucket] = (await redis.keys(`${prefix}*`)).filter((k) => k.includes(`:${model}:`) && !k.endsWith(':inflight'));
+        return redis.hmget(bucket!, 'learned_rpm', 'learned_tpm');
+      };
+      expect(await learned('claude-limited')).toEqual(['120', '50000']);
+      expect(await learned('gpt-limited')).toEqual(['120', '50000']);
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+      await limited.close();
+    }
   });
 });

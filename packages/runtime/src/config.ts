@@ -19,6 +19,8 @@ const schema = z.object({
   TESSERA_CONCURRENCY: z.string().default(''),
   TESSERA_WORKER_PORT: intFrom(9464, 0),
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TESSERA_RESPONSE_CACHE: z.enum(['postgres', 'off']).default('postgres'),
+  TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
 });
 
 export interface TesseraConfig {
@@ -41,6 +43,10 @@ export interface TesseraConfig {
   concurrency: Record<string, number>;
   workerPort: number;
   logLevel: string;
+  /** where workers keep answered model calls: `postgres` (a table in TESSERA_SCHEMA) or `off` */
+  responseCache: 'postgres' | 'off';
+  /** a model call waits in-process at most this long for a rate-limit slot; a longer wait sends its job back to the queue */
+  limiterMaxWaitMs: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -72,5 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     concurrency,
     workerPort: e.TESSERA_WORKER_PORT,
     logLevel: e.TESSERA_LOG_LEVEL,
+    responseCache: e.TESSERA_RESPONSE_CACHE,
+    limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
   };
 }

@@ -18,6 +18,8 @@ export interface EnqueueOptions {
   full?: boolean;
   /** finalize ships only to these exports (sink names) */
   sinks?: string[];
+  /** model calls ignore the response cache (a fresh answer, still stored) */
+  fresh?: boolean;
   /** view work to start once this version's work is done */
   derived?: DerivedWork[];
 }
@@ -107,15 +109,18 @@ export class Engine {
     await this.enqueue(pipeline, table, t.version, { columns: [], tag: `full-${Date.now()}`, full: true, ...(opts.sinks?.length ? { sinks: opts.sinks } : {}) });
   }
 
-  /** Recompute computed columns (all cells, or only failed ones) as a new version. */
-  async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean } = {}) {
+  /**
+   * Recompute computed columns (all cells, or only failed ones) as a new version. Model calls whose
+   * inputs were answered before are answered from the response cache (no call) unless `fresh`.
+   */
+  async recompute(pipeline: string, tableName: string, opts: { columns?: string[]; errorsOnly?: boolean; fresh?: boolean } = {}) {
     const table = await this.store.table(pipeline, tableName);
     // by default the UDF columns (and, with errorsOnly, failed iterations); views are re-iterated only when named
     const wanted = opts.columns ?? table.columns.filter((c) => c.computed && (opts.errorsOnly || !c.computed.iterate)).map((c) => c.name);
     // dependents of a recomputed column are stale too
     const columns = [...new Set([...wanted, ...dependentsOf(table.columns, wanted)])];
     const r = await this.store.recompute(pipeline, tableName, { columns, errorsOnly: !!opts.errorsOnly });
-    await this.enqueue(pipeline, tableName, r.version, { columns, derived: r.derived });
+    await this.enqueue(pipeline, tableName, r.version, { columns, derived: r.derived, ...(opts.fresh ? { fresh: true } : {}) });
     return r;
   }
 
@@ -140,6 +145,7 @@ export class Engine {
           ...(opts.full ? { full: true } : {}),
           ...(opts.sinks?.length ? { sinks: opts.sinks } : {}),
           ...(opts.derived?.length ? { derived: opts.derived } : {}),
+          ...(opts.fresh ? { fresh: true } : {}),
         },
         { attempts: this.config.jobAttempts },
       ),

@@ -7,4 +7,5 @@ export { INGEST_QUEUE, CONTROL_QUEUE, BASE_QUEUES, queueName } from './jobs/queu
 export { buildVersionFlow } from './dag/build-flow';
 export { reconcile, type ReconcileReport } from './reconcile';
 export * from './limiter/index';
+export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './cache/postgres-response-cache';
 export { importFile, type ImportFileOptions, type ImportResult, type ImportProgress } from './import-file';

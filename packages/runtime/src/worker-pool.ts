@@ -1,6 +1,6 @@
-import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, TransientError, type UdfContext, type MediaContext } from '@tessera/core';
+import { RateLimitedError, TransientError, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
@@ -16,6 +16,8 @@ import { delayExport, exportDelayed } from './export-retry';
 export interface WorkerEvents {
   completed?(queue: string, job: Job, result: unknown, ms: number): void;
   failed?(queue: string, job: Job | undefined, error: Error): void;
+  /** a job the rate limiter refused went back to its queue (delayed), without spending an attempt */
+  requeued?(queue: string, job: Job, delayMs: number): void;
 }
 
 export interface WorkerPoolOptions {
@@ -25,6 +27,8 @@ export interface WorkerPoolOptions {
   queues?: string[];
   media: MediaContext;
   rateGate?: UdfContext['rateGate'];
+  /** answered model calls (PostgresResponseCache in the worker) */
+  cache?: ResponseCache;
   /** model usage reported by UDFs (calls, tokens, 429s, cache hits) */
   usage?: (counter: string, amount: number, where: { pipeline: string; table: string; column: string }) => void;
   events?: WorkerEvents;
@@ -66,6 +70,7 @@ export class WorkerPool {
         media: opts.media,
         column: { table: table.name, name: column, ...(destination ? { destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
+        ...(opts.cache ? { cache: opts.cache } : {}),
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
     };
@@ -73,7 +78,6 @@ export class WorkerPool {
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
-      let worker: Worker;
       const processor = async (job: Job, token?: string) => {
         const started = Date.now();
         try {
@@ -103,10 +107,14 @@ export class WorkerPool {
           opts.events?.completed?.(name, job, result, Date.now() - started);
           return result;
         } catch (e) {
-          if (e instanceof RateLimitedError || (e as Error)?.name === 'RateLimitedError') {
-            // back to the queue without spending an attempt; the whole worker pauses for that long
-            await worker.rateLimit((e as RateLimitedError).waitMs);
-            throw Worker.RateLimitError();
+          if ((e instanceof RateLimitedError || (e as Error)?.name === 'RateLimitedError') && token) {
+            // The stage has written the cells it computed. The job waits in the delayed set, not in a
+            // worker slot, and comes back without spending an attempt (moveToDelayed skips the attempt
+            // count); other jobs of the queue carry on meanwhile.
+            const delayMs = requeueDelay((e as RateLimitedError).waitMs);
+            await job.moveToDelayed(Date.now() + delayMs, token);
+            opts.events?.requeued?.(name, job, delayMs);
+            throw new DelayedError();
           }
           if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
           // an export target that is down: wait and try again without spending an attempt
@@ -120,7 +128,7 @@ export class WorkerPool {
       const connection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', () => {});
       connections.push(connection);
-      worker = new Worker(name, processor, {
+      const worker = new Worker(name, processor, {
         connection,
         prefix: cfg.queuePrefix,
         concurrency,
@@ -146,4 +154,10 @@ export class WorkerPool {
     this.connections.forEach((c) => c.disconnect());
     await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
   }
+}
+
+/** The limiter's wait plus up to 10% jitter, so jobs refused together do not all come back together. */
+function requeueDelay(waitMs: number): number {
+  const ms = Math.max(50, Number.isFinite(waitMs) ? waitMs : 1000);
+  return Math.ceil(ms * (1 + Math.random() * 0.1));
 }

@@ -131,6 +131,26 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     return h;
   };
 
+  /** The same, in Anthropic's shape (`anthropic-ratelimit-*`, resets as RFC 3339 instants), for /v1/messages. */
+  const anthropicHeaders = (model: string, now: number): Record<string, string> => {
+    const h: Record<string, string> = {};
+    const { req: reqWindow, tok: tokWindow } = windowsFor(model);
+    const perMinute = (w: SlidingWindow) => 60_000 / w.windowMs;
+    const at = (ms: number) => new Date(now + ms).toISOString();
+    if (reqWindow && opts.rpm) {
+      h['anthropic-ratelimit-requests-limit'] = String(opts.rpm);
+      h['anthropic-ratelimit-requests-remaining'] = String(Math.max(0, Math.floor((reqWindow.capacity - reqWindow.used(now)) * perMinute(reqWindow))));
+      h['anthropic-ratelimit-requests-reset'] = at(reqWindow.waitFor(1, now));
+    }
+    if (tokWindow && opts.tpm) {
+      h['anthropic-ratelimit-tokens-limit'] = String(opts.tpm);
+      h['anthropic-ratelimit-tokens-remaining'] = String(Math.max(0, Math.floor((tokWindow.capacity - tokWindow.used(now)) * perMinute(tokWindow))));
+      h['anthropic-ratelimit-tokens-reset'] = at(tokWindow.waitFor(1, now));
+    }
+    return h;
+  };
+  const headersFor = (route: string, model: string, now: number) => (route === 'messages' ? anthropicHeaders(model, now) : limitHeaders(model, now));
+
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
@@ -191,7 +211,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       const wait = Math.max(waitR, waitT);
       const which = waitR > 0 ? 'requests' : 'tokens';
       return send(res, (arrival.status = 429), apiError(`Rate limit reached for ${which}. Please try again in ${wait}ms.`, which, 'rate_limit_exceeded'), {
-        ...limitHeaders(model, now),
+        ...headersFor(route, model, now),
         'retry-after': String(Math.ceil(wait / 1000)),
         'retry-after-ms': String(wait),
       });
@@ -205,7 +225,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       const out = endpoint.respond(apiReq);
       if (charge) charge.w = out.tokens; // settle the charge to what was used
       arrival.tokens = out.tokens;
-      send(res, (arrival.status = 200), out.body, limitHeaders(model, Date.now()));
+      send(res, (arrival.status = 200), out.body, headersFor(route, model, Date.now()));
     } catch (err) {
       if (charge) charge.w = 0;
       send(res, (arrival.status = err instanceof BadRequest ? 400 : 500), apiError(err instanceof Error ? err.message : 'error', 'invalid_request_error'));

@@ -9,12 +9,20 @@ export async function revertCommand(ctx: CliContext, args: string[]) {
   console.log(`${pipeline}.${table}: reverted version ${v}`);
 }
 
-/** `tessera recompute <pipeline> <table> [--errors-only] [--columns a,b]` */
-export async function recomputeCommand(ctx: CliContext, args: string[], flags: { 'errors-only'?: boolean; columns?: string }) {
+/**
+ * `tessera recompute <pipeline> <table> [--errors-only] [--columns a,b] [--fresh]`: model calls
+ * already answered come from the response cache (no call) unless `--fresh` asks the model again.
+ */
+export async function recomputeCommand(ctx: CliContext, args: string[], flags: { 'errors-only'?: boolean; columns?: string; fresh?: boolean }) {
   const [pipeline, table] = args;
-  if (!pipeline || !table) throw new Error('usage: tessera recompute <pipeline> <table> [--errors-only] [--columns a,b]');
-  const r = await (await ctx.engine()).recompute(pipeline, table, { errorsOnly: !!flags['errors-only'], ...(flags.columns ? { columns: flags.columns.split(',') } : {}) });
-  console.log(`${pipeline}.${table} v${r.version}: ${flags['errors-only'] ? `${r.cells} failed cell(s) enqueued again` : 'recompute enqueued'}`);
+  if (!pipeline || !table) throw new Error('usage: tessera recompute <pipeline> <table> [--errors-only] [--columns a,b] [--fresh]');
+  const r = await (await ctx.engine()).recompute(pipeline, table, {
+    errorsOnly: !!flags['errors-only'],
+    ...(flags.columns ? { columns: flags.columns.split(',') } : {}),
+    ...(flags.fresh ? { fresh: true } : {}),
+  });
+  const what = flags['errors-only'] ? `${r.cells} failed cell(s) enqueued again` : 'recompute enqueued';
+  console.log(`${pipeline}.${table} v${r.version}: ${what}${flags.fresh ? ' (fresh model calls, not from the cache)' : ''}`);
 }
 
 /** `tessera reconcile [pipeline...]`: re-enqueue pending cells that no live job covers. */

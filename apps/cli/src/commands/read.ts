@@ -1,5 +1,5 @@
 import type { CliContext } from '../context';
-import { formatTable, progressBar } from '../format';
+import { formatTable, formatUsage, progressBar } from '../format';
 
 /** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
 export async function selectCommand(ctx: CliContext, args: string[], flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string }) {
@@ -15,7 +15,10 @@ export async function selectCommand(ctx: CliContext, args: string[], flags: { li
   console.log(flags.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
 }
 
-/** `tessera status <pipeline> [--watch]`: cells done, pending and failed per table and column. */
+/**
+ * `tessera status <pipeline> [--watch]`: cells done, pending and failed per table and column; for
+ * model columns, their usage (calls, tokens, 429s, waits for the rate limiter, cache hits).
+ */
 export async function statusCommand(ctx: CliContext, args: string[], flags: { watch?: boolean }) {
   const [pipeline] = args;
   if (!pipeline) throw new Error('usage: tessera status <pipeline> [--watch]');
@@ -27,11 +30,12 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
       const s = await engine.store.status(pipeline, t.name);
       const usage = await engine.store.usage(pipeline, t.name);
       lines.push(`${pipeline}.${t.name} (${t.kind}, v${t.version}): ${s.rows} row(s)`);
+      const modelColumns = new Set(t.stages.filter((st) => st.queue.startsWith('model:')).flatMap((st) => st.columns));
       for (const c of s.columns) {
         pending += c.pending;
         const total = c.done + c.pending + c.failed;
         const u = usage[c.column];
-        const model = u ? `  model: ${Object.entries(u).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
+        const model = u || modelColumns.has(c.column) ? `  model: ${formatUsage(u)}` : '';
         const view = t.columns.find((col) => col.name === c.column)?.computed?.iterate ? `  (rows of view ${c.column})` : '';
         lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}${model}${view}`);
       }

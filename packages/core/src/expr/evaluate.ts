@@ -12,15 +12,31 @@ export interface EvalEnv<R> {
   read(row: R, column: string): Outcome;
   /** in-flight calls of a per-row UDF */
   concurrency?: number;
+  /**
+   * Where a job-level error is kept instead of rejecting. When given, calls already in flight
+   * finish, cells not attempted come back `pending`, and no further call is made by any evaluate
+   * sharing this holder; the caller writes what was computed, then throws `stop.error`. Without it,
+   * evaluate rejects with the error once the calls in flight have finished.
+   */
+  stop?: JobStop;
 }
+
+/** A job-level stop: the first job-level error seen while evaluating (see EvalEnv.stop). */
+export interface JobStop {
+  error?: Error;
+}
+
+const PENDING: Outcome = { pending: true };
 
 /**
  * Errors that fail the whole job rather than one cell: the job is retried (or re-queued by the
- * rate limiter) and recomputes only the cells still pending. Matched by name so that copies of
- * the error classes from different module instances are recognised.
+ * rate limiter) and recomputes only the cells still pending. Matched by name, and by the
+ * TransientError code so that subclasses (a provider's 429) count, so that copies of the error
+ * classes from different module instances are recognised.
  */
-const JOB_LEVEL = new Set(['TransientError', 'RateLimitedError', 'UdfVersionError']);
-export const isJobLevelError = (e: unknown): boolean => e instanceof Error && JOB_LEVEL.has(e.name);
+const JOB_LEVEL = new Set(['TransientError', 'ProviderRateLimitError', 'RateLimitedError', 'UdfVersionError']);
+export const isJobLevelError = (e: unknown): e is Error =>
+  e instanceof Error && (JOB_LEVEL.has(e.name) || (e as { code?: unknown }).code === 'E_TRANSIENT');
 
 export function cellError(e: unknown): Outcome {
   if (isJobLevelError(e)) throw e;
@@ -30,13 +46,29 @@ export function cellError(e: unknown): Outcome {
 
 /** Evaluate an expression over a batch of rows, calling batched UDFs once per chunk of rows. */
 export async function evaluate<R>(node: ExprNode, rows: readonly R[], env: EvalEnv<R>): Promise<Outcome[]> {
+  if (env.stop) return evaluateNode(node, rows, env as StoppableEnv<R>);
+  const stop: JobStop = {};
+  const out = await evaluateNode(node, rows, { ...env, stop });
+  if (stop.error) throw stop.error;
+  return out;
+}
+
+type StoppableEnv<R> = EvalEnv<R> & { stop: JobStop };
+
+/** Record a job-level error (the first one wins); the cell it hit stays pending. */
+function stopWith(env: StoppableEnv<unknown>, e: Error): Outcome {
+  env.stop.error ??= e;
+  return PENDING;
+}
+
+async function evaluateNode<R>(node: ExprNode, rows: readonly R[], env: StoppableEnv<R>): Promise<Outcome[]> {
   switch (node.op) {
     case 'column':
       return rows.map((r) => env.read(r, node.column));
     case 'literal':
       return rows.map(() => ({ value: node.value }));
     case 'path': {
-      const base = await evaluate(node.base, rows, env);
+      const base = await evaluateNode(node.base, rows, env);
       return base.map((o) => ('value' in o ? { value: readJsonPath(o.value, node.path) } : o));
     }
     case 'call':
@@ -44,15 +76,15 @@ export async function evaluate<R>(node: ExprNode, rows: readonly R[], env: EvalE
   }
 }
 
-async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: readonly R[], env: EvalEnv<R>): Promise<Outcome[]> {
+async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: readonly R[], env: StoppableEnv<R>): Promise<Outcome[]> {
   const id = `${node.udf}@${node.version}`;
   const udf = env.udfs.get(id);
   if (!udf) {
     const err = new Error(`this worker has no UDF ${id}`);
     err.name = 'UdfVersionError';
-    throw err;
+    return rows.map(() => stopWith(env, err));
   }
-  const args = await Promise.all(node.args.map((a) => evaluate(a, rows, env)));
+  const args = await Promise.all(node.args.map((a) => evaluateNode(a, rows, env)));
   const params = udf.spec.params;
   const out: Outcome[] = new Array(rows.length);
   const todo: Array<{ i: number; values: unknown[] }> = [];
@@ -78,7 +110,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
   };
   if (udf.spec.batch) {
     const { maxSize, fn } = udf.spec.batch;
-    for (let k = 0; k < todo.length; k += maxSize) {
+    for (let k = 0; k < todo.length && !env.stop.error; k += maxSize) {
       const chunk = todo.slice(k, k + maxSize);
       let results: unknown[];
       try {
@@ -88,32 +120,34 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
           throw new TypeError(`batch UDF ${node.udf} returned ${Array.isArray(results) ? `${results.length} results` : typeof results} for ${chunk.length} rows`);
         }
       } catch (e) {
-        const o = cellError(e);
+        const o = isJobLevelError(e) ? stopWith(env, e) : cellError(e);
         chunk.forEach((c) => (out[c.i] = o));
         continue;
       }
+      // a row the UDF could not do for a job-level reason (its request was rate limited) stays
+      // pending while the rows it did keep their results
       chunk.forEach((c, j) => {
         const r = results[j];
-        out[c.i] = r instanceof Error ? cellError(r) : check(r);
+        out[c.i] = isJobLevelError(r) ? stopWith(env, r) : r instanceof Error ? cellError(r) : check(r);
       });
     }
   } else {
     const fn = udf.spec.fn!;
     let next = 0;
-    // after a job-level error (a 429, a network failure) the other lanes stop calling: the job retries
-    let stopped = false;
+    // after a job-level error (a 429, a network failure) the lanes stop calling: the job is retried
     const worker = async () => {
-      while (next < todo.length && !stopped) {
+      while (next < todo.length && !env.stop.error) {
         const c = todo[next++]!;
         try {
           out[c.i] = check(await fn(c.values as never, env.ctx));
         } catch (e) {
-          if (isJobLevelError(e)) stopped = true;
-          out[c.i] = cellError(e);
+          out[c.i] = isJobLevelError(e) ? stopWith(env, e) : cellError(e);
         }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(env.concurrency ?? 16, todo.length)) }, worker));
   }
+  // cells not attempted after a stop
+  for (const c of todo) out[c.i] ??= PENDING;
   return out;
 }

@@ -23,6 +23,8 @@ export interface RateKey {
 }
 
 export interface Reservation {
+  /** How long the caller waited for this slot in-process (0 when it could go at once). */
+  readonly waitedMs?: number;
   /** Settle the reservation against the usage the response reported (or 0 when the call failed). */
   settle(actualTokens: number): Promise<void>;
 }

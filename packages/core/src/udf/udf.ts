@@ -3,6 +3,7 @@ import { isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from '../m
 import { Expr, type ExprNode } from '../expr/expr';
 import type { MediaContext } from '../media/media-store';
 import type { RateGate } from '../limiter/rate-gate';
+import type { CacheMode, ResponseCache } from './response-cache';
 
 /** What a UDF sees besides its arguments. */
 export interface UdfContext {
@@ -15,6 +16,10 @@ export interface UdfContext {
   rateGate?: RateGate;
   /** counters a UDF reports (calls, tokens, 429s) for status and metrics */
   usage?: (counter: string, amount: number) => void;
+  /** answered model calls, shared by the fleet */
+  cache?: ResponseCache;
+  /** how model calls use `cache`; default `use` */
+  cacheMode?: CacheMode;
 }
 
 type ValueOf<C> = C extends ColumnType<Kind, infer T> ? T : never;

@@ -1,14 +1,14 @@
 import { applyPrompt } from '../model/prompt';
 import Anthropic from '@anthropic-ai/sdk';
 import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
-import type { ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
+import type { CacheOption, ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
 import { callModel, headersToRecord, withCache } from '../model/call-model';
 import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
 import { countChatTokens } from '../model/tokens';
 import { keyHash, requireSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
-export interface AnthropicOptions {
+export interface AnthropicOptions extends CacheOption {
   model: string;
   system?: string;
   /** user message template; `{input}` is replaced by the cell's text */
@@ -59,7 +59,7 @@ export function anthropicMessagesUdf(opts: AnthropicOptions): MessagesUdf {
         const c = client;
         const rateKey: ModelRateKey = { provider: 'anthropic', model: opts.model, keyHash: keyHash(secret), ...(opts.limits ? { limits: opts.limits } : {}) };
         const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user]);
-        return withCache(ctx, callKey(name, { user }), () =>
+        return withCache(ctx, opts, callKey(name, { user }), () =>
           callModel({
             ctx,
             rateKey,
@@ -92,5 +92,5 @@ export function anthropicMessagesUdf(opts: AnthropicOptions): MessagesUdf {
 
 /** `anthropic.messages(docs.text, { model: 'claude-haiku-4-5' })` */
 export const anthropic = {
-  messages: (text: Expr<'string', string> | string, opts: AnthropicOptions) => anthropicMessagesUdf(opts)(text),
+  messages: (text: Expr<'string', string | null> | string, opts: AnthropicOptions) => anthropicMessagesUdf(opts)(text),
 };

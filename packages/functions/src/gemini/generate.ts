@@ -1,14 +1,14 @@
 import { applyPrompt } from '../model/prompt';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
-import type { ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
+import type { CacheOption, ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
 import { callModel, withCache } from '../model/call-model';
 import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
 import { countChatTokens } from '../model/tokens';
 import { keyHash, requireSecret, resolveSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
-export interface GeminiOptions {
+export interface GeminiOptions extends CacheOption {
   model: string;
   system?: string;
   /** user message template; `{input}` is replaced by the cell's text */
@@ -67,7 +67,7 @@ export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
         const c = client;
         const rateKey: ModelRateKey = { provider: 'gemini', model: opts.model, keyHash: keyHash(secret), ...(opts.limits ? { limits: opts.limits } : {}) };
         const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user]);
-        return withCache(ctx, callKey(name, { user }), () =>
+        return withCache(ctx, opts, callKey(name, { user }), () =>
           callModel({
             ctx,
             rateKey,
@@ -97,5 +97,5 @@ export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
 
 /** `gemini.generate(docs.text, { model: 'gemini-2.5-flash' })` */
 export const gemini = {
-  generate: (text: Expr<'string', string> | string, opts: GeminiOptions) => geminiGenerateUdf(opts)(text),
+  generate: (text: Expr<'string', string | null> | string, opts: GeminiOptions) => geminiGenerateUdf(opts)(text),
 };

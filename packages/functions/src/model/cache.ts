@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { ResponseCache } from '@tessera/core';
 
-/**
- * Where answered calls are kept, by a key of model + parameters + input content hash, so a call
- * already answered is not made again. Any store fits (Redis: @tessera/runtime's RedisResponseCache;
- * a Postgres table would do as well). Values are JSON.
- */
-export interface ResponseCache {
-  get(key: string): Promise<unknown | undefined>;
-  set(key: string, value: unknown): Promise<void>;
-  getMany?(keys: string[]): Promise<Array<unknown | undefined>>;
-  setMany?(entries: Array<[string, unknown]>): Promise<void>;
-}
+/** core's contract; the worker's is @tessera/runtime's PostgresResponseCache */
+export type { ResponseCache };
 
 /** An in-process cache, for tests and single-process use. */
 export class MemoryResponseCache implements ResponseCache {

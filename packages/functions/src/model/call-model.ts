@@ -1,6 +1,6 @@
 import { RateLimitedError, TesseraError, TransientError, type Reservation } from '@tessera/core';
 import { classify, ProviderRateLimitError, type ProviderFailure } from './errors';
-import { report, type ModelRateKey, type ModelUdfContext } from './context';
+import { cacheModeOf, report, type CacheOption, type ModelRateKey, type ModelUdfContext } from './context';
 import { getDefaultResponseCache } from './cache';
 import { fetchReady } from './warm';
 
@@ -45,6 +45,7 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
     if (err instanceof RateLimitedError || err instanceof TesseraError) throw err;
     throw new TransientError(`${c.where}: rate gate unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if ((reservation?.waitedMs ?? 0) > 0) report(c.ctx, 'limiterWaits', 1);
   report(c.ctx, 'calls', 1);
   let out: CallOutcome<T>;
   try {
@@ -70,9 +71,9 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
  * Answer from the response cache when this exact call was answered before; otherwise compute and
  * keep the answer. A cache that fails is treated as a miss: it never fails the cell.
  */
-export async function withCache<T>(ctx: ModelUdfContext, key: string, compute: () => Promise<T>): Promise<T> {
+export async function withCache<T>(ctx: ModelUdfContext, opts: CacheOption, key: string, compute: () => Promise<T>): Promise<T> {
   const cache = ctx.cache ?? getDefaultResponseCache();
-  const mode = ctx.cacheMode ?? 'use';
+  const mode = cacheModeOf(ctx, opts);
   if (!cache || mode === 'off') return compute();
   if (mode === 'use') {
     const hit = await cache.get(key).catch(() => undefined);

@@ -1,15 +1,24 @@
-import type { RateKey, UdfContext } from '@tessera/core';
-import type { ResponseCache } from './cache';
+import type { CacheMode, RateKey, UdfContext } from '@tessera/core';
 
 /**
- * What model UDFs read from their context beyond core's UdfContext. A worker may pass these extra
- * fields; when absent, the process defaults apply (setDefaultResponseCache).
+ * What model UDFs read from their context: core's UdfContext, whose `cache` (the worker's, else the
+ * process default from setDefaultResponseCache) and `cacheMode` they honour.
  */
-export interface ModelUdfContext extends UdfContext {
-  /** response cache for this call; falls back to the process default */
-  cache?: ResponseCache;
-  /** 'refresh': do not read the cache (a fresh call), still write the answer */
-  cacheMode?: 'use' | 'refresh' | 'off';
+export type ModelUdfContext = UdfContext;
+
+/** Options every model UDF takes besides its model and prompt. */
+export interface CacheOption {
+  /**
+   * `false`: this column never reads nor writes the response cache, so every computation calls the
+   * model (sampling where each run should give a new answer, or answers that must not be kept).
+   * Default true: an input already answered is not sent again.
+   */
+  cache?: boolean;
+}
+
+/** The cache mode of one call: the column's `cache: false` wins over the job's mode. */
+export function cacheModeOf(ctx: UdfContext, opts: CacheOption): CacheMode {
+  return opts.cache === false ? 'off' : (ctx.cacheMode ?? 'use');
 }
 
 /** Limits a pipeline declares for a model; the rate gate uses them when the environment sets none. */
@@ -21,8 +30,12 @@ export interface ModelLimits {
 
 export type ModelRateKey = RateKey & { limits?: ModelLimits };
 
-/** Counters model UDFs report through ctx.usage. */
-export type UsageCounter = 'calls' | 'tokens' | '429s' | 'cacheHits';
+/**
+ * Counters model UDFs report through ctx.usage: requests made, tokens the responses reported, 429s
+ * received, answers taken from the response cache, and calls that waited in-process for their
+ * rate-limit slot. (The runtime adds `limiterRequeues`: jobs sent back to their queue to wait.)
+ */
+export type UsageCounter = 'calls' | 'tokens' | '429s' | 'cacheHits' | 'limiterWaits';
 
 export function report(ctx: UdfContext, counter: UsageCounter, n: number): void {
   if (n > 0) ctx.usage?.(counter, n);

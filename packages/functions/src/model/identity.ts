@@ -24,7 +24,12 @@ export function memo<T>(cache: Map<string, T>, name: string, make: () => T): T {
   return v;
 }
 
-/** Transport options are not identity, but a UDF object is built per transport so its closure uses them. */
-export function transportKey(name: string, opts: { baseURL?: string; apiKeyEnv?: string; provider?: string; timeoutMs?: number; limits?: unknown }): string {
-  return `${name}\0${stableHash({ b: opts.baseURL, k: opts.apiKeyEnv, p: opts.provider, t: opts.timeoutMs, l: opts.limits }, 12)}`;
+/**
+ * Transport and packing options (base URL, key name, timeout, limits, request sizes, cache use) are
+ * not identity, but a UDF object is built per set of options so its closure uses them all. A zod
+ * `schema` is identity already (hashed into the name as JSON schema) and is left out here.
+ */
+export function transportKey(name: string, opts: object): string {
+  const plain = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'schema' && typeof v !== 'function'));
+  return `${name}\0${stableHash(plain, 12)}`;
 }

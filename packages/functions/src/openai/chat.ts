@@ -36,7 +36,7 @@ export function chatUdf(opts: ChatOptions): ChatUdf {
         const user = applyPrompt(opts.prompt, text);
         const messages: ChatMessage[] = [...(opts.system ? [{ role: 'system' as const, content: opts.system }] : []), { role: 'user', content: user }];
         const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user]);
-        return withCache(ctx, callKey(name, { user }), () =>
+        return withCache(ctx, opts, callKey(name, { user }), () =>
           runChat(ctx, opts, { model: opts.model, messages, maxTokens, temperature: opts.temperature, promptTokens }, `openai.chat ${opts.model}`),
         );
       },
@@ -45,6 +45,6 @@ export function chatUdf(opts: ChatOptions): ChatUdf {
 }
 
 /** `openai.chat(docs.text, { model: 'gpt-4o-mini' })`: a text answer per row. */
-export function chat(text: Expr<'string', string> | string, opts: ChatOptions) {
+export function chat(text: Expr<'string', string | null> | string, opts: ChatOptions) {
   return chatUdf(opts)(text);
 }

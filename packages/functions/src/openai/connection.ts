@@ -2,10 +2,10 @@ import OpenAI from 'openai';
 import { keyHash, resolveSecret } from '../model/secrets';
 import { ConfigError } from '@tessera/core';
 import type { ProviderFailure } from '../model/errors';
-import type { ModelLimits, ModelRateKey } from '../model/context';
+import type { CacheOption, ModelLimits, ModelRateKey } from '../model/context';
 
 /** How to reach an OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama, TEI...). */
-export interface OpenAIConnection {
+export interface OpenAIConnection extends CacheOption {
   /** e.g. `http://localhost:11434/v1`; default OPENAI_BASE_URL or the OpenAI API */
   baseURL?: string;
   /** name of the secret holding the key (never the key); default OPENAI_API_KEY */

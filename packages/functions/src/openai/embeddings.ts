@@ -4,7 +4,7 @@ import { callModel, headersToRecord } from '../model/call-model';
 import { cacheGetMany, cacheSetMany, getDefaultResponseCache } from '../model/cache';
 import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
 import { countTokens } from '../model/tokens';
-import { report } from '../model/context';
+import { cacheModeOf, report } from '../model/context';
 import { connect, openaiFailure, queueFor, type OpenAIConnection } from './connection';
 
 export interface EmbeddingOptions extends OpenAIConnection {
@@ -82,7 +82,7 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           const texts = rows.map((r) => r[0]);
           const keys = texts.map((text) => callKey(name, { text }));
           const cache = ctx.cache ?? getDefaultResponseCache();
-          const mode = ctx.cacheMode ?? 'use';
+          const mode = cacheModeOf(ctx, opts);
           if (cache && mode === 'use') {
             const hits = await cacheGetMany(cache, keys).catch(() => [] as unknown[]);
             hits.forEach((h, i) => {
@@ -118,20 +118,26 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           }
           if (cur.length) requests.push(cur);
 
-          const settled = await Promise.allSettled(
+          const fresh: Array<[string, unknown]> = [];
+          await Promise.all(
             requests.map(async (req) => {
-              const vectors = await send(ctx, req.map((r) => texts[r.i]!), req.map((r) => r.tokens));
-              const fresh: Array<[string, unknown]> = [];
+              let vectors: Array<number[] | Error>;
+              try {
+                vectors = await send(ctx, req.map((r) => texts[r.i]!), req.map((r) => r.tokens));
+              } catch (err) {
+                // the rows of a request that was rate limited or failed transiently carry that error:
+                // the runtime keeps them pending (and retries the job) while the other rows keep their vectors
+                const e = err instanceof Error ? err : new Error(String(err));
+                vectors = req.map(() => e);
+              }
               req.forEach((r, j) => {
                 results[r.i] = vectors[j]!;
                 if (!(vectors[j] instanceof Error)) fresh.push([keys[r.i]!, vectors[j]]);
               });
-              if (cache && mode !== 'off') await cacheSetMany(cache, fresh).catch(() => undefined);
             }),
           );
-          // a transient failure or a rate limit fails the whole job (answers so far are cached)
-          const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-          if (failed) throw failed.reason;
+          // one write for the whole batch (a failing cache is only a miss next time)
+          if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
           return results as Array<number[] | Error>;
         },
       },
@@ -140,6 +146,6 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
 }
 
 /** `openai.embeddings(chunks.text, { model: 'text-embedding-3-small' })` */
-export function embeddings(text: Expr<'string', string> | string, opts: EmbeddingOptions) {
+export function embeddings(text: Expr<'string', string | null> | string, opts: EmbeddingOptions) {
   return embeddingsUdf(opts)(text);
 }

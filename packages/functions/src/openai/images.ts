@@ -28,7 +28,7 @@ export function imageGenerationUdf(opts: ImageGenerationOptions): ImageUdf {
       queue: queueFor(opts, opts.model),
       fn: async ([prompt], ctx: ModelUdfContext) => {
         if (typeof prompt !== 'string' || !prompt.trim()) throw new CellInputError(`${where}: empty prompt`);
-        const bytes = await withCache(ctx, callKey(name, { prompt }), async () => {
+        const bytes = await withCache(ctx, opts, callKey(name, { prompt }), async () => {
           const { client, secret, rateKey } = connect(opts, opts.model);
           const b64 = await callModel({
             ctx,
@@ -71,6 +71,6 @@ export function imageGenerationUdf(opts: ImageGenerationOptions): ImageUdf {
 }
 
 /** `openai.image(products.description, { model: 'gpt-image-1' })` */
-export function generateImage(prompt: Expr<'string', string> | string, opts: ImageGenerationOptions) {
+export function generateImage(prompt: Expr<'string', string | null> | string, opts: ImageGenerationOptions) {
   return imageGenerationUdf(opts)(prompt);
 }

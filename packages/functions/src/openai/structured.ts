@@ -40,7 +40,7 @@ export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
         const user = applyPrompt(opts.prompt, text);
         const promptTokens = (await countChatTokens(opts.model, [opts.system ?? '', user, JSON.stringify(jsonSchema)]));
         const where = `openai.structured ${opts.model}`;
-        const answer = await withCache(ctx, callKey(name, { user }), () =>
+        const answer = await withCache(ctx, opts, callKey(name, { user }), () =>
           runChat(
             ctx,
             opts,
@@ -70,7 +70,7 @@ export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
 }
 
 /** `openai.structured(docs.text, { model, schema: z.object({ topic: z.string() }) })` */
-export function structured<S extends z.ZodType>(text: Expr<'string', string> | string, opts: StructuredOptions<S>) {
+export function structured<S extends z.ZodType>(text: Expr<'string', string | null> | string, opts: StructuredOptions<S>) {
   return structuredUdf(opts)(text);
 }
 

@@ -32,7 +32,7 @@ export function transcriptionUdf(opts: TranscriptionOptions): TranscribeUdf {
       queue: queueFor(opts, opts.model),
       fn: async ([audio], ctx: ModelUdfContext) => {
         const media = await loadMedia(ctx, audio, where);
-        return withCache(ctx, callKey(name, { audio: media.sha256 }), () => {
+        return withCache(ctx, opts, callKey(name, { audio: media.sha256 }), () => {
           const { client, secret, rateKey } = connect(opts, opts.model);
           return callModel({
             ctx,
@@ -65,6 +65,6 @@ export function transcriptionUdf(opts: TranscriptionOptions): TranscribeUdf {
 }
 
 /** `openai.transcribe(segments.audio, { model: 'whisper-1' })` */
-export function transcribe(audio: Expr<'audio', string>, opts: TranscriptionOptions) {
+export function transcribe(audio: Expr<'audio', string | null>, opts: TranscriptionOptions) {
   return transcriptionUdf(opts)(audio);
 }

@@ -34,7 +34,7 @@ export function visionUdf(opts: VisionOptions): VisionUdf {
         const media = await loadMedia(ctx, image, 'openai.vision');
         const { url, info } = imageDataUrl(media, 'openai.vision');
         const promptTokens = (await countChatTokens(opts.model, [opts.system ?? '', prompt])) + visionTokens(info, detail);
-        return withCache(ctx, callKey(name, { prompt, image: media.sha256 }), () =>
+        return withCache(ctx, opts, callKey(name, { prompt, image: media.sha256 }), () =>
           runChat(
             ctx,
             opts,
@@ -57,6 +57,6 @@ export function visionUdf(opts: VisionOptions): VisionUdf {
 }
 
 /** `openai.vision('What is in this picture?', photos.image, { model: 'gpt-4o-mini' })` */
-export function vision(prompt: Expr<'string', string> | string, image: Expr<'image', string>, opts: VisionOptions) {
+export function vision(prompt: Expr<'string', string | null> | string, image: Expr<'image', string | null>, opts: VisionOptions) {
   return visionUdf(opts)(prompt, image);
 }

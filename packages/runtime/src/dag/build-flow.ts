@@ -25,6 +25,8 @@ export interface FlowTarget {
   full?: boolean;
   /** finalize ships only to these exports (sink names) */
   sinks?: string[];
+  /** stage jobs make fresh model calls instead of answering from the response cache */
+  fresh?: boolean;
   /** view work to start once this version's work is done */
   derived?: DerivedWork[];
 }
@@ -40,7 +42,8 @@ export const flowId = (t: Pick<FlowTarget, 'pipeline' | 'table' | 'version' | 't
 export function jobOptions(defaults: JobDefaults) {
   return {
     attempts: defaults.attempts,
-    backoff: { type: 'exponential', delay: 500 },
+    // jitter: jobs that failed together (a provider outage, a 429) do not all retry together
+    backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
     removeOnComplete: true,
     removeOnFail: { count: 5000 },
   } as const;
@@ -62,7 +65,7 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
     const range = { lo: b.lo, hi: b.hi, ...(b.vMin === undefined ? {} : { vMin: b.vMin }) };
     let top: FlowJob | undefined;
     t.stages.forEach((stage, i) => {
-      const data: StageJob = { kind: 'stage', pipeline: t.pipeline, table: t.table, version: t.version, columns: stage.columns, ...range };
+      const data: StageJob = { kind: 'stage', pipeline: t.pipeline, table: t.table, version: t.version, columns: stage.columns, ...range, ...(t.fresh ? { fresh: true } : {}) };
       top = { name: `stage${i}`, queueName: queueName(stage.queue), data, opts: { ...opts, jobId: `${idBase}/s${i}/${b.lo}-${b.hi}` }, ...(top ? { children: [top] } : {}) };
     });
     const beside: FlowJob[] = [];

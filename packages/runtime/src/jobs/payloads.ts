@@ -12,6 +12,8 @@ export const StageJob = z.object({
   lo: z.number().int(),
   hi: z.number().int(),
   vMin: z.number().int().positive().optional(),
+  /** model calls ignore answers in the response cache (`tessera recompute --fresh`) */
+  fresh: z.boolean().optional(),
 });
 export type StageJob = z.infer<typeof StageJob>;
 

@@ -1,5 +1,4 @@
 export { RedisRateGate, type RedisRateGateOptions, type GateEvent, type LimitedRateKey } from './redis-rate-gate';
-export { RedisResponseCache } from './redis-response-cache';
 export {
   RATE_LIMITS_ENV,
   parseLimitTable,

@@ -90,6 +90,8 @@ export class RedisRateGate implements RateGate {
     const began = Date.now();
     const deadline = began + this.maxWaitMs;
     let lateRetries = 0;
+    // time spent sleeping for a slot (not the round trips to Redis)
+    let waited = 0;
     for (;;) {
       const id = randomUUID();
       const askedAt = Date.now();
@@ -104,6 +106,7 @@ export class RedisRateGate implements RateGate {
         const reservation = new RedisReservation(this, key, id, tokens, limits, Number(info));
         if (wait > 0) {
           await sleep(wait);
+          waited += wait;
           // a pause that began while we slept covers our slot: give it back and queue again
           const paused = Number((await this.redis.hget(bucket, 'paused_until')) ?? 0);
           if (paused > Number(info)) {
@@ -119,14 +122,18 @@ export class RedisRateGate implements RateGate {
           this.onEvent?.({ type: 'late', key, lateMs: Math.round(late) });
           continue;
         }
+        reservation.waitedMs = waited;
         this.onEvent?.({ type: 'granted', key, waitedMs: Date.now() - began, slotMs: Number(info) });
         return reservation;
       }
       if (info === 'concurrency' && Date.now() + this.pollMs < deadline) {
         await sleep(this.pollMs);
+        waited += this.pollMs;
         continue;
       }
-      const waitMs = info === 'concurrency' ? this.pollMs * 4 : wait;
+      // come back when the slot is within half the in-process wait: the caller then gets a slot it
+      // waits for briefly, and the schedule stays full without it holding a worker slot meanwhile
+      const waitMs = info === 'concurrency' ? this.pollMs * 4 : Math.max(this.pollMs, Math.ceil(wait - this.maxWaitMs / 2));
       this.onEvent?.({ type: 'refused', key, waitMs, reason: info });
       throw new RateLimitedError(waitMs, `rate limited (${info}) on ${key.provider}:${key.model}: retry in ${waitMs} ms`);
     }
@@ -162,6 +169,7 @@ export class RedisRateGate implements RateGate {
 
 class RedisReservation implements Reservation {
   private done = false;
+  waitedMs = 0;
   constructor(
     private readonly gate: RedisRateGate,
     private readonly key: RateKey,

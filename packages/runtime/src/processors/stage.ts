@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { evaluate, type Outcome, type UdfContext, type Udf } from '@tessera/core';
+import { evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
 import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
@@ -57,6 +57,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     const ctx = deps.context(table, column);
     return {
       ...ctx,
+      ...(job.fresh ? { cacheMode: 'refresh' as const } : {}),
       usage: (counter, amount) => {
         usage.set(`${column}\0${counter}`, (usage.get(`${column}\0${counter}`) ?? 0) + amount);
         ctx.usage?.(counter, amount);
@@ -66,6 +67,8 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   let computed = 0;
   let failed = 0;
   let abortMessage: string | null = null;
+  // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
+  const stop: JobStop = {};
   for (const col of columns) {
     const todo = rows.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
     if (!todo.length) continue;
@@ -74,6 +77,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       ctx: contextFor(col.name),
       read,
       concurrency: deps.concurrency ?? 16,
+      stop,
     });
     outcomes.forEach((o, k) => {
       const { r, i } = todo[k]!;
@@ -92,6 +96,11 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
         r[statusCol(col.name)] = CELL_OK;
       }
     });
+    if (stop.error) {
+      // counted with the column whose job goes back to its queue to wait for the rate limiter
+      if (stop.error.name === 'RateLimitedError') usage.set(`${col.name}\0limiterRequeues`, 1);
+      break;
+    }
   }
   await store.writeCells(
     table,
@@ -109,6 +118,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     await store.abortVersion(table.id, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
   }
+  if (stop.error) throw stop.error; // the rerun computes only the cells still pending
   return { rows: rows.length, computed, failed };
 }
 

@@ -34,9 +34,21 @@ describe('RedisRateGate', () => {
   test('short waits are taken in-process (a reserved future slot)', async () => {
     const events: string[] = [];
     const gate = gateWith({ limits: { 'openai:m': { rpm: 1200 } }, maxWaitMs: 1000, onEvent: (e) => events.push(e.type) });
-    await Promise.all(Array.from({ length: 5 }, () => gate.acquire(key, 0))); // 5 slots 50 ms apart, all within 1 s
+    const granted = await Promise.all(Array.from({ length: 5 }, () => gate.acquire(key, 0))); // 5 slots 50 ms apart, all within 1 s
     expect(events.filter((e) => e === 'granted')).toHaveLength(5);
+    expect(granted.filter((r) => (r.waitedMs ?? 0) > 0)).toHaveLength(4); // all but the first slept for theirs
     expect(events).not.toContain('refused');
+  });
+
+  test('a refusal says when to come back: once the slot is within half the in-process wait', async () => {
+    const gate = gateWith({ limits: { 'openai:m': { rpm: 30 } }, maxWaitMs: 1000 }); // 2 s apart
+    const first = await gate.acquire(key, 0);
+    expect(first.waitedMs).toBe(0);
+    const e = await refusal(gate.acquire(key, 0));
+    expect(e).toBeInstanceOf(RateLimitedError);
+    // the next slot is 2 000 ms away; back after 1 500 it waits about 500 ms in-process
+    expect(e!.waitMs).toBeGreaterThan(1400);
+    expect(e!.waitMs).toBeLessThanOrEqual(1500);
   });
 
   test('tokens are reserved and settled against actual usage', async () => {

@@ -1,14 +1,14 @@
 /**
- * One fleet worker process for the multi-process limiter test and the models bench. It mimics a
- * queue worker: jobs that hit the rate gate go back to the queue (the whole worker pauses for
- * waitMs, as BullMQ's worker.rateLimit does), transient errors retry with backoff and jitter,
- * cell errors are final. Mode `plain` is the baseline: the openai SDK with its default retries.
+ * One fleet worker process for the multi-process limiter test: the UDFs and the RedisRateGate
+ * without BullMQ (the real worker is tested in test/e2e). Jobs that hit the rate gate go back to
+ * this process's list (its lanes of that kind pause for waitMs), transient errors retry with
+ * backoff and jitter, cell errors are final. Mode `plain`: the openai SDK with its default retries.
  * Reads its config from FLEET_CONFIG, prints READY, starts on a line on stdin, prints one JSON line.
  */
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { CellInputError, RateLimitedError, TransientError } from '@tessera/core';
+import { CellInputError, RateLimitedError, TransientError, isJobLevelError } from '@tessera/core';
 import { chatUdf, countTokens, embeddingsUdf, type ModelUdfContext } from '@tessera/functions';
 import { RedisRateGate } from '../../../../packages/runtime/src/limiter';
 import { chunkText, rowText } from './texts';
@@ -40,7 +40,7 @@ export interface FleetWorkerResult {
   grants: number[];
 }
 
-type Job = { kind: 'chat' | 'embed'; rows: number[]; attempts: number; notBefore: number };
+type Job = { kind: 'chat' | 'embed'; rows: number[]; attempts: number; notBefore: number; partlyDone?: number };
 
 const cfg = JSON.parse(process.env.FLEET_CONFIG ?? '{}') as FleetWorkerConfig;
 const usage: Record<string, number> = {};
@@ -95,6 +95,14 @@ async function runJob(job: Job): Promise<number> {
     }
   }
   const out = await embed!.spec.batch!.fn(job.rows.map((i) => [chunkText(i)] as [string]), ctx);
+  // rows whose request was rate limited or failed transiently come back as that error: the job
+  // keeps the rows that are done and goes back to the queue with the others, as the runtime does
+  const again = job.rows.filter((_, k) => isJobLevelError(out[k]));
+  if (again.length) {
+    job.partlyDone = (job.partlyDone ?? 0) + job.rows.length - again.length;
+    job.rows = again;
+    throw out.find(isJobLevelError);
+  }
   return out.filter((v) => v instanceof Error).length;
 }
 
@@ -137,6 +145,8 @@ async function main() {
         result.cellErrors += await runJob(job);
         result.done += job.rows.length;
       } catch (err) {
+        result.done += job.partlyDone ?? 0;
+        job.partlyDone = 0;
         if (err instanceof RateLimitedError) {
           // worker.rateLimit(ms) + Worker.RateLimitError(): back to the queue, no attempt spent
           result.rateLimited++;

@@ -1,0 +1,145 @@
+import type { ResponseCache } from '@tessera/core';
+
+/** What the cache needs of a pg Pool (the store's). */
+export interface Queryable {
+  query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+export interface PostgresResponseCacheOptions {
+  /** keys per SELECT; default 1000 */
+  readChunk?: number;
+  /** entries per INSERT; default 500 (an embedding is tens of KB of JSON) */
+  writeChunk?: number;
+}
+
+type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
+
+/**
+ * Answered model calls in Postgres, Tessera's record: a table `response_cache` in Tessera's schema,
+ * keyed by the call key (model + parameters + input content hash), the answer as jsonb. Redis keeps
+ * only work in flight, so the cache does not live there.
+ *
+ * Lookups are batched: `getMany`/`setMany` take one statement per chunk, and single `get`/`set`
+ * calls made in the same turn of the event loop (the lanes of a per-row UDF) are coalesced into one.
+ * Rows may be deleted at any time (e.g. by `created_at`): a lost entry only costs a repeated call.
+ */
+export class PostgresResponseCache implements ResponseCache {
+  private readonly table: string;
+  private readonly readChunk: number;
+  private readonly writeChunk: number;
+  private gets = new Map<string, Array<Waiter<unknown | undefined>>>();
+  private sets = new Map<string, { value: unknown; waiters: Array<Waiter<void>> }>();
+  private getScheduled = false;
+  private setScheduled = false;
+
+  private constructor(
+    private readonly db: Queryable,
+    schema: string,
+    opts: PostgresResponseCacheOptions,
+  ) {
+    this.table = `${quoteIdent(schema)}.response_cache`;
+    this.readChunk = opts.readChunk ?? 1000;
+    this.writeChunk = opts.writeChunk ?? 500;
+  }
+
+  /** Create the table if needed. */
+  static async open(db: Queryable, schema: string, opts: PostgresResponseCacheOptions = {}): Promise<PostgresResponseCache> {
+    const cache = new PostgresResponseCache(db, schema, opts);
+    // one simple query: Postgres runs it as one transaction, rolled back whole on an error
+    const ddl = `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
+      CREATE TABLE IF NOT EXISTS ${cache.table} (
+        key text PRIMARY KEY,
+        value jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.query(ddl);
+        return cache;
+      } catch (e) {
+        // workers starting together: one creates it, the others may see a duplicate; look again
+        const code = (e as { code?: string }).code;
+        if (attempt < 5 && (code === '23505' || code === '42P07' || code === '42P06')) continue;
+        throw e;
+      }
+    }
+  }
+
+  get(key: string): Promise<unknown | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.gets.get(key) ?? [];
+      waiters.push({ resolve, reject });
+      this.gets.set(key, waiters);
+      if (!this.getScheduled) {
+        this.getScheduled = true;
+        setImmediate(() => void this.flushGets());
+      }
+    });
+  }
+
+  set(key: string, value: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const entry = this.sets.get(key) ?? { value, waiters: [] };
+      entry.value = value;
+      entry.waiters.push({ resolve, reject });
+      this.sets.set(key, entry);
+      if (!this.setScheduled) {
+        this.setScheduled = true;
+        setImmediate(() => void this.flushSets());
+      }
+    });
+  }
+
+  async getMany(keys: string[]): Promise<Array<unknown | undefined>> {
+    const found = new Map<string, unknown>();
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += this.readChunk) {
+      const { rows } = await this.db.query(`SELECT key, value FROM ${this.table} WHERE key = ANY($1::text[])`, [unique.slice(i, i + this.readChunk)]);
+      for (const r of rows) found.set(r.key as string, r.value);
+    }
+    return keys.map((k) => found.get(k));
+  }
+
+  async setMany(entries: Array<[string, unknown]>): Promise<void> {
+    // one row per key (the last value wins): ON CONFLICT cannot touch a row twice in one statement
+    const unique = [...new Map(entries.filter(([, v]) => v !== undefined)).entries()];
+    for (let i = 0; i < unique.length; i += this.writeChunk) {
+      const doc = JSON.stringify(unique.slice(i, i + this.writeChunk).map(([key, value]) => ({ key, value })));
+      await this.db.query(
+        `INSERT INTO ${this.table} (key, value)
+         SELECT r.key, coalesce(r.value, 'null'::jsonb) FROM jsonb_to_recordset($1::jsonb) AS r(key text, value jsonb)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, created_at = now()`,
+        [doc],
+      );
+    }
+  }
+
+  private async flushGets(): Promise<void> {
+    this.getScheduled = false;
+    const batch = this.gets;
+    this.gets = new Map();
+    const keys = [...batch.keys()];
+    try {
+      const values = await this.getMany(keys);
+      keys.forEach((k, i) => batch.get(k)!.forEach((w) => w.resolve(values[i])));
+    } catch (e) {
+      for (const ws of batch.values()) ws.forEach((w) => w.reject(e));
+    }
+  }
+
+  private async flushSets(): Promise<void> {
+    this.setScheduled = false;
+    const batch = this.sets;
+    this.sets = new Map();
+    try {
+      await this.setMany([...batch].map(([k, e]) => [k, e.value]));
+      for (const e of batch.values()) e.waiters.forEach((w) => w.resolve());
+    } catch (err) {
+      for (const e of batch.values()) e.waiters.forEach((w) => w.reject(err));
+    }
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

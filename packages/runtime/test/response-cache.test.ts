@@ -1,0 +1,112 @@
+import pg from 'pg';
+import { chatUdf, embeddingsUdf, type ModelUdfContext } from '@tessera/functions';
+import { PostgresResponseCache, type Queryable } from '../src';
+import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server';
+import { testConfig } from '../../../test/support/env';
+
+/** The response cache in Postgres: batched statements, shared by every worker of the fleet. */
+const cfg = testConfig();
+let pool: pg.Pool;
+let server: OpenAIServer;
+let statements: string[] = [];
+/** the real pool, with each statement it runs noted */
+const counted: Queryable = {
+  query: (text, params) => {
+    statements.push(text.trim().split(/\s+/)[0]!.toUpperCase());
+    return pool.query(text, params as unknown[]);
+  },
+};
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 4 });
+  server = await startOpenAIServer();
+  process.env.TESSERA_TEST_CACHE_KEY = 'sk-cache-test';
+});
+afterAll(async () => {
+  await pool.query(`DROP SCHEMA IF EXISTS "${cfg.schema}" CASCADE`);
+  await pool.end();
+  await server.close();
+});
+beforeEach(() => {
+  statements = [];
+  server.reset();
+});
+
+const ctxWith = (cache: PostgresResponseCache, usage: Record<string, number>): ModelUdfContext => ({
+  media: { defaultDestination: 'file:///tmp', localPath: async (r) => r, write: async () => '' },
+  column: { table: 't', name: 'c' },
+  cache,
+  usage: (c, n) => {
+    usage[c] = (usage[c] ?? 0) + n;
+  },
+});
+
+test('get, set, getMany, setMany, JSON values; a later answer replaces the earlier one', async () => {
+  const [a, b] = await Promise.all([PostgresResponseCache.open(pool, cfg.schema), PostgresResponseCache.open(pool, cfg.schema)]); // two workers starting together
+  expect(await a.get('missing')).toBeUndefined();
+  await a.set('k1', { v: [1, 2.5, -3e-7] });
+  await a.setMany([['k2', 'text'], ['k3', null], ['k2', 'newer']]);
+  expect(await b.getMany(['k1', 'k2', 'k3', 'k4', 'k1'])).toEqual([{ v: [1, 2.5, -3e-7] }, 'newer', null, undefined, { v: [1, 2.5, -3e-7] }]);
+  await b.set('k1', 'refreshed');
+  expect(await a.get('k1')).toBe('refreshed');
+});
+
+test('single gets and sets made together are one statement each', async () => {
+  const cache = await PostgresResponseCache.open(counted, cfg.schema);
+  statements = [];
+  await Promise.all(Array.from({ length: 50 }, (_, i) => cache.set(`s${i}`, i)));
+  const got = await Promise.all(Array.from({ length: 60 }, (_, i) => cache.get(`s${i}`)));
+  expect(got).toEqual([...Array.from({ length: 50 }, (_, i) => i), ...Array(10).fill(undefined)]);
+  expect(statements).toEqual(['INSERT', 'SELECT']);
+});
+
+test('a 1,000-row embedding batch costs one lookup and two writes; the same rows again make no call and one lookup', async () => {
+  const cache = await PostgresResponseCache.open(counted, cfg.schema);
+  const embed = embeddingsUdf({ baseURL: server.url, apiKeyEnv: 'TESSERA_TEST_CACHE_KEY', model: 'cache-embed', dimensions: 8, maxInputsPerRequest: 100 });
+  const rows = Array.from({ length: 1000 }, (_, i) => [`chunk ${i}`] as [string]);
+  const usage: Record<string, number> = {};
+  statements = [];
+  const first = await embed.spec.batch!.fn(rows, ctxWith(cache, usage));
+  expect(server.count()).toBe(10);
+  expect(statements).toEqual(['SELECT', 'INSERT', 'INSERT']); // 500 entries per INSERT
+  statements = [];
+  expect(await embed.spec.batch!.fn(rows, ctxWith(cache, usage))).toEqual(first);
+  expect(server.count()).toBe(10);
+  expect(statements).toEqual(['SELECT']);
+  expect(usage).toMatchObject({ calls: 10, cacheHits: 1000 });
+});
+
+test('a call answered by one worker is not made again by another', async () => {
+  const conn = { baseURL: server.url, apiKeyEnv: 'TESSERA_TEST_CACHE_KEY' };
+  const chat = chatUdf({ ...conn, model: 'cache-chat' });
+  const embed = embeddingsUdf({ ...conn, model: 'cache-embed', dimensions: 8 });
+  const u1: Record<string, number> = {};
+  const u2: Record<string, number> = {};
+  // two workers: two caches, each over its own pool, on the same table
+  const otherPool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 2 });
+  try {
+    const w1 = ctxWith(await PostgresResponseCache.open(pool, cfg.schema), u1);
+    const w2 = ctxWith(await PostgresResponseCache.open(otherPool, cfg.schema), u2);
+    const a = await chat.spec.fn!(['same question'], w1);
+    const rows = ['one', 'two', 'three'].map((s) => [s] as [string]);
+    const v1 = await embed.spec.batch!.fn(rows, w1);
+    expect(server.count()).toBe(2);
+
+    expect(await chat.spec.fn!(['same question'], w2)).toBe(a);
+    expect(await embed.spec.batch!.fn(rows, w2)).toEqual(v1);
+    expect(server.count()).toBe(2); // zero model calls the second time
+    expect(u2.calls ?? 0).toBe(0);
+    expect(u2.cacheHits).toBe(4);
+
+    // a fresh call (recompute --fresh) asks the model again and keeps the new answer
+    await chat.spec.fn!(['same question'], { ...w2, cacheMode: 'refresh' });
+    expect(server.count()).toBe(3);
+    // a column with cache: false never reads nor writes it
+    const uncached = chatUdf({ ...conn, model: 'cache-chat', cache: false });
+    await uncached.spec.fn!(['same question'], w1);
+    await uncached.spec.fn!(['same question'], w1);
+    expect(server.count()).toBe(5);
+  } finally {
+    await otherPool.end();
+  }
+});
