@@ -1,6 +1,6 @@
 import { DelayedError, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, TransientError, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
+import { RateLimitedError, TransientError, planPipeline, type PipelineDef, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
@@ -10,7 +10,7 @@ import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
 import { jobOptions } from './dag/build-flow';
-import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE } from './jobs/queues';
+import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 import { delayExport, exportDelayed } from './export-retry';
 
 export interface WorkerEvents {
@@ -44,6 +44,15 @@ function columnDestination(registry: PipelineRegistry, table: CatalogTable, colu
   return def?.columns.find((c) => c.name === column)?.type.spec.destination ?? table.columns.find((c) => c.name === column)?.type.destination;
 }
 
+/** Every queue a pipeline's code plans work on (stage queues; iterate jobs run on cpu or media). */
+function queuesOfCode(def: PipelineDef): string[] {
+  try {
+    return planPipeline(def).tables.flatMap((t) => t.stages.map((s) => queueName(s.queue)));
+  } catch {
+    return []; // a definition that does not plan is refused at apply, with its message
+  }
+}
+
 const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
 
 /** A set of BullMQ workers, one per queue, sharing one engine. */
@@ -60,9 +69,13 @@ export class WorkerPool {
     const cfg = engine.config;
     let names = opts.queues;
     if (!names?.length) {
-      const modelQueues = new Set<string>();
-      for (const def of registry.all()) (await engine.queuesOf(def.name).catch(() => [])).forEach((q) => modelQueues.add(q));
-      names = [...new Set([...BASE_QUEUES, ...modelQueues])];
+      // the queues of the code this worker runs (so a pipeline applied after it started is served) and of the catalog
+      const queues = new Set<string>(BASE_QUEUES);
+      for (const def of registry.all()) {
+        (await engine.queuesOf(def.name).catch(() => [])).forEach((q) => queues.add(q));
+        queuesOfCode(def).forEach((q) => queues.add(q));
+      }
+      names = [...queues];
     }
     const context = (table: CatalogTable, column: string): UdfContext => {
       const destination = columnDestination(registry, table, column);
