@@ -81,6 +81,17 @@ describe('documentSplitter on HTML', () => {
 });
 
 describe('documentSplitter on Markdown', () => {
+  test('inline HTML in a heading (a README logo) is left out of the heading path and title, kept in the text', async () => {
+    const file = join(dir, 'logo.md');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, '# <img src="logo.svg" alt="" width="32"> Widget <b>Kit</b>\n\nIntro.\n\n## <a id="x"></a>Install\n\nRun it.\n'));
+    const rows = await split(file, { separators: 'heading', metadata: ['title', 'heading'] });
+    expect(rows.map((r) => [r.title, r.heading])).toEqual([
+      ['Widget Kit', { h1: 'Widget Kit' }],
+      ['Widget Kit', { h1: 'Widget Kit', h2: 'Install' }],
+    ]);
+    expect(rows[0]!.text).toBe('<img src="logo.svg" alt="" width="32"> Widget <b>Kit</b>\n\nIntro.');
+  });
+
   test('heading: ATX and setext headings, fenced code kept whole, front-matter title', async () => {
     const rows = await split(d.markdown, { separators: ['heading'], metadata: [...ALL_META] });
     expect(rows).toEqual([

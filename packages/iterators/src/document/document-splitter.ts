@@ -53,7 +53,8 @@ async function* runSplit(ref: string, params: DocumentSplitterParams, ctx: Itera
 
 export const documentSplitterDef: IteratorDef<DocumentSplitterParams, DocumentOutputs> = {
   name: 'documentSplitter',
-  version: '1',
+  // 2: Markdown heading paths and titles leave out inline HTML
+  version: '2',
   accepts: ['document'],
   queue: 'cpu',
   validate: (params) => void normalizeDocumentParams(params),

@@ -23,7 +23,7 @@ export function parseMarkdown(source: string): ParsedDocument {
     para = undefined;
   };
   const heading = (level: number, text: string, line: number) => {
-    path = pushHeading(path, level, text);
+    path = pushHeading(path, level, headingName(text));
     blocks.push({ text, heading: level, headings: path, sourceline: line + 1, page: null });
   };
 
@@ -76,6 +76,16 @@ export function parseMarkdown(source: string): ParsedDocument {
     para.lines.push(line);
   }
   flush();
-  title ??= blocks.find((b) => b.heading === 1)?.text ?? null;
+  const h1 = blocks.find((b) => b.heading === 1);
+  title ??= h1 ? headingName(h1.text) : null;
   return { format: 'markdown', title, blocks };
+}
+
+/**
+ * A heading as a name for the heading path and the title: inline HTML (a logo `<img>`, `<a>`
+ * anchors, as READMEs have) is dropped, as a browser would show the text; the chunk keeps the source.
+ */
+function headingName(text: string): string {
+  const name = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return name || text;
 }
