@@ -41,6 +41,21 @@ const ctxWith = (cache: PostgresResponseCache, usage: Record<string, number>): M
   },
 });
 
+test('many workers opening the cache at once on a new schema all succeed (its table is created once)', async () => {
+  const many = new pg.Pool({ connectionString: cfg.databaseUrl, max: 8 });
+  try {
+    for (let round = 0; round < 5; round++) {
+      const schema = `${cfg.schema}_open${round}`;
+      const caches = await Promise.all(Array.from({ length: 8 }, () => PostgresResponseCache.open(many, schema)));
+      await caches[0]!.set('k', round);
+      expect(await caches[7]!.get('k')).toBe(round);
+      await many.query(`DROP SCHEMA "${schema}" CASCADE`);
+    }
+  } finally {
+    await many.end();
+  }
+});
+
 test('get, set, getMany, setMany, JSON values; a later answer replaces the earlier one', async () => {
   const [a, b] = await Promise.all([PostgresResponseCache.open(pool, cfg.schema), PostgresResponseCache.open(pool, cfg.schema)]); // two workers starting together
   expect(await a.get('missing')).toBeUndefined();

@@ -45,8 +45,11 @@ export class PostgresResponseCache implements ResponseCache {
   /** Create the table if needed. */
   static async open(db: Queryable, schema: string, opts: PostgresResponseCacheOptions = {}): Promise<PostgresResponseCache> {
     const cache = new PostgresResponseCache(db, schema, opts);
-    // one simple query: Postgres runs it as one transaction, rolled back whole on an error
-    const ddl = `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
+    // one simple query: Postgres runs it as one transaction, rolled back whole on an error. The
+    // transaction's advisory lock makes workers starting together create it one after the other
+    // (concurrent CREATE ... IF NOT EXISTS can still fail on the catalog's unique indexes)
+    const ddl = `SELECT pg_advisory_xact_lock(hashtext(${quoteLiteral(`tessera-response-cache:${schema}`)}));
+      CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
       CREATE TABLE IF NOT EXISTS ${cache.table} (
         key text PRIMARY KEY,
         value jsonb NOT NULL,
@@ -59,7 +62,7 @@ export class PostgresResponseCache implements ResponseCache {
       } catch (e) {
         // workers starting together: one creates it, the others may see a duplicate; look again
         const code = (e as { code?: string }).code;
-        if (attempt < 5 && (code === '23505' || code === '42P07' || code === '42P06')) continue;
+        if (attempt < 5 && (code === '23505' || code === '42P07' || code === '42P06' || code === '42710')) continue;
         throw e;
       }
     }
@@ -142,4 +145,8 @@ export class PostgresResponseCache implements ResponseCache {
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
