@@ -6,7 +6,7 @@ import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
-import { INGEST_QUEUE, queueName } from './jobs/queues';
+import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
   /** only the rows this version wrote (inserts, updates) rather than every live row */
@@ -166,16 +166,33 @@ export class Engine {
    */
   async waitIdle(pipeline: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
+    const queues = [...new Set([CONTROL_QUEUE, 'cpu', 'media', ...(await this.queuesOf(pipeline))])];
+    let counted = 0;
     for (;;) {
-      const pending: string[] = [];
-      for (const t of await this.store.tables(pipeline)) {
-        const n = await this.store.pendingCells(t);
-        if (n) pending.push(`${t.name}: ${n} cell(s)`);
+      // while the queues hold work, counting pending cells (a scan of every table) would only load
+      // the database the workers are writing to; count when they are idle, and at least every second
+      // (other pipelines may keep them busy; lost work leaves cells pending with no job)
+      if (Date.now() - counted >= 1000 || !(await this.queuesBusy(queues))) {
+        counted = Date.now();
+        const pending: string[] = [];
+        for (const t of await this.store.tables(pipeline)) {
+          const n = await this.store.pendingCells(t);
+          if (n) pending.push(`${t.name}: ${n} cell(s)`);
+        }
+        if (!pending.length) return;
+        if (Date.now() > deadline) throw new Error(`pipeline ${pipeline} still has pending cells after ${opts.timeoutMs ?? 300_000} ms (${pending.join(', ')}); are workers running? \`tessera reconcile\` re-enqueues lost work`);
       }
-      if (!pending.length) return;
-      if (Date.now() > deadline) throw new Error(`pipeline ${pipeline} still has pending cells after ${opts.timeoutMs ?? 300_000} ms (${pending.join(', ')}); are workers running? \`tessera reconcile\` re-enqueues lost work`);
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
     }
+  }
+
+  /** Does any of these queues hold a job that is not finished? */
+  private async queuesBusy(names: string[]): Promise<boolean> {
+    for (const name of names) {
+      const counts = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
+      if (Object.values(counts).some((n) => n > 0)) return true;
+    }
+    return false;
   }
 
   /** Every queue name a pipeline's stages use. */

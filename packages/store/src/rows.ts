@@ -13,27 +13,29 @@ const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.primaryKe
 /** Check rows against the table's base columns; the first bad row is reported by index, column and problem. */
 export function validateRows(table: CatalogTable, rows: Row[], columns = baseColumns(table)): Row[] {
   const known = new Set(columns.map((c) => c.name));
+  const types = columns.map((c) => typeFromSpec(c.type));
   return rows.map((row, i) => {
-    const where = `${table.name} row ${i + 1}`;
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new TesseraError('E_BAD_ROW', `${where}: expected an object, got ${JSON.stringify(row)}`);
+    const where = () => `${table.name} row ${i + 1}`; // only when something is wrong: this runs per row
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new TesseraError('E_BAD_ROW', `${where()}: expected an object, got ${JSON.stringify(row)}`);
     for (const k of Object.keys(row)) {
       if (!known.has(k)) {
         const computed = table.columns.some((c) => c.name === k && c.computed);
-        throw new TesseraError('E_BAD_ROW', `${where}: ${computed ? `column ${k} is computed and cannot be written` : `unknown column ${k}`} (columns: ${[...known].join(', ')})`);
+        throw new TesseraError('E_BAD_ROW', `${where()}: ${computed ? `column ${k} is computed and cannot be written` : `unknown column ${k}`} (columns: ${[...known].join(', ')})`);
       }
     }
     const out: Row = {};
-    for (const col of columns) {
+    for (let k = 0; k < columns.length; k++) {
+      const col = columns[k]!;
       if (!(col.name in row)) continue;
       try {
-        out[col.name] = validateValue(col.name, typeFromSpec(col.type), row[col.name]);
+        out[col.name] = validateValue(col.name, types[k]!, row[col.name]);
       } catch (e) {
-        throw new TesseraError('E_BAD_ROW', `${where}: ${(e as Error).message}`);
+        throw new TesseraError('E_BAD_ROW', `${where()}: ${(e as Error).message}`);
       }
-      if (out[col.name] === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where}: column ${col.name} may not be null`);
+      if (out[col.name] === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: column ${col.name} may not be null`);
     }
     for (const col of columns) {
-      if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where}: missing required column ${col.name}`);
+      if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: missing required column ${col.name}`);
     }
     return out;
   });

@@ -11,12 +11,8 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
     if (!spec.nullable && !spec.primaryKey) return null; // non-nullable is enforced by the caller for base columns
     return null;
   }
-  const fail = (expected: string): never => {
-    throw new CellInputError(
-      `column ${column}: expected ${expected}, got ${describe(value)}`,
-      { column },
-    );
-  };
+  // a plain function, not a closure per call: this runs for every cell of every insert
+  const fail = (expected: string): never => mismatch(column, expected, value);
   switch (spec.kind) {
     case 'string':
       return typeof value === 'string' ? value : fail('a string');
@@ -61,6 +57,10 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
     case 'document':
       return typeof value === 'string' && value.length > 0 ? value : fail(`a ${spec.kind} reference (URL or path)`);
   }
+}
+
+function mismatch(column: string, expected: string, value: unknown): never {
+  throw new CellInputError(`column ${column}: expected ${expected}, got ${describe(value)}`, { column });
 }
 
 function looksLikeJson(s: string): boolean {
