@@ -204,7 +204,13 @@ describe('media views', () => {
       expect(path.dirname(f.frame as string)).toBe(media);
       expect(path.basename(f.frame as string)).toMatch(/^[0-9a-f]{64}\.png$/);
     }
-    expect((await readdir(media)).filter((n) => n.endsWith('.png'))).toHaveLength(4);
+    // tiles of frames, a view of a view: 2 x 2 tiles of 32 px per 64 x 48 frame, the bottom row padded
+    const tiles = await h.engine.store.select('views', 'tiles', { where: { id: 'clip' }, orderBy: ['frames_pos', 'pos'] });
+    expect(tiles.map((t) => [t.frames_pos, t.pos, t.tileCoord, t.tileBox])).toEqual(
+      [0, 1, 2, 3].flatMap((f) => [[f, 0, [0, 0], [0, 0, 32, 32]], [f, 1, [1, 0], [32, 0, 64, 32]], [f, 2, [0, 1], [0, 32, 32, 64]], [f, 3, [1, 1], [32, 32, 64, 64]]]),
+    );
+    expect(tiles.every((t) => t.second === frames[t.frames_pos as number]!.second)).toBe(true);
+    expect((await readdir(media)).filter((n) => n.endsWith('.png')).length).toBeGreaterThan(4);
     const [err] = await h.engine.store.errors('views', 'videos', { column: 'frames' });
     expect(err).toMatchObject({ key: { id: 'broken' }, errortype: 'CellInputError' });
     expect(err!.errormsg).toContain('broken.mp4');
@@ -246,6 +252,10 @@ describe('pipeline changes', () => {
     await settle();
     const frames = await h.engine.store.select('views', 'frames', { where: { id: 'clip' }, orderBy: ['pos'] });
     expect(frames.map((f) => (f.frameAttrs as { index: number }).index)).toEqual([0, 30]);
+    // the re-iterated frames' tiles were replaced too: 2 frames x 4 tiles
+    const tiles = await h.engine.store.select('views', 'tiles', { where: { id: 'clip' } });
+    expect(tiles).toHaveLength(8);
+    expect(new Set(tiles.map((t) => t.frames_pos))).toEqual(new Set([0, 1]));
   });
 
   test('iterator parameters are checked when the pipeline is defined, naming the view and the problem', () => {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { definePipeline, defineUdf, t } from '@tessera/core';
-import { documentSplitter, frameIterator, audioSplitter, stringSplitter } from '@tessera/iterators';
+import { documentSplitter, frameIterator, audioSplitter, stringSplitter, tileIterator } from '@tessera/iterators';
 import { postgres } from '@tessera/connectors';
 import { upper, length } from '@tessera/functions';
 
@@ -79,6 +79,8 @@ export function viewsPipeline(next = false, fps = 2) {
     const videos = p.table('videos', { id: t.string().primaryKey(), video: t.video() });
     const frames = p.view('frames', videos, frameIterator(videos.video, { fps }), frameDestination ? { destination: frameDestination } : {});
     frames.compute('second', frameSecond(frames.frameAttrs));
+    // a view of a view over media: each frame cut into 32 px tiles
+    p.view('tiles', frames, tileIterator(frames.frame, { tileSize: 32 }));
 
     const clips = p.table('clips', { id: t.string().primaryKey(), audio: t.audio() });
     p.view('segments', clips, audioSplitter(clips.audio, { duration: 2 }));

@@ -51,6 +51,8 @@ export const tileIteratorDef: IteratorDef<TileIteratorParams, TileOutputs> = {
   version: '1',
   accepts: ['image'],
   queue: 'media',
+  // an image decodes in milliseconds: a job per frame of a video would be mostly overhead
+  rowsPerJob: 16,
   validate: (params) => void normalizeTileParams(params),
   outputs: () => tileOutputs,
   run: runTiles,
