@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startHarness } from '../support/harness';
+import { reconcile } from '@tessera/runtime';
 
 /**
  * Exports run by the workers as the last job of each version's DAG: inserts and updates upsert,
@@ -96,4 +97,14 @@ test('a full export to one named sink re-ships to that sink only', async () => {
   await settle();
   expect((await target()).map((r) => r.id)).toEqual(['a', 'c']);
   expect((await db.query(`SELECT count(*)::int AS n FROM ${customerSchema}.notes_kept`)).rows[0].n).toBe(0);
+});
+
+test('reconcile with exports re-ships a table whose export job was lost with Redis, though no cell is pending', async () => {
+  await db.query(`DELETE FROM ${customerSchema}.notes`); // as if the finalize job never ran
+  expect((await reconcile(h.engine, 'exporting')).every((r) => r.enqueued === 0)).toBe(true);
+  await settle();
+  expect(await target()).toEqual([]);
+  await reconcile(h.engine, 'exporting', { exports: true });
+  await settle();
+  expect((await target()).map((r) => r.id)).toEqual(['a', 'c']);
 });

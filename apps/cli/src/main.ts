@@ -23,7 +23,7 @@ const HELP = `tessera <command> [args] [flags]
   revert <pipeline> <table>                  undo the latest data version
   recompute <pipeline> <table> [--errors-only] [--columns a,b] [--fresh]
                                              recompute columns (model answers from the cache unless --fresh)
-  reconcile [pipeline...]                    re-enqueue pending cells that no live job covers
+  reconcile [pipeline...] [--exports]        re-enqueue pending cells that no live job covers (--exports: re-ship exports too)
   export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
 
@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       watch: { type: 'boolean' },
       'errors-only': { type: 'boolean' },
       full: { type: 'boolean' },
+      exports: { type: 'boolean' },
       sink: { type: 'string', multiple: true },
       fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
         await recomputeCommand(ctx, args, values);
         break;
       case 'reconcile':
-        await reconcileCommand(ctx, args);
+        await reconcileCommand(ctx, args, values);
         break;
       case 'export':
         await exportCommand(ctx, args, values);

@@ -21,9 +21,12 @@ const LIVE_STATES = ['active', 'waiting', 'delayed', 'waiting-children', 'priori
  * covering it, and enqueue it again. Redis holds only work in flight, so after Redis loses its
  * data (a flush, a failover) this restores the run; running it when nothing is lost enqueues nothing.
  */
-export async function reconcile(engine: Engine, pipeline: string): Promise<ReconcileReport[]> {
+export async function reconcile(engine: Engine, pipeline: string, opts: { exports?: boolean } = {}): Promise<ReconcileReport[]> {
   const reports: ReconcileReport[] = [];
   for (const table of await engine.store.tables(pipeline)) {
+    // a finished version whose export job Redis lost leaves no pending cell: re-ship in full when asked
+    // (the finalize job of a table without exports ships nothing)
+    if (opts.exports) await engine.exportFull(pipeline, table.name);
     const iterations = selectIterations(table);
     if (!table.stages.length && !iterations.length) continue;
     const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];

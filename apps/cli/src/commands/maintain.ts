@@ -25,13 +25,17 @@ export async function recomputeCommand(ctx: CliContext, args: string[], flags: {
   console.log(`${pipeline}.${table} v${r.version}: ${what}${flags.fresh ? ' (fresh model calls, not from the cache)' : ''}`);
 }
 
-/** `tessera reconcile [pipeline...]`: re-enqueue pending cells that no live job covers. */
-export async function reconcileCommand(ctx: CliContext, args: string[]) {
+/**
+ * `tessera reconcile [pipeline...] [--exports]`: re-enqueue pending cells that no live job covers;
+ * with --exports, also re-ship every table that has exports (a finished version whose export job
+ * Redis lost leaves no pending cell to find).
+ */
+export async function reconcileCommand(ctx: CliContext, args: string[], flags: { exports?: boolean } = {}) {
   const engine = await ctx.engine();
   const pipelines = args.length ? args : await engine.store.pipelines();
   for (const p of pipelines) {
-    for (const r of await reconcile(engine, p)) {
-      console.log(`${r.pipeline}.${r.table}: ${r.pendingBatches} batch(es) with pending cells, ${r.covered} covered by live jobs, ${r.enqueued} enqueued`);
+    for (const r of await reconcile(engine, p, { exports: !!flags.exports })) {
+      console.log(`${r.pipeline}.${r.table}: ${r.pendingBatches} batch(es) with pending cells, ${r.covered} covered by live jobs, ${r.enqueued} enqueued${flags.exports ? ', exports re-shipped' : ''}`);
     }
   }
 }
