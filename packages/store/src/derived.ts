@@ -27,6 +27,14 @@ export const derivedKey = (table: CatalogTable, version: number) => `derived:${t
 /** Names of `table`'s columns as `view` sees them (a view's own column of the same name hides the base's, renamed `<base>_<column>`). */
 const seenBy = (view: CatalogTable, table: CatalogTable, names: string[]) => names.map((n) => (view.columns.some((c) => c.name === n) ? `${table.name}_${n}` : n));
 
+/** Does the view have live rows (of these base rows)? A version is made only for a view the change reaches. */
+async function hasLiveRows(c: pg.PoolClient, view: CatalogTable, baseRowids?: number[]): Promise<boolean> {
+  const { rowCount } = baseRowids
+    ? await c.query(`SELECT 1 FROM ${view.physical} WHERE _v_max IS NULL AND _base_rowid = ANY($1::bigint[]) LIMIT 1`, [baseRowids])
+    : await c.query(`SELECT 1 FROM ${view.physical} WHERE _v_max IS NULL LIMIT 1`);
+  return (rowCount ?? 0) > 0;
+}
+
 /** A view's physical columns in order: system columns, then each own column (computed ones with status and error). */
 function physicalColumns(view: CatalogTable): string[] {
   return ['_base_rowid', ...view.columns.flatMap((c) => (c.computed ? [c.name, statusCol(c.name), errTypeCol(c.name), errMsgCol(c.name)] : [c.name]))];
@@ -41,8 +49,7 @@ export async function retireDerived(c: pg.PoolClient, all: CatalogTable[], table
   const out: DerivedVersion[] = [];
   if (!rowids.length) return out;
   for (const view of viewsOf(all, table)) {
-    const { rows: any } = await c.query(`SELECT 1 FROM ${view.physical} WHERE _v_max IS NULL AND _base_rowid = ANY($1::bigint[]) LIMIT 1`, [rowids]);
-    if (!any.length) continue;
+    if (!(await hasLiveRows(c, view, rowids))) continue;
     const version = await versionFor(c, view.schema, view.id, requestId, 'delete', detail);
     const { rows } = await c.query(`UPDATE ${view.physical} SET _v_max = $2 WHERE _v_max IS NULL AND _base_rowid = ANY($1::bigint[]) RETURNING _rowid`, [rowids, version]);
     await addVersionCounts(c, view.schema, view.id, version, { deletes: rows.length });
@@ -64,8 +71,7 @@ export async function reviseDerived(c: pg.PoolClient, all: CatalogTable[], table
   if (!rowids.length || !changed.length) return out;
   for (const view of viewsOf(all, table)) {
     if (changed.includes(view.name)) continue;
-    const { rows: any } = await c.query(`SELECT 1 FROM ${view.physical} WHERE _v_max IS NULL AND _base_rowid = ANY($1::bigint[]) LIMIT 1`, [rowids]);
-    if (!any.length) continue;
+    if (!(await hasLiveRows(c, view, rowids))) continue;
     const seen = seenBy(view, table, changed);
     const reset = dependentsOf(view.columns, seen);
     const version = await versionFor(c, view.schema, view.id, requestId, 'update', detail);
@@ -95,8 +101,7 @@ export async function resetDerived(c: pg.PoolClient, all: CatalogTable[], table:
   const out: DerivedVersion[] = [];
   for (const view of viewsOf(all, table)) {
     if (columns.includes(view.name)) continue;
-    const { rows: any } = await c.query(`SELECT 1 FROM ${view.physical} WHERE _v_max IS NULL LIMIT 1`);
-    if (!any.length) continue;
+    if (!(await hasLiveRows(c, view))) continue;
     const seen = seenBy(view, table, columns);
     const reset = dependentsOf(view.columns, seen);
     const version = await versionFor(c, view.schema, view.id, requestId, 'recompute', detail);
