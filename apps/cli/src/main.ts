@@ -1,12 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 import { parseArgs } from 'node:util';
-import { CliContext } from './context';
-import { applyCommand } from './commands/apply';
-import { writeCommand } from './commands/write';
-import { selectCommand, statusCommand, errorsCommand, versionsCommand } from './commands/read';
-import { revertCommand, recomputeCommand, reconcileCommand, exportCommand } from './commands/maintain';
-import { workerCommand } from './commands/worker';
-import { importCommand } from './commands/import';
+// commands are imported when run, so `--help` answers without loading the engine, SDKs and models
+import type { CliContext } from './context';
 
 const HELP = `tessera <command> [args] [flags]
 
@@ -60,46 +55,46 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 1;
   }
   if (command === 'worker') {
-    await workerCommand(args);
+    await (await import('./commands/worker')).workerCommand(args);
     return 0;
   }
-  const ctx = new CliContext();
+  const ctx: CliContext = new (await import('./context')).CliContext();
   try {
     switch (command) {
       case 'apply':
-        await applyCommand(ctx, args, values);
+        await (await import('./commands/apply')).applyCommand(ctx, args, values);
         break;
       case 'insert':
       case 'update':
       case 'delete':
-        await writeCommand(command, ctx, args, values);
+        await (await import('./commands/write')).writeCommand(command, ctx, args, values);
         break;
       case 'import':
-        await importCommand(ctx, args, values);
+        await (await import('./commands/import')).importCommand(ctx, args, values);
         break;
       case 'select':
-        await selectCommand(ctx, args, values);
+        await (await import('./commands/read')).selectCommand(ctx, args, values);
         break;
       case 'status':
-        await statusCommand(ctx, args, values);
+        await (await import('./commands/read')).statusCommand(ctx, args, values);
         break;
       case 'errors':
-        await errorsCommand(ctx, args, values);
+        await (await import('./commands/read')).errorsCommand(ctx, args, values);
         break;
       case 'versions':
-        await versionsCommand(ctx, args);
+        await (await import('./commands/read')).versionsCommand(ctx, args);
         break;
       case 'revert':
-        await revertCommand(ctx, args);
+        await (await import('./commands/maintain')).revertCommand(ctx, args);
         break;
       case 'recompute':
-        await recomputeCommand(ctx, args, values);
+        await (await import('./commands/maintain')).recomputeCommand(ctx, args, values);
         break;
       case 'reconcile':
-        await reconcileCommand(ctx, args, values);
+        await (await import('./commands/maintain')).reconcileCommand(ctx, args, values);
         break;
       case 'export':
-        await exportCommand(ctx, args, values);
+        await (await import('./commands/maintain')).exportCommand(ctx, args, values);
         break;
       default:
         console.error(`unknown command ${command}\n\n${HELP}`);
