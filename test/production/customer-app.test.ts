@@ -14,7 +14,7 @@ import { testConfig } from '../support/env';
 import { ltsNode } from '../../scripts/test/lts-node.mjs';
 import { ROOT, run } from './support';
 
-jest.setTimeout(900_000);
+const LONG = 900_000; // assembling or packing runs npm and a build: minutes on a loaded machine
 
 const config = testConfig();
 let dir: string;
@@ -28,11 +28,11 @@ beforeAll(async () => {
   await run('mkdir', ['-p', app], { cwd: dir });
   await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'customer-app', private: true, type: 'module' }));
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tgz.map((f) => path.join(packed, f))], { cwd: app });
-});
+}, LONG);
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, LONG);
 
 const APP = `import { definePipeline, t } from '@tessera/core';
 import { TesseraClient } from '@tessera/client';
@@ -71,7 +71,7 @@ test('plain Node ESM on Node 20 and 24 sends rows the workers accept', async () 
     await queue.close();
     redis.disconnect();
   }
-});
+}, LONG);
 
 test('the published .d.ts type-check a TypeScript app (nodenext resolution)', async () => {
   const app = path.join(dir, 'app');
@@ -82,4 +82,4 @@ test('the published .d.ts type-check a TypeScript app (nodenext resolution)', as
   // and a wrong use is an error (the types are real, not any)
   await writeFile(path.join(app, 'wrong.ts'), `import { TesseraClient } from '@tessera/client';\nconst n: number = new TesseraClient();\nvoid n;\n`);
   await expect(run(process.execPath, [tsc, ...args.slice(0, -1), 'wrong.ts'], { cwd: app })).rejects.toThrow(/TS2322/);
-});
+}, LONG);

@@ -12,7 +12,7 @@ import { testConfig } from '../support/env';
 import { ltsNode } from '../../scripts/test/lts-node.mjs';
 import { ROOT, run, startCompiledWorker, type Started } from './support';
 
-jest.setTimeout(900_000);
+const LONG = 900_000; // assembling or packing runs npm and a build: minutes on a loaded machine
 
 const PIPELINE = `import { definePipeline, defineUdf, t } from '@tessera/core';
 const shout = defineUdf({ name: 'shout', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() + '!' });
@@ -33,13 +33,13 @@ beforeAll(async () => {
   // the user's pipeline is TypeScript, beside the compiled packages (its imports resolve from /app/node_modules)
   await mkdir(path.join(dir, 'pipelines-test/prodset'), { recursive: true });
   await writeFile(path.join(dir, 'pipelines-test/prodset/index.ts'), PIPELINE);
-});
+}, LONG);
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await engine?.close();
   if (dir) await rm(path.dirname(dir), { recursive: true, force: true });
-});
+}, LONG);
 
 test('the file set holds compiled JavaScript and production dependencies only', async () => {
   const core = await readdir(path.join(dir, 'packages/core'));
@@ -47,7 +47,7 @@ test('the file set holds compiled JavaScript and production dependencies only', 
   const modules = await readdir(path.join(dir, 'node_modules'));
   for (const dev of ['jest', 'typescript', '@swc', 'azurite', 's3rver', '@biomejs', 'turbo']) expect(modules).not.toContain(dev);
   expect(modules).toEqual(expect.arrayContaining(['bullmq', 'pg', 'pino', 'tsx']));
-});
+}, LONG);
 
 test('compiled CLI and workers on Node 20 and Node 24 run a TypeScript pipeline end to end', async () => {
   const env = { ...config.env, TESSERA_PIPELINES: 'pipelines-test' };
@@ -80,4 +80,4 @@ console.log(JSON.stringify(r)); await c.close();`;
   }
   const codes = await Promise.all(workers.splice(0).map((w) => w.stop()));
   expect(codes).toEqual([0, 0]);
-});
+}, LONG);
