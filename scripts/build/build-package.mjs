@@ -54,7 +54,7 @@ function fixSpecifiers(code, srcDir, isDts) {
   const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]*?)\2/g;
   return code
     .replace(/^#!.*\n/, (line) => (line.includes('tsx') ? '#!/usr/bin/env node\n' : line))
-    .replace(SPECIFIER, (m, lead, q, spec) => `${lead}${q}${withExtension(srcDir, spec, isDts)}${q}`);
+    .replace(SPECIFIER, (_m, lead, q, spec) => `${lead}${q}${withExtension(srcDir, spec, isDts)}${q}`);
 }
 
 /** `./a` -> `./a.js` or `./a/index.js`, by what src/ has; a specifier with an extension stays. */
