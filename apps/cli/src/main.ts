@@ -21,6 +21,7 @@ const HELP = `tessera <command> [args] [flags]
   reconcile [pipeline...] [--exports]        re-enqueue pending cells that no live job covers (--exports: re-ship exports too)
   export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
+  dashboard [--port N]                       web UI: progress, errors, versions, lineage, queues (8080; actions need TESSERA_DASHBOARD_TOKEN)
 
 Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
 TESSERA_PIPELINES, TESSERA_BATCH_SIZE, ...); see README.md.`;
@@ -47,12 +48,17 @@ async function main(argv: string[]): Promise<number> {
       sink: { type: 'string', multiple: true },
       fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      port: { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
   if (!command || values.help) {
     console.log(HELP);
     return command || values.help ? 0 : 1;
+  }
+  if (command === 'dashboard') {
+    await (await import('./commands/dashboard')).dashboardCommand(values);
+    return 0;
   }
   if (command === 'worker') {
     await (await import('./commands/worker')).workerCommand(args);

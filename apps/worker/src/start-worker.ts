@@ -62,7 +62,9 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   });
   queueNames = pool.queueNames;
   const state = { ready: true, queues: pool.queueNames };
-  const server: http.Server = await startHttpServer(config.workerPort, metrics, state);
+  // TESSERA_DASHBOARD=on mounts the dashboard at /dashboard on the health port (read-only unless TESSERA_DASHBOARD_TOKEN)
+  const dashboard = process.env.TESSERA_DASHBOARD === 'on' ? await mountDashboard(engine, registry) : undefined;
+  const server: http.Server = await startHttpServer(config.workerPort, metrics, state, dashboard);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.workerPort;
   log.info({ queues: pool.queueNames, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
@@ -84,4 +86,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
       return stopping;
     },
   };
+}
+
+async function mountDashboard(engine: Engine, registry: PipelineRegistry) {
+  const { createDashboard, dashboardToken } = await import('@tessera/dashboard');
+  const token = dashboardToken();
+  return createDashboard({ engine, pipelines: registry.all(), basePath: '/dashboard', ...(token ? { token } : {}) });
 }
