@@ -57,7 +57,8 @@ test('compiled CLI and workers on Node 20 and Node 24 run a TypeScript pipeline 
 
   expect(await cli(lts, '--help')).toContain('tessera <command>');
   await cli(process.execPath, 'apply', 'prodset');
-  workers.push(await startCompiledWorker(process.execPath, dir, env), await startCompiledWorker(lts, dir, env));
+  // the Node 24 worker also serves the dashboard at /dashboard
+  workers.push(await startCompiledWorker(process.execPath, dir, env), await startCompiledWorker(lts, dir, { ...env, TESSERA_DASHBOARD: 'on' }));
 
   // the compiled client, from the file set's own node_modules, under plain node
   const rows = Array.from({ length: 40 }, (_, i) => ({ id: `n${i}`, body: `note ${i}` }));
@@ -78,6 +79,9 @@ console.log(JSON.stringify(r)); await c.close();`;
     const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
     expect(metrics).toContain('tessera_job_duration_seconds_bucket');
   }
+  const mounted = (await (await fetch(`http://127.0.0.1:${workers[1]!.port}/dashboard/api/pipelines`)).json()) as Array<{ name: string; tables: Array<{ name: string; columns: Array<{ name: string; done: number }> }> }>;
+  expect(mounted.find((p) => p.name === 'prodset')?.tables[0]?.columns.find((c) => c.name === 'loud')?.done).toBe(rows.length);
+  expect((await fetch(`http://127.0.0.1:${workers[0]!.port}/dashboard/api/pipelines`)).status).toBe(404); // not mounted without TESSERA_DASHBOARD=on
   const codes = await Promise.all(workers.splice(0).map((w) => w.stop()));
   expect(codes).toEqual([0, 0]);
 }, LONG);

@@ -30,7 +30,9 @@ export interface SendResult {
  */
 export class TesseraClient {
   private readonly queue: Queue;
-  private events: QueueEvents | undefined;
+  private events: Promise<QueueEvents> | undefined;
+  /** BullMQ leaves connections it is given open: the client closes its own */
+  private readonly connections: Redis[] = [];
 
   constructor(private readonly options: TesseraClientOptions = {}) {
     this.queue = new Queue(INGEST_QUEUE, { connection: this.connection(), prefix: options.prefix ?? 'tessera' });
@@ -56,20 +58,29 @@ export class TesseraClient {
       throw new Error(`${payload.pipeline}.${payload.table}: ${payload.rows.length} rows in one request; send at most ${MAX_ROWS_PER_REQUEST}`);
     }
     const data: IngestPayload = opts.requestId ? { ...payload, requestId: opts.requestId } : payload;
+    // listening before the job exists, so its completion cannot be missed
+    const events = opts.wait ? await (this.events ??= this.listen()) : undefined;
     const job = await this.queue.add(payload.op, data, { removeOnComplete: 1000, removeOnFail: 5000 });
-    if (!opts.wait) return { jobId: job.id! };
-    this.events ??= new QueueEvents(INGEST_QUEUE, { connection: this.connection(), prefix: this.options.prefix ?? 'tessera' });
-    await this.events.waitUntilReady();
-    const result: unknown = await job.waitUntilFinished(this.events, opts.timeoutMs ?? 60_000);
+    if (!events) return { jobId: job.id! };
+    const result: unknown = await job.waitUntilFinished(events, opts.timeoutMs ?? 60_000);
     return { jobId: job.id!, result };
   }
 
   async close(): Promise<void> {
-    await this.events?.close();
+    await (await this.events?.catch(() => undefined))?.close();
     await this.queue.close();
+    this.connections.forEach((c) => c.disconnect());
+  }
+
+  private async listen(): Promise<QueueEvents> {
+    const events = new QueueEvents(INGEST_QUEUE, { connection: this.connection(), prefix: this.options.prefix ?? 'tessera' });
+    await events.waitUntilReady();
+    return events;
   }
 
   private connection(): Redis {
-    return new Redis(this.options.redisUrl ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    const c = new Redis(this.options.redisUrl ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    this.connections.push(c);
+    return c;
   }
 }
