@@ -94,7 +94,9 @@ const figures = {
   connectors_import_ms: Math.round(median(connectors)),
   bare_tsx_ms: Math.round(median(bare)),
 };
-console.log(`worker start (spawn to "worker started"), median of ${ROUNDS}: ${figures.worker_start_tsx_ms} ms under tsx (before), ${figures.worker_start_compiled_ms} ms compiled (after)`);
+console.log(
+  `worker start (spawn to "worker started"), median of ${ROUNDS}: ${figures.worker_start_tsx_ms} ms under tsx (before), ${figures.worker_start_compiled_ms} ms compiled (after)`,
+);
 console.log(`tessera --help: ${figures.cli_help_tsx_ms} ms under tsx, ${figures.cli_help_compiled_ms} ms compiled`);
 console.log(`import @tessera/connectors in a fresh process: ${figures.connectors_import_ms} ms (bare tsx: ${figures.bare_tsx_ms} ms)`);
 console.log(`BENCH ${JSON.stringify(figures)}`);

@@ -43,6 +43,10 @@ if (existsSync(path.join(ROOT, 'pipelines'))) cpSync(path.join(ROOT, 'pipelines'
 
 if (install) {
   // never --omit=optional: pdfjs needs @napi-rs/canvas, sharp its platform binary
-  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: out, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+    cwd: out,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 console.log(`production file set in ${out}: ${readdirSync(out).join(', ')}`);

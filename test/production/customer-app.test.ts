@@ -53,33 +53,55 @@ void client.insert('shop', 'orders', 'o1');
 void sent;
 `;
 
-test('plain Node ESM on Node 20 and 24 sends rows the workers accept', async () => {
-  const app = path.join(dir, 'app');
-  await writeFile(path.join(app, 'app.mjs'), APP);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('ingest', { connection: redis, prefix: config.queuePrefix });
-  try {
-    for (const node of [process.execPath, ltsNode()]) {
-      const requestId = `req-${path.basename(node)}-${Math.random()}`;
-      const jobId = (await run(node, ['app.mjs', requestId], { cwd: app, env: config.env })).trim();
-      const job = await queue.getJob(jobId);
-      expect(job?.name).toBe('insert');
-      expect(IngestJob.parse(job!.data)).toEqual({ pipeline: 'shop', table: 'orders', op: 'insert', rows: [{ id: 'o1', total: 9.5 }], requestId });
+test(
+  'plain Node ESM on Node 20 and 24 sends rows the workers accept',
+  async () => {
+    const app = path.join(dir, 'app');
+    await writeFile(path.join(app, 'app.mjs'), APP);
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('ingest', { connection: redis, prefix: config.queuePrefix });
+    try {
+      for (const node of [process.execPath, ltsNode()]) {
+        const requestId = `req-${path.basename(node)}-${Math.random()}`;
+        const jobId = (await run(node, ['app.mjs', requestId], { cwd: app, env: config.env })).trim();
+        const job = await queue.getJob(jobId);
+        expect(job?.name).toBe('insert');
+        expect(IngestJob.parse(job!.data)).toEqual({ pipeline: 'shop', table: 'orders', op: 'insert', rows: [{ id: 'o1', total: 9.5 }], requestId });
+      }
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      redis.disconnect();
     }
-  } finally {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    redis.disconnect();
-  }
-}, LONG);
+  },
+  LONG,
+);
 
-test('the published .d.ts type-check a TypeScript app (nodenext resolution)', async () => {
-  const app = path.join(dir, 'app');
-  await writeFile(path.join(app, 'typed.ts'), TYPED);
-  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules/@types'), 'typed.ts'];
-  await run(process.execPath, [tsc, ...args], { cwd: app });
-  // and a wrong use is an error (the types are real, not any)
-  await writeFile(path.join(app, 'wrong.ts'), `import { TesseraClient } from '@tessera/client';\nconst n: number = new TesseraClient();\nvoid n;\n`);
-  await expect(run(process.execPath, [tsc, ...args.slice(0, -1), 'wrong.ts'], { cwd: app })).rejects.toThrow(/TS2322/);
-}, LONG);
+test(
+  'the published .d.ts type-check a TypeScript app (nodenext resolution)',
+  async () => {
+    const app = path.join(dir, 'app');
+    await writeFile(path.join(app, 'typed.ts'), TYPED);
+    const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(ROOT, 'node_modules/@types'),
+      'typed.ts',
+    ];
+    await run(process.execPath, [tsc, ...args], { cwd: app });
+    // and a wrong use is an error (the types are real, not any)
+    await writeFile(path.join(app, 'wrong.ts'), `import { TesseraClient } from '@tessera/client';\nconst n: number = new TesseraClient();\nvoid n;\n`);
+    await expect(run(process.execPath, [tsc, ...args.slice(0, -1), 'wrong.ts'], { cwd: app })).rejects.toThrow(/TS2322/);
+  },
+  LONG,
+);

@@ -41,47 +41,58 @@ afterAll(async () => {
   if (dir) await rm(path.dirname(dir), { recursive: true, force: true });
 }, LONG);
 
-test('the file set holds compiled JavaScript and production dependencies only', async () => {
-  const core = await readdir(path.join(dir, 'packages/core'));
-  expect(core.sort()).toEqual(['dist', 'package.json']);
-  const modules = await readdir(path.join(dir, 'node_modules'));
-  for (const dev of ['jest', 'typescript', '@swc', 'azurite', 's3rver', '@biomejs', 'turbo']) expect(modules).not.toContain(dev);
-  expect(modules).toEqual(expect.arrayContaining(['bullmq', 'pg', 'pino', 'tsx']));
-}, LONG);
+test(
+  'the file set holds compiled JavaScript and production dependencies only',
+  async () => {
+    const core = await readdir(path.join(dir, 'packages/core'));
+    expect(core.sort()).toEqual(['dist', 'package.json']);
+    const modules = await readdir(path.join(dir, 'node_modules'));
+    for (const dev of ['jest', 'typescript', '@swc', 'azurite', 's3rver', '@biomejs', 'turbo']) expect(modules).not.toContain(dev);
+    expect(modules).toEqual(expect.arrayContaining(['bullmq', 'pg', 'pino', 'tsx']));
+  },
+  LONG,
+);
 
-test('compiled CLI and workers on Node 20 and Node 24 run a TypeScript pipeline end to end', async () => {
-  const env = { ...config.env, TESSERA_PIPELINES: 'pipelines-test' };
-  const cli = (node: string, ...args: string[]) => run(node, ['apps/cli/dist/main.js', ...args], { cwd: dir, env });
-  const lts = ltsNode();
-  expect(await run(lts, ['--version'], { cwd: dir })).toMatch(/^v24\./);
+test(
+  'compiled CLI and workers on Node 20 and Node 24 run a TypeScript pipeline end to end',
+  async () => {
+    const env = { ...config.env, TESSERA_PIPELINES: 'pipelines-test' };
+    const cli = (node: string, ...args: string[]) => run(node, ['apps/cli/dist/main.js', ...args], { cwd: dir, env });
+    const lts = ltsNode();
+    expect(await run(lts, ['--version'], { cwd: dir })).toMatch(/^v24\./);
 
-  expect(await cli(lts, '--help')).toContain('tessera <command>');
-  await cli(process.execPath, 'apply', 'prodset');
-  // the Node 24 worker also serves the dashboard at /dashboard
-  workers.push(await startCompiledWorker(process.execPath, dir, env), await startCompiledWorker(lts, dir, { ...env, TESSERA_DASHBOARD: 'on' }));
+    expect(await cli(lts, '--help')).toContain('tessera <command>');
+    await cli(process.execPath, 'apply', 'prodset');
+    // the Node 24 worker also serves the dashboard at /dashboard
+    workers.push(await startCompiledWorker(process.execPath, dir, env), await startCompiledWorker(lts, dir, { ...env, TESSERA_DASHBOARD: 'on' }));
 
-  // the compiled client, from the file set's own node_modules, under plain node
-  const rows = Array.from({ length: 40 }, (_, i) => ({ id: `n${i}`, body: `note ${i}` }));
-  const send = `import { TesseraClient } from '@tessera/client';
+    // the compiled client, from the file set's own node_modules, under plain node
+    const rows = Array.from({ length: 40 }, (_, i) => ({ id: `n${i}`, body: `note ${i}` }));
+    const send = `import { TesseraClient } from '@tessera/client';
 const c = new TesseraClient({ redisUrl: process.env.TESSERA_REDIS_URL, prefix: process.env.TESSERA_QUEUE_PREFIX });
 const r = await c.insert('prodset', 'notes', ${JSON.stringify(rows)}, { requestId: 'prodset-1', wait: true });
 console.log(JSON.stringify(r)); await c.close();`;
-  await run(lts, ['--input-type=module', '-e', send], { cwd: dir, env });
+    await run(lts, ['--input-type=module', '-e', send], { cwd: dir, env });
 
-  engine = await Engine.connect(config);
-  await engine.waitIdle('prodset', { timeoutMs: 300_000 });
-  const selected = JSON.parse(await cli(lts, 'select', 'prodset', 'notes', '--json', '--limit', '100')) as { id: string; loud: string }[];
-  expect(selected.map((r) => [r.id, r.loud]).sort()).toEqual(rows.map((r) => [r.id, `${r.body.toUpperCase()}!`]).sort());
+    engine = await Engine.connect(config);
+    await engine.waitIdle('prodset', { timeoutMs: 300_000 });
+    const selected = JSON.parse(await cli(lts, 'select', 'prodset', 'notes', '--json', '--limit', '100')) as { id: string; loud: string }[];
+    expect(selected.map((r) => [r.id, r.loud]).sort()).toEqual(rows.map((r) => [r.id, `${r.body.toUpperCase()}!`]).sort());
 
-  for (const w of workers) {
-    const health = await fetch(`http://127.0.0.1:${w.port}/healthz`);
-    expect(health.status).toBe(200);
-    const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
-    expect(metrics).toContain('tessera_job_duration_seconds_bucket');
-  }
-  const mounted = (await (await fetch(`http://127.0.0.1:${workers[1]!.port}/dashboard/api/pipelines`)).json()) as Array<{ name: string; tables: Array<{ name: string; columns: Array<{ name: string; done: number }> }> }>;
-  expect(mounted.find((p) => p.name === 'prodset')?.tables[0]?.columns.find((c) => c.name === 'loud')?.done).toBe(rows.length);
-  expect((await fetch(`http://127.0.0.1:${workers[0]!.port}/dashboard/api/pipelines`)).status).toBe(404); // not mounted without TESSERA_DASHBOARD=on
-  const codes = await Promise.all(workers.splice(0).map((w) => w.stop()));
-  expect(codes).toEqual([0, 0]);
-}, LONG);
+    for (const w of workers) {
+      const health = await fetch(`http://127.0.0.1:${w.port}/healthz`);
+      expect(health.status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+      expect(metrics).toContain('tessera_job_duration_seconds_bucket');
+    }
+    const mounted = (await (await fetch(`http://127.0.0.1:${workers[1]!.port}/dashboard/api/pipelines`)).json()) as Array<{
+      name: string;
+      tables: Array<{ name: string; columns: Array<{ name: string; done: number }> }>;
+    }>;
+    expect(mounted.find((p) => p.name === 'prodset')?.tables[0]?.columns.find((c) => c.name === 'loud')?.done).toBe(rows.length);
+    expect((await fetch(`http://127.0.0.1:${workers[0]!.port}/dashboard/api/pipelines`)).status).toBe(404); // not mounted without TESSERA_DASHBOARD=on
+    const codes = await Promise.all(workers.splice(0).map((w) => w.stop()));
+    expect(codes).toEqual([0, 0]);
+  },
+  LONG,
+);

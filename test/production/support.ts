@@ -24,7 +24,11 @@ export interface Started {
 
 /** Start a compiled worker (`node apps/worker/dist/main.js`) and wait for its "worker started" line. */
 export function startCompiledWorker(node: string, cwd: string, env: Record<string, string>): Promise<Started> {
-  const child = spawn(node, ['apps/worker/dist/main.js'], { cwd, env: { ...process.env, NODE_OPTIONS: '', ...env, TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node, ['apps/worker/dist/main.js'], {
+    cwd,
+    env: { ...process.env, NODE_OPTIONS: '', ...env, TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

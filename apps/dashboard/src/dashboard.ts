@@ -58,7 +58,10 @@ export function createDashboard(opts: DashboardOptions): DashboardHandler {
     const route = url.pathname.slice(base.length) || '/';
     try {
       if (req.method === 'GET' && route === '/') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" });
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        });
         res.end(PAGE(base, !!opts.token));
       } else if (req.method === 'GET' && route === '/api/pipelines') {
         json(res, 200, await snapshot(engine, progress, code));

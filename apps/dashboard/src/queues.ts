@@ -17,7 +17,14 @@ export async function queues(engine: Engine, names: string[], failedLimit = 20):
       return {
         name,
         counts,
-        failed: failed.map((j) => ({ id: j.id!, name: j.name, reason: j.failedReason, attempts: j.attemptsMade, finishedOn: j.finishedOn ?? null, data: j.data })),
+        failed: failed.map((j) => ({
+          id: j.id!,
+          name: j.name,
+          reason: j.failedReason,
+          attempts: j.attemptsMade,
+          finishedOn: j.finishedOn ?? null,
+          data: j.data,
+        })),
       };
     }),
   );

@@ -30,7 +30,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const metrics = createMetrics({
     queueDepth: () => Promise.all(queueNames.map(async (queue) => ({ queue, counts: await engine.queue(queue).getJobCounts(...QUEUE_STATES) }))),
   });
-  const media = createMediaContext({ defaultDestination: config.mediaDestination /* a directory, or s3:// gs:// az:// */, cacheDir: path.resolve(config.cacheDir) });
+  const media = createMediaContext({
+    defaultDestination: config.mediaDestination /* a directory, or s3:// gs:// az:// */,
+    cacheDir: path.resolve(config.cacheDir),
+  });
   // one fleet-wide limit per provider and model (TESSERA_RATE_LIMITS), shared through Redis
   const gateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   gateRedis.on('error', () => {});

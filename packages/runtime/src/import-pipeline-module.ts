@@ -4,7 +4,12 @@ import { TesseraError } from '@tessera/core';
 let tsLoader: Promise<void> | undefined;
 
 /** what Node says when it cannot run a TypeScript file by itself (or, type-stripping, its imports) */
-const NEEDS_LOADER = new Set(['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING']);
+const NEEDS_LOADER = new Set([
+  'ERR_UNKNOWN_FILE_EXTENSION',
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+]);
 
 /**
  * Import a pipeline module. Pipelines are TypeScript the operator writes; the compiled worker and
@@ -30,6 +35,9 @@ async function registerTsx(): Promise<void> {
     register();
   } catch (e) {
     tsLoader = undefined;
-    throw new TesseraError('E_PIPELINES', `loading TypeScript pipelines needs the tsx package (npm install tsx), or compile the pipelines to JavaScript: ${(e as Error).message}`);
+    throw new TesseraError(
+      'E_PIPELINES',
+      `loading TypeScript pipelines needs the tsx package (npm install tsx), or compile the pipelines to JavaScript: ${(e as Error).message}`,
+    );
   }
 }
