@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 import { parseArgs } from 'node:util';
-// commands are imported when run, so `--help` answers without loading the engine, SDKs and models
-import type { CliContext } from './context';
+// commands are imported when run, so --help answers without loading the engine, SDKs and models
+import { commands } from './commands/lazy';
 
 const HELP = `tessera <command> [args] [flags]
 
@@ -57,50 +57,51 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 1;
   }
   if (command === 'dashboard') {
-    await (await import('./commands/dashboard')).dashboardCommand(values);
+    await (await commands.dashboard()).dashboardCommand(values);
     return 0;
   }
   if (command === 'worker') {
-    await (await import('./commands/worker')).workerCommand(args);
+    await (await commands.worker()).workerCommand(args);
     return 0;
   }
-  const ctx: CliContext = new (await import('./context')).CliContext();
+  const { CliContext } = await commands.context();
+  const ctx = new CliContext();
   try {
     switch (command) {
       case 'apply':
-        await (await import('./commands/apply')).applyCommand(ctx, args, values);
+        await (await commands.apply()).applyCommand(ctx, args, values);
         break;
       case 'insert':
       case 'update':
       case 'delete':
-        await (await import('./commands/write')).writeCommand(command, ctx, args, values);
+        await (await commands.write()).writeCommand(command, ctx, args, values);
         break;
       case 'import':
-        await (await import('./commands/import')).importCommand(ctx, args, values);
+        await (await commands.importFile()).importCommand(ctx, args, values);
         break;
       case 'select':
-        await (await import('./commands/read')).selectCommand(ctx, args, values);
+        await (await commands.read()).selectCommand(ctx, args, values);
         break;
       case 'status':
-        await (await import('./commands/read')).statusCommand(ctx, args, values);
+        await (await commands.read()).statusCommand(ctx, args, values);
         break;
       case 'errors':
-        await (await import('./commands/read')).errorsCommand(ctx, args, values);
+        await (await commands.read()).errorsCommand(ctx, args, values);
         break;
       case 'versions':
-        await (await import('./commands/read')).versionsCommand(ctx, args);
+        await (await commands.read()).versionsCommand(ctx, args);
         break;
       case 'revert':
-        await (await import('./commands/maintain')).revertCommand(ctx, args);
+        await (await commands.maintain()).revertCommand(ctx, args);
         break;
       case 'recompute':
-        await (await import('./commands/maintain')).recomputeCommand(ctx, args, values);
+        await (await commands.maintain()).recomputeCommand(ctx, args, values);
         break;
       case 'reconcile':
-        await (await import('./commands/maintain')).reconcileCommand(ctx, args, values);
+        await (await commands.maintain()).reconcileCommand(ctx, args, values);
         break;
       case 'export':
-        await (await import('./commands/maintain')).exportCommand(ctx, args, values);
+        await (await commands.maintain()).exportCommand(ctx, args, values);
         break;
       default:
         console.error(`unknown command ${command}\n\n${HELP}`);
