@@ -30,7 +30,7 @@ const env = {
   TESSERA_LOG_LEVEL: 'info',
 };
 
-const PROD = process.env.BENCH_PROD_DIR ?? path.join(ROOT, '.tessera/bench-production');
+const PROD = path.resolve(process.env.BENCH_PROD_DIR ?? path.join(ROOT, '.tessera/bench-production'));
 if (!process.env.BENCH_PROD_DIR || !existsSync(path.join(PROD, 'node_modules'))) {
   console.log(`assembling the production file set in ${PROD} ...`);
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/production/assemble.mjs'), PROD], { stdio: 'inherit' });
