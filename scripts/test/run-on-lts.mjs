@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ltsNode } from './lts-node.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const SUBSET = ['packages/core/test', 'test/deploy', 'test/e2e/pipeline-basics.test.ts'];
+const SUBSET = ['packages/core/test', 'packages/client/test', 'test/deploy', 'test/e2e/pipeline-basics.test.ts'];
 const node = ltsNode();
 console.log(`jest on ${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()}: ${SUBSET.join(' ')}`);
 const r = spawnSync(node, [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--runInBand', '--forceExit', ...SUBSET], {

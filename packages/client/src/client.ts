@@ -47,6 +47,11 @@ export class TesseraClient {
     return this.send({ pipeline, table, op: 'update', rows }, opts);
   }
 
+  /** rows whose key is new are inserted, the others updated */
+  upsert(pipeline: string, table: string, rows: Record<string, unknown>[], opts?: SendOptions): Promise<SendResult> {
+    return this.send({ pipeline, table, op: 'upsert', rows }, opts);
+  }
+
   /** rows carry the primary key */
   delete(pipeline: string, table: string, rows: Record<string, unknown>[], opts?: SendOptions): Promise<SendResult> {
     return this.send({ pipeline, table, op: 'delete', rows }, opts);

@@ -5,7 +5,7 @@
 export interface IngestPayload {
   pipeline: string;
   table: string;
-  op: 'insert' | 'update' | 'delete';
+  op: 'insert' | 'update' | 'upsert' | 'delete';
   rows: Record<string, unknown>[];
   requestId?: string;
 }
