@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
 const problems = [];
 const onPath = (bin) => {
   try {
@@ -41,7 +42,7 @@ const apt = [
 ].filter(([bin]) => !onPath(bin));
 if (apt.length) {
   const pkgs = [...new Set(apt.map(([, p]) => p))].join(' ');
-  problems.push([`missing ${apt.map(([b]) => b).join(', ')}`, `sudo apt-get update && sudo apt-get install -y --no-install-recommends ${pkgs}`]);
+  problems.push([`missing ${apt.map(([b]) => b).join(', ')}`, `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${pkgs}`]);
 }
 const services = await Promise.all(
   [
@@ -54,7 +55,7 @@ const down = services.filter(Boolean);
 if (down.length)
   problems.push([
     `not answering: ${down.join(', ')}`,
-    'sudo bash scripts/start-services.sh   (or: docker compose -f docker/compose.yaml up -d redis postgres mysql)',
+    `${sudo}bash scripts/start-services.sh   (or: docker compose -f docker/compose.yaml up -d redis postgres mysql)`,
   ]);
 
 if (problems.length) {
