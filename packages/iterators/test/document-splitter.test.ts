@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -256,7 +256,6 @@ describe('documentSplitter bad input', () => {
   test.each([
     ['truncated PDF', () => d.pdfTruncated, /truncated\.pdf: the PDF is truncated \(no %%EOF at the end\)$/],
     ['corrupt PDF', () => d.pdfCorrupt, /corrupt\.pdf: is not a readable PDF: /],
-    ['PDF without text', () => d.pdfNoText, /scan\.pdf: the PDF has no text layer/],
     ['text named .pdf', () => d.notPdf, /fake\.pdf: is named \.pdf but is not a PDF/],
     ['docx', () => d.docx, /letter\.docx: unsupported document format: a ZIP container \(docx, xlsx, epub, \.\.\.\) \(\.docx\); supported are PDF, HTML, Markdown and plain text/],
     ['png', () => d.png, /picture\.png: unsupported document format: an image/],
@@ -265,6 +264,20 @@ describe('documentSplitter bad input', () => {
     const err = await split(file(), { separators: 'page' }).catch((e) => e);
     expect(err).toBeInstanceOf(CellInputError);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('documentSplitter on a scanned PDF (no text layer)', () => {
+  test('zero chunks and a warning naming the file, not a failure (retrying cannot help)', async () => {
+    const ctx = localContext(join(dir, 'out'));
+    expect(await collect(documentSplitterDef.run(d.pdfNoText, { separators: 'page' }, ctx))).toEqual([]);
+    expect(ctx.warnings).toEqual([`${d.pdfNoText}: the PDF has no text layer (scanned pages need OCR first): no chunks`]);
+  });
+
+  test('an HTML page with no text is still an error (a broken page, worth a retry once fixed)', async () => {
+    const html = join(dir, 'empty.html');
+    await writeFile(html, '<html><head><title>x</title></head><body><nav>menu</nav></body></html>');
+    await expect(split(html, { separators: 'paragraph' })).rejects.toThrow(/empty\.html: the HTML page has no text/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { iteratorCall, t, type ColumnType, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
-import { inputError, localFile } from '../common/input';
+import { describeRef, inputError, localFile } from '../common/input';
 import type { HeadingPath } from './block';
 import { chunkBlocks } from './chunker';
 import { openDocument } from './open-document';
@@ -47,7 +47,10 @@ async function* runSplit(ref: string, params: DocumentSplitterParams, ctx: Itera
     await doc.dispose?.();
   }
   if (count === 0) {
-    throw inputError(ref, doc.format === 'pdf' ? 'the PDF has no text layer (scanned pages need OCR first)' : `the ${doc.format === 'html' ? 'HTML page' : 'document'} has no text`);
+    // a scanned PDF is a fact about the file, not a failure: retrying it (recompute --errors-only)
+    // cannot help, so it is done with zero chunks and a warning on the cell
+    if (doc.format === 'pdf') ctx.warn?.(`${describeRef(ref)}: the PDF has no text layer (scanned pages need OCR first): no chunks`);
+    else throw inputError(ref, `the ${doc.format === 'html' ? 'HTML page' : 'document'} has no text`);
   }
 }
 
