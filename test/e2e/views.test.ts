@@ -285,7 +285,7 @@ describe('pipeline changes', () => {
     expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['paragraph'], limit: 10 } as never))).toThrow('pipeline bad.v: iterator documentSplitter: limit is only allowed with token_limit or char_limit');
     expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['token_limit'], limit: 10, overlap: 10 }))).toThrow('overlap (10) must be smaller than limit (10)');
     expect(docsOnly((d) => frameIterator(d.video, { fps: 1, numFrames: 3 } as never))).toThrow('pipeline bad.v: iterator frameIterator: give at most one of fps, numFrames, keyframesOnly (got fps and numFrames)');
-    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds) or maxSize (bytes)');
+    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds), maxSize (bytes) or whole (true)');
     expect(docsOnly((d) => frameIterator(d.doc as never, { fps: 1 }))).toThrow('iterator frameIterator accepts video columns, not document');
   });
 });

@@ -8,7 +8,7 @@ export type { HeadingPath } from './document/block';
 export type { TokenEncoding } from './document/tokens';
 export { frameIterator, frameIteratorDef, type FrameAttrs, type FrameOutputs } from './video/frame-iterator';
 export type { FrameIteratorParams } from './video/frame-params';
-export { audioSplitter, audioSplitterDef, type AudioOutputs } from './audio/audio-splitter';
+export { audioSplitter, audioSplitterDef, extractAudio, type AudioOutputs } from './audio/audio-splitter';
 export type { AudioSplitterParams } from './audio/audio-params';
 export { tileIterator, tileIteratorDef, type TileOutputs } from './image/tile-iterator';
 export type { TileIteratorParams } from './image/tile-params';
