@@ -108,7 +108,8 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
 
 export const audioSplitterDef: IteratorDef<AudioSplitterParams, AudioOutputs> = {
   name: 'audioSplitter',
-  version: '1',
+  // 2: short tails merged or balanced away (minTailDuration), silence-aware cuts, video input, whole
+  version: '2',
   // a video's first audio track is split (or, with whole, extracted) just the same
   accepts: ['audio', 'video'],
   queue: 'media',

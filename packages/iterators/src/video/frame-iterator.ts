@@ -165,7 +165,8 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
 
 export const frameIteratorDef: IteratorDef<FrameIteratorParams, FrameOutputs> = {
   name: 'frameIterator',
-  version: '1',
+  // 2: fps/numFrames end at the video's last frame (not a longer audio track); damaged files fail in every mode
+  version: '2',
   accepts: ['video'],
   queue: 'media',
   validate: (params) => void validateFrameParams(params),
