@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,12 +7,15 @@ import { CellInputError, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
 import { collect, localContext } from './support/local-media';
 import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
+import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
 
 let dir: string;
 let d: DocFixtures;
+let o: OfficeFixtures;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-docs-'));
   d = await makeDocFixtures(dir);
+  o = await makeOfficeFixtures(dir);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -257,13 +260,60 @@ describe('documentSplitter bad input', () => {
     ['truncated PDF', () => d.pdfTruncated, /truncated\.pdf: the PDF is truncated \(no %%EOF at the end\)$/],
     ['corrupt PDF', () => d.pdfCorrupt, /corrupt\.pdf: is not a readable PDF: /],
     ['text named .pdf', () => d.notPdf, /fake\.pdf: is named \.pdf but is not a PDF/],
-    ['docx', () => d.docx, /letter\.docx: unsupported document format: a ZIP container \(docx, xlsx, epub, \.\.\.\) \(\.docx\); supported are PDF, HTML, Markdown and plain text/],
+    ['damaged docx', () => d.docx, /letter\.docx: is a damaged ZIP container/],
+    ['a ZIP that is no Office document', () => o.plainZip, /book\.epub: unsupported document format: a ZIP container that is not a Word, PowerPoint or Excel document \(epub, odt, a plain archive, \.\.\.\) \(\.epub\); supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text/],
     ['png', () => d.png, /picture\.png: unsupported document format: an image/],
     ['missing file', () => d.missing, /missing\.pdf: cannot be read \(ENOENT\)/],
   ])('%s is a CellInputError naming the file and the cause', async (_n, file, message) => {
     const err = await split(file(), { separators: 'page' }).catch((e) => e);
     expect(err).toBeInstanceOf(CellInputError);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('documentSplitter on Office documents (made by docx, pptxgenjs, write-excel-file)', () => {
+  test('DOCX: paragraphs as blocks, Heading N styles as the heading path, a table row per block, title from the core properties', async () => {
+    const rows = await split(o.docx, { separators: 'paragraph', metadata: ['title', 'heading'] });
+    expect(rows.map((r) => [r.text, r.heading])).toEqual([
+      ['Birds\n\nRobins sing at dawn.', { h1: 'Birds' }],
+      ['Owls\n\nOwls hunt\tat night.\nQuietly.', { h1: 'Birds', h2: 'Owls' }],
+      ['Species | Count', { h1: 'Birds', h2: 'Owls' }],
+      ['Robin | 12', { h1: 'Birds', h2: 'Owls' }],
+      ['Fish\n\nTrout are fast & shy <always>.', { h1: 'Fish' }],
+    ]);
+    expect(rows.every((r) => r.title === 'Field Guide')).toBe(true);
+  });
+
+  test('DOCX by heading with a token limit', async () => {
+    const rows = await split(o.docx, { separators: ['heading', 'token_limit'], limit: 5, metadata: ['heading'] });
+    expect(rows[0]!.heading).toEqual({ h1: 'Birds' });
+    expect(rows.at(-1)!.heading).toEqual({ h1: 'Fish' });
+    expect(rows.map((r) => r.text).join(' ')).toContain('Trout');
+  });
+
+  test('PPTX: a page per slide in order, the title placeholder as h1', async () => {
+    const rows = await split(o.pptx, { separators: 'page', metadata: ['title', 'heading', 'page'] });
+    expect(rows.map((r) => [r.page, r.heading, r.text])).toEqual([
+      [1, { h1: 'Quarter One' }, 'Quarter One\n\nRevenue grew 10%\n\nNorth up\n\nSouth flat'],
+      [2, { h1: 'Quarter Two' }, 'Quarter Two\n\nCosts fell'],
+    ]);
+    expect(rows[0]!.title).toBe('Results');
+  });
+
+  test('XLSX: a page per worksheet, its name as h1, a block per row with cells joined by " | "', async () => {
+    const rows = await split(o.xlsx, { separators: 'paragraph', metadata: ['heading', 'page'] });
+    expect(rows.map((r) => [r.page, r.heading, r.text])).toEqual([
+      [1, { h1: 'Fruit' }, 'Fruit\n\nName | Qty | Organic'],
+      [1, { h1: 'Fruit' }, 'apple | 3 | TRUE'],
+      [1, { h1: 'Fruit' }, 'pear |  | FALSE'],
+      [2, { h1: 'Notes & more' }, 'Notes & more\n\nchecked by Ana'],
+    ]);
+  });
+
+  test('the format comes from the content: a DOCX named .bin is still read as DOCX', async () => {
+    const renamed = join(dir, 'guide.bin');
+    await writeFile(renamed, await readFile(o.docx));
+    expect((await split(renamed, { separators: 'paragraph' }))[0]!.text).toBe('Birds\n\nRobins sing at dawn.');
   });
 });
 

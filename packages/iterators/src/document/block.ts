@@ -14,12 +14,12 @@ export interface Block {
   headings: HeadingPath;
   /** 1-based line in the source file where the block starts (HTML, Markdown, text) */
   sourceline: number | null;
-  /** 1-based page (PDF) */
+  /** 1-based page (PDF), slide (PPTX) or worksheet (XLSX) */
   page: number | null;
 }
 
 export interface ParsedDocument {
-  format: 'pdf' | 'html' | 'markdown' | 'text';
+  format: 'pdf' | 'html' | 'markdown' | 'text' | 'docx' | 'pptx' | 'xlsx';
   title: string | null;
   blocks: AsyncIterable<Block> | Iterable<Block>;
 }

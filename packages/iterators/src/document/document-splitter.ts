@@ -56,8 +56,8 @@ async function* runSplit(ref: string, params: DocumentSplitterParams, ctx: Itera
 
 export const documentSplitterDef: IteratorDef<DocumentSplitterParams, DocumentOutputs> = {
   name: 'documentSplitter',
-  // 2: Markdown heading paths and titles leave out inline HTML
-  version: '2',
+  // 2: Markdown heading paths and titles leave out inline HTML; 3: DOCX/PPTX/XLSX, a scanned PDF is zero chunks + a warning
+  version: '3',
   accepts: ['document'],
   queue: 'cpu',
   validate: (params) => void normalizeDocumentParams(params),
@@ -66,7 +66,7 @@ export const documentSplitterDef: IteratorDef<DocumentSplitterParams, DocumentOu
 };
 
 /**
- * Split documents (PDF, HTML, Markdown, text) into chunks: one view row per chunk with `text` and
+ * Split documents (PDF, DOCX, PPTX, XLSX, HTML, Markdown, text) into chunks: one view row per chunk with `text` and
  * the requested metadata columns.
  */
 export function documentSplitter<const M extends MetadataField = never>(
