@@ -298,6 +298,51 @@ async function vsplit() {
   };
 }
 
+/** A Word document of `paragraphs` paragraphs of ~60 words under a heading every 20, made by the `docx` package. */
+const benchDocx = (paragraphs: number) =>
+  cached(`doc-${paragraphs}p.docx`, async (tmp) => {
+    const { Document, HeadingLevel, Packer, Paragraph } = await import('docx');
+    const children = [];
+    for (let i = 0; i < paragraphs; i++) {
+      if (i % 20 === 0) children.push(new Paragraph({ text: `Section ${i / 20 + 1}`, heading: HeadingLevel.HEADING_1 }));
+      children.push(new Paragraph(Array.from({ length: 60 }, (_, k) => WORDS[(i * 61 + k * 7) % WORDS.length]).join(' ') + '.'));
+    }
+    await writeFile(tmp, await Packer.toBuffer(new Document({ sections: [{ children }] })));
+  });
+
+/**
+ * DOCX text extraction: documentSplitter (paragraph blocks) against mammoth's extractRawText on the
+ * same file, documents/s, plus the extracted characters of each (the same text, joined differently).
+ */
+async function docx() {
+  const file = await benchDocx(5000);
+  const mammoth = (await import('mammoth')).default;
+  let oursChars = 0;
+  let mammothChars = 0;
+  const ours = async () => {
+    oursChars = 0;
+    for await (const row of documentSplitterDef.run(file, { separators: 'paragraph' }, localContext(join(cache, 'unused')))) oursChars += (row as { text: string }).text.length;
+    return 1;
+  };
+  const baseline = async () => {
+    mammothChars = (await mammoth.extractRawText({ path: file })).value.length;
+    return 1;
+  };
+  await ours();
+  await baseline();
+  const r = await compare(ours, baseline);
+  return {
+    paragraphs: 5000,
+    bytes: (await readFile(file)).length,
+    ours_chars: oursChars,
+    mammoth_chars: mammothChars,
+    ours_docs_per_s: round(1 / r.ours.seconds, 2),
+    mammoth_docs_per_s: round(1 / r.baseline.seconds, 2),
+    ratio: round(r.ratio, 3),
+    cpu_ratio: round(r.cpuRatio, 3),
+  };
+}
+
 async function pdf(pdfFile: string) {
   const outTxt = join(cache, 'pdftotext.txt');
   const r = await compare(
@@ -382,6 +427,7 @@ async function main() {
     ...(only.has('frames') ? { frames: await frames() } : {}),
     ...(only.has('vsplit') ? { video_split_fast: await vsplit() } : {}),
     ...(only.has('pdf') ? { pdf: await pdf(pdfFile) } : {}),
+    ...(only.has('docx') ? { docx: await docx() } : {}),
     ...(only.has('chunks') ? { chunks: await chunks(pdfFile) } : {}),
     ...(only.has('memory') ? { memory: await memory(pdfFile) } : {}),
     rounds: ROUNDS,
