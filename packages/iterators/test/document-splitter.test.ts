@@ -1,12 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import sharp from 'sharp';
 import { getEncoding } from 'js-tiktoken';
 import { CellInputError, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
 import { collect, localContext } from './support/local-media';
-import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
+import { makeDocFixtures, PDF_PAGES, writePdf, type DocFixtures } from './support/doc-fixtures';
 import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
 
 let dir: string;
@@ -19,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-type Row = { text: string; title?: string | null; heading?: Record<string, string> | null; sourceline?: number | null; page?: number | null };
+type Row = { text: string; title?: string | null; heading?: Record<string, string> | null; sourceline?: number | null; page?: number | null; bbox?: unknown; image?: string | null };
 const split = (file: string, params: DocumentSplitterParams) => collect(documentSplitterDef.run(file, params, localContext(join(dir, 'out')))) as Promise<Row[]>;
 const texts = async (file: string, params: DocumentSplitterParams) => (await split(file, params)).map((r) => r.text);
 const ALL_META = ['title', 'heading', 'sourceline', 'page'] as const;
@@ -317,6 +318,73 @@ describe('documentSplitter on Office documents (made by docx, pptxgenjs, write-e
   });
 });
 
+describe('documentSplitter PDF bounding boxes and page images', () => {
+  test("bbox: each paragraph's box in points from the top-left of its page, the union of its lines", async () => {
+    const { PDFDocument, StandardFonts } = await import('pdf-lib');
+    const file = join(dir, 'boxes.pdf');
+    await writePdf(file, [[['Alpha beta', 'Gamma'], ['Delta']], [['Epsilon zeta eta']]]);
+    const helv = await (await PDFDocument.create()).embedFont(StandardFonts.Helvetica);
+    const w = (s: string) => helv.widthOfTextAtSize(s, 11);
+    const rows = await split(file, { separators: 'paragraph', metadata: ['page', 'bbox'] });
+    expect(rows.map((r) => [r.text, r.page])).toEqual([['Alpha beta\nGamma', 1], ['Delta', 1], ['Epsilon zeta eta', 2]]);
+    // writePdf: baselines at y = 740, 724.6, then a paragraph gap: 693.8 (PDF y, from the bottom of a 792 pt page)
+    const want = [
+      [1, 50, 792 - 740 - 11, 50 + Math.max(w('Alpha beta'), w('Gamma')), 792 - 724.6],
+      [1, 50, 792 - 693.8 - 11, 50 + w('Delta'), 792 - 693.8],
+      [2, 50, 792 - 740 - 11, 50 + w('Epsilon zeta eta'), 792 - 740],
+    ];
+    rows.forEach((r, i) => {
+      const [page, ...box] = want[i]!;
+      const got = r.bbox as unknown as Array<{ page: number; box: number[] }>;
+      expect(got).toHaveLength(1);
+      expect(got[0]!.page).toBe(page);
+      got[0]!.box.forEach((v, k) => expect(v).toBeCloseTo(box[k]!, 0));
+    });
+  });
+
+  test('bbox of a chunk spanning pages: one box per page; null for formats without pages', async () => {
+    const rows = await split(d.pdf, { separators: ['char_limit'], limit: 100000, metadata: ['bbox'] });
+    expect(rows).toHaveLength(1);
+    expect((rows[0]!.bbox as unknown as Array<{ page: number }>).map((b) => b.page)).toEqual([1, 2, 3]);
+    expect((await split(d.markdown, { separators: 'heading', metadata: ['bbox'] })).every((r) => r.bbox === null)).toBe(true);
+  });
+
+  test("elements ['text', 'image']: each row carries the PNG of its page, rendered once per page at imageDpi", async () => {
+    const ctx = localContext(join(dir, 'out'));
+    const rows = (await collect(documentSplitterDef.run(d.pdf, { separators: ['page', 'paragraph'], elements: ['text', 'image'] }, ctx))) as unknown as Array<Row & { image: string }>;
+    expect(rows.map((r) => r.text)).toEqual(PDF_PAGES.flat().map((l) => l.join('\n')));
+    expect(rows[0]!.image).toBe(rows[1]!.image); // two paragraphs of page 1
+    expect(new Set(rows.map((r) => r.image)).size).toBe(3);
+    const meta = await sharp(fileURLToPath(rows[0]!.image)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 816, 1056]); // 612 x 792 pt at 96 dpi
+    // text is drawn: some pixels are dark
+    const stats = await sharp(fileURLToPath(rows[0]!.image)).stats();
+    expect(stats.channels[0]!.min).toBeLessThan(100);
+    const small = (await collect(documentSplitterDef.run(d.pdf, { separators: 'page', elements: ['image'], imageDpi: 36 }, ctx))) as unknown as Array<Row & { image: string }>;
+    expect((await sharp(fileURLToPath(small[0]!.image)).metadata()).width).toBe(306);
+    expect(Object.keys(documentSplitterDef.outputs({ separators: 'page', elements: ['image'] }))).toEqual(['text', 'image']);
+  });
+
+  test("a scanned PDF with elements 'image' gives its pages as images (empty text) and no warning", async () => {
+    const ctx = localContext(join(dir, 'out'));
+    const rows = (await collect(documentSplitterDef.run(d.pdfNoText, { separators: 'page', elements: ['image'], metadata: ['page'] }, ctx))) as unknown as Array<Row & { image: string }>;
+    expect(rows.map((r) => [r.text, r.page])).toEqual([['', 1]]);
+    expect(ctx.warnings).toEqual([]);
+    const { data, info } = await sharp(fileURLToPath(rows[0]!.image)).raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number) => data[(y * info.width + x) * info.channels]!;
+    // the 50 pt square drawn at (10, 10) from the bottom-left of the 200 pt page, at 96 dpi
+    expect([info.width, info.height]).toEqual([267, 267]);
+    expect(px(40, 220)).toBeLessThan(50);
+    expect(px(150, 50)).toBeGreaterThan(200);
+  });
+
+  test('HTML with elements image: image is null', async () => {
+    const rows = (await split(d.html, { separators: ['page', 'heading'], elements: ['text', 'image'] })) as Array<Row & { image: string | null }>;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.image === null)).toBe(true);
+  });
+});
+
 describe('documentSplitter on a scanned PDF (no text layer)', () => {
   test('zero chunks and a warning naming the file, not a failure (retrying cannot help)', async () => {
     const ctx = localContext(join(dir, 'out'));
@@ -346,9 +414,14 @@ describe('documentSplitter parameters', () => {
     [{ separators: ['char_limit'], limit: 10, overlap: -1 }, 'overlap must be an integer >= 0, got -1'],
     [{ separators: ['char_limit'], limit: 10, tokenEncoding: 'o200k_base' }, 'tokenEncoding is only used with token_limit'],
     [{ separators: ['token_limit'], limit: 10, tokenEncoding: 'llama' }, `tokenEncoding must be one of`],
-    [{ separators: ['heading'], metadata: ['author'] }, `metadata[0] must be one of 'title', 'heading', 'sourceline', 'page', got "author"`],
+    [{ separators: ['heading'], metadata: ['author'] }, `metadata[0] must be one of 'title', 'heading', 'sourceline', 'page', 'bbox', got "author"`],
     [{ separators: ['heading', 'heading'] }, 'separators lists a separator twice'],
     [{ separators: ['heading'], chunkSize: 3 }, 'unknown parameter "chunkSize"'],
+    [{ separators: ['heading'], elements: ['image'] }, "elements 'image' needs the page separator"],
+    [{ separators: ['page'], elements: ['video'] }, `elements[0] must be one of 'text', 'image', got "video"`],
+    [{ separators: ['page'], elements: [] }, `elements must be a non-empty list of 'text', 'image'`],
+    [{ separators: ['page'], imageDpi: 100 }, "imageDpi is only used with elements 'image'"],
+    [{ separators: ['page'], elements: ['image'], imageDpi: 1000 }, 'imageDpi must be at most 600, got 1000'],
   ])('%j is rejected', (params, message) => {
     expect(() => documentSplitterDef.validate(params as DocumentSplitterParams)).toThrow(message);
   });

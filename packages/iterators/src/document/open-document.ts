@@ -65,7 +65,7 @@ const looksMarkdown = (s: string) => /^ {0,3}#{1,6}[ \t]+\S/m.test(s) || /^\S.*\
  * (the reference's extension, else the local file's), then by sniffing text. Anything else is a
  * cell error that names the file.
  */
-export async function openDocument(file: string, ref: string): Promise<ParsedDocument & { dispose?: () => Promise<void> }> {
+export async function openDocument(file: string, ref: string, opts: { emptyPages?: boolean } = {}): Promise<ParsedDocument & { dispose?: () => Promise<void> }> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -77,7 +77,7 @@ export async function openDocument(file: string, ref: string): Promise<ParsedDoc
   if (pdfAt >= 0) {
     // a PDF always ends with %%EOF (plus maybe a newline or a little junk); without it the download was cut short
     if (bytes.subarray(Math.max(0, bytes.length - 2048)).indexOf('%%EOF') < 0) throw inputError(ref, 'the PDF is truncated (no %%EOF at the end)');
-    return parsePdf(bytes, ref);
+    return parsePdf(bytes, ref, opts);
   }
   if (ext === 'pdf') throw inputError(ref, 'is named .pdf but is not a PDF (no %PDF- header)');
   if (bytes.subarray(0, 4).equals(ZIP_MAGIC)) {
