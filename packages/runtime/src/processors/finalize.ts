@@ -1,4 +1,5 @@
 import type { ExportDef } from '@tessera/core';
+import { isExportStuck } from '@tessera/connectors';
 import type { Store } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
@@ -7,6 +8,8 @@ import { shipChanges, shipFull, versionInfo, type Shipped } from '../exports/shi
 export interface FinalizeResult {
   version: number;
   exports: Array<{ sink: string; upserted: number; deleted: number; held: number; full: boolean; seq: number }>;
+  /** exports that could not proceed (schema mismatch, permission), with the reason */
+  stuck: Array<{ sink: string; reason: string }>;
   /** view versions started after this one */
   derived?: number;
 }
@@ -33,7 +36,7 @@ export interface FinalizeDeps {
  * running this twice (a retry, a reconcile) changes nothing.
  */
 export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise<FinalizeResult> {
-  const result: FinalizeResult = { version: job.version, exports: [] };
+  const result: FinalizeResult = { version: job.version, exports: [], stuck: [] };
   // every export gets its rows even when another one's target is down; the retry ships to all again (idempotent)
   const failures: Error[] = [];
   if (deps.registry.has(job.pipeline)) {
@@ -44,7 +47,10 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
         try {
           result.exports.push(await shipOne(deps, table, ex, job));
         } catch (err) {
-          failures.push(err as Error);
+          // the export is recorded as stuck with this reason (see tessera status); the job does not
+          // retry what only a person can fix: the next ship of that export re-ships in full
+          if (isExportStuck(err)) result.stuck.push({ sink: ex.sink.name, reason: (err as Error).message });
+          else failures.push(err as Error);
         }
       }
     }
