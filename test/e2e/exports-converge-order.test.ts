@@ -5,13 +5,15 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { reconcile } from '@tessera/runtime';
 import { startHarness } from '../support/harness';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { settle as settleAll, recordRows, pgRows, myRows, parquetRows, parquetAmbiguities } from '../support/converge';
 import { convergingPipeline } from '../pipelines/converging/index';
 
 /**
  * No wrong values in the customer's tables, ever: a slow earlier export cannot bring back a deleted
  * row or an old value over later ones, and a batch whose job failed never ships its pending cells
- * as nulls (its rows are held until a reconcile computes them, then shipped).
+ * as nulls (its rows are held until a reconcile computes them, then shipped). Two worker processes
+ * run the jobs.
  */
 const id = Math.random().toString(16).slice(2, 8);
 const schema = `convo_${id}`;
@@ -20,6 +22,7 @@ let dir: string;
 let h: Awaited<ReturnType<typeof startHarness>>;
 let db: pg.Client;
 let my: mysql.Connection;
+let workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-converge-order-'));
@@ -33,9 +36,11 @@ beforeAll(async () => {
   const base = convergingPipeline('base');
   h.registry.add(base);
   await h.engine.apply(base);
-  await h.startWorkers();
+  // two real worker processes: the ships of one export are ordered across processes, not only in one
+  workers = await Promise.all([spawnWorker(h.cfg.env), spawnWorker(h.cfg.env)]);
 });
 afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
   await h.close();
   await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await db.end();
