@@ -63,24 +63,17 @@ export interface ShipOutcome {
 
 /**
  * Run one ship of an export under its lock: a session advisory lock in the record, held on its own
- * connection for the whole ship, so ships of one export run one at a time, in the order they got
- * the lock, each reading the record as it is then. That is what keeps a slow earlier ship from
+ * connection for the whole ship, so ships of one export run one at a time, each reading the
+ * record as it is when it holds the lock (their order does not matter: each ships the current state
+ * of what it touches). That is what keeps a slow earlier ship from
  * writing an old value or a deleted row over a later one, for every kind of sink. A worker that
  * dies mid-ship drops its connection and with it the lock. Waiting longer than `waitMs` for the
  * lock is a TransientError (the job waits in the delayed set and tries again).
  */
 export async function withExportLock(pool: pg.Pool, schema: string, tableId: number, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
   const s = ident(schema);
-  const c = await pool.connect();
-  c.on('error', () => undefined); // a lost connection fails the query in flight; the lock goes with it
+  const c = await lockExport(pool, `tessera-export:${schema}:${tableId}:${sink}`, waitMs, sink);
   try {
-    await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(waitMs))}`);
-    try {
-      await c.query('SELECT pg_advisory_lock(hashtext($1))', [`tessera-export:${schema}:${tableId}:${sink}`]);
-    } catch (e) {
-      if ((e as { code?: string }).code === '55P03') throw new TransientError(`export ${sink}: another ship of it is still running`);
-      throw e;
-    }
     const { rows } = await c.query(
       `INSERT INTO ${s}.exports AS e (table_id, sink, seq) VALUES ($1, $2, 1)
        ON CONFLICT (table_id, sink) DO UPDATE SET seq = e.seq + 1 RETURNING seq, needs_full`,
@@ -109,8 +102,33 @@ export async function withExportLock(pool: pg.Pool, schema: string, tableId: num
     );
     return out;
   } finally {
-    // closing the connection drops the lock (and the lock_timeout setting) for sure
+    // closing the connection drops the lock for sure
     c.release(true);
+  }
+}
+
+/**
+ * A connection holding the export's lock. Waiting ships do not hold a connection (a pool full of
+ * waiters would starve the ship they wait for): they try, give the connection back, and try again.
+ */
+async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: string): Promise<pg.PoolClient> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 20; ; pause = Math.min(500, pause * 2)) {
+    const c = await pool.connect();
+    const ignore = () => undefined; // a lost connection fails the query in flight; the lock goes with it
+    c.on('error', ignore);
+    let got = false;
+    try {
+      got = (await c.query('SELECT pg_try_advisory_lock(hashtext($1)) AS got', [key])).rows[0].got === true;
+    } finally {
+      if (!got) {
+        c.off('error', ignore);
+        c.release();
+      }
+    }
+    if (got) return c;
+    if (Date.now() >= deadline) throw new TransientError(`export ${sink}: another ship of it is still running`);
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 
