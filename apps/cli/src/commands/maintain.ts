@@ -6,7 +6,7 @@ export async function revertCommand(ctx: CliContext, args: string[]) {
   const [pipeline, table] = args;
   if (!pipeline || !table) throw new Error('usage: tessera revert <pipeline> <table>');
   const v = await (await ctx.engine()).revert(pipeline, table);
-  console.log(`${pipeline}.${table}: reverted version ${v}; exports re-shipped in full`);
+  console.log(`${pipeline}.${table}: reverted version ${v}`);
 }
 
 /**
