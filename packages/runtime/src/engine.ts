@@ -108,7 +108,7 @@ export class Engine {
     const all = await this.store.tables(pipeline);
     const reached = [all.find((t) => t.name === table)!];
     for (let i = 0; i < reached.length; i++) reached.push(...viewsOf(all, reached[i]!));
-    for (const t of reached) await this.enqueue(pipeline, t.name, t.version, { columns: [], tag: `revert-${v}-${Date.now()}`, full: true });
+    for (const t of reached) await this.enqueue(pipeline, t.name, Math.max(1, t.version), { columns: [], tag: `revert-${v}-${Date.now()}`, full: true });
     return v;
   }
 
