@@ -39,7 +39,7 @@ export async function shipChanges(store: Store, table: CatalogTable, ex: ExportD
     }
   }
   if (v.kind !== 'delete') {
-    const where = v.kind === 'insert' || v.kind === 'update' ? `t0._v_min = ${Number(version)} AND t0._v_max IS NULL` : 't0._v_max IS NULL';
+    const where = ['insert', 'update', 'upsert'].includes(v.kind) ? `t0._v_min = ${Number(version)} AND t0._v_max IS NULL` : 't0._v_max IS NULL';
     await upsertComplete(store, table, ex, schema, where, seq, out);
   }
   return out;
