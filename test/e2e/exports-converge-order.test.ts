@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -46,6 +46,7 @@ afterAll(async () => {
   await db.end();
   await my.query(`DROP TABLE IF EXISTS \`${myTable}\``);
   await my.end();
+  await rm(dir, { recursive: true, force: true });
 });
 
 const settle = () => settleAll(h.engine, 'converging');
