@@ -1,6 +1,6 @@
 import type { ExportDef } from '@tessera/core';
 import { isExportStuck } from '@tessera/connectors';
-import type { Store } from '@tessera/store';
+import type { Store, CatalogTable } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { shipChanges, shipFull, versionInfo, type Shipped } from '../exports/ship';
@@ -64,7 +64,7 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
   return result;
 }
 
-async function shipOne(deps: FinalizeDeps, table: Awaited<ReturnType<Store['table']>>, ex: ExportDef, job: FinalizeJob): Promise<FinalizeResult['exports'][number]> {
+async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, job: FinalizeJob): Promise<FinalizeResult['exports'][number]> {
   let shipped: Shipped = { upserted: 0, deleted: 0, held: 0 };
   let full = false;
   let seq = 0;
