@@ -1,3 +1,5 @@
+import type { ExportState } from '@tessera/store';
+
 /** Plain-text tables and progress bars for the terminal. */
 export function formatTable(rows: Record<string, unknown>[], columns?: string[]): string {
   if (!rows.length) return '(no rows)';
@@ -37,4 +39,22 @@ export function formatUsage(u: Record<string, number> = {}): string {
     `requeued ${n('limiterRequeues')}`,
     `cached ${n('cacheHits')}`,
   ].join(', ');
+}
+
+/**
+ * Where an export stands: stuck (with its reason and what to do), waiting for its target, or
+ * shipped (with the rows held back because an exported cell is still pending).
+ */
+export function formatExportState(e: ExportState, pipeline: string): string {
+  const held = e.held ? `, ${e.held} row(s) held until their pending cells are done` : '';
+  switch (e.state) {
+    case 'stuck':
+      return `STUCK: ${e.reason ?? 'unknown reason'} (fix the target; the next ship re-ships every row, or now: tessera export --full ${pipeline} ${e.table} --sink ${e.sink})`;
+    case 'waiting':
+      return `WAITING for the target (retrying): ${e.reason ?? ''}${e.needsFull ? '; a full re-ship follows' : ''}`;
+    case 'new':
+      return 'not shipped yet';
+    default:
+      return `ok, ship ${e.seq} at ${e.shippedAt?.toISOString() ?? '?'}${held}${e.needsFull ? '; a full re-ship is due' : ''}`;
+  }
 }

@@ -9,6 +9,7 @@ export { LocalCache } from './media/local-cache';
 export { PostgresSink, postgres, type PostgresSinkOptions } from './sinks/postgres/postgres-sink';
 export { MysqlSink, mysqlSink as mysql, type MysqlSinkOptions } from './sinks/mysql/mysql-sink';
 export { ExportSchemaMismatch } from './sinks/schema-mismatch';
+export { isExportStuck } from './sinks/stuck';
 export { checkIdentifier } from './sql/identifiers';
 export { FileSink, parquetFiles, arrowFiles, jsonlFiles, csvFiles, type FileSinkOptions } from './files/file-sink';
 export type { FileFormat, FileColumn } from './files/file-format';

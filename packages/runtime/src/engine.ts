@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
-import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
+import { Store, iterationColumns, viewsOf, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
@@ -78,7 +78,38 @@ export class Engine {
     for (const ch of changes) {
       if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }
+    await this.syncExports(def);
     return changes;
+  }
+
+  /**
+   * A new export, or one whose columns or key changed, ships every existing row (the target gains
+   * new columns as it is prepared); the catalog remembers each export's signature to tell.
+   */
+  private async syncExports(def: PipelineDef): Promise<void> {
+    for (const table of await this.store.tables(def.name)) {
+      const decls = def.exports
+        .filter((e) => e.source === table.name)
+        .map((e) => ({ sink: e.sink.name, signature: { columns: e.columns, key: e.key, propagateDeletes: e.propagateDeletes } }));
+      const changed = await this.store.syncExports(table.id, decls);
+      // a table without rows has nothing to ship now; its first ship is a full one all the same
+      const { rowCount } = changed.length ? await this.store.pool.query(`SELECT 1 FROM ${table.physical} LIMIT 1`) : { rowCount: 0 };
+      if (rowCount) await this.exportFull(def.name, table.name, { sinks: changed });
+    }
+  }
+
+  /**
+   * Undo the latest insert, update or delete of a table; its exports (and those of the views over
+   * it, whose rows follow) are shipped in full, so the targets lose the reverted rows and get the
+   * restored ones back.
+   */
+  async revert(pipeline: string, table: string): Promise<number> {
+    const v = await this.store.revert(pipeline, table);
+    const all = await this.store.tables(pipeline);
+    const reached = [all.find((t) => t.name === table)!];
+    for (let i = 0; i < reached.length; i++) reached.push(...viewsOf(all, reached[i]!));
+    for (const t of reached) await this.enqueue(pipeline, t.name, Math.max(1, t.version), { columns: [], tag: `revert-${v}-${Date.now()}`, full: true });
+    return v;
   }
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {

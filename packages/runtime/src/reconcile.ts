@@ -27,6 +27,11 @@ export async function reconcile(engine: Engine, pipeline: string, opts: { export
     // a finished version whose export job Redis lost leaves no pending cell: re-ship in full when asked
     // (the finalize job of a table without exports ships nothing)
     if (opts.exports) await engine.exportFull(pipeline, table.name);
+    else {
+      // an export left stuck (a schema mismatch, a permission) tries again, in full: fixed targets converge by themselves
+      const stuck = (await engine.store.exportStates(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
+      if (stuck.length) await engine.exportFull(pipeline, table.name, { sinks: stuck });
+    }
     const iterations = selectIterations(table);
     if (!table.stages.length && !iterations.length) continue;
     const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];

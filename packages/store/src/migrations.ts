@@ -52,6 +52,20 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         PRIMARY KEY (table_id, version),
         UNIQUE (table_id, request_id)
       );
+      -- one row per export of a table: where its shipping stands (see exports.ts)
+      CREATE TABLE IF NOT EXISTS ${s}.exports (
+        table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
+        sink text NOT NULL,
+        signature jsonb,
+        seq bigint NOT NULL DEFAULT 0,
+        needs_full boolean NOT NULL DEFAULT true,
+        state text NOT NULL DEFAULT 'new',
+        reason text,
+        held int NOT NULL DEFAULT 0,
+        shipped_at timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (table_id, sink)
+      );
       CREATE TABLE IF NOT EXISTS ${s}.usage (
         table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
         column_name text NOT NULL,

@@ -12,6 +12,7 @@ import { ident, statusCol } from './sql';
 import { TesseraError } from '@tessera/core';
 import { retireDerived, reviseDerived, resetDerived, derivedKey, type DerivedVersion } from './derived';
 import { commitIteration, type IterationOutcome } from './iterations';
+import { syncExports, withExportLock, exportStates, type ExportDecl, type Ship, type ShipOutcome } from './exports';
 
 export interface WriteOptions {
   /** idempotency key: a write repeated with the same id applies once */
@@ -242,6 +243,21 @@ export class Store {
   async versionByRequest(tableId: number, requestId: string): Promise<number | null> {
     const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND request_id = $2`, [tableId, requestId]);
     return rows[0]?.version ?? null;
+  }
+
+  /** Record a table's declared exports; returns the sinks that need a full ship (new, or columns changed). */
+  syncExports(tableId: number, decls: ExportDecl[]): Promise<string[]> {
+    return syncExports(this.pool, this.schema, tableId, decls);
+  }
+
+  /** One ship of an export, under its lock, with its sequence number (see withExportLock). */
+  shipExport(tableId: number, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
+    return withExportLock(this.pool, this.schema, tableId, sink, waitMs, ship);
+  }
+
+  /** Where each export of a pipeline's tables stands (ok, stuck with its reason, rows held). */
+  exportStates(pipeline: string) {
+    return exportStates(this.pool, this.schema, pipeline);
   }
 
   async abortedVersions(tableId: number): Promise<number[]> {

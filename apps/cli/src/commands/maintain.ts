@@ -5,7 +5,7 @@ import type { CliContext } from '../context';
 export async function revertCommand(ctx: CliContext, args: string[]) {
   const [pipeline, table] = args;
   if (!pipeline || !table) throw new Error('usage: tessera revert <pipeline> <table>');
-  const v = await (await ctx.engine()).store.revert(pipeline, table);
+  const v = await (await ctx.engine()).revert(pipeline, table);
   console.log(`${pipeline}.${table}: reverted version ${v}`);
 }
 

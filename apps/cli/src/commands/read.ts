@@ -1,5 +1,5 @@
 import type { CliContext } from '../context';
-import { formatTable, formatUsage, progressBar } from '../format';
+import { formatExportState, formatTable, formatUsage, progressBar } from '../format';
 
 /** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
 export async function selectCommand(ctx: CliContext, args: string[], flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string }) {
@@ -26,6 +26,7 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
   const render = async () => {
     const lines: string[] = [];
     let pending = 0;
+    const exports = await engine.store.exportStates(pipeline);
     for (const t of await engine.store.tables(pipeline)) {
       const s = await engine.store.status(pipeline, t.name);
       const usage = await engine.store.usage(pipeline, t.name);
@@ -39,6 +40,7 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
         const view = t.columns.find((col) => col.name === c.column)?.computed?.iterate ? `  (rows of view ${c.column})` : '';
         lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}${model}${view}`);
       }
+      for (const e of exports.filter((x) => x.table === t.name)) lines.push(`  export ${e.sink}: ${formatExportState(e, pipeline)}`);
     }
     if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);
     return { text: lines.join('\n'), pending };

@@ -21,11 +21,13 @@ export interface FileSinkOptions {
 
 /**
  * Rows written as files under `<destination>/<source>/`. Files are append-only, so each upsert call
- * writes parts named by the table version that wrote the rows and the hash of their content,
- * `part-<version>-<hash>` (re-running a job rewrites nothing), and a delete writes
- * `delete-<version>-<hash>` files holding the deleted keys. A reader rebuilds the table by taking,
- * per key, the row of the highest version unless a delete of a higher version holds that key
- * (versions are zero-padded, so the names sort in version order).
+ * writes parts named by the export's ship sequence (`ExportBatch.version`) and the hash of their
+ * content, `part-<seq>-<hash>` (re-running a job rewrites nothing), and a delete writes
+ * `delete-<seq>-<hash>` files holding the deleted keys. A full ship writes every live row, then
+ * `snapshot-<seq>.json`. Reading rule: let S be the highest snapshot sequence (0 if none); ignore
+ * files whose sequence is below S; per key, take the row of the highest sequence unless a delete of
+ * a higher sequence holds that key (sequences are zero-padded, so the names sort in order). One
+ * sequence never holds two rows for one key, nor a row and a delete of the same key.
  */
 export class FileSink implements ExportSink {
   readonly name: string;
@@ -71,6 +73,22 @@ export class FileSink implements ExportSink {
       if (!(await store.exists(url))) await store.put(dir, key, body, { contentType: this.format.contentType, size: body.length });
       this.written.push(url);
     }
+  }
+
+  /**
+   * A full ship's cleanup: the snapshot marker. Its parts (same sequence) hold every live row, so by
+   * the reading rule every older file is obsolete (an operator may delete files below the latest
+   * snapshot's sequence). Without a sequence there is nothing to mark.
+   */
+  async retain(schema: ExportSchema, _keys: AsyncIterable<ExportRow[]>, batch?: ExportBatch): Promise<undefined> {
+    if (!batch) return undefined;
+    await this.prepare(schema);
+    const dir = joinLocation(this.opts.destination, schema.source);
+    const body = Buffer.from(`${JSON.stringify({ source: schema.source, seq: batch.version, rule: 'files below this sequence are obsolete' })}\n`);
+    const key = `snapshot-${String(batch.version).padStart(10, '0')}.json`;
+    await this.storeFor(dir).put(dir, key, body, { contentType: 'application/json', size: body.length });
+    this.written = [joinLocation(dir, key)];
+    return undefined;
   }
 
   async close(): Promise<void> {}

@@ -10,7 +10,13 @@ export interface ExportSchema {
 
 export type ExportRow = Record<string, unknown>;
 
-/** Where a batch of rows comes from: the table version that wrote them (append-only sinks order by it). */
+/**
+ * Where a batch of rows comes from. `version` is the export's ship sequence: it grows by one with
+ * every ship of this export of this table (one finalize job's run), and ships of one export never
+ * overlap, so append-only sinks (files) name what they write by it and readers order by it. It is
+ * not the table version (a revert hands its version number to the next write; a reconcile ships
+ * under the current version).
+ */
 export interface ExportBatch {
   version: number;
 }
@@ -28,5 +34,13 @@ export interface ExportSink {
   upsert(schema: ExportSchema, rows: ExportRow[], batch?: ExportBatch): Promise<void>;
   /** Delete rows by key (only the key columns are set). */
   delete(schema: ExportSchema, keys: ExportRow[], batch?: ExportBatch): Promise<void>;
+  /**
+   * Optional (full ships): after a full ship's upserts, make the target hold no key other than
+   * `keys` (every live key of the source, streamed in chunks); LangChain's `cleanup: "full"`.
+   * Databases delete the other rows; files write a snapshot marker that makes older files obsolete.
+   * Returns the number of rows deleted when the sink knows it. A sink without it: a full ship
+   * deletes only the keys the record itself retired (a reverted insert would stay in the target).
+   */
+  retain?(schema: ExportSchema, keys: AsyncIterable<ExportRow[]>, batch?: ExportBatch): Promise<number | undefined>;
   close(): Promise<void>;
 }

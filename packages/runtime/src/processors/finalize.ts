@@ -1,13 +1,15 @@
-import type { ExportDef, ExportSchema, ExportRow } from '@tessera/core';
-import { ident, relationOf, type Store, type CatalogTable, type BaseRows } from '@tessera/store';
+import type { ExportDef } from '@tessera/core';
+import { isExportStuck } from '@tessera/connectors';
+import type { Store, CatalogTable } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
-
-const CHUNK = 2000;
+import { shipChanges, shipFull, versionInfo, type Shipped } from '../exports/ship';
 
 export interface FinalizeResult {
   version: number;
-  exports: Array<{ sink: string; upserted: number; deleted: number; ms?: number }>;
+  exports: Array<{ sink: string; upserted: number; deleted: number; held: number; full: boolean; seq: number; ms?: number }>;
+  /** exports that could not proceed (schema mismatch, permission), with the reason */
+  stuck: Array<{ sink: string; reason: string }>;
   /** view versions started after this one */
   derived?: number;
 }
@@ -17,30 +19,39 @@ export interface FinalizeDeps {
   registry: PipelineRegistry;
   /** start view work this version made (runs after its exports) */
   enqueueDerived?: (pipeline: string, derived: DerivedWork[]) => Promise<void>;
+  /** how long a ship waits for another ship of the same export before the job goes to the delayed set (ms) */
+  lockWaitMs?: number;
 }
 
 /**
  * Runs once every batch of a version is done: ships what the version changed to each export of the
- * table, then starts the view work the version made. Keys the version retired are deleted first
- * (a re-iterated base row's old view rows, deleted rows), then the row versions it wrote are
- * upserted; schema changes, recomputes and `--full` re-ship every live row. Sinks upsert by key,
- * so running this twice (a retry, a reconcile) ships the same rows again and changes nothing.
+ * table, then starts the view work the version made.
+ *
+ * Each export ships under its own lock in the record (ships of one export never overlap) and reads
+ * the record as it is when it holds the lock, so the last ship of a key always carries the key's
+ * latest state, whatever order the jobs of different versions run in. A row whose exported cells
+ * are still pending (a batch whose job failed) is held back, never shipped with nulls; the ship that
+ * finds it complete (a reconcile's) ships it. A ship that cannot finish marks the export for a full
+ * ship, which re-ships every live row and deletes the target's other rows. Sinks upsert by key, so
+ * running this twice (a retry, a reconcile) changes nothing.
  */
 export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise<FinalizeResult> {
-  const result: FinalizeResult = { version: job.version, exports: [] };
+  const result: FinalizeResult = { version: job.version, exports: [], stuck: [] };
   // every export gets its rows even when another one's target is down; the retry ships to all again (idempotent)
   const failures: Error[] = [];
   if (deps.registry.has(job.pipeline)) {
     const exports = deps.registry.get(job.pipeline).exports.filter((e) => e.source === job.table && (!job.sinks || job.sinks.includes(e.sink.name)));
     if (exports.length) {
       const table = await deps.store.table(job.pipeline, job.table);
-      const v = job.full ? { kind: 'full', deletes: 0 } : await versionInfo(deps.store, table, job.version);
       for (const ex of exports) {
         try {
           const started = Date.now();
-          result.exports.push({ ...(await shipExport(deps.store, table, ex, job.version, v)), ms: Date.now() - started });
+          result.exports.push({ ...(await shipOne(deps, table, ex, job)), ms: Date.now() - started });
         } catch (err) {
-          failures.push(err as Error);
+          // the export is recorded as stuck with this reason (see tessera status); the job does not
+          // retry what only a person can fix: the next ship of that export re-ships in full
+          if (isExportStuck(err)) result.stuck.push({ sink: ex.sink.name, reason: (err as Error).message });
+          else failures.push(err as Error);
         }
       }
     }
@@ -54,57 +65,17 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
   return result;
 }
 
-async function shipExport(store: Store, table: CatalogTable, ex: ExportDef, version: number, v: { kind: string; deletes: number }): Promise<FinalizeResult['exports'][number]> {
-  const schema = exportSchema(table, ex);
-  await ex.sink.prepare(schema);
-  let upserted = 0;
-  let deleted = 0;
-  const retires = v.kind === 'delete' || v.kind === 'full' || v.deletes > 0;
-  if (retires && ex.propagateDeletes) {
-    // keys retired by this version (for --full: every key that is no longer live) and not written again under the same rowid
-    const retired = v.kind === 'full' ? 't0._v_max IS NOT NULL' : `t0._v_max = ${version}`;
-    const where = `${retired} AND NOT EXISTS (SELECT 1 FROM ${table.physical} n WHERE n._rowid = t0._rowid AND n._v_max IS NULL)`;
-    for await (const keys of scan(store, table, ex.key, where, { mode: 'latest' })) {
-      await ex.sink.delete(schema, keys, { version });
-      deleted += keys.length;
-    }
-  }
-  if (v.kind !== 'delete') {
-    const where = v.kind === 'insert' || v.kind === 'update' || v.kind === 'upsert' ? `t0._v_min = ${version} AND t0._v_max IS NULL` : 't0._v_max IS NULL';
-    for await (const rows of scan(store, table, schema.columns.map((c) => c.name), where, { mode: 'live' })) {
-      await ex.sink.upsert(schema, rows, { version });
-      upserted += rows.length;
-    }
-  }
-  return { sink: ex.sink.name, upserted, deleted };
-}
-
-function exportSchema(table: CatalogTable, ex: ExportDef): ExportSchema {
-  const rel = relationOf(table);
-  return {
-    source: table.name,
-    key: ex.key,
-    columns: ex.columns.map((name) => ({ name, type: rel.column(name)!.type })),
-  };
-}
-
-async function versionInfo(store: Store, table: CatalogTable, version: number): Promise<{ kind: string; deletes: number }> {
-  const { rows } = await store.pool.query(`SELECT kind, deletes FROM ${ident(store.schema)}.versions WHERE table_id = $1 AND version = $2`, [table.id, version]);
-  return rows[0] ? { kind: rows[0].kind, deletes: rows[0].deletes } : { kind: 'full', deletes: 0 };
-}
-
-/** Rows in rowid order, a chunk at a time (keyset pagination, so a large table never sits in memory); a view's with its inherited columns. */
-async function* scan(store: Store, table: CatalogTable, columns: string[], where: string, baseRows: BaseRows): AsyncGenerator<ExportRow[]> {
-  const rel = relationOf(table, baseRows);
-  let after = -1;
-  const select = [...new Set(columns)].map((c) => `${rel.col(c)} AS ${ident(c)}`).join(', ');
-  for (;;) {
-    const { rows } = await store.pool.query(
-      `SELECT DISTINCT ON (t0._rowid) t0._rowid AS "__rowid", ${select} FROM ${rel.from} WHERE ${where} AND t0._rowid > $1 ORDER BY t0._rowid, t0._v_min DESC LIMIT ${CHUNK}`,
-      [after],
-    );
-    if (!rows.length) return;
-    after = rows[rows.length - 1].__rowid;
-    yield rows.map(({ __rowid: _, ...r }) => r);
-  }
+async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, job: FinalizeJob): Promise<FinalizeResult['exports'][number]> {
+  let shipped: Shipped = { upserted: 0, deleted: 0, held: 0 };
+  let full = false;
+  let seq = 0;
+  await deps.store.shipExport(table.id, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
+    seq = ship.seq;
+    // a version whose record is gone (reverted) leaves nothing to diff against: ship in full
+    const v = job.full || ship.needsFull ? undefined : await versionInfo(deps.store, table, job.version);
+    full = !v;
+    shipped = v ? await shipChanges(deps.store, table, ex, job.version, v, ship.seq) : await shipFull(deps.store, table, ex, ship.seq);
+    return { full, held: shipped.held };
+  });
+  return { sink: ex.sink.name, ...shipped, full, seq };
 }

@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import { ConfigError, type ExportSchema } from '@tessera/core';
+import { ConfigError, TransientError, type ExportSchema } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
 import { ExportSchemaMismatch } from '../schema-mismatch';
 import { parseServerVersion, planMyColumn, vectorSupport, type EmbeddingStorage, type MyColumn, type ServerInfo } from './my-columns';
@@ -16,6 +16,10 @@ export interface MyTargetOptions {
   /** redacted URL + table, for messages */
   target: string;
   create?: boolean;
+  /** add exported columns the table lacks (default: as `create`) */
+  addColumns?: boolean;
+  /** drop the table's columns that are not exported (opt-in: it deletes data) */
+  dropColumns?: boolean;
   embeddingAs?: 'auto' | EmbeddingStorage;
 }
 
@@ -53,11 +57,16 @@ export class MyTarget {
     const plan = (name: string, type: ExportSchema['columns'][number]['type'], storage = embeddings) =>
       planMyColumn(name, type, schema.key.includes(name), storage, server);
 
-    const [existing] = await c.query<mysql.RowDataPacket[]>(
-      `SELECT column_name AS name, data_type AS dataType, column_type AS columnType, is_nullable AS nullable, column_default AS def, extra
-         FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
-      [this.table],
-    );
+    const describeColumns = async () =>
+      (
+        await c.query<mysql.RowDataPacket[]>(
+          `SELECT column_name AS name, data_type AS dataType, column_type AS columnType, is_nullable AS nullable, column_default AS def, extra
+             FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
+          [this.table],
+        )
+      )[0];
+    let existing = await describeColumns();
+    if (existing.length && (await this.alterColumns(c, schema, existing.map((r) => String(r.name)), (col) => plan(col.name, col.type)))) existing = await describeColumns();
     let columns: MyColumn[];
     if (existing.length === 0) {
       if (!this.opts.create) throw new ExportSchemaMismatch(this.target, `table ${this.table} does not exist (set create: true to create it)`);
@@ -68,7 +77,9 @@ export class MyTarget {
       const byName = new Map(existing.map((r) => [String(r.name), r]));
       columns = schema.columns.map((col) => {
         const found = byName.get(col.name);
-        if (!found) throw new ExportSchemaMismatch(this.target, `column ${col.name} is missing`, { column: col.name });
+        if (!found) {
+          throw new ExportSchemaMismatch(this.target, `column ${col.name} is missing: add it (ALTER TABLE ${quoteMy(this.table)} ADD COLUMN ${quoteMy(col.name)} ${plan(col.name, col.type).ddl} NULL) or set create: true (or addColumns: true) to let Tessera add it; the next ship re-ships every row`, { column: col.name });
+        }
         const dataType = String(found.dataType).toLowerCase();
         // an existing embedding column decides its own storage (unless another one was asked for by name)
         const storage: EmbeddingStorage = dataType === 'vector' ? 'vector' : dataType.includes('blob') || dataType === 'varbinary' ? 'blob' : 'json';
@@ -91,6 +102,22 @@ export class MyTarget {
       await this.checkKey(c, schema);
     }
     return { columns, keyColumns: schema.key.map((k) => columns.find((col) => col.name === k)!) };
+  }
+
+  /** Add the exported columns the table lacks (when allowed) and drop unexported ones (when asked); returns whether it altered the table. */
+  private async alterColumns(c: mysql.PoolConnection, schema: ExportSchema, names: string[], plan: (col: ExportSchema['columns'][number]) => MyColumn): Promise<boolean> {
+    const add = (this.opts.addColumns ?? this.opts.create) ? schema.columns.filter((col) => !names.includes(col.name)) : [];
+    const drop = this.opts.dropColumns ? names.filter((n) => !schema.columns.some((col) => col.name === n)) : [];
+    if (!add.length && !drop.length) return false;
+    // no IF [NOT] EXISTS: MySQL 8 lacks it; two workers altering at once make the loser try again
+    const actions = [...add.map((col) => `ADD COLUMN ${quoteMy(col.name)} ${plan(col).ddl} NULL`), ...drop.map((n) => `DROP COLUMN ${quoteMy(n)}`)];
+    try {
+      await c.query(`ALTER TABLE ${quoteMy(this.table)} ${actions.join(', ')}`);
+    } catch (err) {
+      if ([1060, 1091].includes((err as { errno?: number }).errno ?? 0)) throw new TransientError(`${this.target}: altered concurrently, retrying`);
+      throw err;
+    }
+    return true;
   }
 
   private async checkKey(c: mysql.PoolConnection, schema: ExportSchema): Promise<void> {

@@ -11,7 +11,12 @@ export interface MysqlSinkOptions {
   /** mysql://user:pass@host:port/database */
   url: string;
   table: string;
+  /** create the table when it does not exist; also adds exported columns it lacks */
   create?: boolean;
+  /** add exported columns the table lacks, with ALTER TABLE (default: as `create`) */
+  addColumns?: boolean;
+  /** drop the target's columns that are not exported (opt-in, default false: it deletes the customer's data) */
+  dropColumns?: boolean;
   /** embeddings: the server's VECTOR type when it has one ('auto', the default), JSON, or a little-endian float32 BLOB */
   embeddingAs?: 'auto' | EmbeddingStorage;
   name?: string;
@@ -39,7 +44,7 @@ export class MysqlSink implements ExportSink {
     this.table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `mysql:${this.table}`;
     this.target = `mysql ${redactUrl(opts.url)} ${this.table}`;
-    this.targetTable = new MyTarget({ table: this.table, name: this.name, target: this.target, create: opts.create, embeddingAs: opts.embeddingAs });
+    this.targetTable = new MyTarget({ table: this.table, name: this.name, target: this.target, create: opts.create, addColumns: opts.addColumns, dropColumns: opts.dropColumns, embeddingAs: opts.embeddingAs });
   }
 
   private async getPool(): Promise<mysql.Pool> {
@@ -98,6 +103,36 @@ export class MysqlSink implements ExportSink {
         await c.execute(`DELETE FROM ${quoteMy(this.table)} WHERE ${lhs} IN (${new Array(batch.length).fill(tuple).join(', ')})`, params as never);
       }
     });
+  }
+
+  /**
+   * After a full ship: delete every target row whose key is not among `keys` (the source's live
+   * keys): the keys go into a temporary table, then one anti-join DELETE.
+   */
+  async retain(schema: ExportSchema, keys: AsyncIterable<ExportRow[]>): Promise<number> {
+    const p = await this.ensure(schema);
+    const keep = '`tessera_export_keep`';
+    const cols = p.keyColumns.map((col) => quoteMy(col.name));
+    let deleted = 0;
+    await this.withPlan(schema, async (c) => {
+      await c.query(`DROP TEMPORARY TABLE IF EXISTS ${keep}`);
+      await c.query(`CREATE TEMPORARY TABLE ${keep} (${p.keyColumns.map((col) => `${quoteMy(col.name)} ${col.ddl} NOT NULL`).join(', ')}, PRIMARY KEY (${cols.join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
+      try {
+        const tuple = `(${p.keyColumns.map(() => '?').join(', ')})`;
+        for await (const chunk of keys) {
+          for (const batch of batches(chunk, Math.floor(MAX_PLACEHOLDERS / p.keyColumns.length), 8 * 1024 * 1024, (r) => estimateRowBytes(r, schema.key))) {
+            const params = batch.flatMap((row) => p.keyColumns.map((col) => col.encode(row[col.name])));
+            await c.execute(`INSERT IGNORE INTO ${keep} (${cols.join(', ')}) VALUES ${new Array(batch.length).fill(tuple).join(', ')}`, params as never);
+          }
+        }
+        const on = cols.map((col) => `k.${col} = t.${col}`).join(' AND ');
+        const [res] = await c.query<mysql.ResultSetHeader>(`DELETE t FROM ${quoteMy(this.table)} t LEFT JOIN ${keep} k ON ${on} WHERE k.${cols[0]} IS NULL`);
+        deleted = res.affectedRows;
+      } finally {
+        await c.query(`DROP TEMPORARY TABLE IF EXISTS ${keep}`).catch(() => undefined);
+      }
+    });
+    return deleted;
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,14 @@ export interface PgPlan {
   insertSql: string;
   insertParamsSql: string;
   deleteSql: string;
+  /** a per-transaction table of the keys a full ship keeps, and the statements that fill it and delete the rest */
+  keepSql: string;
+  keepInsertSql: string;
+  retainSql: string;
 }
+
+/** The per-transaction table of the keys a full ship keeps (ON COMMIT DROP). */
+export const KEEP = 'tessera_export_keep';
 
 export interface PgTargetOptions {
   schemaName: string;
@@ -25,6 +32,10 @@ export interface PgTargetOptions {
   /** redacted URL + table, for messages */
   target: string;
   create?: boolean;
+  /** add exported columns the table lacks (default: as `create`) */
+  addColumns?: boolean;
+  /** drop the table's columns that are not exported (opt-in: it deletes data) */
+  dropColumns?: boolean;
   vector?: 'auto' | VectorMode;
 }
 
@@ -52,7 +63,7 @@ export class PgTarget {
   async describe(client: pg.PoolClient, schema: ExportSchema): Promise<PgPlan> {
     for (const c of schema.columns) checkIdentifier('column', c.name);
     if (schema.key.length === 0) throw new ConfigError(`export to ${this.name}: a key is needed for upserts`);
-    const existing = await this.existingColumns(client);
+    let existing = await this.existingColumns(client);
     let columns: PgColumn[];
     let targetTypes: string[];
     if (existing.size === 0) {
@@ -71,13 +82,50 @@ export class PgTarget {
       }
       targetTypes = columns.map((c) => c.ddl);
     } else {
+      if (await this.alterColumns(client, schema, existing)) existing = await this.existingColumns(client);
       columns = this.checkFit(schema, existing);
       targetTypes = columns.map((c) => existing.get(c.name)!.type);
       await this.checkKey(client, schema);
     }
     const keyColumns = schema.key.map((k) => columns.find((c) => c.name === k)!);
     const stageSql = `create temp table ${STAGE} (${columns.map((c) => `${quotePg(c.name)} ${c.ddl}`).join(', ')}) on commit drop`;
-    return { columns, targetTypes, keyColumns, stageSql, insertSql: this.insertSql(columns, targetTypes, schema.key), insertParamsSql: this.insertParamsSql(columns, schema.key), deleteSql: this.deleteSql(keyColumns) };
+    const keyTypes = schema.key.map((k) => targetTypes[columns.findIndex((c) => c.name === k)]!);
+    return {
+      columns,
+      targetTypes,
+      keyColumns,
+      stageSql,
+      insertSql: this.insertSql(columns, targetTypes, schema.key),
+      insertParamsSql: this.insertParamsSql(columns, schema.key),
+      deleteSql: this.deleteSql(keyColumns),
+      keepSql: `create temp table ${KEEP} (${keyColumns.map((c, i) => `${quotePg(c.name)} ${keyTypes[i]}`).join(', ')}) on commit drop`,
+      keepInsertSql: `insert into ${KEEP} select ${keyColumns.map((c, i) => `u.c${i}${c.cast}`).join(', ')} from unnest(${keyColumns.map((c, i) => `$${i + 1}::${c.paramType}`).join(', ')}) as u(${keyColumns.map((_, i) => `c${i}`).join(', ')})`,
+      retainSql: `delete from ${this.qualified} t where not exists (select 1 from ${KEEP} k where ${keyColumns.map((c) => `k.${quotePg(c.name)} = t.${quotePg(c.name)}`).join(' and ')})`,
+    };
+  }
+
+  /**
+   * A table we may alter gains the exported columns it lacks (nullable, of the type we would create;
+   * the full ship that follows fills them), and with `dropColumns` loses the columns not exported.
+   * Returns whether it changed anything.
+   */
+  private async alterColumns(client: pg.PoolClient, schema: ExportSchema, existing: Map<string, { type: string }>): Promise<boolean> {
+    const missing = schema.columns.filter((c) => !existing.has(c.name));
+    const extra = this.opts.dropColumns ? [...existing.keys()].filter((n) => !schema.columns.some((c) => c.name === n)) : [];
+    if (!(missing.length && (this.opts.addColumns ?? this.opts.create)) && !extra.length) return false;
+    const vector = missing.length ? await this.vectorMode(client) : 'real[]';
+    const actions = [
+      ...((this.opts.addColumns ?? this.opts.create) ? missing.map((c) => `add column if not exists ${quotePg(c.name)} ${planPgColumn(c.name, c.type, vector).ddl}`) : []),
+      ...extra.map((n) => `drop column if exists ${quotePg(n)}`),
+    ];
+    try {
+      await client.query(`alter table ${this.qualified} ${actions.join(', ')}`);
+    } catch (err) {
+      // two workers altering at once: the loser tries again and finds the columns there
+      if (['42701', '40P01'].includes((err as { code?: string }).code ?? '')) throw new TransientError(`${this.target}: altered concurrently, retrying`);
+      throw err;
+    }
+    return true;
   }
 
   private async existingColumns(client: pg.PoolClient): Promise<Map<string, { type: string; notNull: boolean; hasDefault: boolean }>> {
@@ -93,7 +141,10 @@ export class PgTarget {
   private checkFit(schema: ExportSchema, existing: Map<string, { type: string; notNull: boolean; hasDefault: boolean }>): PgColumn[] {
     const columns = schema.columns.map((c) => {
       const found = existing.get(c.name);
-      if (!found) throw new ExportSchemaMismatch(this.target, `column ${c.name} is missing`, { column: c.name });
+      if (!found) {
+        const ddl = planPgColumn(c.name, c.type, 'real[]').ddl;
+        throw new ExportSchemaMismatch(this.target, `column ${c.name} is missing: add it (alter table ${this.qualified} add column ${quotePg(c.name)} ${ddl}) or set create: true (or addColumns: true) to let Tessera add it; the next ship re-ships every row`, { column: c.name });
+      }
       const isVector = found.type.startsWith('vector');
       const mode: VectorMode = isVector ? 'pgvector' : 'real[]';
       if (this.opts.vector && this.opts.vector !== 'auto' && c.type.kind === 'array' && this.opts.vector !== mode) {

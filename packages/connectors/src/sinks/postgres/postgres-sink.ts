@@ -4,7 +4,7 @@ import { checkIdentifier } from '../../sql/identifiers';
 import { asSqlError, redactUrl } from '../../sql/transient';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import type { VectorMode } from './pg-columns';
-import { PgTarget, type PgPlan } from './pg-target';
+import { KEEP, PgTarget, type PgPlan } from './pg-target';
 import { columnParams, copyRows } from './pg-load';
 
 export interface PostgresSinkOptions {
@@ -13,8 +13,12 @@ export interface PostgresSinkOptions {
   table: string;
   /** Postgres schema of the target table (default public) */
   schema?: string;
-  /** create the table when it does not exist (otherwise it must exist and fit) */
+  /** create the table when it does not exist (otherwise it must exist and fit); also adds exported columns it lacks */
   create?: boolean;
+  /** add exported columns the table lacks, with ALTER TABLE (default: as `create`) */
+  addColumns?: boolean;
+  /** drop the target's columns that are not exported (opt-in, default false: it deletes the customer's data) */
+  dropColumns?: boolean;
   /** embeddings: pgvector when the extension is installed in that database ('auto'), or force one */
   vector?: 'auto' | VectorMode;
   /** name in the catalog and on the CLI (default postgres:<schema>.<table>) */
@@ -45,7 +49,7 @@ export class PostgresSink implements ExportSink {
     const table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `postgres:${schemaName}.${table}`;
     this.target = `postgres ${redactUrl(opts.url)} ${schemaName}.${table}`;
-    this.targetTable = new PgTarget({ schemaName, table, name: this.name, target: this.target, create: opts.create, vector: opts.vector });
+    this.targetTable = new PgTarget({ schemaName, table, name: this.name, target: this.target, create: opts.create, addColumns: opts.addColumns, dropColumns: opts.dropColumns, vector: opts.vector });
   }
 
   /** The pool, opened on first use and again after close (a worker pool restarted in the same process). */
@@ -116,6 +120,33 @@ export class PostgresSink implements ExportSink {
         await client.query(p.deleteSql, columnParams(p.keyColumns, batch));
       }
     });
+  }
+
+  /**
+   * After a full ship: delete every target row whose key is not among `keys` (the source's live
+   * keys). The keys go into a temporary table, then one anti-join delete, in one transaction.
+   */
+  async retain(schema: ExportSchema, keys: AsyncIterable<ExportRow[]>): Promise<number> {
+    const p = await this.ensure(schema);
+    let deleted = 0;
+    await this.withPlan(schema, async (client) => {
+      await client.query('begin');
+      try {
+        await client.query(p.keepSql);
+        for await (const chunk of keys) {
+          for (const batch of batches(chunk, 10_000, 16 * 1024 * 1024, (r) => estimateRowBytes(r, schema.key))) {
+            await client.query(p.keepInsertSql, columnParams(p.keyColumns, batch));
+          }
+        }
+        await client.query(`analyze ${KEEP}`);
+        deleted = (await client.query(p.retainSql)).rowCount ?? 0;
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+      }
+    });
+    return deleted;
   }
 
   async close(): Promise<void> {

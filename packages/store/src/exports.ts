@@ -1,0 +1,143 @@
+import type pg from 'pg';
+import { TransientError } from '@tessera/core';
+import { ident } from './sql';
+
+/**
+ * Where one export of a table stands (table `exports` of the catalog):
+ * - `seq` grows by one with every ship (a finalize job's run for that export), under the export's
+ *   lock, so ships of one export never overlap and each has its own number: append-only sinks
+ *   (files) name what they write by it, and readers order by it (table versions cannot: a revert
+ *   gives its version number to the next write, and a reconcile ships under the current one).
+ * - `needsFull`: the target may lack rows or hold rows it should not (a new export, changed
+ *   columns, a ship that failed), so the next ship re-ships every live row and deletes the rest.
+ * - `state`: `ok` after a ship succeeded; `stuck` after one failed for a reason that needs a person
+ *   (schema mismatch, permission), `waiting` while the target is unreachable; `reason` says why.
+ * - `held`: live rows the last ship left out because an exported cell of theirs is still pending.
+ */
+export interface ExportState {
+  table: string;
+  sink: string;
+  seq: number;
+  needsFull: boolean;
+  state: 'new' | 'ok' | 'stuck' | 'waiting';
+  reason: string | null;
+  held: number;
+  shippedAt: Date | null;
+}
+
+export interface ExportDecl {
+  sink: string;
+  /** what the target's shape depends on: exported columns and key (a change needs a full ship) */
+  signature: unknown;
+}
+
+/**
+ * Record the exports a pipeline's code declares for a table. A new export, or one whose columns
+ * or key changed, needs a full ship: returns those sink names (the caller starts the ship).
+ */
+export async function syncExports(pool: pg.Pool, schema: string, tableId: number, decls: ExportDecl[]): Promise<string[]> {
+  const changed: string[] = [];
+  for (const d of decls) {
+    const { rows } = await pool.query(
+      `INSERT INTO ${ident(schema)}.exports AS e (table_id, sink, signature) VALUES ($1, $2, $3::jsonb)
+       ON CONFLICT (table_id, sink) DO UPDATE SET signature = EXCLUDED.signature, needs_full = true, updated_at = now()
+         WHERE e.signature IS DISTINCT FROM EXCLUDED.signature
+       RETURNING sink`,
+      [tableId, d.sink, JSON.stringify(d.signature)],
+    );
+    if (rows.length) changed.push(d.sink);
+  }
+  return changed;
+}
+
+export interface Ship {
+  seq: number;
+  needsFull: boolean;
+}
+
+export interface ShipOutcome {
+  /** the ship re-shipped every live row and deleted the rest */
+  full: boolean;
+  held: number;
+}
+
+/**
+ * Run one ship of an export under its lock: a session advisory lock in the record, held on its own
+ * connection for the whole ship, so ships of one export run one at a time, each reading the
+ * record as it is when it holds the lock (their order does not matter: each ships the current state
+ * of what it touches). That is what keeps a slow earlier ship from
+ * writing an old value or a deleted row over a later one, for every kind of sink. A worker that
+ * dies mid-ship drops its connection and with it the lock. Waiting longer than `waitMs` for the
+ * lock is a TransientError (the job waits in the delayed set and tries again).
+ */
+export async function withExportLock(pool: pg.Pool, schema: string, tableId: number, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
+  const s = ident(schema);
+  const c = await lockExport(pool, `tessera-export:${schema}:${tableId}:${sink}`, waitMs, sink);
+  try {
+    const { rows } = await c.query(
+      `INSERT INTO ${s}.exports AS e (table_id, sink, seq) VALUES ($1, $2, 1)
+       ON CONFLICT (table_id, sink) DO UPDATE SET seq = e.seq + 1 RETURNING seq, needs_full`,
+      [tableId, sink],
+    );
+    let out: ShipOutcome;
+    try {
+      out = await ship({ seq: Number(rows[0].seq), needsFull: rows[0].needs_full });
+    } catch (e) {
+      // whatever this ship did not finish, the next one re-ships in full
+      const transient = e instanceof TransientError || (e as Error)?.name === 'TransientError';
+      await c
+        .query(`UPDATE ${s}.exports SET state = $3, reason = $4, needs_full = true, updated_at = now() WHERE table_id = $1 AND sink = $2`, [
+          tableId,
+          sink,
+          transient ? 'waiting' : 'stuck',
+          String((e as Error)?.message ?? e).slice(0, 2000),
+        ])
+        .catch(() => undefined);
+      throw e;
+    }
+    await c.query(
+      `UPDATE ${s}.exports SET state = 'ok', reason = NULL, held = $3, shipped_at = now(), updated_at = now(), needs_full = needs_full AND NOT $4
+        WHERE table_id = $1 AND sink = $2`,
+      [tableId, sink, out.held, out.full],
+    );
+    return out;
+  } finally {
+    // closing the connection drops the lock for sure
+    c.release(true);
+  }
+}
+
+/**
+ * A connection holding the export's lock. Waiting ships do not hold a connection (a pool full of
+ * waiters would starve the ship they wait for): they try, give the connection back, and try again.
+ */
+async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: string): Promise<pg.PoolClient> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 20; ; pause = Math.min(500, pause * 2)) {
+    const c = await pool.connect();
+    const ignore = () => undefined; // a lost connection fails the query in flight; the lock goes with it
+    c.on('error', ignore);
+    let got = false;
+    try {
+      got = (await c.query('SELECT pg_try_advisory_lock(hashtext($1)) AS got', [key])).rows[0].got === true;
+    } finally {
+      if (!got) {
+        c.off('error', ignore);
+        c.release();
+      }
+    }
+    if (got) return c;
+    if (Date.now() >= deadline) throw new TransientError(`export ${sink}: another ship of it is still running`);
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
+/** Every export's state, for the tables of a pipeline. */
+export async function exportStates(pool: pg.Pool, schema: string, pipeline: string): Promise<ExportState[]> {
+  const s = ident(schema);
+  const { rows } = await pool.query(
+    `SELECT t.name AS table, e.* FROM ${s}.exports e JOIN ${s}.tables t ON t.id = e.table_id WHERE t.pipeline = $1 ORDER BY t.name, e.sink`,
+    [pipeline],
+  );
+  return rows.map((r) => ({ table: r.table, sink: r.sink, seq: Number(r.seq), needsFull: r.needs_full, state: r.state, reason: r.reason, held: r.held, shippedAt: r.shipped_at }));
+}
