@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
-import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
+import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions, type CatalogTable, type WriteOp, type WriteRequest, type RequestOutcome } from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
@@ -101,7 +101,7 @@ export class Engine {
   async upsert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     checkJsonSchemas(this.defs.get(pipeline), table, rows);
     const r = await this.store.upsert(pipeline, table, rows, opts);
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...('derived' in r ? { derived: r.derived } : {}) });
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, derived: r.derived });
     return r;
   }
 
@@ -109,6 +109,34 @@ export class Engine {
     const r = await this.store.delete(pipeline, table, keys, opts);
     await this.enqueue(pipeline, table, r.version, { columns: [], ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
+  }
+
+  /**
+   * Commit many producer calls of one kind to one table as one version (see Store.commitGroup)
+   * and enqueue its work; each request gets its own outcome. A request that was already applied
+   * (a retried job) gets its first version, whose work is enqueued again in case the earlier
+   * attempt died between commit and enqueue (enqueueing is idempotent by job id).
+   */
+  async commitGroup(pipeline: string, table: string, op: WriteOp, requests: WriteRequest[]): Promise<RequestOutcome[]> {
+    const outcomes: RequestOutcome[] = new Array(requests.length);
+    const checked: number[] = [];
+    requests.forEach((r, i) => {
+      try {
+        if (op !== 'delete') checkJsonSchemas(this.defs.get(pipeline), table, r.rows);
+        checked.push(i);
+      } catch (error) {
+        outcomes[i] = { ok: false, error: error as Error };
+      }
+    });
+    if (checked.length) {
+      const g = await this.store.commitGroup(pipeline, table, op, checked.map((i) => requests[i]!));
+      g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
+      const fresh = new Set(g.commits.map((c) => c.version));
+      for (const c of g.commits) await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
+      const again = new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])));
+      for (const v of again) await this.enqueue(pipeline, table, v, op === 'delete' ? { columns: [] } : { vMin: v });
+    }
+    return outcomes;
   }
 
   /** Re-ship every live row of a table to its exports, or to the named ones (`tessera export --full [--sink name]`). */

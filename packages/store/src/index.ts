@@ -13,3 +13,5 @@ export type { RowSelector, BatchRow, CellResult } from './cells';
 export { stageInputs } from './cells';
 export { statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR, ident } from './sql';
 export { canonicalJson } from './canonical-json';
+export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';
+export type { WriteOp } from './requests';
