@@ -114,8 +114,8 @@ export class Engine {
   /**
    * Commit many producer calls of one kind to one table as one version (see Store.commitGroup)
    * and enqueue its work; each request gets its own outcome. A request that was already applied
-   * (a retried job) gets its first version, whose work is enqueued again in case the earlier
-   * attempt died between commit and enqueue (enqueueing is idempotent by job id).
+   * (a retried job) gets its first version; if the process that committed it died before
+   * enqueueing its work, the work is enqueued now.
    */
   async commitGroup(pipeline: string, table: string, op: WriteOp, requests: WriteRequest[]): Promise<RequestOutcome[]> {
     const outcomes: RequestOutcome[] = new Array(requests.length);
@@ -131,10 +131,15 @@ export class Engine {
     if (checked.length) {
       const g = await this.store.commitGroup(pipeline, table, op, checked.map((i) => requests[i]!));
       g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
+      const t = await this.store.table(pipeline, table);
       const fresh = new Set(g.commits.map((c) => c.version));
       for (const c of g.commits) await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
-      const again = new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])));
-      for (const v of again) await this.enqueue(pipeline, table, v, op === 'delete' ? { columns: [] } : { vMin: v });
+      await this.store.markEnqueued(t.id, [...fresh]);
+      const again = [...new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])))];
+      for (const v of await this.store.unqueuedVersions(t.id, again)) {
+        await this.enqueue(pipeline, table, v, op === 'delete' ? { columns: [] } : { vMin: v });
+        await this.store.markEnqueued(t.id, [v]);
+      }
     }
     return outcomes;
   }

@@ -65,6 +65,9 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (table_id, request_id)
       );
+      -- when a write's work was handed to the queues: a retried request re-enqueues only a version whose
+      -- writer died between commit and enqueue, rather than exporting it again
+      ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS enqueued_at timestamptz;
       CREATE INDEX IF NOT EXISTS requests_version ON ${s}.requests (table_id, version);
       CREATE TABLE IF NOT EXISTS ${s}.usage (
         table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,

@@ -117,6 +117,18 @@ export class Store {
     return { outcome: { version: outcome.version, count: outcome.count, duplicate: outcome.duplicate }, commit: g.commits[0] };
   }
 
+  /** Record that these versions' work was enqueued (see unqueuedVersions). */
+  async markEnqueued(tableId: number, versions: number[]): Promise<void> {
+    if (versions.length) await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET enqueued_at = now() WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`, [tableId, versions]);
+  }
+
+  /** Those of `versions` whose work was never recorded as enqueued (the writer died in between). */
+  async unqueuedVersions(tableId: number, versions: number[]): Promise<number[]> {
+    if (!versions.length) return [];
+    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`, [tableId, versions]);
+    return rows.map((r) => r.version);
+  }
+
   /** The requests (producer calls) a version holds, in commit order. */
   async requests(pipeline: string, tableName: string, version: number) {
     return requestsOf(this.pool, this.schema, (await this.table(pipeline, tableName)).id, version);

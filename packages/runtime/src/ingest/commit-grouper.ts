@@ -22,6 +22,8 @@ class Group {
   rows = 0;
   /** ready to commit: its window passed, it is full, or a later request of another kind closed it */
   due = false;
+  /** no request may join: it is full or a later group exists */
+  closed = false;
   timer: NodeJS.Timeout | undefined;
   constructor(readonly op: WriteOp) {}
 }
@@ -48,9 +50,11 @@ export class CommitGrouper {
     const laneKey = JSON.stringify([pipeline, table]);
     let lane = this.lanes.get(laneKey);
     if (!lane) this.lanes.set(laneKey, (lane = { groups: [], running: false }));
+    // a group takes requests until its commit starts (a due group waiting behind a running commit
+    // still grows), so under load groups get larger rather than more numerous
     let group = lane.groups[lane.groups.length - 1];
-    if (!group || group.op !== op || group.due) {
-      if (group) group.due = true; // closed: nothing can join it any more, so it need not wait
+    if (!group || group.op !== op || group.closed) {
+      if (group) group.closed = group.due = true; // nothing can join it any more, so it need not wait
       group = new Group(op);
       const g = group;
       g.timer = setTimeout(() => {
@@ -61,7 +65,8 @@ export class CommitGrouper {
     }
     const outcome = new Promise<RequestOutcome>((resolve, reject) => group.waiting.push({ request, resolve, reject }));
     group.rows += request.rows.length;
-    if (group.rows >= this.opts.maxRows || this.opts.windowMs === 0) group.due = true;
+    if (group.rows >= this.opts.maxRows) group.closed = group.due = true;
+    if (this.opts.windowMs === 0) group.due = true;
     void this.pump(pipeline, table, laneKey);
     return outcome;
   }
