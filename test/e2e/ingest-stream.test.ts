@@ -230,12 +230,15 @@ test('after Redis loses its data (job ids start again at 1), new jobs are applie
   // our own Redis, to flush: never the shared one
   const port = await freePort();
   const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
-  const own = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: true });
-  for (let i = 0; ; i++) {
+  let own: Redis | undefined;
+  for (let i = 0; !own; i++) {
+    // a fresh client per try: one whose first connect failed keeps reconnecting on its own
+    const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: () => null });
     try {
-      await own.connect();
-      break;
+      await client.connect();
+      own = client;
     } catch {
+      client.disconnect();
       if (i > 300) throw new Error('redis-server did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -253,7 +256,7 @@ test('after Redis loses its data (job ids start again at 1), new jobs are applie
       return Promise.all(jobs.map((j) => j.waitUntilFinished(ownEvents, 60_000) as Promise<{ duplicate: boolean }>)).then((r) => ({ ids: jobs.map((j) => j.id), r }));
     };
     const first = await send(0);
-    await own.flushall();
+    await own!.flushall();
     const second = await send(5);
     expect(second.ids).toEqual(first.ids); // the counter started again
     expect(second.r.map((x) => x.duplicate)).toEqual([false, false, false, false, false]);
