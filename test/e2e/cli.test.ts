@@ -96,3 +96,22 @@ test('bad input and bad configuration get clear errors and a non-zero exit', asy
   const down = await runCli(['status', 'shapes'], { ...env, TESSERA_REDIS_URL: 'redis://127.0.0.1:1' });
   expect(down.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*scripts\/start-services\.sh or docker compose/);
 });
+
+test('upsert from stdin inserts new keys and updates existing ones; versions shows the request a version holds', async () => {
+  expect(await ok(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], '[{"id":"c2","n":8},{"id":"u1","text":"new by upsert","n":2}]')).toMatch(
+    /^shapes\.items v(\d+): upserted 2 row\(s\) \(1 inserted, 1 updated\)\n$/,
+  );
+  expect(await ok(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], '[{"id":"c2","n":8},{"id":"u1","text":"new by upsert","n":2}]')).toMatch(/upserted 2 row\(s\) \(request already applied\)\n$/);
+  const reused = await runCli(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], env, '[{"id":"c2","n":9}]');
+  expect(reused.stderr).toMatch(/request id "up-cli-1" was already used for a different write \(upsert of 2 row\(s\), version \d+\)/);
+  await settled();
+  const rows = JSON.parse(await ok(['select', 'shapes', 'items', '--json', '--columns', 'id,n,upper']));
+  expect(rows.filter((r: { id: string }) => ['c2', 'u1'].includes(r.id))).toEqual([
+    { id: 'c2', n: 8, upper: 'SEVEN, WORDS' },
+    { id: 'u1', n: 2, upper: 'NEW BY UPSERT' },
+  ]);
+  const versions = await ok(['versions', 'shapes', 'items']);
+  const m = /\n(\d+)\s+upsert\s+1\s+1\s+0\s+\d+\s+1: up-cli-1\s/.exec(versions);
+  expect(m).not.toBeNull();
+  expect(await ok(['versions', 'shapes', 'items', '--version', m![1]!])).toMatch(/up-cli-1\s+upsert\s+2/);
+});

@@ -15,7 +15,8 @@ const HELP = `tessera <command> [args] [flags]
   select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
   status <pipeline> [--watch]                cells done / pending / failed per table and column; model usage
   errors <pipeline> <table> [--column c]     failed cells with their messages
-  versions <pipeline> <table>                version history with inserts/updates/deletes/errors
+  versions <pipeline> <table> [--version N]  version history with inserts/updates/deletes/errors and the requests
+                                             each version holds (--version: every request id of version N)
   revert <pipeline> <table>                  undo the latest data version
   recompute <pipeline> <table> [--errors-only] [--columns a,b] [--fresh]
                                              recompute columns (model answers from the cache unless --fresh)
@@ -91,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
         await (await commands.read()).errorsCommand(ctx, args, values);
         break;
       case 'versions':
-        await (await commands.read()).versionsCommand(ctx, args);
+        await (await commands.read()).versionsCommand(ctx, args, values);
         break;
       case 'revert':
         await (await commands.maintain()).revertCommand(ctx, args);

@@ -21,6 +21,8 @@ const schema = z.object({
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESSERA_RESPONSE_CACHE: z.enum(['postgres', 'off']).default('postgres'),
   TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
+  TESSERA_INGEST_WINDOW_MS: intFrom(50, 0),
+  TESSERA_INGEST_MAX_ROWS: intFrom(1000, 1),
 });
 
 export interface TesseraConfig {
@@ -47,6 +49,10 @@ export interface TesseraConfig {
   responseCache: 'postgres' | 'off';
   /** a model call waits in-process at most this long for a rate-limit slot; a longer wait sends its job back to the queue */
   limiterMaxWaitMs: number;
+  /** ingest jobs for one table arriving within this window are committed together as one version */
+  ingestWindowMs: number;
+  /** ... up to this many rows per version (a larger job is committed alone) */
+  ingestMaxRows: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -80,5 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     logLevel: e.TESSERA_LOG_LEVEL,
     responseCache: e.TESSERA_RESPONSE_CACHE,
     limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
+    ingestWindowMs: e.TESSERA_INGEST_WINDOW_MS,
+    ingestMaxRows: e.TESSERA_INGEST_MAX_ROWS,
   };
 }

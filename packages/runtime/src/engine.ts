@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
-import { Store, iterationColumns, viewsOf, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
+import { Store, iterationColumns, viewsOf, type ApplyOptions, type Row, type WriteOptions, type CatalogTable, type WriteOp, type WriteRequest, type RequestOutcome } from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
@@ -132,7 +132,7 @@ export class Engine {
   async upsert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     checkJsonSchemas(this.defs.get(pipeline), table, rows);
     const r = await this.store.upsert(pipeline, table, rows, opts);
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...('derived' in r ? { derived: r.derived } : {}) });
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, derived: r.derived });
     return r;
   }
 
@@ -140,6 +140,39 @@ export class Engine {
     const r = await this.store.delete(pipeline, table, keys, opts);
     await this.enqueue(pipeline, table, r.version, { columns: [], ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
+  }
+
+  /**
+   * Commit many producer calls of one kind to one table as one version (see Store.commitGroup)
+   * and enqueue its work; each request gets its own outcome. A request that was already applied
+   * (a retried job) gets its first version; if the process that committed it died before
+   * enqueueing its work, the work is enqueued now.
+   */
+  async commitGroup(pipeline: string, table: string, op: WriteOp, requests: WriteRequest[]): Promise<RequestOutcome[]> {
+    const outcomes: RequestOutcome[] = new Array(requests.length);
+    const checked: number[] = [];
+    requests.forEach((r, i) => {
+      try {
+        if (op !== 'delete') checkJsonSchemas(this.defs.get(pipeline), table, r.rows);
+        checked.push(i);
+      } catch (error) {
+        outcomes[i] = { ok: false, error: error as Error };
+      }
+    });
+    if (checked.length) {
+      const g = await this.store.commitGroup(pipeline, table, op, checked.map((i) => requests[i]!));
+      g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
+      const t = await this.store.table(pipeline, table);
+      const fresh = new Set(g.commits.map((c) => c.version));
+      for (const c of g.commits) await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
+      await this.store.markEnqueued(t.id, [...fresh]);
+      const again = [...new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])))];
+      for (const v of await this.store.unqueuedVersions(t.id, again)) {
+        await this.enqueue(pipeline, table, v, op === 'delete' ? { columns: [] } : { vMin: v });
+        await this.store.markEnqueued(t.id, [v]);
+      }
+    }
+    return outcomes;
   }
 
   /** Re-ship every live row of a table to its exports, or to the named ones (`tessera export --full [--sink name]`). */

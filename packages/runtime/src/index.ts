@@ -5,6 +5,8 @@ export { WorkerPool, type WorkerPoolOptions, type WorkerEvents } from './worker-
 export { IngestJob, StageJob, FinalizeJob, IterateJob, DerivedWork } from './jobs/payloads';
 export { INGEST_QUEUE, CONTROL_QUEUE, BASE_QUEUES, queueName } from './jobs/queues';
 export { buildVersionFlow } from './dag/build-flow';
+export { CommitGrouper, type GroupingOptions, type CommitGroup } from './ingest/commit-grouper';
+export { ingestRequestKey } from './ingest/request-key';
 export { reconcile, type ReconcileReport } from './reconcile';
 export * from './limiter/index';
 export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './cache/postgres-response-cache';

@@ -6,6 +6,7 @@ import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
 import { runStage } from './processors/stage';
 import { runIngest } from './processors/ingest';
+import { CommitGrouper } from './ingest/commit-grouper';
 import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
@@ -90,15 +91,17 @@ export class WorkerPool {
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
     };
+    // ingest jobs this process holds are committed in groups (one version per table per window)
+    const grouper = new CommitGrouper((p, t, op, requests) => engine.commitGroup(p, t, op, requests), { windowMs: cfg.ingestWindowMs, maxRows: cfg.ingestMaxRows });
     const connections: Redis[] = [];
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const workers = names.map((name) => {
-      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
+      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name);
       const processor = async (job: Job, token?: string) => {
         const started = Date.now();
         try {
           let result: unknown;
-          if (name === INGEST_QUEUE) result = await runIngest(job, engine);
+          if (name === INGEST_QUEUE) result = await runIngest(job, grouper);
           else if (job.data?.kind === 'finalize') {
             result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
           } else if (job.data?.kind === 'iterate') {
@@ -170,6 +173,16 @@ export class WorkerPool {
     this.connections.forEach((c) => c.disconnect());
     await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
   }
+}
+
+/**
+ * Jobs in flight per queue unless TESSERA_CONCURRENCY says otherwise. Ingest jobs mostly wait for
+ * their group's commit, so a worker holds many (each group can only be as large as this); exports
+ * and view starts (control) are few.
+ */
+function defaultConcurrency(queue: string): number {
+  if (queue === INGEST_QUEUE) return 256;
+  return queue === CONTROL_QUEUE ? 2 : 4;
 }
 
 /** The limiter's wait plus up to 10% jitter, so jobs refused together do not all come back together. */

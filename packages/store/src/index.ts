@@ -15,3 +15,5 @@ export { stageInputs } from './cells';
 export { statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR, ident } from './sql';
 export { canonicalJson } from './canonical-json';
 export type { ExportState, ExportDecl, Ship, ShipOutcome } from './exports';
+export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';
+export type { WriteOp } from './requests';

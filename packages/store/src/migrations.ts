@@ -66,6 +66,23 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (table_id, sink)
       );
+      -- the write requests (producer calls) each version holds: one version may hold many, each
+      -- with its own idempotency key and a digest of what it wrote, to tell a retry from a reuse
+      CREATE TABLE IF NOT EXISTS ${s}.requests (
+        table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
+        request_id text NOT NULL,
+        version int NOT NULL,
+        op text NOT NULL,
+        count int NOT NULL,
+        digest text NOT NULL,
+        pos int NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (table_id, request_id)
+      );
+      -- when a write's work was handed to the queues: a retried request re-enqueues only a version whose
+      -- writer died between commit and enqueue, rather than exporting it again
+      ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS enqueued_at timestamptz;
+      CREATE INDEX IF NOT EXISTS requests_version ON ${s}.requests (table_id, version);
       CREATE TABLE IF NOT EXISTS ${s}.usage (
         table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
         column_name text NOT NULL,

@@ -7,8 +7,8 @@ import { bumpVersion, setVersionCounts } from './versions';
 export type Row = Record<string, unknown>;
 const CHUNK = 5000;
 
-const baseColumns = (t: CatalogTable) => t.columns.filter((c) => !c.computed && !(t.kind === 'view' && c.name === 'pos'));
-const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.primaryKey);
+export const baseColumns = (t: CatalogTable) => t.columns.filter((c) => !c.computed && !(t.kind === 'view' && c.name === 'pos'));
+export const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.primaryKey);
 
 /**
  * A checker of rows against `columns` (the table's base columns by default); a bad row is reported
@@ -70,25 +70,23 @@ export async function insertRows(c: pg.PoolClient, schema: string, table: Catalo
   return { version, count: rows.length };
 }
 
-/** Insert validated rows under an open version (no counts kept). */
-export async function insertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<number[]> {
+/** Insert validated rows under an open version (no counts kept); returns how many. */
+export async function insertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<number> {
   const cols = baseColumns(table);
   const seq = rowidSequence(table);
   const names = cols.map((col) => ident(col.name)).join(', ');
-  const rowids: number[] = [];
   for (let i = 0; i < rows.length; i += CHUNK) {
     try {
-      const { rows: written } = await c.query(
+      await c.query(
         `INSERT INTO ${table.physical} (_rowid, _v_min, ${names})
-         SELECT nextval('${seq.replace(/'/g, "''")}'), $2, ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(cols)}) RETURNING _rowid`,
+         SELECT nextval('${seq.replace(/'/g, "''")}'), $2, ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(cols)})`,
         [toJson(rows.slice(i, i + CHUNK)), version],
       );
-      for (const w of written) rowids.push(w._rowid as number);
     } catch (e) {
       throw describeWriteError(table, e);
     }
   }
-  return rowids;
+  return rows.length;
 }
 
 export interface UpdateOutcome {
@@ -150,13 +148,17 @@ export async function updateRowsAt(c: pg.PoolClient, table: CatalogTable, rows: 
     const joinO = keys.map((k) => `o.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
     for (let i = 0; i < group.length; i += CHUNK) {
       const chunk = group.slice(i, i + CHUNK);
-      const { rowCount, rows: written } = await c.query(
-        `WITH u AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(rsCols)})),
-              o AS (UPDATE ${table.physical} t SET _v_max = $2 FROM u WHERE ${join} AND t._v_max IS NULL RETURNING t.*)
-         INSERT INTO ${table.physical} (${targetCols.map(ident).join(', ')})
-         SELECT ${sources.join(', ')} FROM o JOIN u ON ${joinO} RETURNING _rowid`,
-        [toJson(chunk), version],
-      );
+      const { rowCount, rows: written } = await c
+        .query(
+          `WITH u AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(rsCols)})),
+                o AS (UPDATE ${table.physical} t SET _v_max = $2 FROM u WHERE ${join} AND t._v_max IS NULL RETURNING t.*)
+           INSERT INTO ${table.physical} (${targetCols.map(ident).join(', ')})
+           SELECT ${sources.join(', ')} FROM o JOIN u ON ${joinO} RETURNING _rowid`,
+          [toJson(chunk), version],
+        )
+        .catch((e) => {
+          throw describeWriteError(table, e);
+        });
       rowids.push(...written.map((w) => w._rowid as number));
       if (rowCount !== chunk.length) {
         const missing = await missingKeys(c, table, chunk, keys, version);
@@ -205,9 +207,9 @@ export async function upsertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: 
       fresh.push(e.row);
     }
   }
-  const inserted = fresh.length ? await insertRowsAt(c, table, fresh, version) : [];
+  const inserted = fresh.length ? await insertRowsAt(c, table, fresh, version) : 0;
   const updated = known.length ? await updateRowsAt(c, table, known, version) : { count: 0, reset: [], changed: [], rowids: [] };
-  return { ...updated, count: inserted.length + updated.count, inserted: inserted.length, updated: updated.count };
+  return { ...updated, count: inserted + updated.count, inserted, updated: updated.count };
 }
 
 /** Positions in `rows` of those whose key names a live row (compared by Postgres, so values are typed as the column). */
@@ -235,19 +237,30 @@ function requireKey(table: CatalogTable, keys: CatalogColumn[], row: Row, index?
 
 /** Delete rows by primary key as a new version (the rows stay readable at earlier versions). */
 export async function deleteRows(c: pg.PoolClient, schema: string, table: CatalogTable, keyRows: Row[]): Promise<{ version: number; count: number; rowids: number[] }> {
-  const keys = keyColumns(table);
   const version = await bumpVersion(c, schema, table.id, 'delete', `deleted ${keyRows.length} row(s)`);
+  const rowids = await deleteRowsAt(c, table, keyRows, version);
+  await setVersionCounts(c, schema, table.id, version, { deletes: rowids.length });
+  return { version, count: rowids.length, rowids };
+}
+
+/** Retire the live rows with these keys under an open version; returns their rowids (keys with no live row are skipped). */
+export async function deleteRowsAt(c: pg.PoolClient, table: CatalogTable, keyRows: Row[], version: number): Promise<number[]> {
+  const keys = keyColumns(table);
+  if (!keys.length) throw new TesseraError('E_BAD_ROW', `${table.name}: deletes need a primary key`);
   const rowids: number[] = [];
   const join = keys.map((k) => `t.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
   for (let i = 0; i < keyRows.length; i += CHUNK) {
-    const { rows } = await c.query(
-      `UPDATE ${table.physical} t SET _v_max = $2 FROM jsonb_to_recordset($1::jsonb) AS u(${recordsetDef(keys)}) WHERE ${join} AND t._v_max IS NULL RETURNING t._rowid`,
-      [toJson(keyRows.slice(i, i + CHUNK)), version],
-    );
-    rowids.push(...rows.map((r) => r._rowid as number));
+    try {
+      const { rows } = await c.query(
+        `UPDATE ${table.physical} t SET _v_max = $2 FROM jsonb_to_recordset($1::jsonb) AS u(${recordsetDef(keys)}) WHERE ${join} AND t._v_max IS NULL RETURNING t._rowid`,
+        [toJson(keyRows.slice(i, i + CHUNK)), version],
+      );
+      rowids.push(...rows.map((r) => r._rowid as number));
+    } catch (e) {
+      throw describeWriteError(table, e);
+    }
   }
-  await setVersionCounts(c, schema, table.id, version, { deletes: rowids.length });
-  return { version, count: rowids.length, rowids };
+  return rowids;
 }
 
 /** Keys of `chunk` that match no current row (rows this version already retired count as matched). */
@@ -261,8 +274,15 @@ async function missingKeys(c: pg.PoolClient, table: CatalogTable, chunk: Row[], 
   return rows;
 }
 
-function describeWriteError(table: CatalogTable, e: unknown): Error {
+/**
+ * A write Postgres refused because of the data (a duplicate key, a value that does not fit) is the
+ * request's fault, named as such; anything else (a lost connection) is left as it is, to be retried.
+ */
+export function describeWriteError(table: CatalogTable, e: unknown): Error {
   const err = e as { code?: string; detail?: string; message?: string };
-  if (err.code === '23505') return new TesseraError('E_DUPLICATE_KEY', `${table.name}: ${err.detail ?? 'duplicate primary key'} (use update to change an existing row)`);
+  if (err.code === '23505') return new TesseraError('E_DUPLICATE_KEY', `${table.name}: ${err.detail ?? 'duplicate primary key'} (use update or upsert to change an existing row)`);
+  if (typeof err.code === 'string' && (err.code.startsWith('22') || err.code.startsWith('23'))) {
+    return new TesseraError('E_BAD_ROW', `${table.name}: a value does not fit its column: ${err.message}${err.detail ? ` (${err.detail})` : ''}`);
+  }
   return e as Error;
 }

@@ -4,7 +4,9 @@ import { createPool, withTx } from './db';
 import { migrate } from './migrations';
 import { loadTable, loadTables, type CatalogTable } from './catalog';
 import { applyPlan, type ApplyChange, type ApplyOptions } from './apply';
-import { insertRows, updateRows, upsertRows, deleteRows, validateRows, validatePartialRows, type Row } from './rows';
+import type { Row } from './rows';
+import { commitGroup, type GroupCommit, type WriteRequest } from './group-commit';
+import { requestsOf, type WriteOp } from './requests';
 import { selectRows, columnStatus, listErrors, type SelectOptions } from './read';
 import { listVersions, revertLatest, bumpVersion } from './versions';
 import { loadBatch, writeCells, pendingRanges, resetErrors, resetCells, type RowSelector, type CellResult } from './cells';
@@ -65,26 +67,12 @@ export class Store {
 
   /**
    * Validate then insert rows in one transaction: one new version, or nothing on any bad row.
-   * With a `requestId`, a repeated request (a retried ingest job) returns the first one's version.
+   * With a `requestId`, a repeated request (a retried ingest job) returns the first one's version;
+   * the same id with other rows is refused.
    */
   async insert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
-    const table = await this.writable(pipeline, tableName);
-    const valid = validateRows(table, rows);
-    return this.once(table, opts.requestId, (c) => insertRows(c, this.schema, table, valid));
-  }
-
-  private once<T extends { version: number; count: number }>(table: CatalogTable, requestId: string | undefined, write: (c: pg.PoolClient) => Promise<T>): Promise<T & { duplicate: boolean }> {
-    return withTx(this.pool, async (c) => {
-      if (requestId !== undefined) {
-        // the table's catalog row lock serialises writers, so two copies of one request cannot both pass
-        await c.query(`SELECT 1 FROM ${ident(this.schema)}.tables WHERE id = $1 FOR UPDATE`, [table.id]);
-        const { rows } = await c.query(`SELECT version, inserts + updates + deletes AS count FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND request_id = $2`, [table.id, requestId]);
-        if (rows[0]) return { version: rows[0].version, count: rows[0].count, duplicate: true } as unknown as T & { duplicate: boolean };
-      }
-      const r = await write(c);
-      if (requestId !== undefined) await c.query(`UPDATE ${ident(this.schema)}.versions SET request_id = $3 WHERE table_id = $1 AND version = $2`, [table.id, r.version, requestId]);
-      return { ...r, duplicate: false };
-    });
+    const { outcome } = await this.writeOne(pipeline, tableName, 'insert', rows, opts);
+    return outcome;
   }
 
   /**
@@ -93,14 +81,8 @@ export class Store {
    * the table's own work is done).
    */
   async update(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
-    const table = await this.writable(pipeline, tableName);
-    const valid = validatePartialRows(table, rows);
-    return this.once(table, opts.requestId, async (c) => {
-      const r = await updateRows(c, this.schema, table, valid);
-      const all = await loadTables(c, this.schema, pipeline);
-      const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `update of ${table.name} v${r.version}`);
-      return { version: r.version, count: r.count, reset: r.reset, derived };
-    });
+    const { outcome, commit } = await this.writeOne(pipeline, tableName, 'update', rows, opts);
+    return { ...outcome, reset: commit?.reset ?? [], derived: commit?.derived ?? [] };
   }
 
   /**
@@ -109,27 +91,48 @@ export class Store {
    * (their dependent computed columns are reset, as by update). Same options as insert and update.
    */
   async upsert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
-    const table = await this.writable(pipeline, tableName);
-    const valid = validatePartialRows(table, rows);
-    return this.once(table, opts.requestId, async (c) => {
-      const r = await upsertRows(c, this.schema, table, valid);
-      const all = await loadTables(c, this.schema, pipeline);
-      const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `upsert of ${table.name} v${r.version}`);
-      return { version: r.version, count: r.count, inserted: r.inserted, updated: r.updated, reset: r.reset, derived };
-    });
+    const { outcome, commit } = await this.writeOne(pipeline, tableName, 'upsert', rows, opts);
+    // a retry (duplicate) answers with the first call's version and count; what it inserted or updated is not kept
+    return { ...outcome, inserted: commit?.inserted ?? 0, updated: commit?.updated ?? 0, reset: commit?.reset ?? [], derived: commit?.derived ?? [] };
   }
 
   /** Delete rows by primary key; the rows of views over them are deleted too (`derived`). */
   async delete(pipeline: string, tableName: string, keys: Row[], opts: WriteOptions = {}) {
+    const { outcome, commit } = await this.writeOne(pipeline, tableName, 'delete', keys, opts);
+    return { ...outcome, derived: commit?.derived ?? [] };
+  }
+
+  /**
+   * Commit many write requests of one kind to one table as one version, each request with its own
+   * outcome and idempotency key (see commitGroup): how a stream of small producer calls is grouped.
+   */
+  async commitGroup(pipeline: string, tableName: string, op: WriteOp, requests: WriteRequest[]): Promise<GroupCommit> {
     const table = await this.writable(pipeline, tableName);
-    const keyCols = table.columns.filter((c) => c.type.primaryKey);
-    const valid = validateRows(table, keys, keyCols);
-    return this.once(table, opts.requestId, async (c) => {
-      const r = await deleteRows(c, this.schema, table, valid);
-      const all = await loadTables(c, this.schema, pipeline);
-      const derived = await retireDerived(c, all, table, r.rowids, derivedKey(table, r.version), `delete from ${table.name} v${r.version}`);
-      return { version: r.version, count: r.count, derived };
-    });
+    return commitGroup(this.pool, this.schema, table, op, requests);
+  }
+
+  private async writeOne(pipeline: string, tableName: string, op: WriteOp, rows: Row[], opts: WriteOptions) {
+    const g = await this.commitGroup(pipeline, tableName, op, [{ rows, ...(opts.requestId === undefined ? {} : { id: opts.requestId }) }]);
+    const outcome = g.outcomes[0]!;
+    if (!outcome.ok) throw outcome.error;
+    return { outcome: { version: outcome.version, count: outcome.count, duplicate: outcome.duplicate }, commit: g.commits[0] };
+  }
+
+  /** Record that these versions' work was enqueued (see unqueuedVersions). */
+  async markEnqueued(tableId: number, versions: number[]): Promise<void> {
+    if (versions.length) await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET enqueued_at = now() WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`, [tableId, versions]);
+  }
+
+  /** Those of `versions` whose work was never recorded as enqueued (the writer died in between). */
+  async unqueuedVersions(tableId: number, versions: number[]): Promise<number[]> {
+    if (!versions.length) return [];
+    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`, [tableId, versions]);
+    return rows.map((r) => r.version);
+  }
+
+  /** The requests (producer calls) a version holds, in commit order. */
+  async requests(pipeline: string, tableName: string, version: number) {
+    return requestsOf(this.pool, this.schema, (await this.table(pipeline, tableName)).id, version);
   }
 
   /** A table users write to: views get their rows from their iterator. */

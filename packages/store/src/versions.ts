@@ -3,6 +3,7 @@ import { TesseraError } from '@tessera/core';
 import { ident, statusCol, CELL_ERROR } from './sql';
 import { viewsOf, type CatalogTable } from './catalog';
 import { removeDerived, restoreDerived, derivedKey } from './derived';
+import { requestsByVersion } from './requests';
 
 export type VersionKind = 'create_table' | 'insert' | 'update' | 'upsert' | 'delete' | 'add_column' | 'drop_column' | 'recompute' | 'revert';
 
@@ -55,6 +56,9 @@ export interface VersionInfo {
   errors: number;
   aborted: string | null;
   createdAt: Date;
+  /** write requests (producer calls) the version holds, and the ids of the first few */
+  requests: number;
+  requestIds: string[];
 }
 
 /**
@@ -74,6 +78,7 @@ export async function listVersions(db: pg.Pool, schema: string, table: CatalogTa
       WHERE v.table_id = $1 ORDER BY v.version`,
     [table.id],
   );
+  const requests = await requestsByVersion(db, schema, table.id);
   return rows.map((r) => ({
     version: r.version,
     kind: r.kind,
@@ -84,6 +89,8 @@ export async function listVersions(db: pg.Pool, schema: string, table: CatalogTa
     errors: Number(r.errors),
     aborted: r.aborted,
     createdAt: r.created_at,
+    requests: requests.get(r.version)?.count ?? (r.request_id ? 1 : 0),
+    requestIds: requests.get(r.version)?.first ?? (r.request_id ? [r.request_id] : []),
   }));
 }
 
@@ -124,6 +131,8 @@ export async function revertLatest(c: pg.PoolClient, schema: string, table: Cata
   await c.query(`DELETE FROM ${table.physical} WHERE _v_min = $1`, [v]);
   await c.query(`UPDATE ${table.physical} SET _v_max = NULL WHERE _v_max = $1`, [v]);
   await c.query(`DELETE FROM ${s}.versions WHERE table_id = $1 AND version = $2`, [table.id, v]);
+  // its requests are undone too: sent again, they apply again
+  await c.query(`DELETE FROM ${s}.requests WHERE table_id = $1 AND version = $2`, [table.id, v]);
   await c.query(`UPDATE ${s}.tables SET version = version - 1 WHERE id = $1`, [table.id]);
   return v;
 }

@@ -66,11 +66,22 @@ export async function errorsCommand(ctx: CliContext, args: string[], flags: { co
   console.log(formatTable(errors.map((e) => ({ column: e.column, row: JSON.stringify(e.key), errortype: e.errortype, errormsg: e.errormsg }))));
 }
 
-/** `tessera versions <pipeline> <table>` */
-export async function versionsCommand(ctx: CliContext, args: string[]) {
+/**
+ * `tessera versions <pipeline> <table> [--version N]`: the history, with the write requests
+ * (producer calls) each version holds; with --version, every request id of that version.
+ */
+export async function versionsCommand(ctx: CliContext, args: string[], flags: { version?: string } = {}) {
   const [pipeline, table] = args;
-  if (!pipeline || !table) throw new Error('usage: tessera versions <pipeline> <table>');
+  if (!pipeline || !table) throw new Error('usage: tessera versions <pipeline> <table> [--version N]');
   const engine = await ctx.engine();
+  if (flags.version) {
+    const v = Number(flags.version);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--version must be a version number, not ${flags.version}`);
+    const requests = await engine.store.requests(pipeline, table, v);
+    console.log(requests.length ? formatTable(requests.map((r) => ({ request: r.id, op: r.op, rows: r.count }))) : `${pipeline}.${table} v${v} holds no recorded requests`);
+    return;
+  }
   const versions = await engine.store.versions(pipeline, table);
-  console.log(formatTable(versions.map((v) => ({ version: v.version, kind: v.kind, inserts: v.inserts, updates: v.updates, deletes: v.deletes, errors: v.errors, aborted: v.aborted ?? '', at: v.createdAt, detail: v.detail }))));
+  const requests = (v: (typeof versions)[number]) => (v.requests ? `${v.requests}: ${v.requestIds.join(', ')}${v.requests > v.requestIds.length ? ', ...' : ''}` : '');
+  console.log(formatTable(versions.map((v) => ({ version: v.version, kind: v.kind, inserts: v.inserts, updates: v.updates, deletes: v.deletes, errors: v.errors, requests: requests(v), aborted: v.aborted ?? '', at: v.createdAt, detail: v.detail }))));
 }

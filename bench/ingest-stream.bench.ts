@@ -1,0 +1,153 @@
+/**
+ * bench:ingest-stream — streaming ingest against bulk ingest, end to end. The same N rows go through
+ * 2 worker processes (apps/worker) running bench/pipelines/stream-bench (2 cheap computed columns and
+ * a Postgres export), once as ingest jobs of 1,000 rows and once as 1 row per job added by a plain
+ * BullMQ producer at full speed; each is timed from the first add until every row is in the export
+ * table with its computed values. Then, on the idle fleet, a trickle of single rows, one at a time:
+ * add -> exported latency, p50 and p95. Prints rows/s of both, the ratio (bar >= 0.5, aim 0.8), the
+ * versions each made, the latencies (bar: p50 <= 2 s), and one `BENCH {...}` line.
+ *
+ *   npm run bench:ingest-stream     (BENCH_ROWS=5000 BENCH_TRICKLE=20 TESSERA_INGEST_WINDOW_MS=50)
+ */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Engine, loadConfig } from '@tessera/runtime';
+import { spawnWorker } from '../test/support/worker-process';
+import { cleanup } from '../test/support/cleanup';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 5000);
+const BULK_JOB_ROWS = 1000;
+const TRICKLE = Number(process.env.BENCH_TRICKLE ?? 20);
+/** producer calls in flight: a producer "at full speed" pipelines its adds */
+const PRODUCER_IN_FLIGHT = 100;
+const BAR_RATIO = 0.5;
+const BAR_P50_MS = 2000;
+const id = randomBytes(3).toString('hex');
+const databaseUrl = process.env.TESSERA_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const exportSchema = `bench_stream_export_${id}`;
+const env = {
+  TESSERA_DATABASE_URL: databaseUrl,
+  TESSERA_REDIS_URL: process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  TESSERA_SCHEMA: `bench_stream_${id}`,
+  TESSERA_QUEUE_PREFIX: `bench-stream-${id}`,
+  TESSERA_PIPELINES: path.resolve(import.meta.dirname, 'pipelines/stream-bench'),
+  TESSERA_BATCH_SIZE: process.env.TESSERA_BATCH_SIZE ?? '1000',
+  TESSERA_INGEST_WINDOW_MS: process.env.TESSERA_INGEST_WINDOW_MS ?? '50',
+  TESSERA_INGEST_MAX_ROWS: process.env.TESSERA_INGEST_MAX_ROWS ?? '1000',
+  TESSERA_LOG_LEVEL: 'warn',
+  TESSERA_STREAM_EXPORT_URL: databaseUrl,
+  TESSERA_STREAM_EXPORT_SCHEMA: exportSchema,
+};
+process.env.TESSERA_STREAM_EXPORT_SCHEMA = exportSchema;
+process.env.TESSERA_STREAM_EXPORT_URL = databaseUrl;
+const { default: def } = await import('./pipelines/stream-bench/index');
+
+const db = new pg.Client({ connectionString: databaseUrl });
+await db.connect();
+const engine = await Engine.connect(loadConfig(env));
+const redis = new Redis(env.TESSERA_REDIS_URL, { maxRetriesPerRequest: null });
+const producer = new Queue('ingest', { connection: redis, prefix: env.TESSERA_QUEUE_PREFIX });
+const row = (prefix: string, i: number) => ({ id: `${prefix}${i}`, body: `event ${i} from sensor ${i % 97}`, n: i });
+
+/** Rows of `prefix` in the export table with their computed values. */
+async function exported(prefix: string): Promise<number> {
+  try {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${exportSchema}.events WHERE id LIKE $1 AND loud IS NOT NULL AND size IS NOT NULL`, [`${prefix}%`]);
+    return rows[0].n;
+  } catch (e) {
+    if ((e as { code?: string }).code === '42P01') return 0; // the first export creates the table
+    throw e;
+  }
+}
+async function waitExported(prefix: string, n: number, pollMs = 50) {
+  const end = Date.now() + 900_000;
+  while ((await exported(prefix)) < n) {
+    if (Date.now() > end) throw new Error(`rows of ${prefix} not exported in 15 min`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+const versionNow = async () => (await engine.store.table('stream', 'events')).version;
+
+/** Add jobs as a producer at full speed: `inFlight` adds pipelined at a time. */
+async function produce(payloads: Array<Record<string, unknown>>, inFlight: number) {
+  for (let i = 0; i < payloads.length; i += inFlight) await Promise.all(payloads.slice(i, i + inFlight).map((p) => producer.add(String(p.op ?? 'insert'), p)));
+}
+
+async function run(prefix: string, jobRows: number) {
+  const v0 = await versionNow();
+  const payloads = [];
+  for (let i = 0; i < ROWS; i += jobRows) {
+    payloads.push({ pipeline: 'stream', table: 'events', op: 'insert', rows: Array.from({ length: Math.min(jobRows, ROWS - i) }, (_, k) => row(prefix, i + k)) });
+  }
+  const t0 = performance.now();
+  await produce(payloads, jobRows === 1 ? PRODUCER_IN_FLIGHT : 1);
+  const addedS = (performance.now() - t0) / 1000;
+  await waitExported(prefix, ROWS);
+  const seconds = (performance.now() - t0) / 1000;
+  return { rowsPerSec: ROWS / seconds, seconds, addedS, jobs: payloads.length, versions: (await versionNow()) - v0 };
+}
+
+async function trickle() {
+  const latencies: number[] = [];
+  for (let i = 0; i < TRICKLE; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    await producer.add('insert', { pipeline: 'stream', table: 'events', op: 'insert', rows: [row(`t${i}-`, i)] });
+    await waitExported(`t${i}-`, 1, 10);
+    latencies.push(performance.now() - t0);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { p50: pct(0.5), p95: pct(0.95), max: latencies.at(-1)! };
+}
+
+const workers = [];
+try {
+  await engine.apply(def);
+  workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env)])));
+  // warm the fleet (first export creates the target table)
+  await produce([{ pipeline: 'stream', table: 'events', rows: [row('w', 0)] }], 1);
+  await waitExported('w', 1);
+  const load0 = loadavg()[0]!;
+  const bulk = await run('b', BULK_JOB_ROWS);
+  const stream = await run('s', 1);
+  const lat = await trickle();
+  const load1 = loadavg()[0]!;
+  const ratio = stream.rowsPerSec / bulk.rowsPerSec;
+  console.log(`bulk   (${bulk.jobs} jobs of ${BULK_JOB_ROWS} rows): ${bulk.rowsPerSec.toFixed(0)} rows/s, ${bulk.seconds.toFixed(1)} s, ${bulk.versions} versions`);
+  console.log(`stream (${stream.jobs} jobs of 1 row, added in ${stream.addedS.toFixed(1)} s): ${stream.rowsPerSec.toFixed(0)} rows/s, ${stream.seconds.toFixed(1)} s, ${stream.versions} versions`);
+  console.log(`ratio: ${ratio.toFixed(3)} (bar >= ${BAR_RATIO}) ${ratio >= BAR_RATIO ? 'PASS' : 'FAIL'}`);
+  console.log(`idle fleet, single row add -> exported: p50 ${lat.p50.toFixed(0)} ms, p95 ${lat.p95.toFixed(0)} ms, max ${lat.max.toFixed(0)} ms (bar p50 <= ${BAR_P50_MS} ms) ${lat.p50 <= BAR_P50_MS ? 'PASS' : 'FAIL'}`);
+  console.log(`load average (1 min) before/after: ${load0.toFixed(1)} / ${load1.toFixed(1)}`);
+  console.log(
+    `BENCH ${JSON.stringify({
+      bench: 'ingest-stream',
+      rows: ROWS,
+      workers: 2,
+      windowMs: Number(env.TESSERA_INGEST_WINDOW_MS),
+      bulkRowsPerSec: Math.round(bulk.rowsPerSec),
+      streamRowsPerSec: Math.round(stream.rowsPerSec),
+      ratio: Number(ratio.toFixed(3)),
+      bulkVersions: bulk.versions,
+      streamVersions: stream.versions,
+      streamJobs: stream.jobs,
+      latencyP50Ms: Math.round(lat.p50),
+      latencyP95Ms: Math.round(lat.p95),
+      loadAvg: [Number(load0.toFixed(1)), Number(load1.toFixed(1))],
+      bar: { ratio: BAR_RATIO, p50Ms: BAR_P50_MS },
+      pass: ratio >= BAR_RATIO && lat.p50 <= BAR_P50_MS,
+    })}`,
+  );
+} finally {
+  await Promise.all(workers.map((w) => w.stop()));
+  await producer.close();
+  redis.disconnect();
+  await engine.close();
+  await cleanup(loadConfig(env));
+  await db.query(`DROP SCHEMA IF EXISTS ${exportSchema} CASCADE`);
+  await db.end();
+}

@@ -1,0 +1,95 @@
+import type { RequestOutcome, WriteOp, WriteRequest } from '@tessera/store';
+
+/** Commits one group of requests (Engine.commitGroup). */
+export type CommitGroup = (pipeline: string, table: string, op: WriteOp, requests: WriteRequest[]) => Promise<RequestOutcome[]>;
+
+export interface GroupingOptions {
+  /** how long the first request of a group waits for others to join it */
+  windowMs: number;
+  /** a group is committed as soon as it holds this many rows */
+  maxRows: number;
+}
+
+interface Waiting {
+  request: WriteRequest;
+  resolve(o: RequestOutcome): void;
+  reject(e: unknown): void;
+}
+
+/** Requests of one kind for one table, committed together. */
+class Group {
+  readonly waiting: Waiting[] = [];
+  rows = 0;
+  /** ready to commit: its window passed, it is full, or a later request of another kind closed it */
+  due = false;
+  /** no request may join: it is full or a later group exists */
+  closed = false;
+  timer: NodeJS.Timeout | undefined;
+  constructor(readonly op: WriteOp) {}
+}
+
+/**
+ * Groups the ingest requests a worker process holds into few commits: requests for the same table
+ * and of the same kind that arrive within `windowMs` of a group's first one (up to `maxRows`
+ * rows) are committed as one version, so versions, job DAGs and export transactions grow with
+ * time and volume rather than with the number of producer calls. A table's groups commit one after
+ * another in the order their first request arrived, and a request of another kind starts a new
+ * group, so requests never overtake each other within a process. Each request is answered on its
+ * own (a bad one fails alone); a commit that fails as a whole (the database is down) fails every
+ * request of its group, for their jobs to be retried.
+ */
+export class CommitGrouper {
+  private readonly lanes = new Map<string, { groups: Group[]; running: boolean }>();
+
+  constructor(
+    private readonly commit: CommitGroup,
+    private readonly opts: GroupingOptions,
+  ) {}
+
+  submit(pipeline: string, table: string, op: WriteOp, request: WriteRequest): Promise<RequestOutcome> {
+    const laneKey = JSON.stringify([pipeline, table]);
+    let lane = this.lanes.get(laneKey);
+    if (!lane) this.lanes.set(laneKey, (lane = { groups: [], running: false }));
+    // a group takes requests until its commit starts (a due group waiting behind a running commit
+    // still grows), so under load groups get larger rather than more numerous
+    let group = lane.groups[lane.groups.length - 1];
+    if (!group || group.op !== op || group.closed) {
+      if (group) group.closed = group.due = true; // nothing can join it any more, so it need not wait
+      group = new Group(op);
+      const g = group;
+      g.timer = setTimeout(() => {
+        g.due = true;
+        void this.pump(pipeline, table, laneKey);
+      }, this.opts.windowMs);
+      lane.groups.push(g);
+    }
+    const outcome = new Promise<RequestOutcome>((resolve, reject) => group.waiting.push({ request, resolve, reject }));
+    group.rows += request.rows.length;
+    if (group.rows >= this.opts.maxRows) group.closed = group.due = true;
+    if (this.opts.windowMs === 0) group.due = true;
+    void this.pump(pipeline, table, laneKey);
+    return outcome;
+  }
+
+  /** Commit the lane's due groups in order, one at a time. */
+  private async pump(pipeline: string, table: string, laneKey: string): Promise<void> {
+    const lane = this.lanes.get(laneKey);
+    if (!lane || lane.running) return;
+    lane.running = true;
+    try {
+      while (lane.groups[0]?.due) {
+        const g = lane.groups.shift()!;
+        clearTimeout(g.timer);
+        try {
+          const outcomes = await this.commit(pipeline, table, g.op, g.waiting.map((w) => w.request));
+          g.waiting.forEach((w, i) => w.resolve(outcomes[i]!));
+        } catch (e) {
+          g.waiting.forEach((w) => w.reject(e));
+        }
+      }
+    } finally {
+      lane.running = false;
+      if (!lane.groups.length) this.lanes.delete(laneKey);
+    }
+  }
+}
