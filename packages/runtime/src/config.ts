@@ -21,6 +21,13 @@ const schema = z.object({
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESSERA_RESPONSE_CACHE: z.enum(['postgres', 'off']).default('postgres'),
   TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
+  TESSERA_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  TESSERA_WORKER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  TESSERA_MAX_VALUE_BYTES: intFrom(16 * 1024 * 1024, 1024),
+  TESSERA_MAX_JSON_DEPTH: intFrom(64, 1),
+  TESSERA_MAX_ROW_BYTES: intFrom(64 * 1024 * 1024, 1024),
+  TESSERA_MAX_INGEST_BYTES: intFrom(64 * 1024 * 1024, 1024),
+  TESSERA_MAX_WRITE_ROWS: intFrom(100_000, 1),
 });
 
 export interface TesseraConfig {
@@ -47,6 +54,17 @@ export interface TesseraConfig {
   responseCache: 'postgres' | 'off';
   /** a model call waits in-process at most this long for a rate-limit slot; a longer wait sends its job back to the queue */
   limiterMaxWaitMs: number;
+  /** address the worker's HTTP endpoints bind to (loopback unless configured) */
+  workerHost: string;
+  /** bearer token for control actions on the worker's HTTP endpoints; without one there are none */
+  workerToken?: string;
+  /** largest single value, deepest JSON (see Security in the README) */
+  maxValueBytes: number;
+  maxJsonDepth: number;
+  /** largest row, ingest payload and rows per write */
+  maxRowBytes: number;
+  maxIngestBytes: number;
+  maxWriteRows: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -80,5 +98,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     logLevel: e.TESSERA_LOG_LEVEL,
     responseCache: e.TESSERA_RESPONSE_CACHE,
     limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
+    workerHost: e.TESSERA_WORKER_HOST,
+    ...(e.TESSERA_WORKER_TOKEN ? { workerToken: e.TESSERA_WORKER_TOKEN } : {}),
+    maxValueBytes: e.TESSERA_MAX_VALUE_BYTES,
+    maxJsonDepth: e.TESSERA_MAX_JSON_DEPTH,
+    maxRowBytes: e.TESSERA_MAX_ROW_BYTES,
+    maxIngestBytes: e.TESSERA_MAX_INGEST_BYTES,
+    maxWriteRows: e.TESSERA_MAX_WRITE_ROWS,
   };
 }

@@ -1,11 +1,12 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { planPipeline, setValueLimits, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import { Store, iterationColumns, type ApplyOptions, type Row, type WriteOptions, type CatalogTable } from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
+import { checkWriteLimits } from './ingest-limits';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
@@ -41,6 +42,7 @@ export class Engine {
   ) {}
 
   static async connect(config: TesseraConfig): Promise<Engine> {
+    setValueLimits({ maxValueBytes: config.maxValueBytes, maxJsonDepth: config.maxJsonDepth });
     const store = await Store.open({ url: config.databaseUrl, schema: config.schema }).catch((e: Error) => {
       throw new Error(`cannot reach Postgres at ${redact(config.databaseUrl)}: ${e.message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_DATABASE_URL`);
     });
@@ -82,6 +84,7 @@ export class Engine {
   }
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    checkWriteLimits(rows, this.config, `insert into ${pipeline}.${table}`);
     checkJsonSchemas(this.defs.get(pipeline), table, rows);
     const r = await this.store.insert(pipeline, table, rows, opts);
     await this.enqueue(pipeline, table, r.version, { vMin: r.version });
@@ -89,6 +92,7 @@ export class Engine {
   }
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    checkWriteLimits(rows, this.config, `update of ${pipeline}.${table}`);
     checkJsonSchemas(this.defs.get(pipeline), table, rows);
     const r = await this.store.update(pipeline, table, rows, opts);
     // every pending cell of the rows written, not only the reset ones: a cell still pending in the

@@ -111,6 +111,7 @@ export class WorkerPool {
               },
               enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
               enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
+              lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             });
           } else {
             const parsed = StageJob.safeParse(job.data);

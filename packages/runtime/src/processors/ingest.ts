@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { TesseraError } from '@tessera/core';
 import { IngestJob } from '../jobs/payloads';
+import { checkIngestPayload } from '../ingest-limits';
 import type { Engine } from '../engine';
 
 /**
@@ -9,6 +10,7 @@ import type { Engine } from '../engine';
  * The job id is the write's idempotency key, so a retried job applies once.
  */
 export async function runIngest(job: Job, engine: Engine) {
+  checkIngestPayload(job.data, engine.config);
   const parsed = IngestJob.safeParse(job.data);
   if (!parsed.success) {
     throw new UnrecoverableError(`invalid ingest payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
