@@ -73,10 +73,14 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
     },
   });
   const state = { ready: true, queues: pool.queueNames };
-  const server: http.Server = await startHttpServer(config.workerPort, metrics, state);
+  const server: http.Server = await startHttpServer(
+    { port: config.workerPort, host: config.workerHost, ...(config.workerToken ? { token: config.workerToken } : {}) },
+    metrics,
+    state,
+  );
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.workerPort;
-  log.info({ queues: pool.queueNames, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
+  log.info({ queues: pool.queueNames, host: config.workerHost, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
   let stopping: Promise<void> | undefined;
   return {
     config,
