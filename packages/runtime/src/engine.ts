@@ -7,6 +7,7 @@ import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
 import { checkWriteLimits } from './ingest-limits';
+import { loadPipelines } from './registry';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
@@ -33,6 +34,7 @@ export class Engine {
   private readonly queues = new Map<string, Queue>();
   /** pipeline code this process has loaded: its JSON schemas check writes */
   private readonly defs = new Map<string, PipelineDef>();
+  private codeLoaded?: Promise<void>;
 
   private constructor(
     readonly config: TesseraConfig,
@@ -72,6 +74,22 @@ export class Engine {
     this.defs.set(def.name, def);
   }
 
+  /**
+   * The pipeline's code, for the JSON-schema checks of writes. A client that never applied or
+   * defined it (Engine.connect + insert, as the README shows) loads it once from TESSERA_PIPELINES,
+   * so its writes are checked as the ingest worker checks them.
+   */
+  private async codeOf(pipeline: string): Promise<PipelineDef | undefined> {
+    if (!this.defs.has(pipeline)) {
+      this.codeLoaded ??= loadPipelines(this.config.pipelines).then(
+        (defs) => defs.forEach((d) => this.defs.has(d.name) || this.defs.set(d.name, d)),
+        () => undefined, // no code here: the catalog's type checks still run
+      );
+      await this.codeLoaded;
+    }
+    return this.defs.get(pipeline);
+  }
+
   /** Create or migrate the catalog to match the definition; start backfills for what changed. */
   async apply(def: PipelineDef, opts: ApplyOptions = {}) {
     this.define(def);
@@ -85,7 +103,7 @@ export class Engine {
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     checkWriteLimits(rows, this.config, `insert into ${pipeline}.${table}`);
-    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
     const r = await this.store.insert(pipeline, table, rows, opts);
     await this.enqueue(pipeline, table, r.version, { vMin: r.version });
     return r;
@@ -93,7 +111,7 @@ export class Engine {
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     checkWriteLimits(rows, this.config, `update of ${pipeline}.${table}`);
-    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
     const r = await this.store.update(pipeline, table, rows, opts);
     // every pending cell of the rows written, not only the reset ones: a cell still pending in the
     // old row version (its job in flight) was carried over, and that job writes to the old version
