@@ -1,6 +1,7 @@
 import type { OutputInfo } from 'sharp';
 import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { inputError, localFile } from '../common/input';
+import { checkImagePixels } from '../common/limits';
 import { normalizeTileParams, tileCount, type TileIteratorParams } from './tile-params';
 
 const tileOutputs = { tile: t.image(), tileCoord: t.array('int'), tileBox: t.array('int') };
@@ -18,6 +19,11 @@ async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorC
   // loaded on first use: libvips is only mapped into processes that tile images
   const { default: sharp } = await import('sharp');
   let decoded: { data: Buffer; info: OutputInfo };
+  // the header first: a small file can decode to gigabytes
+  const meta = await sharp(file, { limitInputPixels: false }).metadata().catch((e: Error) => {
+    throw inputError(ref, `is not a readable image: ${e.message}`);
+  });
+  checkImagePixels(ref, meta.width ?? 0, meta.height ?? 0);
   try {
     decoded = await sharp(file).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
