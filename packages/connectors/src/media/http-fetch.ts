@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import { CellInputError, TesseraError, TransientError } from '@tessera/core';
-import type { MediaPolicy } from './policy';
+import { AddressRefused, MediaRefusedError, type MediaPolicy } from './policy';
 import { redactRef } from './redact';
 import { isTransientNetworkError } from './transient';
 
@@ -28,8 +28,9 @@ export async function openHttpMedia(ref: string, method: 'GET' | 'HEAD', policy:
     throw new CellInputError(`not a valid URL: ${redactRef(ref)}`, { ref: redactRef(ref) });
   }
   for (let hop = 0; ; hop++) {
-    policy.checkHttp(url, hop === 0 ? ref : `${redactRef(ref)} -> redirect to ${url.href}`);
-    const res = await request(url, method, policy, ref);
+    const what = hop === 0 ? ref : `${redactRef(ref)} -> redirect to ${redactRef(url.href)}`;
+    policy.checkHttp(url, what);
+    const res = await request(url, method, policy, what);
     const location = res.headers.location;
     if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
       res.destroy();
@@ -76,6 +77,7 @@ function request(url: URL, method: string, policy: MediaPolicy, ref: string): Pr
 /** A failed connection as the queue should see it: bad input (a cell error) or worth a retry. */
 function classify(err: Error, ref: string, url: URL): Error {
   if (err instanceof TesseraError) return err;
+  if (err instanceof AddressRefused) return new MediaRefusedError(ref, err.message);
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const what = `cannot read ${redactRef(ref)}`;
   const details = { ref: redactRef(ref) };

@@ -40,6 +40,17 @@ const FORBIDDEN = ['/proc', '/sys', '/dev'];
 
 const READABLE_SCHEMES = new Set(['file', 'http', 'https', 's3', 'gs', 'az']);
 
+/** A name that resolved to an address the policy refuses (raised in the lookup, named with its reference by the caller). */
+export class AddressRefused extends Error {
+  constructor(
+    readonly host: string,
+    readonly rule: string,
+  ) {
+    super(`host ${host} resolves to ${rule}`);
+    this.name = 'AddressRefused';
+  }
+}
+
 /** A reference the media policy refuses: a cell error naming the reference and the rule, never content. */
 export class MediaRefusedError extends CellInputError {
   constructor(ref: string, rule: string) {
@@ -174,7 +185,7 @@ export class MediaPolicy {
       if (err) return (callback as (e: Error) => void)(err);
       for (const a of addresses) {
         const why = refusedAddress(a.address, this.allowed);
-        if (why) return (callback as (e: Error) => void)(new MediaRefusedError(`host ${hostname}`, `resolves to ${why}`));
+        if (why) return (callback as (e: Error) => void)(new AddressRefused(hostname, why));
       }
       if ((options as { all?: boolean }).all) return (callback as (e: null, a: LookupAddress[]) => void)(null, addresses);
       const first = addresses[0]!;
