@@ -17,7 +17,7 @@ export interface HttpServerOptions {
  * are cut off, so a stranger cannot tie the server up.
  */
 export function startHttpServer(opts: HttpServerOptions, metrics: Metrics, state: { ready: boolean; queues: string[] }): Promise<http.Server> {
-  const server = http.createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 }, async (req, res) => {
+  const server = http.createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, async (req, res) => {
     const refuse = (status: number, message: string) => res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: message }));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // control actions (none yet) need the token; a body is never read
@@ -36,7 +36,12 @@ export function startHttpServer(opts: HttpServerOptions, metrics: Metrics, state
   });
   server.keepAliveTimeout = 5_000;
   server.maxRequestsPerSocket = 100;
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // a malformed, oversized or timed-out request gets a short answer and its connection closed
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroy();
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve(server));

@@ -93,7 +93,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
         await pool.close();
         await engine.close();
         gateRedis.disconnect();
-        await new Promise((r) => server.close(r));
+        await new Promise((r) => {
+          server.close(r);
+          server.closeAllConnections(); // a client holding a connection open does not hold up the exit
+        });
         log.info('stopped');
       })();
       return stopping;
