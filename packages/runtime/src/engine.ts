@@ -121,7 +121,8 @@ export class Engine {
 
   /** Insert rows whose key is new, update those whose key exists (one version); see Store.upsert. */
   async upsert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
-    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    checkWriteLimits(rows, this.config, `upsert into ${pipeline}.${table}`);
+    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
     const r = await this.store.upsert(pipeline, table, rows, opts);
     await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...('derived' in r ? { derived: r.derived } : {}) });
     return r;
