@@ -187,6 +187,7 @@ async function workerRss(table: 'videos' | 'docs', column: 'video' | 'doc', file
     TESSERA_SCHEMA: `bench_${id}`,
     TESSERA_QUEUE_PREFIX: `bench-${id}`,
     TESSERA_MEDIA_DESTINATION: join(tmpdir(), `tessera-bench-media-${id}`),
+    TESSERA_MEDIA_ROOTS: cache, // the bench's video and PDF are written there
     TESSERA_PIPELINES: join(import.meta.dirname, 'pipelines/media'),
     TESSERA_WORKER_PORT: '0',
     TESSERA_LOG_LEVEL: 'warn',

@@ -9,6 +9,7 @@ import { audioSplitterDef } from '@tessera/iterators';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
 import { solidPng } from '../support/openai-server/png';
 import { startHarness } from '../support/harness';
+import { testMediaPolicy } from '../support/env';
 
 /**
  * Model UDFs read media cells through the worker's media context: vision over an image column,
@@ -59,7 +60,7 @@ test('vision: each image cell is read and sent as a data URL; a cell that is not
 test('transcription of audio segments cut by the audio splitter', async () => {
   const wav = path.join(dir, 'talk.wav');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=10', '-ar', '16000', '-ac', '1', wav]);
-  const media = createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir });
+  const media = createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) });
   const segments: Array<{ start: number; end: number; url: string }> = [];
   for await (const s of audioSplitterDef.run(pathToFileURL(wav).href, { duration: 3 }, { media, destination: pathToFileURL(path.join(dir, 'segments')).href })) {
     segments.push({ start: s.segmentStart, end: s.segmentEnd, url: s.audioSegment });

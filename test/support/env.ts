@@ -1,5 +1,26 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig, type TesseraConfig } from '@tessera/runtime';
+import { mediaPolicyFromEnv, type MediaPolicy } from '@tessera/connectors';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * What the tests' workers may read as media, set explicitly rather than by weakening the defaults:
+ * fixtures in the repository, files the tests write under the temp directory, and the local servers
+ * the tests start on 127.0.0.1 (the OpenAI-compatible server, plain web servers). The security suite
+ * sets narrower ones of its own.
+ */
+export const TEST_MEDIA_ENV: Record<string, string> = {
+  TESSERA_MEDIA_ROOTS: `${ROOT},${os.tmpdir()}`,
+  TESSERA_MEDIA_ALLOW_ADDRESSES: '127.0.0.0/8,::1',
+};
+
+/** The media policy of TEST_MEDIA_ENV (or of a test config's env), for media contexts built in the test process. */
+export function testMediaPolicy(env: Record<string, string> = TEST_MEDIA_ENV): MediaPolicy {
+  return mediaPolicyFromEnv({ ...TEST_MEDIA_ENV, ...env });
+}
 
 /**
  * Each test file gets its own Postgres schema and Redis key prefix, so files never see each
@@ -18,6 +39,7 @@ export function testConfig(overrides: Record<string, string> = {}): TesseraConfi
     TESSERA_MEDIA_DESTINATION: `/tmp/tessera-test-${id}/media`,
     TESSERA_MEDIA_CACHE_DIR: `/tmp/tessera-test-${id}/cache`,
     TESSERA_LOG_LEVEL: 'warn',
+    ...TEST_MEDIA_ENV,
     ...overrides,
   };
   return { ...loadConfig(env), env };

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Engine, PipelineRegistry, WorkerPool, loadPipelines, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
-import { testConfig } from './env';
+import { testConfig, testMediaPolicy } from './env';
 import { cleanup } from './cleanup';
 
 export const SHAPES = path.resolve(import.meta.dirname, '../pipelines/shapes');
@@ -20,7 +20,7 @@ export async function startHarness(pipelines = SHAPES, overrides: Record<string,
     defs,
     def: defs[0]!,
     async startWorkers() {
-      pool = await WorkerPool.start({ engine, registry, media: createMediaContext({ defaultDestination: cfg.mediaDestination, cacheDir: cfg.cacheDir }) });
+      pool = await WorkerPool.start({ engine, registry, media: createMediaContext({ defaultDestination: cfg.mediaDestination, cacheDir: cfg.cacheDir, policy: testMediaPolicy(cfg.env) }) });
       return pool;
     },
     async stopWorkers() {

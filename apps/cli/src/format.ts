@@ -1,4 +1,21 @@
 import type { ExportState } from '@tessera/store';
+/**
+ * Characters a terminal acts on rather than shows: C0 controls (ESC starts escape sequences that
+ * can move the cursor, rewrite the screen or set the title), DEL, C1 controls (0x9b is a one-byte
+ * CSI) and bidirectional overrides that make text read differently than it is stored.
+ */
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Data as text safe to print: every terminal-active character shown as a \uXXXX escape. */
+export function terminalSafe(s: string): string {
+  return s.replace(TERMINAL_UNSAFE, escapeChar);
+}
+
+/** JSON for the terminal: JSON.stringify escapes C0 controls; DEL, C1 and bidi overrides are escaped here (still valid JSON). */
+export function terminalSafeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, escapeChar);
+}
 
 /** Plain-text tables and progress bars for the terminal. */
 export function formatTable(rows: Record<string, unknown>[], columns?: string[]): string {
@@ -10,7 +27,7 @@ export function formatTable(rows: Record<string, unknown>[], columns?: string[])
     const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
     return s.length > 60 ? `${s.slice(0, 57)}...` : s;
   };
-  const data = rows.map((r) => cols.map((c) => cell(r[c]).replace(/\s+/g, ' ')));
+  const data = rows.map((r) => cols.map((c) => terminalSafe(cell(r[c]).replace(/\s+/g, ' '))));
   const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i]!.length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...data.map(line)].join('\n');

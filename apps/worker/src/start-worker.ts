@@ -67,10 +67,15 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const state = { ready: true, queues: pool.queueNames };
   // TESSERA_DASHBOARD=on mounts the dashboard at /dashboard on the health port (read-only unless TESSERA_DASHBOARD_TOKEN)
   const dashboard = process.env.TESSERA_DASHBOARD === 'on' ? await mountDashboard(engine, registry) : undefined;
-  const server: http.Server = await startHttpServer(config.workerPort, metrics, state, dashboard);
+  const server: http.Server = await startHttpServer(
+    { port: config.workerPort, host: config.workerHost, ...(config.workerToken ? { token: config.workerToken } : {}) },
+    metrics,
+    state,
+    dashboard,
+  );
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.workerPort;
-  log.info({ queues: pool.queueNames, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
+  log.info({ queues: pool.queueNames, host: config.workerHost, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -83,7 +88,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
         await pool.close();
         await engine.close();
         gateRedis.disconnect();
-        await new Promise((r) => server.close(r));
+        await new Promise((r) => {
+          server.close(r);
+          server.closeAllConnections(); // a client holding a connection open does not hold up the exit
+        });
         log.info('stopped');
       })();
       return stopping;

@@ -6,6 +6,9 @@ export { AzureMediaStore, parseAzureUrl, type AzureStoreOptions } from './media/
 export { createMediaStoreResolver, mediaStoreFor, type MediaStoreResolver } from './media/resolve';
 export { createMediaContext, type MediaContextOptions, type TesseraMediaContext } from './media/media-context';
 export { LocalCache } from './media/local-cache';
+export { MediaPolicy, MediaRefusedError, mediaPolicyFromEnv, type MediaPolicyOptions } from './media/policy';
+export { openHttpMedia } from './media/http-fetch';
+export { redactRef } from './media/redact';
 export { PostgresSink, postgres, type PostgresSinkOptions } from './sinks/postgres/postgres-sink';
 export { MysqlSink, mysqlSink as mysql, type MysqlSinkOptions } from './sinks/mysql/mysql-sink';
 export { ExportSchemaMismatch } from './sinks/schema-mismatch';

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { defineUdf, evaluate, t, type UdfContext } from '@tessera/core';
 import { createMediaContext } from '@tessera/connectors';
+import { testMediaPolicy } from './support/media-policy';
 
 /**
  * A media-typed UDF may return bytes or a local file instead of a reference: evaluating it writes
@@ -21,7 +22,7 @@ const WAV = Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt ', 'latin1')
 
 async function run(result: unknown, destination?: string) {
   const udf = defineUdf({ name: 'gen', version: '1', params: [t.string()], returns: t.image(), fn: () => result as never });
-  const media = createMediaContext({ defaultDestination: path.join(dir, 'default'), cacheDir: path.join(dir, 'cache') });
+  const media = createMediaContext({ policy: testMediaPolicy(), defaultDestination: path.join(dir, 'default'), cacheDir: path.join(dir, 'cache') });
   const ctx: UdfContext = { media, column: { table: 'x', name: 'pic', ...(destination ? { destination } : {}) } };
   const [out] = await evaluate(udf('a prompt').node, [{}], { udfs: new Map([[udf.id, udf as never]]), ctx, read: () => ({ pending: true }) });
   return out!;

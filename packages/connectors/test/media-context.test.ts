@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CellInputError, ConfigError, TransientError } from '@tessera/core';
 import { createMediaContext, mediaStoreFor, HttpMediaStore, LocalMediaStore, S3MediaStore, GcsMediaStore, AzureMediaStore, jsonlFiles, readRows } from '@tessera/connectors';
+import { testMediaPolicy } from './support/media-policy';
 import { chunkRows, chunkSchema } from './support/schema';
 
 let tmp: string;
@@ -40,7 +41,7 @@ afterAll(async () => {
 });
 
 test('local refs are returned as they are; a missing file is a CellInputError naming it', async () => {
-  const ctx = createMediaContext({ cacheDir: path.join(tmp, 'c0') });
+  const ctx = createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c0') });
   const file = path.join(tmp, 'video.mp4');
   await writeFile(file, 'x');
   expect(await ctx.localPath(file)).toBe(file);
@@ -52,7 +53,7 @@ test('local refs are returned as they are; a missing file is a CellInputError na
 
 test('http(s) media is cached on disk, bounded in size, least recently used evicted first', async () => {
   const cacheDir = path.join(tmp, 'c1');
-  const ctx = createMediaContext({ cacheDir, cacheMaxBytes: 250 * 1024 });
+  const ctx = createMediaContext({ policy: testMediaPolicy(), cacheDir, cacheMaxBytes: 250 * 1024 });
   const a = await ctx.localPath(`${base}/f/100.bin`);
   expect((await readFile(a)).length).toBe(100 * 1024);
   expect(a.endsWith('.bin')).toBe(true);
@@ -68,7 +69,7 @@ test('http(s) media is cached on disk, bounded in size, least recently used evic
   expect(hits.get('/f/101.bin')).toBe(2);
 
   // a new context (a restarted worker) finds the cache as it was
-  const again = createMediaContext({ cacheDir, cacheMaxBytes: 250 * 1024 });
+  const again = createMediaContext({ policy: testMediaPolicy(), cacheDir, cacheMaxBytes: 250 * 1024 });
   await again.localPath(`${base}/f/101.bin`);
   expect(hits.get('/f/101.bin')).toBe(2);
 
@@ -78,7 +79,7 @@ test('http(s) media is cached on disk, bounded in size, least recently used evic
 });
 
 test('http errors: 404 is bad input, 503 is transient with retry-after; http is read-only', async () => {
-  const ctx = createMediaContext({ cacheDir: path.join(tmp, 'c2') });
+  const ctx = createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c2') });
   await expect(ctx.localPath(`${base}/missing.png`)).rejects.toThrow(CellInputError);
   const presigned = await ctx.localPath(`${base}/missing.png?X-Amz-Signature=sekrit`).catch((e: Error) => e);
   expect(presigned).toBeInstanceOf(CellInputError);
@@ -91,7 +92,7 @@ test('http errors: 404 is bad input, 503 is transient with retry-after; http is 
 });
 
 test('plain-path destinations, the default destination, and mediaStoreFor by scheme', async () => {
-  const ctx = createMediaContext({ cacheDir: path.join(tmp, 'c3'), defaultDestination: path.join(tmp, 'default') });
+  const ctx = createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c3'), defaultDestination: path.join(tmp, 'default') });
   const url = await ctx.write('', Buffer.from('abc'), { extension: 'txt' });
   expect(url).toBe(path.join(tmp, 'default', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.txt'));
   expect(await readFile(url, 'utf8')).toBe('abc');
@@ -116,7 +117,7 @@ test('imports read remote files through the media context', async () => {
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   try {
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/export/part.jsonl`;
-    const ctx = createMediaContext({ cacheDir: path.join(tmp, 'c4') });
+    const ctx = createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c4') });
     const got = [];
     for await (const b of readRows(url, chunkSchema().columns, { media: ctx })) got.push(...b);
     expect(got).toHaveLength(3);
@@ -140,5 +141,5 @@ test('a blob store that cannot be reached is a TransientError (the queue retries
   });
   const azErr = await az.exists('az://acct/c/a.png').catch((e: unknown) => e);
   expect(azErr).toBeInstanceOf(TransientError);
-  await expect(createMediaContext({ cacheDir: path.join(tmp, 'c5') }).localPath(`http://127.0.0.1:${port}/x.png`)).rejects.toThrow(TransientError);
+  await expect(createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c5') }).localPath(`http://127.0.0.1:${port}/x.png`)).rejects.toThrow(TransientError);
 }, 120_000);

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { CellInputError, type MediaStore } from '@tessera/core';
 import { AzureMediaStore, GcsMediaStore, LocalMediaStore, S3MediaStore, createMediaContext, parquetFiles, readRows } from '@tessera/connectors';
+import { testMediaPolicy } from './support/media-policy';
 import { chunkRows, chunkSchema } from './support/schema';
 import { startGcsServer, type GcsTestServer } from '../../../test/support/gcs-server/server';
 import { AZURITE_ACCOUNT, startAzurite, startS3 } from './support/emulators';
@@ -75,7 +76,7 @@ const bytesOf = async (r: Readable) => {
 describe.each(['local', 's3', 'gcs', 'azure'])('%s media store', (name) => {
   const setup = () => {
     const { store, destination } = stores[name]!;
-    const ctx = createMediaContext({ stores: [store], cacheDir: path.join(tmp, `cache-${name}`), cacheMaxBytes: 64 * MiB, defaultDestination: destination() });
+    const ctx = createMediaContext({ policy: testMediaPolicy(), stores: [store], cacheDir: path.join(tmp, `cache-${name}`), cacheMaxBytes: 64 * MiB, defaultDestination: destination() });
     return { store, ctx, destination: destination() };
   };
 

@@ -2,6 +2,7 @@ export * from './errors';
 export { checkName, checkPipelineName } from './names';
 export * from './types/column-type';
 export { validateValue } from './types/validate-value';
+export { setValueLimits, valueLimits, type ValueLimits } from './types/value-limits';
 export * from './expr/expr';
 export * from './udf/udf';
 export type * from './udf/response-cache';

@@ -23,6 +23,13 @@ const schema = z.object({
   TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
   TESSERA_INGEST_WINDOW_MS: intFrom(50, 0),
   TESSERA_INGEST_MAX_ROWS: intFrom(1000, 1),
+  TESSERA_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  TESSERA_WORKER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  TESSERA_MAX_VALUE_BYTES: intFrom(16 * 1024 * 1024, 1024),
+  TESSERA_MAX_JSON_DEPTH: intFrom(64, 1),
+  TESSERA_MAX_ROW_BYTES: intFrom(64 * 1024 * 1024, 1024),
+  TESSERA_MAX_INGEST_BYTES: intFrom(64 * 1024 * 1024, 1024),
+  TESSERA_MAX_WRITE_ROWS: intFrom(100_000, 1),
 });
 
 export interface TesseraConfig {
@@ -53,6 +60,17 @@ export interface TesseraConfig {
   ingestWindowMs: number;
   /** ... up to this many rows per version (a larger job is committed alone) */
   ingestMaxRows: number;
+  /** address the worker's HTTP endpoints bind to (loopback unless configured) */
+  workerHost: string;
+  /** bearer token for control actions on the worker's HTTP endpoints; without one there are none */
+  workerToken?: string;
+  /** largest single value, deepest JSON (see Security in the README) */
+  maxValueBytes: number;
+  maxJsonDepth: number;
+  /** largest row, ingest payload and rows per write */
+  maxRowBytes: number;
+  maxIngestBytes: number;
+  maxWriteRows: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -88,5 +106,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
     ingestWindowMs: e.TESSERA_INGEST_WINDOW_MS,
     ingestMaxRows: e.TESSERA_INGEST_MAX_ROWS,
+    workerHost: e.TESSERA_WORKER_HOST,
+    ...(e.TESSERA_WORKER_TOKEN ? { workerToken: e.TESSERA_WORKER_TOKEN } : {}),
+    maxValueBytes: e.TESSERA_MAX_VALUE_BYTES,
+    maxJsonDepth: e.TESSERA_MAX_JSON_DEPTH,
+    maxRowBytes: e.TESSERA_MAX_ROW_BYTES,
+    maxIngestBytes: e.TESSERA_MAX_INGEST_BYTES,
+    maxWriteRows: e.TESSERA_MAX_WRITE_ROWS,
   };
 }

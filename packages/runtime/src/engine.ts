@@ -1,11 +1,13 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { planPipeline, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { planPipeline, setValueLimits, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import { Store, iterationColumns, viewsOf, type ApplyOptions, type Row, type WriteOptions, type CatalogTable, type WriteOp, type WriteRequest, type RequestOutcome } from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
+import { checkWriteLimits } from './ingest-limits';
+import { loadPipelines } from './registry';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 
 export interface EnqueueOptions {
@@ -32,6 +34,7 @@ export class Engine {
   private readonly queues = new Map<string, Queue>();
   /** pipeline code this process has loaded: its JSON schemas check writes */
   private readonly defs = new Map<string, PipelineDef>();
+  private codeLoaded?: Promise<void>;
 
   private constructor(
     readonly config: TesseraConfig,
@@ -41,6 +44,7 @@ export class Engine {
   ) {}
 
   static async connect(config: TesseraConfig): Promise<Engine> {
+    setValueLimits({ maxValueBytes: config.maxValueBytes, maxJsonDepth: config.maxJsonDepth });
     const store = await Store.open({ url: config.databaseUrl, schema: config.schema }).catch((e: Error) => {
       throw new Error(`cannot reach Postgres at ${redact(config.databaseUrl)}: ${e.message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_DATABASE_URL`);
     });
@@ -68,6 +72,22 @@ export class Engine {
   /** Make a pipeline's code known to this engine (apply does it too), so writes are checked against its JSON schemas. */
   define(def: PipelineDef): void {
     this.defs.set(def.name, def);
+  }
+
+  /**
+   * The pipeline's code, for the JSON-schema checks of writes. A client that never applied or
+   * defined it (Engine.connect + insert, as the README shows) loads it once from TESSERA_PIPELINES,
+   * so its writes are checked as the ingest worker checks them.
+   */
+  private async codeOf(pipeline: string): Promise<PipelineDef | undefined> {
+    if (!this.defs.has(pipeline)) {
+      this.codeLoaded ??= loadPipelines(this.config.pipelines).then(
+        (defs) => defs.forEach((d) => this.defs.has(d.name) || this.defs.set(d.name, d)),
+        () => undefined, // no code here: the catalog's type checks still run
+      );
+      await this.codeLoaded;
+    }
+    return this.defs.get(pipeline);
   }
 
   /** Create or migrate the catalog to match the definition; start backfills for what changed. */
@@ -113,14 +133,16 @@ export class Engine {
   }
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
-    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    checkWriteLimits(rows, this.config, `insert into ${pipeline}.${table}`);
+    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
     const r = await this.store.insert(pipeline, table, rows, opts);
     await this.enqueue(pipeline, table, r.version, { vMin: r.version });
     return r;
   }
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
-    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    checkWriteLimits(rows, this.config, `update of ${pipeline}.${table}`);
+    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
     const r = await this.store.update(pipeline, table, rows, opts);
     // every pending cell of the rows written, not only the reset ones: a cell still pending in the
     // old row version (its job in flight) was carried over, and that job writes to the old version
@@ -130,7 +152,8 @@ export class Engine {
 
   /** Insert rows whose key is new, update those whose key exists (one version); see Store.upsert. */
   async upsert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
-    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    checkWriteLimits(rows, this.config, `upsert into ${pipeline}.${table}`);
+    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
     const r = await this.store.upsert(pipeline, table, rows, opts);
     await this.enqueue(pipeline, table, r.version, { vMin: r.version, derived: r.derived });
     return r;

@@ -1,4 +1,5 @@
 export { loadConfig, type TesseraConfig } from './config';
+export { checkWriteLimits, type WriteLimits } from './ingest-limits';
 export { Engine, connectRedis, redact, selectStages, type EnqueueOptions } from './engine';
 export { PipelineRegistry, loadPipelines } from './registry';
 export { WorkerPool, type WorkerPoolOptions, type WorkerEvents } from './worker-pool';

@@ -101,7 +101,7 @@ export class WorkerPool {
         const started = Date.now();
         try {
           let result: unknown;
-          if (name === INGEST_QUEUE) result = await runIngest(job, grouper);
+          if (name === INGEST_QUEUE) result = await runIngest(job, grouper, engine.config);
           else if (job.data?.kind === 'finalize') {
             result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
           } else if (job.data?.kind === 'iterate') {
@@ -117,6 +117,7 @@ export class WorkerPool {
               },
               enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
               enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
+              lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             });
           } else {
             const parsed = StageJob.safeParse(job.data);

@@ -4,7 +4,7 @@ import type { Job } from 'bullmq';
 import { WorkerPool } from '../src';
 import { createMediaContext } from '@tessera/connectors';
 import { startHarness } from '../../../test/support/harness';
-import { testConfig } from '../../../test/support/env';
+import { testConfig, testMediaPolicy } from '../../../test/support/env';
 
 /**
  * A stage job that the rate limiter refuses writes the cells it computed, then waits in BullMQ's
@@ -28,7 +28,7 @@ beforeAll(async () => {
   pool = await WorkerPool.start({
     engine: h.engine,
     registry: h.registry,
-    media: createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir }),
+    media: createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) }),
     events: {
       completed: (_q, job: Job) => completed.push({ id: job.id!, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted }),
       requeued: (_q, job: Job, delayMs) => requeued.push({ id: job.id!, delayMs }),

@@ -1,5 +1,5 @@
 import type { CliContext } from '../context';
-import { formatExportState, formatTable, formatUsage, progressBar } from '../format';
+import { formatExportState, formatTable, formatUsage, progressBar, terminalSafeJson } from '../format';
 
 /** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
 export async function selectCommand(ctx: CliContext, args: string[], flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string }) {
@@ -12,7 +12,7 @@ export async function selectCommand(ctx: CliContext, args: string[], flags: { li
     ...(flags.columns ? { columns: flags.columns.split(',') } : {}),
     withErrors: !!flags.errors,
   });
-  console.log(flags.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+  console.log(flags.json ? terminalSafeJson(rows) : formatTable(rows));
 }
 
 /**

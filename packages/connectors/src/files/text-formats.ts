@@ -12,11 +12,16 @@ export const jsonlFormat: FileFormat = {
   },
 };
 
-/** RFC 4180: quoted when needed; JSON and arrays as JSON text, timestamps ISO 8601, null as an empty field. */
+/**
+ * RFC 4180: quoted when needed; JSON and arrays as JSON text, timestamps ISO 8601, null as an empty field.
+ * Text that a spreadsheet would run as a formula (starting with = + - @, tab or carriage return) is
+ * prefixed with a single quote (OWASP's CSV injection advice): exported data is untrusted input.
+ */
 export function csvField(v: unknown): string {
   const p = plainValue(v);
   if (p === null) return '';
-  const s = typeof p === 'object' ? JSON.stringify(p) : String(p);
+  let s = typeof p === 'object' ? JSON.stringify(p) : String(p);
+  if (typeof p === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { parseCsv } from './csv-parser';
 import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
@@ -87,12 +86,45 @@ export function arrowReader(file: string): RawBatches {
   };
 }
 
-export function jsonlReader(file: string): RawBatches {
+/** Longest JSONL line (TESSERA_MAX_ROW_BYTES, default 64 MiB): one row. */
+const maxLineBytesFromEnv = () => Number(process.env.TESSERA_MAX_ROW_BYTES) || 64 * 1024 * 1024;
+
+/**
+ * The lines of a file, each at most `max` bytes: a longer one is an error naming its number, found
+ * while it is read (readline would hold it whole, and one over V8's string limit kills the process).
+ */
+async function* boundedLines(file: string, max: number): AsyncGenerator<string> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let n = 1;
+  const take = () => {
+    const line = Buffer.concat(parts, size).toString('utf8');
+    parts = [];
+    size = 0;
+    n++;
+    return line.endsWith('\r') ? line.slice(0, -1) : line;
+  };
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+      if (size + nl - from > max) throw new Error(`line ${n} is longer than ${max} bytes (TESSERA_MAX_ROW_BYTES)`);
+      parts.push(chunk.subarray(from, nl));
+      size += nl - from;
+      yield take();
+      from = nl + 1;
+    }
+    if (size + chunk.length - from > max) throw new Error(`line ${n} is longer than ${max} bytes (TESSERA_MAX_ROW_BYTES)`);
+    parts.push(chunk.subarray(from));
+    size += chunk.length - from;
+  }
+  if (size) yield take();
+}
+
+export function jsonlReader(file: string, maxLineBytes = maxLineBytesFromEnv()): RawBatches {
   let first: string[] | undefined;
   const lines = async function* () {
-    const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
     let n = 0;
-    for await (const line of rl) {
+    for await (const line of boundedLines(file, maxLineBytes)) {
       n++;
       if (line.trim() === '') continue;
       let v: unknown;

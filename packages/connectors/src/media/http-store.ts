@@ -1,44 +1,47 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { CellInputError, ConfigError, TransientError, type MediaStore } from '@tessera/core';
-import { asStoreError } from './transient';
+import { openHttpMedia } from './http-fetch';
+import { mediaPolicyFromEnv, type MediaPolicy } from './policy';
+import { redactRef } from './redact';
 
-/** Read-only media over http(s): input media can be any URL the worker can reach. */
+/**
+ * Read-only media over http(s), under the media policy (hosts, addresses of every connection and
+ * redirect, size and time limits); by default the policy from the environment.
+ */
 export class HttpMediaStore implements MediaStore {
   readonly schemes = ['http', 'https'] as const;
+  private policy?: MediaPolicy;
+
+  constructor(policy?: MediaPolicy) {
+    this.policy = policy;
+  }
 
   async put(base: string): Promise<string> {
-    throw new ConfigError(`cannot write media to ${base}: http(s) destinations are read-only; use file://, s3://, gs:// or az://`);
+    throw new ConfigError(`cannot write media to ${redactRef(base)}: http(s) destinations are read-only; use file://, s3://, gs:// or az://`);
   }
 
   async exists(url: string): Promise<boolean> {
-    const res = await this.request(url, 'HEAD');
-    return res.ok;
+    const res = await this.open(url, 'HEAD');
+    res.body.destroy();
+    return res.status >= 200 && res.status < 300;
   }
 
   async get(url: string): Promise<Readable> {
-    const res = await this.request(url, 'GET');
-    if (!res.ok || !res.body) throw new CellInputError(`cannot read ${withoutQuery(url)}: HTTP ${res.status}`, { ref: withoutQuery(url), status: res.status });
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    const res = await this.open(url, 'GET');
+    if (res.status < 200 || res.status >= 300) {
+      res.body.destroy();
+      throw new CellInputError(`cannot read ${redactRef(url)}: HTTP ${res.status}`, { ref: redactRef(url), status: res.status });
+    }
+    return res.body;
   }
 
-  private async request(url: string, method: 'GET' | 'HEAD'): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(url, { method, redirect: 'follow' });
-    } catch (err) {
-      throw asStoreError(err, `${method} ${withoutQuery(url)}`);
-    }
+  private async open(url: string, method: 'GET' | 'HEAD') {
+    this.policy ??= mediaPolicyFromEnv();
+    const res = await openHttpMedia(url, method, this.policy);
     if (res.status === 429 || res.status >= 500) {
-      const ra = Number(res.headers.get('retry-after'));
-      await res.body?.cancel();
-      throw new TransientError(`${method} ${withoutQuery(url)}: HTTP ${res.status}`, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
+      res.body.destroy();
+      throw new TransientError(`${method} ${redactRef(url)}: HTTP ${res.status}`, res.retryAfterMs);
     }
     return res;
   }
-}
-
-/** Presigned URLs carry credentials in the query string: messages and logs get the URL without it. */
-function withoutQuery(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : `${url.slice(0, q)}?…`;
 }

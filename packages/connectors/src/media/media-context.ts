@@ -3,10 +3,13 @@ import { createReadStream } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CellInputError, ConfigError, type MediaContext, type MediaStore } from '@tessera/core';
+import { Transform, type Readable } from 'node:stream';
 import { isLocal, joinLocation, localPathOf } from '../url';
+import { redactRef } from './redact';
 import { createMediaStoreResolver } from './resolve';
 import { LocalCache } from './local-cache';
 import { sha256, sha256File } from './hash';
+import { mediaPolicyFromEnv, type MediaPolicy } from './policy';
 
 export interface MediaContextOptions {
   /** stores to use instead of the defaults, by scheme */
@@ -17,6 +20,8 @@ export interface MediaContextOptions {
   cacheDir?: string;
   /** cache size bound in bytes (env TESSERA_MEDIA_CACHE_MAX_BYTES, default 5 GiB) */
   cacheMaxBytes?: number;
+  /** what may be read (env TESSERA_MEDIA_*, see the README's Security section); the local default destination is always readable */
+  policy?: MediaPolicy;
 }
 
 const EXTENSION = /^[a-z0-9]{1,10}$/i;
@@ -28,10 +33,13 @@ export interface TesseraMediaContext extends MediaContext {
 
 export function createMediaContext(opts: MediaContextOptions = {}): TesseraMediaContext {
   const env = process.env;
-  const storeFor = createMediaStoreResolver(opts.stores);
   // a local directory is made absolute here, so a relative one means the same after a chdir; URLs stay as they are
   const destination = opts.defaultDestination || env.TESSERA_MEDIA_DESTINATION || '.tessera/media';
   const defaultDestination = isLocal(destination) ? localPathOf(destination) : destination;
+  // views read the media views wrote (tiles of frames), so the default destination is a root too
+  const basePolicy = opts.policy ?? mediaPolicyFromEnv(env);
+  const policy = isLocal(defaultDestination) ? basePolicy.withRoots([defaultDestination]) : basePolicy;
+  const storeFor = createMediaStoreResolver(opts.stores, policy);
   const cacheMax = opts.cacheMaxBytes ?? (env.TESSERA_MEDIA_CACHE_MAX_BYTES ? Number(env.TESSERA_MEDIA_CACHE_MAX_BYTES) : 5 * 1024 ** 3);
   if (!Number.isFinite(cacheMax) || cacheMax <= 0) throw new ConfigError(`media cache size must be a positive number of bytes, got ${cacheMax}`);
   const cache = new LocalCache(opts.cacheDir ?? env.TESSERA_MEDIA_CACHE_DIR ?? path.join(os.tmpdir(), 'tessera-media-cache'), cacheMax);
@@ -42,13 +50,16 @@ export function createMediaContext(opts: MediaContextOptions = {}): TesseraMedia
 
     async localPath(ref) {
       if (isLocal(ref)) {
-        const file = localPathOf(ref);
+        const file = await policy.resolveLocal(ref);
         const s = await stat(file).catch(() => undefined);
-        if (!s?.isFile()) throw new CellInputError(`media file not found: ${file}`, { ref });
+        // a FIFO or a device would block or never end
+        if (!s?.isFile()) throw new CellInputError(`media file ${s ? 'is not a regular file' : 'not found'}: ${file}`, { ref: file });
         return file;
       }
+      policy.checkRemote(ref);
       const store = storeFor(ref);
-      return cache.get(ref, () => store.get(ref));
+      // http(s) downloads are bounded by the http store itself; object stores by this
+      return cache.get(ref, async () => capBytes(await store.get(ref), policy.maxBytes, ref));
     },
 
     async write(destination, body, { extension, contentType }) {
@@ -66,4 +77,19 @@ export function createMediaContext(opts: MediaContextOptions = {}): TesseraMedia
       return store.put(dest, key, isBuffer ? body : createReadStream(body), { size, ...(contentType ? { contentType } : {}) });
     },
   };
+}
+
+/** Fail a download that grows over `max` bytes with a cell error (TESSERA_MEDIA_MAX_BYTES). */
+function capBytes(body: Readable, max: number, ref: string): Readable {
+  let bytes = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > max) return done(new CellInputError(`cannot read ${redactRef(ref)}: larger than ${max} bytes (TESSERA_MEDIA_MAX_BYTES)`, { ref: redactRef(ref) }));
+      done(null, chunk);
+    },
+  });
+  body.once('error', (e) => cap.destroy(e));
+  cap.once('close', () => body.destroy());
+  return body.pipe(cap);
 }

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { inputError, localFile } from '../common/input';
+import { checkMediaSeconds } from '../common/limits';
 import { tempDir } from '../common/temp-dir';
 import { probeMedia } from '../ffmpeg/probe';
 import { runTool, toolCause } from '../ffmpeg/tool';
@@ -52,6 +53,7 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
   if (!stream) throw inputError(ref, 'has no audio stream');
   const total = stream.duration ?? probed.duration;
   if (total === undefined || total <= 0) throw inputError(ref, 'the audio duration cannot be determined');
+  checkMediaSeconds(ref, total);
 
   let duration: number;
   if (spec.size.kind === 'duration') duration = spec.size.seconds;

@@ -1,6 +1,7 @@
 import { inputError } from '../common/input';
 import { unionBox, type Block, type Box, type ParsedDocument } from './block';
 import { openPdf, type OpenPdf, type PdfTextItem } from './pdf-client';
+import { checkPdfPages } from '../common/limits';
 
 type TextItem = PdfTextItem;
 
@@ -73,6 +74,12 @@ export async function parsePdf(bytes: Uint8Array, ref: string, opts: { emptyPage
     pdf = await openPdf(new Uint8Array(bytes));
   } catch (e) {
     throw pdfError(ref, e);
+  }
+  try {
+    checkPdfPages(ref, pdf.pages);
+  } catch (e) {
+    await pdf.close();
+    throw e;
   }
   async function* blocks(): AsyncGenerator<Block> {
     // keep a few pages in flight so the reader thread parses page n+1 while this thread chunks page n

@@ -1,6 +1,7 @@
 import type { OutputInfo } from 'sharp';
 import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { inputError, localFile } from '../common/input';
+import { checkImagePixels } from '../common/limits';
 import { normalizeTileParams, tileCount, type TileIteratorParams } from './tile-params';
 
 const tileOutputs = { tile: t.image(), tileCoord: t.array('int'), tileBox: t.array('int') };
@@ -20,12 +21,18 @@ async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorC
   // loaded on first use: libvips is only mapped into processes that tile images
   const { default: sharp } = await import('sharp');
   let decoded: { data: Buffer; info: OutputInfo };
+  // the header first: a small file can decode to gigabytes
+  const meta = await sharp(file, { limitInputPixels: false }).metadata().catch((e: Error) => {
+    throw inputError(ref, `is not a readable image: ${e.message}`);
+  });
+  // an animated image decodes all its frames (pages) when asked to
+  checkImagePixels(ref, meta.width ?? 0, (meta.height ?? 0) * (spec.allFrames ? (meta.pages ?? 1) : 1));
   let frames = 1;
   try {
     // all frames of an animated image decode as one tall image, frame after frame (pageHeight each)
     let img = sharp(file, spec.allFrames ? { animated: true } : {});
     if (spec.applyExifOrientation) img = img.rotate(); // no angle: as the EXIF Orientation tag says
-    if (spec.allFrames) frames = (await sharp(file).metadata()).pages ?? 1;
+    if (spec.allFrames) frames = meta.pages ?? 1;
     decoded = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw inputError(ref, `is not a readable image: ${(e as Error).message}`);

@@ -3,6 +3,7 @@ import { BoundedQueue } from '../common/bounded-queue';
 import { Channel } from '../common/channel';
 import { inputError, localFile } from '../common/input';
 import { damageCause, isDamageLine } from '../ffmpeg/damage';
+import { checkMediaSeconds } from '../common/limits';
 import { startTool, toolCause, type ToolExit } from '../ffmpeg/tool';
 import { validateFrameParams, type FrameIteratorParams } from './frame-params';
 import { selectFrames } from './frame-selection';
@@ -95,6 +96,7 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
   try {
     if (mode.kind !== 'all') {
       probe = await probeVideo(file, ref, ctx.signal);
+      checkMediaSeconds(ref, probe.duration);
       const { index, timeBase: tbProbe } = probe;
       const tb = tbProbe[0] / tbProbe[1];
       const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (probe!.frameRate ?? 25));

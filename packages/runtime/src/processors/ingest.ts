@@ -3,6 +3,8 @@ import { TesseraError } from '@tessera/core';
 import { IngestJob } from '../jobs/payloads';
 import { ingestRequestKey } from '../ingest/request-key';
 import type { CommitGrouper } from '../ingest/commit-grouper';
+import { checkIngestPayload } from '../ingest-limits';
+import type { TesseraConfig } from '../config';
 
 /**
  * Apply one ingest payload, committed together with the other ingest jobs this worker holds for
@@ -10,7 +12,8 @@ import type { CommitGrouper } from '../ingest/commit-grouper';
  * the table, fail this job alone (no retries) with the reason recorded on it; nothing else is
  * touched. The request's key (see ingestRequestKey) makes a retried job apply once.
  */
-export async function runIngest(job: Job, grouper: CommitGrouper) {
+export async function runIngest(job: Job, grouper: CommitGrouper, config: TesseraConfig) {
+  checkIngestPayload(job.data, config);
   const parsed = IngestJob.safeParse(job.data);
   if (!parsed.success) {
     throw new UnrecoverableError(`invalid ingest payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);

@@ -3,6 +3,7 @@ import { isJobLevelError, typeFromSpec, validateValue, type IteratorCall, type M
 import { canonicalJson, statusCol, CELL_ERROR, CELL_OK, type BatchRow, type CatalogTable, type IterationOutcome, type Row, type Store } from '@tessera/store';
 import type { IterateJob, DerivedWork } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
+import { isDataError } from './write-cells';
 
 export interface IterateDeps {
   store: Store;
@@ -15,6 +16,8 @@ export interface IterateDeps {
   /** start view work (exports of retired rows) of views of the view */
   enqueueDerived(derived: DerivedWork[]): Promise<void>;
   signal?: AbortSignal;
+  /** this is the job's last attempt: a row that fails for a transient reason gets an error cell rather than staying pending */
+  lastAttempt?: boolean;
 }
 
 export interface IterateResult {
@@ -61,10 +64,30 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   const input = columnOf(column.computed!.expr);
   const result: IterateResult = { rows: rows.length, computed: 0, failed: 0, viewRows: 0 };
   const derived: DerivedWork[] = [];
+  // a row that fails for a transient reason does not hold back the others: the job retries it after
+  let retry: Error | undefined;
   for (const row of rows) {
-    const outcome = await iterateRow(row, input, call, view, deps);
+    let outcome: IterationOutcome | undefined;
+    try {
+      outcome = await iterateRow(row, input, call, view, deps);
+    } catch (e) {
+      if (!isJobLevelError(e)) throw e;
+      if (!deps.lastAttempt) {
+        retry ??= e;
+        continue;
+      }
+      outcome = { error: { type: e.name, message: `failed on the job's last attempt: ${e.message}` } };
+    }
     if (!outcome) continue; // the input is not computed yet: its own job will come back here
-    const commit = await store.commitIteration(base, view.name, row, outcome, work);
+    let commit: Awaited<ReturnType<Store['commitIteration']>>;
+    try {
+      commit = await store.commitIteration(base, view.name, row, outcome, work);
+    } catch (e) {
+      if (!isDataError(e)) throw e;
+      // Postgres refused a value of this row's view rows: this row fails, the others go on
+      outcome = { error: { type: 'StoreError', message: `view rows of ${view.name} could not be stored: ${(e as Error).message}` } };
+      commit = await store.commitIteration(base, view.name, row, outcome, work);
+    }
     if (!commit.committed) continue;
     if ('error' in outcome) result.failed++;
     else result.computed++;
@@ -75,6 +98,7 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   const version = await store.versionByRequest(view.id, work.requestId);
   if (version !== null) await deps.enqueueView(view.name, version);
   if (derived.length) await deps.enqueueDerived(derived);
+  if (retry) throw retry;
   return result;
 }
 

@@ -3,6 +3,7 @@ import { evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from 
 import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
+import { writeCellsIsolated } from './write-cells';
 
 export interface StageResult {
   rows: number;
@@ -109,7 +110,8 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       break;
     }
   }
-  await store.writeCells(
+  await writeCellsIsolated(
+    store,
     table,
     job.columns,
     results.filter((r) => Object.keys(r.cells).length),

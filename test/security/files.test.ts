@@ -1,0 +1,60 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type http from 'node:http';
+import { csvFormat, readRows, MediaPolicy } from '@tessera/connectors';
+import { authorized } from '../../apps/worker/src/http-auth';
+
+/** Files in and out: CSV exports that a spreadsheet would run, JSONL lines too long to hold, and the control token check. */
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tessera-sec-files-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('CSV export escapes text a spreadsheet would run as a formula; numbers stay numbers', async () => {
+  const columns = [
+    { name: 'a', type: { kind: 'string' } },
+    { name: 'n', type: { kind: 'int' } },
+  ] as never;
+  const csv = (await csvFormat.encode(columns, [
+    { a: '=HYPERLINK("http://evil","x")', n: -5 },
+    { a: '+1+1', n: 1 },
+    { a: '-2+3', n: 2 },
+    { a: '@SUM(A1)', n: 3 },
+    { a: '\tcmd', n: 4 },
+    { a: 'plain', n: 5 },
+  ] as never)).toString();
+  expect(csv.split('\r\n')).toEqual(['a,n', `"'=HYPERLINK(""http://evil"",""x"")",-5`, "'+1+1,1", "'-2+3,2", "'@SUM(A1),3", "'\tcmd,4", 'plain,5', '']);
+});
+
+test('a JSONL line over the row limit is a clear import error, not a crash', async () => {
+  const file = path.join(dir, 'big.jsonl');
+  await writeFile(file, `{"id":"a"}\n{"id":"${'x'.repeat(2_000_000)}"}\n`);
+  const before = process.env.TESSERA_MAX_ROW_BYTES;
+  process.env.TESSERA_MAX_ROW_BYTES = '1000000';
+  try {
+    const it = readRows(file, [{ name: 'id', type: { kind: 'string' } }] as never, { batchSize: 1 });
+    expect((await it.next()).value).toEqual([{ id: 'a' }]);
+    await expect(it.next()).rejects.toThrow(/import .*big\.jsonl: line 2 is longer than 1000000 bytes \(TESSERA_MAX_ROW_BYTES\)/);
+  } finally {
+    if (before === undefined) delete process.env.TESSERA_MAX_ROW_BYTES;
+    else process.env.TESSERA_MAX_ROW_BYTES = before;
+  }
+});
+
+test('control actions need the configured bearer token; without one configured, nothing is authorized', () => {
+  const req = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as http.IncomingMessage;
+  const token = 'a-long-enough-token-123';
+  expect(authorized(req(`Bearer ${token}`), token)).toBe(true);
+  expect(authorized(req(`Bearer ${token}x`), token)).toBe(false);
+  expect(authorized(req(), token)).toBe(false);
+  expect(authorized(req(`Bearer ${token}`), undefined)).toBe(false);
+});
+
+test('policy configuration is checked: bad addresses and bucket forms are named', () => {
+  expect(() => new MediaPolicy({ roots: [], allowAddresses: ['10.0.0.0/99'] })).toThrow(/TESSERA_MEDIA_ALLOW_ADDRESSES: "10.0.0.0\/99" has a bad prefix length/);
+  expect(() => new MediaPolicy({ roots: [], buckets: ['bucket-without-scheme'] })).toThrow(/TESSERA_MEDIA_BUCKETS: "bucket-without-scheme" is not s3:\/\/bucket/);
+});
