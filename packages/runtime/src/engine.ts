@@ -7,6 +7,7 @@ import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
+import { syncSources } from './sources/schedules';
 
 export interface EnqueueOptions {
   /** only the rows this version wrote (inserts, updates) rather than every live row */
@@ -78,6 +79,7 @@ export class Engine {
     for (const ch of changes) {
       if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }
+    await syncSources(this, def); // schedulers follow the sources in the code: added, changed, removed
     return changes;
   }
 

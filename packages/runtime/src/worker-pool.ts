@@ -10,7 +10,8 @@ import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
 import { jobOptions } from './dag/build-flow';
-import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
+import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, SOURCES_QUEUE, queueName } from './jobs/queues';
+import { runSourceJob } from './sources/source-processor';
 import { delayExport, exportDelayed } from './export-retry';
 
 export interface WorkerEvents {
@@ -90,12 +91,13 @@ export class WorkerPool {
     const connections: Redis[] = [];
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const workers = names.map((name) => {
-      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE ? 2 : 4);
+      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? (name === INGEST_QUEUE || name === CONTROL_QUEUE || name === SOURCES_QUEUE ? 2 : 4);
       const processor = async (job: Job, token?: string) => {
         const started = Date.now();
         try {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, engine);
+          else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry, media: opts.media });
           else if (job.data?.kind === 'finalize') {
             result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
           } else if (job.data?.kind === 'iterate') {

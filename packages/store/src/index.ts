@@ -13,3 +13,5 @@ export type { RowSelector, BatchRow, CellResult } from './cells';
 export { stageInputs } from './cells';
 export { statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR, ident } from './sql';
 export { canonicalJson } from './canonical-json';
+export { SourceStates, RunSupersededError, type SourceInfo, type SourceRun, type SourceSpec, type PageCommit } from './sources/source-state';
+export type { PageWrite, PageVersion } from './sources/write-page';

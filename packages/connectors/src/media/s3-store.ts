@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { CellInputError, type MediaStore } from '@tessera/core';
+import { CellInputError, type ListedObject, type MediaStore } from '@tessera/core';
 import { joinKey, parseLocation } from '../url';
 import { s3Sdk } from '../sdk/modules';
 import { asStoreError } from './transient';
@@ -93,6 +93,28 @@ export class S3MediaStore implements MediaStore {
       if (isNotFound(err)) throw new CellInputError(`media object not found: ${url}`, { ref: url });
       throw asStoreError(err, `GET ${url}`);
     }
+  }
+
+  async *list(prefix: string, opts: { pageSize: number; startAfter?: string }): AsyncIterable<ListedObject[]> {
+    const { host: Bucket, path } = parseLocation(prefix);
+    const Prefix = path ? `${path}/` : '';
+    let ContinuationToken: string | undefined;
+    do {
+      let page;
+      try {
+        const { sdk, client } = await this.sdk();
+        page = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket, Prefix, MaxKeys: opts.pageSize, ...(ContinuationToken ? { ContinuationToken } : opts.startAfter ? { StartAfter: Prefix + opts.startAfter } : {}) }),
+        );
+      } catch (err) {
+        throw asStoreError(err, `list s3://${Bucket}/${Prefix}`);
+      }
+      const objects = (page.Contents ?? [])
+        .filter((o) => o.Key && !o.Key.endsWith('/'))
+        .map((o) => ({ key: o.Key!.slice(Prefix.length), url: `s3://${Bucket}/${o.Key}`, size: o.Size ?? 0, modified: o.LastModified ?? null, fingerprint: `etag:${o.ETag ?? ''}:${o.Size ?? 0}` }));
+      if (objects.length) yield objects;
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
   }
 
   destroy(): void {
