@@ -95,26 +95,30 @@ export class S3MediaStore implements MediaStore {
     }
   }
 
+  /**
+   * Listed with ListObjects (v1) and the last key as the marker: every S3-compatible server has it,
+   * and a key is a resumable position (s3rver fails V2 listings that are truncated).
+   */
   async *list(prefix: string, opts: { pageSize: number; startAfter?: string }): AsyncIterable<ListedObject[]> {
     const { host: Bucket, path } = parseLocation(prefix);
     const Prefix = path ? `${path}/` : '';
-    let ContinuationToken: string | undefined;
-    do {
+    let Marker = opts.startAfter ? Prefix + opts.startAfter : undefined;
+    for (;;) {
       let page;
       try {
         const { sdk, client } = await this.sdk();
-        page = await client.send(
-          new sdk.ListObjectsV2Command({ Bucket, Prefix, MaxKeys: opts.pageSize, ...(ContinuationToken ? { ContinuationToken } : opts.startAfter ? { StartAfter: Prefix + opts.startAfter } : {}) }),
-        );
+        page = await client.send(new sdk.ListObjectsCommand({ Bucket, Prefix, MaxKeys: opts.pageSize, ...(Marker ? { Marker } : {}) }));
       } catch (err) {
         throw asStoreError(err, `list s3://${Bucket}/${Prefix}`);
       }
-      const objects = (page.Contents ?? [])
+      const contents = page.Contents ?? [];
+      const objects = contents
         .filter((o) => o.Key && !o.Key.endsWith('/'))
         .map((o) => ({ key: o.Key!.slice(Prefix.length), url: `s3://${Bucket}/${o.Key}`, size: o.Size ?? 0, modified: o.LastModified ?? null, fingerprint: `etag:${o.ETag ?? ''}:${o.Size ?? 0}` }));
       if (objects.length) yield objects;
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+      if (!page.IsTruncated || !contents.length) return;
+      Marker = contents.at(-1)!.Key!;
+    }
   }
 
   destroy(): void {

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { TesseraError, type ListedObject, type ListingReader, type MediaContext, type PipelineDef, type QueryCursor, type QueryReader, type SourceDef } from '@tessera/core';
-import { readRows } from '@tessera/connectors';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, isAbsolute, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { formatOf, mediaStoreFor, readRows } from '@tessera/connectors';
 import { SourceStates, type CatalogTable, type PageCommit, type PageWrite, type Row, type SourceRun } from '@tessera/store';
 import type { Engine } from '../engine';
 import { tryRunLock } from './run-lock';
@@ -217,8 +222,10 @@ async function ingestFileRows(ctx: PageContext, files: ListedObject[], position:
   const columns = ctx.table.columns.filter((c) => !c.computed).map((c) => ({ name: c.name, type: c.type }));
   for (const file of files) {
     let index = 0;
+    // read from a fresh copy: the media cache is keyed by URL, and this object has just changed
+    const local = await freshCopy(file.url);
     try {
-      for await (const rows of readRows(file.url, columns, { batchSize: ctx.src.pageSize, ...(ctx.opts.media ? { media: ctx.opts.media } : {}) })) {
+      for await (const rows of readRows(local.path, columns, { batchSize: ctx.src.pageSize, format: formatOf(file.key) ?? 'jsonl' })) {
         const base = index;
         await commit(ctx, { upserts: rows, deletes: [], describe: (i) => `${file.key} row ${base + i + 1}`, position });
         index += rows.length;
@@ -227,7 +234,19 @@ async function ingestFileRows(ctx: PageContext, files: ListedObject[], position:
     } catch (e) {
       if ((e as Error).name === 'RunSupersededError') throw e;
       if ((e as Error).name !== 'ImportError') throw e;
-      await commit(ctx, { upserts: [], deletes: [], describe: () => '', items: [{ key: file.key, fingerprint: file.fingerprint }], position: file.key, problems: [(e as Error).message] });
+      const message = (e as Error).message.split(local.path).join(file.url);
+      await commit(ctx, { upserts: [], deletes: [], describe: () => '', items: [{ key: file.key, fingerprint: file.fingerprint }], position: file.key, problems: [message] });
+    } finally {
+      await local.remove();
     }
   }
+}
+
+/** A local path holding the object's current bytes: the file itself when local, else a temporary download. */
+async function freshCopy(url: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  if (isAbsolute(url)) return { path: url, remove: async () => undefined };
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-source-'));
+  const file = join(dir, basename(new URL(url).pathname) || 'object');
+  await pipeline(await mediaStoreFor(url).get(url), createWriteStream(file));
+  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
