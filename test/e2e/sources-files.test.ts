@@ -77,7 +77,7 @@ async function remove(where: Where, key: string) {
 }
 
 const media = () => createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir });
-const tick = (source: string): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule', media: media() });
+const tick = (source: string): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule' });
 const filesOf = async (origin: Where) => (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'], limit: 1000 })).filter((r) => r.origin === origin);
 
 describe.each(['dir', 's3', 'gcs', 'az'] as Where[])('%s source', (where) => {

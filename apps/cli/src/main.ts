@@ -7,6 +7,7 @@ import { selectCommand, statusCommand, errorsCommand, versionsCommand } from './
 import { revertCommand, recomputeCommand, reconcileCommand, exportCommand } from './commands/maintain';
 import { workerCommand } from './commands/worker';
 import { importCommand } from './commands/import';
+import { backfillCommand, schedulesCommand, pauseCommand } from './commands/sources';
 
 const HELP = `tessera <command> [args] [flags]
 
@@ -26,6 +27,10 @@ const HELP = `tessera <command> [args] [flags]
   reconcile [pipeline...] [--exports]        re-enqueue pending cells that no live job covers (--exports: re-ship exports too)
   export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
+  backfill <pipeline> <source> [--from W] [--full]
+                                             run a source now (from its watermark; --from a watermark; --full: everything)
+  schedules [pipeline] [--json]              sources: schedule, last run (rows, duration, error), next run, watermark
+  pause / resume <pipeline> <source>         stop or restart a source's scheduled runs
 
 Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
 TESSERA_PIPELINES, TESSERA_BATCH_SIZE, ...); see README.md.`;
@@ -51,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       exports: { type: 'boolean' },
       sink: { type: 'string', multiple: true },
       fresh: { type: 'boolean' },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -100,6 +106,16 @@ async function main(argv: string[]): Promise<number> {
         break;
       case 'export':
         await exportCommand(ctx, args, values);
+        break;
+      case 'backfill':
+        await backfillCommand(ctx, args, values);
+        break;
+      case 'schedules':
+        await schedulesCommand(ctx, args, values);
+        break;
+      case 'pause':
+      case 'resume':
+        await pauseCommand(ctx, command, args);
         break;
       default:
         console.error(`unknown command ${command}\n\n${HELP}`);

@@ -97,7 +97,7 @@ export class WorkerPool {
         try {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, engine);
-          else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry, media: opts.media });
+          else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry });
           else if (job.data?.kind === 'finalize') {
             result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
           } else if (job.data?.kind === 'iterate') {

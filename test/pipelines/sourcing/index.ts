@@ -7,7 +7,7 @@ const shout = defineUdf({ name: 'shout', version: '1', params: [t.string()], ret
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function sourcing(env: Record<string, string | undefined> = process.env) {
-  const schedule = (): ScheduleInput | undefined => (env.SRC_CRON ? { cron: env.SRC_CRON } : env.SRC_EVERY ? { every: Number(env.SRC_EVERY) } : undefined);
+  const schedule = (): ScheduleInput | undefined => (env.SRC_CRON ? { cron: env.SRC_CRON } : env.SRC_EVERY ? { every: /^\d+$/.test(env.SRC_EVERY) ? Number(env.SRC_EVERY) : env.SRC_EVERY } : undefined);
   const pageSize = Number(env.SRC_PAGE ?? 2);
   return definePipeline('sourcing', (p) => {
     const files = p.table('files', { id: t.string().primaryKey(), doc: t.document(), size: t.int(), origin: t.string() });

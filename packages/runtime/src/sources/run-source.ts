@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TesseraError, type ListedObject, type ListingReader, type MediaContext, type PipelineDef, type QueryCursor, type QueryReader, type SourceDef } from '@tessera/core';
+import { TesseraError, type ListedObject, type ListingReader, type PipelineDef, type QueryCursor, type QueryReader, type SourceDef } from '@tessera/core';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,8 +20,6 @@ export interface RunSourceOptions {
   full?: boolean;
   /** SQL sources: read from this watermark value (inclusive) instead of the committed one */
   from?: string;
-  /** to read files of remote rows-sources (s3://...) */
-  media?: MediaContext;
   /** after each committed page */
   onPage?: (run: { pages: number; inserted: number; updated: number; deleted: number; rejected: number }) => void;
 }
@@ -51,6 +49,11 @@ export async function runSource(engine: Engine, def: PipelineDef, name: string, 
     return out;
   };
   if (opts.from !== undefined && src.reader.kind !== 'query') throw new TesseraError('E_SOURCE', `source ${name} lists files: --from applies to SQL sources (use --full to ingest every file again)`);
+  if (trigger === 'schedule' && (await states.get(def.name, name)).paused) {
+    // a tick queued before the pause: nothing to do (checked again under the lock)
+    await states.recordSkipped(def.name, name, { trigger, ...(opts.tick ? { tick: opts.tick } : {}), reason: 'paused' });
+    return report({ status: 'skipped', error: 'paused' });
+  }
   const unlock = await tryRunLock(engine.store.pool, engine.config.schema, def.name, name);
   if (!unlock) {
     await states.recordSkipped(def.name, name, { trigger, ...(opts.tick ? { tick: opts.tick } : {}), reason: 'a run of this source is in progress' });

@@ -1,5 +1,4 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { MediaContext } from '@tessera/core';
 import type { Engine } from '../engine';
 import type { PipelineRegistry } from '../registry';
 import { runSource } from './run-source';
@@ -7,9 +6,9 @@ import type { SourceRunReport } from './source-events';
 import { SourceJob } from './source-job';
 
 /** A scheduler tick on a worker: run the source with the pipeline code this worker has. */
-export async function runSourceJob(job: Job, deps: { engine: Engine; registry: PipelineRegistry; media: MediaContext }): Promise<SourceRunReport> {
+export async function runSourceJob(job: Job, deps: { engine: Engine; registry: PipelineRegistry }): Promise<SourceRunReport> {
   const parsed = SourceJob.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid source job: ${parsed.error.message}`);
   const { pipeline, source } = parsed.data;
-  return runSource(deps.engine, deps.registry.get(pipeline), source, { trigger: 'schedule', ...(job.id ? { tick: job.id } : {}), media: deps.media });
+  return runSource(deps.engine, deps.registry.get(pipeline), source, { trigger: 'schedule', ...(job.id ? { tick: job.id } : {}) });
 }
