@@ -2,13 +2,13 @@ import type pg from 'pg';
 import { TesseraError } from '@tessera/core';
 import type { CatalogTable } from '../catalog';
 import { loadTables } from '../catalog';
-import { insertRows, updateRows, deleteRows, validateRows, type Row } from '../rows';
+import { upsertRows, deleteRows, validateRows, type Row } from '../rows';
 import { reviseDerived, retireDerived, derivedKey, type DerivedVersion } from '../derived';
 import { ident, pgType } from '../sql';
 
 export interface PageVersion {
   version: number;
-  kind: 'insert' | 'update' | 'delete';
+  kind: 'upsert' | 'delete';
   /** view work the version made (updates and deletes of rows that views iterate) */
   derived: DerivedVersion[];
 }
@@ -26,10 +26,10 @@ const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.primaryKe
 const keyOf = (t: CatalogTable, row: Row) => JSON.stringify(keyColumns(t).map((k) => row[k.name]));
 
 /**
- * Write a page of a source into `table` inside the caller's transaction: rows by primary key (new
- * keys inserted, live keys updated; the last of a key in the page wins), then deletes of the keys
- * given. A row that does not fit the table is skipped and named in `rejected`, so one bad row never
- * holds back its page nor the watermark. Each kind of write is a version of its own.
+ * Write a page of a source into `table` inside the caller's transaction: rows upserted by primary
+ * key (new keys inserted, live keys updated; the last of a key in the page wins), then deletes of
+ * the keys given. A row that does not fit the table is skipped and named in `rejected`, so one bad row never
+ * holds back its page nor the watermark. The upsert and the delete are a version each.
  */
 export async function writeSourcePage(c: pg.PoolClient, schema: string, table: CatalogTable, upserts: Row[], deletes: Row[], describe: (i: number) => string): Promise<PageWrite> {
   const out: PageWrite = { versions: [], inserted: 0, updated: 0, deleted: 0, rejected: [] };
@@ -43,20 +43,14 @@ export async function writeSourcePage(c: pg.PoolClient, schema: string, table: C
     }
   });
   const rows = [...byKey.values()];
-  const live = await liveKeys(c, table, rows);
-  const fresh = rows.filter((r) => !live.has(keyOf(table, r)));
-  const known = rows.filter((r) => live.has(keyOf(table, r)));
-  if (fresh.length) {
-    const r = await insertRows(c, schema, table, fresh);
-    out.versions.push({ version: r.version, kind: 'insert', derived: [] });
-    out.inserted = r.count;
-  }
-  const all = known.length || deletes.length ? await loadTables(c, schema, table.pipeline) : [];
-  if (known.length) {
-    const r = await updateRows(c, schema, table, known);
-    const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `update of ${table.name} v${r.version}`);
-    out.versions.push({ version: r.version, kind: 'update', derived });
-    out.updated = r.count;
+  const all = rows.length || deletes.length ? await loadTables(c, schema, table.pipeline) : [];
+  if (rows.length) {
+    // the store's upsert: new keys inserted, live ones updated, one version
+    const r = await upsertRows(c, schema, table, rows);
+    const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `upsert of ${table.name} v${r.version}`);
+    out.versions.push({ version: r.version, kind: 'upsert', derived });
+    out.inserted = r.inserted;
+    out.updated = r.updated;
   }
   const gone = deletes.length ? await liveKeys(c, table, deletes) : new Set<string>();
   const doomed = deletes.filter((d) => gone.has(keyOf(table, d)));
