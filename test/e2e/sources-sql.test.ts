@@ -83,6 +83,10 @@ test('Postgres: inserts and updates after the watermark are picked up, in pages;
   await src.query(`UPDATE ${PG_TABLE} SET deleted = true, updated_at = '2024-03-01' WHERE id = 5`);
   expect(await tick('pg_rows')).toMatchObject({ status: 'done', deleted: 1 });
   expect((await records('pg')).map((r) => r.id)).not.toContain('pg:5');
+
+  // backfill --from a watermark (inclusive): rows 3 and 7 again, as updates; the deleted row stays deleted
+  expect(await tick('pg_rows', { trigger: 'manual', from: '2024-02-01' })).toMatchObject({ status: 'done', inserted: 0, updated: 2, deleted: 0 });
+  expect(((await states().get('sourcing', 'pg_rows')).watermark as { key: string[] }).key).toEqual(['5']);
 });
 
 test('MariaDB: inserts and updates after the watermark are picked up', async () => {
