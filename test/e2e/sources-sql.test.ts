@@ -98,6 +98,14 @@ test('MariaDB: inserts and updates after the watermark are picked up', async () 
   const rows = await records('my');
   expect(rows.map((r) => r.title)).toEqual(['my 1', 'my 2 (edited)', 'my 3', 'my 4', 'my 5', 'my 6', 'my 7', 'my 8', 'my 9']);
   expect(await tick('my_rows')).toMatchObject({ status: 'done', inserted: 0, updated: 0 });
+
+  // a tick while a run is going (a run that outlasts its interval) does not start a second one
+  await addMy(20, 29);
+  let overlapping: SourceRunReport | undefined;
+  const outer = await tick('my_rows', { onPage: async (t) => void (t.pages === 1 && (overlapping = await tick('my_rows', { tick: 'overlap' }))) });
+  expect(outer).toMatchObject({ status: 'done', inserted: 10 });
+  expect(overlapping).toMatchObject({ status: 'skipped', error: 'a run of this source is in progress' });
+  expect((await states().runs('sourcing', 'my_rows', 10)).find((r) => r.tick === 'overlap')).toMatchObject({ status: 'skipped' });
 });
 
 test('a database lost mid-run: the pages before stay committed with their watermark, the error is recorded, the next tick goes on', async () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
+import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, onSourceRun, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
 import { createMetrics } from './metrics';
 import { startHttpServer } from './http-server';
@@ -72,6 +72,8 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
       },
     },
   });
+  // a source run's outcome is recorded on the run (tessera schedules); the log says it too
+  const offSourceRuns = onSourceRun((r) => (r.status === 'failed' ? log.warn(r, 'source run failed') : log.info(r, `source run ${r.status}`)));
   const state = { ready: true, queues: pool.queueNames };
   const server: http.Server = await startHttpServer(config.workerPort, metrics, state);
   const address = server.address();
@@ -87,6 +89,7 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
         state.ready = false;
         log.info('stopping: finishing active jobs');
         await pool.close();
+        offSourceRuns();
         await engine.close();
         gateRedis.disconnect();
         await new Promise((r) => server.close(r));

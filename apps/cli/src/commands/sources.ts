@@ -12,7 +12,7 @@ export async function backfillCommand(ctx: CliContext, args: string[], flags: { 
     trigger: 'manual',
     ...(flags.full ? { full: true } : {}),
     ...(flags.from !== undefined ? { from: flags.from } : {}),
-    onPage: (t) => process.stderr.write(`\r${pipeline}.${source}: ${t.pages} page(s), ${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted, ${t.rejected} rejected`),
+    onPage: (t) => void process.stderr.write(`\r${pipeline}.${source}: ${t.pages} page(s), ${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted, ${t.rejected} rejected`),
   });
   process.stderr.write('\n');
   const counts = `${r.inserted} inserted, ${r.updated} updated, ${r.deleted} deleted, ${r.rejected} rejected in ${r.pages} page(s), ${(r.durationMs / 1000).toFixed(1)} s`;

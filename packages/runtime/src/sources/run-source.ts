@@ -21,7 +21,7 @@ export interface RunSourceOptions {
   /** SQL sources: read from this watermark value (inclusive) instead of the committed one */
   from?: string;
   /** after each committed page */
-  onPage?: (run: { pages: number; inserted: number; updated: number; deleted: number; rejected: number }) => void;
+  onPage?: (run: { pages: number; inserted: number; updated: number; deleted: number; rejected: number }) => void | Promise<void>;
 }
 
 /** The source as declared in the pipeline code. */
@@ -120,7 +120,7 @@ async function commit(ctx: PageContext, page: Omit<PageCommit, 'table'>, gone: s
   t.updated += w.updated;
   t.deleted += w.deleted;
   t.rejected += w.rejected.length;
-  ctx.opts.onPage?.({ ...t });
+  await ctx.opts.onPage?.({ ...t });
   return w;
 }
 
