@@ -58,8 +58,8 @@ afterAll(async () => {
 async function addPg(lo: number, hi: number, base = '2024-01-01') {
   await src.query(`INSERT INTO ${PG_TABLE} SELECT k, 'pg ' || k, $1::timestamptz + k * interval '1 second' + interval '123 microseconds' FROM generate_series($2::int, $3::int) k`, [base, lo, hi]);
 }
-async function addMy(lo: number, hi: number) {
-  for (let k = lo; k <= hi; k++) await my.query(`INSERT INTO ${MY_TABLE} VALUES (?, ?, TIMESTAMP('2024-01-01 00:00:00.000123') + INTERVAL ? SECOND)`, [k, `my ${k}`, k]);
+async function addMy(lo: number, hi: number, base = '2024-01-01') {
+  for (let k = lo; k <= hi; k++) await my.query(`INSERT INTO ${MY_TABLE} VALUES (?, ?, TIMESTAMP(?) + INTERVAL ? SECOND + INTERVAL 123 MICROSECOND)`, [k, `my ${k}`, base, k]);
 }
 const tick = (source: string, opts: Parameters<typeof runSource>[3] = {}): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule', ...opts });
 const records = async (origin: string) => (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'], limit: 10_000 })).filter((r) => r.origin === origin);
@@ -100,7 +100,7 @@ test('MariaDB: inserts and updates after the watermark are picked up', async () 
   expect(await tick('my_rows')).toMatchObject({ status: 'done', inserted: 0, updated: 0 });
 
   // a tick while a run is going (a run that outlasts its interval) does not start a second one
-  await addMy(20, 29);
+  await addMy(20, 29, '2024-06-01');
   let overlapping: SourceRunReport | undefined;
   const outer = await tick('my_rows', { onPage: async (t) => void (t.pages === 1 && (overlapping = await tick('my_rows', { tick: 'overlap' }))) });
   expect(outer).toMatchObject({ status: 'done', inserted: 10 });
