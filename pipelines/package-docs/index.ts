@@ -2,12 +2,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
 import { localEmbedding, wordCount, truncate } from '@tessera/functions';
-import { postgres, parquetFiles } from '@tessera/connectors';
+import { postgres, parquetFiles, folder } from '@tessera/connectors';
 import { documentSplitter } from '@tessera/iterators';
 
 /** Where the results go: a table in "your" Postgres (by default the same server, schema package_docs) and Parquet files. */
 const exportUrl = process.env.PACKAGE_DOCS_EXPORT_URL ?? process.env.TESSERA_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports');
+/** This repository: its own READMEs are a folder source of the docs table. */
+const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 /**
  * The main example: real Markdown documents (the READMEs of the npm packages this project installs)
@@ -72,6 +74,11 @@ export default definePipeline('package-docs', (p) => {
   // each README in chunks of at most 300 tokens under its headings, each chunk embedded: what a RAG index searches
   const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline'] }));
   chunks.compute('embedding', localEmbedding(chunks.text));
+  // a scheduled backfill: this project's own READMEs, checked every 10 minutes by the workers; new and changed files only
+  p.source('project_docs', docs, folder(repoRoot, { glob: ['README.md', '{packages,apps,docker}/**/README.md'] }), {
+    schedule: { every: '10m' },
+    map: (f) => ({ id: `tessera/${f.key}`, doc: f.url, package: 'tessera', version: null }),
+  });
   p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'docs', create: true }), {
     columns: ['package', 'version', 'title', 'words', 'keywords', 'summary'],
   });

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Engine, loadConfig } from '@tessera/runtime';
+import { Engine, loadConfig, runSource, sourceStatuses } from '@tessera/runtime';
 import type { PipelineDef } from '@tessera/core';
 import { formatTable, progressBar } from './format';
 
@@ -73,6 +73,16 @@ async function main() {
       const r = await engine.insert(def.name, 'docs', fresh);
       console.log(`inserted ${r.count} new document(s) as version ${r.version} (${known.size} already there)`);
     } else console.log(`all ${docs.length} documents are already in the table; nothing new to compute`);
+
+    // the pipeline's folder source (this repository's READMEs): one backfill now; the workers run it every 10 minutes
+    let run = await runSource(engine, def, 'project_docs');
+    while (run.status === 'skipped') {
+      // a worker took the scheduler's first tick: show that run instead
+      await new Promise((r) => setTimeout(r, 200));
+      const last = (await sourceStatuses(engine, def.name)).find((s) => s.name === 'project_docs')?.lastRun;
+      if (last && last.status !== 'running') run = { ...run, ...last, status: last.status === 'failed' ? 'failed' : 'done', error: last.error ?? undefined };
+    }
+    console.log(`backfill of source project_docs (folder of this repository's READMEs): ${run.status}, ${run.inserted} new and ${run.updated} changed file(s)${run.error ? `: ${run.error}` : ''} (see npm run tessera -- schedules package-docs)`);
 
     const started = Date.now();
     for (;;) {

@@ -24,6 +24,10 @@ const HELP = `tessera <command> [args] [flags]
   export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
   dashboard [--port N]                       web UI: progress, errors, versions, lineage, queues (8080; actions need TESSERA_DASHBOARD_TOKEN)
+  backfill <pipeline> <source> [--from W] [--full]
+                                             run a source now (from its watermark; --from a watermark; --full: everything)
+  schedules [pipeline] [--json]              sources: schedule, last run (rows, duration, error), next run, watermark
+  pause / resume <pipeline> <source>         stop or restart a source's scheduled runs
 
 Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
 TESSERA_PIPELINES, TESSERA_BATCH_SIZE, ...); see README.md.`;
@@ -49,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       exports: { type: 'boolean' },
       sink: { type: 'string', multiple: true },
       fresh: { type: 'boolean' },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       port: { type: 'string' },
     },
@@ -105,6 +110,16 @@ async function main(argv: string[]): Promise<number> {
         break;
       case 'export':
         await (await commands.maintain()).exportCommand(ctx, args, values);
+        break;
+      case 'backfill':
+        await (await commands.sources()).backfillCommand(ctx, args, values);
+        break;
+      case 'schedules':
+        await (await commands.sources()).schedulesCommand(ctx, args, values);
+        break;
+      case 'pause':
+      case 'resume':
+        await (await commands.sources()).pauseCommand(ctx, command, args);
         break;
       default:
         console.error(`unknown command ${command}\n\n${HELP}`);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
+import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, onSourceRun, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
 import { QUEUE_STATES, createMetrics } from './metrics';
 import { observeJobs, observeModelCalls } from './observe-jobs';
@@ -64,6 +64,8 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
     observeModelCall: observeModelCalls(metrics),
   });
   queueNames = pool.queueNames;
+  // a source run's outcome is recorded on the run (tessera schedules); the log says it too
+  const offSourceRuns = onSourceRun((r) => (r.status === 'failed' ? log.warn(r, 'source run failed') : log.info(r, `source run ${r.status}`)));
   const state = { ready: true, queues: pool.queueNames };
   // TESSERA_DASHBOARD=on mounts the dashboard at /dashboard on the health port (read-only unless TESSERA_DASHBOARD_TOKEN)
   const dashboard = process.env.TESSERA_DASHBOARD === 'on' ? await mountDashboard(engine, registry) : undefined;
@@ -86,6 +88,7 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
         state.ready = false;
         log.info('stopping: finishing active jobs');
         await pool.close();
+        offSourceRuns();
         await engine.close();
         gateRedis.disconnect();
         await new Promise((r) => {

@@ -21,3 +21,6 @@ export { arrowFormat } from './files/arrow-format';
 export { jsonlFormat, csvFormat } from './files/text-formats';
 export { readRows, formatOf, type ReadRowsOptions, type ImportFormat } from './imports/read-rows';
 export { ImportError, type ImportColumn } from './imports/coerce';
+export { folder, type FolderOptions, type SourceFile } from './sources/folder';
+export { objects, type ObjectsOptions } from './sources/objects';
+export { sqlQuery, type SqlQueryOptions } from './sources/sql-query';

@@ -17,3 +17,6 @@ export { checkExpr } from './planner/resolve-type';
 export * from './limiter/rate-gate';
 export { dependentsOf } from './planner/dependents';
 export * from './expr/evaluate';
+export type * from './source/source-def';
+export { parseSchedule, parseEvery, describeSchedule, type ScheduleInput } from './source/schedule';
+export type { SourceOptions } from './source/define-source';

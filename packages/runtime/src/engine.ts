@@ -9,6 +9,7 @@ import { checkJsonSchemas } from './json-schemas';
 import { checkWriteLimits } from './ingest-limits';
 import { loadPipelines } from './registry';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
+import { syncSources } from './sources/schedules';
 
 export interface EnqueueOptions {
   /** only the rows this version wrote (inserts, updates) rather than every live row */
@@ -99,6 +100,7 @@ export class Engine {
       if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }
     await this.syncExports(def);
+    await syncSources(this, def); // schedulers follow the sources in the code: added, changed, removed
     return changes;
   }
 

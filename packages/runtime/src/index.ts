@@ -12,3 +12,4 @@ export { reconcile, type ReconcileReport } from './reconcile';
 export * from './limiter/index';
 export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './cache/postgres-response-cache';
 export { importFile, type ImportFileOptions, type ImportResult, type ImportProgress } from './import-file';
+export * from './sources/index';

@@ -11,7 +11,8 @@ import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
 import { jobOptions } from './dag/build-flow';
-import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
+import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, SOURCES_QUEUE, queueName } from './jobs/queues';
+import { runSourceJob } from './sources/source-processor';
 import { delayExport, exportDelayed } from './export-retry';
 
 export interface WorkerEvents {
@@ -102,6 +103,7 @@ export class WorkerPool {
         try {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, grouper, engine.config);
+          else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry });
           else if (job.data?.kind === 'finalize') {
             result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
           } else if (job.data?.kind === 'iterate') {
@@ -183,7 +185,7 @@ export class WorkerPool {
  */
 function defaultConcurrency(queue: string): number {
   if (queue === INGEST_QUEUE) return 256;
-  return queue === CONTROL_QUEUE ? 2 : 4;
+  return queue === CONTROL_QUEUE || queue === SOURCES_QUEUE ? 2 : 4;
 }
 
 /** The limiter's wait plus up to 10% jitter, so jobs refused together do not all come back together. */

@@ -17,3 +17,5 @@ export { canonicalJson } from './canonical-json';
 export type { ExportState, ExportDecl, Ship, ShipOutcome } from './exports';
 export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';
 export type { WriteOp } from './requests';
+export { SourceStates, RunSupersededError, type SourceInfo, type SourceRun, type SourceSpec, type PageCommit } from './sources/source-state';
+export type { PageWrite, PageVersion } from './sources/write-page';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ident } from './sql';
+import { SOURCE_TABLES } from './sources/source-tables';
 
 /**
  * The catalog: tables and views, their columns (with computed expressions and the UDF versions
@@ -91,6 +92,7 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         PRIMARY KEY (table_id, column_name, counter)
       );
     `);
+    await c.query(SOURCE_TABLES(s));
   } finally {
     await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`tessera-migrate:${schema}`]).catch(() => {});
     c.release();

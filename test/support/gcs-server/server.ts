@@ -131,6 +131,18 @@ export async function startGcsServer(): Promise<GcsTestServer> {
         }
         return send(res, 200, meta(o));
       }
+      // listing: GET /b/:bucket/o?prefix&startOffset&maxResults&pageToken, in name order, a page at a time
+      m = /^(?:\/storage\/v1)?\/b\/([^/]+)\/o\/?$/.exec(path);
+      if (m && req.method === 'GET') {
+        const bucket = decodeURIComponent(m[1]!);
+        const prefix = u.searchParams.get('prefix') ?? '';
+        const after = u.searchParams.get('pageToken') ?? '';
+        const start = u.searchParams.get('startOffset') ?? '';
+        const max = Number(u.searchParams.get('maxResults') ?? 1000);
+        const names = [...objects.values()].filter((o) => o.bucket === bucket && o.name.startsWith(prefix) && o.name >= start && (!after || o.name > after)).map((o) => o.name).sort();
+        const page = names.slice(0, max);
+        return send(res, 200, { kind: 'storage#objects', items: page.map((n) => meta(objects.get(`${bucket}/${n}`)!)), ...(names.length > max ? { nextPageToken: page.at(-1) } : {}) });
+      }
       // buckets always exist
       m = /^(?:\/storage\/v1)?\/b\/([^/]+)$/.exec(path);
       if (m) return send(res, 200, { kind: 'storage#bucket', name: decodeURIComponent(m[1]!), id: decodeURIComponent(m[1]!) });

@@ -12,4 +12,5 @@ export const commands = {
   maintain: () => import('./maintain'),
   worker: () => import('./worker'),
   dashboard: () => import('./dashboard'),
+  sources: () => import('./sources'),
 };

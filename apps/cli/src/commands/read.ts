@@ -1,5 +1,7 @@
 import type { CliContext } from '../context';
+import { sourceStatuses } from '@tessera/runtime';
 import { formatExportState, formatTable, formatUsage, progressBar, terminalSafeJson } from '../format';
+import { sourceRows } from './sources';
 
 /** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
 export async function selectCommand(ctx: CliContext, args: string[], flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string }) {
@@ -43,6 +45,8 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
       for (const e of exports.filter((x) => x.table === t.name)) lines.push(`  export ${e.sink}: ${formatExportState(e, pipeline)}`);
     }
     if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);
+    const sources = await sourceStatuses(engine, pipeline);
+    if (sources.length) lines.push('sources:', formatTable(sourceRows(sources)));
     return { text: lines.join('\n'), pending };
   };
   if (!flags.watch) {

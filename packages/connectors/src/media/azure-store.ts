@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobServiceClient, StorageSharedKeyCredential, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/core-auth';
-import { CellInputError, type MediaStore } from '@tessera/core';
+import { CellInputError, type ListedObject, type MediaStore } from '@tessera/core';
 import { joinKey } from '../url';
 import { azureSdk } from '../sdk/modules';
 import { asStoreError } from './transient';
@@ -93,6 +93,37 @@ export class AzureMediaStore implements MediaStore {
       return await (await this.container(loc)).getBlobClient(loc.name).exists();
     } catch (err) {
       throw asStoreError(err, `exists ${url}`);
+    }
+  }
+
+  async *list(prefix: string, opts: { pageSize: number; startAfter?: string }): AsyncIterable<ListedObject[]> {
+    const loc = parseAzureUrl(prefix);
+    const base = loc.name ? `${loc.name}/` : '';
+    let pages;
+    try {
+      pages = (await this.container(loc)).listBlobsFlat({ prefix: base }).byPage({ maxPageSize: opts.pageSize });
+    } catch (err) {
+      throw asStoreError(err, `list az://${loc.account}/${loc.container}/${base}`);
+    }
+    // Azure cannot start a listing after a key: earlier keys are listed and passed over
+    for (;;) {
+      let page;
+      try {
+        page = await pages.next();
+      } catch (err) {
+        throw asStoreError(err, `list az://${loc.account}/${loc.container}/${base}`);
+      }
+      if (page.done) return;
+      const objects = page.value.segment.blobItems
+        .filter((b) => !b.name.endsWith('/') && (!opts.startAfter || b.name.slice(base.length) > opts.startAfter))
+        .map((b) => ({
+          key: b.name.slice(base.length),
+          url: `az://${loc.account}/${loc.container}/${b.name}`,
+          size: b.properties.contentLength ?? 0,
+          modified: b.properties.lastModified ?? null,
+          fingerprint: `etag:${b.properties.etag ?? ''}:${b.properties.contentLength ?? 0}`,
+        }));
+      if (objects.length) yield objects;
     }
   }
 

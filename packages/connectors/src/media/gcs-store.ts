@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Storage, StorageOptions } from '@google-cloud/storage';
-import { CellInputError, type MediaStore } from '@tessera/core';
+import { CellInputError, type ListedObject, type MediaStore } from '@tessera/core';
 import { joinKey, parseLocation } from '../url';
 import { gcsSdk } from '../sdk/modules';
 import { asStoreError } from './transient';
@@ -64,6 +64,34 @@ export class GcsMediaStore implements MediaStore {
     } catch (err) {
       throw asStoreError(err, `exists ${url}`);
     }
+  }
+
+  async *list(prefix: string, opts: { pageSize: number; startAfter?: string }): AsyncIterable<ListedObject[]> {
+    const { host, path } = parseLocation(prefix);
+    const base = path ? `${path}/` : '';
+    this.storage ??= new (await gcsSdk()).Storage({ ...gcsConfigFromEnv(), ...this.opts.config });
+    const bucket = this.storage.bucket(host);
+    let pageToken: string | undefined;
+    do {
+      let files, next;
+      try {
+        // startOffset is inclusive: the key itself is filtered out below
+        [files, next] = await bucket.getFiles({ prefix: base, maxResults: opts.pageSize, autoPaginate: false, ...(pageToken ? { pageToken } : opts.startAfter ? { startOffset: base + opts.startAfter } : {}) });
+      } catch (err) {
+        throw asStoreError(err, `list gs://${host}/${base}`);
+      }
+      const objects = files
+        .filter((f) => !f.name.endsWith('/') && (!opts.startAfter || f.name.slice(base.length) > opts.startAfter))
+        .map((f) => ({
+          key: f.name.slice(base.length),
+          url: `gs://${host}/${f.name}`,
+          size: Number(f.metadata.size ?? 0),
+          modified: f.metadata.updated ? new Date(f.metadata.updated) : null,
+          fingerprint: `generation:${f.metadata.generation ?? ''}:${f.metadata.size ?? ''}`,
+        }));
+      if (objects.length) yield objects;
+      pageToken = (next as { pageToken?: string } | null)?.pageToken;
+    } while (pageToken);
   }
 
   async get(url: string): Promise<Readable> {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { CellInputError, type MediaStore } from '@tessera/core';
+import { CellInputError, type ListedObject, type MediaStore } from '@tessera/core';
 import { joinKey, parseLocation } from '../url';
 import { s3Sdk } from '../sdk/modules';
 import { asStoreError } from './transient';
@@ -92,6 +92,32 @@ export class S3MediaStore implements MediaStore {
     } catch (err) {
       if (isNotFound(err)) throw new CellInputError(`media object not found: ${url}`, { ref: url });
       throw asStoreError(err, `GET ${url}`);
+    }
+  }
+
+  /**
+   * Listed with ListObjects (v1) and the last key as the marker: every S3-compatible server has it,
+   * and a key is a resumable position (s3rver fails V2 listings that are truncated).
+   */
+  async *list(prefix: string, opts: { pageSize: number; startAfter?: string }): AsyncIterable<ListedObject[]> {
+    const { host: Bucket, path } = parseLocation(prefix);
+    const Prefix = path ? `${path}/` : '';
+    let Marker = opts.startAfter ? Prefix + opts.startAfter : undefined;
+    for (;;) {
+      let page;
+      try {
+        const { sdk, client } = await this.sdk();
+        page = await client.send(new sdk.ListObjectsCommand({ Bucket, Prefix, MaxKeys: opts.pageSize, ...(Marker ? { Marker } : {}) }));
+      } catch (err) {
+        throw asStoreError(err, `list s3://${Bucket}/${Prefix}`);
+      }
+      const contents = page.Contents ?? [];
+      const objects = contents
+        .filter((o) => o.Key && !o.Key.endsWith('/'))
+        .map((o) => ({ key: o.Key!.slice(Prefix.length), url: `s3://${Bucket}/${o.Key}`, size: o.Size ?? 0, modified: o.LastModified ?? null, fingerprint: `etag:${o.ETag ?? ''}:${o.Size ?? 0}` }));
+      if (objects.length) yield objects;
+      if (!page.IsTruncated || !contents.length) return;
+      Marker = contents.at(-1)!.Key!;
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ListedObject } from '../source/source-def';
 
 /**
  * A blob store addressed by URL (`file://`, `s3://`, `gs://`, `az://`, `https://`).
@@ -13,6 +14,11 @@ export interface MediaStore {
   exists(url: string): Promise<boolean>;
   /** Stream the object's bytes. Throws a CellInputError when it does not exist. */
   get(url: string): Promise<Readable>;
+  /**
+   * List the objects below a prefix URL page by page (never the whole listing in memory), in key
+   * order, keys relative to the prefix; `startAfter` (a relative key) resumes a listing. Sources use it.
+   */
+  list?(prefix: string, opts: { pageSize: number; startAfter?: string }): AsyncIterable<ListedObject[]>;
 }
 
 /**

@@ -5,6 +5,8 @@ import type { ExportSink } from '../export/sink';
 import { checkName, checkPipelineName } from '../names';
 import { PipelineDefinitionError } from '../errors';
 import type { ColumnDef, ExportDef, InheritedColumn, OnError, PipelineDef, TableDef } from './pipeline-def';
+import { defineSource, type SourceOptions } from '../source/define-source';
+import type { RowOf, SourceReader } from '../source/source-def';
 
 type Schema = Record<string, ColumnType>;
 type Refs<S extends Schema> = {
@@ -39,12 +41,17 @@ export interface PipelineBuilder {
   table<S extends Schema>(name: string, schema: S): TableHandle<S>;
   view<B extends TableHandleBase, O extends Record<string, ColumnType>>(name: string, base: B, iterator: IteratorCall<any, O>, opts?: ViewOptions): ViewHandle<B, O>;
   export(source: TableHandleBase, sink: ExportSink, opts?: { columns?: string[]; key?: string[]; propagateDeletes?: boolean }): void;
+  /**
+   * A source feeding `table` (scheduled backfills): a folder, a bucket prefix or a SQL query with a
+   * watermark, mapped item by item to the table's columns (typed by the table), written by primary key.
+   */
+  source<H extends TableHandleBase, Item>(name: string, table: H, reader: SourceReader<Item>, opts?: SourceOptions<Item, RowOf<H>>): void;
 }
 
 /** Declare a pipeline: tables, computed columns, views and exports. */
 export function definePipeline(name: string, build: (p: PipelineBuilder) => void): PipelineDef {
   checkPipelineName(name);
-  const def: PipelineDef = { name, tables: [], exports: [], udfs: new Map() };
+  const def: PipelineDef = { name, tables: [], exports: [], sources: [], udfs: new Map() };
   const fail = (table: string, column: string | undefined, problem: string): never => {
     throw new PipelineDefinitionError({ pipeline: name, table, ...(column ? { column } : {}) }, problem);
   };
@@ -147,6 +154,11 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
       for (const c of [...key, ...columns]) if (!all.includes(c)) fail(source.name, c, `export to ${sink.name}: unknown column`);
       const ex: ExportDef = { source: source.name, sink, key, columns: [...new Set([...key, ...columns])], propagateDeletes: opts.propagateDeletes ?? true };
       def.exports.push(ex);
+    },
+    source(sourceName, table, reader, opts = {}) {
+      const failSource = (problem: string): never => fail(table.name, undefined, `source ${sourceName}: ${problem}`);
+      if (def.sources!.some((s) => s.name === sourceName)) failSource('declared twice');
+      def.sources!.push(defineSource(sourceName, tablesByName.get(table.name)?.def, reader, opts, failSource));
     },
   };
   build(builder);

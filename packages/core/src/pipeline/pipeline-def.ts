@@ -3,6 +3,7 @@ import type { Expr } from '../expr/expr';
 import type { Udf } from '../udf/udf';
 import type { IteratorCall } from '../iterator/iterator';
 import type { ExportSink } from '../export/sink';
+import type { SourceDef } from '../source/source-def';
 
 export type OnError = 'abort' | 'ignore';
 
@@ -55,6 +56,8 @@ export interface PipelineDef {
   name: string;
   tables: TableDef[];
   exports: ExportDef[];
+  /** scheduled backfills feeding its tables (absent in definitions built by hand) */
+  sources?: SourceDef[];
   /** every UDF the pipeline's expressions use, by `name@version` */
   udfs: Map<string, Udf>;
 }

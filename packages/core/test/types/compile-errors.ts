@@ -4,7 +4,10 @@
  * stops being rejected, tsc reports the directive as unused. The lines without one must compile.
  */
 import { z } from 'zod';
-import { t, defineUdf, definePipeline, literal, type Expr } from '@tessera/core';
+import { t, defineUdf, definePipeline, literal, type Expr, type SourceReader } from '@tessera/core';
+
+/** a reader whose items are `{ name, n }` (connectors' folder() and sqlQuery() are typed the same way) */
+const named = { kind: 'query', description: 'test', page: async () => ({ rows: [], cursor: null }), close: async () => {} } as SourceReader<{ name: string; n: number }>;
 
 const upper = defineUdf({ name: 'upper', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
 const half = defineUdf({ name: 'half', version: '1', params: [t.float()], returns: t.float(), fn: ([x]) => x / 2 });
@@ -76,6 +79,13 @@ export const compileChecks = definePipeline('compile-checks', (p) => {
   items.compute('bad_compute', 'hello');
   // @ts-expect-error a JSON path result is json, not a string
   items.compute('bad_path_kind', upper(items.meta.at('author.name')));
+
+  // ---- sources: map is typed by the reader's items and the table's columns ----
+  p.source('src_ok', items, named, { map: (r) => ({ id: r.name, title: r.name, count: r.n }) });
+  // @ts-expect-error an int column given a string
+  p.source('src_bad_type', items, named, { map: (r) => ({ id: r.name, count: r.name }) });
+  // @ts-expect-error the reader's items have no `nope`
+  p.source('src_bad_item', items, named, { map: (r) => ({ id: r.nope }) });
 });
 
 // @ts-expect-error a UDF's fn must return its declared type
