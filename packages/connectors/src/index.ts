@@ -17,3 +17,4 @@ export { arrowFormat } from './files/arrow-format';
 export { jsonlFormat, csvFormat } from './files/text-formats';
 export { readRows, formatOf, type ReadRowsOptions, type ImportFormat } from './imports/read-rows';
 export { ImportError, type ImportColumn } from './imports/coerce';
+export { LanceDbSink, lancedb, type LanceDbSinkOptions } from './sinks/lancedb/lancedb-sink';
