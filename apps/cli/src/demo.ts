@@ -141,10 +141,23 @@ const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 3)}...
 
 /** A few rows of each kind of result: documents of every format, chunks of a PDF, frames with their features, audio segments. */
 async function showResults(engine: Engine, model: boolean) {
-  const docs = await engine.store.select('package-docs', 'docs', { columns: ['id', 'title', 'words', 'keywords', ...(model ? ['llm_summary'] : [])], orderBy: ['id'] });
-  const sample = [...docs.filter((d) => String(d.id).startsWith('tessera:') || String(d.id).startsWith('debian:')).slice(0, 5), ...docs.filter((d) => !String(d.id).includes(':')).slice(0, 3)];
-  console.log(`\n${formatTable(sample.map((d) => ({ ...d, id: short(String(d.id), 40), title: short(String(d.title ?? ''), 36), ...(model ? { llm_summary: short(String(d.llm_summary ?? ''), 50) } : {}) })))}`);
-  const pdf = docs.find((d) => String(d.id).endsWith('.pdf'));
+  const docs = await engine.store.select('package-docs', 'docs', { columns: ['id', 'doc', 'title', 'words', 'keywords', ...(model ? ['llm_summary'] : [])], orderBy: ['id'] });
+  const formatOf = (d: Record<string, unknown>) => path.extname(String(d.doc)).slice(1).toLowerCase();
+  // two documents of each format
+  const sample = ['pdf', 'html', 'md'].flatMap((f) => docs.filter((d) => formatOf(d) === f).slice(0, 2));
+  console.log(
+    `\n${formatTable(
+      sample.map((d) => ({
+        id: short(String(d.id), 40),
+        format: formatOf(d),
+        title: short(String(d.title ?? ''), 36),
+        words: d.words,
+        keywords: d.keywords,
+        ...(model ? { llm_summary: short(String(d.llm_summary ?? ''), 50) } : {}),
+      })),
+    )}`,
+  );
+  const pdf = docs.find((d) => d.id === 'tessera:tessera-overview.pdf') ?? docs.find((d) => formatOf(d) === 'pdf');
   if (pdf) {
     const chunks = await engine.store.select('package-docs', 'chunks', { columns: ['id', 'pos', 'page', 'text', 'embedding'], where: { id: pdf.id }, limit: 3, orderBy: ['pos'] });
     console.log(

@@ -70,6 +70,9 @@ export interface MediaRows {
  * into `<dataDir>/videos` and `<dataDir>/audio`; later runs find them there.
  */
 export async function generateMedia(dataDir: string): Promise<MediaRows> {
+  await run('ffmpeg', ['-version']).catch(() => {
+    throw new Error('ffmpeg is not installed: the main job makes its videos and audio with it (Debian: apt-get install ffmpeg)');
+  });
   const videoDir = path.join(dataDir, 'videos');
   const audioDir = path.join(dataDir, 'audio');
   const scratch = path.join(dataDir, 'scripts');
