@@ -9,6 +9,8 @@ export interface StageResult {
   computed: number;
   failed: number;
   skipped?: string;
+  /** cells written per column (for metrics) */
+  columns?: Record<string, { computed: number; failed: number }>;
 }
 
 export interface StageDeps {
@@ -66,6 +68,9 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   };
   let computed = 0;
   let failed = 0;
+  // per column, for the worker's metrics
+  const byColumn: Record<string, { computed: number; failed: number }> = {};
+  const tally = (column: string, key: 'computed' | 'failed') => ((byColumn[column] ??= { computed: 0, failed: 0 })[key] += 1);
   let abortMessage: string | null = null;
   // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
   const stop: JobStop = {};
@@ -84,6 +89,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       if ('pending' in o) return; // an input is not computed yet: leave for a later run
       if ('error' in o) {
         failed++;
+        tally(col.name, 'failed');
         results[i]!.cells[col.name] = o;
         r[statusCol(col.name)] = CELL_ERROR;
         if (col.computed!.onError === 'abort' && !abortMessage) {
@@ -91,6 +97,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
         }
       } else {
         computed++;
+        tally(col.name, 'computed');
         results[i]!.cells[col.name] = o;
         r[col.name] = o.value;
         r[statusCol(col.name)] = CELL_OK;
@@ -119,7 +126,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
   }
   if (stop.error) throw stop.error; // the rerun computes only the cells still pending
-  return { rows: rows.length, computed, failed };
+  return { rows: rows.length, computed, failed, columns: byColumn };
 }
 
 /**
