@@ -1,48 +1,30 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
-import { localEmbedding, wordCount, truncate } from '@tessera/functions';
-import { postgres, parquetFiles, folder } from '@tessera/connectors';
-import { documentSplitter } from '@tessera/iterators';
+import { definePipeline, defineUdf, t } from '@tessera/core';
+import { localEmbedding, wordCount, truncate, openai } from '@tessera/functions';
+import { postgres, mysql, lancedb, parquetFiles, folder } from '@tessera/connectors';
+import { documentSplitter, documentText, documentTitle } from '@tessera/iterators';
 
 /** Where the results go: a table in "your" Postgres (by default the same server, schema package_docs) and Parquet files. */
 const exportUrl = process.env.PACKAGE_DOCS_EXPORT_URL ?? process.env.TESSERA_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports');
-/** This repository: its own READMEs are a folder source of the docs table. */
-const repoRoot = path.resolve(import.meta.dirname, '../..');
+/** The folder of this repository's own READMEs, copied under the demo's data folder (`npm run demo` does it): a source of the docs table. */
+const projectDocs = path.resolve(process.env.TESSERA_DEMO_DATA ?? '.tessera/demo-data', 'project-docs');
+/** MySQL/MariaDB export, declared only when set (`npm run demo` sets it when MariaDB answers at 127.0.0.1:3306) */
+const mysqlUrl = process.env.DEMO_MYSQL_URL;
+/**
+ * The model column, declared only when a provider is configured: OpenAI (OPENAI_API_KEY) or any
+ * OpenAI-compatible server (TESSERA_OPENAI_BASE_URL: Ollama, vLLM, llama.cpp server).
+ */
+export const modelConfigured = !!(process.env.OPENAI_API_KEY || process.env.TESSERA_OPENAI_BASE_URL);
+export const demoModel = process.env.TESSERA_DEMO_MODEL ?? 'gpt-4o-mini';
 
 /**
- * The main example: real Markdown documents (the READMEs of the npm packages this project installs)
- * turned into text, titles, keywords and summaries, and a view of their chunks, each embedded. It
- * needs no network and no API keys; the embedding is Tessera's local hashed n-gram embedding
- * (lexical, not semantic: swap in openai.embeddings for semantic search).
+ * The documentation of the packages installed on this machine: npm READMEs (Markdown), Debian's
+ * HTML and PDF manuals, and two small documents shipped in ./data. Each becomes text, a title,
+ * keywords and an excerpt, and a view of its chunks, each embedded. No network and no API keys are
+ * needed; the embedding is Tessera's local hashed n-gram embedding (lexical, not semantic: swap in
+ * openai.embeddings for semantic search).
  */
-export const readText = defineUdf({
-  name: 'read_text',
-  version: '1',
-  params: [t.document()],
-  returns: t.string(),
-  async fn([doc], ctx) {
-    const file = await ctx.media.localPath(doc);
-    const bytes = await readFile(file);
-    if (bytes.includes(0)) throw new CellInputError(`${doc}: not a text document (binary content)`);
-    const text = bytes.toString('utf8').trim();
-    if (!text) throw new CellInputError(`${doc}: the document is empty`);
-    return text;
-  },
-});
-
-export const title = defineUdf({
-  name: 'markdown_title',
-  version: '1',
-  params: [t.string()],
-  returns: t.string().nullable(),
-  fn: ([text]) => {
-    const heading = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(text)?.[1] ?? /<h1[^>]*>(.*?)<\/h1>/is.exec(text)?.[1];
-    return heading ? heading.replace(/<[^>]+>|!?\[([^\]]*)\]\([^)]*\)/g, '$1').trim() || null : null;
-  },
-});
-
 const STOP = new Set('the a an and or of to in is it for on with as by be this that are from at you your can use if not will which when all any its has have was but also more into one than then there these they their our we may each been such other only so no how what some should do does via new used using about'.split(' '));
 
 export const keywords = defineUdf({
@@ -66,24 +48,40 @@ export default definePipeline('package-docs', (p) => {
     package: t.string(),
     version: t.string().nullable(),
   });
-  const text = docs.compute('text', readText(docs.doc));
-  docs.compute('title', title(text));
+  // the whole text and title, with the parsers the chunks use (PDF, HTML, Markdown, text)
+  const text = docs.compute('text', documentText(docs.doc));
+  docs.compute('title', documentTitle(docs.doc));
   docs.compute('words', wordCount(text));
   docs.compute('keywords', keywords(text));
   docs.compute('summary', truncate(text, 160));
-  // each README in chunks of at most 300 tokens under its headings, each chunk embedded: what a RAG index searches
-  const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline'] }));
+  const docColumns = ['package', 'version', 'title', 'words', 'keywords', 'summary'];
+  if (modelConfigured) {
+    // exported to a table of its own, so turning the model on and off leaves the docs table's shape alone
+    docs.compute(
+      'llm_summary',
+      openai.chat(truncate(text, 6000), {
+        model: demoModel,
+        ...(process.env.TESSERA_OPENAI_BASE_URL ? { baseURL: process.env.TESSERA_OPENAI_BASE_URL } : {}),
+        system: 'You summarize software documentation in one or two plain sentences.',
+        maxTokens: 120,
+      }),
+      { onError: 'ignore' },
+    );
+    p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'doc_llm_summaries', create: true }), { columns: ['package', 'llm_summary'] });
+  }
+  // each document in chunks of at most 300 tokens under its headings, each chunk embedded: what a RAG index searches
+  const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline', 'page'] }));
   chunks.compute('embedding', localEmbedding(chunks.text));
   // a scheduled backfill: this project's own READMEs, checked every 10 minutes by the workers; new and changed files only
-  p.source('project_docs', docs, folder(repoRoot, { glob: ['README.md', '{packages,apps,docker}/**/README.md'] }), {
+  p.source('project_docs', docs, folder(projectDocs, { glob: ['**/README.md'] }), {
     schedule: { every: '10m' },
     map: (f) => ({ id: `tessera/${f.key}`, doc: f.url, package: 'tessera', version: null }),
   });
-  p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'docs', create: true }), {
-    columns: ['package', 'version', 'title', 'words', 'keywords', 'summary'],
-  });
+  p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'docs', create: true }), { columns: docColumns });
+  if (mysqlUrl) p.export(docs, mysql({ url: mysqlUrl, table: 'package_docs', create: true }), { columns: docColumns });
   p.export(chunks, postgres({ url: exportUrl, schema: 'package_docs', table: 'doc_chunks', create: true }), {
     columns: ['package', 'text', 'heading', 'sourceline', 'embedding'],
   });
-  p.export(chunks, parquetFiles({ destination: exportDir }), { columns: ['package', 'text', 'heading', 'embedding'] });
+  p.export(chunks, parquetFiles({ destination: exportDir }), { columns: ['package', 'text', 'heading', 'page', 'embedding'] });
+  p.export(chunks, lancedb({ uri: path.join(exportDir, 'lancedb'), table: 'doc_chunks', create: true }), { columns: ['package', 'text', 'page', 'embedding'] });
 });

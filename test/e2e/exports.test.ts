@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
+import * as lancedbApi from '@lancedb/lancedb';
 import { startHarness } from '../support/harness';
 import { reconcile } from '@tessera/runtime';
 
@@ -32,6 +33,19 @@ afterAll(async () => {
 });
 
 const target = async () => (await db.query(`SELECT id, body, stars::int AS stars, shout, embedding FROM ${customerSchema}.notes ORDER BY id`)).rows;
+/** The LanceDB copy, read with LanceDB's own API: id, shout and the vector column's type. */
+async function lance() {
+  const conn = await lancedbApi.connect(path.join(dir, 'lancedb'));
+  try {
+    const tbl = await conn.openTable('notes');
+    const type = String((await tbl.schema()).fields.find((f) => f.name === 'embedding')!.type);
+    const rows = (await tbl.query().toArray()).map((r) => `${r.id}:${r.shout}`).sort();
+    tbl.close();
+    return { type, rows };
+  } finally {
+    conn.close();
+  }
+}
 async function settle() {
   await h.engine.waitIdle('exporting', { timeoutMs: 60_000 });
   // the finalize job runs after the cells: wait for the control queue to drain
@@ -57,6 +71,7 @@ test('an insert is exported with its computed columns; a second insert only adds
   await settle();
   expect((await target()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
   expect((await readdir(path.join(dir, 'notes'))).filter((f) => f.startsWith('part-'))).toHaveLength(2); // one part per version
+  expect(await lance()).toEqual({ type: 'FixedSizeList[384]<Float32>', rows: ['a:FIRST NOTE', 'b:SECOND', 'c:THIRD'] });
 });
 
 test('updates upsert, deletes delete, and a full export re-ships without duplicating', async () => {
@@ -67,6 +82,7 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   await h.engine.delete('exporting', 'notes', [{ id: 'b' }]);
   await settle();
   expect((await target()).map((r) => r.id)).toEqual(['a', 'c']);
+  expect((await lance()).rows).toEqual(['a:FIRST NOTE, EDITED', 'c:THIRD']); // the update upserted, the delete deleted
   expect((await readdir(path.join(dir, 'notes'))).filter((f) => f.startsWith('delete-'))).toHaveLength(1); // file sinks record deletes
   // the Parquet files are a log: the latest version of each key, unless a later delete holds it, is the table
   const duck = await (await DuckDBInstance.create(':memory:')).connect();

@@ -75,3 +75,41 @@ export function formatExportState(e: ExportState, pipeline: string): string {
       return `ok, ship ${e.seq} at ${e.shippedAt?.toISOString() ?? '?'}${held}${e.needsFull ? '; a full re-ship is due' : ''}`;
   }
 }
+
+/**
+ * Text wrapped at spaces to `width` columns, each line prefixed by `indent`. Nothing is ever cut: a
+ * word longer than the width (a path, a URL) gets a line of its own, whole, and the message's own
+ * line breaks are kept. Without a width, each line of the text is printed as it is.
+ */
+export function wrapText(text: string, width: number | undefined, indent = ''): string {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    if (!width || indent.length + para.length <= width) {
+      out.push(indent + para);
+      continue;
+    }
+    let line = '';
+    for (const word of para.split(' ')) {
+      if (line && indent.length + line.length + 1 + word.length > width) {
+        out.push(indent + line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    out.push(indent + line);
+  }
+  return out.join('\n');
+}
+
+export interface CellErrorLine {
+  column: string;
+  key: Record<string, unknown>;
+  errortype: string | null;
+  errormsg: string | null;
+}
+
+/** Failed cells, one block each: column, row key and error type on a line, then the whole message below it. */
+export function formatErrors(errors: CellErrorLine[], width?: number): string {
+  return errors
+    .map((e) => `${e.column}  ${JSON.stringify(e.key)}  ${e.errortype ?? 'Error'}\n${wrapText(e.errormsg ?? '(no message)', width, '    ')}`)
+    .join('\n\n');
+}

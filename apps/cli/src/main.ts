@@ -14,7 +14,8 @@ const HELP = `tessera <command> [args] [flags]
          [--format F] [--batch-size N] [--request-id ID]   in batches of N rows (10000); a re-run with the same id resumes
   select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
   status <pipeline> [--watch]                cells done / pending / failed per table and column; model usage
-  errors <pipeline> <table> [--column c]     failed cells with their messages
+  errors <pipeline> <table> [--column c] [--limit N] [--json]
+                                             failed cells with their whole messages
   versions <pipeline> <table> [--version N]  version history with inserts/updates/deletes/errors and the requests
                                              each version holds (--version: every request id of version N)
   revert <pipeline> <table>                  undo the latest data version

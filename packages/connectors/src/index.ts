@@ -24,3 +24,4 @@ export { ImportError, type ImportColumn } from './imports/coerce';
 export { folder, type FolderOptions, type SourceFile } from './sources/folder';
 export { objects, type ObjectsOptions } from './sources/objects';
 export { sqlQuery, type SqlQueryOptions } from './sources/sql-query';
+export { LanceDbSink, lancedb, type LanceDbSinkOptions } from './sinks/lancedb/lancedb-sink';

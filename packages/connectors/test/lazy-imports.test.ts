@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
  * worker loads it), imports none of the cloud SDKs, mysql2, Arrow or Parquet: they load on first use.
  * A child process records every module the ESM loader resolves.
  */
-const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@azure/storage-blob', '@google-cloud/storage', 'mysql2', 'apache-arrow', 'hyparquet-writer', 'hyparquet/'];
+const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@azure/storage-blob', '@google-cloud/storage', 'mysql2', 'apache-arrow', 'hyparquet-writer', 'hyparquet/', '@lancedb/lancedb'];
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 const script = (dir: string) => `
@@ -18,6 +18,7 @@ const script = (dir: string) => `
   new c.S3MediaStore(); new c.GcsMediaStore(); new c.AzureMediaStore({ connectionString: 'UseDevelopmentStorage=true' });
   c.mysql({ url: 'mysql://root@127.0.0.1:1/none', table: 'x' });
   c.postgres({ url: 'postgres://postgres@127.0.0.1:1/none', table: 'x' });
+  c.lancedb({ uri: ${JSON.stringify(dir)}, table: 'x', create: true });
   const files = c.parquetFiles({ destination: ${JSON.stringify(dir)} });
   c.arrowFiles({ destination: ${JSON.stringify(dir)} });
   c.createMediaContext({ defaultDestination: 's3://bucket/prefix' });

@@ -14,3 +14,4 @@ export type { ModelUdfContext, ModelLimits, ModelRateKey, UsageCounter, CacheOpt
 export { ProviderRateLimitError, parseRetryAfter } from './model/errors';
 export { resolveSecret, keyHash, redact } from './model/secrets';
 export { countTokens, encodingFor } from './model/tokens';
+export { imageColorStats, colorHistogram, COLOR_HISTOGRAM_DIM, type ColorStats } from './image/color-features';

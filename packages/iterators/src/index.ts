@@ -4,6 +4,7 @@
  */
 export { documentSplitter, documentSplitterDef, type DocumentOutputs } from './document/document-splitter';
 export type { DocumentSplitterParams, Separator, MetadataField } from './document/params';
+export { documentText, documentTitle, documentTextUdf, documentTitleUdf } from './document/document-text';
 export type { HeadingPath } from './document/block';
 export type { TokenEncoding } from './document/tokens';
 export { frameIterator, frameIteratorDef, type FrameAttrs, type FrameOutputs } from './video/frame-iterator';

@@ -1,10 +1,10 @@
 import { definePipeline, t } from '@tessera/core';
-import { postgres, parquetFiles } from '@tessera/connectors';
+import { postgres, parquetFiles, lancedb } from '@tessera/connectors';
 import { upper, localEmbedding } from '@tessera/functions';
 
 /**
- * A table exported to "the customer's" Postgres (a schema of the test database) and to Parquet
- * files, both named by the test through the environment.
+ * A table exported to "the customer's" Postgres (a schema of the test database), to Parquet files
+ * and to a LanceDB dataset beside them, all named by the test through the environment.
  */
 const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
@@ -16,6 +16,7 @@ export default definePipeline('exporting', (p) => {
   notes.compute('embedding', localEmbedding(notes.body));
   p.export(notes, postgres({ url: customerUrl, schema: customerSchema, table: 'notes', create: true }), { columns: ['body', 'stars', 'shout', 'embedding'] });
   p.export(notes, parquetFiles({ destination: filesDir }), { columns: ['body', 'shout'] });
+  p.export(notes, lancedb({ uri: `${filesDir}/lancedb`, table: 'notes', create: true }), { columns: ['body', 'stars', 'shout', 'embedding'] });
   // an archive: deleting a note does not delete its exported row
   p.export(notes, postgres({ url: customerUrl, schema: customerSchema, table: 'notes_kept', create: true }), { columns: ['body'], propagateDeletes: false });
 });

@@ -1,6 +1,6 @@
 import type { CliContext } from '../context';
 import { sourceStatuses } from '@tessera/runtime';
-import { formatExportState, formatTable, formatUsage, progressBar, terminalSafeJson } from '../format';
+import { formatErrors, formatExportState, formatTable, formatUsage, progressBar, terminalSafeJson } from '../format';
 import { sourceRows } from './sources';
 
 /** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
@@ -61,13 +61,37 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
   }
 }
 
-/** `tessera errors <pipeline> <table> [--column c] [--limit N]` */
-export async function errorsCommand(ctx: CliContext, args: string[], flags: { column?: string; limit?: string }) {
+/**
+ * `tessera errors <pipeline> <table> [--column c] [--limit N] [--json]`: failed cells with their whole
+ * messages (the cause of a failed file is at the end of its message), wrapped to the terminal's width
+ * (or COLUMNS) and never cut; `--json` prints them as a JSON array.
+ */
+export async function errorsCommand(ctx: CliContext, args: string[], flags: { column?: string; limit?: string; json?: boolean }) {
   const [pipeline, table] = args;
-  if (!pipeline || !table) throw new Error('usage: tessera errors <pipeline> <table> [--column c] [--limit N]');
+  if (!pipeline || !table) throw new Error('usage: tessera errors <pipeline> <table> [--column c] [--limit N] [--json]');
+  const limit = flags.limit ? Number(flags.limit) : 50;
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive whole number, got ${flags.limit}`);
   const engine = await ctx.engine();
-  const errors = await engine.store.errors(pipeline, table, { ...(flags.column ? { column: flags.column } : {}), limit: flags.limit ? Number(flags.limit) : 50 });
-  console.log(formatTable(errors.map((e) => ({ column: e.column, row: JSON.stringify(e.key), errortype: e.errortype, errormsg: e.errormsg }))));
+  const errors = (await engine.store.errors(pipeline, table, { ...(flags.column ? { column: flags.column } : {}), limit })).slice(0, limit);
+  if (flags.json) {
+    console.log(JSON.stringify(errors, null, 2));
+    return;
+  }
+  if (!errors.length) {
+    console.log(`${pipeline}.${table}: no failed cells${flags.column ? ` in column ${flags.column}` : ''}`);
+    return;
+  }
+  const more = errors.length === limit ? ` (the first ${limit}; --limit N for more)` : '';
+  console.log(`${pipeline}.${table}: ${errors.length} failed cell(s)${more}
+
+${formatErrors(errors, terminalWidth())}`);
+}
+
+/** The terminal's width, or COLUMNS when output is piped; undefined (no wrapping) otherwise. */
+function terminalWidth(): number | undefined {
+  if (process.stdout.isTTY && process.stdout.columns) return process.stdout.columns;
+  const cols = Number(process.env.COLUMNS);
+  return Number.isInteger(cols) && cols >= 20 ? cols : undefined;
 }
 
 /**

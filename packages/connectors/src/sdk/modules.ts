@@ -15,3 +15,5 @@ export const parquetReaderLib = lazyModule(async () => {
   const [hyparquet, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
   return { ...hyparquet, compressors };
 });
+/** LanceDB's native module is ~150 MB: loaded only by a worker that exports to LanceDB */
+export const lancedbSdk = lazyModule(() => import('@lancedb/lancedb'));

@@ -15,7 +15,7 @@ export function inputError(ref: string, cause: string, details: Record<string, u
  * Resolve a media reference to a local regular file. Tessera errors from the media layer
  * (already cell or transient errors) pass through; a missing or unreadable file becomes a cell error.
  */
-export async function localFile(ctx: IteratorContext, ref: string): Promise<string> {
+export async function localFile(ctx: Pick<IteratorContext, 'media'>, ref: string): Promise<string> {
   let path: string;
   try {
     path = await ctx.media.localPath(ref);
