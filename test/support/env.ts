@@ -18,6 +18,8 @@ export function testConfig(overrides: Record<string, string> = {}): TesseraConfi
     TESSERA_MEDIA_DESTINATION: `/tmp/tessera-test-${id}/media`,
     TESSERA_MEDIA_CACHE_DIR: `/tmp/tessera-test-${id}/cache`,
     TESSERA_LOG_LEVEL: 'warn',
+    // tests that count what `reconcile` enqueues run it themselves; the self-heal tests turn the fleet's on
+    TESSERA_RECONCILE_EVERY_MS: '0',
     ...overrides,
   };
   return { ...loadConfig(env), env };

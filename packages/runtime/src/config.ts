@@ -21,6 +21,10 @@ const schema = z.object({
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESSERA_RESPONSE_CACHE: z.enum(['postgres', 'off']).default('postgres'),
   TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
+  TESSERA_RECONCILE_EVERY_MS: intFrom(30_000, 0),
+  TESSERA_RECONCILE_GRACE_MS: intFrom(10_000, 0),
+  TESSERA_WRITE_BACK_ROWS: intFrom(256, 1),
+  TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
 });
 
 export interface TesseraConfig {
@@ -47,6 +51,14 @@ export interface TesseraConfig {
   responseCache: 'postgres' | 'off';
   /** a model call waits in-process at most this long for a rate-limit slot; a longer wait sends its job back to the queue */
   limiterMaxWaitMs: number;
+  /** the fleet reconciles itself this often (one at a time, on a BullMQ job scheduler); 0 turns it off */
+  reconcileEveryMs: number;
+  /** rows of versions younger than this are left to the jobs their write enqueued */
+  reconcileGraceMs: number;
+  /** a stage job writes its cells back every this many rows (a killed job keeps what it wrote) */
+  writeBackRows: number;
+  /** a stage job running longer than this writes back and goes back to its queue for the rest */
+  jobSliceMs: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -80,5 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     logLevel: e.TESSERA_LOG_LEVEL,
     responseCache: e.TESSERA_RESPONSE_CACHE,
     limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
+    reconcileEveryMs: e.TESSERA_RECONCILE_EVERY_MS,
+    reconcileGraceMs: e.TESSERA_RECONCILE_GRACE_MS,
+    writeBackRows: e.TESSERA_WRITE_BACK_ROWS,
+    jobSliceMs: e.TESSERA_JOB_SLICE_MS,
   };
 }

@@ -5,7 +5,9 @@ export { WorkerPool, type WorkerPoolOptions, type WorkerEvents } from './worker-
 export { IngestJob, StageJob, FinalizeJob, IterateJob, DerivedWork } from './jobs/payloads';
 export { INGEST_QUEUE, CONTROL_QUEUE, BASE_QUEUES, queueName } from './jobs/queues';
 export { buildVersionFlow } from './dag/build-flow';
-export { reconcile, type ReconcileReport } from './reconcile';
+export { reconcile, type ReconcileReport, type ReconcileOptions } from './reconcile';
+export { ensureReconcileScheduler, runReconcileTick, RECONCILE_SCHEDULER_ID } from './reconcile-scheduler';
+export { failedJobs, type FailedJobGroup } from './failed-jobs';
 export * from './limiter/index';
 export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './cache/postgres-response-cache';
 export { importFile, type ImportFileOptions, type ImportResult, type ImportProgress } from './import-file';

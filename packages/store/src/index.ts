@@ -13,3 +13,4 @@ export type { RowSelector, BatchRow, CellResult } from './cells';
 export { stageInputs } from './cells';
 export { statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR, ident } from './sql';
 export { canonicalJson } from './canonical-json';
+export type { TableMark, PendingScope, PendingQuery } from './pending';

@@ -1,3 +1,4 @@
+import { failedJobs } from '@tessera/runtime';
 import type { CliContext } from '../context';
 import { formatTable, formatUsage, progressBar } from '../format';
 
@@ -40,6 +41,10 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
         lines.push(`  ${c.column.padEnd(24)} ${progressBar(c.done, c.failed, total)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}${model}${view}`);
       }
     }
+    // jobs that failed for good and left cells pending (the periodic reconcile retries them; a bug or bad UDF keeps failing)
+    for (const f of await failedJobs(engine, pipeline)) {
+      lines.push(`  failed jobs: ${pipeline}.${f.table} ${f.column}: ${f.jobs} job(s), last at ${new Date(f.lastFailedAt).toISOString()}: ${f.reason}`);
+    }
     if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);
     return { text: lines.join('\n'), pending };
   };
@@ -62,6 +67,11 @@ export async function errorsCommand(ctx: CliContext, args: string[], flags: { co
   const engine = await ctx.engine();
   const errors = await engine.store.errors(pipeline, table, { ...(flags.column ? { column: flags.column } : {}), limit: flags.limit ? Number(flags.limit) : 50 });
   console.log(formatTable(errors.map((e) => ({ column: e.column, row: JSON.stringify(e.key), errortype: e.errortype, errormsg: e.errormsg }))));
+  const jobs = (await failedJobs(engine, pipeline)).filter((f) => f.table === table && (!flags.column || f.column.split(',').includes(flags.column)));
+  if (jobs.length) {
+    console.log(`\nfailed jobs (cells still pending):`);
+    console.log(formatTable(jobs.map((f) => ({ column: f.column, jobs: f.jobs, at: new Date(f.lastFailedAt).toISOString(), reason: f.reason }))));
+  }
 }
 
 /** `tessera versions <pipeline> <table>` */
