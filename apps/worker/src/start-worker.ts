@@ -66,6 +66,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
         metrics.jobs.inc({ queue, outcome: 'failed' });
         log.warn({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
       },
+      continued(queue, job, delayMs) {
+        metrics.jobs.inc({ queue, outcome: 'continued' });
+        log.debug({ queue, job: job.id, delayMs }, 'job made progress and went back to its queue for the rest');
+      },
       requeued(queue, job, delayMs) {
         metrics.jobs.inc({ queue, outcome: 'requeued' });
         log.debug({ queue, job: job.id, delayMs }, 'job back to its queue to wait for the rate limiter');

@@ -20,6 +20,8 @@ export interface WorkerEvents {
   failed?(queue: string, job: Job | undefined, error: Error): void;
   /** a job the rate limiter refused went back to its queue (delayed), without spending an attempt */
   requeued?(queue: string, job: Job, delayMs: number): void;
+  /** a job that made progress went back to its queue for the rest (time slice used up, or a transient failure after writing cells), without spending an attempt */
+  continued?(queue: string, job: Job, delayMs: number): void;
 }
 
 export interface WorkerPoolOptions {
@@ -130,7 +132,7 @@ export class WorkerPool {
               // a long job used up its time slice: what it computed is written; the rest waits in the
               // queue like any job (another worker may take it), without spending an attempt
               await requeueAfterProgress(job, token, 0);
-              opts.events?.requeued?.(name, job, 0);
+              opts.events?.continued?.(name, job, 0);
               throw new DelayedError();
             }
             result = r;
@@ -154,7 +156,7 @@ export class WorkerPool {
           if (job.data?.kind === 'stage' && isTransient(e) && cellsWrittenBefore(e) > 0 && token) {
             const delayMs = Math.ceil(500 * (1 + Math.random()));
             await requeueAfterProgress(job, token, delayMs);
-            opts.events?.requeued?.(name, job, delayMs);
+            opts.events?.continued?.(name, job, delayMs);
             throw new DelayedError();
           }
           // Tessera's own Postgres restarting or out of reach: wait for it without spending attempts
