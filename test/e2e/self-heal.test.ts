@@ -95,14 +95,29 @@ test("worker processes survive a restart of Tessera's own Postgres and finish th
     await h.engine.insert('shapes', 'items', items);
     const done = async () => (await h.engine.store.status('shapes', 'items')).columns.reduce((a, c) => a + c.done + c.failed, 0);
     await waitFor(async () => (await done()) > 200, 'a part of the run');
-    await pg.restart(); // terminates every connection (57P01), mid-transaction for some
+    // producers keep writing through the ingest queue meanwhile: the workers hold transactions
+    // (BEGIN ... COMMIT on a checked-out client) when the restart terminates every connection (57P01)
+    const late = makeItems(200, 600);
+    let sent = 0;
+    const ingest = h.engine.ingestQueue();
+    const producing = (async () => {
+      for (; sent < late.length; sent += 4) {
+        await ingest.add('insert', { pipeline: 'shapes', table: 'items', rows: late.slice(sent, sent + 4), requestId: `late-${sent}` }, { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    await pg.restart();
+    await producing;
+    await waitFor(async () => (await h.engine.store.status('shapes', 'items')).rows === 800, 'every ingested row', 120_000);
     await h.engine.waitIdle('shapes', { timeoutMs: 180_000 });
+    items.push(...late);
     for (const w of workers) {
       expect(w.child.exitCode).toBeNull();
       expect(w.output()).not.toMatch(/Unhandled 'error' event/);
     }
     const rows = await h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
-    expect(rows).toHaveLength(600);
+    expect(rows).toHaveLength(800);
     rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(items[i]!)));
   } finally {
     await Promise.all(workers.map((w) => (w.child.exitCode === null ? w.kill('SIGKILL') : null)));
