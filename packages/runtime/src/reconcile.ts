@@ -57,7 +57,7 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
       }
       afterVersion = scope.afterVersion;
       // a recompute or schema change resets cells in place: its own jobs are being enqueued now
-      if (!['insert', 'update', 'delete'].includes(mark.kind) && mark.ageMs < opts.periodic.graceMs) {
+      if (!['insert', 'update', 'upsert', 'delete'].includes(mark.kind) && mark.ageMs < opts.periodic.graceMs) {
         report.skipped = 'recent change';
         continue;
       }

@@ -12,7 +12,7 @@ import type { RowSelector } from './cells';
  */
 
 /** Kinds of version that make pending cells only in the row versions they write. */
-const ROW_KINDS = new Set(['insert', 'update', 'delete']);
+const ROW_KINDS = new Set(['insert', 'update', 'upsert', 'delete']);
 
 export interface TableMark {
   /** the latest version and when it was committed: changes with every write and every revert */

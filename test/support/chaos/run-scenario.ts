@@ -109,7 +109,17 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
   const result: ScenarioResult = { scenario: name, rows: 0, viewRows: 0, record: '', view: '', customer: '', parquet: '', chatRequests: 0, chatCells: 0, embedInputs: 0, embedCells: 0, kills: 0, ms: 0, manualSteps: 0 };
   try {
     await h.engine.apply(chaosPipeline('1'));
-    workers = await Promise.all([0, 1, 2].map(() => spawnWorker(workerEnv(version))));
+    // a worker slow to start on a loaded machine is tried again
+    const startOne = async () => {
+      for (let k = 1; ; k++) {
+        try {
+          return await spawnWorker(workerEnv(version));
+        } catch (e) {
+          if (k >= 3) throw e;
+        }
+      }
+    };
+    workers = await Promise.all([0, 1, 2].map(() => startOne()));
     const modelDone = async () => {
       const s = await h.engine.store.status('chaos', 'items');
       return (s.columns.find((c) => c.column === 'summary')?.done ?? 0) / Math.max(1, env.rows);
@@ -122,6 +132,7 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
         })(),
       );
     if (d.killEveryMs) {
+      // kills start once the run is under way
       timers.push(
         setInterval(() => {
           if (stopped) return;
