@@ -13,6 +13,7 @@ const HELP = `tessera <command> [args] [flags]
   apply <pipeline|path> [--recompute]        create or migrate the catalog; backfills start by themselves
   insert <pipeline> <table> [file|-]         insert rows (JSON array, JSON Lines or CSV; --format to force)
   update <pipeline> <table> [file|-]         update rows by primary key (dependent columns recompute)
+  upsert <pipeline> <table> [file|-]         insert rows whose key is new, update those whose key exists
   delete <pipeline> <table> [file|-]         delete rows by primary key
   import <pipeline> <table> <file>           a Parquet, Arrow, JSONL or CSV file (local or s3/gs/az/https), streamed
          [--format F] [--batch-size N] [--request-id ID]   in batches of N rows (10000); a re-run with the same id resumes
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
         break;
       case 'insert':
       case 'update':
+      case 'upsert':
       case 'delete':
         await writeCommand(command, ctx, args, values);
         break;

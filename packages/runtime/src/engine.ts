@@ -97,6 +97,14 @@ export class Engine {
     return r;
   }
 
+  /** Insert rows whose key is new, update those whose key exists (one version); see Store.upsert. */
+  async upsert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
+    checkJsonSchemas(this.defs.get(pipeline), table, rows);
+    const r = await this.store.upsert(pipeline, table, rows, opts);
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...('derived' in r ? { derived: r.derived } : {}) });
+    return r;
+  }
+
   async delete(pipeline: string, table: string, keys: Row[], opts: WriteOptions = {}) {
     const r = await this.store.delete(pipeline, table, keys, opts);
     await this.enqueue(pipeline, table, r.version, { columns: [], ...('derived' in r ? { derived: r.derived } : {}) });

@@ -10,11 +10,14 @@ const CHUNK = 5000;
 const baseColumns = (t: CatalogTable) => t.columns.filter((c) => !c.computed && !(t.kind === 'view' && c.name === 'pos'));
 const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.primaryKey);
 
-/** Check rows against the table's base columns; the first bad row is reported by index, column and problem. */
-export function validateRows(table: CatalogTable, rows: Row[], columns = baseColumns(table)): Row[] {
+/**
+ * A checker of rows against `columns` (the table's base columns by default); a bad row is reported
+ * by its number in the request, its column and the problem.
+ */
+function rowValidator(table: CatalogTable, columns: CatalogColumn[], opts: { partial?: boolean } = {}): (row: Row, index: number) => Row {
   const known = new Set(columns.map((c) => c.name));
   const types = columns.map((c) => typeFromSpec(c.type));
-  return rows.map((row, i) => {
+  return (row, i) => {
     const where = () => `${table.name} row ${i + 1}`; // only when something is wrong: this runs per row
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new TesseraError('E_BAD_ROW', `${where()}: expected an object, got ${JSON.stringify(row)}`);
     for (const k of Object.keys(row)) {
@@ -34,11 +37,26 @@ export function validateRows(table: CatalogTable, rows: Row[], columns = baseCol
       }
       if (out[col.name] === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: column ${col.name} may not be null`);
     }
-    for (const col of columns) {
+    if (!opts.partial) for (const col of columns) {
       if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: missing required column ${col.name}`);
     }
     return out;
-  });
+  };
+}
+
+/** Check rows against the table's base columns; the first bad row is reported by index, column and problem. */
+export function validateRows(table: CatalogTable, rows: Row[], columns = baseColumns(table)): Row[] {
+  const check = rowValidator(table, columns);
+  return rows.map(check);
+}
+
+/**
+ * Check rows that carry a key and some of the base columns (updates, upserts): each value against
+ * its column; a column the row does not name is left as it is, not reported missing.
+ */
+export function validatePartialRows(table: CatalogTable, rows: Row[]): Row[] {
+  const check = rowValidator(table, baseColumns(table), { partial: true });
+  return rows.map(check);
 }
 
 const recordsetDef = (cols: CatalogColumn[]) => cols.map((c) => `${ident(c.name)} ${pgType(c.type)}`).join(', ');
@@ -46,23 +64,41 @@ const toJson = (rows: Row[]) => JSON.stringify(rows);
 
 /** Insert validated rows as a new version. Returns the version and how many rows it added. */
 export async function insertRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number }> {
-  const cols = baseColumns(table);
   const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${rows.length} row(s)`);
+  await insertRowsAt(c, table, rows, version);
+  await setVersionCounts(c, schema, table.id, version, { inserts: rows.length });
+  return { version, count: rows.length };
+}
+
+/** Insert validated rows under an open version (no counts kept). */
+export async function insertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<number[]> {
+  const cols = baseColumns(table);
   const seq = rowidSequence(table);
   const names = cols.map((col) => ident(col.name)).join(', ');
+  const rowids: number[] = [];
   for (let i = 0; i < rows.length; i += CHUNK) {
     try {
-      await c.query(
+      const { rows: written } = await c.query(
         `INSERT INTO ${table.physical} (_rowid, _v_min, ${names})
-         SELECT nextval('${seq.replace(/'/g, "''")}'), $2, ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(cols)})`,
+         SELECT nextval('${seq.replace(/'/g, "''")}'), $2, ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(cols)}) RETURNING _rowid`,
         [toJson(rows.slice(i, i + CHUNK)), version],
       );
+      for (const w of written) rowids.push(w._rowid as number);
     } catch (e) {
       throw describeWriteError(table, e);
     }
   }
-  await setVersionCounts(c, schema, table.id, version, { inserts: rows.length });
-  return { version, count: rows.length };
+  return rowids;
+}
+
+export interface UpdateOutcome {
+  count: number;
+  /** computed columns reset to pending */
+  reset: string[];
+  /** base columns written */
+  changed: string[];
+  /** rowids of the rows updated */
+  rowids: number[];
 }
 
 /**
@@ -70,13 +106,21 @@ export async function insertRows(c: pg.PoolClient, schema: string, table: Catalo
  * computed columns that depend on a changed column are reset (to be recomputed), the others are
  * carried over unchanged.
  */
-export async function updateRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<{ version: number; count: number; reset: string[]; changed: string[]; rowids: number[] }> {
+export async function updateRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<UpdateOutcome & { version: number }> {
+  if (!keyColumns(table).length) throw new TesseraError('E_BAD_ROW', `${table.name}: updates need a primary key`);
+  const version = await bumpVersion(c, schema, table.id, 'update', `updated ${rows.length} row(s)`);
+  const r = await updateRowsAt(c, table, rows, version);
+  await setVersionCounts(c, schema, table.id, version, { updates: r.count });
+  return { version, ...r };
+}
+
+/** Update rows by primary key under an open version (see updateRows); every key must name a live row. */
+export async function updateRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<UpdateOutcome> {
   const keys = keyColumns(table);
   if (!keys.length) throw new TesseraError('E_BAD_ROW', `${table.name}: updates need a primary key`);
-  const version = await bumpVersion(c, schema, table.id, 'update', `updated ${rows.length} row(s)`);
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
-    for (const k of keys) if (r[k.name] === undefined || r[k.name] === null) throw new TesseraError('E_BAD_ROW', `${table.name}: an update needs the primary key ${k.name}`);
+    requireKey(table, keys, r);
     const sig = Object.keys(r).sort().join(',');
     groups.set(sig, [...(groups.get(sig) ?? []), r]);
   }
@@ -121,8 +165,72 @@ export async function updateRows(c: pg.PoolClient, schema: string, table: Catalo
       count += rowCount;
     }
   }
-  await setVersionCounts(c, schema, table.id, version, { updates: count });
-  return { version, count, reset: [...allReset], changed: [...allChanged], rowids };
+  return { count, reset: [...allReset], changed: [...allChanged], rowids };
+}
+
+/**
+ * Insert rows whose key is new and update those whose key names a live row, as one new version of
+ * kind `upsert`. Rows of one request that share a key are merged in order (later values win).
+ * A new key must carry every required column; an existing one only the columns to change.
+ */
+export async function upsertRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<UpdateOutcome & { version: number; inserted: number; updated: number }> {
+  if (!keyColumns(table).length) throw new TesseraError('E_BAD_ROW', `${table.name}: upserts need a primary key`);
+  const version = await bumpVersion(c, schema, table.id, 'upsert', `upserted ${rows.length} row(s)`);
+  const r = await upsertRowsAt(c, table, rows, version);
+  await setVersionCounts(c, schema, table.id, version, { inserts: r.inserted, updates: r.updated });
+  return { version, ...r };
+}
+
+/** Upsert rows under an open version (see upsertRows). */
+export async function upsertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<UpdateOutcome & { inserted: number; updated: number }> {
+  const keys = keyColumns(table);
+  if (!keys.length) throw new TesseraError('E_BAD_ROW', `${table.name}: upserts need a primary key`);
+  // one row per key, remembering the first row number for messages
+  const merged = new Map<string, { row: Row; index: number }>();
+  rows.forEach((r, index) => {
+    requireKey(table, keys, r, index);
+    const k = JSON.stringify(keys.map((key) => r[key.name]));
+    const prev = merged.get(k);
+    merged.set(k, prev ? { row: { ...prev.row, ...r }, index: prev.index } : { row: r, index });
+  });
+  const entries = [...merged.values()];
+  const existing = await liveKeys(c, table, keys, entries.map((e) => e.row));
+  const fresh: Row[] = [];
+  const known: Row[] = [];
+  for (const [i, e] of entries.entries()) {
+    if (existing.has(i)) known.push(e.row);
+    else {
+      const missing = baseColumns(table).find((col) => !col.type.nullable && (e.row[col.name] === undefined || e.row[col.name] === null));
+      if (missing) throw new TesseraError('E_BAD_ROW', `${table.name} row ${e.index + 1}: missing required column ${missing.name} (the key is new, so the row is inserted)`);
+      fresh.push(e.row);
+    }
+  }
+  const inserted = fresh.length ? await insertRowsAt(c, table, fresh, version) : [];
+  const updated = known.length ? await updateRowsAt(c, table, known, version) : { count: 0, reset: [], changed: [], rowids: [] };
+  return { ...updated, count: inserted.length + updated.count, inserted: inserted.length, updated: updated.count };
+}
+
+/** Positions in `rows` of those whose key names a live row (compared by Postgres, so values are typed as the column). */
+async function liveKeys(c: pg.PoolClient, table: CatalogTable, keys: CatalogColumn[], rows: Row[]): Promise<Set<number>> {
+  const found = new Set<number>();
+  const join = keys.map((k) => `t.${ident(k.name)} = u.${ident(k.name)}`).join(' AND ');
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const { rows: hits } = await c.query(
+      `SELECT u.__i FROM jsonb_to_recordset($1::jsonb) AS u(__i int, ${recordsetDef(keys)})
+        WHERE EXISTS (SELECT 1 FROM ${table.physical} t WHERE ${join} AND t._v_max IS NULL)`,
+      [toJson(rows.slice(i, i + CHUNK).map((r, k) => ({ __i: i + k, ...Object.fromEntries(keys.map((key) => [key.name, r[key.name]])) })))],
+    );
+    for (const h of hits) found.add(h.__i as number);
+  }
+  return found;
+}
+
+function requireKey(table: CatalogTable, keys: CatalogColumn[], row: Row, index?: number) {
+  for (const k of keys) {
+    if (row[k.name] === undefined || row[k.name] === null) {
+      throw new TesseraError('E_BAD_ROW', `${table.name}${index === undefined ? '' : ` row ${index + 1}`}: the primary key ${k.name} is missing`);
+    }
+  }
 }
 
 /** Delete rows by primary key as a new version (the rows stay readable at earlier versions). */

@@ -4,7 +4,7 @@ import { createPool, withTx } from './db';
 import { migrate } from './migrations';
 import { loadTable, loadTables, type CatalogTable } from './catalog';
 import { applyPlan, type ApplyChange, type ApplyOptions } from './apply';
-import { insertRows, updateRows, deleteRows, validateRows, type Row } from './rows';
+import { insertRows, updateRows, upsertRows, deleteRows, validateRows, validatePartialRows, type Row } from './rows';
 import { selectRows, columnStatus, listErrors, type SelectOptions } from './read';
 import { listVersions, revertLatest, bumpVersion } from './versions';
 import { loadBatch, writeCells, pendingRanges, resetErrors, resetCells, type RowSelector, type CellResult } from './cells';
@@ -94,17 +94,28 @@ export class Store {
    */
   async update(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
     const table = await this.writable(pipeline, tableName);
-    const cols = table.columns.filter((c) => !c.computed);
-    const valid = rows.map((r, i) => {
-      const [v] = validateRows(table, [r], cols.filter((c) => c.name in r));
-      if (!v) throw new Error(`row ${i + 1}`);
-      return v;
-    });
+    const valid = validatePartialRows(table, rows);
     return this.once(table, opts.requestId, async (c) => {
       const r = await updateRows(c, this.schema, table, valid);
       const all = await loadTables(c, this.schema, pipeline);
       const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `update of ${table.name} v${r.version}`);
       return { version: r.version, count: r.count, reset: r.reset, derived };
+    });
+  }
+
+  /**
+   * Insert rows whose primary key is new and update those whose key exists, in one version (kind
+   * `upsert`): a new key needs every required column, an existing one only the columns to change
+   * (their dependent computed columns are reset, as by update). Same options as insert and update.
+   */
+  async upsert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
+    const table = await this.writable(pipeline, tableName);
+    const valid = validatePartialRows(table, rows);
+    return this.once(table, opts.requestId, async (c) => {
+      const r = await upsertRows(c, this.schema, table, valid);
+      const all = await loadTables(c, this.schema, pipeline);
+      const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `upsert of ${table.name} v${r.version}`);
+      return { version: r.version, count: r.count, inserted: r.inserted, updated: r.updated, reset: r.reset, derived };
     });
   }
 

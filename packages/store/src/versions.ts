@@ -4,7 +4,7 @@ import { ident, statusCol, CELL_ERROR } from './sql';
 import { viewsOf, type CatalogTable } from './catalog';
 import { removeDerived, restoreDerived, derivedKey } from './derived';
 
-export type VersionKind = 'create_table' | 'insert' | 'update' | 'delete' | 'add_column' | 'drop_column' | 'recompute' | 'revert';
+export type VersionKind = 'create_table' | 'insert' | 'update' | 'upsert' | 'delete' | 'add_column' | 'drop_column' | 'recompute' | 'revert';
 
 /** Start a new table version. Locks the table's catalog row, so writers to one table serialise here. */
 export async function bumpVersion(c: pg.PoolClient, schema: string, tableId: number, kind: VersionKind, detail: string): Promise<number> {
@@ -104,19 +104,19 @@ export async function setVersionCounts(c: pg.PoolClient, schema: string, tableId
  */
 export async function revertLatest(c: pg.PoolClient, schema: string, table: CatalogTable, all: CatalogTable[]): Promise<number> {
   const s = ident(schema);
-  const { rows } = await c.query(`SELECT version, kind FROM ${s}.versions WHERE table_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE`, [table.id]);
+  const { rows } = await c.query(`SELECT version, kind, updates FROM ${s}.versions WHERE table_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE`, [table.id]);
   const latest = rows[0];
   if (!latest) throw new TesseraError('E_REVERT', `table ${table.name} has no versions`);
-  if (!['insert', 'update', 'delete'].includes(latest.kind)) {
+  if (!['insert', 'update', 'upsert', 'delete'].includes(latest.kind)) {
     throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is not an insert, update or delete; only those can be reverted`);
   }
   const v = latest.version as number;
   if (viewsOf(all, table).length) {
     // views follow: an insert's view rows go, a delete's come back; an update's re-derived rows cannot be told apart
-    if (latest.kind === 'update') {
+    if (latest.kind === 'update' || (latest.kind === 'upsert' && latest.updates > 0)) {
       throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${v}) is an update, and views (${viewsOf(all, table).map((t) => t.name).join(', ')}) were derived from the updated rows; update the rows back instead`);
     }
-    if (latest.kind === 'insert') {
+    if (latest.kind === 'insert' || latest.kind === 'upsert') {
       const { rows: added } = await c.query(`SELECT _rowid FROM ${table.physical} WHERE _v_min = $1`, [v]);
       await removeDerived(c, all, table, added.map((r) => r._rowid));
     } else await restoreDerived(c, all, table, derivedKey(table, v));

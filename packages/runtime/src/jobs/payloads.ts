@@ -73,7 +73,7 @@ export type FinalizeJob = z.infer<typeof FinalizeJob>;
 export const IngestJob = z.object({
   pipeline: name,
   table: name,
-  op: z.enum(['insert', 'update', 'delete']).default('insert'),
+  op: z.enum(['insert', 'update', 'upsert', 'delete']).default('insert'),
   rows: z.array(z.record(z.string(), z.unknown())).min(1).max(100_000),
   requestId: z.string().min(1).max(200).optional(),
 });

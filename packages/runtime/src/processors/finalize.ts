@@ -69,7 +69,7 @@ async function shipExport(store: Store, table: CatalogTable, ex: ExportDef, vers
     }
   }
   if (v.kind !== 'delete') {
-    const where = v.kind === 'insert' || v.kind === 'update' ? `t0._v_min = ${version} AND t0._v_max IS NULL` : 't0._v_max IS NULL';
+    const where = v.kind === 'insert' || v.kind === 'update' || v.kind === 'upsert' ? `t0._v_min = ${version} AND t0._v_max IS NULL` : 't0._v_max IS NULL';
     for await (const rows of scan(store, table, schema.columns.map((c) => c.name), where, { mode: 'live' })) {
       await ex.sink.upsert(schema, rows, { version });
       upserted += rows.length;

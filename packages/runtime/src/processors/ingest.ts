@@ -21,7 +21,9 @@ export async function runIngest(job: Job, engine: Engine) {
         ? await engine.insert(p.pipeline, p.table, p.rows, { requestId })
         : p.op === 'update'
           ? await engine.update(p.pipeline, p.table, p.rows, { requestId })
-          : await engine.delete(p.pipeline, p.table, p.rows, { requestId });
+          : p.op === 'upsert'
+            ? await engine.upsert(p.pipeline, p.table, p.rows, { requestId })
+            : await engine.delete(p.pipeline, p.table, p.rows, { requestId });
     if (r.duplicate && p.op !== 'delete') {
       // the write committed on an earlier attempt; make sure its DAG exists (enqueue is idempotent by job id)
       await engine.enqueue(p.pipeline, p.table, r.version, { vMin: r.version });
