@@ -160,7 +160,7 @@ export class WorkerPool {
             throw new DelayedError();
           }
           // Tessera's own Postgres restarting or out of reach: wait for it without spending attempts
-          if (isRecordUnavailable(e) && (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))) {
+          if (job.data?.kind !== 'reconcile' && isRecordUnavailable(e) && (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))) {
             opts.events?.failed?.(name, job, e as Error);
             throw exportDelayed();
           }
