@@ -7,4 +7,6 @@ export default {
   },
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/apps/*/test/**/*.test.ts'],
   testTimeout: 120000,
+  // build output and local state (the production file set the benchmarks assemble) are not sources
+  modulePathIgnorePatterns: ['<rootDir>/.tessera/', '<rootDir>/.turbo/', '/dist/'],
 };

@@ -6,11 +6,14 @@
  *  - chunks/s of documentSplitter (token_limit) vs @langchain/textsplitters'
  *    RecursiveCharacterTextSplitter with a js-tiktoken length function, same text, same limit
  *    (bar: ratio >= 1.0);
+ *  - segments/s of videoSplitter in 'fast' mode vs `ffmpeg -c copy -f segment` on the same file
+ *    (bar: ratio >= 0.8);
+ *  - DOCX text extraction: documents/s of documentSplitter vs mammoth's extractRawText (reported);
  *  - peak resident memory of a real worker process (apps/worker) iterating a 2-hour video into a
  *    view at 1 fps, and a 1,000-page PDF into chunks (bar: worker + its largest ffmpeg < 300 MB).
  *
  *   npx tsx bench/iterators.bench.ts
- *   (BENCH_ONLY=frames,pdf,chunks,memory BENCH_ROUNDS=3 BENCH_LONG_SECONDS=7200 BENCH_LONG_FPS=30 BENCH_PDF_PAGES=1000; generated media is
+ *   (BENCH_ONLY=frames,vsplit,pdf,docx,chunks,memory BENCH_ROUNDS=3 BENCH_LONG_SECONDS=7200 BENCH_LONG_FPS=30 BENCH_PDF_PAGES=1000; generated media is
  *    cached in $TMPDIR/tessera-bench-iterators so later runs skip generation)
  */
 import { spawn } from 'node:child_process';
@@ -18,7 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { documentSplitterDef, frameIteratorDef, type DocumentSplitterParams, type FrameIteratorParams } from '@tessera/iterators';
+import { documentSplitterDef, frameIteratorDef, videoSplitterDef, type DocumentSplitterParams, type FrameIteratorParams } from '@tessera/iterators';
 import { localContext } from '../packages/iterators/test/support/local-media';
 // baselines and generators are imported where used, so the memory-measuring child process loads
 // only what a worker running the iterators would
@@ -29,7 +32,7 @@ const LONG_FPS = Number(process.env.BENCH_LONG_FPS ?? 30);
 const PDF_PAGES = Number(process.env.BENCH_PDF_PAGES ?? 1000);
 const TOKEN_LIMIT = 256;
 const TOKEN_OVERLAP = 32;
-const BARS = { frames: 0.85, chunks: 1.0, rssMb: 300 };
+const BARS = { frames: 0.85, chunks: 1.0, rssMb: 300, videoSplit: 0.8 };
 const cache = join(process.env.TMPDIR || tmpdir(), 'tessera-bench-iterators');
 
 // ---------- helpers ----------
@@ -256,6 +259,90 @@ async function frames() {
   return result;
 }
 
+/**
+ * videoSplitter 'fast' (stream copy, 30 s segments of the 10-minute clip, written content-addressed
+ * to a local media root) against the ffmpeg CLI doing the same copy into segment files.
+ */
+async function vsplit() {
+  const video = await benchVideo(600);
+  const oursDir = join(cache, 'vsplit-ours');
+  const cliDir = join(cache, 'vsplit-cli');
+  const clean = async () => {
+    await rm(oursDir, { recursive: true, force: true });
+    await rm(cliDir, { recursive: true, force: true });
+    await mkdir(cliDir, { recursive: true });
+  };
+  const r = await compare(
+    async () => {
+      let n = 0;
+      for await (const _ of videoSplitterDef.run(video, { duration: 30 }, localContext(oursDir))) n++;
+      return n;
+    },
+    async () => {
+      await ffmpeg('-i', video, '-map', '0', '-c', 'copy', '-f', 'segment', '-segment_time', '30', '-reset_timestamps', '1', join(cliDir, '%06d.mp4'));
+      return (await readdir(cliDir)).length;
+    },
+    clean,
+  );
+  await clean();
+  await rm(cliDir, { recursive: true, force: true });
+  if (r.ours.count !== r.baseline.count) throw new Error(`segment counts differ: ours ${r.ours.count}, cli ${r.baseline.count}`);
+  return {
+    segments: r.ours.count,
+    ours_segments_per_s: round(r.ours.count / r.ours.seconds, 1),
+    cli_segments_per_s: round(r.baseline.count / r.baseline.seconds, 1),
+    ratio: round(r.ratio, 3),
+    cpu_ratio: round(r.cpuRatio, 3),
+    bar: BARS.videoSplit,
+    pass: r.ratio >= BARS.videoSplit,
+  };
+}
+
+/** A Word document of `paragraphs` paragraphs of ~60 words under a heading every 20, made by the `docx` package. */
+const benchDocx = (paragraphs: number) =>
+  cached(`doc-${paragraphs}p.docx`, async (tmp) => {
+    const { Document, HeadingLevel, Packer, Paragraph } = await import('docx');
+    const children = [];
+    for (let i = 0; i < paragraphs; i++) {
+      if (i % 20 === 0) children.push(new Paragraph({ text: `Section ${i / 20 + 1}`, heading: HeadingLevel.HEADING_1 }));
+      children.push(new Paragraph(Array.from({ length: 60 }, (_, k) => WORDS[(i * 61 + k * 7) % WORDS.length]).join(' ') + '.'));
+    }
+    await writeFile(tmp, await Packer.toBuffer(new Document({ sections: [{ children }] })));
+  });
+
+/**
+ * DOCX text extraction: documentSplitter (paragraph blocks) against mammoth's extractRawText on the
+ * same file, documents/s, plus the extracted characters of each (the same text, joined differently).
+ */
+async function docx() {
+  const file = await benchDocx(5000);
+  const mammoth = (await import('mammoth')).default;
+  let oursChars = 0;
+  let mammothChars = 0;
+  const ours = async () => {
+    oursChars = 0;
+    for await (const row of documentSplitterDef.run(file, { separators: 'paragraph' }, localContext(join(cache, 'unused')))) oursChars += (row as { text: string }).text.length;
+    return 1;
+  };
+  const baseline = async () => {
+    mammothChars = (await mammoth.extractRawText({ path: file })).value.length;
+    return 1;
+  };
+  await ours();
+  await baseline();
+  const r = await compare(ours, baseline);
+  return {
+    paragraphs: 5000,
+    bytes: (await readFile(file)).length,
+    ours_chars: oursChars,
+    mammoth_chars: mammothChars,
+    ours_docs_per_s: round(1 / r.ours.seconds, 2),
+    mammoth_docs_per_s: round(1 / r.baseline.seconds, 2),
+    ratio: round(r.ratio, 3),
+    cpu_ratio: round(r.cpuRatio, 3),
+  };
+}
+
 async function pdf(pdfFile: string) {
   const outTxt = join(cache, 'pdftotext.txt');
   const r = await compare(
@@ -334,11 +421,13 @@ async function memory(pdfFile: string) {
 async function main() {
   await mkdir(cache, { recursive: true });
   const pdfFile = await benchPdf();
-  // BENCH_ONLY=frames,pdf,chunks,memory runs a subset (for working on one part); the default is all
-  const only = new Set((process.env.BENCH_ONLY ?? 'frames,pdf,chunks,memory').split(','));
+  // BENCH_ONLY=frames,vsplit,pdf,docx,chunks,memory runs a subset (for working on one part); the default is all
+  const only = new Set((process.env.BENCH_ONLY ?? 'frames,vsplit,pdf,docx,chunks,memory').split(','));
   const result = {
     ...(only.has('frames') ? { frames: await frames() } : {}),
+    ...(only.has('vsplit') ? { video_split_fast: await vsplit() } : {}),
     ...(only.has('pdf') ? { pdf: await pdf(pdfFile) } : {}),
+    ...(only.has('docx') ? { docx: await docx() } : {}),
     ...(only.has('chunks') ? { chunks: await chunks(pdfFile) } : {}),
     ...(only.has('memory') ? { memory: await memory(pdfFile) } : {}),
     rounds: ROUNDS,

@@ -147,6 +147,24 @@ test('a corrupt or missing file fails its own iteration cell with the file and c
   expect((await h.engine.store.errors('views', 'docs', { column: 'chunks' })).map((e) => e.key.id)).toEqual(['gone']);
 });
 
+test('a scanned PDF (no text layer) is done with zero chunks and a Warning on its cell; recompute --errors-only leaves it alone', async () => {
+  await h.engine.insert('views', 'docs', [{ id: 'scan', doc: docs.pdfNoText, source: 'x' }]);
+  await settle();
+  expect(await chunkRows('scan')).toEqual([]);
+  const [cell] = await h.engine.store.select('views', 'docs', { where: { id: 'scan' }, columns: ['chunks'], withErrors: true });
+  expect(cell).toEqual({ chunks: 0, chunks_errortype: 'Warning', chunks_errormsg: `${docs.pdfNoText}: the PDF has no text layer (scanned pages need OCR first): no chunks` });
+  expect((await h.engine.store.errors('views', 'docs', { column: 'chunks' })).map((e) => e.key.id)).not.toContain('scan');
+  const status = (await h.engine.store.status('views', 'docs')).columns.find((c) => c.column === 'chunks')!;
+  expect(status.pending).toBe(0);
+  // only failed cells are reset: the scan's done cell is not among them
+  const failedBefore = (await h.engine.store.errors('views', 'docs')).length;
+  const r = await h.engine.recompute('views', 'docs', { errorsOnly: true });
+  expect(r.cells).toBe(failedBefore);
+  await settle();
+  const [again] = await h.engine.store.select('views', 'docs', { where: { id: 'scan' }, columns: ['chunks'], withErrors: true });
+  expect(again).toEqual(cell);
+});
+
 test('updating an inherited column re-derives only the view cells that read it; updating the input re-iterates', async () => {
   const before = await calls();
   const n = (await chunkRows('report')).length;
@@ -267,7 +285,7 @@ describe('pipeline changes', () => {
     expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['paragraph'], limit: 10 } as never))).toThrow('pipeline bad.v: iterator documentSplitter: limit is only allowed with token_limit or char_limit');
     expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['token_limit'], limit: 10, overlap: 10 }))).toThrow('overlap (10) must be smaller than limit (10)');
     expect(docsOnly((d) => frameIterator(d.video, { fps: 1, numFrames: 3 } as never))).toThrow('pipeline bad.v: iterator frameIterator: give at most one of fps, numFrames, keyframesOnly (got fps and numFrames)');
-    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds) or maxSize (bytes)');
+    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds), maxSize (bytes) or whole (true)');
     expect(docsOnly((d) => frameIterator(d.doc as never, { fps: 1 }))).toThrow('iterator frameIterator accepts video columns, not document');
   });
 });

@@ -1,12 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 import { parseArgs } from 'node:util';
-import { CliContext } from './context';
-import { applyCommand } from './commands/apply';
-import { writeCommand } from './commands/write';
-import { selectCommand, statusCommand, errorsCommand, versionsCommand } from './commands/read';
-import { revertCommand, recomputeCommand, reconcileCommand, exportCommand } from './commands/maintain';
-import { workerCommand } from './commands/worker';
-import { importCommand } from './commands/import';
+// commands are imported when run, so --help answers without loading the engine, SDKs and models
+import { commands } from './commands/lazy';
 
 const HELP = `tessera <command> [args] [flags]
 
@@ -27,6 +22,7 @@ const HELP = `tessera <command> [args] [flags]
   reconcile [pipeline...] [--exports]        re-enqueue pending cells that no live job covers (--exports: re-ship exports too)
   export --full <pipeline> <table> [--sink s] re-ship every live row to the table's exports (or to sink s)
   worker [queue...]                          run a worker (all queues by default) until SIGTERM
+  dashboard [--port N]                       web UI: progress, errors, versions, lineage, queues (8080; actions need TESSERA_DASHBOARD_TOKEN)
 
 Configuration comes from the environment (TESSERA_DATABASE_URL, TESSERA_REDIS_URL, TESSERA_SCHEMA,
 TESSERA_PIPELINES, TESSERA_BATCH_SIZE, ...); see README.md.`;
@@ -53,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       sink: { type: 'string', multiple: true },
       fresh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      port: { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
@@ -60,48 +57,53 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return command || values.help ? 0 : 1;
   }
-  if (command === 'worker') {
-    await workerCommand(args);
+  if (command === 'dashboard') {
+    await (await commands.dashboard()).dashboardCommand(values);
     return 0;
   }
+  if (command === 'worker') {
+    await (await commands.worker()).workerCommand(args);
+    return 0;
+  }
+  const { CliContext } = await commands.context();
   const ctx = new CliContext();
   try {
     switch (command) {
       case 'apply':
-        await applyCommand(ctx, args, values);
+        await (await commands.apply()).applyCommand(ctx, args, values);
         break;
       case 'insert':
       case 'update':
       case 'upsert':
       case 'delete':
-        await writeCommand(command, ctx, args, values);
+        await (await commands.write()).writeCommand(command, ctx, args, values);
         break;
       case 'import':
-        await importCommand(ctx, args, values);
+        await (await commands.importFile()).importCommand(ctx, args, values);
         break;
       case 'select':
-        await selectCommand(ctx, args, values);
+        await (await commands.read()).selectCommand(ctx, args, values);
         break;
       case 'status':
-        await statusCommand(ctx, args, values);
+        await (await commands.read()).statusCommand(ctx, args, values);
         break;
       case 'errors':
-        await errorsCommand(ctx, args, values);
+        await (await commands.read()).errorsCommand(ctx, args, values);
         break;
       case 'versions':
-        await versionsCommand(ctx, args);
+        await (await commands.read()).versionsCommand(ctx, args);
         break;
       case 'revert':
-        await revertCommand(ctx, args);
+        await (await commands.maintain()).revertCommand(ctx, args);
         break;
       case 'recompute':
-        await recomputeCommand(ctx, args, values);
+        await (await commands.maintain()).recomputeCommand(ctx, args, values);
         break;
       case 'reconcile':
-        await reconcileCommand(ctx, args, values);
+        await (await commands.maintain()).reconcileCommand(ctx, args, values);
         break;
       case 'export':
-        await exportCommand(ctx, args, values);
+        await (await commands.maintain()).exportCommand(ctx, args, values);
         break;
       default:
         console.error(`unknown command ${command}\n\n${HELP}`);

@@ -4,7 +4,8 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
-import { createMetrics } from './metrics';
+import { QUEUE_STATES, createMetrics } from './metrics';
+import { observeJobs, observeModelCalls } from './observe-jobs';
 import { startHttpServer } from './http-server';
 
 export interface RunningWorker {
@@ -24,8 +25,15 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const log = pino({ level: config.logLevel, base: { service: 'tessera-worker', pid: process.pid } });
   const registry = new PipelineRegistry(await loadPipelines(config.pipelines));
   const engine = await Engine.connect(config);
-  const metrics = createMetrics();
-  const media = createMediaContext({ defaultDestination: config.mediaDestination /* a directory, or s3:// gs:// az:// */, cacheDir: path.resolve(config.cacheDir) });
+  // queue depth is read from Redis at scrape time, for the queues this worker consumes
+  let queueNames: string[] = [];
+  const metrics = createMetrics({
+    queueDepth: () => Promise.all(queueNames.map(async (queue) => ({ queue, counts: await engine.queue(queue).getJobCounts(...QUEUE_STATES) }))),
+  });
+  const media = createMediaContext({
+    defaultDestination: config.mediaDestination /* a directory, or s3:// gs:// az:// */,
+    cacheDir: path.resolve(config.cacheDir),
+  });
   // one fleet-wide limit per provider and model (TESSERA_RATE_LIMITS), shared through Redis
   const gateRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   gateRedis.on('error', () => {});
@@ -36,7 +44,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
     // it has written the cells it computed
     maxWaitMs: config.limiterMaxWaitMs,
     onEvent: (e) => {
-      if (e.type === 'paused') metrics.usage.inc({ counter: 'limiter_pauses' });
+      if (e.type === 'paused') {
+        metrics.usage.inc({ counter: 'limiter_pauses' });
+        metrics.limiterPauses.inc();
+      }
     },
   });
   // answered model calls, kept in Postgres (Tessera's record) and shared by the fleet
@@ -49,35 +60,14 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
     ...(cache ? { cache } : {}),
     usage: (counter, amount) => metrics.usage.inc({ counter }, amount),
     ...(opts.queues?.length ? { queues: opts.queues } : {}),
-    events: {
-      completed(queue, job, result, ms) {
-        metrics.jobs.inc({ queue, outcome: 'completed' });
-        metrics.jobSeconds.observe({ queue }, ms / 1000);
-        // attempts spent by failures before this success (a wait for the rate limiter spends none)
-        if (job.attemptsMade > 0) metrics.retries.inc({ queue }, job.attemptsMade);
-        const r = result as { computed?: number; failed?: number } | undefined;
-        if (r?.computed !== undefined) {
-          metrics.cells.inc({ pipeline: job.data.pipeline, table: job.data.table, outcome: 'ok' }, r.computed);
-          metrics.cells.inc({ pipeline: job.data.pipeline, table: job.data.table, outcome: 'error' }, r.failed ?? 0);
-        }
-        log.debug({ queue, job: job.id, ms, result }, 'job completed');
-      },
-      failed(queue, job, err) {
-        metrics.jobs.inc({ queue, outcome: 'failed' });
-        log.warn({ queue, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
-      },
-      continued(queue, job, delayMs) {
-        metrics.jobs.inc({ queue, outcome: 'continued' });
-        log.debug({ queue, job: job.id, delayMs }, 'job made progress and went back to its queue for the rest');
-      },
-      requeued(queue, job, delayMs) {
-        metrics.jobs.inc({ queue, outcome: 'requeued' });
-        log.debug({ queue, job: job.id, delayMs }, 'job back to its queue to wait for the rate limiter');
-      },
-    },
+    events: observeJobs(metrics, log),
+    observeModelCall: observeModelCalls(metrics),
   });
+  queueNames = pool.queueNames;
   const state = { ready: true, queues: pool.queueNames };
-  const server: http.Server = await startHttpServer(config.workerPort, metrics, state);
+  // TESSERA_DASHBOARD=on mounts the dashboard at /dashboard on the health port (read-only unless TESSERA_DASHBOARD_TOKEN)
+  const dashboard = process.env.TESSERA_DASHBOARD === 'on' ? await mountDashboard(engine, registry) : undefined;
+  const server: http.Server = await startHttpServer(config.workerPort, metrics, state, dashboard);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.workerPort;
   log.info({ queues: pool.queueNames, port, pipelines: registry.all().map((p) => p.name) }, 'worker started');
@@ -99,4 +89,10 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
       return stopping;
     },
   };
+}
+
+async function mountDashboard(engine: Engine, registry: PipelineRegistry) {
+  const { createDashboard, dashboardToken } = await import('@tessera/dashboard');
+  const token = dashboardToken();
+  return createDashboard({ engine, pipelines: registry.all(), basePath: '/dashboard', ...(token ? { token } : {}) });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
-import { audioSplitterDef, type AudioSplitterParams } from '../src/index';
+import { audioSplitterDef, extractAudio, type AudioSplitterParams } from '../src/index';
 import { audioGrid } from '../src/audio/audio-grid';
 import { collect, localContext } from './support/local-media';
 import { ffprobeJson } from './support/run';
@@ -93,6 +93,84 @@ describe('audioSplitter by maxSize', () => {
   });
 });
 
+describe('audioSplitter short tails (minTailDuration, default 0.5 s)', () => {
+  test('by duration, a 16 ms tail is merged into the segment before: no segment for 16 ms of audio', async () => {
+    const rows = await split(a.tail, { duration: 5 });
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 5], [5, 10.016]]);
+    expect((await probe(rows[1]!.audioSegment)).duration).toBeCloseTo(5.016, 3);
+  });
+
+  test('minTailDuration: 0 keeps every tail, as before', async () => {
+    expect(await bounds(a.tail, { duration: 5, minTailDuration: 0 })).toEqual([[0, 5], [5, 10], [10, 10.016]]);
+  });
+
+  test('by maxSize, a short tail is balanced away: equal segments, each file still within maxSize', async () => {
+    // 10.016 s at 32,000 B/s with maxSize 167,000: 4.957 s segments would leave a 0.102 s tail
+    const rows = await split(a.tail, { maxSize: 167_000 });
+    expect(rows).toHaveLength(3);
+    rows.forEach((r) => expect(r.segmentEnd - r.segmentStart).toBeCloseTo(10.016 / 3, 6));
+    for (const r of rows) expect((await stat(fileURLToPath(r.audioSegment))).size).toBeLessThanOrEqual(167_000);
+  });
+});
+
+describe('audioSplitter silence-aware cuts', () => {
+  test('minSilenceLen: cuts move back to the middle of the last pause in the second half of each segment', async () => {
+    const got = await bounds(a.pauses, { duration: 4, minSilenceLen: 0.5 });
+    expect(got).toHaveLength(3);
+    const flat = got.flat();
+    [0, 3, 3, 7, 7, 10].forEach((want, i) => expect(flat[i]).toBeCloseTo(want, 1));
+  });
+
+  test('without minSilenceLen the same file is cut on the grid', async () => {
+    expect(await bounds(a.pauses, { duration: 4 })).toEqual([[0, 4], [4, 8], [8, 10]]);
+  });
+
+  test('a pause shorter than minSilenceLen is not a cut point', async () => {
+    expect(await bounds(a.pauses, { duration: 4, minSilenceLen: 1.5 })).toEqual([[0, 4], [4, 8], [8, 10]]);
+  });
+
+  test('trimLeadingSilence starts the first segment where the leading silence ends', async () => {
+    const got = await bounds(a.leadingSilence, { duration: 3, trimLeadingSilence: true });
+    expect(got).toHaveLength(2);
+    expect(got[0]![0]).toBeCloseTo(1.5, 1);
+    expect(got[0]![1]).toBeCloseTo(4.5, 1);
+    expect(got[1]![1]).toBe(6);
+    expect(await bounds(a.leadingSilence, { duration: 3 })).toEqual([[0, 3], [3, 6]]);
+  });
+
+  test('a tone louder than silenceThresh is not silence: with -80 dBFS digital silence still is', async () => {
+    expect(await bounds(a.pauses, { duration: 4, minSilenceLen: 0.5, silenceThresh: -80 })).toHaveLength(3);
+    expect(await bounds(a.wav, { duration: 4, minSilenceLen: 0.5, silenceThresh: -3 })).toEqual([[0, 4], [4, 8], [8, 10]]);
+  });
+});
+
+describe('audio from video', () => {
+  test('extractAudio: the whole AAC track of a video, remuxed (no re-encoding) into .m4a', async () => {
+    const rows = await split(a.videoWithAudio, { whole: true });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.segmentStart).toBe(0);
+    expect(rows[0]!.segmentEnd).toBeCloseTo(3, 1);
+    expect(rows[0]!.audioSegment.endsWith('.m4a')).toBe(true);
+    const j = await ffprobeJson(fileURLToPath(rows[0]!.audioSegment), 'stream=codec_type,codec_name');
+    expect(j.streams.map((s: any) => [s.codec_type, s.codec_name])).toEqual([['audio', 'aac']]);
+    const p = await probe(rows[0]!.audioSegment);
+    expect(p.duration).toBeCloseTo(3, 1);
+  });
+
+  test('a video is split by duration like an audio file', async () => {
+    expect((await bounds(a.videoWithAudio, { duration: 1 })).map(([s]) => s)).toEqual([0, 1, 2]);
+  });
+
+  test('extractAudio makes the whole-track call; the splitter accepts video columns', () => {
+    expect(extractAudio({ op: 'column', column: 'video' } as never).params).toEqual({ whole: true });
+    expect(audioSplitterDef.accepts).toEqual(['audio', 'video']);
+  });
+
+  test('a video without audio is a CellInputError', async () => {
+    await expect(split(a.silentVideo, { whole: true })).rejects.toThrow(/silent\.mp4: has no audio stream/);
+  });
+});
+
 describe('audioSplitter bad input', () => {
   test.each([
     ['no audio stream', () => a.silentVideo, /silent\.mp4: has no audio stream/],
@@ -107,14 +185,21 @@ describe('audioSplitter bad input', () => {
 
 describe('audioSplitter parameters', () => {
   test.each([
-    [{}, 'give exactly one of duration (seconds) or maxSize (bytes)'],
-    [{ duration: 5, maxSize: 1000 }, 'give exactly one of duration (seconds) or maxSize (bytes)'],
+    [{}, 'give exactly one of duration (seconds), maxSize (bytes) or whole (true)'],
+    [{ duration: 5, maxSize: 1000 }, 'give exactly one of duration (seconds), maxSize (bytes) or whole (true)'],
     [{ duration: -1 }, 'duration must be a number > 0, got -1'],
     [{ maxSize: 10.5 }, 'maxSize must be a positive integer, got 10.5'],
     [{ duration: 5, overlap: 5 }, 'overlap (5) must be smaller than duration (5)'],
     [{ duration: 5, overlap: -1 }, 'overlap must be a number >= 0, got -1'],
     [{ duration: 5, minSegmentDuration: 6 }, 'minSegmentDuration (6) must not exceed duration (5)'],
     [{ duration: 5, chunk: 1 }, 'unknown parameter "chunk"'],
+    [{ duration: 5, whole: true }, 'give exactly one of duration (seconds), maxSize (bytes) or whole (true)'],
+    [{ whole: true, overlap: 1 }, 'whole takes the whole track: overlap, minSegmentDuration and minSilenceLen do not apply'],
+    [{ duration: 5, minTailDuration: -1 }, 'minTailDuration must be a number >= 0, got -1'],
+    [{ duration: 5, minSilenceLen: 0 }, 'minSilenceLen must be a number > 0, got 0'],
+    [{ duration: 5, minSilenceLen: 1, silenceThresh: 3 }, 'silenceThresh must be a negative number of dBFS, got 3'],
+    [{ duration: 5, silenceThresh: -30 }, 'silenceThresh is only used with minSilenceLen or trimLeadingSilence'],
+    [{ duration: 5, trimLeadingSilence: 'yes' }, 'trimLeadingSilence must be true or false, got "yes"'],
   ])('%j is rejected', (params, message) => {
     expect(() => audioSplitterDef.validate(params as AudioSplitterParams)).toThrow(message);
   });

@@ -1,22 +1,26 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import sharp from 'sharp';
 import { getEncoding } from 'js-tiktoken';
 import { CellInputError, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
 import { collect, localContext } from './support/local-media';
-import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
+import { makeDocFixtures, PDF_PAGES, writePdf, type DocFixtures } from './support/doc-fixtures';
+import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
 
 let dir: string;
 let d: DocFixtures;
+let o: OfficeFixtures;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-docs-'));
   d = await makeDocFixtures(dir);
+  o = await makeOfficeFixtures(dir);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-type Row = { text: string; title?: string | null; heading?: Record<string, string> | null; sourceline?: number | null; page?: number | null };
+type Row = { text: string; title?: string | null; heading?: Record<string, string> | null; sourceline?: number | null; page?: number | null; bbox?: unknown; image?: string | null };
 const split = (file: string, params: DocumentSplitterParams) => collect(documentSplitterDef.run(file, params, localContext(join(dir, 'out')))) as Promise<Row[]>;
 const texts = async (file: string, params: DocumentSplitterParams) => (await split(file, params)).map((r) => r.text);
 const ALL_META = ['title', 'heading', 'sourceline', 'page'] as const;
@@ -256,15 +260,142 @@ describe('documentSplitter bad input', () => {
   test.each([
     ['truncated PDF', () => d.pdfTruncated, /truncated\.pdf: the PDF is truncated \(no %%EOF at the end\)$/],
     ['corrupt PDF', () => d.pdfCorrupt, /corrupt\.pdf: is not a readable PDF: /],
-    ['PDF without text', () => d.pdfNoText, /scan\.pdf: the PDF has no text layer/],
     ['text named .pdf', () => d.notPdf, /fake\.pdf: is named \.pdf but is not a PDF/],
-    ['docx', () => d.docx, /letter\.docx: unsupported document format: a ZIP container \(docx, xlsx, epub, \.\.\.\) \(\.docx\); supported are PDF, HTML, Markdown and plain text/],
+    ['damaged docx', () => d.docx, /letter\.docx: is a damaged ZIP container/],
+    ['a ZIP that is no Office document', () => o.plainZip, /book\.epub: unsupported document format: a ZIP container that is not a Word, PowerPoint or Excel document \(epub, odt, a plain archive, \.\.\.\) \(\.epub\); supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text/],
     ['png', () => d.png, /picture\.png: unsupported document format: an image/],
     ['missing file', () => d.missing, /missing\.pdf: cannot be read \(ENOENT\)/],
   ])('%s is a CellInputError naming the file and the cause', async (_n, file, message) => {
     const err = await split(file(), { separators: 'page' }).catch((e) => e);
     expect(err).toBeInstanceOf(CellInputError);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('documentSplitter on Office documents (made by docx, pptxgenjs, write-excel-file)', () => {
+  test('DOCX: paragraphs as blocks, Heading N styles as the heading path, a table row per block, title from the core properties', async () => {
+    const rows = await split(o.docx, { separators: 'paragraph', metadata: ['title', 'heading'] });
+    expect(rows.map((r) => [r.text, r.heading])).toEqual([
+      ['Birds\n\nRobins sing at dawn.', { h1: 'Birds' }],
+      ['Owls\n\nOwls hunt\tat night.\nQuietly.', { h1: 'Birds', h2: 'Owls' }],
+      ['Species | Count', { h1: 'Birds', h2: 'Owls' }],
+      ['Robin | 12', { h1: 'Birds', h2: 'Owls' }],
+      ['Fish\n\nTrout are fast & shy <always>.', { h1: 'Fish' }],
+    ]);
+    expect(rows.every((r) => r.title === 'Field Guide')).toBe(true);
+  });
+
+  test('DOCX by heading with a token limit', async () => {
+    const rows = await split(o.docx, { separators: ['heading', 'token_limit'], limit: 5, metadata: ['heading'] });
+    expect(rows[0]!.heading).toEqual({ h1: 'Birds' });
+    expect(rows.at(-1)!.heading).toEqual({ h1: 'Fish' });
+    expect(rows.map((r) => r.text).join(' ')).toContain('Trout');
+  });
+
+  test('PPTX: a page per slide in order, the title placeholder as h1', async () => {
+    const rows = await split(o.pptx, { separators: 'page', metadata: ['title', 'heading', 'page'] });
+    expect(rows.map((r) => [r.page, r.heading, r.text])).toEqual([
+      [1, { h1: 'Quarter One' }, 'Quarter One\n\nRevenue grew 10%\n\nNorth up\n\nSouth flat'],
+      [2, { h1: 'Quarter Two' }, 'Quarter Two\n\nCosts fell'],
+    ]);
+    expect(rows[0]!.title).toBe('Results');
+  });
+
+  test('XLSX: a page per worksheet, its name as h1, a block per row with cells joined by " | "', async () => {
+    const rows = await split(o.xlsx, { separators: 'paragraph', metadata: ['heading', 'page'] });
+    expect(rows.map((r) => [r.page, r.heading, r.text])).toEqual([
+      [1, { h1: 'Fruit' }, 'Fruit\n\nName | Qty | Organic'],
+      [1, { h1: 'Fruit' }, 'apple | 3 | TRUE'],
+      [1, { h1: 'Fruit' }, 'pear |  | FALSE'],
+      [2, { h1: 'Notes & more' }, 'Notes & more\n\nchecked by Ana'],
+    ]);
+  });
+
+  test('the format comes from the content: a DOCX named .bin is still read as DOCX', async () => {
+    const renamed = join(dir, 'guide.bin');
+    await writeFile(renamed, await readFile(o.docx));
+    expect((await split(renamed, { separators: 'paragraph' }))[0]!.text).toBe('Birds\n\nRobins sing at dawn.');
+  });
+});
+
+describe('documentSplitter PDF bounding boxes and page images', () => {
+  test("bbox: each paragraph's box in points from the top-left of its page, the union of its lines", async () => {
+    const { PDFDocument, StandardFonts } = await import('pdf-lib');
+    const file = join(dir, 'boxes.pdf');
+    await writePdf(file, [[['Alpha beta', 'Gamma'], ['Delta']], [['Epsilon zeta eta']]]);
+    const helv = await (await PDFDocument.create()).embedFont(StandardFonts.Helvetica);
+    const w = (s: string) => helv.widthOfTextAtSize(s, 11);
+    const rows = await split(file, { separators: 'paragraph', metadata: ['page', 'bbox'] });
+    expect(rows.map((r) => [r.text, r.page])).toEqual([['Alpha beta\nGamma', 1], ['Delta', 1], ['Epsilon zeta eta', 2]]);
+    // writePdf: baselines at y = 740, 724.6, then a paragraph gap: 693.8 (PDF y, from the bottom of a 792 pt page)
+    const want = [
+      [1, 50, 792 - 740 - 11, 50 + Math.max(w('Alpha beta'), w('Gamma')), 792 - 724.6],
+      [1, 50, 792 - 693.8 - 11, 50 + w('Delta'), 792 - 693.8],
+      [2, 50, 792 - 740 - 11, 50 + w('Epsilon zeta eta'), 792 - 740],
+    ];
+    rows.forEach((r, i) => {
+      const [page, ...box] = want[i]!;
+      const got = r.bbox as unknown as Array<{ page: number; box: number[] }>;
+      expect(got).toHaveLength(1);
+      expect(got[0]!.page).toBe(page);
+      got[0]!.box.forEach((v, k) => expect(v).toBeCloseTo(box[k]!, 0));
+    });
+  });
+
+  test('bbox of a chunk spanning pages: one box per page; null for formats without pages', async () => {
+    const rows = await split(d.pdf, { separators: ['char_limit'], limit: 100000, metadata: ['bbox'] });
+    expect(rows).toHaveLength(1);
+    expect((rows[0]!.bbox as unknown as Array<{ page: number }>).map((b) => b.page)).toEqual([1, 2, 3]);
+    expect((await split(d.markdown, { separators: 'heading', metadata: ['bbox'] })).every((r) => r.bbox === null)).toBe(true);
+  });
+
+  test("elements ['text', 'image']: each row carries the PNG of its page, rendered once per page at imageDpi", async () => {
+    const ctx = localContext(join(dir, 'out'));
+    const rows = (await collect(documentSplitterDef.run(d.pdf, { separators: ['page', 'paragraph'], elements: ['text', 'image'] }, ctx))) as unknown as Array<Row & { image: string }>;
+    expect(rows.map((r) => r.text)).toEqual(PDF_PAGES.flat().map((l) => l.join('\n')));
+    expect(rows[0]!.image).toBe(rows[1]!.image); // two paragraphs of page 1
+    expect(new Set(rows.map((r) => r.image)).size).toBe(3);
+    const meta = await sharp(fileURLToPath(rows[0]!.image)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 816, 1056]); // 612 x 792 pt at 96 dpi
+    // text is drawn: some pixels are dark
+    const stats = await sharp(fileURLToPath(rows[0]!.image)).stats();
+    expect(stats.channels[0]!.min).toBeLessThan(100);
+    const small = (await collect(documentSplitterDef.run(d.pdf, { separators: 'page', elements: ['image'], imageDpi: 36 }, ctx))) as unknown as Array<Row & { image: string }>;
+    expect((await sharp(fileURLToPath(small[0]!.image)).metadata()).width).toBe(306);
+    expect(Object.keys(documentSplitterDef.outputs({ separators: 'page', elements: ['image'] }))).toEqual(['text', 'image']);
+  });
+
+  test("a scanned PDF with elements 'image' gives its pages as images (empty text) and no warning", async () => {
+    const ctx = localContext(join(dir, 'out'));
+    const rows = (await collect(documentSplitterDef.run(d.pdfNoText, { separators: 'page', elements: ['image'], metadata: ['page'] }, ctx))) as unknown as Array<Row & { image: string }>;
+    expect(rows.map((r) => [r.text, r.page])).toEqual([['', 1]]);
+    expect(ctx.warnings).toEqual([]);
+    const { data, info } = await sharp(fileURLToPath(rows[0]!.image)).raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number) => data[(y * info.width + x) * info.channels]!;
+    // the 50 pt square drawn at (10, 10) from the bottom-left of the 200 pt page, at 96 dpi
+    expect([info.width, info.height]).toEqual([267, 267]);
+    expect(px(40, 220)).toBeLessThan(50);
+    expect(px(150, 50)).toBeGreaterThan(200);
+  });
+
+  test('HTML with elements image: image is null', async () => {
+    const rows = (await split(d.html, { separators: ['page', 'heading'], elements: ['text', 'image'] })) as Array<Row & { image: string | null }>;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.image === null)).toBe(true);
+  });
+});
+
+describe('documentSplitter on a scanned PDF (no text layer)', () => {
+  test('zero chunks and a warning naming the file, not a failure (retrying cannot help)', async () => {
+    const ctx = localContext(join(dir, 'out'));
+    expect(await collect(documentSplitterDef.run(d.pdfNoText, { separators: 'page' }, ctx))).toEqual([]);
+    expect(ctx.warnings).toEqual([`${d.pdfNoText}: the PDF has no text layer (scanned pages need OCR first): no chunks`]);
+  });
+
+  test('an HTML page with no text is still an error (a broken page, worth a retry once fixed)', async () => {
+    const html = join(dir, 'empty.html');
+    await writeFile(html, '<html><head><title>x</title></head><body><nav>menu</nav></body></html>');
+    await expect(split(html, { separators: 'paragraph' })).rejects.toThrow(/empty\.html: the HTML page has no text/);
   });
 });
 
@@ -283,9 +414,14 @@ describe('documentSplitter parameters', () => {
     [{ separators: ['char_limit'], limit: 10, overlap: -1 }, 'overlap must be an integer >= 0, got -1'],
     [{ separators: ['char_limit'], limit: 10, tokenEncoding: 'o200k_base' }, 'tokenEncoding is only used with token_limit'],
     [{ separators: ['token_limit'], limit: 10, tokenEncoding: 'llama' }, `tokenEncoding must be one of`],
-    [{ separators: ['heading'], metadata: ['author'] }, `metadata[0] must be one of 'title', 'heading', 'sourceline', 'page', got "author"`],
+    [{ separators: ['heading'], metadata: ['author'] }, `metadata[0] must be one of 'title', 'heading', 'sourceline', 'page', 'bbox', got "author"`],
     [{ separators: ['heading', 'heading'] }, 'separators lists a separator twice'],
     [{ separators: ['heading'], chunkSize: 3 }, 'unknown parameter "chunkSize"'],
+    [{ separators: ['heading'], elements: ['image'] }, "elements 'image' needs the page separator"],
+    [{ separators: ['page'], elements: ['video'] }, `elements[0] must be one of 'text', 'image', got "video"`],
+    [{ separators: ['page'], elements: [] }, `elements must be a non-empty list of 'text', 'image'`],
+    [{ separators: ['page'], imageDpi: 100 }, "imageDpi is only used with elements 'image'"],
+    [{ separators: ['page'], elements: ['image'], imageDpi: 1000 }, 'imageDpi must be at most 600, got 1000'],
   ])('%j is rejected', (params, message) => {
     expect(() => documentSplitterDef.validate(params as DocumentSplitterParams)).toThrow(message);
   });

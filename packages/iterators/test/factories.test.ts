@@ -50,7 +50,7 @@ describe('iterator factories in a pipeline definition', () => {
 
   test('builtinIterators lists every iterator once, by name and version', () => {
     expect(builtinIterators.map((d) => `${d.name}@${d.version}`)).toEqual([
-      'documentSplitter@2', 'frameIterator@1', 'audioSplitter@1', 'stringSplitter@1', 'tileIterator@1',
+      'documentSplitter@3', 'frameIterator@2', 'audioSplitter@2', 'stringSplitter@1', 'tileIterator@2', 'videoSplitter@1',
     ]);
   });
 });

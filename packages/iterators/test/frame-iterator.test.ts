@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
 import { frameIteratorDef, type FrameIteratorParams } from '../src/index';
 import { collect, localContext } from './support/local-media';
-import { ffmpeg } from './support/run';
+import { ffmpeg, ffprobeJson } from './support/run';
 import { makeVideoFixtures, type VideoFixtures } from './support/video-fixtures';
 
 let dir: string;
@@ -138,6 +138,56 @@ describe('frameIterator on a raw H.264 stream (no timestamps, no duration)', () 
   test('numFrames is an error naming the file: the duration cannot be known', async () => {
     await expect(run(v.raw, { numFrames: 3 })).rejects.toThrow(CellInputError);
     await expect(run(v.raw, { numFrames: 3 })).rejects.toThrow(/raw\.h264: numFrames needs the video duration/);
+  });
+});
+
+describe('frameIterator on a WebM whose audio outlasts the video (no stream duration)', () => {
+  test('the container says 16.5 s, the video stream states none', async () => {
+    const probe = await ffprobeJson(v.longAudioWebm, 'format=duration:stream=codec_type,duration:stream_tags=DURATION');
+    expect(Number(probe.format.duration)).toBeGreaterThan(16.4);
+    expect(probe.streams[0].duration).toBeUndefined();
+  });
+
+  test('fps=1 gives 15 frames (targets 0..14 s), none past the video end at 14.98 s', async () => {
+    const rows = await run(v.longAudioWebm, { fps: 1 });
+    expect(rows.map((r) => r.frameAttrs.index)).toEqual(range(15, (k) => k * 50));
+    expect(rows.at(-1)!.frameAttrs.time).toBeCloseTo(14, 1); // libvpx starts its pts at 7 ms
+  });
+
+  test('fps=1/3 gives 5 frames (0, 3, 6, 9, 12 s)', async () => {
+    expect(await indexes(v.longAudioWebm, { fps: 1 / 3 })).toEqual(range(5, (k) => k * 150));
+  });
+
+  test('numFrames spreads over the video, not the audio: midpoints of 14.98 / 2', async () => {
+    expect(await indexes(v.longAudioWebm, { numFrames: 2 })).toEqual([187, 562]);
+  });
+});
+
+describe('frameIterator on truncated files: a cell error in every mode', () => {
+  test.each([
+    ['all frames', {}],
+    ['fps', { fps: 1 }],
+    ['numFrames', { numFrames: 3 }],
+    ['keyframesOnly', { keyframesOnly: true }],
+  ] as const)('MP4 with moov first, cut in half (%s)', async (_mode, params) => {
+    const err = await run(v.truncatedFaststart, params).catch((e) => e);
+    expect(err).toBeInstanceOf(CellInputError);
+    expect(err.message).toMatch(/truncated-faststart\.mp4: is truncated or damaged \(.*(partial file|Error while decoding|Invalid NAL)/);
+  });
+
+  test.each([
+    ['all frames', {}],
+    ['fps', { fps: 1 }],
+    ['numFrames', { numFrames: 3 }],
+    ['keyframesOnly', { keyframesOnly: true }],
+  ] as const)('WebM cut in half (%s)', async (_mode, params) => {
+    const err = await run(v.truncatedWebm, params).catch((e) => e);
+    expect(err).toBeInstanceOf(CellInputError);
+    expect(err.message).toMatch(/truncated\.webm: is truncated or damaged \(File ended prematurely\)/);
+  });
+
+  test('the same file whole is fine in every mode', async () => {
+    expect(await run(v.longAudioWebm, { keyframesOnly: true })).not.toHaveLength(0);
   });
 });
 

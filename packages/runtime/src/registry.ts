@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importPipelineModule } from './import-pipeline-module';
 import { TesseraError, type IteratorCall, type PipelineDef, type Udf } from '@tessera/core';
 
 /** The pipelines (and so the UDF code) this process has loaded. */
@@ -64,7 +64,7 @@ export async function loadPipelines(spec: string, cwd = process.cwd()): Promise<
       }
     } else files.push(abs);
     for (const f of files) {
-      const mod = (await import(pathToFileURL(f).href)) as { default?: PipelineDef };
+      const mod = (await importPipelineModule(f)) as { default?: PipelineDef };
       const def = mod.default;
       if (!def || typeof def !== 'object' || !('tables' in def)) throw new TesseraError('E_PIPELINES', `${f}: the default export is not a pipeline (use export default definePipeline(...))`);
       defs.push(def);

@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
   /** model usage reported by UDFs (calls, tokens, 429s, cache hits) */
   usage?: (counter: string, amount: number, where: { pipeline: string; table: string; column: string }) => void;
   events?: WorkerEvents;
+  /** each model request UDFs make (for metrics) */
+  observeModelCall?: UdfContext['observeModelCall'];
 }
 
 /**
@@ -89,6 +91,7 @@ export class WorkerPool {
         column: { table: table.name, name: column, ...(destination ? { destination } : {}) },
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
         ...(opts.cache ? { cache: opts.cache } : {}),
+        ...(opts.observeModelCall ? { observeModelCall: opts.observeModelCall } : {}),
         ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
       };
     };

@@ -3,6 +3,7 @@ export type { CatalogTable, CatalogColumn } from './catalog';
 export { viewsOf, iterationColumns } from './catalog';
 export type { DerivedVersion } from './derived';
 export type { IterationOutcome, IterationCommit } from './iterations';
+export { ITERATION_WARNING } from './iterations';
 export { relationOf, type Relation, type BaseRows } from './relation';
 export { rowKey } from './read';
 export type { ApplyChange, ApplyOptions } from './apply';

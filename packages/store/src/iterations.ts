@@ -9,8 +9,14 @@ import type { Row } from './rows';
 
 const CHUNK = 5000;
 
-/** What iterating one base row gave: its view rows (pos and the iterator's outputs), or why it failed. */
-export type IterationOutcome = { rows: Row[] } | { error: { type: string; message: string } };
+/**
+ * What iterating one base row gave: its view rows (pos and the iterator's outputs), maybe with a
+ * warning (kept on the done cell as errortype `Warning`), or why it failed.
+ */
+export type IterationOutcome = { rows: Row[]; warning?: string } | { error: { type: string; message: string } };
+
+/** errortype of a done iteration cell that carries a warning (status stays done: never retried as failed). */
+export const ITERATION_WARNING = 'Warning';
 
 export interface IterationCommit {
   /** false when the base row version is gone or already iterated (a stale or repeated job) */
@@ -59,9 +65,10 @@ export async function commitIteration(
       await addVersionCounts(c, view.schema, view.id, version, { inserts: rows.length, deletes: old.length });
     }
     if ('rows' in outcome) {
+      const warning = outcome.warning ?? null;
       await c.query(
-        `UPDATE ${base.physical} SET ${ident(cell)} = $3, ${ident(statusCol(cell))} = ${CELL_OK}, ${ident(errTypeCol(cell))} = NULL, ${ident(errMsgCol(cell))} = NULL WHERE _rowid = $1 AND _v_min = $2`,
-        [row._rowid, row._v_min, rows.length],
+        `UPDATE ${base.physical} SET ${ident(cell)} = $3, ${ident(statusCol(cell))} = ${CELL_OK}, ${ident(errTypeCol(cell))} = $4, ${ident(errMsgCol(cell))} = $5 WHERE _rowid = $1 AND _v_min = $2`,
+        [row._rowid, row._v_min, rows.length, warning === null ? null : ITERATION_WARNING, warning],
       );
     } else {
       await c.query(

@@ -7,6 +7,13 @@ export interface IteratorContext {
   /** where generated media (frames, segments, tiles) of this view is written */
   destination: string;
   signal?: AbortSignal;
+  /**
+   * Record a warning on the base row's iteration cell: the iteration succeeded (its rows, maybe
+   * none, are kept and the cell is done, so `recompute --errors-only` does not retry it), but
+   * something the user should see happened, e.g. a scanned PDF with no text layer gave no chunks.
+   * Stored as errortype `Warning` with the message; the last call wins.
+   */
+  warn?(message: string): void;
 }
 
 /**

@@ -18,8 +18,22 @@ export interface UdfContext {
   usage?: (counter: string, amount: number) => void;
   /** answered model calls, shared by the fleet */
   cache?: ResponseCache;
+  /** one finished model request (latency, tokens, limiter wait), for the worker's metrics */
+  observeModelCall?: (call: ModelCallObservation) => void;
   /** how model calls use `cache`; default `use` */
   cacheMode?: CacheMode;
+}
+
+/** What a model UDF reports per provider request: the worker turns it into Prometheus metrics. */
+export interface ModelCallObservation {
+  provider: string;
+  model: string;
+  /** request time, without the wait for the rate limiter */
+  ms: number;
+  /** how long the call waited in its job for a rate-limit slot */
+  waitedMs: number;
+  outcome: 'ok' | '429' | 'error';
+  tokens: number;
 }
 
 type ValueOf<C> = C extends ColumnType<Kind, infer T> ? T : never;

@@ -48,6 +48,9 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
   if ((reservation?.waitedMs ?? 0) > 0) report(c.ctx, 'limiterWaits', 1);
   report(c.ctx, 'calls', 1);
   let out: CallOutcome<T>;
+  const started = performance.now();
+  const observe = (outcome: 'ok' | '429' | 'error', tokens: number) =>
+    c.ctx.observeModelCall?.({ provider: c.rateKey.provider, model: c.rateKey.model, ms: performance.now() - started, waitedMs: reservation?.waitedMs ?? 0, outcome, tokens });
   try {
     out = await c.invoke(c.ctx.signal);
   } catch (err) {
@@ -55,6 +58,7 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
     if (err instanceof TesseraError) throw err;
     const failure = c.toFailure(err);
     const e = classify(c.where, failure, c.secret);
+    observe(e instanceof ProviderRateLimitError ? '429' : 'error', 0);
     if (e instanceof ProviderRateLimitError) {
       report(c.ctx, '429s', 1);
       await gate?.pause(c.rateKey, e.retryAfterMs ?? DEFAULT_429_PAUSE_MS).catch(() => undefined);
@@ -64,6 +68,7 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
   await reservation?.settle(out.tokens).catch(() => undefined);
   if (gate && out.headers) await gate.learn(c.rateKey, out.headers).catch(() => undefined);
   report(c.ctx, 'tokens', out.tokens);
+  observe('ok', out.tokens);
   return out.value;
 }
 

@@ -5,7 +5,8 @@ import { inputError, localFile } from '../common/input';
 import { tempDir } from '../common/temp-dir';
 import { probeMedia } from '../ffmpeg/probe';
 import { runTool, toolCause } from '../ffmpeg/tool';
-import { audioGrid, durationForSize } from './audio-grid';
+import { durationForSize } from './audio-grid';
+import { planSegments, silenceParser, type Silence } from './audio-plan';
 import { normalizeAudioParams, type AudioSplitterParams } from './audio-params';
 import { containerFor, FALLBACK } from './containers';
 
@@ -31,6 +32,18 @@ async function cut(file: string, out: string, start: number, end: number, codec:
   );
 }
 
+/** Silences of the first audio stream (ffmpeg silencedetect: decodes the track once, writes nothing). */
+async function detectSilences(file: string, ref: string, total: number, minLen: number, threshDb: number, signal?: AbortSignal): Promise<Silence[]> {
+  const parser = silenceParser();
+  const { exit } = await runTool(
+    'ffmpeg',
+    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-i', file, '-map', '0:a:0', '-vn', '-sn', '-dn', '-af', `silencedetect=noise=${threshDb}dB:d=${minLen}`, '-f', 'null', '-'],
+    { signal, onStderrLine: parser.line, isNoise: (l) => l.includes('silencedetect') },
+  );
+  if (exit.code !== 0) throw inputError(ref, `ffmpeg cannot read it: ${toolCause(exit, file)}`);
+  return parser.result(total);
+}
+
 async function* runAudio(ref: string, params: AudioSplitterParams, ctx: IteratorContext): AsyncGenerator<AudioRow> {
   const spec = normalizeAudioParams(params);
   const file = await localFile(ctx, ref);
@@ -42,6 +55,7 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
 
   let duration: number;
   if (spec.size.kind === 'duration') duration = spec.size.seconds;
+  else if (spec.size.kind === 'whole') duration = total;
   else {
     const bytesPerSecond = stream.bitRate ? stream.bitRate / 8 : probed.size ? probed.size / total : undefined;
     if (!bytesPerSecond) throw inputError(ref, 'maxSize needs the bit rate, which cannot be determined');
@@ -56,8 +70,21 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
   const copyCodec = lossless ? stream.codecName : 'copy';
   const scratch = await tempDir('audio');
   try {
+    const silences = spec.silence ? await detectSilences(file, ref, total, spec.silence.minLen, spec.silence.threshDb, ctx.signal) : undefined;
+    // a leading silence is one that starts at the very beginning (silencedetect reports it from 0)
+    const leading = spec.silence?.trimLeading ? silences?.find((s) => s.start <= 0.001) : undefined;
+    if (leading && leading.end >= total - 1e-6) return; // nothing but silence: no segments
+    const plan = planSegments(total, {
+      duration,
+      overlap: spec.overlap,
+      minSegmentDuration: spec.minSegmentDuration,
+      minTailDuration: spec.size.kind === 'whole' ? 0 : spec.minTailDuration,
+      sizeBound: spec.size.kind === 'maxSize',
+      ...(leading ? { from: leading.end } : {}),
+      ...(spec.silence?.cut ? { silences } : {}),
+    });
     let k = 0;
-    for (const seg of audioGrid(total, duration, spec.overlap, spec.minSegmentDuration)) {
+    for (const seg of plan) {
       let target = { ...copyTarget, codec: copyCodec };
       let out = join(scratch.path, `${k}.${target.ext}`);
       let { exit } = await cut(file, out, seg.start, seg.end, copyCodec, ctx.signal);
@@ -81,15 +108,25 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
 
 export const audioSplitterDef: IteratorDef<AudioSplitterParams, AudioOutputs> = {
   name: 'audioSplitter',
-  version: '1',
-  accepts: ['audio'],
+  // 2: short tails merged or balanced away (minTailDuration), silence-aware cuts, video input, whole
+  version: '2',
+  // a video's first audio track is split (or, with whole, extracted) just the same
+  accepts: ['audio', 'video'],
   queue: 'media',
   validate: (params) => void normalizeAudioParams(params),
   outputs: () => audioOutputs,
   run: runAudio,
 };
 
-/** One view row per audio segment: `segmentStart`, `segmentEnd` (seconds) and `audioSegment`. */
-export function audioSplitter(audio: Expr<'audio', unknown>, params: AudioSplitterParams): IteratorCall<AudioSplitterParams, AudioOutputs> {
+/**
+ * One view row per audio segment: `segmentStart`, `segmentEnd` (seconds) and `audioSegment`. The
+ * input may be an audio or a video column (its first audio track).
+ */
+export function audioSplitter(audio: Expr<'audio', unknown> | Expr<'video', unknown>, params: AudioSplitterParams): IteratorCall<AudioSplitterParams, AudioOutputs> {
   return iteratorCall(audioSplitterDef, audio, params);
+}
+
+/** Audio extraction: one view row per video (or audio file) holding its whole first audio track, remuxed without re-encoding. */
+export function extractAudio(media: Expr<'audio', unknown> | Expr<'video', unknown>): IteratorCall<AudioSplitterParams, AudioOutputs> {
+  return iteratorCall(audioSplitterDef, media, { whole: true });
 }

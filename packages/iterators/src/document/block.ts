@@ -14,14 +14,30 @@ export interface Block {
   headings: HeadingPath;
   /** 1-based line in the source file where the block starts (HTML, Markdown, text) */
   sourceline: number | null;
-  /** 1-based page (PDF) */
+  /** 1-based page (PDF), slide (PPTX) or worksheet (XLSX) */
   page: number | null;
+  /** PDF: where the block's text is on its page, [left, top, right, bottom] in points from the top-left */
+  box?: Box;
+}
+
+export type Box = [number, number, number, number];
+
+/** Where a chunk's text is: one box per page it touches (PDF points from the page's top-left corner). */
+export interface PageBox {
+  page: number;
+  box: Box;
+}
+
+export function unionBox(a: Box | undefined, b: Box): Box {
+  return a ? [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])] : [...b];
 }
 
 export interface ParsedDocument {
-  format: 'pdf' | 'html' | 'markdown' | 'text';
+  format: 'pdf' | 'html' | 'markdown' | 'text' | 'docx' | 'pptx' | 'xlsx';
   title: string | null;
   blocks: AsyncIterable<Block> | Iterable<Block>;
+  /** PDF: render a page as PNG (for elements 'image') */
+  renderPage?: (page: number, scale: number) => Promise<Buffer>;
 }
 
 /** Set heading level `level` to `text` and forget deeper levels. */

@@ -1,4 +1,4 @@
-import type { Block, HeadingPath } from './block';
+import { unionBox, type Block, type HeadingPath, type PageBox } from './block';
 import type { SplitSpec } from './params';
 import { sentencesOf } from './sentences';
 import type { Tiktoken } from './tokens';
@@ -9,6 +9,19 @@ export interface Chunk {
   headings: HeadingPath;
   sourceline: number | null;
   page: number | null;
+  /** PDF: one box per page the chunk's section touches (a window cut from it carries its section's boxes) */
+  boxes?: PageBox[];
+}
+
+function boxesOf(blocks: Block[]): PageBox[] | undefined {
+  const out: PageBox[] = [];
+  for (const b of blocks) {
+    if (!b.box || b.page === null) continue;
+    const last = out[out.length - 1];
+    if (last && last.page === b.page) last.box = unionBox(last.box, b.box);
+    else out.push({ page: b.page, box: [...b.box] });
+  }
+  return out.length ? out : undefined;
 }
 
 /**
@@ -29,7 +42,14 @@ function sectionChunk(section: Block[]): Chunk {
     pathFrom = b;
     if (!b.heading) break;
   }
-  return { text: section.map((b) => b.text).join('\n\n'), headings: pathFrom.headings, sourceline: first.sourceline, page: first.page };
+  const boxes = boxesOf(section);
+  return {
+    text: section.map((b) => b.text).filter((t) => t !== '').join('\n\n'),
+    headings: pathFrom.headings,
+    sourceline: first.sourceline,
+    page: first.page,
+    ...(boxes ? { boxes } : {}),
+  };
 }
 
 /**
@@ -41,14 +61,18 @@ function sectionChunk(section: Block[]): Chunk {
 export async function* chunkBlocks(blocks: AsyncIterable<Block> | Iterable<Block>, spec: SplitSpec, encoder?: Tiktoken): AsyncGenerator<Chunk> {
   const limited = function* (chunk: Chunk): Generator<Chunk> {
     const lim = spec.limit;
-    if (!lim) return yield chunk;
+    // an empty chunk is an empty page kept for its image (elements 'image'): it passes as it is
+    if (!lim || chunk.text === '') return yield chunk;
     const pieces = lim.unit === 'char' ? charWindows(chunk.text, lim.size, lim.overlap) : tokenWindows(chunk.text, encoder!, lim.size, lim.overlap);
     for (const text of pieces) if (text.trim()) yield { ...chunk, text };
   };
 
   if (spec.sentence) {
     for await (const b of blocks) {
-      for (const text of sentencesOf(b.text)) yield* limited({ text, headings: b.headings, sourceline: b.sourceline, page: b.page });
+      const boxes = boxesOf([b]);
+      const base = { headings: b.headings, sourceline: b.sourceline, page: b.page, ...(boxes ? { boxes } : {}) };
+      if (b.text === '') yield* limited({ text: '', ...base });
+      for (const text of sentencesOf(b.text)) yield* limited({ text, ...base });
     }
     return;
   }

@@ -1,5 +1,5 @@
 import { inputError } from '../common/input';
-import type { Block, ParsedDocument } from './block';
+import { unionBox, type Block, type Box, type ParsedDocument } from './block';
 import { openPdf, type OpenPdf, type PdfTextItem } from './pdf-client';
 
 type TextItem = PdfTextItem;
@@ -11,8 +11,8 @@ const PAGES_AHEAD = 4;
 const PARAGRAPH_GAP = 1.6;
 
 /** Group a page's text items into lines, then lines into paragraphs by vertical gaps. */
-export function pageParagraphs(items: TextItem[]): string[] {
-  type Line = { text: string; y: number; h: number; xEnd: number };
+export function pageParagraphs(items: TextItem[]): Array<{ text: string; box: Box | undefined }> {
+  type Line = { text: string; y: number; h: number; xEnd: number; box: Box | undefined };
   const lines: Line[] = [];
   let cur: Line | undefined;
   let broke = true;
@@ -20,10 +20,13 @@ export function pageParagraphs(items: TextItem[]): string[] {
     const x = it.transform[4] ?? 0;
     const y = it.transform[5] ?? 0;
     const h = it.height || Math.abs(it.transform[3] ?? 0) || 10;
+    // whitespace-only items (pdfjs's spaces and line ends) add no box
+    const box = it.box && it.str.trim() ? it.box : undefined;
     if (!cur || broke || Math.abs(y - cur.y) > h / 2) {
-      cur = { text: it.str, y, h, xEnd: x + it.width };
+      cur = { text: it.str, y, h, xEnd: x + it.width, box };
       lines.push(cur);
     } else {
+      if (box) cur.box = unionBox(cur.box, box);
       // separately drawn words on one line: a visible gap is a space
       const gap = x - cur.xEnd > h * 0.15 && !/\s$/.test(cur.text) && !/^\s/.test(it.str);
       cur.text += (gap ? ' ' : '') + it.str;
@@ -32,20 +35,23 @@ export function pageParagraphs(items: TextItem[]): string[] {
     }
     broke = it.hasEOL;
   }
-  const paragraphs: string[] = [];
+  const paragraphs: Array<{ text: string; box: Box | undefined }> = [];
   let para: string[] = [];
+  let paraBox: Box | undefined;
   let prev: { y: number; h: number } | undefined;
   for (const line of lines) {
     const text = line.text.replace(/\s+/g, ' ').trim();
     if (!text) continue;
     if (prev && Math.abs(prev.y - line.y) > PARAGRAPH_GAP * Math.max(prev.h, line.h)) {
-      paragraphs.push(para.join('\n'));
+      paragraphs.push({ text: para.join('\n'), box: paraBox });
       para = [];
+      paraBox = undefined;
     }
     para.push(text);
+    if (line.box) paraBox = unionBox(paraBox, line.box);
     prev = line;
   }
-  if (para.length) paragraphs.push(para.join('\n'));
+  if (para.length) paragraphs.push({ text: para.join('\n'), box: paraBox });
   return paragraphs;
 }
 
@@ -60,7 +66,7 @@ function pdfError(ref: string, e: unknown): Error {
  * time and released after their text is taken, so a 1,000-page PDF never has more than one page's
  * objects alive. Headings are not recovered from PDFs; metadata `page` is 1-based.
  */
-export async function parsePdf(bytes: Uint8Array, ref: string): Promise<ParsedDocument & { dispose(): Promise<void> }> {
+export async function parsePdf(bytes: Uint8Array, ref: string, opts: { emptyPages?: boolean } = {}): Promise<ParsedDocument & { dispose(): Promise<void> }> {
   let pdf: OpenPdf;
   try {
     // the reader thread takes its own copy (the array is transferred)
@@ -80,7 +86,7 @@ export async function parsePdf(bytes: Uint8Array, ref: string): Promise<ParsedDo
     };
     for (let n = 1; n <= pdf.pages; n++) {
       for (let k = n; k < n + PAGES_AHEAD; k++) request(k);
-      let paragraphs: string[];
+      let paragraphs: Array<{ text: string; box: Box | undefined }>;
       try {
         paragraphs = pageParagraphs(await ahead.get(n)!);
       } catch (e) {
@@ -88,8 +94,22 @@ export async function parsePdf(bytes: Uint8Array, ref: string): Promise<ParsedDo
       } finally {
         ahead.delete(n);
       }
-      for (const text of paragraphs) yield { text, headings: {}, sourceline: null, page: n };
+      for (const { text, box } of paragraphs) yield { text, headings: {}, sourceline: null, page: n, ...(box ? { box } : {}) };
+      // page images: a page without text still gives a row (its image is what a vision model reads)
+      if (opts.emptyPages && paragraphs.length === 0) yield { text: '', headings: {}, sourceline: null, page: n };
     }
   }
-  return { format: 'pdf', title: pdf.title, blocks: blocks(), dispose: () => pdf.close() };
+  return {
+    format: 'pdf',
+    title: pdf.title,
+    blocks: blocks(),
+    renderPage: async (page, scale) => {
+      try {
+        return await pdf.render(page, scale);
+      } catch (e) {
+        throw inputError(ref, `page ${page} cannot be rendered: ${(e as Error)?.message ?? String(e)}`);
+      }
+    },
+    dispose: () => pdf.close(),
+  };
 }

@@ -6,6 +6,8 @@ export interface PdfTextItem {
   transform: number[];
   width: number;
   height: number;
+  /** [left, top, right, bottom] in PDF points from the page's top-left corner */
+  box: [number, number, number, number];
 }
 
 /** An error pdfjs raised in the reader thread (name kept: PasswordException, InvalidPDFException...). */
@@ -74,6 +76,8 @@ export interface OpenPdf {
   title: string | null;
   pages: number;
   page(n: number): Promise<PdfTextItem[]>;
+  /** page `n` rendered as PNG at `scale` pixels per PDF point */
+  render(n: number, scale: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -85,6 +89,7 @@ export async function openPdf(bytes: Uint8Array): Promise<OpenPdf> {
     title: opened.title,
     pages: opened.pages,
     page: async (n) => (await reader.request<{ items: PdfTextItem[] }>({ op: 'page', docId: opened.docId, n })).items,
+    render: async (n, scale) => Buffer.from((await reader.request<{ data: Uint8Array }>({ op: 'render', docId: opened.docId, n, scale })).data.buffer),
     close: async () => {
       if (closed) return;
       closed = true;

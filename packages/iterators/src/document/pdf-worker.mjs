@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 // the worker module first: it registers globalThis.pdfjsWorker, so pdfjs parses on this thread
 // (minified files: the others reference 8 MB of source maps that Node would parse when enabled)
 await import('pdfjs-dist/legacy/build/pdf.worker.min.mjs');
-const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.min.mjs');
+const { getDocument, Util } = await import('pdfjs-dist/legacy/build/pdf.min.mjs');
 
 const root = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 const options = {
@@ -43,12 +43,34 @@ async function handle(msg) {
       const doc = docs.get(msg.docId);
       const page = await doc.getPage(msg.n);
       const content = await page.getTextContent();
+      // boxes in the page's own view: PDF points from its top-left corner, y down, rotation applied
+      const viewport = page.getViewport({ scale: 1 });
       page.cleanup();
       const items = [];
       for (const i of content.items) {
-        if (typeof i.str === 'string') items.push({ str: i.str, hasEOL: i.hasEOL, transform: i.transform, width: i.width, height: i.height });
+        if (typeof i.str !== 'string') continue;
+        const t = Util.transform(viewport.transform, i.transform);
+        const h = Math.hypot(t[2], t[3]);
+        const box = [t[4], t[5] - h, t[4] + i.width, t[5]].map((v) => Math.round(v * 100) / 100);
+        items.push({ str: i.str, hasEOL: i.hasEOL, transform: i.transform, width: i.width, height: i.height, box });
       }
       return { items };
+    }
+    case 'render': {
+      // a page as PNG for vision models (@napi-rs/canvas, pdfjs's canvas in Node); loaded on first use
+      const { createCanvas } = await import('@napi-rs/canvas');
+      const doc = docs.get(msg.docId);
+      const page = await doc.getPage(msg.n);
+      const viewport = page.getViewport({ scale: msg.scale });
+      const canvas = createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#ffffff';
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      await page.render({ canvasContext: ctx, viewport, canvas }).promise;
+      page.cleanup();
+      const png = canvas.toBuffer('image/png');
+      const data = new Uint8Array(png.buffer, png.byteOffset, png.byteLength).slice();
+      return { data, transfer: [data.buffer] };
     }
     case 'close': {
       const doc = docs.get(msg.docId);
@@ -63,7 +85,7 @@ async function handle(msg) {
 
 parentPort.on('message', (msg) => {
   handle(msg).then(
-    (result) => parentPort.postMessage({ id: msg.id, ok: true, ...result }),
+    ({ transfer, ...result }) => parentPort.postMessage({ id: msg.id, ok: true, ...result }, transfer ?? []),
     (e) => parentPort.postMessage({ id: msg.id, ok: false, name: e?.name ?? 'Error', message: e?.message ?? String(e) }),
   );
 });

@@ -2,6 +2,7 @@ import { iteratorCall, t, type ColumnType, type Expr, type IteratorCall, type It
 import { BoundedQueue } from '../common/bounded-queue';
 import { Channel } from '../common/channel';
 import { inputError, localFile } from '../common/input';
+import { damageCause, isDamageLine } from '../ffmpeg/damage';
 import { startTool, toolCause, type ToolExit } from '../ffmpeg/tool';
 import { validateFrameParams, type FrameIteratorParams } from './frame-params';
 import { selectFrames } from './frame-selection';
@@ -61,6 +62,7 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
 
   const shown = new Channel<ShownFrame>();
   let timeBase: [number, number] | undefined;
+  let damage: string | undefined;
   // ffmpeg starts at once and reads its filter graph from stdin (pipe:0) once the packet index has
   // decided which frames to keep, so its start-up overlaps ffprobe's instead of following it
   const ffmpeg = startTool(
@@ -81,6 +83,7 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
       onStderrLine: (line) => {
         const f = parseShowinfo(line);
         if (f) shown.push(f);
+        else if (isDamageLine(line)) damage ??= damageCause(line);
         else timeBase ??= parseShowinfoTimeBase(line);
       },
     },
@@ -95,8 +98,8 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
       const { index, timeBase: tbProbe } = probe;
       const tb = tbProbe[0] / tbProbe[1];
       const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (probe!.frameRate ?? 25));
-      if (mode.kind === 'numFrames' && probe.duration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
-      selection = selectFrames(mode, { times, key: index.key, frameRate: probe.frameRate, duration: probe.duration });
+      if (mode.kind === 'numFrames' && probe.duration === undefined && probe.containerDuration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
+      selection = selectFrames(mode, { times, key: index.key, frameRate: probe.frameRate, duration: probe.duration, timeUnit: tb });
     }
   } catch (e) {
     ffmpeg.kill();
@@ -126,10 +129,13 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
   const ext = format === 'png' ? 'png' : 'jpg';
   const contentType = format === 'png' ? 'image/png' : 'image/jpeg';
   let emitted = 0;
+  // a damaged file fails the cell in every mode, whichever frames were asked for (README)
+  const damaged = () => inputError(ref, `is truncated or damaged (${damage}); not iterated, so that no mode yields part of it silently`);
   try {
     for (;;) {
       const next = await images.next();
       if (next.done) break;
+      if (damage !== undefined) throw damaged();
       const info = await shown.next();
       if (info.done) throw inputError(ref, 'ffmpeg produced a frame without frame information');
       const f = info.value;
@@ -144,6 +150,7 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
       emitted++;
     }
     const exit = await ffmpeg.exited;
+    if (damage !== undefined) throw damaged();
     if (exit.code !== 0) throw inputError(ref, ffmpegCause(exit, file));
     if (splitter.pending > 0) throw inputError(ref, 'ffmpeg output ended inside a frame');
     const expected = selection !== 'all' ? selection.length : probe ? probe.index.count : emitted;
@@ -158,7 +165,8 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
 
 export const frameIteratorDef: IteratorDef<FrameIteratorParams, FrameOutputs> = {
   name: 'frameIterator',
-  version: '1',
+  // 2: fps/numFrames end at the video's last frame (not a longer audio track); damaged files fail in every mode
+  version: '2',
   accepts: ['video'],
   queue: 'media',
   validate: (params) => void validateFrameParams(params),

@@ -9,8 +9,10 @@ export interface FrameTimeline {
   key: Uint8Array;
   /** the stream's nominal frame rate (r_frame_rate), if known */
   frameRate?: number;
-  /** container/stream duration in seconds, if the file states it */
+  /** the video stream's stated duration in seconds, if the file states it */
   duration?: number;
+  /** the stream's time base in seconds (pts quantum), for the end-of-video tolerance */
+  timeUnit?: number;
 }
 
 /**
@@ -27,8 +29,12 @@ export function nearestFrames(times: Float64Array, targets: Iterable<number>): n
   return out;
 }
 
-/** The span the fps grid covers: the stated duration, else up to the end of the last frame. */
-function spanOf(tl: FrameTimeline): number {
+/**
+ * The span the fps and numFrames grids cover: the video stream's stated duration, else up to the end
+ * of its last frame. Never the container's duration: in a WebM whose audio runs longer, that would
+ * put targets past the last frame (and take the last frame again for them).
+ */
+export function spanOf(tl: FrameTimeline): number {
   if (tl.duration !== undefined && tl.duration > 0) return tl.duration;
   const n = tl.times.length;
   const last = tl.times[n - 1]! - tl.times[0]!;
@@ -51,11 +57,13 @@ export function selectFrames(mode: FrameMode, tl: FrameTimeline): 'all' | number
       // at or above the native rate every frame is taken (DESIGN.md §5)
       if (tl.frameRate !== undefined && mode.fps >= tl.frameRate - TIE) return 'all';
       const end = start + spanOf(tl);
+      // an end derived from pts is only as exact as the time base (1 ms in Matroska)
+      const slack = tl.duration === undefined ? Math.max(TIE, tl.timeUnit ?? 0) : TIE;
       const fps = mode.fps;
       const targets = function* () {
         for (let k = 0; ; k++) {
           const t = start + k / fps; // k/fps, not an accumulated sum: no drift over hours
-          if (t >= end - TIE) return;
+          if (t >= end - slack) return;
           yield t;
         }
       };
@@ -63,7 +71,7 @@ export function selectFrames(mode: FrameMode, tl: FrameTimeline): 'all' | number
       return picked.length === tl.times.length ? 'all' : picked;
     }
     case 'numFrames': {
-      const duration = tl.duration!;
+      const duration = spanOf(tl);
       const count = mode.count;
       const targets = function* () {
         for (let i = 0; i < count; i++) yield start + ((i + 0.5) * duration) / count;

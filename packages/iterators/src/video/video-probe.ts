@@ -17,8 +17,10 @@ export interface VideoProbe {
   /** [num, den] of the video stream */
   timeBase: [number, number];
   frameRate?: number;
-  /** the stream's stated duration, else the container's */
+  /** the video stream's own stated duration (a WebM often states none: only a DURATION tag) */
   duration?: number;
+  /** the container's duration, which a longer audio track can stretch past the video's end */
+  containerDuration?: number;
   index: FrameIndex;
 }
 
@@ -118,7 +120,8 @@ export async function probeVideo(file: string, ref: string, signal?: AbortSignal
   return {
     timeBase: [tn || 1, td || 1],
     frameRate: ratio(stream.get('r_frame_rate')),
-    duration: num(stream.get('duration')) ?? num(format?.get('duration')),
+    duration: num(stream.get('duration')),
+    containerDuration: num(format?.get('duration')),
     index,
   };
 }

@@ -46,9 +46,11 @@ export class LocalMediaContext implements MediaContext {
   }
 }
 
-export function localContext(root: string): IteratorContext & { media: LocalMediaContext } {
+/** A context over a local media root; `warnings` collects what the iterator reported with `warn`. */
+export function localContext(root: string): IteratorContext & { media: LocalMediaContext; warnings: string[] } {
   const media = new LocalMediaContext(root);
-  return { media, destination: media.defaultDestination };
+  const warnings: string[] = [];
+  return { media, destination: media.defaultDestination, warnings, warn: (m: string) => void warnings.push(m) };
 }
 
 /** Drain an iterator run into an array. */

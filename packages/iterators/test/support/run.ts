@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-const exec = promisify(execFile);
+export const exec = promisify(execFile);
 
 /** Run ffmpeg quietly; throws with its stderr when it fails. */
 export async function ffmpeg(...args: string[]): Promise<void> {

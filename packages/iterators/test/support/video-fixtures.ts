@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ffmpeg } from './run';
+import { exec, ffmpeg } from './run';
 
 export interface VideoFixtures {
   /** 64x48, 30 fps, 2.000 s, 60 frames, key frame every 10 frames, B-frames (pts order != decode order) */
@@ -11,6 +11,12 @@ export interface VideoFixtures {
   raw: string;
   /** the first half of cfr.mp4 (moov atom missing) */
   truncated: string;
+  /** WebM: 50 fps video of 14.98 s (749 frames), no stream duration (only a DURATION tag), 16.5 s Opus audio */
+  longAudioWebm: string;
+  /** an MP4 with its moov atom first (faststart), cut in half with `head -c`: 186 frames announced */
+  truncatedFaststart: string;
+  /** a WebM cut in half */
+  truncatedWebm: string;
   /** a text file named .mp4 */
   notVideo: string;
   missing: string;
@@ -31,7 +37,23 @@ export async function makeVideoFixtures(dir: string): Promise<VideoFixtures> {
   const truncated = join(dir, 'truncated.mp4');
   const whole = await readFile(cfr);
   await writeFile(truncated, whole.subarray(0, whole.length >> 1));
+  const longAudioWebm = join(dir, 'long-audio.webm');
+  await ffmpeg(
+    ...['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=50:duration=14.98', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=16.5'],
+    ...['-c:v', 'libvpx', '-b:v', '100k', '-deadline', 'realtime', '-cpu-used', '8', '-c:a', 'libopus', longAudioWebm],
+  );
+  const faststart = join(dir, 'faststart.mp4');
+  await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=30:duration=6.2', ...x264, '-movflags', '+faststart', faststart);
+  const truncatedFaststart = join(dir, 'truncated-faststart.mp4');
+  await headHalf(faststart, truncatedFaststart);
+  const truncatedWebm = join(dir, 'truncated.webm');
+  await headHalf(longAudioWebm, truncatedWebm);
   const notVideo = join(dir, 'not-a-video.mp4');
   await writeFile(notVideo, 'this is plain text, not a video\n'.repeat(20));
-  return { cfr, vfr, raw, truncated, notVideo, missing: join(dir, 'missing.mp4') };
+  return { cfr, vfr, raw, truncated, longAudioWebm, truncatedFaststart, truncatedWebm, notVideo, missing: join(dir, 'missing.mp4') };
+}
+
+/** The first half of a file, as `head -c` makes it (an interrupted upload or copy). */
+async function headHalf(from: string, to: string): Promise<void> {
+  await exec('sh', ['-c', 'head -c $(( $(stat -c%s "$1") / 2 )) "$1" > "$2"', 'sh', from, to]);
 }

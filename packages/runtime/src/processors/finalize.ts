@@ -7,7 +7,7 @@ const CHUNK = 2000;
 
 export interface FinalizeResult {
   version: number;
-  exports: Array<{ sink: string; upserted: number; deleted: number }>;
+  exports: Array<{ sink: string; upserted: number; deleted: number; ms?: number }>;
   /** view versions started after this one */
   derived?: number;
 }
@@ -37,7 +37,8 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
       const v = job.full ? { kind: 'full', deletes: 0 } : await versionInfo(deps.store, table, job.version);
       for (const ex of exports) {
         try {
-          result.exports.push(await shipExport(deps.store, table, ex, job.version, v));
+          const started = Date.now();
+          result.exports.push({ ...(await shipExport(deps.store, table, ex, job.version, v)), ms: Date.now() - started });
         } catch (err) {
           failures.push(err as Error);
         }

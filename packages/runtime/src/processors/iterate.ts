@@ -88,8 +88,10 @@ async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view
   const outputs = view.columns.filter((c) => !c.computed && c.name !== 'pos');
   const destination = outputs.find((c) => c.type.destination)?.type.destination ?? deps.media.defaultDestination;
   const out: Row[] = [];
+  let warning: string | undefined;
+  const warn = (message: string) => void (warning = message);
   try {
-    for await (const produced of call.def.run(value as string, call.params, { media: deps.media, destination, ...(deps.signal ? { signal: deps.signal } : {}) })) {
+    for await (const produced of call.def.run(value as string, call.params, { media: deps.media, destination, warn, ...(deps.signal ? { signal: deps.signal } : {}) })) {
       const r: Row = { pos: out.length };
       for (const c of outputs) r[c.name] = validateValue(`${call.def.name} output ${c.name}`, typeFromSpec(c.type), (produced as Row)[c.name] ?? null);
       out.push(r);
@@ -100,7 +102,7 @@ async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view
     if (err?.name === 'ConfigError') throw new UnrecoverableError(`view ${view.name}: ${err.message}`);
     return { error: { type: err?.name || 'Error', message: err?.message || String(e) } };
   }
-  return { rows: out };
+  return warning === undefined ? { rows: out } : { rows: out, warning };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface StageResult {
   skipped?: string;
   /** rows left when the job used up its time slice: it goes back to its queue for them */
   remaining?: number;
+  /** cells written per column (for metrics) */
+  columns?: Record<string, { computed: number; failed: number }>;
 }
 
 export interface StageDeps {
@@ -74,6 +76,9 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   };
   let computed = 0;
   let failed = 0;
+  // per column, for the worker's metrics
+  const byColumn: Record<string, { computed: number; failed: number }> = {};
+  const tally = (column: string, key: 'computed' | 'failed') => ((byColumn[column] ??= { computed: 0, failed: 0 })[key] += 1);
   let abortMessage: string | null = null;
   // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
   const stop: JobStop = {};
@@ -105,6 +110,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
         if ('pending' in o) return; // an input is not computed yet: leave for a later run
         if ('error' in o) {
           failed++;
+          tally(col.name, 'failed');
           results[i]!.cells[col.name] = o;
           r[statusCol(col.name)] = CELL_ERROR;
           if (col.computed!.onError === 'abort' && !abortMessage) {
@@ -112,6 +118,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
           }
         } else {
           computed++;
+          tally(col.name, 'computed');
           results[i]!.cells[col.name] = o;
           r[col.name] = o.value;
           r[statusCol(col.name)] = CELL_OK;
@@ -146,7 +153,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   // the rerun computes only the cells still pending; cells written tell the worker whether this
   // run made progress (a transient failure after progress does not spend an attempt)
   if (stop.error) throw Object.assign(stop.error, { cellsWritten: computed + failed });
-  return { rows: rows.length, computed, failed, ...(remaining ? { remaining } : {}) };
+  return { rows: rows.length, computed, failed, columns: byColumn, ...(remaining ? { remaining } : {}) };
 }
 
 /**

@@ -1,0 +1,40 @@
+/**
+ * @tessera/client against real workers (in-process pool, real Redis and Postgres): rows sent are
+ * committed and computed, `wait` resolves after the commit or rejects with the worker's reason,
+ * a repeated requestId applies once, upsert inserts and updates.
+ */
+import { TesseraClient } from '@tessera/client';
+import { makeItems, startHarness } from '../../../test/support/harness';
+
+let h: Awaited<ReturnType<typeof startHarness>>;
+let client: TesseraClient;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.engine.apply(h.def);
+  await h.startWorkers();
+  client = new TesseraClient({ redisUrl: h.cfg.redisUrl, prefix: h.cfg.queuePrefix });
+}, 120_000);
+
+afterAll(async () => {
+  await client?.close();
+  await h?.close();
+});
+
+test('insert with wait, the same requestId again, then upsert', async () => {
+  const rows = makeItems(30);
+  const first = await client.insert('shapes', 'items', rows, { requestId: 'client-1', wait: true });
+  expect(first.result).toMatchObject({ count: 30, duplicate: false });
+  const again = await client.insert('shapes', 'items', rows, { requestId: 'client-1', wait: true });
+  expect(again.result).toMatchObject({ duplicate: true });
+  await client.upsert('shapes', 'items', [{ ...rows[0]!, text: 'changed text' }, ...makeItems(2, 100)], { wait: true });
+  await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
+  const stored = await h.engine.store.select('shapes', 'items', {});
+  expect(stored).toHaveLength(32);
+  expect(stored.find((r) => r.id === rows[0]!.id)).toMatchObject({ text: 'changed text', upper: 'CHANGED TEXT' });
+}, 180_000);
+
+test('a row that does not fit rejects the waiting send with the reason; bad requests fail before sending', async () => {
+  await expect(client.insert('shapes', 'items', [{ id: 'bad', text: 'x', n: 'many' }], { wait: true })).rejects.toThrow(/n/);
+  await expect(client.insert('shapes', 'items', [])).rejects.toThrow(/no rows/);
+}, 180_000);
