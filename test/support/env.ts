@@ -40,6 +40,8 @@ export function testConfig(overrides: Record<string, string> = {}): TesseraConfi
     TESSERA_MEDIA_CACHE_DIR: `/tmp/tessera-test-${id}/cache`,
     TESSERA_LOG_LEVEL: 'warn',
     ...TEST_MEDIA_ENV,
+    // tests that count what `reconcile` enqueues run it themselves; the self-heal tests turn the fleet's on
+    TESSERA_RECONCILE_EVERY_MS: '0',
     ...overrides,
   };
   return { ...loadConfig(env), env };

@@ -110,6 +110,6 @@ export interface CellErrorLine {
 /** Failed cells, one block each: column, row key and error type on a line, then the whole message below it. */
 export function formatErrors(errors: CellErrorLine[], width?: number): string {
   return errors
-    .map((e) => `${e.column}  ${JSON.stringify(e.key)}  ${e.errortype ?? 'Error'}\n${wrapText(e.errormsg ?? '(no message)', width, '    ')}`)
+    .map((e) => `${e.column}  ${terminalSafe(JSON.stringify(e.key))}  ${e.errortype ?? 'Error'}\n${wrapText(terminalSafe(e.errormsg ?? '(no message)'), width, '    ')}`)
     .join('\n\n');
 }

@@ -32,7 +32,7 @@ export function createMetrics(opts: { queueDepth?: () => Promise<Array<{ queue: 
     }),
     jobs: new Counter({
       name: 'tessera_jobs_total',
-      help: 'jobs finished (completed, failed) or sent back to their queue to wait for the rate limiter (requeued), by queue',
+      help: 'jobs finished (completed, failed) or sent back to their queue to wait for the rate limiter (requeued) or to go on after progress (continued), by queue',
       labelNames: ['queue', 'outcome'],
       registers: r,
     }),

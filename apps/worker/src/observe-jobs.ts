@@ -40,6 +40,10 @@ export function observeJobs(metrics: Metrics, log: Logger): WorkerEvents {
       if (queue === CONTROL_QUEUE && job) metrics.controlRuns.inc({ name: job.name, outcome: 'failed' });
       log.warn({ queue, jobId: job?.id, jobName: job?.name, attempts: job?.attemptsMade, err: err.message }, 'job failed');
     },
+    continued(queue, job, delayMs) {
+      metrics.jobs.inc({ queue, outcome: 'continued' });
+      log.debug({ queue, jobId: job.id, delayMs }, 'job made progress and went back to its queue for the rest');
+    },
     requeued(queue, job, delayMs) {
       metrics.jobs.inc({ queue, outcome: 'requeued' });
       log.debug({ queue, jobId: job.id, delayMs }, 'job back to its queue to wait for the rate limiter');

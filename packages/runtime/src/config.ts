@@ -30,6 +30,10 @@ const schema = z.object({
   TESSERA_MAX_ROW_BYTES: intFrom(64 * 1024 * 1024, 1024),
   TESSERA_MAX_INGEST_BYTES: intFrom(64 * 1024 * 1024, 1024),
   TESSERA_MAX_WRITE_ROWS: intFrom(100_000, 1),
+  TESSERA_RECONCILE_EVERY_MS: intFrom(30_000, 0),
+  TESSERA_RECONCILE_GRACE_MS: intFrom(10_000, 0),
+  TESSERA_WRITE_BACK_ROWS: intFrom(256, 1),
+  TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
 });
 
 export interface TesseraConfig {
@@ -71,6 +75,14 @@ export interface TesseraConfig {
   maxRowBytes: number;
   maxIngestBytes: number;
   maxWriteRows: number;
+  /** the fleet reconciles itself this often (one at a time, on a BullMQ job scheduler); 0 turns it off */
+  reconcileEveryMs: number;
+  /** rows of versions younger than this are left to the jobs their write enqueued */
+  reconcileGraceMs: number;
+  /** a stage job writes its cells back every this many rows (a killed job keeps what it wrote) */
+  writeBackRows: number;
+  /** a stage job running longer than this writes back and goes back to its queue for the rest */
+  jobSliceMs: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -113,5 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     maxRowBytes: e.TESSERA_MAX_ROW_BYTES,
     maxIngestBytes: e.TESSERA_MAX_INGEST_BYTES,
     maxWriteRows: e.TESSERA_MAX_WRITE_ROWS,
+    reconcileEveryMs: e.TESSERA_RECONCILE_EVERY_MS,
+    reconcileGraceMs: e.TESSERA_RECONCILE_GRACE_MS,
+    writeBackRows: e.TESSERA_WRITE_BACK_ROWS,
+    jobSliceMs: e.TESSERA_JOB_SLICE_MS,
   };
 }

@@ -8,7 +8,9 @@ export { INGEST_QUEUE, CONTROL_QUEUE, BASE_QUEUES, queueName } from './jobs/queu
 export { buildVersionFlow } from './dag/build-flow';
 export { CommitGrouper, type GroupingOptions, type CommitGroup } from './ingest/commit-grouper';
 export { ingestRequestKey } from './ingest/request-key';
-export { reconcile, type ReconcileReport } from './reconcile';
+export { reconcile, type ReconcileReport, type ReconcileOptions } from './reconcile';
+export { ensureReconcileScheduler, runReconcileTick, RECONCILE_SCHEDULER_ID } from './reconcile-scheduler';
+export { failedJobs, type FailedJobGroup } from './failed-jobs';
 export * from './limiter/index';
 export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './cache/postgres-response-cache';
 export { importFile, type ImportFileOptions, type ImportResult, type ImportProgress } from './import-file';

@@ -6,12 +6,24 @@ import type { RowSelector } from '@tessera/store';
 export interface ReconcileReport {
   pipeline: string;
   table: string;
-  /** batches of rows with a pending cell */
+  /** batches of rows with a pending cell that no live job covers */
   pendingBatches: number;
-  /** of those, batches a live job already covers */
+  /** of those, batches a live job already covers (always 0: covered rows are left out row by row) */
   covered: number;
   /** batches enqueued again */
   enqueued: number;
+  /** why the table was not looked at (the periodic reconcile's cheap checks) */
+  skipped?: 'clean' | 'recent change';
+}
+
+export interface ReconcileOptions {
+  /** re-ship every exported table in full (a finished version whose export job Redis lost) */
+  exports?: boolean;
+  /**
+   * The periodic (fleet) mode: a table found clean at its latest version is not looked at again
+   * until it changes; rows of versions younger than `graceMs` are left to their own jobs.
+   */
+  periodic?: { graceMs: number };
 }
 
 const LIVE_STATES = ['active', 'waiting', 'delayed', 'waiting-children', 'prioritized'] as const;
@@ -19,11 +31,14 @@ const LIVE_STATES = ['active', 'waiting', 'delayed', 'waiting-children', 'priori
 /**
  * Find every cell that should have a value and has neither value nor error, and no live job
  * covering it, and enqueue it again. Redis holds only work in flight, so after Redis loses its
- * data (a flush, a failover) this restores the run; running it when nothing is lost enqueues nothing.
+ * data (a flush, a failover), after a job exhausted its attempts or was refused by a worker with
+ * other code, or after a crash, this restores the run; running it when nothing is lost enqueues
+ * nothing. The fleet runs it itself (reconcile-scheduler.ts); `tessera reconcile` runs it now.
  */
-export async function reconcile(engine: Engine, pipeline: string, opts: { exports?: boolean } = {}): Promise<ReconcileReport[]> {
+export async function reconcile(engine: Engine, pipeline: string, opts: ReconcileOptions = {}): Promise<ReconcileReport[]> {
   const reports: ReconcileReport[] = [];
-  for (const table of await engine.store.tables(pipeline)) {
+  const { store } = engine;
+  for (const table of await store.tables(pipeline)) {
     // a finished version whose export job Redis lost leaves no pending cell: re-ship in full when asked
     // (the finalize job of a table without exports ships nothing)
     if (opts.exports) await engine.exportFull(pipeline, table.name);
@@ -34,9 +49,31 @@ export async function reconcile(engine: Engine, pipeline: string, opts: { export
     }
     const iterations = selectIterations(table);
     if (!table.stages.length && !iterations.length) continue;
+    const report: ReconcileReport = { pipeline, table: table.name, pendingBatches: 0, covered: 0, enqueued: 0 };
+    reports.push(report);
     const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
-    const aborted = await engine.store.abortedVersions(table.id);
-    const pending = await engine.store.pendingRanges(table, columns, engine.config.batchSize, undefined, aborted);
+    const mark = await store.tableMark(table.id);
+    let afterVersion: number | undefined;
+    if (opts.periodic) {
+      const scope = await store.pendingScope(table.id, mark);
+      if (scope.clean) {
+        report.skipped = 'clean';
+        continue;
+      }
+      afterVersion = scope.afterVersion;
+      // a recompute or schema change resets cells in place: its own jobs are being enqueued now
+      if (!['insert', 'update', 'upsert', 'delete'].includes(mark.kind) && mark.ageMs < opts.periodic.graceMs) {
+        report.skipped = 'recent change';
+        continue;
+      }
+    }
+    const aborted = await store.abortedVersions(table.id);
+    const scope = { columns, excludeVersions: aborted, ...(afterVersion === undefined ? {} : { afterVersion }) };
+    if (!(await store.anyPending(table, scope))) {
+      await store.markClean(table.id, mark);
+      continue;
+    }
+    // live jobs first, then pending rows: a job finishing in between has written its cells already
     const live: RowSelector[] = [];
     for (const q of new Set([...table.stages.map((s) => s.queue), ...iterations.map((i) => i.queue)].map(queueName))) {
       for (const job of await engine.queue(q).getJobs([...LIVE_STATES])) {
@@ -44,7 +81,12 @@ export async function reconcile(engine: Engine, pipeline: string, opts: { export
         if ((d?.kind === 'stage' || d?.kind === 'iterate') && d.pipeline === pipeline && d.table === table.name) live.push({ lo: d.lo, hi: d.hi });
       }
     }
-    const todo = pending.filter((p) => !live.some((l) => l.lo <= p.lo && p.hi <= l.hi));
+    const todo = await store.uncoveredPending(table, {
+      ...scope,
+      size: engine.config.batchSize,
+      covered: live,
+      graceMs: opts.periodic?.graceMs ?? 0,
+    });
     if (todo.length) {
       await engine.flows.add(
         buildVersionFlow(
@@ -53,7 +95,8 @@ export async function reconcile(engine: Engine, pipeline: string, opts: { export
         ),
       );
     }
-    reports.push({ pipeline, table: table.name, pendingBatches: pending.length, covered: pending.length - todo.length, enqueued: todo.length });
+    report.pendingBatches = todo.length;
+    report.enqueued = todo.length;
   }
   return reports;
 }

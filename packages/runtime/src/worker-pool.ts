@@ -4,7 +4,7 @@ import { RateLimitedError, TransientError, planPipeline, type PipelineDef, type 
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
-import { runStage } from './processors/stage';
+import { runStage, cellsWrittenBefore } from './processors/stage';
 import { runIngest } from './processors/ingest';
 import { CommitGrouper } from './ingest/commit-grouper';
 import { runFinalize } from './processors/finalize';
@@ -14,12 +14,16 @@ import { jobOptions } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, SOURCES_QUEUE, queueName } from './jobs/queues';
 import { runSourceJob } from './sources/source-processor';
 import { delayExport, exportDelayed } from './export-retry';
+import { ensureReconcileScheduler, runReconcileTick } from './reconcile-scheduler';
+import { isRecordUnavailable } from './record-errors';
 
 export interface WorkerEvents {
   completed?(queue: string, job: Job, result: unknown, ms: number): void;
   failed?(queue: string, job: Job | undefined, error: Error): void;
   /** a job the rate limiter refused went back to its queue (delayed), without spending an attempt */
   requeued?(queue: string, job: Job, delayMs: number): void;
+  /** a job that made progress went back to its queue for the rest (time slice used up, or a transient failure after writing cells), without spending an attempt */
+  continued?(queue: string, job: Job, delayMs: number): void;
 }
 
 export interface WorkerPoolOptions {
@@ -65,6 +69,7 @@ export class WorkerPool {
     readonly workers: Worker[],
     private readonly connections: Redis[],
     private readonly sinks: Array<{ close(): Promise<void> }>,
+    private readonly timers: NodeJS.Timeout[] = [],
   ) {}
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
@@ -95,6 +100,12 @@ export class WorkerPool {
     // ingest jobs this process holds are committed in groups (one version per table per window)
     const grouper = new CommitGrouper((p, t, op, requests) => engine.commitGroup(p, t, op, requests), { windowMs: cfg.ingestWindowMs, maxRows: cfg.ingestMaxRows });
     const connections: Redis[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    /** Back to the queue without spending an attempt; the stall count restarts, since the job moves on. */
+    const requeueAfterProgress = async (job: Job, token: string, delayMs: number) => {
+      await job.moveToDelayed(Date.now() + delayMs, token);
+      await engine.redis.hset(`${cfg.queuePrefix}:${job.queueName}:${job.id}`, 'stc', '0').catch(() => undefined);
+    };
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name);
@@ -104,6 +115,7 @@ export class WorkerPool {
           let result: unknown;
           if (name === INGEST_QUEUE) result = await runIngest(job, grouper, engine.config);
           else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry });
+          else if (job.data?.kind === 'reconcile') result = await runReconcileTick(engine, job);
           else if (job.data?.kind === 'finalize') {
             result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
           } else if (job.data?.kind === 'iterate') {
@@ -124,7 +136,15 @@ export class WorkerPool {
           } else {
             const parsed = StageJob.safeParse(job.data);
             if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
-            result = await runStage(parsed.data, { store: engine.store, registry, context });
+            const r = await runStage(parsed.data, { store: engine.store, registry, context, writeBackRows: cfg.writeBackRows, sliceMs: cfg.jobSliceMs });
+            if (r.remaining && token) {
+              // a long job used up its time slice: what it computed is written; the rest waits in the
+              // queue like any job (another worker may take it), without spending an attempt
+              await requeueAfterProgress(job, token, 0);
+              opts.events?.continued?.(name, job, 0);
+              throw new DelayedError();
+            }
+            result = r;
           }
           opts.events?.completed?.(name, job, result, Date.now() - started);
           return result;
@@ -138,7 +158,21 @@ export class WorkerPool {
             opts.events?.requeued?.(name, job, delayMs);
             throw new DelayedError();
           }
+          if (e instanceof DelayedError) throw e;
           if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          // a stage that failed transiently after writing cells made progress: progress does not cost
+          // an attempt (a 300-row model job under 20% failures finishes); only runs that wrote nothing do
+          if (job.data?.kind === 'stage' && isTransient(e) && cellsWrittenBefore(e) > 0 && token) {
+            const delayMs = Math.ceil(500 * (1 + Math.random()));
+            await requeueAfterProgress(job, token, delayMs);
+            opts.events?.continued?.(name, job, delayMs);
+            throw new DelayedError();
+          }
+          // Tessera's own Postgres restarting or out of reach: wait for it without spending attempts
+          if (job.data?.kind !== 'reconcile' && isRecordUnavailable(e) && (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))) {
+            opts.events?.failed?.(name, job, e as Error);
+            throw exportDelayed();
+          }
           // an export target that is down: wait and try again without spending an attempt
           if (job.data?.kind === 'finalize' && isTransient(e) && (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))) {
             opts.events?.failed?.(name, job, e as Error);
@@ -159,10 +193,16 @@ export class WorkerPool {
         maxStalledCount: 5,
       });
       worker.on('failed', (job, err) => opts.events?.failed?.(name, job, err));
+      if (name === CONTROL_QUEUE) {
+        // the fleet reconciles itself: (re)create the scheduler now and each interval (Redis may lose it)
+        const ensure = () => void ensureReconcileScheduler(engine).catch(() => undefined);
+        ensure();
+        if (cfg.reconcileEveryMs) timers.push(setInterval(ensure, Math.max(1000, cfg.reconcileEveryMs)).unref());
+      }
       worker.on('error', () => {}); // connection blips: BullMQ reconnects
       return worker;
     });
-    return new WorkerPool(workers, connections, sinks);
+    return new WorkerPool(workers, connections, sinks, timers);
   }
 
   get queueNames(): string[] {
@@ -171,6 +211,7 @@ export class WorkerPool {
 
   /** Stop taking jobs and wait for the active ones to finish. */
   async close(): Promise<void> {
+    this.timers.forEach((t) => clearInterval(t));
     await Promise.all(this.workers.map((w) => w.close()));
     // BullMQ leaves connections it was given open
     this.connections.forEach((c) => c.disconnect());

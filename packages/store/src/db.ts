@@ -15,20 +15,26 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, types: types as pg.CustomTypesConfig });
   // an idle client losing its connection must not crash the process
   pool.on('error', () => {});
+  // nor a checked-out one (a transaction between two statements when the server restarts, 57P01):
+  // pg emits 'error' on the client and only the pool's idle clients have a listener. The statement
+  // in flight still rejects, and the pool drops the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
 export async function withTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  let broken: Error | undefined;
   try {
     await c.query('BEGIN');
     const r = await fn(c);
     await c.query('COMMIT');
     return r;
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
+    // a client that cannot even roll back lost its connection: destroy it rather than pool it
+    await c.query('ROLLBACK').catch((err: Error) => (broken = err));
     throw e;
   } finally {
-    c.release();
+    c.release(broken);
   }
 }

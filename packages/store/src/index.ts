@@ -19,3 +19,4 @@ export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from '.
 export type { WriteOp } from './requests';
 export { SourceStates, RunSupersededError, type SourceInfo, type SourceRun, type SourceSpec, type PageCommit } from './sources/source-state';
 export type { PageWrite, PageVersion } from './sources/write-page';
+export type { TableMark, PendingScope, PendingQuery } from './pending';

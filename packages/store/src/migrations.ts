@@ -91,6 +91,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         amount bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (table_id, column_name, counter)
       );
+      -- the version at which the periodic reconcile last found a table with no pending cell
+      CREATE TABLE IF NOT EXISTS ${s}.reconciled (
+        table_id int PRIMARY KEY REFERENCES ${s}.tables(id) ON DELETE CASCADE,
+        version int NOT NULL,
+        signature text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
+      );
     `);
     await c.query(SOURCE_TABLES(s));
   } finally {

@@ -15,6 +15,7 @@ import { TesseraError } from '@tessera/core';
 import { retireDerived, reviseDerived, resetDerived, derivedKey, type DerivedVersion } from './derived';
 import { commitIteration, type IterationOutcome } from './iterations';
 import { syncExports, withExportLock, exportStates, type ExportDecl, type Ship, type ShipOutcome } from './exports';
+import { currentMark, pendingScope, markClean, anyPending, uncoveredPending, pendingIn, type TableMark, type PendingQuery, type PendingScope } from './pending';
 
 export interface WriteOptions {
   /** idempotency key: a write repeated with the same id applies once */
@@ -220,6 +221,34 @@ export class Store {
     const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
     const { rows } = await this.pool.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min <> ALL($1::int[])`, [aborted]);
     return Number(rows[0].n);
+  }
+
+  /** The table's latest version, as the periodic reconcile compares it with its clean mark. */
+  tableMark(tableId: number): Promise<TableMark> {
+    return currentMark(this.pool, this.schema, tableId);
+  }
+
+  /** Where pending cells may be since the table was last found clean. */
+  pendingScope(tableId: number, mark: TableMark): Promise<PendingScope> {
+    return pendingScope(this.pool, this.schema, tableId, mark);
+  }
+
+  markClean(tableId: number, mark: TableMark): Promise<void> {
+    return markClean(this.pool, this.schema, tableId, mark);
+  }
+
+  anyPending(table: CatalogTable, q: Pick<PendingQuery, 'columns' | 'excludeVersions' | 'afterVersion'>): Promise<boolean> {
+    return anyPending(this.pool, table, q);
+  }
+
+  /** Ranges of live rows with pending cells that no live job covers (see PendingQuery). */
+  uncoveredPending(table: CatalogTable, q: PendingQuery): Promise<RowSelector[]> {
+    return uncoveredPending(this.pool, this.schema, table, q);
+  }
+
+  /** For each range, whether it still has a pending cell of `columns`. */
+  pendingIn(table: CatalogTable, columns: string[], ranges: RowSelector[]): Promise<boolean[]> {
+    return pendingIn(this.pool, table, columns, ranges);
   }
 
   /** Add model usage a job reported (calls, tokens, 429s...) to the column's running totals. */

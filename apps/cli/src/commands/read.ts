@@ -1,3 +1,4 @@
+import { failedJobs } from '@tessera/runtime';
 import type { CliContext } from '../context';
 import { sourceStatuses } from '@tessera/runtime';
 import { formatErrors, formatExportState, formatTable, formatUsage, progressBar, terminalSafeJson } from '../format';
@@ -44,6 +45,10 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
       }
       for (const e of exports.filter((x) => x.table === t.name)) lines.push(`  export ${e.sink}: ${formatExportState(e, pipeline)}`);
     }
+    // jobs that failed for good and left cells pending (the periodic reconcile retries them; a bug or bad UDF keeps failing)
+    for (const f of await failedJobs(engine, pipeline)) {
+      lines.push(`  failed jobs: ${pipeline}.${f.table} ${f.column}: ${f.jobs} job(s), last at ${new Date(f.lastFailedAt).toISOString()}: ${f.reason}`);
+    }
     if (!lines.length) lines.push(`pipeline ${pipeline} has no tables: run tessera apply ${pipeline}`);
     const sources = await sourceStatuses(engine, pipeline);
     if (sources.length) lines.push('sources:', formatTable(sourceRows(sources)));
@@ -74,17 +79,20 @@ export async function errorsCommand(ctx: CliContext, args: string[], flags: { co
   const engine = await ctx.engine();
   const errors = (await engine.store.errors(pipeline, table, { ...(flags.column ? { column: flags.column } : {}), limit })).slice(0, limit);
   if (flags.json) {
-    console.log(JSON.stringify(errors, null, 2));
+    console.log(terminalSafeJson(errors));
     return;
   }
-  if (!errors.length) {
-    console.log(`${pipeline}.${table}: no failed cells${flags.column ? ` in column ${flags.column}` : ''}`);
-    return;
+  if (!errors.length) console.log(`${pipeline}.${table}: no failed cells${flags.column ? ` in column ${flags.column}` : ''}`);
+  else {
+    const more = errors.length === limit ? ` (the first ${limit}; --limit N for more)` : '';
+    console.log(`${pipeline}.${table}: ${errors.length} failed cell(s)${more}\n\n${formatErrors(errors, terminalWidth())}`);
   }
-  const more = errors.length === limit ? ` (the first ${limit}; --limit N for more)` : '';
-  console.log(`${pipeline}.${table}: ${errors.length} failed cell(s)${more}
-
-${formatErrors(errors, terminalWidth())}`);
+  // jobs that failed for good (a bug, a bad UDF) leave their cells pending, not failed: shown apart
+  const jobs = (await failedJobs(engine, pipeline)).filter((f) => f.table === table && (!flags.column || f.column.split(',').includes(flags.column)));
+  if (jobs.length) {
+    console.log(`\nfailed jobs (cells still pending):`);
+    console.log(formatTable(jobs.map((f) => ({ column: f.column, jobs: f.jobs, at: new Date(f.lastFailedAt).toISOString(), reason: f.reason }))));
+  }
 }
 
 /** The terminal's width, or COLUMNS when output is piped; undefined (no wrapping) otherwise. */

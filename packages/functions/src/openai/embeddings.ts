@@ -118,7 +118,6 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
           }
           if (cur.length) requests.push(cur);
 
-          const fresh: Array<[string, unknown]> = [];
           await Promise.all(
             requests.map(async (req) => {
               let vectors: Array<number[] | Error>;
@@ -130,14 +129,16 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
                 const e = err instanceof Error ? err : new Error(String(err));
                 vectors = req.map(() => e);
               }
+              const fresh: Array<[string, unknown]> = [];
               req.forEach((r, j) => {
                 results[r.i] = vectors[j]!;
                 if (!(vectors[j] instanceof Error)) fresh.push([keys[r.i]!, vectors[j]]);
               });
+              // kept as each request answers, not once per batch: a job killed mid-batch keeps the
+              // vectors it paid for (a failing cache is only a miss next time)
+              if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
             }),
           );
-          // one write for the whole batch (a failing cache is only a miss next time)
-          if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
           return results as Array<number[] | Error>;
         },
       },

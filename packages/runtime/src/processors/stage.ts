@@ -10,6 +10,8 @@ export interface StageResult {
   computed: number;
   failed: number;
   skipped?: string;
+  /** rows left when the job used up its time slice: it goes back to its queue for them */
+  remaining?: number;
   /** cells written per column (for metrics) */
   columns?: Record<string, { computed: number; failed: number }>;
 }
@@ -21,7 +23,14 @@ export interface StageDeps {
   context: (table: CatalogTable, column: string) => UdfContext;
   /** UDF calls in flight per job */
   concurrency?: number;
+  /** write cells back every this many rows (all at the end when absent) */
+  writeBackRows?: number;
+  /** stop between slices after this long, leaving the rest for the job's next run */
+  sliceMs?: number;
 }
+
+/** How many cells a stopped stage job had written before its job-level error (see runStage). */
+export const cellsWrittenBefore = (e: unknown): number => Number((e as { cellsWritten?: number } | null)?.cellsWritten ?? 0);
 
 /**
  * Compute one stage of one batch: load the rows whose cells are still pending, evaluate the stage's
@@ -53,7 +62,6 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     return { value: row[column] ?? null };
   };
 
-  const results = rows.map((r) => ({ _rowid: r._rowid, _v_min: r._v_min, cells: {} as Record<string, CellResult> }));
   // model usage this job reports, kept per column for `tessera status`
   const usage = new Map<string, number>();
   const contextFor = (column: string): UdfContext => {
@@ -75,60 +83,79 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   let abortMessage: string | null = null;
   // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
   const stop: JobStop = {};
-  for (const col of columns) {
-    const todo = rows.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
-    if (!todo.length) continue;
-    const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
-      udfs,
-      ctx: contextFor(col.name),
-      read,
-      concurrency: deps.concurrency ?? 16,
-      stop,
-    });
-    outcomes.forEach((o, k) => {
-      const { r, i } = todo[k]!;
-      if ('pending' in o) return; // an input is not computed yet: leave for a later run
-      if ('error' in o) {
-        failed++;
-        tally(col.name, 'failed');
-        results[i]!.cells[col.name] = o;
-        r[statusCol(col.name)] = CELL_ERROR;
-        if (col.computed!.onError === 'abort' && !abortMessage) {
-          abortMessage = `column ${col.name} failed on row ${r._rowid}: ${o.error.type}: ${o.error.message}`;
-        }
-      } else {
-        computed++;
-        tally(col.name, 'computed');
-        results[i]!.cells[col.name] = o;
-        r[col.name] = o.value;
-        r[statusCol(col.name)] = CELL_OK;
-      }
-    });
-    if (stop.error) {
-      // counted with the column whose job goes back to its queue to wait for the rate limiter
-      if (stop.error.name === 'RateLimitedError') usage.set(`${col.name}\0limiterRequeues`, 1);
+  // Cells are written back a slice of rows at a time, so a killed or failing job keeps what it
+  // computed (paid model calls included) and its rerun loads only the rows still pending; a job
+  // past its time slice stops between slices and goes back to its queue for the rest.
+  const started = Date.now();
+  const sliceRows = deps.writeBackRows ?? rows.length;
+  let remaining = 0;
+  for (let from = 0; from < rows.length; from += sliceRows) {
+    if (from > 0 && Date.now() - started > (deps.sliceMs ?? Infinity)) {
+      remaining = rows.length - from;
       break;
     }
+    const part = rows.slice(from, from + sliceRows);
+    const results = part.map((r) => ({ _rowid: r._rowid, _v_min: r._v_min, cells: {} as Record<string, CellResult> }));
+    for (const col of columns) {
+      const todo = part.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
+      if (!todo.length) continue;
+      const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
+        udfs,
+        ctx: contextFor(col.name),
+        read,
+        concurrency: deps.concurrency ?? 16,
+        stop,
+      });
+      outcomes.forEach((o, k) => {
+        const { r, i } = todo[k]!;
+        if ('pending' in o) return; // an input is not computed yet: leave for a later run
+        if ('error' in o) {
+          failed++;
+          tally(col.name, 'failed');
+          results[i]!.cells[col.name] = o;
+          r[statusCol(col.name)] = CELL_ERROR;
+          if (col.computed!.onError === 'abort' && !abortMessage) {
+            abortMessage = `column ${col.name} failed on row ${r._rowid}: ${o.error.type}: ${o.error.message}`;
+          }
+        } else {
+          computed++;
+          tally(col.name, 'computed');
+          results[i]!.cells[col.name] = o;
+          r[col.name] = o.value;
+          r[statusCol(col.name)] = CELL_OK;
+        }
+      });
+      if (stop.error) {
+        // counted with the column whose job goes back to its queue to wait for the rate limiter
+        if (stop.error.name === 'RateLimitedError') usage.set(`${col.name}\0limiterRequeues`, 1);
+        break;
+      }
+    }
+    await writeCellsIsolated(
+      store,
+      table,
+      job.columns,
+      results.filter((r) => Object.keys(r.cells).length),
+    );
+    // usage is counted as calls happen, not when the job ends
+    await store.addUsage(
+      table.id,
+      [...usage].map(([k, amount]) => {
+        const [column, counter] = k.split('\0') as [string, string];
+        return { column, counter, amount };
+      }),
+    );
+    usage.clear();
+    if (stop.error || abortMessage) break;
   }
-  await writeCellsIsolated(
-    store,
-    table,
-    job.columns,
-    results.filter((r) => Object.keys(r.cells).length),
-  );
-  await store.addUsage(
-    table.id,
-    [...usage].map(([k, amount]) => {
-      const [column, counter] = k.split('\0') as [string, string];
-      return { column, counter, amount };
-    }),
-  );
   if (abortMessage) {
     await store.abortVersion(table.id, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
   }
-  if (stop.error) throw stop.error; // the rerun computes only the cells still pending
-  return { rows: rows.length, computed, failed, columns: byColumn };
+  // the rerun computes only the cells still pending; cells written tell the worker whether this
+  // run made progress (a transient failure after progress does not spend an attempt)
+  if (stop.error) throw Object.assign(stop.error, { cellsWritten: computed + failed });
+  return { rows: rows.length, computed, failed, columns: byColumn, ...(remaining ? { remaining } : {}) };
 }
 
 /**

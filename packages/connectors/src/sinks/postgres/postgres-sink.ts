@@ -57,6 +57,9 @@ export class PostgresSink implements ExportSink {
     if (!this.pool) {
       this.pool = new pg.Pool({ connectionString: this.opts.url, max: this.opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
       this.pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
+      // a checked-out client too (a load transaction when the target restarts): without a listener
+      // pg's 'error' event kills the worker; the statement in flight rejects and the client is dropped
+      this.pool.on('connect', (client) => client.on('error', () => undefined));
     }
     return this.pool;
   }

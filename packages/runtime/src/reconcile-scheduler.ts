@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { z } from 'zod';
+import type { Engine } from './engine';
+import { CONTROL_QUEUE } from './jobs/queues';
+import { reconcile, type ReconcileReport } from './reconcile';
+
+/** The fleet's one reconcile scheduler (a BullMQ job scheduler on the control queue). */
+export const RECONCILE_SCHEDULER_ID = 'tessera-reconcile';
+
+export const ReconcileJob = z.object({ kind: z.literal('reconcile') });
+export type ReconcileJob = z.infer<typeof ReconcileJob>;
+
+/**
+ * Make sure the fleet reconciles itself every `reconcileEveryMs`: one job per tick for the whole
+ * fleet, whichever worker takes it. Every worker serving the control queue calls this at start and
+ * again each interval, so the scheduler comes back after Redis lost it (a flush, a failover);
+ * upserting an existing scheduler with the same interval changes nothing.
+ */
+export async function ensureReconcileScheduler(engine: Engine): Promise<boolean> {
+  const every = engine.config.reconcileEveryMs;
+  if (!every) return false;
+  const q = engine.queue(CONTROL_QUEUE);
+  const existing = await q.getJobScheduler(RECONCILE_SCHEDULER_ID);
+  if (existing && existing.every === every) return false;
+  const data: ReconcileJob = { kind: 'reconcile' };
+  await q.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every }, { name: 'reconcile', data, opts: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } } });
+  return true;
+}
+
+/**
+ * One tick: reconcile every pipeline in the record, at most one tick at a time in the fleet (a
+ * Redis lock; a tick that finds it held does nothing). Pipelines no worker here runs are included:
+ * their work waits in its queues for workers that have the code.
+ */
+export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ skipped?: string; reports: ReconcileReport[] }> {
+  const key = `${engine.config.queuePrefix}:reconcile:lock`;
+  const token = randomUUID();
+  // long enough for a slow tick; a worker killed mid-tick frees it when it expires
+  const ttlMs = Math.max(60_000, engine.config.reconcileEveryMs * 4);
+  if ((await engine.redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return { skipped: 'another reconcile is running', reports: [] };
+  try {
+    const reports: ReconcileReport[] = [];
+    for (const pipeline of await engine.store.pipelines()) {
+      reports.push(...(await reconcile(engine, pipeline, { periodic: { graceMs: engine.config.reconcileGraceMs } })));
+    }
+    return { reports };
+  } finally {
+    // release only our own lock
+    await engine.redis.eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`, 1, key, token).catch(() => undefined);
+  }
+}
