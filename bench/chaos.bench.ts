@@ -37,13 +37,22 @@ const SCENARIOS: Record<string, Disturbance> = {
 
 const openai = await startOpenAIServer();
 const customer = await startOwnPostgres();
-const env = { rows, customer, openai, exportDir: path.join(os.tmpdir(), `tessera-chaos-bench-${process.pid}`), timeoutMs: Number(process.env.CHAOS_TIMEOUT_MS ?? 1_800_000), log: (l: string) => console.error(l) };
+const env = {
+  rows,
+  customer,
+  openai,
+  exportDir: path.join(os.tmpdir(), `tessera-chaos-bench-${process.pid}`),
+  timeoutMs: Number(process.env.CHAOS_TIMEOUT_MS ?? 1_800_000),
+  log: (l: string) => console.error(l),
+};
 const lines: Array<ScenarioResult & { equal: boolean; ratio: number }> = [];
 try {
   const baseline = await runScenario('baseline', {}, env);
   const churnBaseline = wanted.includes('f') ? await runScenario('baseline-churn', { churn: true }, env) : undefined;
   for (const b of [baseline, churnBaseline].filter(Boolean) as ScenarioResult[]) {
-    console.log(`${b.scenario}: rows ${b.rows} view ${b.viewRows} record ${b.record} customer ${b.customer === b.record ? 'equal' : 'DIFFERS'} parquet ${b.parquet === b.record ? 'equal' : 'DIFFERS'} ${(b.ms / 1000).toFixed(0)} s${b.error ? ` error: ${b.error}` : ''}`);
+    console.log(
+      `${b.scenario}: rows ${b.rows} view ${b.viewRows} record ${b.record} customer ${b.customer === b.record ? 'equal' : 'DIFFERS'} parquet ${b.parquet === b.record ? 'equal' : 'DIFFERS'} ${(b.ms / 1000).toFixed(0)} s${b.error ? ` error: ${b.error}` : ''}`,
+    );
   }
   for (const s of wanted) {
     const d = SCENARIOS[s];
@@ -65,7 +74,9 @@ try {
 const bench = {
   bench: 'chaos',
   rows,
-  scenarios: Object.fromEntries(lines.map((l) => [l.scenario, { equal: l.equal, requestsPerCell: Number(l.ratio.toFixed(4)), kills: l.kills, seconds: Math.round(l.ms / 1000) }])),
+  scenarios: Object.fromEntries(
+    lines.map((l) => [l.scenario, { equal: l.equal, requestsPerCell: Number(l.ratio.toFixed(4)), kills: l.kills, seconds: Math.round(l.ms / 1000) }]),
+  ),
   allEqual: lines.every((l) => l.equal),
   maxRequestsPerCell: Number(Math.max(0, ...lines.map((l) => l.ratio)).toFixed(4)),
   manualSteps: 0,

@@ -58,7 +58,14 @@ async function baseline(): Promise<number> {
   const call = async (u: Udf, args: unknown[]) => (u.spec.fn as (a: unknown[], ctx: unknown) => unknown)(args, undefined);
   const lines: string[] = [];
   for (const r of rows) {
-    const values = [r.id, r.a, r.s, await call(upper as unknown as Udf, [r.s]), await call(square as unknown as Udf, [r.a]), await call(length as unknown as Udf, [r.s])];
+    const values = [
+      r.id,
+      r.a,
+      r.s,
+      await call(upper as unknown as Udf, [r.s]),
+      await call(square as unknown as Udf, [r.a]),
+      await call(length as unknown as Udf, [r.s]),
+    ];
     lines.push(`${values.join('\t')}\n`);
   }
   await pump(Readable.from(lines), client.query(copyStreams.from(`COPY ${table} FROM STDIN`)));
@@ -81,7 +88,9 @@ try {
   console.log(`baseline (1 process, COPY): ${base.toFixed(0)} rows/s`);
   console.log(`tessera (2 workers):        ${ours.toFixed(0)} rows/s`);
   console.log(`ratio: ${ratio.toFixed(3)} (bar >= ${BAR}) ${ratio >= BAR ? 'PASS' : 'FAIL'}`);
-  console.log(`BENCH ${JSON.stringify({ bench: 'core', rows: ROWS, workers: 2, batchSize: Number(env.TESSERA_BATCH_SIZE), tesseraRowsPerSec: Math.round(ours), baselineRowsPerSec: Math.round(base), ratio: Number(ratio.toFixed(3)), bar: BAR, pass: ratio >= BAR })}`);
+  console.log(
+    `BENCH ${JSON.stringify({ bench: 'core', rows: ROWS, workers: 2, batchSize: Number(env.TESSERA_BATCH_SIZE), tesseraRowsPerSec: Math.round(ours), baselineRowsPerSec: Math.round(base), ratio: Number(ratio.toFixed(3)), bar: BAR, pass: ratio >= BAR })}`,
+  );
 } finally {
   await dropSchema();
 }

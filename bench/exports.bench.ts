@@ -58,11 +58,20 @@ function binaryCopyRow(row: ExportRow): Buffer {
   const emb = row.embedding as number[];
   const b = Buffer.allocUnsafe(2 + 4 + id.length + 4 + text.length + 4 + 20 + emb.length * 8);
   let p = b.writeInt16BE(3, 0);
-  p = b.writeInt32BE(id.length, p); p += id.copy(b, p);
-  p = b.writeInt32BE(text.length, p); p += text.copy(b, p);
+  p = b.writeInt32BE(id.length, p);
+  p += id.copy(b, p);
+  p = b.writeInt32BE(text.length, p);
+  p += text.copy(b, p);
   p = b.writeInt32BE(20 + emb.length * 8, p);
-  p = b.writeInt32BE(1, p); p = b.writeInt32BE(0, p); p = b.writeInt32BE(700, p); p = b.writeInt32BE(emb.length, p); p = b.writeInt32BE(1, p);
-  for (const x of emb) { p = b.writeInt32BE(4, p); p = b.writeFloatBE(x, p); }
+  p = b.writeInt32BE(1, p);
+  p = b.writeInt32BE(0, p);
+  p = b.writeInt32BE(700, p);
+  p = b.writeInt32BE(emb.length, p);
+  p = b.writeInt32BE(1, p);
+  for (const x of emb) {
+    p = b.writeInt32BE(4, p);
+    p = b.writeFloatBE(x, p);
+  }
   return b;
 }
 
@@ -116,8 +125,11 @@ async function benchPostgres(): Promise<{ sink: number; copy: number; copyBinary
       await sink.prepare(schema);
       sinkRates.push(rate(await timed(() => sinkRun(sink))));
       await sink.close();
-      const counts = await admin.query(`select (select count(*) from ${tag}.by_copy) a, (select count(*) from ${tag}.by_sink) b, (select count(*) from ${tag}.by_copy_bin) c`);
-      if ([counts.rows[0].a, counts.rows[0].b, counts.rows[0].c].some((n) => Number(n) !== ROWS)) throw new Error(`row counts differ: ${JSON.stringify(counts.rows[0])}`);
+      const counts = await admin.query(
+        `select (select count(*) from ${tag}.by_copy) a, (select count(*) from ${tag}.by_sink) b, (select count(*) from ${tag}.by_copy_bin) c`,
+      );
+      if ([counts.rows[0].a, counts.rows[0].b, counts.rows[0].c].some((n) => Number(n) !== ROWS))
+        throw new Error(`row counts differ: ${JSON.stringify(counts.rows[0])}`);
       console.log(`postgres round ${r + 1}: copy ${copyRates.at(-1)} rows/s, binary copy ${binaryRates.at(-1)} rows/s, sink ${sinkRates.at(-1)} rows/s`);
     }
   } finally {
@@ -129,7 +141,8 @@ async function benchPostgres(): Promise<{ sink: number; copy: number; copyBinary
 
 async function benchMysql(): Promise<{ sink: number; insert: number }> {
   const admin = await mysql.createConnection({ uri: MY_URL });
-  const ddl = (name: string) => `CREATE TABLE ${tag}_${name} (id VARCHAR(512) NOT NULL PRIMARY KEY, text LONGTEXT, embedding JSON) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+  const ddl = (name: string) =>
+    `CREATE TABLE ${tag}_${name} (id VARCHAR(512) NOT NULL PRIMARY KEY, text LONGTEXT, embedding JSON) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
   const sinkRates: number[] = [];
   const insertRates: number[] = [];
   try {
@@ -139,23 +152,27 @@ async function benchMysql(): Promise<{ sink: number; insert: number }> {
       await admin.query(ddl('by_sink'));
 
       // baseline: hand-written multi-row INSERT, client-side escaped, ~8 MB statements, one transaction per job
-      insertRates.push(rate(await timed(async () => {
-        const c = await mysql.createConnection({ uri: MY_URL });
-        try {
-          for (let j = 0; j < rows.length; j += JOB_ROWS) {
-            await c.beginTransaction();
-            const job = rows.slice(j, j + JOB_ROWS);
-            const per = Math.max(1, Math.floor((8 * 1024 * 1024) / (DIM * 20 + 100)));
-            for (let i = 0; i < job.length; i += per) {
-              const values = job.slice(i, i + per).map((row) => [row.id, row.text, JSON.stringify(row.embedding)]);
-              await c.query(`INSERT INTO ${tag}_by_insert (id, text, embedding) VALUES ?`, [values]);
+      insertRates.push(
+        rate(
+          await timed(async () => {
+            const c = await mysql.createConnection({ uri: MY_URL });
+            try {
+              for (let j = 0; j < rows.length; j += JOB_ROWS) {
+                await c.beginTransaction();
+                const job = rows.slice(j, j + JOB_ROWS);
+                const per = Math.max(1, Math.floor((8 * 1024 * 1024) / (DIM * 20 + 100)));
+                for (let i = 0; i < job.length; i += per) {
+                  const values = job.slice(i, i + per).map((row) => [row.id, row.text, JSON.stringify(row.embedding)]);
+                  await c.query(`INSERT INTO ${tag}_by_insert (id, text, embedding) VALUES ?`, [values]);
+                }
+                await c.commit();
+              }
+            } finally {
+              await c.end();
             }
-            await c.commit();
-          }
-        } finally {
-          await c.end();
-        }
-      })));
+          }),
+        ),
+      );
 
       const sink = mysqlSink({ url: MY_URL, table: `${tag}_by_sink` });
       await sink.prepare(schema);

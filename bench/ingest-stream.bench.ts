@@ -56,7 +56,9 @@ const row = (prefix: string, i: number) => ({ id: `${prefix}${i}`, body: `event 
 /** Rows of `prefix` in the export table with their computed values. */
 async function exported(prefix: string): Promise<number> {
   try {
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${exportSchema}.events WHERE id LIKE $1 AND loud IS NOT NULL AND size IS NOT NULL`, [`${prefix}%`]);
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${exportSchema}.events WHERE id LIKE $1 AND loud IS NOT NULL AND size IS NOT NULL`, [
+      `${prefix}%`,
+    ]);
     return rows[0].n;
   } catch (e) {
     if ((e as { code?: string }).code === '42P01') return 0; // the first export creates the table
@@ -81,7 +83,12 @@ async function run(prefix: string, jobRows: number) {
   const v0 = await versionNow();
   const payloads = [];
   for (let i = 0; i < ROWS; i += jobRows) {
-    payloads.push({ pipeline: 'stream', table: 'events', op: 'insert', rows: Array.from({ length: Math.min(jobRows, ROWS - i) }, (_, k) => row(prefix, i + k)) });
+    payloads.push({
+      pipeline: 'stream',
+      table: 'events',
+      op: 'insert',
+      rows: Array.from({ length: Math.min(jobRows, ROWS - i) }, (_, k) => row(prefix, i + k)),
+    });
   }
   const t0 = performance.now();
   await produce(payloads, jobRows === 1 ? PRODUCER_IN_FLIGHT : 1);
@@ -118,10 +125,16 @@ try {
   const lat = await trickle();
   const load1 = loadavg()[0]!;
   const ratio = stream.rowsPerSec / bulk.rowsPerSec;
-  console.log(`bulk   (${bulk.jobs} jobs of ${BULK_JOB_ROWS} rows): ${bulk.rowsPerSec.toFixed(0)} rows/s, ${bulk.seconds.toFixed(1)} s, ${bulk.versions} versions`);
-  console.log(`stream (${stream.jobs} jobs of 1 row, added in ${stream.addedS.toFixed(1)} s): ${stream.rowsPerSec.toFixed(0)} rows/s, ${stream.seconds.toFixed(1)} s, ${stream.versions} versions`);
+  console.log(
+    `bulk   (${bulk.jobs} jobs of ${BULK_JOB_ROWS} rows): ${bulk.rowsPerSec.toFixed(0)} rows/s, ${bulk.seconds.toFixed(1)} s, ${bulk.versions} versions`,
+  );
+  console.log(
+    `stream (${stream.jobs} jobs of 1 row, added in ${stream.addedS.toFixed(1)} s): ${stream.rowsPerSec.toFixed(0)} rows/s, ${stream.seconds.toFixed(1)} s, ${stream.versions} versions`,
+  );
   console.log(`ratio: ${ratio.toFixed(3)} (bar >= ${BAR_RATIO}) ${ratio >= BAR_RATIO ? 'PASS' : 'FAIL'}`);
-  console.log(`idle fleet, single row add -> exported: p50 ${lat.p50.toFixed(0)} ms, p95 ${lat.p95.toFixed(0)} ms, max ${lat.max.toFixed(0)} ms (bar p50 <= ${BAR_P50_MS} ms) ${lat.p50 <= BAR_P50_MS ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `idle fleet, single row add -> exported: p50 ${lat.p50.toFixed(0)} ms, p95 ${lat.p95.toFixed(0)} ms, max ${lat.max.toFixed(0)} ms (bar p50 <= ${BAR_P50_MS} ms) ${lat.p50 <= BAR_P50_MS ? 'PASS' : 'FAIL'}`,
+  );
   console.log(`load average (1 min) before/after: ${load0.toFixed(1)} / ${load1.toFixed(1)}`);
   console.log(
     `BENCH ${JSON.stringify({

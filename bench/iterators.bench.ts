@@ -123,16 +123,47 @@ const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
  */
 const benchVideo = (seconds: number) =>
   cached(`frames-320x240-30fps-${seconds}s.mp4`, (tmp) =>
-    ffmpeg('-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=30:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', tmp),
+    ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=320x240:rate=30:duration=${seconds}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      '60',
+      '-pix_fmt',
+      'yuv420p',
+      tmp,
+    ),
   );
 
 /** a long low-resolution video: memory depends on duration and frame count, not on resolution */
 const longVideo = () =>
   cached(`long-${LONG_SECONDS}s-${LONG_FPS}fps.mp4`, (tmp) =>
-    ffmpeg('-f', 'lavfi', '-i', `testsrc=size=96x72:rate=${LONG_FPS}:duration=${LONG_SECONDS}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '250', '-pix_fmt', 'yuv420p', tmp),
+    ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=96x72:rate=${LONG_FPS}:duration=${LONG_SECONDS}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '250',
+      '-pix_fmt',
+      'yuv420p',
+      tmp,
+    ),
   );
 
-const WORDS = 'the of and to in is that for it as with was on be by this are or from at which an have not they but one all were can there been has more if will would each about how up out them then she many some so these would other into has two like him see time could no make than first been its who now people my made over did down only way find use may water long little very after words called just where most know'.split(' ');
+const WORDS =
+  'the of and to in is that for it as with was on be by this are or from at which an have not they but one all were can there been has more if will would each about how up out them then she many some so these would other into has two like him see time could no make than first been its who now people my made over did down only way find use may water long little very after words called just where most know'.split(
+    ' ',
+  );
 
 /** a PDF of PDF_PAGES pages, 45 lines of ~85 characters each, in paragraphs of 5 lines */
 const benchPdf = () =>
@@ -179,7 +210,11 @@ function watchProcess(pid: number): () => { selfMb: number; childMb: number } {
  * Insert one row into the bench pipeline and let one real worker process (apps/worker, as deployed)
  * iterate it into its view: the worker's peak RSS, and its largest child's, while it does.
  */
-async function workerRss(table: 'videos' | 'docs', column: 'video' | 'doc', file: string): Promise<{ rows: number; seconds: number; nodeMb: number; ffmpegMb: number }> {
+async function workerRss(
+  table: 'videos' | 'docs',
+  column: 'video' | 'doc',
+  file: string,
+): Promise<{ rows: number; seconds: number; nodeMb: number; ffmpegMb: number }> {
   const { Engine, loadConfig } = await import('@tessera/runtime');
   const { default: def } = await import('./pipelines/media/index');
   const id = Math.random().toString(16).slice(2, 10);
@@ -194,7 +229,10 @@ async function workerRss(table: 'videos' | 'docs', column: 'video' | 'doc', file
   };
   const config = loadConfig({ ...process.env, ...env });
   const engine = await Engine.connect(config);
-  const worker = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../apps/worker/src/main.ts')], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const worker = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../apps/worker/src/main.ts')], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
   try {
     await engine.apply(def);
     const stop = watchProcess(worker.pid!);
@@ -322,7 +360,8 @@ async function docx() {
   let mammothChars = 0;
   const ours = async () => {
     oursChars = 0;
-    for await (const row of documentSplitterDef.run(file, { separators: 'paragraph' }, localContext(join(cache, 'unused')))) oursChars += (row as { text: string }).text.length;
+    for await (const row of documentSplitterDef.run(file, { separators: 'paragraph' }, localContext(join(cache, 'unused'))))
+      oursChars += (row as { text: string }).text.length;
     return 1;
   };
   const baseline = async () => {
@@ -370,14 +409,19 @@ async function pdf(pdfFile: string) {
 async function chunks(pdfFile: string) {
   // the same extracted text for both: what documentSplitter reads from the PDF
   const pages: string[] = [];
-  for await (const row of documentSplitterDef.run(pdfFile, { separators: 'page' }, localContext(join(cache, 'unused')))) pages.push((row as { text: string }).text);
+  for await (const row of documentSplitterDef.run(pdfFile, { separators: 'page' }, localContext(join(cache, 'unused'))))
+    pages.push((row as { text: string }).text);
   const text = pages.join('\n\n');
   const txt = join(cache, 'extracted.txt');
   await writeFile(txt, text);
   const { getEncoding } = await import('js-tiktoken');
   const { RecursiveCharacterTextSplitter } = await import('@langchain/textsplitters');
   const enc = getEncoding('cl100k_base');
-  const splitter = new RecursiveCharacterTextSplitter({ chunkSize: TOKEN_LIMIT, chunkOverlap: TOKEN_OVERLAP, lengthFunction: (s: string) => enc.encode(s).length });
+  const splitter = new RecursiveCharacterTextSplitter({
+    chunkSize: TOKEN_LIMIT,
+    chunkOverlap: TOKEN_OVERLAP,
+    lengthFunction: (s: string) => enc.encode(s).length,
+  });
   const params: DocumentSplitterParams = { separators: ['token_limit'], limit: TOKEN_LIMIT, overlap: TOKEN_OVERLAP };
   const ourSplit = async () => {
     let n = 0;
@@ -415,7 +459,14 @@ async function memory(pdfFile: string) {
   const long = await longVideo();
   const v = await workerRss('videos', 'video', long);
   const p = await workerRss('docs', 'doc', pdfFile);
-  const entry = (r: typeof v) => ({ rows: r.rows, seconds: round(r.seconds, 1), worker_rss_mb: round(r.nodeMb, 1), ffmpeg_rss_mb: round(r.ffmpegMb, 1), bar_mb: BARS.rssMb, pass: r.nodeMb + r.ffmpegMb < BARS.rssMb });
+  const entry = (r: typeof v) => ({
+    rows: r.rows,
+    seconds: round(r.seconds, 1),
+    worker_rss_mb: round(r.nodeMb, 1),
+    ffmpeg_rss_mb: round(r.ffmpegMb, 1),
+    bar_mb: BARS.rssMb,
+    pass: r.nodeMb + r.ffmpegMb < BARS.rssMb,
+  });
   return { [`video_${LONG_SECONDS}s_${LONG_FPS}fps_at_1fps`]: entry(v), [`pdf_${PDF_PAGES}_pages`]: entry(p) };
 }
 

@@ -163,7 +163,9 @@ async function plain() {
       }),
     );
   };
-  const chat = chatRows.map((r) => () => client.chat.completions.create({ model: CHAT_MODEL, max_tokens: 100, messages: [{ role: 'user', content: `Summarise: ${r.text}` }] }));
+  const chat = chatRows.map(
+    (r) => () => client.chat.completions.create({ model: CHAT_MODEL, max_tokens: 100, messages: [{ role: 'user', content: `Summarise: ${r.text}` }] }),
+  );
   const embed: Array<() => Promise<unknown>> = [];
   for (let i = 0; i < CHUNKS; i += BATCH) {
     const input = chunkRows.slice(i, i + BATCH).map((r) => r.text);
@@ -182,7 +184,9 @@ async function main() {
   const t0 = Date.now();
   console.log(`models bench: ${WORKERS} worker processes; ${CHUNKS} chunks to embed (${BATCH} per request), ${ROWS} rows to chat;`);
   console.log(`server per model: ${RPM} RPM (${REQUEST_WINDOW_MS / 1000} s windows), ${TPM} TPM (60 s windows), ${LATENCY_MS} ms latency;`);
-  console.log(`calls in flight at most, per model: chat ${CONCURRENCY.chat} (${WORKERS} x ${CHAT_JOBS} job x ${LANES}), embeddings ${CONCURRENCY.embed} (${WORKERS} x ${EMBED_JOBS} jobs x 1)\n`);
+  console.log(
+    `calls in flight at most, per model: chat ${CONCURRENCY.chat} (${WORKERS} x ${CHAT_JOBS} job x ${LANES}), embeddings ${CONCURRENCY.embed} (${WORKERS} x ${EMBED_JOBS} jobs x 1)\n`,
+  );
   const line = (name: string, r: ReturnType<typeof rates>) =>
     console.log(
       `  ${name.padEnd(6)} ${String(r.answered).padStart(5)} answered in ${r.spanS}s: ${r.rpm} req/min (${r.rpmFraction} of RPM), ` +
@@ -190,14 +194,22 @@ async function main() {
     );
 
   const ours = await tessera();
-  console.log(`Tessera (pipeline, ${WORKERS} workers, RedisRateGate): done in ${ours.completionS}s, ${ours.requests} requests, ${ours.n429} x 429 (${(ours.share429 * 100).toFixed(2)}%), ${ours.cellErrors} cell errors`);
+  console.log(
+    `Tessera (pipeline, ${WORKERS} workers, RedisRateGate): done in ${ours.completionS}s, ${ours.requests} requests, ${ours.n429} x 429 (${(ours.share429 * 100).toFixed(2)}%), ${ours.cellErrors} cell errors`,
+  );
   line('chat', ours.chat);
   line('embed', ours.embed);
-  console.log(`  most requests in any 1 s window at the server: chat ${ours.maxRequestsPer1s.chat}, embed ${ours.maxRequestsPer1s.embed} (${RPM / 60} per second pro rata)`);
-  console.log(`  jobs sent back to their queue to wait for the limiter: ${ours.requeuedJobs}; attempts spent on failures: ${ours.retriedAttempts}; calls that waited in their job: ${ours.waitedInJob}\n`);
+  console.log(
+    `  most requests in any 1 s window at the server: chat ${ours.maxRequestsPer1s.chat}, embed ${ours.maxRequestsPer1s.embed} (${RPM / 60} per second pro rata)`,
+  );
+  console.log(
+    `  jobs sent back to their queue to wait for the limiter: ${ours.requeuedJobs}; attempts spent on failures: ${ours.retriedAttempts}; calls that waited in their job: ${ours.waitedInJob}\n`,
+  );
 
   const base = await plain();
-  console.log(`plain openai SDK loop (default retries), same concurrency: done in ${base.completionS}s, ${base.requests} requests, ${base.n429} x 429 (${(base.share429 * 100).toFixed(2)}%), ${base.failuresAfterSdkRetries} failures after the SDK's retries`);
+  console.log(
+    `plain openai SDK loop (default retries), same concurrency: done in ${base.completionS}s, ${base.requests} requests, ${base.n429} x 429 (${(base.share429 * 100).toFixed(2)}%), ${base.failuresAfterSdkRetries} failures after the SDK's retries`,
+  );
   line('chat', base.chat);
   line('embed', base.embed);
   const ratio = +(base.completionS / ours.completionS).toFixed(3);
@@ -208,7 +220,18 @@ async function main() {
   console.log(
     `BENCH ${JSON.stringify({
       bench: 'models',
-      setup: { rpm: RPM, tpm: TPM, requestWindowMs: REQUEST_WINDOW_MS, tokenWindowMs: 60_000, latencyMs: LATENCY_MS, workers: WORKERS, chunks: CHUNKS, rows: ROWS, rowsPerJob: BATCH, concurrency: CONCURRENCY },
+      setup: {
+        rpm: RPM,
+        tpm: TPM,
+        requestWindowMs: REQUEST_WINDOW_MS,
+        tokenWindowMs: 60_000,
+        latencyMs: LATENCY_MS,
+        workers: WORKERS,
+        chunks: CHUNKS,
+        rows: ROWS,
+        rowsPerJob: BATCH,
+        concurrency: CONCURRENCY,
+      },
       tessera: ours,
       plain: base,
       ratioCompletionPlainOverTessera: ratio,

@@ -31,5 +31,7 @@ export default definePipeline('clips', (p) => {
   p.export(frames, lancedb({ uri: path.join(exportDir, 'lancedb'), table: 'frames', create: true }), { columns: frameColumns });
   p.export(frames, parquetFiles({ destination: exportDir }), { columns: frameColumns });
   if (mysqlUrl) p.export(frames, mysql({ url: mysqlUrl, table: 'clip_frames', create: true }), { columns: frameColumns });
-  p.export(segments, postgres({ url: exportUrl, schema: 'clips', table: 'segments', create: true }), { columns: ['script', 'segmentStart', 'segmentEnd', 'audioSegment'] });
+  p.export(segments, postgres({ url: exportUrl, schema: 'clips', table: 'segments', create: true }), {
+    columns: ['script', 'segmentStart', 'segmentEnd', 'audioSegment'],
+  });
 });

@@ -25,7 +25,11 @@ export const demoModel = process.env.TESSERA_DEMO_MODEL ?? 'gpt-4o-mini';
  * needed; the embedding is Tessera's local hashed n-gram embedding (lexical, not semantic: swap in
  * openai.embeddings for semantic search).
  */
-const STOP = new Set('the a an and or of to in is it for on with as by be this that are from at you your can use if not will which when all any its has have was but also more into one than then there these they their our we may each been such other only so no how what some should do does via new used using about'.split(' '));
+const STOP = new Set(
+  'the a an and or of to in is it for on with as by be this that are from at you your can use if not will which when all any its has have was but also more into one than then there these they their our we may each been such other only so no how what some should do does via new used using about'.split(
+    ' ',
+  ),
+);
 
 export const keywords = defineUdf({
   name: 'keywords',
@@ -34,10 +38,16 @@ export const keywords = defineUdf({
   returns: t.json(),
   fn: ([text]) => {
     const counts = new Map<string, number>();
-    for (const w of text.toLowerCase().replace(/```[\s\S]*?```/g, ' ').match(/[a-z][a-z0-9-]{2,}/g) ?? []) {
+    for (const w of text
+      .toLowerCase()
+      .replace(/```[\s\S]*?```/g, ' ')
+      .match(/[a-z][a-z0-9-]{2,}/g) ?? []) {
       if (!STOP.has(w)) counts.set(w, (counts.get(w) ?? 0) + 1);
     }
-    return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5).map(([w]) => w);
+    return [...counts]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 5)
+      .map(([w]) => w);
   },
 });
 
@@ -70,7 +80,11 @@ export default definePipeline('package-docs', (p) => {
     p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'doc_llm_summaries', create: true }), { columns: ['package', 'llm_summary'] });
   }
   // each document in chunks of at most 300 tokens under its headings, each chunk embedded: what a RAG index searches
-  const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline', 'page'] }));
+  const chunks = p.view(
+    'chunks',
+    docs,
+    documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline', 'page'] }),
+  );
   chunks.compute('embedding', localEmbedding(chunks.text));
   // a scheduled backfill: this project's own READMEs, checked every 10 minutes by the workers; new and changed files only
   p.source('project_docs', docs, folder(projectDocs, { glob: ['**/README.md'] }), {

@@ -22,34 +22,34 @@ let env: ScenarioEnv;
 const ROWS = 300;
 
 chaos('chaos (TESSERA_CHAOS_E2E=1)', () => {
-beforeAll(async () => {
-  [openai, customer] = await Promise.all([startOpenAIServer(), startOwnPostgres()]);
-  env = { rows: ROWS, customer, openai, exportDir: path.join(os.tmpdir(), `tessera-chaos-${randomBytes(4).toString('hex')}`), timeoutMs: 240_000 };
-}, 120_000);
-afterAll(async () => {
-  await openai?.close();
-  await customer?.destroy();
-});
+  beforeAll(async () => {
+    [openai, customer] = await Promise.all([startOpenAIServer(), startOwnPostgres()]);
+    env = { rows: ROWS, customer, openai, exportDir: path.join(os.tmpdir(), `tessera-chaos-${randomBytes(4).toString('hex')}`), timeoutMs: 240_000 };
+  }, 120_000);
+  afterAll(async () => {
+    await openai?.close();
+    await customer?.destroy();
+  });
 
-function expectSound(r: Awaited<ReturnType<typeof runScenario>>, rows: number) {
-  expect(r.error).toBeUndefined();
-  expect(r.rows).toBe(rows);
-  expect(r.customer).toBe(r.record);
-  expect(r.parquet).toBe(r.record);
-  expect(r.chatRequests).toBeLessThanOrEqual(Math.floor(1.02 * r.chatCells));
-  expect(r.embedInputs).toBeLessThanOrEqual(Math.floor(1.02 * r.embedCells));
-  expect(r.manualSteps).toBe(0);
-}
+  function expectSound(r: Awaited<ReturnType<typeof runScenario>>, rows: number) {
+    expect(r.error).toBeUndefined();
+    expect(r.rows).toBe(rows);
+    expect(r.customer).toBe(r.record);
+    expect(r.parquet).toBe(r.record);
+    expect(r.chatRequests).toBeLessThanOrEqual(Math.floor(1.02 * r.chatCells));
+    expect(r.embedInputs).toBeLessThanOrEqual(Math.floor(1.02 * r.embedCells));
+    expect(r.manualSteps).toBe(0);
+  }
 
-test('all at once: SIGKILLs, Redis FLUSHALL, the export target down', async () => {
-  const r = await runScenario('all-at-once', { killEveryMs: 5000, flushAt: 0.3, targetDownMs: 5000 }, env);
-  expectSound(r, ROWS);
-  expect(r.kills).toBeGreaterThan(0);
-  expect(r.viewRows).toBe(2 * ROWS); // two sentences per row
-}, 900_000);
+  test('all at once: SIGKILLs, Redis FLUSHALL, the export target down', async () => {
+    const r = await runScenario('all-at-once', { killEveryMs: 5000, flushAt: 0.3, targetDownMs: 5000 }, env);
+    expectSound(r, ROWS);
+    expect(r.kills).toBeGreaterThan(0);
+    expect(r.viewRows).toBe(2 * ROWS); // two sentences per row
+  }, 900_000);
 
-test('inserts, 10% updates and 5% deletes under SIGKILLs', async () => {
-  const r = await runScenario('churn', { killEveryMs: 5000, churn: true }, env);
-  expectSound(r, ROWS - ROWS / 20);
-}, 900_000);
+  test('inserts, 10% updates and 5% deletes under SIGKILLs', async () => {
+    const r = await runScenario('churn', { killEveryMs: 5000, churn: true }, env);
+    expectSound(r, ROWS - ROWS / 20);
+  }, 900_000);
 });

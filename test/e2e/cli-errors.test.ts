@@ -53,7 +53,12 @@ test('failed files are listed with their whole messages, wrapped or as JSON', as
     await new Promise((r) => setTimeout(r, 200));
   }
 
-  const json = JSON.parse(await cli(['errors', 'doc-errors', 'docs', '--json'])) as Array<{ column: string; key: Record<string, string>; errortype: string; errormsg: string }>;
+  const json = JSON.parse(await cli(['errors', 'doc-errors', 'docs', '--json'])) as Array<{
+    column: string;
+    key: Record<string, string>;
+    errortype: string;
+    errormsg: string;
+  }>;
   expect(json.map((e) => e.key.id).sort()).toEqual(['missing', 'truncated']);
   const byId = Object.fromEntries(json.map((e) => [e.key.id, e]));
   expect(byId.truncated!.column).toBe('chunks');
@@ -84,6 +89,8 @@ test('failed files are listed with their whole messages, wrapped or as JSON', as
     expect(body.map((l) => l.replace(/^ {4}/, '')).join(' ')).toBe(e.errormsg);
   }
 
-  expect(await cli(['errors', 'doc-errors', 'docs', '--limit', '1'], { COLUMNS: '' })).toMatch(/^doc-errors\.docs: 1 failed cell\(s\) \(the first 1; --limit N for more\)\n/);
+  expect(await cli(['errors', 'doc-errors', 'docs', '--limit', '1'], { COLUMNS: '' })).toMatch(
+    /^doc-errors\.docs: 1 failed cell\(s\) \(the first 1; --limit N for more\)\n/,
+  );
   expect(await cli(['errors', 'doc-errors', 'chunks'])).toBe('doc-errors.chunks: no failed cells\n');
 });

@@ -71,7 +71,11 @@ test('update and delete from stdin, reading an old version, revert, errors-only 
   expect(await ok(['delete', 'shapes', 'items', '-'], '{"id":"j2"}')).toBe('shapes.items v5: deleted 1 row(s)\n');
   await settled();
   const now = JSON.parse(await ok(['select', 'shapes', 'items', '--json', '--columns', 'id,upper']));
-  expect(now).toEqual([{ id: 'c1', upper: 'CHANGED TEXT' }, { id: 'c2', upper: 'SEVEN, WORDS' }, { id: 'j1', upper: 'FROM JSONL' }]);
+  expect(now).toEqual([
+    { id: 'c1', upper: 'CHANGED TEXT' },
+    { id: 'c2', upper: 'SEVEN, WORDS' },
+    { id: 'j1', upper: 'FROM JSONL' },
+  ]);
   const v3 = JSON.parse(await ok(['select', 'shapes', 'items', '--json', '--columns', 'id,upper', '--version', '3']));
   expect(v3.map((r: { id: string }) => r.id)).toEqual(['c1', 'c2', 'j1', 'j2']);
   expect(v3[0].upper).toBe('HELLO THERE');
@@ -101,7 +105,9 @@ test('upsert from stdin inserts new keys and updates existing ones; versions sho
   expect(await ok(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], '[{"id":"c2","n":8},{"id":"u1","text":"new by upsert","n":2}]')).toMatch(
     /^shapes\.items v(\d+): upserted 2 row\(s\) \(1 inserted, 1 updated\)\n$/,
   );
-  expect(await ok(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], '[{"id":"c2","n":8},{"id":"u1","text":"new by upsert","n":2}]')).toMatch(/upserted 2 row\(s\) \(request already applied\)\n$/);
+  expect(await ok(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], '[{"id":"c2","n":8},{"id":"u1","text":"new by upsert","n":2}]')).toMatch(
+    /upserted 2 row\(s\) \(request already applied\)\n$/,
+  );
   const reused = await runCli(['upsert', 'shapes', 'items', '-', '--request-id', 'up-cli-1'], env, '[{"id":"c2","n":9}]');
   expect(reused.stderr).toMatch(/request id "up-cli-1" was already used for a different write \(upsert of 2 row\(s\), version \d+\)/);
   await settled();

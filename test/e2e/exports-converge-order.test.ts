@@ -27,7 +27,10 @@ let workers: WorkerProcess[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-converge-order-'));
   Object.assign(process.env, { CONVERGE_PG_SCHEMA: schema, CONVERGE_MY_PREFIX: `convo_${id}`, CONVERGE_DIR: dir, CONVERGE_GATE: path.join(dir, 'gate-open') });
-  db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', types: { getTypeParser: (oid: number, f?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, f as 'text')) } as pg.CustomTypesConfig });
+  db = new pg.Client({
+    connectionString: 'postgres://postgres@127.0.0.1:5432/test',
+    types: { getTypeParser: (oid: number, f?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, f as 'text')) } as pg.CustomTypesConfig,
+  });
   await db.connect();
   await db.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.notes_fixed (id text PRIMARY KEY, body text, shout text)`);
   my = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
@@ -57,7 +60,9 @@ async function expectConverged() {
   const record = await recordRows(h.engine, 'converging', 'notes', COLS);
   expect(await pgRows(db, `${schema}.notes`, COLS)).toEqual(record);
   expect(await myRows(my, myTable, COLS)).toEqual(record);
-  expect(await parquetRows(path.join(dir, 'notes'), ['id', 'body', 'shout'])).toEqual(await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']));
+  expect(await parquetRows(path.join(dir, 'notes'), ['id', 'body', 'shout'])).toEqual(
+    await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
+  );
   expect(await parquetAmbiguities(path.join(dir, 'notes'))).toBe(0);
   return record;
 }
@@ -69,7 +74,11 @@ async function finalizeStarted(version: number): Promise<boolean> {
 }
 
 test('a slow earlier export cannot bring back a deleted row or an old value', async () => {
-  await h.engine.insert('converging', 'notes', [{ id: 'a', body: 'alpha', stars: 1 }, { id: 'b', body: 'beta', stars: 2 }, { id: 'c', body: 'gamma', stars: 3 }]);
+  await h.engine.insert('converging', 'notes', [
+    { id: 'a', body: 'alpha', stars: 1 },
+    { id: 'b', body: 'beta', stars: 2 },
+    { id: 'c', body: 'gamma', stars: 3 },
+  ]);
   await settle();
   await expectConverged();
 
@@ -79,10 +88,16 @@ test('a slow earlier export cannot bring back a deleted row or an old value', as
   await holder.query('BEGIN');
   await holder.query(`SELECT 1 FROM ${schema}.notes WHERE id = 'a' FOR UPDATE`);
   try {
-    const slow = await h.engine.update('converging', 'notes', [{ id: 'a', stars: 10 }, { id: 'b', stars: 20 }, { id: 'c', stars: 30 }]);
+    const slow = await h.engine.update('converging', 'notes', [
+      { id: 'a', stars: 10 },
+      { id: 'b', stars: 20 },
+      { id: 'c', stars: 30 },
+    ]);
     // wait until that version's upsert is blocked in the customer's database
     for (let i = 0; i < 600; i++) {
-      const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE $1`, [`%insert into "${schema}"."notes"%`]);
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE $1`, [
+        `%insert into "${schema}"."notes"%`,
+      ]);
       if (rows[0].n > 0) break;
       await sleep(100);
     }
@@ -108,7 +123,11 @@ test('a slow earlier export cannot bring back a deleted row or an old value', as
 
 test('a batch whose job failed never ships its pending cells as nulls; its rows ship once computed', async () => {
   // the gate is closed: rows whose body says "gated" fail their batch's job (2 attempts), for good
-  await h.engine.insert('converging', 'notes', [{ id: 'g1', body: 'gated one', stars: 1 }, { id: 'g2', body: 'gated two', stars: 2 }, { id: 'p', body: 'plain', stars: 3 }]);
+  await h.engine.insert('converging', 'notes', [
+    { id: 'g1', body: 'gated one', stars: 1 },
+    { id: 'g2', body: 'gated two', stars: 2 },
+    { id: 'p', body: 'plain', stars: 3 },
+  ]);
   await h.engine.update('converging', 'notes', [{ id: 'a', body: 'gated alpha' }]);
   // wait for the stage jobs to fail for good and the finalize jobs (exports) to run anyway
   for (let i = 0; i < 1200; i++) {

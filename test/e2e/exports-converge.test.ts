@@ -27,7 +27,10 @@ let my: mysql.Connection;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-converge-'));
   Object.assign(process.env, { CONVERGE_PG_SCHEMA: schema, CONVERGE_MY_PREFIX: `conv_${id}`, CONVERGE_DIR: dir });
-  db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', types: { getTypeParser: (oid: number, f?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, f as 'text')) } as pg.CustomTypesConfig });
+  db = new pg.Client({
+    connectionString: 'postgres://postgres@127.0.0.1:5432/test',
+    types: { getTypeParser: (oid: number, f?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, f as 'text')) } as pg.CustomTypesConfig,
+  });
   await db.connect();
   // the customer's own table, without the `shout` column the pipeline exports to it
   await db.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.notes_fixed (id text PRIMARY KEY, body text)`);
@@ -56,12 +59,18 @@ async function expectConverged(cols = COLS) {
   const record = await recordRows(h.engine, 'converging', 'notes', cols);
   expect(await pgRows(db, `${schema}.notes`, cols)).toEqual(record);
   expect(await myRows(my, myTable, cols)).toEqual(record);
-  expect(await parquetRows(path.join(dir, 'notes'), ['id', 'body', 'shout'])).toEqual(await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']));
+  expect(await parquetRows(path.join(dir, 'notes'), ['id', 'body', 'shout'])).toEqual(
+    await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
+  );
   return record;
 }
 
 test('revert of an insert, an update and a delete reaches Postgres, MariaDB and the Parquet files', async () => {
-  await h.engine.insert('converging', 'notes', [{ id: 'a', body: 'alpha', stars: 1 }, { id: 'b', body: 'beta', stars: 2 }, { id: 'c', body: 'gamma', stars: null }]);
+  await h.engine.insert('converging', 'notes', [
+    { id: 'a', body: 'alpha', stars: 1 },
+    { id: 'b', body: 'beta', stars: 2 },
+    { id: 'c', body: 'gamma', stars: null },
+  ]);
   await settle();
   expect((await expectConverged()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
 
@@ -118,7 +127,9 @@ test('an export that cannot proceed shows as stuck with its reason in tessera st
   await db.query(`ALTER TABLE ${schema}.notes_fixed ADD COLUMN shout text`);
   await reconcile(h.engine, 'converging');
   await settle();
-  expect(await pgRows(db, `${schema}.notes_fixed`, ['id', 'body', 'shout'])).toEqual(await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']));
+  expect(await pgRows(db, `${schema}.notes_fixed`, ['id', 'body', 'shout'])).toEqual(
+    await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
+  );
   expect((await h.engine.store.exportStates('converging')).every((e) => e.state === 'ok')).toBe(true);
 });
 
@@ -130,7 +141,9 @@ test('apply: a new exported column is added to the targets and filled for existi
   const cols = [...COLS, 'size'];
   const record = await expectConverged(cols);
   expect(record.map((r) => r.size)).toEqual([5, 4, 5]); // alpha, beta, gamma
-  const type = await db.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'notes' AND column_name = 'size'`, [schema]);
+  const type = await db.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'notes' AND column_name = 'size'`, [
+    schema,
+  ]);
   expect(type.rows[0].data_type).toBe('bigint');
   expect(await pgRows(db, `${schema}.notes_new`, ['id', 'body', 'shout'])).toEqual(await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']));
 
@@ -146,9 +159,14 @@ test('apply: a column no longer exported is dropped from a target that opted in,
   h.registry.add(less);
   await h.engine.apply(less);
   await settle();
-  const pgCols = (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'notes' ORDER BY ordinal_position`, [schema])).rows.map((r) => r.column_name);
+  const pgCols = (
+    await db.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'notes' ORDER BY ordinal_position`, [schema])
+  ).rows.map((r) => r.column_name);
   expect(pgCols).toEqual(['id', 'body', 'shout', 'size']);
-  const [myCols] = await my.query<mysql.RowDataPacket[]>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`, [myTable]);
+  const [myCols] = await my.query<mysql.RowDataPacket[]>(
+    `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`,
+    [myTable],
+  );
   expect(myCols.map((r) => r.c)).toEqual(['id', 'body', 'stars', 'shout', 'size']);
   await h.engine.update('converging', 'notes', [{ id: 'a', body: 'alpha two' }]);
   await settle();

@@ -82,13 +82,22 @@ async function retried(versions: number[], n: number) {
 }
 
 test('exports wait for targets that are down, then land every change exactly once', async () => {
-  const v1 = await h.engine.insert('exporting-flaky', 'notes', [{ id: 'a', body: 'alpha', stars: 1 }, { id: 'b', body: 'beta', stars: null }]);
+  const v1 = await h.engine.insert('exporting-flaky', 'notes', [
+    { id: 'a', body: 'alpha', stars: 1 },
+    { id: 'b', body: 'beta', stars: null },
+  ]);
   await settle();
-  const before = [{ id: 'a', body: 'alpha', stars: 1, shout: 'ALPHA' }, { id: 'b', body: 'beta', stars: null, shout: 'BETA' }];
+  const before = [
+    { id: 'a', body: 'alpha', stars: 1, shout: 'ALPHA' },
+    { id: 'b', body: 'beta', stars: null, shout: 'BETA' },
+  ];
   expect(await targets()).toEqual({ pg: before, my: before });
 
   await down();
-  const v2 = await h.engine.insert('exporting-flaky', 'notes', [{ id: 'c', body: 'gamma', stars: 3 }, { id: 'd', body: 'delta', stars: 4 }]);
+  const v2 = await h.engine.insert('exporting-flaky', 'notes', [
+    { id: 'c', body: 'gamma', stars: 3 },
+    { id: 'd', body: 'delta', stars: 4 },
+  ]);
   const v3 = await h.engine.update('exporting-flaky', 'notes', [{ id: 'a', body: 'alpha, edited' }]);
   const v4 = await h.engine.delete('exporting-flaky', 'notes', [{ id: 'b' }]);
   expect([v2.version, v3.version, v4.version]).toEqual([v1.version + 1, v1.version + 2, v1.version + 3]);

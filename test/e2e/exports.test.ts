@@ -59,10 +59,16 @@ async function settle() {
 }
 
 test('an insert is exported with its computed columns; a second insert only adds its rows', async () => {
-  await h.engine.insert('exporting', 'notes', [{ id: 'a', body: 'first note', stars: 3 }, { id: 'b', body: 'second', stars: null }]);
+  await h.engine.insert('exporting', 'notes', [
+    { id: 'a', body: 'first note', stars: 3 },
+    { id: 'b', body: 'second', stars: null },
+  ]);
   await settle();
   const rows = await target();
-  expect(rows.map((r) => [r.id, r.body, r.stars, r.shout])).toEqual([['a', 'first note', 3, 'FIRST NOTE'], ['b', 'second', null, 'SECOND']]);
+  expect(rows.map((r) => [r.id, r.body, r.stars, r.shout])).toEqual([
+    ['a', 'first note', 3, 'FIRST NOTE'],
+    ['b', 'second', null, 'SECOND'],
+  ]);
   expect(rows[0].embedding).toHaveLength(384); // real[] here: this Postgres has no pgvector
   const files1 = (await readdir(path.join(dir, 'notes'))).filter((f) => f.endsWith('.parquet'));
   expect(files1).toHaveLength(1);
@@ -92,7 +98,10 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
          latest AS (SELECT * FROM parts QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
     SELECT id, body, shout FROM latest l WHERE NOT EXISTS (SELECT 1 FROM dels d WHERE d.id = l.id AND d.v > l.v) ORDER BY id`);
   duck.closeSync();
-  expect(rebuilt.getRows()).toEqual([['a', 'first note, edited', 'FIRST NOTE, EDITED'], ['c', 'third', 'THIRD']]);
+  expect(rebuilt.getRows()).toEqual([
+    ['a', 'first note, edited', 'FIRST NOTE, EDITED'],
+    ['c', 'third', 'THIRD'],
+  ]);
   const kept = async () => (await db.query(`SELECT id, body FROM ${customerSchema}.notes_kept ORDER BY id`)).rows.map((r) => `${r.id}:${r.body}`);
   expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // propagateDeletes: false keeps b
 
@@ -102,7 +111,10 @@ test('updates upsert, deletes delete, and a full export re-ships without duplica
   await h.engine.exportFull('exporting', 'notes');
   await settle();
   const rows = await target();
-  expect(rows.map((r) => [r.id, r.shout])).toEqual([['a', 'FIRST NOTE, EDITED'], ['c', 'THIRD']]);
+  expect(rows.map((r) => [r.id, r.shout])).toEqual([
+    ['a', 'FIRST NOTE, EDITED'],
+    ['c', 'THIRD'],
+  ]);
   expect(await kept()).toEqual(['a:first note, edited', 'b:second', 'c:third']); // a full export does not delete there either
 });
 

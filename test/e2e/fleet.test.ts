@@ -142,4 +142,3 @@ describe('a fleet of two worker processes', () => {
     }
   });
 });
-

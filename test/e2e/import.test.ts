@@ -50,7 +50,14 @@ afterAll(async () => {
 
 const cli = (args: string[]) => runCli(args, h.cfg.env);
 const count = async (prefix: string) =>
-  Number((await h.engine.store.pool.query(`SELECT count(*) AS n FROM ${(await h.engine.store.table('importing', 'items')).physical} WHERE _v_max IS NULL AND id LIKE $1`, [`${prefix}%`])).rows[0].n);
+  Number(
+    (
+      await h.engine.store.pool.query(
+        `SELECT count(*) AS n FROM ${(await h.engine.store.table('importing', 'items')).physical} WHERE _v_max IS NULL AND id LIKE $1`,
+        [`${prefix}%`],
+      )
+    ).rows[0].n,
+  );
 const row = async (id: string) => (await h.engine.store.select('importing', 'items', { limit: 100_000 })).find((r) => r.id === id);
 
 /** What DuckDB wrote for row i, as the table holds it. */
@@ -73,8 +80,12 @@ test('a bad value stops the import naming file, row and column; a re-run of the 
   expect(await count('item-')).toBe(4 * 700); // the four batches before the bad row committed
 
   const r = await cli(['import', 'importing', 'items', `${dir}/items.parquet`, '--batch-size', '700', '--request-id', 'load-1']);
-  expect(r.stderr).toBe(`\rimporting.items: 700 row(s), 1 batch(es)${[2, 3, 4, 5, 6, 7, 8].map((b) => `\rimporting.items: ${Math.min(b * 700, N)} row(s), ${b} batch(es)`).join('')}\n`);
-  expect(r.stdout).toMatch(/^importing\.items: imported 5000 row\(s\) in 8 batch\(es\) \(v\d+-v\d+\); 4 batch\(es\) already applied by an earlier run with this request id; file columns not in the table, not imported: unused\n$/);
+  expect(r.stderr).toBe(
+    `\rimporting.items: 700 row(s), 1 batch(es)${[2, 3, 4, 5, 6, 7, 8].map((b) => `\rimporting.items: ${Math.min(b * 700, N)} row(s), ${b} batch(es)`).join('')}\n`,
+  );
+  expect(r.stdout).toMatch(
+    /^importing\.items: imported 5000 row\(s\) in 8 batch\(es\) \(v\d+-v\d+\); 4 batch\(es\) already applied by an earlier run with this request id; file columns not in the table, not imported: unused\n$/,
+  );
   expect(r.code).toBe(0);
   expect(await count('item-')).toBe(N);
 
@@ -87,7 +98,10 @@ test('a bad value stops the import naming file, row and column; a re-run of the 
 });
 
 test('CSV, JSONL and Arrow IPC through the client library; a missing column and a wrong length are refused by name', async () => {
-  for (const [file, prefix] of [[`${dir}/items.csv`, 'csv'], [`${dir}/items.jsonl`, 'json']] as const) {
+  for (const [file, prefix] of [
+    [`${dir}/items.csv`, 'csv'],
+    [`${dir}/items.jsonl`, 'json'],
+  ] as const) {
     const r = await importFile(h.engine, 'importing', 'items', file, { batchSize: 20 });
     expect(r).toMatchObject({ rows: 50, batches: 3, alreadyApplied: 0, ignoredColumns: ['unused'] });
   }
@@ -104,13 +118,27 @@ test('CSV, JSONL and Arrow IPC through the client library; a missing column and 
     expect(await row(expected('csv', i).id)).toEqual(expected('csv', i));
     expect(await row(expected('json', i).id)).toEqual(expected('json', i));
   }
-  expect(await row('arrow-00001')).toEqual({ id: 'arrow-00001', n: 1, score: null, ok: null, at: null, meta: null, emb: null, note: null, loud: 'ARROW-00001' });
+  expect(await row('arrow-00001')).toEqual({
+    id: 'arrow-00001',
+    n: 1,
+    score: null,
+    ok: null,
+    at: null,
+    meta: null,
+    emb: null,
+    note: null,
+    loud: 'ARROW-00001',
+  });
   expect((await row('arrow-00000'))?.emb).toEqual([0, 0.5, -1]);
 
   await writeFile(`${dir}/no-n.csv`, 'id,score\nx,1\n');
-  await expect(importFile(h.engine, 'importing', 'items', `${dir}/no-n.csv`)).rejects.toThrow(`import ${dir}/no-n.csv: column n is missing (the file has id, score)`);
+  await expect(importFile(h.engine, 'importing', 'items', `${dir}/no-n.csv`)).rejects.toThrow(
+    `import ${dir}/no-n.csv: column n is missing (the file has id, score)`,
+  );
   await writeFile(`${dir}/short.jsonl`, '{"id":"j1","n":1}\n{"id":"j2","n":2,"emb":[1,2]}\n');
-  await expect(importFile(h.engine, 'importing', 'items', `${dir}/short.jsonl`)).rejects.toThrow(`import ${dir}/short.jsonl: row 2: column emb: expected an array of length 3, got an array of length 2`);
+  await expect(importFile(h.engine, 'importing', 'items', `${dir}/short.jsonl`)).rejects.toThrow(
+    `import ${dir}/short.jsonl: row 2: column emb: expected an array of length 3, got an array of length 2`,
+  );
   expect(await row('j1')).toBeUndefined(); // the batch holding the bad row is not inserted
   const usage = await cli(['import', 'importing', 'items']);
   expect(usage.code).toBe(1);

@@ -34,7 +34,13 @@ beforeAll(async () => {
   h = await startHarness(PIPELINE);
   counter = `${h.cfg.queuePrefix}:stream-counts`;
   // a 200 ms window: grouping does not depend on how fast a loaded machine fetches jobs
-  env = { ...h.cfg.env, TESSERA_STREAM_COUNTER: counter, TESSERA_STREAM_EXPORT_SCHEMA: exportSchema, TESSERA_STREAM_EXPORT_URL: DB, TESSERA_INGEST_WINDOW_MS: '200' };
+  env = {
+    ...h.cfg.env,
+    TESSERA_STREAM_COUNTER: counter,
+    TESSERA_STREAM_EXPORT_SCHEMA: exportSchema,
+    TESSERA_STREAM_EXPORT_URL: DB,
+    TESSERA_INGEST_WINDOW_MS: '200',
+  };
   await h.engine.apply(h.def);
   redis = new Redis(h.cfg.redisUrl);
   db = new pg.Client({ connectionString: DB });
@@ -82,13 +88,17 @@ test('many concurrent single-row producers: grouped into few versions, each row 
   const before = (await h.engine.store.table('stream', 'events')).version;
   const producers = Array.from({ length: PRODUCERS }, () => new Queue('ingest', { connection: redis, prefix: h.cfg.queuePrefix }));
   const jobs: Array<Promise<Job>> = [];
-  for (let i = 0; i < N; i++) jobs.push(producers[i % PRODUCERS]!.add('insert', { pipeline: 'stream', table: 'events', op: 'insert', rows: [{ id: `e${i}`, body: body(i), n: i }] }));
+  for (let i = 0; i < N; i++)
+    jobs.push(producers[i % PRODUCERS]!.add('insert', { pipeline: 'stream', table: 'events', op: 'insert', rows: [{ id: `e${i}`, body: body(i), n: i }] }));
   // bad jobs among them: a row missing a required column, a payload that is not one, a key that exists
   jobs.splice(100, 0, producers[0]!.add('insert', { pipeline: 'stream', table: 'events', rows: [{ id: 'bad-1', n: 1 }] }));
   jobs.splice(200, 0, producers[1]!.add('insert', { pipeline: 'stream', table: 'events', rows: 'not rows' }));
   jobs.splice(300, 0, producers[2]!.add('insert', { pipeline: 'stream', table: 'events', rows: [{ id: 'seed', body: 'again' }] }));
   const results = await Promise.all((await Promise.all(jobs)).map(outcome));
-  const failed = results.filter((r) => !r.ok).map((r) => (r as { reason: string }).reason).sort();
+  const failed = results
+    .filter((r) => !r.ok)
+    .map((r) => (r as { reason: string }).reason)
+    .sort();
   expect(failed).toEqual([
     'insert into stream.events rejected: events row 1: a row with key {"id":"seed"} already exists (use update or upsert to change an existing row)',
     'insert into stream.events rejected: events row 1: missing required column body',
@@ -140,10 +150,17 @@ test('a re-sent job with the same requestId applies once, also when grouped with
   expect(oAgain).toMatchObject({ ok: true, value: { version: (first as { value: { version: number } }).value.version, duplicate: true } });
   expect(oReused).toEqual({
     ok: false,
-    reason: expect.stringMatching(/^insert into stream\.events rejected: events: request id "req-r1" was already used for a different write \(insert of 1 row\(s\), version \d+\); a retry must send the same rows/),
+    reason: expect.stringMatching(
+      /^insert into stream\.events rejected: events: request id "req-r1" was already used for a different write \(insert of 1 row\(s\), version \d+\); a retry must send the same rows/,
+    ),
   });
   await settle();
-  expect((await h.engine.store.select('stream', 'events')).filter((r) => ['r1', 'r2', 'r1-other'].includes(r.id as string)).map((r) => r.id).sort()).toEqual(['r1', 'r2']);
+  expect(
+    (await h.engine.store.select('stream', 'events'))
+      .filter((r) => ['r1', 'r2', 'r1-other'].includes(r.id as string))
+      .map((r) => r.id)
+      .sort(),
+  ).toEqual(['r1', 'r2']);
   expect((await counts())['udf:shout']! - before['udf:shout']!).toBe(1);
 });
 
@@ -151,14 +168,25 @@ test('upsert from a producer: new keys are inserted, existing ones updated, only
   const before = await counts();
   const q = h.engine.ingestQueue();
   const [x, y] = await Promise.all([
-    q.add('upsert', { pipeline: 'stream', table: 'events', op: 'upsert', rows: [{ id: 'e1', body: 'changed body' }, { id: 'u-new', body: 'brand new', n: 7 }] }),
+    q.add('upsert', {
+      pipeline: 'stream',
+      table: 'events',
+      op: 'upsert',
+      rows: [
+        { id: 'e1', body: 'changed body' },
+        { id: 'u-new', body: 'brand new', n: 7 },
+      ],
+    }),
     q.add('upsert', { pipeline: 'stream', table: 'events', op: 'upsert', rows: [{ id: 'e2', n: 2000 }] }),
   ]);
   const [ox, oy] = await Promise.all([x, y].map(outcome));
   expect(ox).toMatchObject({ ok: true, value: { count: 2 } });
   expect(oy).toMatchObject({ ok: true, value: { count: 1 } });
   const bad = await outcome(await q.add('upsert', { pipeline: 'stream', table: 'events', op: 'upsert', rows: [{ id: 'u-new-2', n: 1 }] }));
-  expect(bad).toEqual({ ok: false, reason: 'upsert into stream.events rejected: events row 1: missing required column body (the key is new, so the row is inserted)' });
+  expect(bad).toEqual({
+    ok: false,
+    reason: 'upsert into stream.events rejected: events row 1: missing required column body (the key is new, so the row is inserted)',
+  });
   await settle();
   const target = new Map((await exportedRows()).map((r) => [r.id, r]));
   expect(target.get('e1')).toMatchObject({ body: 'changed body', loud: 'CHANGED BODY!', size: 12, n: 1 });
@@ -184,10 +212,14 @@ test('a worker SIGKILLed while a group is committing loses and duplicates nothin
   await blocker.query('BEGIN');
   await blocker.query(`LOCK TABLE "${h.cfg.schema}".requests IN SHARE MODE`);
   const q = h.engine.ingestQueue();
-  const jobs = await Promise.all(Array.from({ length: N }, (_, i) => q.add('insert', { pipeline: 'stream', table: 'events', rows: [{ id: `k${i}`, body: body(10_000 + i) }] })));
+  const jobs = await Promise.all(
+    Array.from({ length: N }, (_, i) => q.add('insert', { pipeline: 'stream', table: 'events', rows: [{ id: `k${i}`, body: body(10_000 + i) }] })),
+  );
   const waiting = async () =>
     (
-      await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`INSERT INTO "${h.cfg.schema}".requests%`])
+      await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [
+        `INSERT INTO "${h.cfg.schema}".requests%`,
+      ])
     ).rows[0].n as number;
   for (let i = 0; (await waiting()) === 0; i++) {
     if (i > 1200) throw new Error('no group reached the requests record');
@@ -208,10 +240,10 @@ test('a worker SIGKILLed while a group is committing loses and duplicates nothin
   const target = (await exportedRows()).filter((r) => r.id.startsWith('k'));
   expect(target).toHaveLength(N);
   // each job's request is recorded exactly once, in the version that holds its row
-  const { rows: recorded } = await db.query(`SELECT count(*)::int AS n, count(DISTINCT request_id)::int AS d FROM "${h.cfg.schema}".requests WHERE table_id = $1 AND request_id = ANY($2)`, [
-    table.id,
-    jobs.map((j) => `job:${j.id}@${j.timestamp}`),
-  ]);
+  const { rows: recorded } = await db.query(
+    `SELECT count(*)::int AS n, count(DISTINCT request_id)::int AS d FROM "${h.cfg.schema}".requests WHERE table_id = $1 AND request_id = ANY($2)`,
+    [table.id, jobs.map((j) => `job:${j.id}@${j.timestamp}`)],
+  );
   expect(recorded[0]).toEqual({ n: N, d: N });
 });
 
@@ -252,8 +284,15 @@ test('after Redis loses its data (job ids start again at 1), new jobs are applie
     worker = await spawnWorker({ ...cfg.env, TESSERA_STREAM_EXPORT_SCHEMA: exportSchema, TESSERA_STREAM_EXPORT_URL: DB });
     const q = engine.ingestQueue();
     const send = async (from: number) => {
-      const jobs = await Promise.all(Array.from({ length: 5 }, (_, i) => q.add('insert', { pipeline: 'stream', table: 'events', rows: [{ id: `f${from + i}`, body: `flush ${from + i}` }] })));
-      return Promise.all(jobs.map((j) => j.waitUntilFinished(ownEvents, 60_000) as Promise<{ duplicate: boolean }>)).then((r) => ({ ids: jobs.map((j) => j.id), r }));
+      const jobs = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          q.add('insert', { pipeline: 'stream', table: 'events', rows: [{ id: `f${from + i}`, body: `flush ${from + i}` }] }),
+        ),
+      );
+      return Promise.all(jobs.map((j) => j.waitUntilFinished(ownEvents, 60_000) as Promise<{ duplicate: boolean }>)).then((r) => ({
+        ids: jobs.map((j) => j.id),
+        r,
+      }));
     };
     const first = await send(0);
     await own!.flushall();

@@ -12,7 +12,12 @@ const counterKey = `${testConfig().queuePrefix}:lifecycle-calls`;
 process.env.TESSERA_TEST_COUNTER = counterKey;
 const redis = new Redis('redis://127.0.0.1:6379');
 const counts = async () => Object.fromEntries(Object.entries(await redis.hgetall(counterKey)).map(([k, v]) => [k, Number(v)]));
-const delta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys({ ...a, ...b }).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]).filter(([, v]) => v !== 0));
+const delta = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(
+    Object.keys({ ...a, ...b })
+      .map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
 
 let shapes: typeof import('../pipelines/shapes/index');
 let h: Awaited<ReturnType<typeof startHarness>>;
@@ -80,7 +85,12 @@ test('errors are cells; errors-only recompute retries just the failed ones', asy
   // n = 0 now yields 1/0 = Infinity, which is no storable float: still a cell error, with a new reason
   expect(status.columns.find((c) => c.column === 'ratio')).toEqual({ column: 'ratio', done: 299, pending: 0, failed: 1 });
   const [stillFailing] = await h.engine.store.errors('shapes', 'items', { column: 'ratio' });
-  expect(stillFailing).toEqual({ column: 'ratio', key: { id: 'item-000000' }, errortype: 'CellInputError', errormsg: 'column checked_ratio result: expected a number, got Infinity' });
+  expect(stillFailing).toEqual({
+    column: 'ratio',
+    key: { id: 'item-000000' },
+    errortype: 'CellInputError',
+    errormsg: 'column checked_ratio result: expected a number, got Infinity',
+  });
   const [r7] = await h.engine.store.select('shapes', 'items', { where: { id: 'item-000007' }, columns: ['ratio'] });
   expect(r7!.ratio).toBeCloseTo(1 / 7);
 });
@@ -104,7 +114,9 @@ test('deletes, versions with counts, reading as of a version, and revert', async
   expect(await h.engine.store.revert('shapes', 'items')).toBe(ins.version); // undo the insert
   expect(await h.engine.store.select('shapes', 'items')).toHaveLength(300);
   // the latest version now is the errors-only recompute, which changed no rows: not revertible, and it says so
-  await expect(h.engine.store.revert('shapes', 'items')).rejects.toThrow(/the latest version \(\d+, recompute\) is not an insert, update or delete; only those can be reverted/);
+  await expect(h.engine.store.revert('shapes', 'items')).rejects.toThrow(
+    /the latest version \(\d+, recompute\) is not an insert, update or delete; only those can be reverted/,
+  );
 });
 
 test('a changed UDF version is refused unless recompute is asked for; then the column and its dependents recompute', async () => {
@@ -166,7 +178,10 @@ test('ingest queue: a bad payload fails alone with a clear reason; a repeated re
     }
   };
   expect(await settle(bad.id!)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^invalid ingest payload: rows: .*expected array/i) });
-  expect(await settle(badRow.id!)).toMatchObject({ state: 'failed', reason: 'insert into shapes.items rejected: items row 1: column n: expected an integer, got string "seven"' });
+  expect(await settle(badRow.id!)).toMatchObject({
+    state: 'failed',
+    reason: 'insert into shapes.items rejected: items row 1: column n: expected an integer, got string "seven"',
+  });
   // two jobs carry one requestId: whichever runs first inserts, the other finds it applied
   const [first, second] = [await settle(good.id!), await settle(again.id!)];
   expect([first.state, second.state]).toEqual(['completed', 'completed']);
@@ -179,19 +194,31 @@ test('ingest queue: a bad payload fails alone with a clear reason; a repeated re
 });
 
 test("onError: 'abort' stops the version's work with a clear error", async () => {
-  const failing = defineUdf({ name: 'strict_inverse', version: '1', params: [t.int()], returns: t.float(), fn: ([n]) => {
-    if (n === 0) throw new RangeError('division by zero');
-    return 1 / n;
-  } });
+  const failing = defineUdf({
+    name: 'strict_inverse',
+    version: '1',
+    params: [t.int()],
+    returns: t.float(),
+    fn: ([n]) => {
+      if (n === 0) throw new RangeError('division by zero');
+      return 1 / n;
+    },
+  });
   const def = definePipeline('strict', (p) => {
     const nums = p.table('nums', { id: t.int().primaryKey(), n: t.int() });
     nums.compute('inv', failing(nums.n), { onError: 'abort' });
   });
   h.registry.add(def);
   await h.engine.apply(def);
-  const ok = await h.engine.insert('strict', 'nums', [{ id: 1, n: 2 }, { id: 2, n: 4 }]);
+  const ok = await h.engine.insert('strict', 'nums', [
+    { id: 1, n: 2 },
+    { id: 2, n: 4 },
+  ]);
   await h.engine.waitIdle('strict', { timeoutMs: 30_000 });
-  const bad = await h.engine.insert('strict', 'nums', [{ id: 3, n: 0 }, { id: 4, n: 5 }]);
+  const bad = await h.engine.insert('strict', 'nums', [
+    { id: 3, n: 0 },
+    { id: 4, n: 5 },
+  ]);
   await h.engine.waitIdle('strict', { timeoutMs: 30_000 }); // returns: an aborted version's cells are not awaited
   const versions = await h.engine.store.versions('strict', 'nums');
   expect(versions.find((v) => v.version === bad.version)!.aborted).toMatch(/column inv failed on row \d+: RangeError: division by zero/);

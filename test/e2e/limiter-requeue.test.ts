@@ -43,9 +43,16 @@ beforeAll(async () => {
     TESSERA_RESPONSE_CACHE: 'off',
   };
   workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
-  server.inject([{ kind: 'status', status: 503 }, { kind: 'drop' }, { kind: 'status', status: 500 }, { kind: 'status', status: 429, retryAfterS: 1 }], '/chat/completions');
+  server.inject(
+    [{ kind: 'status', status: 503 }, { kind: 'drop' }, { kind: 'status', status: 500 }, { kind: 'status', status: 429, retryAfterS: 1 }],
+    '/chat/completions',
+  );
   server.inject([{ kind: 'status', status: 502 }], '/embeddings');
-  await h.engine.insert('model-calls', 'docs', Array.from({ length: ROWS }, (_, i) => ({ id: i, text: `row ${i} waits for its turn` })));
+  await h.engine.insert(
+    'model-calls',
+    'docs',
+    Array.from({ length: ROWS }, (_, i) => ({ id: i, text: `row ${i} waits for its turn` })),
+  );
   await h.engine.waitIdle('model-calls', { timeoutMs: 180_000 });
 });
 afterAll(async () => {
@@ -62,7 +69,10 @@ test('the run completes: every cell has a value, none failed (a 429 and 5xx are 
     expect(r.embedding as number[]).toHaveLength(8);
   }
   const status = await h.engine.store.status('model-calls', 'docs');
-  expect(status.columns.map((c) => [c.column, c.done, c.failed])).toEqual([['summary', ROWS, 0], ['embedding', ROWS, 0]]);
+  expect(status.columns.map((c) => [c.column, c.done, c.failed])).toEqual([
+    ['summary', ROWS, 0],
+    ['embedding', ROWS, 0],
+  ]);
 });
 
 test('no call was made twice: one answered request per row (chat) and per two rows (embeddings)', () => {

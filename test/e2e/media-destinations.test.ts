@@ -120,7 +120,10 @@ test('each column writes its media to its own destination, content-addressed, in
   const inBucket = (url: unknown) => key(url).replace(/^media\//, '');
   const small = rows.find((x) => x.id === 'small')!;
   // the large tone went up as a multipart upload (completed by a POST), the small one as one PUT
-  expect(s3.events.filter((e) => e.includes('tones/')).sort()).toEqual([`ObjectCreated:Post ${inBucket(big.tone_s3)}`, `ObjectCreated:Put ${inBucket(small.tone_s3)}`]);
+  expect(s3.events.filter((e) => e.includes('tones/')).sort()).toEqual([
+    `ObjectCreated:Post ${inBucket(big.tone_s3)}`,
+    `ObjectCreated:Put ${inBucket(small.tone_s3)}`,
+  ]);
   const head = await s3c.send(new HeadObjectCommand({ Bucket: 'media', Key: inBucket(big.tone_s3) }));
   expect(head.ContentType).toBe('audio/wav');
   const blocks = await az.getContainerClient('media').getBlockBlobClient(inBucket(big.tone_az)).getBlockList('committed');

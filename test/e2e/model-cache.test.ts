@@ -51,7 +51,11 @@ test('recomputing the columns over unchanged data makes zero model calls and giv
 });
 
 test('the same rows deleted and inserted again make zero model calls', async () => {
-  await h.engine.delete('model-calls', 'docs', rows.map((r) => ({ id: r.id })));
+  await h.engine.delete(
+    'model-calls',
+    'docs',
+    rows.map((r) => ({ id: r.id })),
+  );
   await h.engine.insert('model-calls', 'docs', rows);
   await h.engine.waitIdle('model-calls', { timeoutMs: 120_000 });
   expect(answered('calls-chat')).toBe(ROWS);
@@ -73,6 +77,10 @@ test('tessera status shows calls, tokens, 429s, limiter waits and requeues, and 
   const line = (column: string) => r.stdout.split('\n').find((l) => l.trim().startsWith(column))!;
   const tokens = (model: string) => server.arrivals.filter((a) => a.model === model && a.status === 200).reduce((s, a) => s + a.tokens, 0);
   // two runs answered from the model, two from the cache
-  expect(line('summary')).toMatch(new RegExp(`model: calls ${2 * ROWS}, tokens ${tokens('calls-chat')}, 429s 0, waited \\d+, requeued \\d+, cached ${2 * ROWS}$`));
-  expect(line('embedding')).toMatch(new RegExp(`model: calls ${ROWS}, tokens ${tokens('calls-embed')}, 429s 0, waited \\d+, requeued \\d+, cached ${2 * ROWS}$`));
+  expect(line('summary')).toMatch(
+    new RegExp(`model: calls ${2 * ROWS}, tokens ${tokens('calls-chat')}, 429s 0, waited \\d+, requeued \\d+, cached ${2 * ROWS}$`),
+  );
+  expect(line('embedding')).toMatch(
+    new RegExp(`model: calls ${ROWS}, tokens ${tokens('calls-embed')}, 429s 0, waited \\d+, requeued \\d+, cached ${2 * ROWS}$`),
+  );
 });

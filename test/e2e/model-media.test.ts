@@ -62,11 +62,24 @@ test('transcription of audio segments cut by the audio splitter', async () => {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=10', '-ar', '16000', '-ac', '1', wav]);
   const media = createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) });
   const segments: Array<{ start: number; end: number; url: string }> = [];
-  for await (const s of audioSplitterDef.run(pathToFileURL(wav).href, { duration: 3 }, { media, destination: pathToFileURL(path.join(dir, 'segments')).href })) {
+  for await (const s of audioSplitterDef.run(
+    pathToFileURL(wav).href,
+    { duration: 3 },
+    { media, destination: pathToFileURL(path.join(dir, 'segments')).href },
+  )) {
     segments.push({ start: s.segmentStart, end: s.segmentEnd, url: s.audioSegment });
   }
-  expect(segments.map((s) => [s.start, s.end])).toEqual([[0, 3], [3, 6], [6, 9], [9, 10]]);
-  await h.engine.insert('model-media', 'clips', segments.map((s) => ({ id: `talk@${s.start}`, audio: s.url })));
+  expect(segments.map((s) => [s.start, s.end])).toEqual([
+    [0, 3],
+    [3, 6],
+    [6, 9],
+    [9, 10],
+  ]);
+  await h.engine.insert(
+    'model-media',
+    'clips',
+    segments.map((s) => ({ id: `talk@${s.start}`, audio: s.url })),
+  );
   await h.engine.waitIdle('model-media', { timeoutMs: 60_000 });
   const rows = await h.engine.store.select('model-media', 'clips', { withErrors: true });
   const byId = Object.fromEntries(rows.map((r) => [r.id, r.transcript]));

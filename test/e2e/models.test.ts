@@ -16,7 +16,12 @@ beforeAll(async () => {
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/modeled'));
   await h.engine.apply(h.def);
-  const env = { ...h.cfg.env, TESSERA_TEST_OPENAI_URL: server.url, TESSERA_RATE_LIMITS: JSON.stringify({ 'openai:test-embed': { rpm: 480 } }) /* the fleet aims below the provider's 600 */, TESSERA_BATCH_SIZE: '25' };
+  const env = {
+    ...h.cfg.env,
+    TESSERA_TEST_OPENAI_URL: server.url,
+    TESSERA_RATE_LIMITS: JSON.stringify({ 'openai:test-embed': { rpm: 480 } }) /* the fleet aims below the provider's 600 */,
+    TESSERA_BATCH_SIZE: '25',
+  };
   workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
 });
 afterAll(async () => {

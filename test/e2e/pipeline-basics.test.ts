@@ -15,7 +15,15 @@ describe('a pipeline applied, fed and computed by in-process workers', () => {
     const rows = await h.engine.store.select('shapes', 'items', { withErrors: true });
     expect(rows).toHaveLength(250);
     const r7 = rows.find((r) => r.id === 'item-000007')!;
-    expect(r7).toMatchObject({ upper: 'ROW 7 SAYS HELLO WORLD 2', words: 6, combo: { head: 'ROW', words: 6 }, shout: 'ROW 7 SAYS HELLO WORLD 2!', shout_len: 25, tagged: 't3#7', ratio: null });
+    expect(r7).toMatchObject({
+      upper: 'ROW 7 SAYS HELLO WORLD 2',
+      words: 6,
+      combo: { head: 'ROW', words: 6 },
+      shout: 'ROW 7 SAYS HELLO WORLD 2!',
+      shout_len: 25,
+      tagged: 't3#7',
+      ratio: null,
+    });
     expect(r7.ratio_errortype).toBe('CellInputError');
     expect(r7.ratio_errormsg).toBe('n=7 is a multiple of 7');
     const r3 = rows.find((r) => r.id === 'item-000003')!;

@@ -90,7 +90,10 @@ test("worker processes survive a restart of Tessera's own Postgres and finish th
   let workers: WorkerProcess[] = [];
   try {
     await h.engine.apply(h.def);
-    workers = await Promise.all([spawnWorker({ ...h.cfg.env, TESSERA_TEST_UDF_DELAY_MS: '20' }), spawnWorker({ ...h.cfg.env, TESSERA_TEST_UDF_DELAY_MS: '20' })]);
+    workers = await Promise.all([
+      spawnWorker({ ...h.cfg.env, TESSERA_TEST_UDF_DELAY_MS: '20' }),
+      spawnWorker({ ...h.cfg.env, TESSERA_TEST_UDF_DELAY_MS: '20' }),
+    ]);
     const items = makeItems(600);
     await h.engine.insert('shapes', 'items', items);
     const done = async () => (await h.engine.store.status('shapes', 'items')).columns.reduce((a, c) => a + c.done + c.failed, 0);
@@ -102,7 +105,11 @@ test("worker processes survive a restart of Tessera's own Postgres and finish th
     const ingest = h.engine.ingestQueue();
     const producing = (async () => {
       for (; sent < late.length; sent += 4) {
-        await ingest.add('insert', { pipeline: 'shapes', table: 'items', rows: late.slice(sent, sent + 4), requestId: `late-${sent}` }, { attempts: 3, backoff: { type: 'fixed', delay: 200 } });
+        await ingest.add(
+          'insert',
+          { pipeline: 'shapes', table: 'items', rows: late.slice(sent, sent + 4), requestId: `late-${sent}` },
+          { attempts: 3, backoff: { type: 'fixed', delay: 200 } },
+        );
         await new Promise((r) => setTimeout(r, 15));
       }
     })();
@@ -129,20 +136,34 @@ test("worker processes survive a restart of Tessera's own Postgres and finish th
 test('a model job under 20% transient failures keeps its progress: it finishes within 2 attempts and asks for no answer twice', async () => {
   const server = await startOpenAIServer();
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
-  const h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/model-calls'), { ...FAST, TESSERA_BATCH_SIZE: '300', TESSERA_JOB_ATTEMPTS: '2', TESSERA_WRITE_BACK_ROWS: '25' });
+  const h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/model-calls'), {
+    ...FAST,
+    TESSERA_BATCH_SIZE: '300',
+    TESSERA_JOB_ATTEMPTS: '2',
+    TESSERA_WRITE_BACK_ROWS: '25',
+  });
   try {
     await h.engine.apply(h.def);
     // every fifth chat request fails (500 or 429); the others pass (a zero delay)
-    const faults: Fault[] = Array.from({ length: 2000 }, (_, i) => (i % 5 === 4 ? { kind: 'status', status: i % 10 === 4 ? 429 : 500 } : { kind: 'delay', ms: 0 }));
+    const faults: Fault[] = Array.from({ length: 2000 }, (_, i) =>
+      i % 5 === 4 ? { kind: 'status', status: i % 10 === 4 ? 429 : 500 } : { kind: 'delay', ms: 0 },
+    );
     server.inject(faults, '/chat/completions');
     await h.startWorkers();
-    await h.engine.insert('model-calls', 'docs', Array.from({ length: 300 }, (_, i) => ({ id: i, text: `row ${i} under faults` })));
+    await h.engine.insert(
+      'model-calls',
+      'docs',
+      Array.from({ length: 300 }, (_, i) => ({ id: i, text: `row ${i} under faults` })),
+    );
     await h.engine.waitIdle('model-calls', { timeoutMs: 180_000 });
     const rows = await h.engine.store.select('model-calls', 'docs', { limit: 1000, withErrors: true });
     expect(rows).toHaveLength(300);
     for (const r of rows) expect(r.summary).toBe(`Echo: Summarise: row ${r.id} under faults`);
     const status = await h.engine.store.status('model-calls', 'docs');
-    expect(status.columns.map((c) => [c.column, c.done, c.failed])).toEqual([['summary', 300, 0], ['embedding', 300, 0]]);
+    expect(status.columns.map((c) => [c.column, c.done, c.failed])).toEqual([
+      ['summary', 300, 0],
+      ['embedding', 300, 0],
+    ]);
     // one answered request per cell: nothing was asked twice
     expect(server.arrivals.filter((a) => a.model === 'calls-chat' && a.status === 200)).toHaveLength(300);
     const chat = server.arrivals.filter((a) => a.path.endsWith('/chat/completions'));

@@ -65,7 +65,8 @@ async function put(where: Where, key: string, text: string) {
     await mkdir(path.dirname(path.join(dir, key)), { recursive: true });
     await writeFile(path.join(dir, key), body);
   } else if (where === 's3') await s3c.send(new PutObjectCommand({ Bucket: 'inbox', Key: `docs/${key}`, Body: body }));
-  else if (where === 'gcs') gcs.objects.set(`gbucket/docs/${key}`, { bucket: 'gbucket', name: `docs/${key}`, data: body, contentType: 'text/plain', generation: String(generation++) });
+  else if (where === 'gcs')
+    gcs.objects.set(`gbucket/docs/${key}`, { bucket: 'gbucket', name: `docs/${key}`, data: body, contentType: 'text/plain', generation: String(generation++) });
   else await az.getContainerClient('inbox').getBlockBlobClient(`docs/${key}`).uploadData(body);
 }
 
@@ -78,7 +79,8 @@ async function remove(where: Where, key: string) {
 
 const media = () => createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir });
 const tick = (source: string): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule' });
-const filesOf = async (origin: Where) => (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'], limit: 1000 })).filter((r) => r.origin === origin);
+const filesOf = async (origin: Where) =>
+  (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'], limit: 1000 })).filter((r) => r.origin === origin);
 
 describe.each(['dir', 's3', 'gcs', 'az'] as Where[])('%s source', (where) => {
   const source = SOURCE[where];
@@ -130,16 +132,40 @@ test('bucket listings are paginated', () => {
 
 test('JSONL files in a bucket are imported as rows; a changed file re-ingests its rows as updates; a bad file is named on the run', async () => {
   const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n');
-  await s3c.send(new PutObjectCommand({ Bucket: 'inbox', Key: 'dumps/one.jsonl', Body: jsonl([{ id: 'r1', title: 'one', origin: 'dump' }, { id: 'r2', title: 'two', origin: 'dump' }, { id: 'r3', title: 'three', origin: 'dump' }]) }));
+  await s3c.send(
+    new PutObjectCommand({
+      Bucket: 'inbox',
+      Key: 'dumps/one.jsonl',
+      Body: jsonl([
+        { id: 'r1', title: 'one', origin: 'dump' },
+        { id: 'r2', title: 'two', origin: 'dump' },
+        { id: 'r3', title: 'three', origin: 'dump' },
+      ]),
+    }),
+  );
   expect(await tick('dumps')).toMatchObject({ status: 'done', inserted: 3, updated: 0, rejected: 0 });
-  await s3c.send(new PutObjectCommand({ Bucket: 'inbox', Key: 'dumps/one.jsonl', Body: jsonl([{ id: 'r1', title: 'one!', origin: 'dump' }, { id: 'r4', title: 'four', origin: 'dump' }]) }));
+  await s3c.send(
+    new PutObjectCommand({
+      Bucket: 'inbox',
+      Key: 'dumps/one.jsonl',
+      Body: jsonl([
+        { id: 'r1', title: 'one!', origin: 'dump' },
+        { id: 'r4', title: 'four', origin: 'dump' },
+      ]),
+    }),
+  );
   await s3c.send(new PutObjectCommand({ Bucket: 'inbox', Key: 'dumps/two.jsonl', Body: jsonl([{ id: 'r5', origin: 'dump' }]) }));
   const r = await tick('dumps');
   expect(r).toMatchObject({ status: 'done', inserted: 1, updated: 1, rejected: 1 });
   const [run] = await new SourceStates(h.engine.store.pool, h.cfg.schema).runs('sourcing', 'dumps', 1);
   expect(run!.problems.join('\n')).toMatch(/two\.jsonl.*title/);
   const rows = (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'] })).filter((x) => x.origin === 'dump');
-  expect(rows.map((x) => [x.id, x.title])).toEqual([['r1', 'one!'], ['r2', 'two'], ['r3', 'three'], ['r4', 'four']]);
+  expect(rows.map((x) => [x.id, x.title])).toEqual([
+    ['r1', 'one!'],
+    ['r2', 'two'],
+    ['r3', 'three'],
+    ['r4', 'four'],
+  ]);
   // the bad file is not read again until it changes
   expect(await tick('dumps')).toMatchObject({ status: 'done', inserted: 0, updated: 0, rejected: 0 });
 });

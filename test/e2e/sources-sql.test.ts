@@ -30,7 +30,9 @@ beforeAll(async () => {
   proxy = await startTcpProxy(proxyPort, 5432);
   src = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
   await src.connect();
-  await src.query(`CREATE SCHEMA src_${id}; CREATE TABLE ${PG_TABLE} (id int PRIMARY KEY, title text NOT NULL, updated_at timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false)`);
+  await src.query(
+    `CREATE SCHEMA src_${id}; CREATE TABLE ${PG_TABLE} (id int PRIMARY KEY, title text NOT NULL, updated_at timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false)`,
+  );
   my = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
   await my.query(`CREATE TABLE ${MY_TABLE} (id int PRIMARY KEY, title varchar(100) NOT NULL, updated_at datetime(6) NOT NULL)`);
   env = {
@@ -56,13 +58,19 @@ afterAll(async () => {
 
 /** Rows id lo..hi, each `k` seconds (and 123 microseconds) after a base, so the watermark has microseconds. */
 async function addPg(lo: number, hi: number, base = '2024-01-01') {
-  await src.query(`INSERT INTO ${PG_TABLE} SELECT k, 'pg ' || k, $1::timestamptz + k * interval '1 second' + interval '123 microseconds' FROM generate_series($2::int, $3::int) k`, [base, lo, hi]);
+  await src.query(
+    `INSERT INTO ${PG_TABLE} SELECT k, 'pg ' || k, $1::timestamptz + k * interval '1 second' + interval '123 microseconds' FROM generate_series($2::int, $3::int) k`,
+    [base, lo, hi],
+  );
 }
 async function addMy(lo: number, hi: number, base = '2024-01-01') {
-  for (let k = lo; k <= hi; k++) await my.query(`INSERT INTO ${MY_TABLE} VALUES (?, ?, TIMESTAMP(?) + INTERVAL ? SECOND + INTERVAL 123 MICROSECOND)`, [k, `my ${k}`, base, k]);
+  for (let k = lo; k <= hi; k++)
+    await my.query(`INSERT INTO ${MY_TABLE} VALUES (?, ?, TIMESTAMP(?) + INTERVAL ? SECOND + INTERVAL 123 MICROSECOND)`, [k, `my ${k}`, base, k]);
 }
-const tick = (source: string, opts: Parameters<typeof runSource>[3] = {}): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule', ...opts });
-const records = async (origin: string) => (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'], limit: 10_000 })).filter((r) => r.origin === origin);
+const tick = (source: string, opts: Parameters<typeof runSource>[3] = {}): Promise<SourceRunReport> =>
+  runSource(h.engine, h.def, source, { trigger: 'schedule', ...opts });
+const records = async (origin: string) =>
+  (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'], limit: 10_000 })).filter((r) => r.origin === origin);
 const states = () => new SourceStates(h.engine.store.pool, h.cfg.schema);
 
 test('Postgres: inserts and updates after the watermark are picked up, in pages; soft-deleted rows are deleted', async () => {

@@ -10,7 +10,12 @@ const counterKey = `${testConfig().queuePrefix}:upsert-calls`;
 process.env.TESSERA_TEST_COUNTER = counterKey;
 const redis = new Redis('redis://127.0.0.1:6379');
 const counts = async () => Object.fromEntries(Object.entries(await redis.hgetall(counterKey)).map(([k, v]) => [k, Number(v)]));
-const delta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys({ ...a, ...b }).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]).filter(([, v]) => v !== 0));
+const delta = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(
+    Object.keys({ ...a, ...b })
+      .map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
 
 let h: Awaited<ReturnType<typeof startHarness>>;
 const select = async (ids: string[]) => (await h.engine.store.select('shapes', 'items', { orderBy: ['id'] })).filter((r) => ids.includes(r.id as string));
@@ -58,9 +63,12 @@ test('upsert inserts new keys and updates existing ones in one version; only wha
 
 test('a new key without a required column is refused, naming the row and column; nothing is written', async () => {
   const version = (await h.engine.store.table('shapes', 'items')).version;
-  await expect(h.engine.upsert('shapes', 'items', [{ id: 'item-000004', n: 40 }, { id: 'new-2', n: 5 }])).rejects.toThrow(
-    'items row 2: missing required column text (the key is new, so the row is inserted)',
-  );
+  await expect(
+    h.engine.upsert('shapes', 'items', [
+      { id: 'item-000004', n: 40 },
+      { id: 'new-2', n: 5 },
+    ]),
+  ).rejects.toThrow('items row 2: missing required column text (the key is new, so the row is inserted)');
   await expect(h.engine.upsert('shapes', 'items', [{ text: 'no key' }])).rejects.toThrow('items row 1: the primary key id is missing');
   await expect(h.engine.upsert('shapes', 'items', [{ id: 'x', text: 'a', n: 'seven' }])).rejects.toThrow(/items row 1: .*n/);
   expect((await h.engine.store.table('shapes', 'items')).version).toBe(version);
@@ -68,7 +76,10 @@ test('a new key without a required column is refused, naming the row and column;
 });
 
 test('an upsert repeated with the same requestId applies once; revert undoes it', async () => {
-  const rows = [{ id: 'item-000005', text: 'five again' }, { id: 'new-3', text: 'three', n: 3, meta: null }];
+  const rows = [
+    { id: 'item-000005', text: 'five again' },
+    { id: 'new-3', text: 'three', n: 3, meta: null },
+  ];
   const first = await h.engine.upsert('shapes', 'items', rows, { requestId: 'up-1' });
   const again = await h.engine.upsert('shapes', 'items', rows, { requestId: 'up-1' });
   expect(again).toMatchObject({ version: first.version, duplicate: true });

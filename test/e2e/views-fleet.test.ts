@@ -27,8 +27,14 @@ test('two worker processes iterate videos into frames; a worker killed mid-itera
   let workers: WorkerProcess[] = [];
   try {
     workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
-    await h.engine.insert('views', 'videos', Array.from({ length: VIDEOS }, (_, i) => ({ id: `v${i}`, video: path.join(dir, `v${i}.mp4`) })));
-    const frameCount = async () => (await h.engine.store.pool.query(`SELECT count(*)::int AS n FROM ${(await h.engine.store.table('views', 'frames')).physical} WHERE _v_max IS NULL`)).rows[0].n as number;
+    await h.engine.insert(
+      'views',
+      'videos',
+      Array.from({ length: VIDEOS }, (_, i) => ({ id: `v${i}`, video: path.join(dir, `v${i}.mp4`) })),
+    );
+    const frameCount = async () =>
+      (await h.engine.store.pool.query(`SELECT count(*)::int AS n FROM ${(await h.engine.store.table('views', 'frames')).physical} WHERE _v_max IS NULL`))
+        .rows[0].n as number;
     for (let i = 0; i < 600 && (await frameCount()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await workers[0]!.kill('SIGKILL')).toBeNull();
     expect(await frameCount()).toBeLessThan(VIDEOS * FRAMES); // killed mid-run

@@ -70,17 +70,24 @@ async function settle() {
   }
   const left: string[] = [];
   for (const q of ['control', 'cpu', 'media']) {
-    for (const j of await h.engine.queue(q).getJobs(['waiting', 'active', 'delayed', 'waiting-children', 'prioritized'])) left.push(`${q} ${j.id} ${await j.getState()} ${j.failedReason ?? ''}`);
+    for (const j of await h.engine.queue(q).getJobs(['waiting', 'active', 'delayed', 'waiting-children', 'prioritized']))
+      left.push(`${q} ${j.id} ${await j.getState()} ${j.failedReason ?? ''}`);
   }
   throw new Error(`queues did not drain: ${left.join('; ')}`);
 }
 async function expectedChunks(file: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const r of documentSplitterDef.run(file, { separators: ['paragraph'], metadata: ['page'] }, { media: { localPath: async (f: string) => f } as never, destination: dir })) out.push(r.text as string);
+  for await (const r of documentSplitterDef.run(
+    file,
+    { separators: ['paragraph'], metadata: ['page'] },
+    { media: { localPath: async (f: string) => f } as never, destination: dir },
+  ))
+    out.push(r.text as string);
   return out;
 }
 const chunkRows = (id: string) => h.engine.store.select('views', 'chunks', { where: { id }, orderBy: ['pos'] });
-const exported = async (id: string) => (await db.query(`SELECT pos::int AS pos, text, source, loud, tagged FROM ${customerSchema}.chunks WHERE id = $1 ORDER BY pos`, [id])).rows;
+const exported = async (id: string) =>
+  (await db.query(`SELECT pos::int AS pos, text, source, loud, tagged FROM ${customerSchema}.chunks WHERE id = $1 ORDER BY pos`, [id])).rows;
 
 test('inserting documents fills the view: chunks with pos and metadata, computed columns, inherited columns, a view of the view, the export', async () => {
   await h.engine.insert('views', 'docs', [
@@ -90,7 +97,14 @@ test('inserting documents fills the view: chunks with pos and metadata, computed
   await settle();
 
   const report = await chunkRows('report');
-  expect(report.map((r) => [r.pos, r.page])).toEqual([[0, 1], [1, 1], [2, 2], [3, 2], [4, 3], [5, 3]]);
+  expect(report.map((r) => [r.pos, r.page])).toEqual([
+    [0, 1],
+    [1, 1],
+    [2, 2],
+    [3, 2],
+    [4, 3],
+    [5, 3],
+  ]);
   expect(report.map((r) => r.text)).toEqual(PDF_PAGES.flat().map((lines) => lines.join('\n')));
   // inherited columns come with every view row, as the base row has them now
   expect(report.every((r) => r.source === 'finance' && r.source_loud === 'FINANCE' && r.doc === docs.pdf)).toBe(true);
@@ -104,7 +118,10 @@ test('inserting documents fills the view: chunks with pos and metadata, computed
 
   // the base row's iteration cell holds the number of view rows
   const base = await h.engine.store.select('views', 'docs', { orderBy: ['id'] });
-  expect(base.map((r) => [r.id, r.chunks])).toEqual([['manual', manual.length], ['report', 6]]);
+  expect(base.map((r) => [r.id, r.chunks])).toEqual([
+    ['manual', manual.length],
+    ['report', 6],
+  ]);
 
   // sentences of chunks: a view of a view, inheriting from both
   const sentences = await h.engine.store.select('views', 'sentences', { where: { id: 'report' }, orderBy: ['text'] });
@@ -152,7 +169,11 @@ test('a scanned PDF (no text layer) is done with zero chunks and a Warning on it
   await settle();
   expect(await chunkRows('scan')).toEqual([]);
   const [cell] = await h.engine.store.select('views', 'docs', { where: { id: 'scan' }, columns: ['chunks'], withErrors: true });
-  expect(cell).toEqual({ chunks: 0, chunks_errortype: 'Warning', chunks_errormsg: `${docs.pdfNoText}: the PDF has no text layer (scanned pages need OCR first): no chunks` });
+  expect(cell).toEqual({
+    chunks: 0,
+    chunks_errortype: 'Warning',
+    chunks_errormsg: `${docs.pdfNoText}: the PDF has no text layer (scanned pages need OCR first): no chunks`,
+  });
   expect((await h.engine.store.errors('views', 'docs', { column: 'chunks' })).map((e) => e.key.id)).not.toContain('scan');
   const status = (await h.engine.store.status('views', 'docs')).columns.find((c) => c.column === 'chunks')!;
   expect(status.pending).toBe(0);
@@ -203,7 +224,21 @@ describe('media views', () => {
   let audio: string;
   beforeAll(async () => {
     video = path.join(dir, 'clip.mp4');
-    await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=30:duration=2', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '10', video);
+    await ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=64x48:rate=30:duration=2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      '10',
+      video,
+    );
     audio = path.join(dir, 'tone.wav');
     await ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=10', '-c:a', 'pcm_s16le', audio);
     await writeFile(path.join(dir, 'broken.mp4'), 'this is plain text, not a video\n'.repeat(20));
@@ -216,7 +251,12 @@ describe('media views', () => {
     ]);
     await settle();
     const frames = await h.engine.store.select('views', 'frames', { where: { id: 'clip' }, orderBy: ['pos'] });
-    expect(frames.map((f) => [f.pos, (f.frameAttrs as { index: number }).index, f.second])).toEqual([[0, 0, 0], [1, 15, 0.5], [2, 30, 1], [3, 45, 1.5]]);
+    expect(frames.map((f) => [f.pos, (f.frameAttrs as { index: number }).index, f.second])).toEqual([
+      [0, 0, 0],
+      [1, 15, 0.5],
+      [2, 30, 1],
+      [3, 45, 1.5],
+    ]);
     const media = h.cfg.mediaDestination;
     for (const f of frames) {
       expect(path.dirname(f.frame as string)).toBe(media);
@@ -225,7 +265,12 @@ describe('media views', () => {
     // tiles of frames, a view of a view: 2 x 2 tiles of 32 px per 64 x 48 frame, the bottom row padded
     const tiles = await h.engine.store.select('views', 'tiles', { where: { id: 'clip' }, orderBy: ['frames_pos', 'pos'] });
     expect(tiles.map((t) => [t.frames_pos, t.pos, t.tileCoord, t.tileBox])).toEqual(
-      [0, 1, 2, 3].flatMap((f) => [[f, 0, [0, 0], [0, 0, 32, 32]], [f, 1, [1, 0], [32, 0, 64, 32]], [f, 2, [0, 1], [0, 32, 32, 64]], [f, 3, [1, 1], [32, 32, 64, 64]]]),
+      [0, 1, 2, 3].flatMap((f) => [
+        [f, 0, [0, 0], [0, 0, 32, 32]],
+        [f, 1, [1, 0], [32, 0, 64, 32]],
+        [f, 2, [0, 1], [0, 32, 32, 64]],
+        [f, 3, [1, 1], [32, 32, 64, 64]],
+      ]),
     );
     expect(tiles.every((t) => t.second === frames[t.frames_pos as number]!.second)).toBe(true);
     expect((await readdir(media)).filter((n) => n.endsWith('.png')).length).toBeGreaterThan(4);
@@ -238,7 +283,13 @@ describe('media views', () => {
     await h.engine.insert('views', 'clips', [{ id: 'tone', audio }]);
     await settle();
     const segments = await h.engine.store.select('views', 'segments', { orderBy: ['pos'] });
-    expect(segments.map((s) => [s.segmentStart, s.segmentEnd])).toEqual([[0, 2], [2, 4], [4, 6], [6, 8], [8, 10]]);
+    expect(segments.map((s) => [s.segmentStart, s.segmentEnd])).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 6],
+      [6, 8],
+      [8, 10],
+    ]);
     expect(segments.every((s) => /^[0-9a-f]{64}\.wav$/.test(path.basename(s.audioSegment as string)))).toBe(true);
   });
 });
@@ -249,7 +300,11 @@ describe('pipeline changes', () => {
     h.registry.add(next);
     const changes = await h.engine.apply(next);
     expect(changes.map((c) => [c.table, c.kind, c.backfill])).toEqual(
-      expect.arrayContaining([['chunks', 'add_column', true], ['docs', 'add_column', true], ['source_parts', 'create_table', false]]),
+      expect.arrayContaining([
+        ['chunks', 'add_column', true],
+        ['docs', 'add_column', true],
+        ['source_parts', 'create_table', false],
+      ]),
     );
     await settle();
     const chunks = await h.engine.store.select('views', 'chunks');
@@ -282,10 +337,18 @@ describe('pipeline changes', () => {
         const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document(), video: t.video(), audio: t.audio() });
         p.view('v', docs, it(docs));
       });
-    expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['paragraph'], limit: 10 } as never))).toThrow('pipeline bad.v: iterator documentSplitter: limit is only allowed with token_limit or char_limit');
-    expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['token_limit'], limit: 10, overlap: 10 }))).toThrow('overlap (10) must be smaller than limit (10)');
-    expect(docsOnly((d) => frameIterator(d.video, { fps: 1, numFrames: 3 } as never))).toThrow('pipeline bad.v: iterator frameIterator: give at most one of fps, numFrames, keyframesOnly (got fps and numFrames)');
-    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow('give exactly one of duration (seconds), maxSize (bytes) or whole (true)');
+    expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['paragraph'], limit: 10 } as never))).toThrow(
+      'pipeline bad.v: iterator documentSplitter: limit is only allowed with token_limit or char_limit',
+    );
+    expect(docsOnly((d) => documentSplitter(d.doc, { separators: ['token_limit'], limit: 10, overlap: 10 }))).toThrow(
+      'overlap (10) must be smaller than limit (10)',
+    );
+    expect(docsOnly((d) => frameIterator(d.video, { fps: 1, numFrames: 3 } as never))).toThrow(
+      'pipeline bad.v: iterator frameIterator: give at most one of fps, numFrames, keyframesOnly (got fps and numFrames)',
+    );
+    expect(docsOnly((d) => audioSplitter(d.audio, { duration: 2, maxSize: 1000 } as never))).toThrow(
+      'give exactly one of duration (seconds), maxSize (bytes) or whole (true)',
+    );
     expect(docsOnly((d) => frameIterator(d.doc as never, { fps: 1 }))).toThrow('iterator frameIterator accepts video columns, not document');
   });
 });

@@ -19,14 +19,16 @@ test('CSV export escapes text a spreadsheet would run as a formula; numbers stay
     { name: 'a', type: { kind: 'string' } },
     { name: 'n', type: { kind: 'int' } },
   ] as never;
-  const csv = (await csvFormat.encode(columns, [
-    { a: '=HYPERLINK("http://evil","x")', n: -5 },
-    { a: '+1+1', n: 1 },
-    { a: '-2+3', n: 2 },
-    { a: '@SUM(A1)', n: 3 },
-    { a: '\tcmd', n: 4 },
-    { a: 'plain', n: 5 },
-  ] as never)).toString();
+  const csv = (
+    await csvFormat.encode(columns, [
+      { a: '=HYPERLINK("http://evil","x")', n: -5 },
+      { a: '+1+1', n: 1 },
+      { a: '-2+3', n: 2 },
+      { a: '@SUM(A1)', n: 3 },
+      { a: '\tcmd', n: 4 },
+      { a: 'plain', n: 5 },
+    ] as never)
+  ).toString();
   expect(csv.split('\r\n')).toEqual(['a,n', `"'=HYPERLINK(""http://evil"",""x"")",-5`, "'+1+1,1", "'-2+3,2", "'@SUM(A1),3", "'\tcmd,4", 'plain,5', '']);
 });
 
@@ -55,6 +57,10 @@ test('control actions need the configured bearer token; without one configured, 
 });
 
 test('policy configuration is checked: bad addresses and bucket forms are named', () => {
-  expect(() => new MediaPolicy({ roots: [], allowAddresses: ['10.0.0.0/99'] })).toThrow(/TESSERA_MEDIA_ALLOW_ADDRESSES: "10.0.0.0\/99" has a bad prefix length/);
-  expect(() => new MediaPolicy({ roots: [], buckets: ['bucket-without-scheme'] })).toThrow(/TESSERA_MEDIA_BUCKETS: "bucket-without-scheme" is not s3:\/\/bucket/);
+  expect(() => new MediaPolicy({ roots: [], allowAddresses: ['10.0.0.0/99'] })).toThrow(
+    /TESSERA_MEDIA_ALLOW_ADDRESSES: "10.0.0.0\/99" has a bad prefix length/,
+  );
+  expect(() => new MediaPolicy({ roots: [], buckets: ['bucket-without-scheme'] })).toThrow(
+    /TESSERA_MEDIA_BUCKETS: "bucket-without-scheme" is not s3:\/\/bucket/,
+  );
 });

@@ -82,7 +82,8 @@ beforeAll(async () => {
       if (req.url === '/ok.md') return res.end(OK_TEXT);
       if (req.url === '/redirect-ok') return res.writeHead(302, { location: '/ok.md' }).end();
       if (req.url === '/redirect-internal') return res.writeHead(302, { location: `http://127.0.0.1:${admin}/internal` }).end();
-      if (req.url === '/redirect-metadata') return res.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/role' }).end();
+      if (req.url === '/redirect-metadata')
+        return res.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/role' }).end();
       if (req.url === '/redirect-file') return res.writeHead(302, { location: 'file:///etc/passwd' }).end();
       if (req.url === '/big.md') return res.end(Buffer.alloc(300_000, 'a'));
       res.writeHead(404).end();
@@ -90,10 +91,19 @@ beforeAll(async () => {
     '127.0.0.2',
   );
   // services that are not HTTP: one closes without a word (as Redis and Postgres do), one answers in its own protocol
-  closing = await listen(net.createServer((s) => s.destroy()), '127.0.0.2');
-  garbage = await listen(net.createServer((s) => s.end('-ERR unknown command\r\n')), '127.0.0.2');
+  closing = await listen(
+    net.createServer((s) => s.destroy()),
+    '127.0.0.2',
+  );
+  garbage = await listen(
+    net.createServer((s) => s.end('-ERR unknown command\r\n')),
+    '127.0.0.2',
+  );
   // accepts and never answers
-  silent = await listen(net.createServer(() => undefined), '127.0.0.2');
+  silent = await listen(
+    net.createServer(() => undefined),
+    '127.0.0.2',
+  );
 });
 
 afterAll(async () => {
@@ -131,7 +141,10 @@ test('hostile media references are refused or fail their own cells; allowed root
     'ssrf-redirect': [`http://127.0.0.2:${content}/redirect-internal`, /redirect to http:\/\/127\.0\.0\.1:\d+\/internal: 127\.0\.0\.1 is a loopback/],
     'redirect-metadata': [`http://127.0.0.2:${content}/redirect-metadata`, /169\.254\.169\.254 is a loopback, private, link-local or metadata address/],
     'redirect-file': [`http://127.0.0.2:${content}/redirect-file`, /scheme file: is not allowed here/],
-    metadata: ['http://169.254.169.254/latest/meta-data/iam/security-credentials/', /169\.254\.169\.254 is a loopback, private, link-local or metadata address/],
+    metadata: [
+      'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+      /169\.254\.169\.254 is a loopback, private, link-local or metadata address/,
+    ],
     bucket: ['s3://other-bucket/secret.md', /s3:\/\/other-bucket is not in TESSERA_MEDIA_BUCKETS/],
     scheme: ['ftp://127.0.0.2/x.md', /scheme ftp: is not allowed/],
     credentials: [`https://user:${SECRET}@127.0.0.1:${admin}/x.md?sig=${SECRET}`, /loopback/],
@@ -184,7 +197,8 @@ test('hostile media references are refused or fail their own cells; allowed root
         expect(msg).toMatch(rule);
         expect(msg).toContain('media reference refused: ');
       }
-      if (id !== 'credentials') expect(r.text_errormsg).toContain(ref.startsWith('file://') || ref.startsWith('/') || ref.startsWith('.') ? ref : ref.split('?')[0]);
+      if (id !== 'credentials')
+        expect(r.text_errormsg).toContain(ref.startsWith('file://') || ref.startsWith('/') || ref.startsWith('.') ? ref : ref.split('?')[0]);
     }
     // user:password and the query string are never repeated in a message
     expect(got.get('credentials')!.text_errormsg).toContain('https://***@127.0.0.1');
@@ -211,10 +225,16 @@ test('hostile media references are refused or fail their own cells; allowed root
       expect(new Set(exported.map((e) => e.id))).toEqual(new Set(Object.keys(working)));
       // every cell and exported row, leaving out the references themselves (the producer's own input)
       const everything = JSON.stringify(
-        [exported, (await client.query(`SELECT * FROM "${customerSchema}".docs`)).rows, [...got.values()], await h.engine.store.select('hostile', 'chunks', { limit: 10_000 })],
+        [
+          exported,
+          (await client.query(`SELECT * FROM "${customerSchema}".docs`)).rows,
+          [...got.values()],
+          await h.engine.store.select('hostile', 'chunks', { limit: 10_000 }),
+        ],
         (k, v) => (k === 'doc' ? undefined : v),
       );
-      for (const leaked of [SECRET, 'root:x:0:0', 'admin console', 'VmRSS', 'aws_secret_access_key', '"name": "tessera"']) expect(everything).not.toContain(leaked);
+      for (const leaked of [SECRET, 'root:x:0:0', 'admin console', 'VmRSS', 'aws_secret_access_key', '"name": "tessera"'])
+        expect(everything).not.toContain(leaked);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${customerSchema}" CASCADE`);
       await client.end();

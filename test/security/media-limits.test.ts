@@ -22,8 +22,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-sec-limits-'));
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -38,9 +39,13 @@ const drain = async (it: AsyncIterable<unknown>) => {
 test('an image over TESSERA_MAX_IMAGE_PIXELS is refused from its header', async () => {
   const { default: sharp } = await import('sharp');
   const file = path.join(dir, 'big.png');
-  await sharp({ create: { width: 300, height: 200, channels: 3, background: '#fff' } }).png().toFile(file);
+  await sharp({ create: { width: 300, height: 200, channels: 3, background: '#fff' } })
+    .png()
+    .toFile(file);
   limit('TESSERA_MAX_IMAGE_PIXELS', '50000');
-  await expect(drain(tileIteratorDef.run(file, { tileSize: 64 }, context()))).rejects.toThrow(`${file}: is 300x200 pixels, more than 50000 (TESSERA_MAX_IMAGE_PIXELS)`);
+  await expect(drain(tileIteratorDef.run(file, { tileSize: 64 }, context()))).rejects.toThrow(
+    `${file}: is 300x200 pixels, more than 50000 (TESSERA_MAX_IMAGE_PIXELS)`,
+  );
   limit('TESSERA_MAX_IMAGE_PIXELS', '60000');
   await drain(tileIteratorDef.run(file, { tileSize: 64 }, context())); // at the limit: tiled
 });
@@ -49,7 +54,9 @@ test('a PDF over TESSERA_MAX_PDF_PAGES is refused', async () => {
   const file = path.join(dir, 'pages.pdf');
   await writePdf(file, [[['one']], [['two']], [['three']]]);
   limit('TESSERA_MAX_PDF_PAGES', '2');
-  await expect(drain(documentSplitterDef.run(file, { separators: ['page'] }, context()))).rejects.toThrow(`${file}: has 3 pages, more than 2 (TESSERA_MAX_PDF_PAGES)`);
+  await expect(drain(documentSplitterDef.run(file, { separators: ['page'] }, context()))).rejects.toThrow(
+    `${file}: has 3 pages, more than 2 (TESSERA_MAX_PDF_PAGES)`,
+  );
 });
 
 test('audio and video over TESSERA_MAX_MEDIA_SECONDS are refused', async () => {

@@ -89,7 +89,9 @@ test('planted secrets never appear in logs, Redis, the CLI, the catalog or /metr
     const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
     await client.connect();
     try {
-      const tables = (await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [h.cfg.schema])).rows as Array<{ table_name: string }>;
+      const tables = (await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [h.cfg.schema])).rows as Array<{
+        table_name: string;
+      }>;
       const rows: unknown[] = [];
       for (const t of tables) rows.push(...(await client.query(`SELECT * FROM "${h.cfg.schema}"."${t.table_name}"`)).rows);
       places.catalog = JSON.stringify(rows, (k, v) => (k === 'doc' ? undefined : v));

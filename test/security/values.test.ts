@@ -63,8 +63,16 @@ test.each([
   ['an integer beyond 2^53', [{ id: 'e', n: '1234567890123456789' }], /docs row 1: column n: 1234567890123456789 is beyond ±2\^53/],
   ['an unsafe integer as a number', [{ id: 'e2', n: 2 ** 60 }], /docs row 1: column n: .* is beyond ±2\^53/],
   ['JSON nested too deep', [{ id: 'f', meta: { tag: 't', deep } }], /docs row 1: column meta: JSON nested deeper than 32 levels \(TESSERA_MAX_JSON_DEPTH\)/],
-  ['a value over the size limit', [{ id: 'g', note: 'a'.repeat(150_000) }], /docs row 1: column note: value larger than 100000 bytes \(TESSERA_MAX_VALUE_BYTES\)/],
-  ['a payload over the size limit', Array.from({ length: 2000 }, (_, i) => ({ id: `big-${i}`, note: 'x'.repeat(900) })), /ingest payload is larger than 1000000 bytes \(TESSERA_MAX_INGEST_BYTES\)/],
+  [
+    'a value over the size limit',
+    [{ id: 'g', note: 'a'.repeat(150_000) }],
+    /docs row 1: column note: value larger than 100000 bytes \(TESSERA_MAX_VALUE_BYTES\)/,
+  ],
+  [
+    'a payload over the size limit',
+    Array.from({ length: 2000 }, (_, i) => ({ id: `big-${i}`, note: 'x'.repeat(900) })),
+    /ingest payload is larger than 1000000 bytes \(TESSERA_MAX_INGEST_BYTES\)/,
+  ],
 ])('%s fails its ingest job alone, naming row, column and cause', async (_what, rows, reason) => {
   expect(await ingest(rows)).toMatch(reason);
 });
@@ -81,7 +89,9 @@ test('after every bad job the worker is up, takes good jobs, and stored nothing 
 test('the TypeScript client, used as the README shows, checks JSON schemas like the worker', async () => {
   const client = await Engine.connect(loadConfig(h.cfg.env)); // no apply, no define: the code comes from TESSERA_PIPELINES
   try {
-    await expect(client.insert('hostile', 'docs', [{ id: 'ts-1', meta: { tag: 5 } }])).rejects.toThrow(/docs row 1: column meta: expected JSON matching its schema \(tag: /);
+    await expect(client.insert('hostile', 'docs', [{ id: 'ts-1', meta: { tag: 5 } }])).rejects.toThrow(
+      /docs row 1: column meta: expected JSON matching its schema \(tag: /,
+    );
     await expect(client.insert('hostile', 'docs', [{ id: 'ts-2', note: 'a\0b' }])).rejects.toThrow(/column note: text contains a NUL byte/);
   } finally {
     await client.close();

@@ -57,7 +57,10 @@ export async function parquetRows(dir: string, columns: string[]): Promise<Row[]
            dels AS (SELECT * FROM (${dels}) WHERE v >= ${s}),
            latest AS (SELECT * FROM live QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
       SELECT ${columns.join(', ')} FROM latest l WHERE NOT EXISTS (SELECT 1 FROM dels d WHERE d.id = l.id AND d.v > l.v)`);
-    return r.getRowObjectsJS().map((o) => pick(o as Row, columns)).sort(byId);
+    return r
+      .getRowObjectsJS()
+      .map((o) => pick(o as Row, columns))
+      .sort(byId);
   } finally {
     duck.closeSync();
   }

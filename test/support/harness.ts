@@ -20,7 +20,11 @@ export async function startHarness(pipelines = SHAPES, overrides: Record<string,
     defs,
     def: defs[0]!,
     async startWorkers() {
-      pool = await WorkerPool.start({ engine, registry, media: createMediaContext({ defaultDestination: cfg.mediaDestination, cacheDir: cfg.cacheDir, policy: testMediaPolicy(cfg.env) }) });
+      pool = await WorkerPool.start({
+        engine,
+        registry,
+        media: createMediaContext({ defaultDestination: cfg.mediaDestination, cacheDir: cfg.cacheDir, policy: testMediaPolicy(cfg.env) }),
+      });
       return pool;
     },
     async stopWorkers() {

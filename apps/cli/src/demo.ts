@@ -30,7 +30,14 @@ const DEFAULT_MYSQL = 'mysql://root@127.0.0.1:3306/test';
 /** This repository's own READMEs, copied into the data folder, where the package-docs pipeline's folder source finds them. */
 async function copyProjectDocs(dataDir: string): Promise<void> {
   const dest = path.join(dataDir, 'project-docs');
-  for (const rel of ['README.md', ...['packages', 'apps', 'docker'].flatMap((d) => readdirSync(path.join(ROOT, d), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(d, e.name, 'README.md')))]) {
+  for (const rel of [
+    'README.md',
+    ...['packages', 'apps', 'docker'].flatMap((d) =>
+      readdirSync(path.join(ROOT, d), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => path.join(d, e.name, 'README.md')),
+    ),
+  ]) {
     const from = path.join(ROOT, rel);
     if (!existsSync(from)) continue;
     const to = path.join(dest, rel);
@@ -75,12 +82,20 @@ async function announceOptionalParts(): Promise<{ mysqlUrl?: string; model: bool
     } else {
       delete process.env.DEMO_MYSQL_URL;
       mysqlUrl = undefined;
-      console.log(`MySQL export: skipped, no server at ${(process.env.DEMO_MYSQL_URL ?? DEFAULT_MYSQL).replace(/\/\/[^@/]*@/, '//')} (${probe.reason}); set DEMO_MYSQL_URL to use one`);
+      console.log(
+        `MySQL export: skipped, no server at ${(process.env.DEMO_MYSQL_URL ?? DEFAULT_MYSQL).replace(/\/\/[^@/]*@/, '//')} (${probe.reason}); set DEMO_MYSQL_URL to use one`,
+      );
     }
   }
   const { modelConfigured, demoModel } = (await import(path.join(PIPELINES[0]!, 'index.ts'))) as { modelConfigured: boolean; demoModel: string };
-  if (modelConfigured) console.log(`model column llm_summary: ${demoModel} at ${process.env.TESSERA_OPENAI_BASE_URL ?? process.env.OPENAI_BASE_URL ?? 'OpenAI'} (TESSERA_DEMO_MODEL to change)`);
-  else console.log('model column llm_summary: skipped, no provider configured (set OPENAI_API_KEY, or TESSERA_OPENAI_BASE_URL for Ollama, vLLM or a llama.cpp server, and TESSERA_DEMO_MODEL)');
+  if (modelConfigured)
+    console.log(
+      `model column llm_summary: ${demoModel} at ${process.env.TESSERA_OPENAI_BASE_URL ?? process.env.OPENAI_BASE_URL ?? 'OpenAI'} (TESSERA_DEMO_MODEL to change)`,
+    );
+  else
+    console.log(
+      'model column llm_summary: skipped, no provider configured (set OPENAI_API_KEY, or TESSERA_OPENAI_BASE_URL for Ollama, vLLM or a llama.cpp server, and TESSERA_DEMO_MODEL)',
+    );
   return { ...(mysqlUrl ? { mysqlUrl } : {}), model: modelConfigured };
 }
 
@@ -115,8 +130,15 @@ async function main() {
       generateMedia(DATA_DIR),
       copyProjectDocs(DATA_DIR),
     ]);
-    const formats = docs.reduce<Record<string, number>>((a, d) => ((a[path.extname(d.doc).slice(1).toLowerCase()] = (a[path.extname(d.doc).slice(1).toLowerCase()] ?? 0) + 1), a), {});
-    console.log(`documents: ${docs.length} (${Object.entries(formats).map(([f, n]) => `${n} ${f}`).join(', ')}); videos: ${media.videos.length}, narration: ${media.narration.length} (voice: ${media.voice}); ready in ${seconds(started)}`);
+    const formats = docs.reduce<Record<string, number>>(
+      (a, d) => ((a[path.extname(d.doc).slice(1).toLowerCase()] = (a[path.extname(d.doc).slice(1).toLowerCase()] ?? 0) + 1), a),
+      {},
+    );
+    console.log(
+      `documents: ${docs.length} (${Object.entries(formats)
+        .map(([f, n]) => `${n} ${f}`)
+        .join(', ')}); videos: ${media.videos.length}, narration: ${media.narration.length} (voice: ${media.voice}); ready in ${seconds(started)}`,
+    );
     const optional = await announceOptionalParts();
 
     const defs: PipelineDef[] = [];
@@ -149,17 +171,29 @@ async function main() {
       const last = (await sourceStatuses(engine, docsDef.name)).find((s) => s.name === 'project_docs')?.lastRun;
       if (last && last.status !== 'running') run = { ...run, ...last, status: last.status === 'failed' ? 'failed' : 'done', error: last.error ?? undefined };
     }
-    console.log(`  backfill of source project_docs (this repository's READMEs): ${run.status}, ${run.inserted} new and ${run.updated} changed file(s)${run.error ? `: ${run.error}` : ''} (see npm run tessera -- schedules package-docs)`);
+    console.log(
+      `  backfill of source project_docs (this repository's READMEs): ${run.status}, ${run.inserted} new and ${run.updated} changed file(s)${run.error ? `: ${run.error}` : ''} (see npm run tessera -- schedules package-docs)`,
+    );
 
-    await waitForCells(engine, defs.map((d) => d.name), 600_000);
+    await waitForCells(
+      engine,
+      defs.map((d) => d.name),
+      600_000,
+    );
     const computed = Date.now();
-    await waitForQueues(engine, defs.map((d) => d.name), 120_000);
+    await waitForQueues(
+      engine,
+      defs.map((d) => d.name),
+      120_000,
+    );
     console.log(`\ncomputed in ${((computed - work) / 1000).toFixed(1)} s, exported ${seconds(computed)} later\n`);
     for (const d of defs) console.log(`${(await statusReport(engine, d.name)).text}\n`);
 
     const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports');
     const mediaDir = path.resolve(process.env.CLIPS_MEDIA_DESTINATION ?? '.tessera/media/clips');
-    console.log(`exports (read back):\n${await exportsReport({ pool: engine.store.pool, exportDir, mediaDir, model: optional.model, ...(optional.mysqlUrl ? { mysqlUrl: optional.mysqlUrl } : {}) })}`);
+    console.log(
+      `exports (read back):\n${await exportsReport({ pool: engine.store.pool, exportDir, mediaDir, model: optional.model, ...(optional.mysqlUrl ? { mysqlUrl: optional.mysqlUrl } : {}) })}`,
+    );
 
     await showResults(engine, optional.model);
     console.log(`\n${inserted ? `${inserted} new row(s)` : 'no new rows'}; the run took ${seconds(started)}`);
@@ -174,7 +208,10 @@ const short = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 3)}...
 
 /** A few rows of each kind of result: documents of every format, chunks of a PDF, frames with their features, audio segments. */
 async function showResults(engine: Engine, model: boolean) {
-  const docs = await engine.store.select('package-docs', 'docs', { columns: ['id', 'doc', 'title', 'words', 'keywords', ...(model ? ['llm_summary'] : [])], orderBy: ['id'] });
+  const docs = await engine.store.select('package-docs', 'docs', {
+    columns: ['id', 'doc', 'title', 'words', 'keywords', ...(model ? ['llm_summary'] : [])],
+    orderBy: ['id'],
+  });
   const formatOf = (d: Record<string, unknown>) => path.extname(String(d.doc)).slice(1).toLowerCase();
   // two documents of each format
   const sample = ['pdf', 'html', 'md'].flatMap((f) => docs.filter((d) => formatOf(d) === f).slice(0, 2));
@@ -192,31 +229,64 @@ async function showResults(engine: Engine, model: boolean) {
   );
   const pdf = docs.find((d) => d.id === 'tessera:tessera-overview.pdf') ?? docs.find((d) => formatOf(d) === 'pdf');
   if (pdf) {
-    const chunks = await engine.store.select('package-docs', 'chunks', { columns: ['id', 'pos', 'page', 'text', 'embedding'], where: { id: pdf.id }, limit: 3, orderBy: ['pos'] });
+    const chunks = await engine.store.select('package-docs', 'chunks', {
+      columns: ['id', 'pos', 'page', 'text', 'embedding'],
+      where: { id: pdf.id },
+      limit: 3,
+      orderBy: ['pos'],
+    });
     console.log(
       `\n${formatTable(
         chunks.map((r) => ({
           ...r,
           text: short(String(r.text).replace(/\s+/g, ' '), 48),
-          embedding: `[${(r.embedding as number[] | null)?.slice(0, 3).map((x) => x.toFixed(3)).join(', ')}, ...] (${(r.embedding as number[] | null)?.length ?? 0} dims)`,
+          embedding: `[${(r.embedding as number[] | null)
+            ?.slice(0, 3)
+            .map((x) => x.toFixed(3))
+            .join(', ')}, ...] (${(r.embedding as number[] | null)?.length ?? 0} dims)`,
         })),
       )}`,
     );
   }
-  const frames = await engine.store.select('clips', 'frames', { columns: ['id', 'pos', 'frameAttrs', 'color', 'frame'], where: { id: 'bars-fade' }, orderBy: ['pos'] });
+  const frames = await engine.store.select('clips', 'frames', {
+    columns: ['id', 'pos', 'frameAttrs', 'color', 'frame'],
+    where: { id: 'bars-fade' },
+    orderBy: ['pos'],
+  });
   console.log(
     `\n${formatTable(
       frames.map((f) => {
         const c = f.color as { brightness: number; contrast: number; mean: { r: number; g: number; b: number } } | null;
-        return { id: f.id, pos: f.pos, time: (f.frameAttrs as { time: number }).time, brightness: c?.brightness, contrast: c?.contrast, mean_rgb: c ? `${c.mean.r},${c.mean.g},${c.mean.b}` : '', frame: path.basename(String(f.frame)) };
+        return {
+          id: f.id,
+          pos: f.pos,
+          time: (f.frameAttrs as { time: number }).time,
+          brightness: c?.brightness,
+          contrast: c?.contrast,
+          mean_rgb: c ? `${c.mean.r},${c.mean.g},${c.mean.b}` : '',
+          frame: path.basename(String(f.frame)),
+        };
       }),
     )}`,
   );
-  const segments = await engine.store.select('clips', 'segments', { columns: ['id', 'pos', 'segmentStart', 'segmentEnd', 'audioSegment'], limit: 4, orderBy: ['id', 'pos'] });
+  const segments = await engine.store.select('clips', 'segments', {
+    columns: ['id', 'pos', 'segmentStart', 'segmentEnd', 'audioSegment'],
+    limit: 4,
+    orderBy: ['id', 'pos'],
+  });
   console.log(`\n${formatTable(segments.map((s) => ({ ...s, audioSegment: path.basename(String(s.audioSegment)) })))}`);
-  for (const [p, table] of [['package-docs', 'docs'], ['package-docs', 'chunks'], ['clips', 'videos'], ['clips', 'frames'], ['clips', 'narration']] as const) {
+  for (const [p, table] of [
+    ['package-docs', 'docs'],
+    ['package-docs', 'chunks'],
+    ['clips', 'videos'],
+    ['clips', 'frames'],
+    ['clips', 'narration'],
+  ] as const) {
     const errors = await engine.store.errors(p, table, { limit: 50 });
-    if (errors.length) console.log(`\n${p}.${table}: ${errors.length} failed cell(s) (npm run tessera -- errors ${p} ${table}), e.g. ${errors[0]!.column} of ${JSON.stringify(errors[0]!.key)}: ${errors[0]!.errormsg}`);
+    if (errors.length)
+      console.log(
+        `\n${p}.${table}: ${errors.length} failed cell(s) (npm run tessera -- errors ${p} ${table}), e.g. ${errors[0]!.column} of ${JSON.stringify(errors[0]!.key)}: ${errors[0]!.errormsg}`,
+      );
   }
 }
 

@@ -29,7 +29,11 @@ export function formatTable(rows: Record<string, unknown>[], columns?: string[])
   };
   const data = rows.map((r) => cols.map((c) => terminalSafe(cell(r[c]).replace(/\s+/g, ' '))));
   const widths = cols.map((c, i) => Math.max(c.length, ...data.map((d) => d[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...data.map(line)].join('\n');
 }
 
@@ -110,6 +114,9 @@ export interface CellErrorLine {
 /** Failed cells, one block each: column, row key and error type on a line, then the whole message below it. */
 export function formatErrors(errors: CellErrorLine[], width?: number): string {
   return errors
-    .map((e) => `${e.column}  ${terminalSafe(JSON.stringify(e.key))}  ${e.errortype ?? 'Error'}\n${wrapText(terminalSafe(e.errormsg ?? '(no message)'), width, '    ')}`)
+    .map(
+      (e) =>
+        `${e.column}  ${terminalSafe(JSON.stringify(e.key))}  ${e.errortype ?? 'Error'}\n${wrapText(terminalSafe(e.errormsg ?? '(no message)'), width, '    ')}`,
+    )
     .join('\n\n');
 }

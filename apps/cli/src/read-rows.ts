@@ -5,9 +5,12 @@ export type RowFormat = 'json' | 'jsonl' | 'csv';
 
 /** Read rows from a file or stdin (`-`) as JSON (an array), JSON Lines or CSV with a header line. */
 export async function readRows(source: string, format?: RowFormat): Promise<Record<string, unknown>[]> {
-  const text = source === '-' ? await readStdin() : await readFile(source, 'utf8').catch((e: Error) => {
-    throw new Error(`cannot read ${source}: ${e.message}`);
-  });
+  const text =
+    source === '-'
+      ? await readStdin()
+      : await readFile(source, 'utf8').catch((e: Error) => {
+          throw new Error(`cannot read ${source}: ${e.message}`);
+        });
   const fmt = format ?? guessFormat(source, text);
   if (fmt === 'csv') {
     const records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: false }) as Record<string, string>[];
@@ -15,13 +18,17 @@ export async function readRows(source: string, format?: RowFormat): Promise<Reco
     return records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === '' ? null : v])));
   }
   if (fmt === 'jsonl') {
-    return text.split('\n').map((l, i) => [l.trim(), i] as const).filter(([l]) => l).map(([l, i]) => {
-      try {
-        return JSON.parse(l);
-      } catch (e) {
-        throw new Error(`${source} line ${i + 1}: not valid JSON (${(e as Error).message})`);
-      }
-    });
+    return text
+      .split('\n')
+      .map((l, i) => [l.trim(), i] as const)
+      .filter(([l]) => l)
+      .map(([l, i]) => {
+        try {
+          return JSON.parse(l);
+        } catch (e) {
+          throw new Error(`${source} line ${i + 1}: not valid JSON (${(e as Error).message})`);
+        }
+      });
   }
   let parsed: unknown;
   try {

@@ -2,7 +2,10 @@
 import { startWorker } from './start-worker';
 
 /** `tessera-worker [queue ...]`: run a worker until SIGTERM/SIGINT, then finish active jobs and exit. */
-const queues = process.argv.slice(2).flatMap((a) => a.split(',')).filter(Boolean);
+const queues = process.argv
+  .slice(2)
+  .flatMap((a) => a.split(','))
+  .filter(Boolean);
 startWorker({ queues }).then(
   (w) => {
     const shutdown = () => {

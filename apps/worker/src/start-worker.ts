@@ -2,7 +2,17 @@ import path from 'node:path';
 import type http from 'node:http';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { Engine, PipelineRegistry, PostgresResponseCache, WorkerPool, RedisRateGate, loadConfig, loadPipelines, onSourceRun, type TesseraConfig } from '@tessera/runtime';
+import {
+  Engine,
+  PipelineRegistry,
+  PostgresResponseCache,
+  WorkerPool,
+  RedisRateGate,
+  loadConfig,
+  loadPipelines,
+  onSourceRun,
+  type TesseraConfig,
+} from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
 import { QUEUE_STATES, createMetrics } from './metrics';
 import { observeJobs, observeModelCalls } from './observe-jobs';

@@ -3,20 +3,32 @@ import { csvField } from '../src/files/text-formats';
 
 async function parse(chunks: string[]) {
   const out: Array<Array<string | null>> = [];
-  for await (const r of parseCsv((async function* () { yield* chunks; })())) out.push(r);
+  for await (const r of parseCsv(
+    (async function* () {
+      yield* chunks;
+    })(),
+  ))
+    out.push(r);
   return out;
 }
 
 test('quotes, doubled quotes, commas and newlines inside fields, CRLF, nulls vs empty strings', async () => {
   const text = 'a,b,c\r\n"x, y","say ""hi""","line1\nline2"\r\n,"",z\n';
-  const want = [['a', 'b', 'c'], ['x, y', 'say "hi"', 'line1\nline2'], [null, '', 'z']];
+  const want = [
+    ['a', 'b', 'c'],
+    ['x, y', 'say "hi"', 'line1\nline2'],
+    [null, '', 'z'],
+  ];
   expect(await parse([text])).toEqual(want);
   // the same text cut at every position parses the same: records and quotes may span chunks
   for (let i = 1; i < text.length; i++) expect(await parse([text.slice(0, i), text.slice(i)])).toEqual(want);
 });
 
 test('a last line without a newline, and blank lines', async () => {
-  expect(await parse(['a,b\n\n1,2'])).toEqual([['a', 'b'], ['1', '2']]);
+  expect(await parse(['a,b\n\n1,2'])).toEqual([
+    ['a', 'b'],
+    ['1', '2'],
+  ]);
 });
 
 test('what the CSV writer writes, the parser reads back', async () => {

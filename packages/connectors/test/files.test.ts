@@ -19,7 +19,8 @@ const rows = [
   { id: 'nulls', pos: 0, text: null, score: null, meta: null, at: null, frame: null, embedding: null },
   { id: 'empty', pos: 0, text: '', score: 0, meta: [], at: new Date(0), frame: 'x.png', embedding: [0, 0, 0, 0, 0, 0, 0, 0] },
 ];
-const sorted = <R extends Record<string, unknown>>(rs: R[]) => [...rs].sort((a, b) => String(a.id).localeCompare(String(b.id)) || Number(a.pos) - Number(b.pos));
+const sorted = <R extends Record<string, unknown>>(rs: R[]) =>
+  [...rs].sort((a, b) => String(a.id).localeCompare(String(b.id)) || Number(a.pos) - Number(b.pos));
 
 async function exportTo(sink: FileSink, sub: string) {
   await sink.prepare(schema);
@@ -37,7 +38,14 @@ test('Parquet is read back by DuckDB: list<float> embeddings, JSON, UTC timestam
   try {
     const types = await conn.runAndReadAll(`select column_name, column_type from (describe select * from read_parquet('${out}/*.parquet'))`);
     expect(Object.fromEntries(types.getRows() as Array<[string, string]>)).toEqual({
-      id: 'VARCHAR', pos: 'BIGINT', text: 'VARCHAR', score: 'DOUBLE', meta: 'JSON', at: 'TIMESTAMP WITH TIME ZONE', frame: 'VARCHAR', embedding: 'FLOAT[]',
+      id: 'VARCHAR',
+      pos: 'BIGINT',
+      text: 'VARCHAR',
+      score: 'DOUBLE',
+      meta: 'JSON',
+      at: 'TIMESTAMP WITH TIME ZONE',
+      frame: 'VARCHAR',
+      embedding: 'FLOAT[]',
     });
     const res = await conn.runAndReadAll(
       `select id, pos::int as pos, text, score, meta::varchar as meta, epoch_ms("at")::bigint::varchar as at, frame, embedding::double[] as embedding from read_parquet('${out}/*.parquet') order by id, pos`,
@@ -97,7 +105,9 @@ test('DuckDB-written files import too, and a column that does not fit is named',
   const pq = path.join(dir, 'duck.parquet');
   const zstd = path.join(dir, 'duck-zstd.parquet');
   try {
-    await conn.run(`copy (select 'a' || i as id, i as pos, 'text ' || i as text, i * 0.5 as score, '{"k": 1}'::json as meta, timestamptz '2024-01-01 00:00:00+00' + i * interval 1 second as "at", 'f.png' as frame, [i::float, 1, 2, 3, 4, 5, 6, 7] as embedding from range(3) t(i)) to '${pq}' (format parquet)`);
+    await conn.run(
+      `copy (select 'a' || i as id, i as pos, 'text ' || i as text, i * 0.5 as score, '{"k": 1}'::json as meta, timestamptz '2024-01-01 00:00:00+00' + i * interval 1 second as "at", 'f.png' as frame, [i::float, 1, 2, 3, 4, 5, 6, 7] as embedding from range(3) t(i)) to '${pq}' (format parquet)`,
+    );
     await conn.run(`copy (select * from '${pq}') to '${zstd}' (format parquet, compression zstd)`);
     await conn.run(`copy (select * from '${pq}') to '${zstd.replace('zstd', 'gzip')}' (format parquet, compression gzip)`);
   } finally {
@@ -106,7 +116,16 @@ test('DuckDB-written files import too, and a column that does not fit is named',
   const got: Array<Record<string, unknown>> = [];
   for await (const b of readRows(pq, schema.columns)) got.push(...b);
   expect(got).toHaveLength(3);
-  expect(got[2]).toEqual({ id: 'a2', pos: 2, text: 'text 2', score: 1, meta: { k: 1 }, at: new Date('2024-01-01T00:00:02Z'), frame: 'f.png', embedding: [2, 1, 2, 3, 4, 5, 6, 7] });
+  expect(got[2]).toEqual({
+    id: 'a2',
+    pos: 2,
+    text: 'text 2',
+    score: 1,
+    meta: { k: 1 },
+    at: new Date('2024-01-01T00:00:02Z'),
+    frame: 'f.png',
+    embedding: [2, 1, 2, 3, 4, 5, 6, 7],
+  });
   for (const f of [zstd, zstd.replace('zstd', 'gzip')]) {
     const again: Array<Record<string, unknown>> = [];
     for await (const b of readRows(f, schema.columns)) again.push(...b);
@@ -120,7 +139,9 @@ test('DuckDB-written files import too, and a column that does not fit is named',
   };
   await expect(drain(bad)).rejects.toThrow(ImportError);
   await expect(drain(bad)).rejects.toThrow(/row 2: column pos: expected an integer/);
-  await expect(drain(bad, [...schema.columns, { name: 'must', type: { kind: 'string', nullable: false, primaryKey: false } }])).rejects.toThrow(/column must is missing/);
+  await expect(drain(bad, [...schema.columns, { name: 'must', type: { kind: 'string', nullable: false, primaryKey: false } }])).rejects.toThrow(
+    /column must is missing/,
+  );
   const badJsonl = path.join(dir, 'bad.jsonl');
   await writeFile(badJsonl, '{"id":"a","pos":1,"embedding":[1,2]}\n');
   await expect(drain(badJsonl)).rejects.toThrow(/column embedding: expected an array of length 8/);

@@ -32,17 +32,23 @@ test('bytes are sniffed, written under their hash, to the column destination or 
   expect(await run(PNG)).toEqual({ value: path.join(dir, 'default', `${sha(PNG)}.png`) });
   expect(await readFile(path.join(dir, 'default', `${sha(PNG)}.png`))).toEqual(PNG);
   expect(await run(new Uint8Array(WAV), `file://${dir}/col`)).toEqual({ value: `file://${dir}/col/${sha(WAV)}.wav` });
-  expect(await run({ data: Buffer.from('plain text'), extension: 'txt', contentType: 'text/plain' })).toEqual({ value: path.join(dir, 'default', `${sha(Buffer.from('plain text'))}.txt`) });
+  expect(await run({ data: Buffer.from('plain text'), extension: 'txt', contentType: 'text/plain' })).toEqual({
+    value: path.join(dir, 'default', `${sha(Buffer.from('plain text'))}.txt`),
+  });
   expect(await run('s3://already/there.png')).toEqual({ value: 's3://already/there.png' }); // a reference passes through
 });
 
-test('a file is uploaded and, when temporary, removed; unknown or empty media is that row\'s error', async () => {
+test("a file is uploaded and, when temporary, removed; unknown or empty media is that row's error", async () => {
   const file = path.join(dir, 'tone.wav');
   await writeFile(file, WAV);
   expect(await run({ file, temporary: true })).toEqual({ value: path.join(dir, 'default', `${sha(WAV)}.wav`) });
   await expect(stat(file)).rejects.toThrow();
   const unknown = await run(Buffer.from('no signature here'));
-  expect(unknown).toEqual({ error: { type: 'CellInputError', message: expect.stringContaining('cannot tell the media type of the bytes the UDF returned; return { data, extension }') } });
+  expect(unknown).toEqual({
+    error: { type: 'CellInputError', message: expect.stringContaining('cannot tell the media type of the bytes the UDF returned; return { data, extension }') },
+  });
   expect(await run(Buffer.alloc(0))).toEqual({ error: { type: 'CellInputError', message: 'gen result for x.pic: the UDF returned empty media' } });
-  expect(await run({ file: path.join(dir, 'missing.png') })).toMatchObject({ error: { type: 'CellInputError', message: expect.stringContaining('cannot be read') } });
+  expect(await run({ file: path.join(dir, 'missing.png') })).toMatchObject({
+    error: { type: 'CellInputError', message: expect.stringContaining('cannot be read') },
+  });
 });

@@ -65,18 +65,30 @@ test('creates the dataset, upserts idempotently, updates changed rows, deletes b
     await sink.upsert(schema, [...chunkRows(5, { from: 3, tag: 'v2' }), { ...chunkRows(1, { from: 7, tag: 'v3' })[0]!, embedding: null }]);
     const after = await readBack('chunks');
     expect(after.rows).toHaveLength(8);
-    expect(after.rows.filter((r) => String(r.text).endsWith('v2')).map((r) => Number(r.pos)).sort()).toEqual([3, 4, 5, 6]);
+    expect(
+      after.rows
+        .filter((r) => String(r.text).endsWith('v2'))
+        .map((r) => Number(r.pos))
+        .sort(),
+    ).toEqual([3, 4, 5, 6]);
     expect(after.rows.find((r) => Number(r.pos) === 7)!.embedding).toBeNull();
     expect(after.rows.find((r) => Number(r.pos) === 4)!.embedding).toEqual(chunkRows(1, { from: 4 })[0]!.embedding);
 
-    await sink.delete(schema, [{ id: 'doc-0', pos: 0 }, { id: 'doc-1', pos: 4 }, { id: 'nope', pos: 1 }]);
+    await sink.delete(schema, [
+      { id: 'doc-0', pos: 0 },
+      { id: 'doc-1', pos: 4 },
+      { id: 'nope', pos: 1 },
+    ]);
     const left = await readBack('chunks');
     expect(left.rows.map((r) => `${r.id}/${Number(r.pos)}`)).toEqual(['doc-0/3', 'doc-0/6', 'doc-1/1', 'doc-1/7', 'doc-2/2', 'doc-2/5']);
 
     // the column is a real vector column: LanceDB's nearest-neighbour search finds the row
     const db = await lancedbApi.connect(dir);
     const tbl = await db.openTable('chunks');
-    const [hit] = await tbl.search(chunkRows(1, { from: 5 })[0]!.embedding).limit(1).toArray();
+    const [hit] = await tbl
+      .search(chunkRows(1, { from: 5 })[0]!.embedding)
+      .limit(1)
+      .toArray();
     expect(`${hit.id}/${Number(hit.pos)}`).toBe('doc-2/5');
     tbl.close();
     db.close();
@@ -97,7 +109,10 @@ test('keys with quotes, backslashes and newlines are deleted exactly', async () 
   const ids = ["it's", "it''s", 'back\\slash', "back\\'quote", 'line\nbreak', 'OR 1=1', "' OR '1'='1"];
   const sink = lancedb({ uri: dir, table: 'notes', create: true });
   try {
-    await sink.upsert(schema, ids.map((id, n) => ({ id, n })));
+    await sink.upsert(
+      schema,
+      ids.map((id, n) => ({ id, n })),
+    );
     await sink.delete(schema, [{ id: "it's" }, { id: "back\\'quote" }, { id: "' OR '1'='1" }]);
     const { rows } = await readBack('notes');
     expect(rows.map((r) => r.id).sort()).toEqual(['OR 1=1', "it''s", 'back\\slash', 'line\nbreak'].sort());

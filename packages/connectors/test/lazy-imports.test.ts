@@ -9,7 +9,17 @@ import { promisify } from 'node:util';
  * worker loads it), imports none of the cloud SDKs, mysql2, Arrow or Parquet: they load on first use.
  * A child process records every module the ESM loader resolves.
  */
-const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@azure/storage-blob', '@google-cloud/storage', 'mysql2', 'apache-arrow', 'hyparquet-writer', 'hyparquet/', '@lancedb/lancedb'];
+const HEAVY = [
+  '@aws-sdk/client-s3',
+  '@aws-sdk/lib-storage',
+  '@azure/storage-blob',
+  '@google-cloud/storage',
+  'mysql2',
+  'apache-arrow',
+  'hyparquet-writer',
+  'hyparquet/',
+  '@lancedb/lancedb',
+];
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 const script = (dir: string) => `

@@ -4,7 +4,17 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CellInputError, ConfigError, TransientError } from '@tessera/core';
-import { createMediaContext, mediaStoreFor, HttpMediaStore, LocalMediaStore, S3MediaStore, GcsMediaStore, AzureMediaStore, jsonlFiles, readRows } from '@tessera/connectors';
+import {
+  createMediaContext,
+  mediaStoreFor,
+  HttpMediaStore,
+  LocalMediaStore,
+  S3MediaStore,
+  GcsMediaStore,
+  AzureMediaStore,
+  jsonlFiles,
+  readRows,
+} from '@tessera/connectors';
 import { testMediaPolicy } from './support/media-policy';
 import { chunkRows, chunkSchema } from './support/schema';
 
@@ -130,7 +140,9 @@ test('imports read remote files through the media context', async () => {
 test('a blob store that cannot be reached is a TransientError (the queue retries), not bad input', async () => {
   const { freePort } = await import('./support/tcp-proxy');
   const port = await freePort();
-  const s3 = new S3MediaStore({ config: { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } } });
+  const s3 = new S3MediaStore({
+    config: { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } },
+  });
   await expect(s3.exists('s3://bucket/a.png')).rejects.toThrow(TransientError);
   await expect(s3.put('s3://bucket', 'a.png', Buffer.from('x'))).rejects.toThrow(TransientError);
   const gcs = new GcsMediaStore({ config: { apiEndpoint: `http://127.0.0.1:${port}`, projectId: 'p', retryOptions: { autoRetry: false } } });
@@ -141,5 +153,7 @@ test('a blob store that cannot be reached is a TransientError (the queue retries
   });
   const azErr = await az.exists('az://acct/c/a.png').catch((e: unknown) => e);
   expect(azErr).toBeInstanceOf(TransientError);
-  await expect(createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c5') }).localPath(`http://127.0.0.1:${port}/x.png`)).rejects.toThrow(TransientError);
+  await expect(createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c5') }).localPath(`http://127.0.0.1:${port}/x.png`)).rejects.toThrow(
+    TransientError,
+  );
 }, 120_000);

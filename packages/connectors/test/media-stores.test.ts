@@ -56,8 +56,14 @@ beforeAll(async () => {
 
   stores.local = { store: new Counting(new LocalMediaStore()), destination: () => `file://${tmp}/local/generated` };
   stores.s3 = { store: new Counting(new S3MediaStore({ partSize: 5 * MiB })), destination: () => 's3://media/generated/frames' };
-  stores.gcs = { store: new Counting(new GcsMediaStore({ config: { apiEndpoint: gcs.url, projectId: 'test' }, resumableAbove: MiB })), destination: () => 'gs://media/generated' };
-  stores.azure = { store: new Counting(new AzureMediaStore({ connectionString: azurite.connectionString, blockSize: 4 * MiB })), destination: () => `az://${AZURITE_ACCOUNT}/media/generated` };
+  stores.gcs = {
+    store: new Counting(new GcsMediaStore({ config: { apiEndpoint: gcs.url, projectId: 'test' }, resumableAbove: MiB })),
+    destination: () => 'gs://media/generated',
+  };
+  stores.azure = {
+    store: new Counting(new AzureMediaStore({ connectionString: azurite.connectionString, blockSize: 4 * MiB })),
+    destination: () => `az://${AZURITE_ACCOUNT}/media/generated`,
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -76,7 +82,13 @@ const bytesOf = async (r: Readable) => {
 describe.each(['local', 's3', 'gcs', 'azure'])('%s media store', (name) => {
   const setup = () => {
     const { store, destination } = stores[name]!;
-    const ctx = createMediaContext({ policy: testMediaPolicy(), stores: [store], cacheDir: path.join(tmp, `cache-${name}`), cacheMaxBytes: 64 * MiB, defaultDestination: destination() });
+    const ctx = createMediaContext({
+      policy: testMediaPolicy(),
+      stores: [store],
+      cacheDir: path.join(tmp, `cache-${name}`),
+      cacheMaxBytes: 64 * MiB,
+      defaultDestination: destination(),
+    });
     return { store, ctx, destination: destination() };
   };
 

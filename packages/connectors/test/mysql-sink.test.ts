@@ -14,7 +14,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const [rows] = await admin.query<mysql.RowDataPacket[]>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?`, [`${prefix}%`]);
+  const [rows] = await admin.query<mysql.RowDataPacket[]>(
+    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?`,
+    [`${prefix}%`],
+  );
   for (const r of rows) await admin.query(`DROP TABLE \`${String(r.t)}\``);
   await admin.end();
 });
@@ -39,18 +42,39 @@ test('creates the table, upserts idempotently, ships a second batch, deletes by 
     expect(typeof r3.meta === 'string' ? JSON.parse(r3.meta) : r3.meta).toEqual(expected.meta);
     expect(new Date(r3.at).toISOString()).toBe(expected.at.toISOString());
     // MariaDB 10.11 has no VECTOR type: embeddings are JSON arrays
-    expect(typeof r3.embedding === "string" ? JSON.parse(r3.embedding) : r3.embedding).toEqual(expected.embedding);
+    expect(typeof r3.embedding === 'string' ? JSON.parse(r3.embedding) : r3.embedding).toEqual(expected.embedding);
 
     await sink.upsert(schema, [...chunkRows(5, { from: 3, tag: 'v2' }), ...chunkRows(1, { from: 7, tag: 'v3' })]);
     const after = await rowsOf('chunks');
     expect(after).toHaveLength(8);
-    expect(after.filter((r) => String(r.text).endsWith('v2')).map((r) => Number(r.pos)).sort()).toEqual([3, 4, 5, 6]);
+    expect(
+      after
+        .filter((r) => String(r.text).endsWith('v2'))
+        .map((r) => Number(r.pos))
+        .sort(),
+    ).toEqual([3, 4, 5, 6]);
 
-    await sink.delete(schema, [{ id: 'doc-0', pos: 0 }, { id: 'doc-1', pos: 4 }, { id: 'nope', pos: 1 }]);
+    await sink.delete(schema, [
+      { id: 'doc-0', pos: 0 },
+      { id: 'doc-1', pos: 4 },
+      { id: 'nope', pos: 1 },
+    ]);
     expect((await rowsOf('chunks')).map((r) => Number(r.pos))).toEqual([3, 6, 1, 7, 2, 5]);
 
-    const [cols] = await admin.query<mysql.RowDataPacket[]>(`SELECT column_name AS c, column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`, [table('chunks')]);
-    expect(cols.map((c) => `${c.c}:${c.t}`)).toEqual(['id:varchar(512)', 'pos:bigint(20)', 'text:longtext', 'score:double', 'meta:longtext', 'at:datetime(6)', 'frame:longtext', 'embedding:longtext']);
+    const [cols] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT column_name AS c, column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`,
+      [table('chunks')],
+    );
+    expect(cols.map((c) => `${c.c}:${c.t}`)).toEqual([
+      'id:varchar(512)',
+      'pos:bigint(20)',
+      'text:longtext',
+      'score:double',
+      'meta:longtext',
+      'at:datetime(6)',
+      'frame:longtext',
+      'embedding:longtext',
+    ]);
   } finally {
     await sink.close();
   }
@@ -70,7 +94,9 @@ test('embeddings as little-endian float32 BLOBs', async () => {
 });
 
 test('an existing table that does not fit is refused with the column named', async () => {
-  await admin.query(`CREATE TABLE \`${table('bad')}\` (id VARCHAR(40), pos BIGINT, text TEXT, score DOUBLE, meta JSON, at DATETIME, frame TEXT, embedding INT, PRIMARY KEY (id, pos))`);
+  await admin.query(
+    `CREATE TABLE \`${table('bad')}\` (id VARCHAR(40), pos BIGINT, text TEXT, score DOUBLE, meta JSON, at DATETIME, frame TEXT, embedding INT, PRIMARY KEY (id, pos))`,
+  );
   const sink = mysqlSink({ url: MY_URL, table: table('bad') });
   try {
     await expect(sink.prepare(chunkSchema())).rejects.toThrow(ExportSchemaMismatch);

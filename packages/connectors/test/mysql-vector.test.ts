@@ -21,7 +21,10 @@ const withVector = vectorServer ? test : test.skip;
 afterAll(async () => {
   for (const uri of [OLD_URL, ...(vectorServer ? [VECTOR_URL] : [])]) {
     const c = await mysql.createConnection({ uri });
-    const [rows] = await c.query<mysql.RowDataPacket[]>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?`, [`${prefix}%`]);
+    const [rows] = await c.query<mysql.RowDataPacket[]>(
+      `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?`,
+      [`${prefix}%`],
+    );
     for (const r of rows) await c.query(`DROP TABLE \`${String(r.t)}\``);
     await c.end();
   }
@@ -48,7 +51,10 @@ test("on a server without VECTOR (MariaDB 10.11) 'auto' falls back to JSON and '
   try {
     await auto.upsert(chunkSchema(), chunkRows(1));
     const c = await mysql.createConnection({ uri: OLD_URL });
-    const [cols] = await c.query<mysql.RowDataPacket[]>(`SELECT column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'embedding'`, [`${prefix}_auto`]);
+    const [cols] = await c.query<mysql.RowDataPacket[]>(
+      `SELECT column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'embedding'`,
+      [`${prefix}_auto`],
+    );
     await c.end();
     expect(cols[0]!.t).toBe('longtext'); // MariaDB's JSON
     await expect(forced.prepare(chunkSchema())).rejects.toThrow(ConfigError);
@@ -71,13 +77,23 @@ withVector('on MariaDB 11.8 embeddings go to VECTOR(n), upsert idempotently, upd
     rows[2]!.embedding = null as never;
     await sink.upsert(chunkSchema(), rows);
     await sink.upsert(chunkSchema(), rows);
-    const [cols] = await vectorServer!.query<mysql.RowDataPacket[]>(`SELECT column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'embedding'`, [table]);
+    const [cols] = await vectorServer!.query<mysql.RowDataPacket[]>(
+      `SELECT column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'embedding'`,
+      [table],
+    );
     expect(cols[0]!.t).toBe('vector(4)');
-    expect(await read()).toEqual([['doc-0', 0, [0, 0.125, 0.25, 0.375]], ['doc-1', 1, [0.125, 0.25, 0.375, 0.5]], ['doc-2', 2, null]]);
+    expect(await read()).toEqual([
+      ['doc-0', 0, [0, 0.125, 0.25, 0.375]],
+      ['doc-1', 1, [0.125, 0.25, 0.375, 0.5]],
+      ['doc-2', 2, null],
+    ]);
 
     await sink.upsert(chunkSchema(), [{ ...chunkRows(1, { from: 1 })[0]!, embedding: [-1.5, 2.25, 1e-3, 3] }]);
     await sink.delete(chunkSchema(), [{ id: 'doc-0', pos: 0 }]);
-    expect(await read()).toEqual([['doc-1', 1, [-1.5, 2.25, Math.fround(1e-3), 3]], ['doc-2', 2, null]]);
+    expect(await read()).toEqual([
+      ['doc-1', 1, [-1.5, 2.25, Math.fround(1e-3), 3]],
+      ['doc-2', 2, null],
+    ]);
 
     // a second sink finds the VECTOR table and uses it as it is
     const again = mysqlSink({ url: VECTOR_URL, table });

@@ -32,7 +32,14 @@ test('creates the table, upserts idempotently, ships a second batch, deletes by 
       [schemaName],
     );
     expect(cols.rows.map((r) => `${r.column_name}:${r.udt_name}`)).toEqual([
-      'id:text', 'pos:int8', 'text:text', 'score:float8', 'meta:jsonb', 'at:timestamptz', 'frame:text', 'embedding:_float4',
+      'id:text',
+      'pos:int8',
+      'text:text',
+      'score:float8',
+      'meta:jsonb',
+      'at:timestamptz',
+      'frame:text',
+      'embedding:_float4',
     ]);
 
     const first = chunkRows(5);
@@ -52,10 +59,19 @@ test('creates the table, upserts idempotently, ships a second batch, deletes by 
     await sink.upsert(schema, second);
     const after = await rowsOf('chunks');
     expect(after).toHaveLength(8);
-    expect(after.filter((r) => String(r.text).endsWith('v2')).map((r) => Number(r.pos)).sort()).toEqual([3, 4, 5, 6]);
+    expect(
+      after
+        .filter((r) => String(r.text).endsWith('v2'))
+        .map((r) => Number(r.pos))
+        .sort(),
+    ).toEqual([3, 4, 5, 6]);
     expect(after.find((r) => Number(r.pos) === 7)!.text).toMatch(/v3$/);
 
-    await sink.delete(schema, [{ id: 'doc-0', pos: 0 }, { id: 'doc-1', pos: 4 }, { id: 'nope', pos: 99 }]);
+    await sink.delete(schema, [
+      { id: 'doc-0', pos: 0 },
+      { id: 'doc-1', pos: 4 },
+      { id: 'nope', pos: 99 },
+    ]);
     expect((await rowsOf('chunks')).map((r) => Number(r.pos))).toEqual([3, 6, 1, 7, 2, 5]);
 
     // nulls travel as NULL, not as text
@@ -68,7 +84,9 @@ test('creates the table, upserts idempotently, ships a second batch, deletes by 
 });
 
 test('an existing table that does not fit is refused with the column named', async () => {
-  await admin.query(`create table "${schemaName}".bad (id text, pos bigint, text text, score text, meta jsonb, at timestamptz, frame text, embedding real[], primary key (id, pos))`);
+  await admin.query(
+    `create table "${schemaName}".bad (id text, pos bigint, text text, score text, meta jsonb, at timestamptz, frame text, embedding real[], primary key (id, pos))`,
+  );
   const sink = postgres({ url: PG_URL, schema: schemaName, table: 'bad' });
   try {
     await expect(sink.prepare(chunkSchema())).rejects.toThrow(ExportSchemaMismatch);
@@ -80,14 +98,18 @@ test('an existing table that does not fit is refused with the column named', asy
   await expect(missing.prepare(chunkSchema())).rejects.toThrow(/absent does not exist/);
   await missing.close();
 
-  await admin.query(`create table "${schemaName}".nokey (id text, pos bigint, text text, score float8, meta jsonb, at timestamptz, frame text, embedding real[])`);
+  await admin.query(
+    `create table "${schemaName}".nokey (id text, pos bigint, text text, score float8, meta jsonb, at timestamptz, frame text, embedding real[])`,
+  );
   const nokey = postgres({ url: PG_URL, schema: schemaName, table: 'nokey' });
   await expect(nokey.prepare(chunkSchema())).rejects.toThrow(/no primary key or unique index on exactly \(id, pos\)/);
   await nokey.close();
 });
 
 test('an existing table that fits is used as is', async () => {
-  await admin.query(`create table "${schemaName}".fits (id varchar(40), pos integer, text text, score real, meta json, at timestamptz, frame text, embedding double precision[], extra text default 'x', unique (pos, id))`);
+  await admin.query(
+    `create table "${schemaName}".fits (id varchar(40), pos integer, text text, score real, meta json, at timestamptz, frame text, embedding double precision[], extra text default 'x', unique (pos, id))`,
+  );
   const sink = postgres({ url: PG_URL, schema: schemaName, table: 'fits' });
   try {
     await sink.upsert(chunkSchema(), chunkRows(3));

@@ -19,7 +19,9 @@ test('with pgvector installed, embeddings go to vector(n) and read back exactly 
     await sink.upsert(schema, chunkRows(2, { dim: 3, from: 3, tag: 'v2' }));
     await sink.delete(schema, [{ id: 'doc-0', pos: 0 }]);
     await sink.close();
-    const type = await pgl.db.query<{ t: string }>(`select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = 'chunks'::regclass and attname = 'embedding'`);
+    const type = await pgl.db.query<{ t: string }>(
+      `select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = 'chunks'::regclass and attname = 'embedding'`,
+    );
     expect(type.rows[0]!.t).toBe('vector(3)');
     const got = await pgl.db.query<{ pos: number; e: string; text: string }>(`select pos::int as pos, embedding::text as e, text from chunks order by pos`);
     expect(got.rows.map((r) => r.pos)).toEqual([1, 2, 3, 4]);
@@ -31,7 +33,10 @@ test('with pgvector installed, embeddings go to vector(n) and read back exactly 
     // the binary COPY encoding of vector(n) that the default load path uses, checked against pgvector's own reader
     const col = planPgColumn('e', chunkSchema(3).columns.find((c) => c.name === 'embedding')!.type, 'pgvector');
     const w = new CopyWriter();
-    for (const e of [[1.5, -2, 0.25], [0, 0, 1e-3]]) {
+    for (const e of [
+      [1.5, -2, 0.25],
+      [0, 0, 1e-3],
+    ]) {
       w.int16(1);
       col.binary(w, e);
     }
@@ -56,7 +61,9 @@ test('without the extension (the machine Postgres has none), embeddings fall bac
     const auto = postgres({ url: PG_URL, schema: schemaName, table: 'auto', create: true, vector: 'auto' });
     await auto.upsert(chunkSchema(3), chunkRows(2, { dim: 3 }));
     await auto.close();
-    const t = await admin.query(`select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '"${schemaName}".auto'::regclass and attname = 'embedding'`);
+    const t = await admin.query(
+      `select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = '"${schemaName}".auto'::regclass and attname = 'embedding'`,
+    );
     expect(t.rows[0].t).toBe('real[]');
     const forced = postgres({ url: PG_URL, schema: schemaName, table: 'forced', create: true, vector: 'pgvector' });
     await expect(forced.prepare(chunkSchema(3))).rejects.toThrow(/vector: 'pgvector' was asked for, but the extension is not installed/);

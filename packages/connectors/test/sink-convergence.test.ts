@@ -50,15 +50,32 @@ test('postgres: retain deletes every row whose key is not live; columns are adde
     expect(await sink.retain!(schema, chunks(keysOf(live)))).toBe(0);
 
     const more = withColumn(schema, { name: 'words', type: t.int().nullable().spec });
-    await sink.upsert(more, chunkRows(2).map((r) => ({ ...r, words: 7 })));
+    await sink.upsert(
+      more,
+      chunkRows(2).map((r) => ({ ...r, words: 7 })),
+    );
     const words = await admin.query(`select pos, words from "${schemaName}".chunks order by pos`);
-    expect(words.rows.map((r) => [Number(r.pos), r.words === null ? null : Number(r.words)])).toEqual([[0, 7], [1, 7], [2, null], [3, null], [5, null]]);
-    const type = await admin.query(`select data_type from information_schema.columns where table_schema = $1 and table_name = 'chunks' and column_name = 'words'`, [schemaName]);
+    expect(words.rows.map((r) => [Number(r.pos), r.words === null ? null : Number(r.words)])).toEqual([
+      [0, 7],
+      [1, 7],
+      [2, null],
+      [3, null],
+      [5, null],
+    ]);
+    const type = await admin.query(
+      `select data_type from information_schema.columns where table_schema = $1 and table_name = 'chunks' and column_name = 'words'`,
+      [schemaName],
+    );
     expect(type.rows[0].data_type).toBe('bigint');
 
     // `words` is no longer exported: kept by default, dropped with dropColumns
     await sink.upsert(schema, chunkRows(1));
-    const columns = async () => (await admin.query(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'chunks' order by ordinal_position`, [schemaName])).rows.map((r) => r.column_name);
+    const columns = async () =>
+      (
+        await admin.query(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'chunks' order by ordinal_position`, [
+          schemaName,
+        ])
+      ).rows.map((r) => r.column_name);
     expect(await columns()).toContain('words');
     const dropping = postgres({ url: PG_URL, schema: schemaName, table: 'chunks', dropColumns: true });
     try {
@@ -77,7 +94,10 @@ test('postgres: a table the sink may not alter names the column and the ALTER TA
   const sink = postgres({ url: PG_URL, schema: schemaName, table: 'theirs' });
   const schema: ExportSchema = { ...chunkSchema(), columns: chunkSchema().columns.filter((c) => ['id', 'pos', 'text', 'score'].includes(c.name)) };
   try {
-    const err = await sink.upsert(schema, chunkRows(1)).then(() => null, (e) => e);
+    const err = await sink.upsert(schema, chunkRows(1)).then(
+      () => null,
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(ExportSchemaMismatch);
     expect(err.message).toContain('column score is missing');
     expect(err.message).toContain(`add column "score" double precision`);
@@ -97,9 +117,17 @@ test('mysql: retain deletes every row whose key is not live; a new column is add
     const [rows] = await my.query<mysql.RowDataPacket[]>(`SELECT pos FROM \`${myTable}\` ORDER BY pos`);
     expect(rows.map((r) => Number(r.pos))).toEqual([1, 2, 3, 4]);
     const more = withColumn(schema, { name: 'words', type: t.int().nullable().spec });
-    await sink.upsert(more, chunkRows(2, { from: 1 }).map((r) => ({ ...r, words: 3 })));
+    await sink.upsert(
+      more,
+      chunkRows(2, { from: 1 }).map((r) => ({ ...r, words: 3 })),
+    );
     const [w] = await my.query<mysql.RowDataPacket[]>(`SELECT pos, words FROM \`${myTable}\` ORDER BY pos`);
-    expect(w.map((r) => [Number(r.pos), r.words === null ? null : Number(r.words)])).toEqual([[1, 3], [2, 3], [3, null], [4, null]]);
+    expect(w.map((r) => [Number(r.pos), r.words === null ? null : Number(r.words)])).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, null],
+      [4, null],
+    ]);
     // a permission or unknown-table error is one a retry cannot fix
     expect(isExportStuck({ code: 'ER_TABLEACCESS_DENIED_ERROR' })).toBe(true);
     expect(isExportStuck({ code: 'ER_LOCK_DEADLOCK' })).toBe(false);

@@ -157,10 +157,7 @@ describe('evaluate: nulls, errors and results', () => {
   test('a result of the wrong type becomes a CellInputError cell', async () => {
     const bad = defineUdf({ name: 'bad', version: '1', params: [t.string()], returns: t.int(), fn: ([s]) => s as unknown as number });
     const out = await evaluate(call(bad, col('s')), rowsOf('s', ['abc', '42']), envFor([bad]));
-    expect(out).toEqual([
-      { error: { type: 'CellInputError', message: 'column bad result: expected an integer, got string "abc"' } },
-      { value: 42 },
-    ]);
+    expect(out).toEqual([{ error: { type: 'CellInputError', message: 'column bad result: expected an integer, got string "abc"' } }, { value: 42 }]);
   });
 
   test('results are normalised to the return type (ISO string -> Date)', async () => {
@@ -220,7 +217,15 @@ describe('evaluate: nulls, errors and results', () => {
 
 describe('evaluate: job-level errors', () => {
   test('a TransientError is rethrown, failing the job instead of the cell', async () => {
-    const f = defineUdf({ name: 'f', version: '1', params: [t.int()], returns: t.int(), fn: () => { throw new TransientError('429 from provider', 1000); } });
+    const f = defineUdf({
+      name: 'f',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: () => {
+        throw new TransientError('429 from provider', 1000);
+      },
+    });
     await expect(evaluate(call(f, col('n')), rowsOf('n', [1]), envFor([f]))).rejects.toBeInstanceOf(TransientError);
   });
 
@@ -228,7 +233,15 @@ describe('evaluate: job-level errors', () => {
     class OtherCopy extends Error {
       override name = 'TransientError';
     }
-    const f = defineUdf({ name: 'f', version: '1', params: [t.int()], returns: t.int(), fn: () => { throw new OtherCopy('503'); } });
+    const f = defineUdf({
+      name: 'f',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: () => {
+        throw new OtherCopy('503');
+      },
+    });
     await expect(evaluate(call(f, col('n')), rowsOf('n', [1]), envFor([f]))).rejects.toThrow('503');
     const limited = Object.assign(new Error('bucket empty'), { name: 'RateLimitedError' });
     expect(isJobLevelError(limited)).toBe(true);
@@ -243,7 +256,12 @@ describe('evaluate: job-level errors', () => {
       version: '1',
       params: [t.int()],
       returns: t.int(),
-      batch: { maxSize: 10, fn: async () => { throw new TransientError('timeout'); } },
+      batch: {
+        maxSize: 10,
+        fn: async () => {
+          throw new TransientError('timeout');
+        },
+      },
     });
     await expect(evaluate(call(throwing, col('n')), rowsOf('n', [1, 2]), envFor([throwing]))).rejects.toThrow('timeout');
     const returning = defineUdf({
@@ -283,7 +301,17 @@ describe('JSON paths', () => {
   });
 
   test('readJsonPath reads keys and indexes; anything missing is null', () => {
-    const doc = { author: { name: 'Ada' }, tags: ['x', 'y'], grid: [[1, 2], [3, 4]], zero: 0, no: false, nothing: null };
+    const doc = {
+      author: { name: 'Ada' },
+      tags: ['x', 'y'],
+      grid: [
+        [1, 2],
+        [3, 4],
+      ],
+      zero: 0,
+      no: false,
+      nothing: null,
+    };
     expect(readJsonPath(doc, ['author', 'name'])).toBe('Ada');
     expect(readJsonPath(doc, ['tags', '1'])).toBe('y');
     expect(readJsonPath(doc, ['grid', '1', '0'])).toBe(3);
@@ -332,7 +360,13 @@ describe('evaluate: misbehaving UDFs and job-level errors', () => {
   });
 
   test('a batch UDF returning a non-array fails its chunk as cells, not the job', async () => {
-    const broken = defineUdf({ name: 'broken_batch', version: '1', params: [t.int()], returns: t.int(), batch: { maxSize: 10, fn: async () => 'nope' as never } });
+    const broken = defineUdf({
+      name: 'broken_batch',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      batch: { maxSize: 10, fn: async () => 'nope' as never },
+    });
     const out = await evaluate(call(broken, col('n')), rowsOf('n', [1, 2]), envFor([broken]));
     expect(out[0]).toEqual({ error: { type: 'TypeError', message: 'batch UDF broken_batch returned string for 2 rows' } });
   });
@@ -351,7 +385,16 @@ describe('evaluate: misbehaving UDFs and job-level errors', () => {
         return n;
       },
     });
-    await expect(evaluate(call(flaky, col('n')), rowsOf('n', Array.from({ length: 20 }, (_, i) => i)), envFor([flaky], { concurrency: 2 }))).rejects.toThrow('429 from provider');
+    await expect(
+      evaluate(
+        call(flaky, col('n')),
+        rowsOf(
+          'n',
+          Array.from({ length: 20 }, (_, i) => i),
+        ),
+        envFor([flaky], { concurrency: 2 }),
+      ),
+    ).rejects.toThrow('429 from provider');
     expect(calls).toBeLessThanOrEqual(4); // the two lanes stop at their next row instead of calling all 20
   });
 });
@@ -397,19 +440,46 @@ describe('evaluate: a job-level stop keeps what was computed', () => {
     });
     const stop: JobStop = {};
     const out = await evaluate(call(b, col('n')), rowsOf('n', [0, 1, 2, 3, 4, 5, 6, 7]), envFor([b], { stop }));
-    expect(chunks).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(chunks).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     expect(out).toEqual([
-      { value: 1 }, { value: 2 }, { value: 3 },
-      { value: 4 }, { pending: true }, { error: { type: 'CellInputError', message: 'bad row' } },
-      { pending: true }, { pending: true },
+      { value: 1 },
+      { value: 2 },
+      { value: 3 },
+      { value: 4 },
+      { pending: true },
+      { error: { type: 'CellInputError', message: 'bad row' } },
+      { pending: true },
+      { pending: true },
     ]);
     expect(stop.error).toBeInstanceOf(RateLimitedError);
   });
 
   test('a holder already stopped makes no call at all; nested calls over a stopped input stay pending', async () => {
     let calls = 0;
-    const inner = defineUdf({ name: 'inner', version: '1', params: [t.int()], returns: t.int(), fn: ([n]) => { calls++; if (n === 1) throw new TransientError('503'); return n; } });
-    const outer = defineUdf({ name: 'outer', version: '1', params: [t.int()], returns: t.int(), fn: ([n]) => { calls++; return n + 100; } });
+    const inner = defineUdf({
+      name: 'inner',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: ([n]) => {
+        calls++;
+        if (n === 1) throw new TransientError('503');
+        return n;
+      },
+    });
+    const outer = defineUdf({
+      name: 'outer',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: ([n]) => {
+        calls++;
+        return n + 100;
+      },
+    });
     const stop: JobStop = {};
     const out = await evaluate(call(outer, call(inner, col('n'))), rowsOf('n', [0, 1, 2]), envFor([inner, outer], { concurrency: 1, stop }));
     // inner: row 0 done, row 1 stops the job, row 2 not attempted; outer makes no call after the stop
@@ -430,7 +500,15 @@ describe('evaluate: a job-level stop keeps what was computed', () => {
     expect(isJobLevelError(new ProviderRateLimitError())).toBe(true);
     expect(isJobLevelError(Object.assign(new Error('a subclass from elsewhere'), { name: 'SomeTransient', code: 'E_TRANSIENT' }))).toBe(true);
     expect(isJobLevelError(new ConfigError('missing API key: set OPENAI_API_KEY'))).toBe(false); // a cell error on each row
-    const f = defineUdf({ name: 'p429', version: '1', params: [t.int()], returns: t.int(), fn: () => { throw new ProviderRateLimitError(); } });
+    const f = defineUdf({
+      name: 'p429',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      fn: () => {
+        throw new ProviderRateLimitError();
+      },
+    });
     await expect(evaluate(call(f, col('n')), rowsOf('n', [1, 2]), envFor([f]))).rejects.toThrow('429 Too Many Requests');
   });
 });

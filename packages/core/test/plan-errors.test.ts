@@ -23,8 +23,7 @@ const upper = defineUdf({ name: 'upper', version: '1', params: [t.string()], ret
 const near = defineUdf({ name: 'near', version: '1', params: [t.embedding(3)], returns: t.float(), fn: ([v]) => v[0]! });
 const sum = defineUdf({ name: 'sum', version: '1', params: [t.array('float')], returns: t.float(), fn: ([v]) => v.reduce((a, b) => a + b, 0) });
 
-const shop = (build: (p: PipelineBuilder, items: ReturnType<typeof itemsTable>) => void) =>
-  definePipeline('shop', (p) => build(p, itemsTable(p)));
+const shop = (build: (p: PipelineBuilder, items: ReturnType<typeof itemsTable>) => void) => definePipeline('shop', (p) => build(p, itemsTable(p)));
 const itemsTable = (p: PipelineBuilder) =>
   p.table('items', {
     id: t.string().primaryKey(),
@@ -149,7 +148,7 @@ describe('planPipeline column references', () => {
       items.compute('owner', upper(users.nick));
     });
     const err = planError(def);
-    expect(err.message).toBe('pipeline shop.items.owner: reads users.nick: a computed column may only read its own table\'s columns');
+    expect(err.message).toBe("pipeline shop.items.owner: reads users.nick: a computed column may only read its own table's columns");
     expect(err.details).toEqual({ pipeline: 'shop', table: 'items', column: 'owner' });
   });
 });
@@ -214,9 +213,7 @@ describe('definition checks', () => {
   });
 
   test('a computed column declared twice, or over a base column', () => {
-    expect(thrown(() => shop((_, items) => items.compute('title', upper(items.title)))).message).toBe(
-      'pipeline shop.items.title: column is declared twice',
-    );
+    expect(thrown(() => shop((_, items) => items.compute('title', upper(items.title)))).message).toBe('pipeline shop.items.title: column is declared twice');
   });
 
   test('a table declared twice', () => {
@@ -251,12 +248,8 @@ describe('names', () => {
   });
 
   test('invalid column names, in a schema and in compute()', () => {
-    expect(thrown(() => definePipeline('shop', (p) => p.table('items', { Id: t.string().primaryKey() }))).message).toBe(
-      `invalid column name "Id": ${rule}`,
-    );
-    expect(thrown(() => shop((_, items) => items.compute('has__double', upper(items.title)))).message).toBe(
-      `invalid column name "has__double": ${rule}`,
-    );
+    expect(thrown(() => definePipeline('shop', (p) => p.table('items', { Id: t.string().primaryKey() }))).message).toBe(`invalid column name "Id": ${rule}`);
+    expect(thrown(() => shop((_, items) => items.compute('has__double', upper(items.title)))).message).toBe(`invalid column name "has__double": ${rule}`);
   });
 
   test('valid names pass through', () => {

@@ -268,7 +268,9 @@ describe('views', () => {
 });
 
 describe('dependentsOf', () => {
-  const reads = (...cols: string[]) => ({ expr: { op: 'call' as const, udf: 'f', version: '1', args: cols.map((c) => ({ op: 'column' as const, table: 't', column: c })) } });
+  const reads = (...cols: string[]) => ({
+    expr: { op: 'call' as const, udf: 'f', version: '1', args: cols.map((c) => ({ op: 'column' as const, table: 't', column: c })) },
+  });
   const columns = [
     { name: 'text' },
     { name: 'a', computed: reads('text') },

@@ -23,7 +23,11 @@ function fnv1a(s: string, seed = 0x811c9dc5): number {
 function features(text: string): Map<string, number> {
   const counts = new Map<string, number>();
   const add = (f: string, w: number) => counts.set(f, (counts.get(f) ?? 0) + w);
-  const words = text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   for (const w of words) {
     add(`w:${w}`, 1);
     const padded = `<${w}>`;

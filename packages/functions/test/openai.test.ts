@@ -11,15 +11,7 @@ import { CellInputError, ConfigError, TransientError } from '@tessera/core';
 import { RedisRateGate } from '../../runtime/src/limiter';
 import { startOpenAIServer, deterministicEmbedding, type OpenAIServer } from '../../../test/support/openai-server';
 import { solidPng } from '../../../test/support/openai-server/png';
-import {
-  MemoryResponseCache,
-  chatUdf,
-  embeddingsUdf,
-  imageGenerationUdf,
-  structuredUdf,
-  transcriptionUdf,
-  visionUdf,
-} from '../src';
+import { MemoryResponseCache, chatUdf, embeddingsUdf, imageGenerationUdf, structuredUdf, transcriptionUdf, visionUdf } from '../src';
 import { runBatch, runFn, testContext } from './support/context';
 
 let server: OpenAIServer;
@@ -179,7 +171,11 @@ describe('openai embeddings', () => {
     const { ctx, usage } = testContext({ cache: new MemoryResponseCache() });
     const udf = embeddingsUdf({ ...conn(), model: 'test-embed', dimensions: 16, maxInputsPerRequest: 40 });
     const texts = Array.from({ length: 100 }, (_, i) => `chunk number ${i} of the document`);
-    const out = await runBatch<number[]>(udf, texts.map((t) => [t]), ctx);
+    const out = await runBatch<number[]>(
+      udf,
+      texts.map((t) => [t]),
+      ctx,
+    );
     expect(server.count()).toBe(3); // 40 + 40 + 20
     expect(server.arrivals.map((a) => a.inputs).sort()).toEqual([20, 40, 40]);
     out.forEach((v, i) => {
@@ -190,7 +186,11 @@ describe('openai embeddings', () => {
     expect(usage.tokens).toBe(server.arrivals.reduce((s, a) => s + a.tokens, 0));
 
     // the same rows again: no call at all; a new row alone: one request with one input
-    await runBatch(udf, [...texts.slice(0, 10), 'a new chunk'].map((t) => [t]), ctx);
+    await runBatch(
+      udf,
+      [...texts.slice(0, 10), 'a new chunk'].map((t) => [t]),
+      ctx,
+    );
     expect(server.count()).toBe(4);
     expect(server.arrivals[3]!.inputs).toBe(1);
   });
@@ -199,7 +199,11 @@ describe('openai embeddings', () => {
     const { ctx } = testContext();
     const udf = embeddingsUdf({ ...conn(), model: 'test-embed', dimensions: 8, maxTokensPerRequest: 8, maxInputTokens: 40 });
     const long = 'word '.repeat(50);
-    const out = await runBatch<number[]>(udf, [['alpha beta gamma'], [''], [long], ['delta epsilon'], ['zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon']], ctx);
+    const out = await runBatch<number[]>(
+      udf,
+      [['alpha beta gamma'], [''], [long], ['delta epsilon'], ['zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon']],
+      ctx,
+    );
     expect(out[1]).toBeInstanceOf(CellInputError);
     expect(out[2]).toBeInstanceOf(CellInputError);
     expect(Array.isArray(out[0]) && Array.isArray(out[3]) && Array.isArray(out[4])).toBe(true);

@@ -19,7 +19,13 @@ beforeEach(() => server.reset());
 describe('anthropic messages', () => {
   test('answers through the official SDK, with usage and cache', async () => {
     const { ctx, usage } = testContext({ cache: new MemoryResponseCache() });
-    const udf = anthropicMessagesUdf({ baseURL: server.origin, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'claude-test', maxTokens: 64, system: 'Be brief.' });
+    const udf = anthropicMessagesUdf({
+      baseURL: server.origin,
+      apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY',
+      model: 'claude-test',
+      maxTokens: 64,
+      system: 'Be brief.',
+    });
     expect(udf.spec.queue).toBe('model:anthropic:claude-test');
     expect(await runFn(udf, ['hello claude'], ctx)).toBe('Echo: hello claude');
     expect(await runFn(udf, ['hello claude'], ctx)).toBe('Echo: hello claude');
@@ -31,7 +37,10 @@ describe('anthropic messages', () => {
   test('errors are classified; the SDK does not retry', async () => {
     const { ctx } = testContext();
     const udf = anthropicMessagesUdf({ baseURL: server.origin, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'claude-test' });
-    server.inject([{ kind: 'status', status: 529 }, { kind: 'status', status: 400 }]);
+    server.inject([
+      { kind: 'status', status: 529 },
+      { kind: 'status', status: 400 },
+    ]);
     await expect(runFn(udf, ['a'], ctx)).rejects.toBeInstanceOf(TransientError);
     await expect(runFn(udf, ['b'], ctx)).rejects.toBeInstanceOf(CellInputError);
     expect(server.count()).toBe(2);
@@ -50,7 +59,10 @@ describe('gemini generateContent', () => {
   test('errors are classified; the SDK does not retry', async () => {
     const { ctx } = testContext();
     const udf = geminiGenerateUdf({ baseURL: server.origin, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'gemini-test' });
-    server.inject([{ kind: 'status', status: 503 }, { kind: 'status', status: 400 }]);
+    server.inject([
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 400 },
+    ]);
     await expect(runFn(udf, ['a'], ctx)).rejects.toBeInstanceOf(TransientError);
     await expect(runFn(udf, ['b'], ctx)).rejects.toBeInstanceOf(CellInputError);
     expect(server.count()).toBe(2);
@@ -65,7 +77,11 @@ describe('rate-limit headers', () => {
     try {
       const gate = new RedisRateGate({ redis, prefix, env: {} });
       const { ctx } = testContext({ rateGate: gate });
-      await runFn(anthropicMessagesUdf({ baseURL: limited.origin, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'claude-limited', maxTokens: 16 }), ['hi'], ctx);
+      await runFn(
+        anthropicMessagesUdf({ baseURL: limited.origin, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'claude-limited', maxTokens: 16 }),
+        ['hi'],
+        ctx,
+      );
       await runFn(chatUdf({ baseURL: limited.url, apiKeyEnv: 'TESSERA_TEST_PROVIDER_KEY', model: 'gpt-limited', maxTokens: 16 }), ['hi'], ctx);
       const learned = async (model: string) => {
         const [bucket] = (await redis.keys(`${prefix}*`)).filter((k) => k.includes(`:${model}:`) && !k.endsWith(':inflight'));

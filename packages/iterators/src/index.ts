@@ -26,4 +26,11 @@ import { stringSplitterDef } from './string/string-splitter';
 import { tileIteratorDef } from './image/tile-iterator';
 
 /** Every built-in iterator, for the runtime's registry (looked up by `name` and `version`). */
-export const builtinIterators: readonly IteratorDef<any, any>[] = [documentSplitterDef, frameIteratorDef, audioSplitterDef, stringSplitterDef, tileIteratorDef, videoSplitterDef];
+export const builtinIterators: readonly IteratorDef<any, any>[] = [
+  documentSplitterDef,
+  frameIteratorDef,
+  audioSplitterDef,
+  stringSplitterDef,
+  tileIteratorDef,
+  videoSplitterDef,
+];

@@ -26,16 +26,30 @@ const probe = async (url: string) => {
 
 describe('audioSplitter by duration', () => {
   test('3 s on 10 s: the k·3 grid, last segment 1 s', async () => {
-    expect(await bounds(a.wav, { duration: 3 })).toEqual([[0, 3], [3, 6], [6, 9], [9, 10]]);
+    expect(await bounds(a.wav, { duration: 3 })).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 9],
+      [9, 10],
+    ]);
   });
 
   test('minSegmentDuration drops a shorter last segment only', async () => {
-    expect(await bounds(a.wav, { duration: 3, minSegmentDuration: 1.5 })).toEqual([[0, 3], [3, 6], [6, 9]]);
+    expect(await bounds(a.wav, { duration: 3, minSegmentDuration: 1.5 })).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 9],
+    ]);
     expect(await bounds(a.wav, { duration: 3, minSegmentDuration: 1 })).toHaveLength(4);
   });
 
   test('overlap extends each segment past the next boundary; starts stay on the grid', async () => {
-    expect(await bounds(a.wav, { duration: 3, overlap: 0.5 })).toEqual([[0, 3.5], [3, 6.5], [6, 9.5], [9, 10]]);
+    expect(await bounds(a.wav, { duration: 3, overlap: 0.5 })).toEqual([
+      [0, 3.5],
+      [3, 6.5],
+      [6, 9.5],
+      [9, 10],
+    ]);
   });
 
   test('the grid has no drift: over 2 hours of 0.7 s segments every start is exactly k*0.7', () => {
@@ -60,7 +74,11 @@ describe('audioSplitter by duration', () => {
   ] as const)('%s segments keep their codec (%s), lossy ones remuxed without re-encoding to within one packet', async (kind, codec, ext) => {
     const rows = await split(a[kind], { duration: 4 });
     // the last end is the file's stated duration (MP3 adds encoder padding: 10.08 s)
-    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 4], [4, 8], [8, expect.closeTo(10, 0)]]);
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, expect.closeTo(10, 0)],
+    ]);
     for (const r of rows) {
       const p = await probe(r.audioSegment);
       expect(p.codec).toBe(codec);
@@ -89,19 +107,28 @@ describe('audioSplitter by maxSize', () => {
   });
 
   test('a maxSize too small for the bit rate is a CellInputError', async () => {
-    await expect(split(a.wav, { maxSize: 1000, overlap: 1 })).rejects.toThrow(/tone\.wav: maxSize 1000 bytes is too small for this 256000 bit\/s stream with 1 s overlap/);
+    await expect(split(a.wav, { maxSize: 1000, overlap: 1 })).rejects.toThrow(
+      /tone\.wav: maxSize 1000 bytes is too small for this 256000 bit\/s stream with 1 s overlap/,
+    );
   });
 });
 
 describe('audioSplitter short tails (minTailDuration, default 0.5 s)', () => {
   test('by duration, a 16 ms tail is merged into the segment before: no segment for 16 ms of audio', async () => {
     const rows = await split(a.tail, { duration: 5 });
-    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 5], [5, 10.016]]);
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([
+      [0, 5],
+      [5, 10.016],
+    ]);
     expect((await probe(rows[1]!.audioSegment)).duration).toBeCloseTo(5.016, 3);
   });
 
   test('minTailDuration: 0 keeps every tail, as before', async () => {
-    expect(await bounds(a.tail, { duration: 5, minTailDuration: 0 })).toEqual([[0, 5], [5, 10], [10, 10.016]]);
+    expect(await bounds(a.tail, { duration: 5, minTailDuration: 0 })).toEqual([
+      [0, 5],
+      [5, 10],
+      [10, 10.016],
+    ]);
   });
 
   test('by maxSize, a short tail is balanced away: equal segments, each file still within maxSize', async () => {
@@ -122,11 +149,19 @@ describe('audioSplitter silence-aware cuts', () => {
   });
 
   test('without minSilenceLen the same file is cut on the grid', async () => {
-    expect(await bounds(a.pauses, { duration: 4 })).toEqual([[0, 4], [4, 8], [8, 10]]);
+    expect(await bounds(a.pauses, { duration: 4 })).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
   });
 
   test('a pause shorter than minSilenceLen is not a cut point', async () => {
-    expect(await bounds(a.pauses, { duration: 4, minSilenceLen: 1.5 })).toEqual([[0, 4], [4, 8], [8, 10]]);
+    expect(await bounds(a.pauses, { duration: 4, minSilenceLen: 1.5 })).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
   });
 
   test('trimLeadingSilence starts the first segment where the leading silence ends', async () => {
@@ -135,12 +170,19 @@ describe('audioSplitter silence-aware cuts', () => {
     expect(got[0]![0]).toBeCloseTo(1.5, 1);
     expect(got[0]![1]).toBeCloseTo(4.5, 1);
     expect(got[1]![1]).toBe(6);
-    expect(await bounds(a.leadingSilence, { duration: 3 })).toEqual([[0, 3], [3, 6]]);
+    expect(await bounds(a.leadingSilence, { duration: 3 })).toEqual([
+      [0, 3],
+      [3, 6],
+    ]);
   });
 
   test('a tone louder than silenceThresh is not silence: with -80 dBFS digital silence still is', async () => {
     expect(await bounds(a.pauses, { duration: 4, minSilenceLen: 0.5, silenceThresh: -80 })).toHaveLength(3);
-    expect(await bounds(a.wav, { duration: 4, minSilenceLen: 0.5, silenceThresh: -3 })).toEqual([[0, 4], [4, 8], [8, 10]]);
+    expect(await bounds(a.wav, { duration: 4, minSilenceLen: 0.5, silenceThresh: -3 })).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
   });
 });
 

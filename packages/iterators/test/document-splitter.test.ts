@@ -20,8 +20,17 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-type Row = { text: string; title?: string | null; heading?: Record<string, string> | null; sourceline?: number | null; page?: number | null; bbox?: unknown; image?: string | null };
-const split = (file: string, params: DocumentSplitterParams) => collect(documentSplitterDef.run(file, params, localContext(join(dir, 'out')))) as Promise<Row[]>;
+type Row = {
+  text: string;
+  title?: string | null;
+  heading?: Record<string, string> | null;
+  sourceline?: number | null;
+  page?: number | null;
+  bbox?: unknown;
+  image?: string | null;
+};
+const split = (file: string, params: DocumentSplitterParams) =>
+  collect(documentSplitterDef.run(file, params, localContext(join(dir, 'out')))) as Promise<Row[]>;
 const texts = async (file: string, params: DocumentSplitterParams) => (await split(file, params)).map((r) => r.text);
 const ALL_META = ['title', 'heading', 'sourceline', 'page'] as const;
 /** how many windows of `size` with `overlap` cover n units */
@@ -32,7 +41,13 @@ describe('documentSplitter on HTML', () => {
     const rows = await split(d.html, { separators: 'heading', metadata: [...ALL_META] });
     expect(rows).toEqual([
       { text: 'Widgets\n\nWidgets are small. They are useful.', title: 'Widget Guide', heading: { h1: 'Widgets' }, sourceline: 6, page: null },
-      { text: 'Install\n\nRun the installer.\n\nThen restart & relax.', title: 'Widget Guide', heading: { h1: 'Widgets', h2: 'Install' }, sourceline: 8, page: null },
+      {
+        text: 'Install\n\nRun the installer.\n\nThen restart & relax.',
+        title: 'Widget Guide',
+        heading: { h1: 'Widgets', h2: 'Install' },
+        sourceline: 8,
+        page: null,
+      },
       { text: 'Linux\n\nUse the package manager.', title: 'Widget Guide', heading: { h1: 'Widgets', h2: 'Install', h3: 'Linux' }, sourceline: 11, page: null },
       { text: 'Usage\n\nCall the widget. It wraps lines.', title: 'Widget Guide', heading: { h1: 'Widgets', h2: 'Usage' }, sourceline: 14, page: null },
     ]);
@@ -51,8 +66,17 @@ describe('documentSplitter on HTML', () => {
 
   test('sentence: every sentence of every block', async () => {
     expect(await texts(d.html, { separators: ['sentence'] })).toEqual([
-      'Widgets', 'Widgets are small.', 'They are useful.', 'Install', 'Run the installer.', 'Then restart & relax.',
-      'Linux', 'Use the package manager.', 'Usage', 'Call the widget.', 'It wraps lines.',
+      'Widgets',
+      'Widgets are small.',
+      'They are useful.',
+      'Install',
+      'Run the installer.',
+      'Then restart & relax.',
+      'Linux',
+      'Use the package manager.',
+      'Usage',
+      'Call the widget.',
+      'It wraps lines.',
     ]);
   });
 
@@ -69,7 +93,9 @@ describe('documentSplitter on HTML', () => {
 
   test('<br> is a line break, other source whitespace collapses, <pre> keeps its lines', async () => {
     const file = join(dir, 'br.html');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, '<html><body><p>Line one<br>line   two\n  continues</p><pre>a  b\n  c</pre></body></html>'));
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(file, '<html><body><p>Line one<br>line   two\n  continues</p><pre>a  b\n  c</pre></body></html>'),
+    );
     expect(await texts(file, { separators: 'paragraph' })).toEqual(['Line one\nline two continues', 'a  b\n  c']);
   });
 
@@ -87,7 +113,9 @@ describe('documentSplitter on HTML', () => {
 describe('documentSplitter on Markdown', () => {
   test('inline HTML in a heading (a README logo) is left out of the heading path and title, kept in the text', async () => {
     const file = join(dir, 'logo.md');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, '# <img src="logo.svg" alt="" width="32"> Widget <b>Kit</b>\n\nIntro.\n\n## <a id="x"></a>Install\n\nRun it.\n'));
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(file, '# <img src="logo.svg" alt="" width="32"> Widget <b>Kit</b>\n\nIntro.\n\n## <a id="x"></a>Install\n\nRun it.\n'),
+    );
     const rows = await split(file, { separators: 'heading', metadata: ['title', 'heading'] });
     expect(rows.map((r) => [r.title, r.heading])).toEqual([
       ['Widget Kit', { h1: 'Widget Kit' }],
@@ -113,10 +141,20 @@ describe('documentSplitter on Markdown', () => {
 
   test('paragraph and sentence', async () => {
     expect(await texts(d.markdown, { separators: 'paragraph' })).toEqual([
-      'Widgets\n\nWidgets are small.\nThey are useful.', 'Install\n\nRun the installer.', '```sh\n# not a heading\nmake install\n```', 'Usage\n\nCall the widget.',
+      'Widgets\n\nWidgets are small.\nThey are useful.',
+      'Install\n\nRun the installer.',
+      '```sh\n# not a heading\nmake install\n```',
+      'Usage\n\nCall the widget.',
     ]);
     expect(await texts(d.markdown, { separators: 'sentence' })).toEqual([
-      'Widgets', 'Widgets are small.', 'They are useful.', 'Install', 'Run the installer.', '```sh # not a heading make install ```', 'Usage', 'Call the widget.',
+      'Widgets',
+      'Widgets are small.',
+      'They are useful.',
+      'Install',
+      'Run the installer.',
+      '```sh # not a heading make install ```',
+      'Usage',
+      'Call the widget.',
     ]);
   });
 });
@@ -211,7 +249,12 @@ describe('documentSplitter on PDF', () => {
 
   test('paragraph: paragraphs found from line spacing', async () => {
     const rows = await split(d.pdf, { separators: 'paragraph', metadata: ['page'] });
-    expect(rows).toEqual([1, 2, 3].flatMap((n) => [{ text: para1(n), page: n }, { text: para2(n), page: n }]));
+    expect(rows).toEqual(
+      [1, 2, 3].flatMap((n) => [
+        { text: para1(n), page: n },
+        { text: para2(n), page: n },
+      ]),
+    );
   });
 
   test('sentence: a sentence wrapped across lines is one sentence', async () => {
@@ -241,7 +284,11 @@ describe('documentSplitter on PDF', () => {
       split(other, { separators: 'page', metadata: ['title', 'page'] }),
       split(d.pdf, { separators: 'paragraph', metadata: ['page'] }),
     ]);
-    expect(a.map((r) => [r.title, r.page])).toEqual([['Quarterly Report', 1], ['Quarterly Report', 2], ['Quarterly Report', 3]]);
+    expect(a.map((r) => [r.title, r.page])).toEqual([
+      ['Quarterly Report', 1],
+      ['Quarterly Report', 2],
+      ['Quarterly Report', 3],
+    ]);
     expect(b).toEqual([{ text: 'Only page of the other PDF.', title: 'Other', page: 1 }]);
     expect(c).toHaveLength(6);
   });
@@ -262,7 +309,11 @@ describe('documentSplitter bad input', () => {
     ['corrupt PDF', () => d.pdfCorrupt, /corrupt\.pdf: is not a readable PDF: /],
     ['text named .pdf', () => d.notPdf, /fake\.pdf: is named \.pdf but is not a PDF/],
     ['damaged docx', () => d.docx, /letter\.docx: is a damaged ZIP container/],
-    ['a ZIP that is no Office document', () => o.plainZip, /book\.epub: unsupported document format: a ZIP container that is not a Word, PowerPoint or Excel document \(epub, odt, a plain archive, \.\.\.\) \(\.epub\); supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text/],
+    [
+      'a ZIP that is no Office document',
+      () => o.plainZip,
+      /book\.epub: unsupported document format: a ZIP container that is not a Word, PowerPoint or Excel document \(epub, odt, a plain archive, \.\.\.\) \(\.epub\); supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text/,
+    ],
     ['png', () => d.png, /picture\.png: unsupported document format: an image/],
     ['missing file', () => d.missing, /missing\.pdf: cannot be read \(ENOENT\)/],
   ])('%s is a CellInputError naming the file and the cause', async (_n, file, message) => {
@@ -326,7 +377,11 @@ describe('documentSplitter PDF bounding boxes and page images', () => {
     const helv = await (await PDFDocument.create()).embedFont(StandardFonts.Helvetica);
     const w = (s: string) => helv.widthOfTextAtSize(s, 11);
     const rows = await split(file, { separators: 'paragraph', metadata: ['page', 'bbox'] });
-    expect(rows.map((r) => [r.text, r.page])).toEqual([['Alpha beta\nGamma', 1], ['Delta', 1], ['Epsilon zeta eta', 2]]);
+    expect(rows.map((r) => [r.text, r.page])).toEqual([
+      ['Alpha beta\nGamma', 1],
+      ['Delta', 1],
+      ['Epsilon zeta eta', 2],
+    ]);
     // writePdf: baselines at y = 740, 724.6, then a paragraph gap: 693.8 (PDF y, from the bottom of a 792 pt page)
     const want = [
       [1, 50, 792 - 740 - 11, 50 + Math.max(w('Alpha beta'), w('Gamma')), 792 - 724.6],
@@ -351,7 +406,9 @@ describe('documentSplitter PDF bounding boxes and page images', () => {
 
   test("elements ['text', 'image']: each row carries the PNG of its page, rendered once per page at imageDpi", async () => {
     const ctx = localContext(join(dir, 'out'));
-    const rows = (await collect(documentSplitterDef.run(d.pdf, { separators: ['page', 'paragraph'], elements: ['text', 'image'] }, ctx))) as unknown as Array<Row & { image: string }>;
+    const rows = (await collect(documentSplitterDef.run(d.pdf, { separators: ['page', 'paragraph'], elements: ['text', 'image'] }, ctx))) as unknown as Array<
+      Row & { image: string }
+    >;
     expect(rows.map((r) => r.text)).toEqual(PDF_PAGES.flat().map((l) => l.join('\n')));
     expect(rows[0]!.image).toBe(rows[1]!.image); // two paragraphs of page 1
     expect(new Set(rows.map((r) => r.image)).size).toBe(3);
@@ -360,14 +417,18 @@ describe('documentSplitter PDF bounding boxes and page images', () => {
     // text is drawn: some pixels are dark
     const stats = await sharp(fileURLToPath(rows[0]!.image)).stats();
     expect(stats.channels[0]!.min).toBeLessThan(100);
-    const small = (await collect(documentSplitterDef.run(d.pdf, { separators: 'page', elements: ['image'], imageDpi: 36 }, ctx))) as unknown as Array<Row & { image: string }>;
+    const small = (await collect(documentSplitterDef.run(d.pdf, { separators: 'page', elements: ['image'], imageDpi: 36 }, ctx))) as unknown as Array<
+      Row & { image: string }
+    >;
     expect((await sharp(fileURLToPath(small[0]!.image)).metadata()).width).toBe(306);
     expect(Object.keys(documentSplitterDef.outputs({ separators: 'page', elements: ['image'] }))).toEqual(['text', 'image']);
   });
 
   test("a scanned PDF with elements 'image' gives its pages as images (empty text) and no warning", async () => {
     const ctx = localContext(join(dir, 'out'));
-    const rows = (await collect(documentSplitterDef.run(d.pdfNoText, { separators: 'page', elements: ['image'], metadata: ['page'] }, ctx))) as unknown as Array<Row & { image: string }>;
+    const rows = (await collect(
+      documentSplitterDef.run(d.pdfNoText, { separators: 'page', elements: ['image'], metadata: ['page'] }, ctx),
+    )) as unknown as Array<Row & { image: string }>;
     expect(rows.map((r) => [r.text, r.page])).toEqual([['', 1]]);
     expect(ctx.warnings).toEqual([]);
     const { data, info } = await sharp(fileURLToPath(rows[0]!.image)).raw().toBuffer({ resolveWithObject: true });

@@ -6,7 +6,11 @@ describe('iterator factories in a pipeline definition', () => {
   test('views get pos, the iterator outputs (with requested metadata only) and the base columns', () => {
     const def = definePipeline('media', (p) => {
       const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document() });
-      const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['title', 'page'] }));
+      const chunks = p.view(
+        'chunks',
+        docs,
+        documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['title', 'page'] }),
+      );
       // typed: `chunks.text` is a string column, `chunks.page` exists because it was requested
       const text: import('@tessera/core').ColumnRef<'string', string> = chunks.text;
       expect(text.column).toBe('text');
@@ -50,7 +54,12 @@ describe('iterator factories in a pipeline definition', () => {
 
   test('builtinIterators lists every iterator once, by name and version', () => {
     expect(builtinIterators.map((d) => `${d.name}@${d.version}`)).toEqual([
-      'documentSplitter@3', 'frameIterator@2', 'audioSplitter@2', 'stringSplitter@1', 'tileIterator@2', 'videoSplitter@1',
+      'documentSplitter@3',
+      'frameIterator@2',
+      'audioSplitter@2',
+      'stringSplitter@1',
+      'tileIterator@2',
+      'videoSplitter@1',
     ]);
   });
 });

@@ -21,6 +21,8 @@ describe('stringSplitter', () => {
   test('only the sentence separator exists', () => {
     expect(() => stringSplitterDef.validate({ separators: 'sentence' })).not.toThrow();
     expect(() => stringSplitterDef.validate({ separators: ['sentence'] } as unknown as StringSplitterParams)).not.toThrow();
-    expect(() => stringSplitterDef.validate({ separators: 'paragraph' } as unknown as StringSplitterParams)).toThrow(`separators must be 'sentence', got "paragraph"`);
+    expect(() => stringSplitterDef.validate({ separators: 'paragraph' } as unknown as StringSplitterParams)).toThrow(
+      `separators must be 'sentence', got "paragraph"`,
+    );
   });
 });

@@ -19,9 +19,14 @@ beforeAll(async () => {
   const px = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px.set([x, y, 200], (y * W + x) * 3);
   rgb = join(dir, 'grid.png');
-  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(rgb);
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(rgb);
   rgba = join(dir, 'grid-alpha.png');
-  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).ensureAlpha(1).png().toFile(rgba);
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+    .ensureAlpha(1)
+    .png()
+    .toFile(rgba);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -39,7 +44,10 @@ describe('tileIterator on a photo with an EXIF Orientation tag', () => {
     const px = Buffer.alloc(40 * 20 * 3);
     for (let y = 0; y < 20; y++) for (let x = 0; x < 40; x++) px.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3);
     photo = join(dir, 'phone.jpg');
-    await sharp(px, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(photo);
+    await sharp(px, { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toFile(photo);
     expect((await sharp(photo).metadata()).orientation).toBe(6);
   });
   const reddish = (p: number[]) => p[0]! > 200 && p[2]! < 60;
@@ -47,14 +55,20 @@ describe('tileIterator on a photo with an EXIF Orientation tag', () => {
 
   test('default (applyExifOrientation: true): tiled upright as shown, 20x40 gives one column of two 20x20 tiles, red on top', async () => {
     const rows = await tiles(photo, { tileSize: 20 });
-    expect(rows.map((r) => r.tileCoord)).toEqual([[0, 0], [0, 1]]);
+    expect(rows.map((r) => r.tileCoord)).toEqual([
+      [0, 0],
+      [0, 1],
+    ]);
     expect(reddish(await pixel(rows[0]!.tile, 10, 10))).toBe(true);
     expect(bluish(await pixel(rows[1]!.tile, 10, 10))).toBe(true);
   });
 
   test('applyExifOrientation: false tiles the stored pixels: one row of two tiles, red left', async () => {
     const rows = await tiles(photo, { tileSize: 20, applyExifOrientation: false });
-    expect(rows.map((r) => r.tileCoord)).toEqual([[0, 0], [1, 0]]);
+    expect(rows.map((r) => r.tileCoord)).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
     expect(reddish(await pixel(rows[0]!.tile, 10, 10))).toBe(true);
     expect(bluish(await pixel(rows[1]!.tile, 10, 10))).toBe(true);
   });
@@ -65,7 +79,15 @@ describe('tileIterator on an animated GIF (3 frames: red, green, blue; made by f
   beforeAll(async () => {
     gif = join(dir, 'anim.gif');
     const src = (c: string) => `color=${c}:s=32x32:r=1:d=1`;
-    await ffmpeg('-filter_complex', `${src('red')}[a];${src('lime')}[b];${src('blue')}[c];[a][b][c]concat=n=3:v=1:a=0`, '-fps_mode', 'passthrough', '-pix_fmt', 'rgb8', gif);
+    await ffmpeg(
+      '-filter_complex',
+      `${src('red')}[a];${src('lime')}[b];${src('blue')}[c];[a][b][c]concat=n=3:v=1:a=0`,
+      '-fps_mode',
+      'passthrough',
+      '-pix_fmt',
+      'rgb8',
+      gif,
+    );
     expect((await sharp(gif).metadata()).pages).toBe(3);
   });
   const colour = (p: number[]) => (p[0]! > 200 ? 'red' : p[1]! > 200 ? 'green' : p[2]! > 200 ? 'blue' : 'other');
@@ -80,8 +102,19 @@ describe('tileIterator on an animated GIF (3 frames: red, green, blue; made by f
 
   test("gifFrames: 'all' tiles every frame, frame by frame, with tileFrame", async () => {
     const rows = await tiles(gif, { tileSize: 16, gifFrames: 'all' });
-    expect(rows.map((r) => [r.tileFrame, ...r.tileCoord])).toEqual([0, 1, 2].flatMap((f) => [[f, 0, 0], [f, 1, 0], [f, 0, 1], [f, 1, 1]]));
-    expect(rows.map((r) => r.tileBox[3])).toEqual(Array(12).fill(0).map((_, i) => (i % 4 < 2 ? 16 : 32)));
+    expect(rows.map((r) => [r.tileFrame, ...r.tileCoord])).toEqual(
+      [0, 1, 2].flatMap((f) => [
+        [f, 0, 0],
+        [f, 1, 0],
+        [f, 0, 1],
+        [f, 1, 1],
+      ]),
+    );
+    expect(rows.map((r) => r.tileBox[3])).toEqual(
+      Array(12)
+        .fill(0)
+        .map((_, i) => (i % 4 < 2 ? 16 : 32)),
+    );
     const colours = await Promise.all(rows.map(async (r) => colour(await pixel(r.tile, 15, 15))));
     expect(colours).toEqual([...Array(4).fill('red'), ...Array(4).fill('green'), ...Array(4).fill('blue')]);
     expect(Object.keys(tileIteratorDef.outputs({ tileSize: 16, gifFrames: 'all' }))).toEqual(['tile', 'tileCoord', 'tileBox', 'tileFrame']);
@@ -123,12 +156,19 @@ describe('tileIterator', () => {
 
   test('a tile larger than the image gives one padded tile', async () => {
     const rows = await tiles(rgb, { tileSize: 128 });
-    expect(rows.map((r) => [r.tileCoord, r.tileBox])).toEqual([[[0, 0], [0, 0, 128, 128]]]);
+    expect(rows.map((r) => [r.tileCoord, r.tileBox])).toEqual([
+      [
+        [0, 0],
+        [0, 0, 128, 128],
+      ],
+    ]);
   });
 
   test('identical tiles share one content-addressed object', async () => {
     const flat = join(dir, 'flat.png');
-    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toFile(flat);
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+      .png()
+      .toFile(flat);
     const rows = await tiles(flat, { tileSize: 32 });
     expect(rows).toHaveLength(4);
     expect(new Set(rows.map((r) => r.tile)).size).toBe(1);

@@ -30,14 +30,32 @@ const split = (file: string, params: VideoSplitterParams) => collect(videoSplitt
 const bounds = async (file: string, params: VideoSplitterParams) => (await split(file, params)).map((r) => [r.segmentStart, r.segmentEnd]);
 async function frames(url: string): Promise<{ video: number; codecs: string[]; duration: number }> {
   const j = await ffprobeJson(fileURLToPath(url), 'stream=codec_type,codec_name,nb_read_frames:format=duration');
-  const { stdout } = await import('./support/run').then((m) => m.exec('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', fileURLToPath(url)]));
+  const { stdout } = await import('./support/run').then((m) =>
+    m.exec('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      fileURLToPath(url),
+    ]),
+  );
   return { video: Number(stdout.trim()), codecs: j.streams.map((s: any) => `${s.codec_type}:${s.codec_name}`), duration: Number(j.format.duration) };
 }
 
 describe("videoSplitter mode 'fast' (stream copy)", () => {
   test('duration 2.5: cuts on the first key frame at or after each k·2.5 s (3, 5, 8 s); no frame lost or doubled', async () => {
     const rows = await split(clip, { duration: 2.5 });
-    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 3], [3, 5], [5, 8], [8, 10]]);
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([
+      [0, 3],
+      [3, 5],
+      [5, 8],
+      [8, 10],
+    ]);
     const got = await Promise.all(rows.map((r) => frames(r.segment)));
     expect(got.map((g) => g.video)).toEqual([90, 60, 90, 60]);
     expect(got.every((g) => g.codecs.join() === 'video:h264,audio:aac')).toBe(true); // copied, not re-encoded
@@ -45,12 +63,19 @@ describe("videoSplitter mode 'fast' (stream copy)", () => {
   });
 
   test('explicit segmentTimes 2.5 and 7: segments [0, 3), [3, 7), [7, 10)', async () => {
-    expect(await bounds(clip, { segmentTimes: [2.5, 7] })).toEqual([[0, 3], [3, 7], [7, 10]]);
+    expect(await bounds(clip, { segmentTimes: [2.5, 7] })).toEqual([
+      [0, 3],
+      [3, 7],
+      [7, 10],
+    ]);
   });
 
   test('a WebM stays WebM (VP8 copied)', async () => {
     const rows = await split(webm, { duration: 2 });
-    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 2], [2, 4]]);
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([
+      [0, 2],
+      [2, 4],
+    ]);
     expect(rows.every((r) => r.segment.endsWith('.webm'))).toBe(true);
     expect((await frames(rows[0]!.segment)).codecs).toEqual(['video:vp8']);
   });
@@ -60,14 +85,23 @@ describe("videoSplitter mode 'fast' (stream copy)", () => {
   });
 
   test('minSegmentDuration drops a shorter last segment', async () => {
-    expect(await bounds(clip, { duration: 3, minSegmentDuration: 1.5 })).toEqual([[0, 3], [3, 6], [6, 9]]);
+    expect(await bounds(clip, { duration: 3, minSegmentDuration: 1.5 })).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 9],
+    ]);
   });
 });
 
 describe("videoSplitter mode 'accurate' (re-encoded)", () => {
   test('duration 2.5: cuts exactly at 2.5, 5, 7.5 s, 75 frames each, H.264 + AAC in MP4', async () => {
     const rows = await split(clip, { duration: 2.5, mode: 'accurate' });
-    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 2.5], [2.5, 5], [5, 7.5], [7.5, 10]]);
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([
+      [0, 2.5],
+      [2.5, 5],
+      [5, 7.5],
+      [7.5, 10],
+    ]);
     const got = await Promise.all(rows.map((r) => frames(r.segment)));
     expect(got.map((g) => g.video)).toEqual([75, 75, 75, 75]);
     expect(got.every((g) => g.codecs.join() === 'video:h264,audio:aac')).toBe(true);
@@ -75,7 +109,10 @@ describe("videoSplitter mode 'accurate' (re-encoded)", () => {
 
   test('explicit segmentTimes on a WebM: cut where asked, written as MP4', async () => {
     const rows = await split(webm, { segmentTimes: [1.2], mode: 'accurate' });
-    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([[0, 1.2], [1.2, 4]]);
+    expect(rows.map((r) => [r.segmentStart, r.segmentEnd])).toEqual([
+      [0, 1.2],
+      [1.2, 4],
+    ]);
     expect((await frames(rows[0]!.segment)).video).toBe(30);
     expect(rows.every((r) => r.segment.endsWith('.mp4'))).toBe(true);
   });

@@ -6,8 +6,14 @@ const intFrom = (def: number, min: number) => z.coerce.number().int().min(min).d
 const schema = z.object({
   TESSERA_DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/postgres'),
   TESSERA_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  TESSERA_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits, underscores').default('tessera'),
-  TESSERA_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . -').default('tessera'),
+  TESSERA_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits, underscores')
+    .default('tessera'),
+  TESSERA_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . -')
+    .default('tessera'),
   TESSERA_BATCH_SIZE: intFrom(1000, 1),
   TESSERA_MEDIA_DESTINATION: z.string().default('.tessera/media'),
   TESSERA_MEDIA_CACHE_DIR: z.string().default('.tessera/cache'),

@@ -1,7 +1,18 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planPipeline, setValueLimits, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
-import { Store, iterationColumns, viewsOf, type ApplyOptions, type Row, type WriteOptions, type CatalogTable, type WriteOp, type WriteRequest, type RequestOutcome } from '@tessera/store';
+import {
+  Store,
+  iterationColumns,
+  viewsOf,
+  type ApplyOptions,
+  type Row,
+  type WriteOptions,
+  type CatalogTable,
+  type WriteOp,
+  type WriteRequest,
+  type RequestOutcome,
+} from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
 import type { DerivedWork } from './jobs/payloads';
@@ -47,7 +58,9 @@ export class Engine {
   static async connect(config: TesseraConfig): Promise<Engine> {
     setValueLimits({ maxValueBytes: config.maxValueBytes, maxJsonDepth: config.maxJsonDepth });
     const store = await Store.open({ url: config.databaseUrl, schema: config.schema }).catch((e: Error) => {
-      throw new Error(`cannot reach Postgres at ${redact(config.databaseUrl)}: ${e.message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_DATABASE_URL`);
+      throw new Error(
+        `cannot reach Postgres at ${redact(config.databaseUrl)}: ${e.message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_DATABASE_URL`,
+      );
     });
     const redis = await connectRedis(config.redisUrl).catch(async (e: Error) => {
       await store.close();
@@ -185,11 +198,17 @@ export class Engine {
       }
     });
     if (checked.length) {
-      const g = await this.store.commitGroup(pipeline, table, op, checked.map((i) => requests[i]!));
+      const g = await this.store.commitGroup(
+        pipeline,
+        table,
+        op,
+        checked.map((i) => requests[i]!),
+      );
       g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
       const t = await this.store.table(pipeline, table);
       const fresh = new Set(g.commits.map((c) => c.version));
-      for (const c of g.commits) await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
+      for (const c of g.commits)
+        await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
       await this.store.markEnqueued(t.id, [...fresh]);
       const again = [...new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])))];
       for (const v of await this.store.unqueuedVersions(t.id, again)) {
@@ -203,7 +222,12 @@ export class Engine {
   /** Re-ship every live row of a table to its exports, or to the named ones (`tessera export --full [--sink name]`). */
   async exportFull(pipeline: string, table: string, opts: { sinks?: string[] } = {}): Promise<void> {
     const t = await this.store.table(pipeline, table);
-    await this.enqueue(pipeline, table, t.version, { columns: [], tag: `full-${Date.now()}`, full: true, ...(opts.sinks?.length ? { sinks: opts.sinks } : {}) });
+    await this.enqueue(pipeline, table, t.version, {
+      columns: [],
+      tag: `full-${Date.now()}`,
+      full: true,
+      ...(opts.sinks?.length ? { sinks: opts.sinks } : {}),
+    });
   }
 
   /**
@@ -253,7 +277,11 @@ export class Engine {
   /** Start the view work a base version made, once the base's own work is done (called by its finalize job). */
   async enqueueDerived(pipeline: string, derived: DerivedWork[]): Promise<void> {
     for (const d of derived) {
-      await this.enqueue(pipeline, d.table, d.version, { derived: d.then, ...(d.columns ? { columns: d.columns } : {}), ...(d.vMin === undefined ? {} : { vMin: d.vMin }) });
+      await this.enqueue(pipeline, d.table, d.version, {
+        derived: d.then,
+        ...(d.columns ? { columns: d.columns } : {}),
+        ...(d.vMin === undefined ? {} : { vMin: d.vMin }),
+      });
     }
   }
 
@@ -277,7 +305,10 @@ export class Engine {
           if (n) pending.push(`${t.name}: ${n} cell(s)`);
         }
         if (!pending.length) return;
-        if (Date.now() > deadline) throw new Error(`pipeline ${pipeline} still has pending cells after ${opts.timeoutMs ?? 300_000} ms (${pending.join(', ')}); are workers running? \`tessera reconcile\` re-enqueues lost work`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `pipeline ${pipeline} still has pending cells after ${opts.timeoutMs ?? 300_000} ms (${pending.join(', ')}); are workers running? \`tessera reconcile\` re-enqueues lost work`,
+          );
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
     }
@@ -329,7 +360,9 @@ export async function connectRedis(url: string): Promise<Redis> {
     await redis.ping();
   } catch (e) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redact(url)}: ${(e as Error).message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_REDIS_URL`);
+    throw new Error(
+      `cannot reach Redis at ${redact(url)}: ${(e as Error).message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_REDIS_URL`,
+    );
   }
   return redis;
 }

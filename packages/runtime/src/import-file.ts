@@ -44,20 +44,26 @@ export interface ImportResult {
  */
 export async function importFile(engine: Engine, pipeline: string, tableName: string, file: string, opts: ImportFileOptions = {}): Promise<ImportResult> {
   const table = await engine.store.table(pipeline, tableName);
-  if (table.kind === 'view') throw new TesseraError('E_IMPORT', `${pipeline}.${tableName} is a view: its rows come from its iterator; import into its base table`);
+  if (table.kind === 'view')
+    throw new TesseraError('E_IMPORT', `${pipeline}.${tableName} is a view: its rows come from its iterator; import into its base table`);
   const batchSize = opts.batchSize ?? 10_000;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new TesseraError('E_IMPORT', `batch size must be an integer from 1 to 100000, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
+    throw new TesseraError('E_IMPORT', `batch size must be an integer from 1 to 100000, got ${batchSize}`);
   const writable = table.columns.filter((c) => !c.computed);
   const result: ImportResult = { rows: 0, batches: 0, versions: [], alreadyApplied: 0, ignoredColumns: [] };
-  const batches = readRows(file, writable.map((c) => ({ name: c.name, type: c.type })), {
-    batchSize,
-    ...(opts.format ? { format: opts.format } : {}),
-    ...(opts.media ? { media: opts.media } : {}),
-    onColumns: (fileColumns) => {
-      const known = new Set(writable.map((c) => c.name));
-      result.ignoredColumns = fileColumns.filter((c) => !known.has(c));
+  const batches = readRows(
+    file,
+    writable.map((c) => ({ name: c.name, type: c.type })),
+    {
+      batchSize,
+      ...(opts.format ? { format: opts.format } : {}),
+      ...(opts.media ? { media: opts.media } : {}),
+      onColumns: (fileColumns) => {
+        const known = new Set(writable.map((c) => c.name));
+        result.ignoredColumns = fileColumns.filter((c) => !known.has(c));
+      },
     },
-  });
+  );
   for await (const rows of batches) {
     const requestId = opts.requestId === undefined ? undefined : `${opts.requestId}#${batchSize}:${result.batches}`;
     const r = await engine.insert(pipeline, tableName, rows, requestId === undefined ? {} : { requestId });

@@ -18,14 +18,19 @@ export interface WriteLimits {
 export function checkWriteLimits(rows: unknown, limits: WriteLimits, what = 'write'): void {
   if (!Array.isArray(rows)) return; // the payload's own validation names this
   if (rows.length > limits.maxWriteRows) {
-    throw new TesseraError('E_LIMIT', `${what} has ${rows.length} rows, more than ${limits.maxWriteRows} (TESSERA_MAX_WRITE_ROWS); split it into smaller writes`);
+    throw new TesseraError(
+      'E_LIMIT',
+      `${what} has ${rows.length} rows, more than ${limits.maxWriteRows} (TESSERA_MAX_WRITE_ROWS); split it into smaller writes`,
+    );
   }
   let total = 0;
   for (let i = 0; i < rows.length; i++) {
     const size = sizeOf(rows[i], Math.min(limits.maxRowBytes, limits.maxIngestBytes - total) + 1);
-    if (size > limits.maxRowBytes) throw new TesseraError('E_LIMIT', `${what}: row ${i + 1} is larger than ${limits.maxRowBytes} bytes (TESSERA_MAX_ROW_BYTES)`);
+    if (size > limits.maxRowBytes)
+      throw new TesseraError('E_LIMIT', `${what}: row ${i + 1} is larger than ${limits.maxRowBytes} bytes (TESSERA_MAX_ROW_BYTES)`);
     total += size;
-    if (total > limits.maxIngestBytes) throw new TesseraError('E_LIMIT', `${what} is larger than ${limits.maxIngestBytes} bytes (TESSERA_MAX_INGEST_BYTES); split it into smaller writes`);
+    if (total > limits.maxIngestBytes)
+      throw new TesseraError('E_LIMIT', `${what} is larger than ${limits.maxIngestBytes} bytes (TESSERA_MAX_INGEST_BYTES); split it into smaller writes`);
   }
 }
 

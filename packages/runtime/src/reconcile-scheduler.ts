@@ -24,7 +24,11 @@ export async function ensureReconcileScheduler(engine: Engine): Promise<boolean>
   const existing = await q.getJobScheduler(RECONCILE_SCHEDULER_ID);
   if (existing && existing.every === every) return false;
   const data: ReconcileJob = { kind: 'reconcile' };
-  await q.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every }, { name: 'reconcile', data, opts: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } } });
+  await q.upsertJobScheduler(
+    RECONCILE_SCHEDULER_ID,
+    { every },
+    { name: 'reconcile', data, opts: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } } },
+  );
   return true;
 }
 
@@ -47,6 +51,8 @@ export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ sk
     return { reports };
   } finally {
     // release only our own lock
-    await engine.redis.eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`, 1, key, token).catch(() => undefined);
+    await engine.redis
+      .eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`, 1, key, token)
+      .catch(() => undefined);
   }
 }

@@ -4,7 +4,8 @@
  * closed under a statement. Jobs hitting them wait for the database rather than spending attempts.
  */
 const CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
-const MESSAGES = /Connection terminated|terminating connection|the database system is (starting up|shutting down)|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+const MESSAGES =
+  /Connection terminated|terminating connection|the database system is (starting up|shutting down)|timeout exceeded when trying to connect|Client has encountered a connection error/i;
 
 export function isRecordUnavailable(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown; name?: string } | null;

@@ -17,7 +17,8 @@ export class PipelineRegistry {
 
   get(name: string): PipelineDef {
     const def = this.byName.get(name);
-    if (!def) throw new TesseraError('E_UNKNOWN_PIPELINE', `pipeline ${name} is not loaded in this process (loaded: ${[...this.byName.keys()].join(', ') || 'none'})`);
+    if (!def)
+      throw new TesseraError('E_UNKNOWN_PIPELINE', `pipeline ${name} is not loaded in this process (loaded: ${[...this.byName.keys()].join(', ') || 'none'})`);
     return def;
   }
 
@@ -32,7 +33,8 @@ export class PipelineRegistry {
   /** The iterator (code and parameters) this process has for a view of a pipeline. */
   iterator(pipeline: string, view: string): IteratorCall {
     const call = this.get(pipeline).tables.find((t) => t.name === view)?.iterator;
-    if (!call) throw new TesseraError('E_UNKNOWN_VIEW', `pipeline ${pipeline} as loaded in this process has no view ${view}; deploy the pipeline code that declares it`);
+    if (!call)
+      throw new TesseraError('E_UNKNOWN_VIEW', `pipeline ${pipeline} as loaded in this process has no view ${view}; deploy the pipeline code that declares it`);
     return call;
   }
 
@@ -48,7 +50,10 @@ export class PipelineRegistry {
  */
 export async function loadPipelines(spec: string, cwd = process.cwd()): Promise<PipelineDef[]> {
   const defs: PipelineDef[] = [];
-  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const abs = path.resolve(cwd, entry);
     const st = await stat(abs).catch(() => null);
     if (!st) throw new TesseraError('E_PIPELINES', `pipelines path ${abs} does not exist (set TESSERA_PIPELINES)`);
@@ -66,7 +71,8 @@ export async function loadPipelines(spec: string, cwd = process.cwd()): Promise<
     for (const f of files) {
       const mod = (await importPipelineModule(f)) as { default?: PipelineDef };
       const def = mod.default;
-      if (!def || typeof def !== 'object' || !('tables' in def)) throw new TesseraError('E_PIPELINES', `${f}: the default export is not a pipeline (use export default definePipeline(...))`);
+      if (!def || typeof def !== 'object' || !('tables' in def))
+        throw new TesseraError('E_PIPELINES', `${f}: the default export is not a pipeline (use export default definePipeline(...))`);
       defs.push(def);
     }
   }

@@ -94,11 +94,16 @@ export class WorkerPool {
         ...(opts.rateGate ? { rateGate: opts.rateGate } : {}),
         ...(opts.cache ? { cache: opts.cache } : {}),
         ...(opts.observeModelCall ? { observeModelCall: opts.observeModelCall } : {}),
-        ...(opts.usage ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) } : {}),
+        ...(opts.usage
+          ? { usage: (counter: string, amount: number) => opts.usage!(counter, amount, { pipeline: table.pipeline, table: table.name, column }) }
+          : {}),
       };
     };
     // ingest jobs this process holds are committed in groups (one version per table per window)
-    const grouper = new CommitGrouper((p, t, op, requests) => engine.commitGroup(p, t, op, requests), { windowMs: cfg.ingestWindowMs, maxRows: cfg.ingestMaxRows });
+    const grouper = new CommitGrouper((p, t, op, requests) => engine.commitGroup(p, t, op, requests), {
+      windowMs: cfg.ingestWindowMs,
+      maxRows: cfg.ingestMaxRows,
+    });
     const connections: Redis[] = [];
     const timers: NodeJS.Timeout[] = [];
     /** Back to the queue without spending an attempt; the stall count restarts, since the job moves on. */
@@ -127,7 +132,11 @@ export class WorkerPool {
               registry,
               media: opts.media,
               split: async (parts) => {
-                await engine.queue(name).addBulk(parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })));
+                await engine
+                  .queue(name)
+                  .addBulk(
+                    parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })),
+                  );
               },
               enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
               enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
@@ -169,12 +178,20 @@ export class WorkerPool {
             throw new DelayedError();
           }
           // Tessera's own Postgres restarting or out of reach: wait for it without spending attempts
-          if (job.data?.kind !== 'reconcile' && isRecordUnavailable(e) && (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))) {
+          if (
+            job.data?.kind !== 'reconcile' &&
+            isRecordUnavailable(e) &&
+            (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))
+          ) {
             opts.events?.failed?.(name, job, e as Error);
             throw exportDelayed();
           }
           // an export target that is down: wait and try again without spending an attempt
-          if (job.data?.kind === 'finalize' && isTransient(e) && (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))) {
+          if (
+            job.data?.kind === 'finalize' &&
+            isTransient(e) &&
+            (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))
+          ) {
             opts.events?.failed?.(name, job, e as Error);
             throw exportDelayed();
           }

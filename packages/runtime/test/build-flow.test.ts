@@ -7,8 +7,14 @@ const flow = (fresh?: boolean) =>
       pipeline: 'p',
       table: 't',
       version: 3,
-      stages: [{ queue: 'cpu', columns: ['a'] }, { queue: 'model:openai:m', columns: ['b'] }],
-      batches: [{ lo: 1, hi: 10 }, { lo: 11, hi: 20 }],
+      stages: [
+        { queue: 'cpu', columns: ['a'] },
+        { queue: 'model:openai:m', columns: ['b'] },
+      ],
+      batches: [
+        { lo: 1, hi: 10 },
+        { lo: 11, hi: 20 },
+      ],
       ...(fresh ? { fresh } : {}),
     },
     { attempts: 8 },

@@ -35,7 +35,11 @@ beforeAll(async () => {
       failed: (_q, job, err) => failed.push(`${job?.id}: ${err.message}`),
     },
   });
-  await h.engine.insert('limited', 'items', Array.from({ length: ROWS }, (_, i) => ({ id: i, n: i })));
+  await h.engine.insert(
+    'limited',
+    'items',
+    Array.from({ length: ROWS }, (_, i) => ({ id: i, n: i })),
+  );
   await h.engine.waitIdle('limited', { timeoutMs: 60_000 });
 });
 afterAll(async () => {

@@ -60,7 +60,11 @@ test('get, set, getMany, setMany, JSON values; a later answer replaces the earli
   const [a, b] = await Promise.all([PostgresResponseCache.open(pool, cfg.schema), PostgresResponseCache.open(pool, cfg.schema)]); // two workers starting together
   expect(await a.get('missing')).toBeUndefined();
   await a.set('k1', { v: [1, 2.5, -3e-7] });
-  await a.setMany([['k2', 'text'], ['k3', null], ['k2', 'newer']]);
+  await a.setMany([
+    ['k2', 'text'],
+    ['k3', null],
+    ['k2', 'newer'],
+  ]);
   expect(await b.getMany(['k1', 'k2', 'k3', 'k4', 'k1'])).toEqual([{ v: [1, 2.5, -3e-7] }, 'newer', null, undefined, { v: [1, 2.5, -3e-7] }]);
   await b.set('k1', 'refreshed');
   expect(await a.get('k1')).toBe('refreshed');

@@ -46,7 +46,10 @@ export async function applyPlan(pool: pg.Pool, schema: string, plan: PipelinePla
     }
     const gone = [...existing.keys()].filter((n) => !plan.tables.some((t) => t.name === n));
     if (gone.length) {
-      throw new TesseraError('E_APPLY', `pipeline ${plan.name}: table(s) ${gone.join(', ')} exist in the catalog but not in the definition; dropping tables is not automatic (run \`tessera drop ${plan.name} <table>\`)`);
+      throw new TesseraError(
+        'E_APPLY',
+        `pipeline ${plan.name}: table(s) ${gone.join(', ')} exist in the catalog but not in the definition; dropping tables is not automatic (run \`tessera drop ${plan.name} <table>\`)`,
+      );
     }
     // a recomputed column's views recompute what reads it, once the table's own work is done
     const all = [...existing.values()];
@@ -79,7 +82,9 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   // fillfactor leaves room on each page so computed-cell updates stay HOT (no index churn)
   await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = 60)`);
   await c.query(`CREATE SEQUENCE ${s}.${ident(`${physical}__rowid`)}`);
-  const pk = ownColumns(table).filter((col) => col.type.primaryKey).map((col) => ident(col.name));
+  const pk = ownColumns(table)
+    .filter((col) => col.type.primaryKey)
+    .map((col) => ident(col.name));
   await c.query(`CREATE INDEX ${ident(`${physical}__vmin`)} ON ${q} (_v_min)`);
   // retired row versions, found by the version that retired them (exports of deletes)
   await c.query(`CREATE INDEX ${ident(`${physical}__vmax`)} ON ${q} (_v_max) WHERE _v_max IS NOT NULL`);
@@ -103,13 +108,24 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
 }
 
 async function insertColumn(c: pg.PoolClient, schema: string, tableId: number, col: PlannedColumn, position: number, version: number) {
-  await c.query(
-    `INSERT INTO ${ident(schema)}.columns (table_id, name, position, type, computed, added_version) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [tableId, col.name, position, JSON.stringify(col.type), col.computed ? JSON.stringify(col.computed) : null, version],
-  );
+  await c.query(`INSERT INTO ${ident(schema)}.columns (table_id, name, position, type, computed, added_version) VALUES ($1, $2, $3, $4, $5, $6)`, [
+    tableId,
+    col.name,
+    position,
+    JSON.stringify(col.type),
+    col.computed ? JSON.stringify(col.computed) : null,
+    version,
+  ]);
 }
 
-async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, table: PlannedTable, cur: CatalogTable, opts: ApplyOptions): Promise<ApplyChange[]> {
+async function migrateTable(
+  c: pg.PoolClient,
+  schema: string,
+  pipeline: string,
+  table: PlannedTable,
+  cur: CatalogTable,
+  opts: ApplyOptions,
+): Promise<ApplyChange[]> {
   const s = ident(schema);
   const where = `pipeline ${pipeline}, table ${table.name}`;
   const changes: ApplyChange[] = [];
@@ -130,7 +146,10 @@ async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, 
       continue;
     }
     if (describeType(old.type) !== describeType(col.type) && !(old.computed && col.computed)) {
-      throw new TesseraError('E_APPLY', `${where}, column ${col.name}: type changed from ${describeType(old.type)} to ${describeType(col.type)}; add a column under a new name instead`);
+      throw new TesseraError(
+        'E_APPLY',
+        `${where}, column ${col.name}: type changed from ${describeType(old.type)} to ${describeType(col.type)}; add a column under a new name instead`,
+      );
     }
     if (!!old.computed !== !!col.computed) {
       throw new TesseraError('E_APPLY', `${where}, column ${col.name}: changed between computed and base column; use a new name`);
@@ -147,7 +166,10 @@ async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, 
             : udfChanged
               ? `UDF version changed (${old.computed.udfs.join(', ')} -> ${col.computed.udfs.join(', ')})`
               : 'expression changed';
-          throw new TesseraError('E_UDF_VERSION', `${where}, column ${col.name}: ${what}; its stored values were computed by the old code. Re-run with --recompute to recompute them`);
+          throw new TesseraError(
+            'E_UDF_VERSION',
+            `${where}, column ${col.name}: ${what}; its stored values were computed by the old code. Re-run with --recompute to recompute them`,
+          );
         }
         recomputed.push(col);
       } else if (canonicalJson(old.computed) !== canonicalJson(col.computed)) {
@@ -167,7 +189,12 @@ async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, 
   }
   if (added.length) {
     const v = await bumpVersion(c, schema, cur.id, 'add_column', `added column(s) ${added.map((a) => a.name).join(', ')}`);
-    await c.query(`ALTER TABLE ${cur.physical} ${added.flatMap(columnDdl).map((d) => `ADD COLUMN ${d}`).join(', ')}`);
+    await c.query(
+      `ALTER TABLE ${cur.physical} ${added
+        .flatMap(columnDdl)
+        .map((d) => `ADD COLUMN ${d}`)
+        .join(', ')}`,
+    );
     let pos = Math.max(-1, ...cur.columns.map((col) => col.position)) + 1;
     for (const col of added) await insertColumn(c, schema, cur.id, col, pos++, v);
     const computed = added.filter((a) => a.computed).map((a) => a.name);
@@ -176,16 +203,32 @@ async function migrateTable(c: pg.PoolClient, schema: string, pipeline: string, 
   if (recomputed.length) {
     const v = await bumpVersion(c, schema, cur.id, 'recompute', `recompute ${recomputed.map((r) => r.name).join(', ')} (definition changed)`);
     for (const col of recomputed) {
-      await c.query(`UPDATE ${s}.columns SET computed = $3, type = $4 WHERE table_id = $1 AND name = $2`, [cur.id, col.name, JSON.stringify(col.computed), JSON.stringify(col.type)]);
-      await c.query(`UPDATE ${cur.physical} SET ${ident(col.name)} = NULL, ${ident(statusCol(col.name))} = NULL, ${ident(errTypeCol(col.name))} = NULL, ${ident(errMsgCol(col.name))} = NULL WHERE _v_max IS NULL`);
+      await c.query(`UPDATE ${s}.columns SET computed = $3, type = $4 WHERE table_id = $1 AND name = $2`, [
+        cur.id,
+        col.name,
+        JSON.stringify(col.computed),
+        JSON.stringify(col.type),
+      ]);
+      await c.query(
+        `UPDATE ${cur.physical} SET ${ident(col.name)} = NULL, ${ident(statusCol(col.name))} = NULL, ${ident(errTypeCol(col.name))} = NULL, ${ident(errMsgCol(col.name))} = NULL WHERE _v_max IS NULL`,
+      );
     }
     // dependents of a recomputed column must be recomputed too
-    const dependents = dependentsOf(table.columns, recomputed.map((r) => r.name)).filter((d) => !recomputed.some((r) => r.name === d));
+    const dependents = dependentsOf(
+      table.columns,
+      recomputed.map((r) => r.name),
+    ).filter((d) => !recomputed.some((r) => r.name === d));
     for (const d of dependents) {
-      await c.query(`UPDATE ${cur.physical} SET ${ident(d)} = NULL, ${ident(statusCol(d))} = NULL, ${ident(errTypeCol(d))} = NULL, ${ident(errMsgCol(d))} = NULL WHERE _v_max IS NULL`);
+      await c.query(
+        `UPDATE ${cur.physical} SET ${ident(d)} = NULL, ${ident(statusCol(d))} = NULL, ${ident(errTypeCol(d))} = NULL, ${ident(errMsgCol(d))} = NULL WHERE _v_max IS NULL`,
+      );
     }
     changes.push({ table: table.name, version: v, kind: 'recompute', columns: [...recomputed.map((r) => r.name), ...dependents], backfill: hasRows });
   }
-  await c.query(`UPDATE ${s}.tables SET stages = $2, iterator = $3 WHERE id = $1`, [cur.id, JSON.stringify(table.stages), table.iterator ? JSON.stringify(table.iterator) : null]);
+  await c.query(`UPDATE ${s}.tables SET stages = $2, iterator = $3 WHERE id = $1`, [
+    cur.id,
+    JSON.stringify(table.stages),
+    table.iterator ? JSON.stringify(table.iterator) : null,
+  ]);
   return changes;
 }

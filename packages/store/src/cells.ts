@@ -40,7 +40,12 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
   const rel = relationOf(table);
   const read = stageInputs(table, columns);
   const computed = read.filter((n) => rel.column(n)?.computed);
-  const select = ['t0._rowid', 't0._v_min', ...read.map((n) => `${rel.col(n)} AS ${ident(n)}`), ...computed.map((n) => `${rel.status(n)} AS ${ident(statusCol(n))}`)];
+  const select = [
+    't0._rowid',
+    't0._v_min',
+    ...read.map((n) => `${rel.col(n)} AS ${ident(n)}`),
+    ...computed.map((n) => `${rel.status(n)} AS ${ident(statusCol(n))}`),
+  ];
   const pending = columns.map((n) => `t0.${ident(statusCol(n))} IS NULL`).join(' OR ');
   const { rows } = await db.query(
     `SELECT ${select.join(', ')} FROM ${rel.from}
@@ -55,10 +60,24 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
  * Write computed cells back. Keyed by (_rowid, _v_min), so a stale job writes into the row version
  * it read, never into a newer one; writing the same results twice is harmless.
  */
-export async function writeCells(db: pg.Pool | pg.PoolClient, table: CatalogTable, columns: string[], results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>): Promise<void> {
+export async function writeCells(
+  db: pg.Pool | pg.PoolClient,
+  table: CatalogTable,
+  columns: string[],
+  results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>,
+): Promise<void> {
   if (!results.length) return;
   const cols = columns.map((n) => table.columns.find((c) => c.name === n)!);
-  const recordset = ['_rowid bigint', '_v_min int', ...cols.flatMap((c) => [`${ident(c.name)} ${pgType(c.type)}`, `${ident(statusCol(c.name))} smallint`, `${ident(errTypeCol(c.name))} text`, `${ident(errMsgCol(c.name))} text`])];
+  const recordset = [
+    '_rowid bigint',
+    '_v_min int',
+    ...cols.flatMap((c) => [
+      `${ident(c.name)} ${pgType(c.type)}`,
+      `${ident(statusCol(c.name))} smallint`,
+      `${ident(errTypeCol(c.name))} text`,
+      `${ident(errMsgCol(c.name))} text`,
+    ]),
+  ];
   const sets = cols.flatMap((c) => {
     const s = ident(statusCol(c.name));
     const keepUnlessSet = (p: string) => `${ident(p)} = CASE WHEN x.${s} IS NULL THEN t.${ident(p)} ELSE x.${ident(p)} END`;
@@ -109,7 +128,14 @@ export async function resetCells(db: pg.PoolClient, table: CatalogTable, columns
 }
 
 /** Rowid ranges of at most `size` live rows that have a pending cell in `columns` (for backfills and reconcile). */
-export async function pendingRanges(db: pg.Pool | pg.PoolClient, table: CatalogTable, columns: string[], size: number, vMin?: number, excludeVersions: number[] = []): Promise<RowSelector[]> {
+export async function pendingRanges(
+  db: pg.Pool | pg.PoolClient,
+  table: CatalogTable,
+  columns: string[],
+  size: number,
+  vMin?: number,
+  excludeVersions: number[] = [],
+): Promise<RowSelector[]> {
   const pending = columns.map((n) => `${ident(statusCol(n))} IS NULL`).join(' OR ');
   const { rows } = await db.query(
     `SELECT min(_rowid) AS lo, max(_rowid) AS hi FROM (

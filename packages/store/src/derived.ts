@@ -25,7 +25,8 @@ export interface DerivedVersion {
 export const derivedKey = (table: CatalogTable, version: number) => `derived:${table.id}:v${version}`;
 
 /** Names of `table`'s columns as `view` sees them (a view's own column of the same name hides the base's, renamed `<base>_<column>`). */
-const seenBy = (view: CatalogTable, table: CatalogTable, names: string[]) => names.map((n) => (view.columns.some((c) => c.name === n) ? `${table.name}_${n}` : n));
+const seenBy = (view: CatalogTable, table: CatalogTable, names: string[]) =>
+  names.map((n) => (view.columns.some((c) => c.name === n) ? `${table.name}_${n}` : n));
 
 /** Does the view have live rows (of these base rows)? A version is made only for a view the change reaches. */
 async function hasLiveRows(c: pg.PoolClient, view: CatalogTable, baseRowids?: number[]): Promise<boolean> {
@@ -45,15 +46,32 @@ function physicalColumns(view: CatalogTable): string[] {
  * re-iterated base row), and so on down views of views. Each view writes under one version found
  * or made by `requestId`, so a retried job retires into the same version.
  */
-export async function retireDerived(c: pg.PoolClient, all: CatalogTable[], table: CatalogTable, rowids: number[], requestId: string, detail: string): Promise<DerivedVersion[]> {
+export async function retireDerived(
+  c: pg.PoolClient,
+  all: CatalogTable[],
+  table: CatalogTable,
+  rowids: number[],
+  requestId: string,
+  detail: string,
+): Promise<DerivedVersion[]> {
   const out: DerivedVersion[] = [];
   if (!rowids.length) return out;
   for (const view of viewsOf(all, table)) {
     if (!(await hasLiveRows(c, view, rowids))) continue;
     const version = await versionFor(c, view.schema, view.id, requestId, 'delete', detail);
-    const { rows } = await c.query(`UPDATE ${view.physical} SET _v_max = $2 WHERE _v_max IS NULL AND _base_rowid = ANY($1::bigint[]) RETURNING _rowid`, [rowids, version]);
+    const { rows } = await c.query(`UPDATE ${view.physical} SET _v_max = $2 WHERE _v_max IS NULL AND _base_rowid = ANY($1::bigint[]) RETURNING _rowid`, [
+      rowids,
+      version,
+    ]);
     await addVersionCounts(c, view.schema, view.id, version, { deletes: rows.length });
-    const then = await retireDerived(c, all, view, rows.map((r) => r._rowid), requestId, detail);
+    const then = await retireDerived(
+      c,
+      all,
+      view,
+      rows.map((r) => r._rowid),
+      requestId,
+      detail,
+    );
     out.push({ table: view.name, version, columns: [], then });
   }
   return out;
@@ -66,7 +84,15 @@ export async function retireDerived(c: pg.PoolClient, all: CatalogTable[], table
  * the new inherited values. A view whose iteration cell was reset (its input changed) is left to
  * the iterate job, which replaces its rows.
  */
-export async function reviseDerived(c: pg.PoolClient, all: CatalogTable[], table: CatalogTable, rowids: number[], changed: string[], requestId: string, detail: string): Promise<DerivedVersion[]> {
+export async function reviseDerived(
+  c: pg.PoolClient,
+  all: CatalogTable[],
+  table: CatalogTable,
+  rowids: number[],
+  changed: string[],
+  requestId: string,
+  detail: string,
+): Promise<DerivedVersion[]> {
   const out: DerivedVersion[] = [];
   if (!rowids.length || !changed.length) return out;
   for (const view of viewsOf(all, table)) {
@@ -84,7 +110,15 @@ export async function reviseDerived(c: pg.PoolClient, all: CatalogTable[], table
       [rowids, version],
     );
     await addVersionCounts(c, view.schema, view.id, version, { updates: rows.length });
-    const then = await reviseDerived(c, all, view, rows.map((r) => r._rowid), [...seen, ...reset], requestId, detail);
+    const then = await reviseDerived(
+      c,
+      all,
+      view,
+      rows.map((r) => r._rowid),
+      [...seen, ...reset],
+      requestId,
+      detail,
+    );
     // every pending cell of the new row versions, not only the reset ones: a cell still pending in
     // the old version (its job in flight) was carried over, and that job writes to the old version
     out.push({ table: view.name, version, vMin: version, then });
@@ -97,7 +131,14 @@ export async function reviseDerived(c: pg.PoolClient, all: CatalogTable[], table
  * too, and every view is re-exported (its inherited values change), down views of views. A view
  * whose iteration is being recomputed is left to the iterate job, which replaces its rows.
  */
-export async function resetDerived(c: pg.PoolClient, all: CatalogTable[], table: CatalogTable, columns: string[], requestId: string, detail: string): Promise<DerivedVersion[]> {
+export async function resetDerived(
+  c: pg.PoolClient,
+  all: CatalogTable[],
+  table: CatalogTable,
+  columns: string[],
+  requestId: string,
+  detail: string,
+): Promise<DerivedVersion[]> {
   const out: DerivedVersion[] = [];
   for (const view of viewsOf(all, table)) {
     if (columns.includes(view.name)) continue;

@@ -70,7 +70,14 @@ export interface ShipOutcome {
  * dies mid-ship drops its connection and with it the lock. Waiting longer than `waitMs` for the
  * lock is a TransientError (the job waits in the delayed set and tries again).
  */
-export async function withExportLock(pool: pg.Pool, schema: string, tableId: number, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
+export async function withExportLock(
+  pool: pg.Pool,
+  schema: string,
+  tableId: number,
+  sink: string,
+  waitMs: number,
+  ship: (s: Ship) => Promise<ShipOutcome>,
+): Promise<ShipOutcome> {
   const s = ident(schema);
   const c = await lockExport(pool, `tessera-export:${schema}:${tableId}:${sink}`, waitMs, sink);
   try {
@@ -139,5 +146,14 @@ export async function exportStates(pool: pg.Pool, schema: string, pipeline: stri
     `SELECT t.name AS table, e.* FROM ${s}.exports e JOIN ${s}.tables t ON t.id = e.table_id WHERE t.pipeline = $1 ORDER BY t.name, e.sink`,
     [pipeline],
   );
-  return rows.map((r) => ({ table: r.table, sink: r.sink, seq: Number(r.seq), needsFull: r.needs_full, state: r.state, reason: r.reason, held: r.held, shippedAt: r.shipped_at }));
+  return rows.map((r) => ({
+    table: r.table,
+    sink: r.sink,
+    seq: Number(r.seq),
+    needsFull: r.needs_full,
+    state: r.state,
+    reason: r.reason,
+    held: r.held,
+    shippedAt: r.shipped_at,
+  }));
 }

@@ -94,10 +94,22 @@ function validate(table: CatalogTable, op: WriteOp, rows: Row[]): Row[] {
   return validatePartialRows(table, rows);
 }
 
-async function commitInTx(c: pg.PoolClient, schema: string, table: CatalogTable, op: WriteOp, pending: Pending[], outcomes: RequestOutcome[]): Promise<VersionCommit | null> {
+async function commitInTx(
+  c: pg.PoolClient,
+  schema: string,
+  table: CatalogTable,
+  op: WriteOp,
+  pending: Pending[],
+  outcomes: RequestOutcome[],
+): Promise<VersionCommit | null> {
   // the table's catalog row lock serialises writers, so two copies of one request cannot both pass
   await c.query(`SELECT 1 FROM ${ident(schema)}.tables WHERE id = $1 FOR UPDATE`, [table.id]);
-  const known = await findRequests(c, schema, table.id, pending.flatMap((p) => (p.id === undefined ? [] : [p.id])));
+  const known = await findRequests(
+    c,
+    schema,
+    table.id,
+    pending.flatMap((p) => (p.id === undefined ? [] : [p.id])),
+  );
   const firstWithId = new Map<string, Pending>();
   let accepted: Pending[] = [];
   const retries: Array<{ p: Pending; of: Pending }> = [];
@@ -150,7 +162,14 @@ async function commitInTx(c: pg.PoolClient, schema: string, table: CatalogTable,
   for (const p of accepted) outcomes[p.index] = { ok: true, version, count: counts.get(p) ?? 0, duplicate: false };
   for (const r of retries) if (outcomes[r.p.index] === undefined) outcomes[r.p.index] = { ok: true, version, count: counts.get(r.of) ?? 0, duplicate: true };
   await setVersionCounts(c, schema, table.id, version, { inserts: written.inserted, updates: written.updated, deletes: written.deleted });
-  await recordRequests(c, schema, table.id, version, op, accepted.flatMap((p) => (p.id === undefined ? [] : [{ id: p.id, count: counts.get(p) ?? 0, digest: p.digest! }])));
+  await recordRequests(
+    c,
+    schema,
+    table.id,
+    version,
+    op,
+    accepted.flatMap((p) => (p.id === undefined ? [] : [{ id: p.id, count: counts.get(p) ?? 0, digest: p.digest! }])),
+  );
   let derived: DerivedVersion[] = [];
   if (written.updatedRowids.length || written.deletedRowids.length) {
     const all = await loadTables(c, schema, table.pipeline);
@@ -177,7 +196,15 @@ interface Written {
 async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, op: WriteOp, accepted: Pending[]): Promise<Written> {
   const rows = accepted.flatMap((p) => p.rows);
   const from = accepted.length > 1 ? ` from ${accepted.length} requests` : '';
-  const done = { inserted: 0, updated: 0, deleted: 0, reset: [] as string[], changed: [] as string[], updatedRowids: [] as number[], deletedRowids: [] as number[] };
+  const done = {
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    reset: [] as string[],
+    changed: [] as string[],
+    updatedRowids: [] as number[],
+    deletedRowids: [] as number[],
+  };
   if (op === 'insert') {
     const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${rows.length} row(s)${from}`);
     await insertRowsAt(c, table, rows, version);
@@ -222,7 +249,12 @@ function countsOf(table: CatalogTable, op: WriteOp, accepted: Pending[]): Map<Pe
  * does not, an upsert inserting a new key without a required column. Also counts the rows each
  * request writes (a delete counts only keys that were live).
  */
-async function check(c: pg.PoolClient, table: CatalogTable, op: WriteOp, accepted: Pending[]): Promise<{ refused: Map<Pending, Error>; counts: Map<Pending, number> }> {
+async function check(
+  c: pg.PoolClient,
+  table: CatalogTable,
+  op: WriteOp,
+  accepted: Pending[],
+): Promise<{ refused: Map<Pending, Error>; counts: Map<Pending, number> }> {
   const refused = new Map<Pending, Error>();
   const counts = new Map<Pending, number>();
   const keyCols = keyColumns(table);
@@ -231,7 +263,12 @@ async function check(c: pg.PoolClient, table: CatalogTable, op: WriteOp, accepte
     for (const p of accepted) counts.set(p, p.rows.length);
     return { refused, counts };
   }
-  const live = await liveKeySet(c, table, keys, accepted.flatMap((p) => p.rows));
+  const live = await liveKeySet(
+    c,
+    table,
+    keys,
+    accepted.flatMap((p) => p.rows),
+  );
   const required = baseColumns(table).filter((col) => !col.type.nullable);
   for (const p of accepted) {
     const mine = new Map<string, Row>();
@@ -241,9 +278,11 @@ async function check(c: pg.PoolClient, table: CatalogTable, op: WriteOp, accepte
       const k = keyOf(keys, row);
       const where = `${table.name} row ${i + 1}`;
       const keyText = JSON.stringify(Object.fromEntries(keys.map((n) => [n, row[n]])));
-      if (op === 'insert' && (live.has(k) || mine.has(k))) error = new TesseraError('E_DUPLICATE_KEY', `${where}: a row with key ${keyText} already exists (use update or upsert to change an existing row)`);
+      if (op === 'insert' && (live.has(k) || mine.has(k)))
+        error = new TesseraError('E_DUPLICATE_KEY', `${where}: a row with key ${keyText} already exists (use update or upsert to change an existing row)`);
       else if (op === 'update' && !live.has(k)) error = new TesseraError('E_NO_SUCH_ROW', `${where}: no row with key ${keyText}; nothing was updated`);
-      else if (keys.some((n) => row[n] === undefined || row[n] === null)) error = new TesseraError('E_BAD_ROW', `${where}: the primary key ${keys.find((n) => row[n] === undefined || row[n] === null)} is missing`);
+      else if (keys.some((n) => row[n] === undefined || row[n] === null))
+        error = new TesseraError('E_BAD_ROW', `${where}: the primary key ${keys.find((n) => row[n] === undefined || row[n] === null)} is missing`);
       mine.set(k, { ...(mine.get(k) ?? {}), ...row });
     });
     if (!error && op === 'upsert') {
@@ -252,7 +291,10 @@ async function check(c: pg.PoolClient, table: CatalogTable, op: WriteOp, accepte
       for (const [k, row] of mine) {
         const missing = live.has(k) ? undefined : required.find((col) => row[col.name] === undefined || row[col.name] === null);
         if (missing) {
-          error = new TesseraError('E_BAD_ROW', `${table.name} row ${firstRow.get(k)! + 1}: missing required column ${missing.name} (the key is new, so the row is inserted)`);
+          error = new TesseraError(
+            'E_BAD_ROW',
+            `${table.name} row ${firstRow.get(k)! + 1}: missing required column ${missing.name} (the key is new, so the row is inserted)`,
+          );
           break;
         }
       }

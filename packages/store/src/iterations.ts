@@ -59,7 +59,14 @@ export async function commitIteration(
       version = await versionFor(c, view.schema, view.id, work.requestId, 'insert', work.detail);
       if (old.length) {
         await c.query(`UPDATE ${view.physical} SET _v_max = $2 WHERE _base_rowid = $1 AND _v_max IS NULL`, [row._rowid, version]);
-        derived = await retireDerived(c, all, view, old.map((r) => r._rowid), work.requestId, work.detail);
+        derived = await retireDerived(
+          c,
+          all,
+          view,
+          old.map((r) => r._rowid),
+          work.requestId,
+          work.detail,
+        );
       }
       await insertViewRows(c, view, version, row._rowid, rows);
       await addVersionCounts(c, view.schema, view.id, version, { inserts: rows.length, deletes: old.length });

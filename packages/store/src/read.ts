@@ -72,7 +72,12 @@ export async function columnStatus(db: pg.Pool, table: CatalogTable): Promise<{ 
   const r = rows[0];
   return {
     rows: Number(r.n),
-    columns: computed.map((c, i) => ({ column: c.name, done: Number(r[`c${i * 3}`]), pending: Number(r[`c${i * 3 + 1}`]), failed: Number(r[`c${i * 3 + 2}`]) })),
+    columns: computed.map((c, i) => ({
+      column: c.name,
+      done: Number(r[`c${i * 3}`]),
+      pending: Number(r[`c${i * 3 + 1}`]),
+      failed: Number(r[`c${i * 3 + 2}`]),
+    })),
   };
 }
 
@@ -104,4 +109,3 @@ export function rowKey(table: CatalogTable, rel: Relation = relationOf(table)): 
   const keys = [...[...rel.inherited, ...table.columns].filter((c) => c.type.primaryKey).map((c) => c.name), ...rel.positions];
   return keys.length ? keys : ['_rowid'];
 }
-

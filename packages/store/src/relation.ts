@@ -46,7 +46,8 @@ export function relationOf(table: CatalogTable, rows: BaseRows = { mode: 'live' 
     const a = `t${k}`;
     const on = `${a}._rowid = t${k - 1}._base_rowid`;
     if (rows.mode === 'live') joins.push(`JOIN ${base.physical} ${a} ON ${on} AND ${a}._v_max IS NULL`);
-    else if (rows.mode === 'latest') joins.push(`JOIN LATERAL (SELECT * FROM ${base.physical} b WHERE b._rowid = t${k - 1}._base_rowid ORDER BY b._v_min DESC LIMIT 1) ${a} ON true`);
+    else if (rows.mode === 'latest')
+      joins.push(`JOIN LATERAL (SELECT * FROM ${base.physical} b WHERE b._rowid = t${k - 1}._base_rowid ORDER BY b._v_min DESC LIMIT 1) ${a} ON true`);
     else {
       const v = baseVersionAt(table.schema, table.id, rows.version, base.id);
       joins.push(`JOIN ${base.physical} ${a} ON ${on} AND ${a}._v_min <= ${v} AND (${a}._v_max IS NULL OR ${a}._v_max > ${v})`);

@@ -41,7 +41,14 @@ export async function findRequests(c: pg.PoolClient, schema: string, tableId: nu
 }
 
 /** Record the requests a version committed. */
-export async function recordRequests(c: pg.PoolClient, schema: string, tableId: number, version: number, op: WriteOp, requests: Array<{ id: string; count: number; digest: string }>): Promise<void> {
+export async function recordRequests(
+  c: pg.PoolClient,
+  schema: string,
+  tableId: number,
+  version: number,
+  op: WriteOp,
+  requests: Array<{ id: string; count: number; digest: string }>,
+): Promise<void> {
   if (!requests.length) return;
   await c.query(
     `INSERT INTO ${ident(schema)}.requests (table_id, request_id, version, op, count, digest, pos)
@@ -73,6 +80,9 @@ export async function requestsByVersion(db: pg.Pool, schema: string, tableId: nu
 
 /** Every request a version holds, in the order they were committed. */
 export async function requestsOf(db: pg.Pool, schema: string, tableId: number, version: number): Promise<Array<{ id: string; op: string; count: number }>> {
-  const { rows } = await db.query(`SELECT request_id AS id, op, count FROM ${ident(schema)}.requests WHERE table_id = $1 AND version = $2 ORDER BY pos`, [tableId, version]);
+  const { rows } = await db.query(`SELECT request_id AS id, op, count FROM ${ident(schema)}.requests WHERE table_id = $1 AND version = $2 ORDER BY pos`, [
+    tableId,
+    version,
+  ]);
   return rows;
 }

@@ -19,11 +19,15 @@ function rowValidator(table: CatalogTable, columns: CatalogColumn[], opts: { par
   const types = columns.map((c) => typeFromSpec(c.type));
   return (row, i) => {
     const where = () => `${table.name} row ${i + 1}`; // only when something is wrong: this runs per row
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new TesseraError('E_BAD_ROW', `${where()}: expected an object, got ${JSON.stringify(row)}`);
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new TesseraError('E_BAD_ROW', `${where()}: expected an object, got ${JSON.stringify(row)}`);
     for (const k of Object.keys(row)) {
       if (!known.has(k)) {
         const computed = table.columns.some((c) => c.name === k && c.computed);
-        throw new TesseraError('E_BAD_ROW', `${where()}: ${computed ? `column ${k} is computed and cannot be written` : `unknown column ${k}`} (columns: ${[...known].join(', ')})`);
+        throw new TesseraError(
+          'E_BAD_ROW',
+          `${where()}: ${computed ? `column ${k} is computed and cannot be written` : `unknown column ${k}`} (columns: ${[...known].join(', ')})`,
+        );
       }
     }
     const out: Row = {};
@@ -37,9 +41,10 @@ function rowValidator(table: CatalogTable, columns: CatalogColumn[], opts: { par
       }
       if (out[col.name] === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: column ${col.name} may not be null`);
     }
-    if (!opts.partial) for (const col of columns) {
-      if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: missing required column ${col.name}`);
-    }
+    if (!opts.partial)
+      for (const col of columns) {
+        if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where()}: missing required column ${col.name}`);
+      }
     return out;
   };
 }
@@ -162,7 +167,13 @@ export async function updateRowsAt(c: pg.PoolClient, table: CatalogTable, rows: 
       rowids.push(...written.map((w) => w._rowid as number));
       if (rowCount !== chunk.length) {
         const missing = await missingKeys(c, table, chunk, keys, version);
-        throw new TesseraError('E_NO_SUCH_ROW', `${table.name}: no row with ${missing.slice(0, 5).map((m) => JSON.stringify(m)).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}; nothing was updated`);
+        throw new TesseraError(
+          'E_NO_SUCH_ROW',
+          `${table.name}: no row with ${missing
+            .slice(0, 5)
+            .map((m) => JSON.stringify(m))
+            .join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}; nothing was updated`,
+        );
       }
       count += rowCount;
     }
@@ -175,7 +186,12 @@ export async function updateRowsAt(c: pg.PoolClient, table: CatalogTable, rows: 
  * kind `upsert`. Rows of one request that share a key are merged in order (later values win).
  * A new key must carry every required column; an existing one only the columns to change.
  */
-export async function upsertRows(c: pg.PoolClient, schema: string, table: CatalogTable, rows: Row[]): Promise<UpdateOutcome & { version: number; inserted: number; updated: number }> {
+export async function upsertRows(
+  c: pg.PoolClient,
+  schema: string,
+  table: CatalogTable,
+  rows: Row[],
+): Promise<UpdateOutcome & { version: number; inserted: number; updated: number }> {
   if (!keyColumns(table).length) throw new TesseraError('E_BAD_ROW', `${table.name}: upserts need a primary key`);
   const version = await bumpVersion(c, schema, table.id, 'upsert', `upserted ${rows.length} row(s)`);
   const r = await upsertRowsAt(c, table, rows, version);
@@ -184,7 +200,12 @@ export async function upsertRows(c: pg.PoolClient, schema: string, table: Catalo
 }
 
 /** Upsert rows under an open version (see upsertRows). */
-export async function upsertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<UpdateOutcome & { inserted: number; updated: number }> {
+export async function upsertRowsAt(
+  c: pg.PoolClient,
+  table: CatalogTable,
+  rows: Row[],
+  version: number,
+): Promise<UpdateOutcome & { inserted: number; updated: number }> {
   const keys = keyColumns(table);
   if (!keys.length) throw new TesseraError('E_BAD_ROW', `${table.name}: upserts need a primary key`);
   // one row per key, remembering the first row number for messages
@@ -196,14 +217,23 @@ export async function upsertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: 
     merged.set(k, prev ? { row: { ...prev.row, ...r }, index: prev.index } : { row: r, index });
   });
   const entries = [...merged.values()];
-  const existing = await liveKeys(c, table, keys, entries.map((e) => e.row));
+  const existing = await liveKeys(
+    c,
+    table,
+    keys,
+    entries.map((e) => e.row),
+  );
   const fresh: Row[] = [];
   const known: Row[] = [];
   for (const [i, e] of entries.entries()) {
     if (existing.has(i)) known.push(e.row);
     else {
       const missing = baseColumns(table).find((col) => !col.type.nullable && (e.row[col.name] === undefined || e.row[col.name] === null));
-      if (missing) throw new TesseraError('E_BAD_ROW', `${table.name} row ${e.index + 1}: missing required column ${missing.name} (the key is new, so the row is inserted)`);
+      if (missing)
+        throw new TesseraError(
+          'E_BAD_ROW',
+          `${table.name} row ${e.index + 1}: missing required column ${missing.name} (the key is new, so the row is inserted)`,
+        );
       fresh.push(e.row);
     }
   }
@@ -236,7 +266,12 @@ function requireKey(table: CatalogTable, keys: CatalogColumn[], row: Row, index?
 }
 
 /** Delete rows by primary key as a new version (the rows stay readable at earlier versions). */
-export async function deleteRows(c: pg.PoolClient, schema: string, table: CatalogTable, keyRows: Row[]): Promise<{ version: number; count: number; rowids: number[] }> {
+export async function deleteRows(
+  c: pg.PoolClient,
+  schema: string,
+  table: CatalogTable,
+  keyRows: Row[],
+): Promise<{ version: number; count: number; rowids: number[] }> {
   const version = await bumpVersion(c, schema, table.id, 'delete', `deleted ${keyRows.length} row(s)`);
   const rowids = await deleteRowsAt(c, table, keyRows, version);
   await setVersionCounts(c, schema, table.id, version, { deletes: rowids.length });
@@ -280,7 +315,8 @@ async function missingKeys(c: pg.PoolClient, table: CatalogTable, chunk: Row[], 
  */
 export function describeWriteError(table: CatalogTable, e: unknown): Error {
   const err = e as { code?: string; detail?: string; message?: string };
-  if (err.code === '23505') return new TesseraError('E_DUPLICATE_KEY', `${table.name}: ${err.detail ?? 'duplicate primary key'} (use update or upsert to change an existing row)`);
+  if (err.code === '23505')
+    return new TesseraError('E_DUPLICATE_KEY', `${table.name}: ${err.detail ?? 'duplicate primary key'} (use update or upsert to change an existing row)`);
   if (typeof err.code === 'string' && (err.code.startsWith('22') || err.code.startsWith('23'))) {
     return new TesseraError('E_BAD_ROW', `${table.name}: a value does not fit its column: ${err.message}${err.detail ? ` (${err.detail})` : ''}`);
   }

@@ -121,13 +121,20 @@ export class Store {
 
   /** Record that these versions' work was enqueued (see unqueuedVersions). */
   async markEnqueued(tableId: number, versions: number[]): Promise<void> {
-    if (versions.length) await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET enqueued_at = now() WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`, [tableId, versions]);
+    if (versions.length)
+      await this.pool.query(
+        `UPDATE ${ident(this.schema)}.versions SET enqueued_at = now() WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`,
+        [tableId, versions],
+      );
   }
 
   /** Those of `versions` whose work was never recorded as enqueued (the writer died in between). */
   async unqueuedVersions(tableId: number, versions: number[]): Promise<number[]> {
     if (!versions.length) return [];
-    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`, [tableId, versions]);
+    const { rows } = await this.pool.query(
+      `SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`,
+      [tableId, versions],
+    );
     return rows.map((r) => r.version);
   }
 
@@ -140,7 +147,10 @@ export class Store {
   private async writable(pipeline: string, tableName: string): Promise<CatalogTable> {
     const table = await this.table(pipeline, tableName);
     if (table.kind === 'view') {
-      throw new TesseraError('E_VIEW_WRITE', `${pipeline}.${tableName} is a view: its rows come from iterating ${table.base?.name ?? 'its base table'}; write to the base table instead`);
+      throw new TesseraError(
+        'E_VIEW_WRITE',
+        `${pipeline}.${tableName} is a view: its rows come from iterating ${table.base?.name ?? 'its base table'}; write to the base table instead`,
+      );
     }
     return table;
   }
@@ -149,7 +159,13 @@ export class Store {
    * Commit one base row's iteration into a view (see commitIteration): replaces that base row's
    * view rows and records the iteration cell, in one transaction.
    */
-  async commitIteration(base: CatalogTable, viewName: string, row: { _rowid: number; _v_min: number }, outcome: IterationOutcome, work: { requestId: string; detail: string }) {
+  async commitIteration(
+    base: CatalogTable,
+    viewName: string,
+    row: { _rowid: number; _v_min: number },
+    outcome: IterationOutcome,
+    work: { requestId: string; detail: string },
+  ) {
     const all = await this.tables(base.pipeline);
     const view = all.find((t) => t.name === viewName && t.baseId === base.id);
     if (!view) throw new TesseraError('E_UNKNOWN_TABLE', `${base.pipeline}.${base.name} has no view ${viewName}`);
@@ -182,7 +198,13 @@ export class Store {
     const table = await this.table(pipeline, tableName);
     const columns = opts.columns ?? table.columns.filter((c) => c.computed).map((c) => c.name);
     return withTx(this.pool, async (c) => {
-      const version = await bumpVersion(c, this.schema, table.id, 'recompute', `${opts.errorsOnly ? 'retry failed cells of' : 'recompute'} ${columns.join(', ')}`);
+      const version = await bumpVersion(
+        c,
+        this.schema,
+        table.id,
+        'recompute',
+        `${opts.errorsOnly ? 'retry failed cells of' : 'recompute'} ${columns.join(', ')}`,
+      );
       if (opts.errorsOnly) return { version, cells: await resetErrors(c, table, columns), derived: [] as DerivedVersion[] };
       await resetCells(c, table, columns);
       const all = await loadTables(c, this.schema, pipeline);
@@ -193,7 +215,11 @@ export class Store {
 
   /** Record that a version's computation stopped on an error in an `onError: 'abort'` column. */
   async abortVersion(tableId: number, version: number, message: string): Promise<void> {
-    await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET aborted = coalesce(aborted, $3) WHERE table_id = $1 AND version = $2`, [tableId, version, message]);
+    await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET aborted = coalesce(aborted, $3) WHERE table_id = $1 AND version = $2`, [
+      tableId,
+      version,
+      message,
+    ]);
   }
 
   async abortedVersion(tableId: number, version: number): Promise<string | null> {
@@ -265,7 +291,10 @@ export class Store {
   /** Usage totals per column: `{ embedding: { calls: 60, tokens: 900 } }`. */
   async usage(pipeline: string, tableName: string): Promise<Record<string, Record<string, number>>> {
     const table = await this.table(pipeline, tableName);
-    const { rows } = await this.pool.query(`SELECT column_name, counter, amount FROM ${ident(this.schema)}.usage WHERE table_id = $1 ORDER BY column_name, counter`, [table.id]);
+    const { rows } = await this.pool.query(
+      `SELECT column_name, counter, amount FROM ${ident(this.schema)}.usage WHERE table_id = $1 ORDER BY column_name, counter`,
+      [table.id],
+    );
     const out: Record<string, Record<string, number>> = {};
     for (const r of rows) (out[r.column_name] ??= {})[r.counter] = Number(r.amount);
     return out;

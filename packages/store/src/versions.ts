@@ -36,14 +36,17 @@ export async function versionFor(c: pg.PoolClient, schema: string, tableId: numb
 }
 
 /** Add to a version's counts (work that commits in steps). */
-export async function addVersionCounts(c: pg.PoolClient, schema: string, tableId: number, version: number, counts: { inserts?: number; updates?: number; deletes?: number }) {
-  await c.query(`UPDATE ${ident(schema)}.versions SET inserts = inserts + $3, updates = updates + $4, deletes = deletes + $5 WHERE table_id = $1 AND version = $2`, [
-    tableId,
-    version,
-    counts.inserts ?? 0,
-    counts.updates ?? 0,
-    counts.deletes ?? 0,
-  ]);
+export async function addVersionCounts(
+  c: pg.PoolClient,
+  schema: string,
+  tableId: number,
+  version: number,
+  counts: { inserts?: number; updates?: number; deletes?: number },
+) {
+  await c.query(
+    `UPDATE ${ident(schema)}.versions SET inserts = inserts + $3, updates = updates + $4, deletes = deletes + $5 WHERE table_id = $1 AND version = $2`,
+    [tableId, version, counts.inserts ?? 0, counts.updates ?? 0, counts.deletes ?? 0],
+  );
 }
 
 export interface VersionInfo {
@@ -68,9 +71,7 @@ export interface VersionInfo {
 export async function listVersions(db: pg.Pool, schema: string, table: CatalogTable): Promise<VersionInfo[]> {
   const s = ident(schema);
   const computed = table.columns.filter((c) => c.computed);
-  const errorExpr = computed.length
-    ? computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} = ${CELL_ERROR})`).join(' + ')
-    : '0';
+  const errorExpr = computed.length ? computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} = ${CELL_ERROR})`).join(' + ') : '0';
   const { rows } = await db.query(
     `SELECT v.*, coalesce(e.errors, 0) AS errors
        FROM ${s}.versions v
@@ -94,7 +95,13 @@ export async function listVersions(db: pg.Pool, schema: string, table: CatalogTa
   }));
 }
 
-export async function setVersionCounts(c: pg.PoolClient, schema: string, tableId: number, version: number, counts: { inserts?: number; updates?: number; deletes?: number }) {
+export async function setVersionCounts(
+  c: pg.PoolClient,
+  schema: string,
+  tableId: number,
+  version: number,
+  counts: { inserts?: number; updates?: number; deletes?: number },
+) {
   await c.query(`UPDATE ${ident(schema)}.versions SET inserts = $3, updates = $4, deletes = $5 WHERE table_id = $1 AND version = $2`, [
     tableId,
     version,
@@ -115,17 +122,30 @@ export async function revertLatest(c: pg.PoolClient, schema: string, table: Cata
   const latest = rows[0];
   if (!latest) throw new TesseraError('E_REVERT', `table ${table.name} has no versions`);
   if (!['insert', 'update', 'upsert', 'delete'].includes(latest.kind)) {
-    throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is not an insert, update or delete; only those can be reverted`);
+    throw new TesseraError(
+      'E_REVERT',
+      `table ${table.name}: the latest version (${latest.version}, ${latest.kind}) is not an insert, update or delete; only those can be reverted`,
+    );
   }
   const v = latest.version as number;
   if (viewsOf(all, table).length) {
     // views follow: an insert's view rows go, a delete's come back; an update's re-derived rows cannot be told apart
     if (latest.kind === 'update' || (latest.kind === 'upsert' && latest.updates > 0)) {
-      throw new TesseraError('E_REVERT', `table ${table.name}: the latest version (${v}) is an update, and views (${viewsOf(all, table).map((t) => t.name).join(', ')}) were derived from the updated rows; update the rows back instead`);
+      throw new TesseraError(
+        'E_REVERT',
+        `table ${table.name}: the latest version (${v}) is an update, and views (${viewsOf(all, table)
+          .map((t) => t.name)
+          .join(', ')}) were derived from the updated rows; update the rows back instead`,
+      );
     }
     if (latest.kind === 'insert' || latest.kind === 'upsert') {
       const { rows: added } = await c.query(`SELECT _rowid FROM ${table.physical} WHERE _v_min = $1`, [v]);
-      await removeDerived(c, all, table, added.map((r) => r._rowid));
+      await removeDerived(
+        c,
+        all,
+        table,
+        added.map((r) => r._rowid),
+      );
     } else await restoreDerived(c, all, table, derivedKey(table, v));
   }
   await c.query(`DELETE FROM ${table.physical} WHERE _v_min = $1`, [v]);

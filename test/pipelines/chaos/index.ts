@@ -10,29 +10,40 @@ import { postgres, parquetFiles } from '@tessera/connectors';
  * so it can be stopped) and to Parquet files. CHAOS_UPPER_VERSION is the "new code" of scenario g:
  * a new UDF version that computes the same values.
  */
-const upperOf = (version: string) => defineUdf({
-  name: 'chaos_upper',
-  version,
-  params: [t.string()],
-  returns: t.string(),
-  batch: { maxSize: 100, fn: async (rows) => rows.map(([s]) => s.toUpperCase()) },
-});
+const upperOf = (version: string) =>
+  defineUdf({
+    name: 'chaos_upper',
+    version,
+    params: [t.string()],
+    returns: t.string(),
+    batch: { maxSize: 100, fn: async (rows) => rows.map(([s]) => s.toUpperCase()) },
+  });
 const shout = defineUdf({ name: 'chaos_shout', version: '1', params: [t.string()], returns: t.string(), fn: async ([s]) => `${s}!` });
 
-export const chaosPipeline = (upperVersion: string) => definePipeline('chaos', (p) => {
-  const upper = upperOf(upperVersion);
-  const url = process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1';
-  const items = p.table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() });
-  const up = items.compute('upper', upper(items.text));
-  items.compute('shout', shout(up));
-  items.compute('summary', openai.chat(items.text, { model: 'chaos-chat', maxTokens: 16, prompt: 'Summarise: {input}', baseURL: url }));
-  items.compute('embedding', openai.embeddings(items.text, { model: 'chaos-embed', dimensions: 8, maxInputsPerRequest: 50, baseURL: url }));
-  const words = p.view('words', items, stringSplitter(items.text, { separators: 'sentence' }));
-  words.compute('loud', shout(words.text));
-  p.export(items, postgres({ url: process.env.CHAOS_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema: process.env.CHAOS_CUSTOMER_SCHEMA ?? 'chaos', table: 'items', create: true }), {
-    columns: ['text', 'n', 'shout', 'summary'],
+export const chaosPipeline = (upperVersion: string) =>
+  definePipeline('chaos', (p) => {
+    const upper = upperOf(upperVersion);
+    const url = process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1';
+    const items = p.table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() });
+    const up = items.compute('upper', upper(items.text));
+    items.compute('shout', shout(up));
+    items.compute('summary', openai.chat(items.text, { model: 'chaos-chat', maxTokens: 16, prompt: 'Summarise: {input}', baseURL: url }));
+    items.compute('embedding', openai.embeddings(items.text, { model: 'chaos-embed', dimensions: 8, maxInputsPerRequest: 50, baseURL: url }));
+    const words = p.view('words', items, stringSplitter(items.text, { separators: 'sentence' }));
+    words.compute('loud', shout(words.text));
+    p.export(
+      items,
+      postgres({
+        url: process.env.CHAOS_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        schema: process.env.CHAOS_CUSTOMER_SCHEMA ?? 'chaos',
+        table: 'items',
+        create: true,
+      }),
+      {
+        columns: ['text', 'n', 'shout', 'summary'],
+      },
+    );
+    p.export(items, parquetFiles({ destination: process.env.CHAOS_EXPORT_DIR ?? '/tmp/tessera-chaos' }), { columns: ['text', 'shout'] });
   });
-  p.export(items, parquetFiles({ destination: process.env.CHAOS_EXPORT_DIR ?? '/tmp/tessera-chaos' }), { columns: ['text', 'shout'] });
-});
 
 export default chaosPipeline(process.env.CHAOS_UPPER_VERSION ?? '1');

@@ -6,6 +6,11 @@ export default definePipeline('modeled', (p) => {
   const chunks = p.table('chunks', { id: t.int().primaryKey(), text: t.string() });
   chunks.compute(
     'embedding',
-    openai.embeddings(chunks.text, { model: 'test-embed', dimensions: 8, maxInputsPerRequest: 5, baseURL: process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1' }),
+    openai.embeddings(chunks.text, {
+      model: 'test-embed',
+      dimensions: 8,
+      maxInputsPerRequest: 5,
+      baseURL: process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1',
+    }),
   );
 });

@@ -7,7 +7,8 @@ const shout = defineUdf({ name: 'shout', version: '1', params: [t.string()], ret
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function sourcing(env: Record<string, string | undefined> = process.env) {
-  const schedule = (): ScheduleInput | undefined => (env.SRC_CRON ? { cron: env.SRC_CRON } : env.SRC_EVERY ? { every: /^\d+$/.test(env.SRC_EVERY) ? Number(env.SRC_EVERY) : env.SRC_EVERY } : undefined);
+  const schedule = (): ScheduleInput | undefined =>
+    env.SRC_CRON ? { cron: env.SRC_CRON } : env.SRC_EVERY ? { every: /^\d+$/.test(env.SRC_EVERY) ? Number(env.SRC_EVERY) : env.SRC_EVERY } : undefined;
   const pageSize = Number(env.SRC_PAGE ?? 2);
   return definePipeline('sourcing', (p) => {
     const files = p.table('files', { id: t.string().primaryKey(), doc: t.document(), size: t.int(), origin: t.string() });
@@ -25,8 +26,26 @@ export function sourcing(env: Record<string, string | undefined> = process.env) 
       if (env.SRC_SLOW_MS) await sleep(Number(env.SRC_SLOW_MS));
       return { id: `${origin}:${r.id}`, title: String(r.title), updated_at: r.updated_at as Date, origin };
     };
-    if (env.SRC_PG_URL) p.source('pg_rows', records, sqlQuery({ url: env.SRC_PG_URL, query: `SELECT id, title, updated_at, deleted FROM ${env.SRC_PG_TABLE ?? 'src_items'}`, watermark: 'updated_at', key: 'id', deleted: 'deleted' }), { schedule: schedule(), pageSize, map: row('pg') });
-    if (env.SRC_MY_URL) p.source('my_rows', records, sqlQuery({ url: env.SRC_MY_URL, query: `SELECT id, title, updated_at FROM ${env.SRC_MY_TABLE ?? 'src_items'}`, watermark: 'updated_at', key: 'id' }), { schedule: schedule(), pageSize, map: row('my') });
+    if (env.SRC_PG_URL)
+      p.source(
+        'pg_rows',
+        records,
+        sqlQuery({
+          url: env.SRC_PG_URL,
+          query: `SELECT id, title, updated_at, deleted FROM ${env.SRC_PG_TABLE ?? 'src_items'}`,
+          watermark: 'updated_at',
+          key: 'id',
+          deleted: 'deleted',
+        }),
+        { schedule: schedule(), pageSize, map: row('pg') },
+      );
+    if (env.SRC_MY_URL)
+      p.source(
+        'my_rows',
+        records,
+        sqlQuery({ url: env.SRC_MY_URL, query: `SELECT id, title, updated_at FROM ${env.SRC_MY_TABLE ?? 'src_items'}`, watermark: 'updated_at', key: 'id' }),
+        { schedule: schedule(), pageSize, map: row('my') },
+      );
   });
 }
 

@@ -52,7 +52,6 @@ export const frameSecond = defineUdf({
   fn: ([attrs]) => (attrs as { time: number }).time,
 });
 
-
 /**
  * The pipeline; `next` is its next revision as a test applies it: a computed column added to a
  * view (backfilled), a view added over a table with rows, and the frame rate changed.

@@ -80,7 +80,9 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
   env.openai.reset();
   if (d.modelFaultRate) {
     const every = Math.round(1 / d.modelFaultRate);
-    const faults: Fault[] = Array.from({ length: env.rows * 4 }, (_, i) => (i % every === every - 1 ? { kind: 'status', status: i % (2 * every) === every - 1 ? 429 : 500 } : { kind: 'delay', ms: 0 }));
+    const faults: Fault[] = Array.from({ length: env.rows * 4 }, (_, i) =>
+      i % every === every - 1 ? { kind: 'status', status: i % (2 * every) === every - 1 ? 429 : 500 } : { kind: 'delay', ms: 0 },
+    );
     env.openai.inject(faults);
   }
   const batch = String(Math.max(50, Math.min(1000, Math.round(env.rows / 20))));
@@ -106,7 +108,22 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
   const background: Array<Promise<unknown>> = [];
-  const result: ScenarioResult = { scenario: name, rows: 0, viewRows: 0, record: '', view: '', customer: '', parquet: '', chatRequests: 0, chatCells: 0, embedInputs: 0, embedCells: 0, kills: 0, ms: 0, manualSteps: 0 };
+  const result: ScenarioResult = {
+    scenario: name,
+    rows: 0,
+    viewRows: 0,
+    record: '',
+    view: '',
+    customer: '',
+    parquet: '',
+    chatRequests: 0,
+    chatCells: 0,
+    embedInputs: 0,
+    embedCells: 0,
+    kills: 0,
+    ms: 0,
+    manualSteps: 0,
+  };
   try {
     await h.engine.apply(chaosPipeline('1'));
     // a worker slow to start on a loaded machine is tried again
@@ -204,7 +221,9 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
     const progress = setInterval(() => {
       void (async () => {
         const st = await Promise.all(['items', 'words'].map((t) => h.engine.store.status('chaos', t).catch(() => undefined)));
-        log(`${name}: ${st.map((x, k) => `${k ? 'words' : 'items'} ${x?.columns.map((c) => `${c.column} ${c.done}/${c.pending}/${c.failed}`).join(' ')}`).join(' | ')}`);
+        log(
+          `${name}: ${st.map((x, k) => `${k ? 'words' : 'items'} ${x?.columns.map((c) => `${c.column} ${c.done}/${c.pending}/${c.failed}`).join(' ')}`).join(' | ')}`,
+        );
       })();
     }, 10_000);
     timers.push(progress);

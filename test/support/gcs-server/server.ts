@@ -57,7 +57,8 @@ export async function startGcsServer(): Promise<GcsTestServer> {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(text);
   };
-  const notFound = (res: http.ServerResponse, what: string) => send(res, 404, { error: { code: 404, message: `No such object: ${what}`, errors: [{ reason: 'notFound' }] } });
+  const notFound = (res: http.ServerResponse, what: string) =>
+    send(res, 404, { error: { code: 404, message: `No such object: ${what}`, errors: [{ reason: 'notFound' }] } });
 
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -139,9 +140,16 @@ export async function startGcsServer(): Promise<GcsTestServer> {
         const after = u.searchParams.get('pageToken') ?? '';
         const start = u.searchParams.get('startOffset') ?? '';
         const max = Number(u.searchParams.get('maxResults') ?? 1000);
-        const names = [...objects.values()].filter((o) => o.bucket === bucket && o.name.startsWith(prefix) && o.name >= start && (!after || o.name > after)).map((o) => o.name).sort();
+        const names = [...objects.values()]
+          .filter((o) => o.bucket === bucket && o.name.startsWith(prefix) && o.name >= start && (!after || o.name > after))
+          .map((o) => o.name)
+          .sort();
         const page = names.slice(0, max);
-        return send(res, 200, { kind: 'storage#objects', items: page.map((n) => meta(objects.get(`${bucket}/${n}`)!)), ...(names.length > max ? { nextPageToken: page.at(-1) } : {}) });
+        return send(res, 200, {
+          kind: 'storage#objects',
+          items: page.map((n) => meta(objects.get(`${bucket}/${n}`)!)),
+          ...(names.length > max ? { nextPageToken: page.at(-1) } : {}),
+        });
       }
       // buckets always exist
       m = /^(?:\/storage\/v1)?\/b\/([^/]+)$/.exec(path);
@@ -157,7 +165,11 @@ export async function startGcsServer(): Promise<GcsTestServer> {
     url: base,
     objects,
     log,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

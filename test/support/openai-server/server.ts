@@ -37,10 +37,7 @@ export interface OpenAIServerOptions {
 }
 
 /** A fault applied to the next matching request. */
-export type Fault =
-  | { kind: 'status'; status: number; retryAfterS?: number; message?: string }
-  | { kind: 'drop' }
-  | { kind: 'delay'; ms: number };
+export type Fault = { kind: 'status'; status: number; retryAfterS?: number; message?: string } | { kind: 'drop' } | { kind: 'delay'; ms: number };
 
 export interface Arrival {
   t: number;
@@ -250,7 +247,10 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
       faults.push(...fs.map((fault) => ({ fault, ...(pathPart === undefined ? {} : { pathPart }) })));
     },
     maxRequestsInWindow(windowMs = reqWindowMs, model) {
-      return maxInAnyWindow(arrivals.filter((a) => model === undefined || a.model === model).map((a) => a.t), windowMs);
+      return maxInAnyWindow(
+        arrivals.filter((a) => model === undefined || a.model === model).map((a) => a.t),
+        windowMs,
+      );
     },
     count(status) {
       return status === undefined ? arrivals.length : arrivals.filter((a) => a.status === status).length;

@@ -10,6 +10,8 @@ export async function applyCommand(ctx: CliContext, args: string[], flags: { rec
   if (!changes.length) console.log(`${def.name}: catalog already matches the definition`);
   for (const c of changes) {
     const what = c.kind === 'create_table' ? 'created' : c.kind.replace('_', ' ');
-    console.log(`${def.name}.${c.table} v${c.version}: ${what}${c.columns.length ? ` ${c.columns.join(', ')}` : ''}${c.backfill ? ' (backfill enqueued)' : ''}`);
+    console.log(
+      `${def.name}.${c.table} v${c.version}: ${what}${c.columns.length ? ` ${c.columns.join(', ')}` : ''}${c.backfill ? ' (backfill enqueued)' : ''}`,
+    );
   }
 }

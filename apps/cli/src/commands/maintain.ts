@@ -35,7 +35,9 @@ export async function reconcileCommand(ctx: CliContext, args: string[], flags: {
   const pipelines = args.length ? args : await engine.store.pipelines();
   for (const p of pipelines) {
     for (const r of await reconcile(engine, p, { exports: !!flags.exports })) {
-      console.log(`${r.pipeline}.${r.table}: ${r.pendingBatches} batch(es) with pending cells, ${r.covered} covered by live jobs, ${r.enqueued} enqueued${flags.exports ? ', exports re-shipped' : ''}`);
+      console.log(
+        `${r.pipeline}.${r.table}: ${r.pendingBatches} batch(es) with pending cells, ${r.covered} covered by live jobs, ${r.enqueued} enqueued${flags.exports ? ', exports re-shipped' : ''}`,
+      );
     }
   }
 }
@@ -43,7 +45,8 @@ export async function reconcileCommand(ctx: CliContext, args: string[], flags: {
 /** `tessera export --full <pipeline> <table> [--sink name ...]`: re-ship every live row to the table's exports (or the named ones). */
 export async function exportCommand(ctx: CliContext, args: string[], flags: { full?: boolean; sink?: string[] }) {
   const [pipeline, table] = args;
-  if (!pipeline || !table || !flags.full) throw new Error('usage: tessera export --full <pipeline> <table> [--sink name ...] (incremental exports run by themselves after each version)');
+  if (!pipeline || !table || !flags.full)
+    throw new Error('usage: tessera export --full <pipeline> <table> [--sink name ...] (incremental exports run by themselves after each version)');
   const sinks = flags.sink ?? [];
   if (sinks.length) {
     const known = (await ctx.pipeline(pipeline)).exports.filter((e) => e.source === table).map((e) => e.sink.name);

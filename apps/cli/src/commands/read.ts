@@ -5,7 +5,11 @@ import { formatErrors, formatExportState, formatTable, formatUsage, progressBar,
 import { sourceRows } from './sources';
 
 /** `tessera select <pipeline> <table> [--limit N] [--version N] [--errors] [--json]` */
-export async function selectCommand(ctx: CliContext, args: string[], flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string }) {
+export async function selectCommand(
+  ctx: CliContext,
+  args: string[],
+  flags: { limit?: string; version?: string; errors?: boolean; json?: boolean; columns?: string },
+) {
   const [pipeline, table] = args;
   if (!pipeline || !table) throw new Error('usage: tessera select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]');
   const engine = await ctx.engine();
@@ -114,10 +118,30 @@ export async function versionsCommand(ctx: CliContext, args: string[], flags: { 
     const v = Number(flags.version);
     if (!Number.isInteger(v) || v < 1) throw new Error(`--version must be a version number, not ${flags.version}`);
     const requests = await engine.store.requests(pipeline, table, v);
-    console.log(requests.length ? formatTable(requests.map((r) => ({ request: r.id, op: r.op, rows: r.count }))) : `${pipeline}.${table} v${v} holds no recorded requests`);
+    console.log(
+      requests.length
+        ? formatTable(requests.map((r) => ({ request: r.id, op: r.op, rows: r.count })))
+        : `${pipeline}.${table} v${v} holds no recorded requests`,
+    );
     return;
   }
   const versions = await engine.store.versions(pipeline, table);
-  const requests = (v: (typeof versions)[number]) => (v.requests ? `${v.requests}: ${v.requestIds.join(', ')}${v.requests > v.requestIds.length ? ', ...' : ''}` : '');
-  console.log(formatTable(versions.map((v) => ({ version: v.version, kind: v.kind, inserts: v.inserts, updates: v.updates, deletes: v.deletes, errors: v.errors, requests: requests(v), aborted: v.aborted ?? '', at: v.createdAt, detail: v.detail }))));
+  const requests = (v: (typeof versions)[number]) =>
+    v.requests ? `${v.requests}: ${v.requestIds.join(', ')}${v.requests > v.requestIds.length ? ', ...' : ''}` : '';
+  console.log(
+    formatTable(
+      versions.map((v) => ({
+        version: v.version,
+        kind: v.kind,
+        inserts: v.inserts,
+        updates: v.updates,
+        deletes: v.deletes,
+        errors: v.errors,
+        requests: requests(v),
+        aborted: v.aborted ?? '',
+        at: v.createdAt,
+        detail: v.detail,
+      })),
+    ),
+  );
 }

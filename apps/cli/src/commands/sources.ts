@@ -12,17 +12,28 @@ export async function backfillCommand(ctx: CliContext, args: string[], flags: { 
     trigger: 'manual',
     ...(flags.full ? { full: true } : {}),
     ...(flags.from !== undefined ? { from: flags.from } : {}),
-    onPage: (t) => void process.stderr.write(`\r${pipeline}.${source}: ${t.pages} page(s), ${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted, ${t.rejected} rejected`),
+    onPage: (t) =>
+      void process.stderr.write(
+        `\r${pipeline}.${source}: ${t.pages} page(s), ${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted, ${t.rejected} rejected`,
+      ),
   });
   process.stderr.write('\n');
   const counts = `${r.inserted} inserted, ${r.updated} updated, ${r.deleted} deleted, ${r.rejected} rejected in ${r.pages} page(s), ${(r.durationMs / 1000).toFixed(1)} s`;
   if (r.status === 'skipped') throw new Error(`${pipeline}.${source}: skipped (${r.error})`);
-  if (r.status === 'failed') throw new Error(`${pipeline}.${source}: run ${r.runId} failed after ${counts}: ${r.error} (the watermark stays at the last committed page)`);
+  if (r.status === 'failed')
+    throw new Error(`${pipeline}.${source}: run ${r.runId} failed after ${counts}: ${r.error} (the watermark stays at the last committed page)`);
   console.log(`${pipeline}.${source}: run ${r.runId}${r.resumed ? ' (resumed)' : ''} done: ${counts}`);
 }
 
-const when = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
-const position = (s: SourceStatus) => (s.kind === 'query' ? ((s.watermark as { watermark?: string } | null)?.watermark ?? '(start)') : `${s.items} file(s) seen`);
+const when = (d: Date | null | undefined) =>
+  d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '';
+const position = (s: SourceStatus) =>
+  s.kind === 'query' ? ((s.watermark as { watermark?: string } | null)?.watermark ?? '(start)') : `${s.items} file(s) seen`;
 
 /** One line per source: what `tessera schedules` and `tessera status` show. */
 export function sourceRows(list: SourceStatus[]) {
@@ -46,7 +57,10 @@ export function sourceRows(list: SourceStatus[]) {
 export async function schedulesCommand(ctx: CliContext, args: string[], flags: { json?: boolean }) {
   const list = await sourceStatuses(await ctx.engine(), args[0]);
   if (flags.json) console.log(JSON.stringify(list, null, 2));
-  else console.log(list.length ? formatTable(sourceRows(list)) : `no sources${args[0] ? ` in ${args[0]}` : ''} (declare them with p.source(...) and run tessera apply)`);
+  else
+    console.log(
+      list.length ? formatTable(sourceRows(list)) : `no sources${args[0] ? ` in ${args[0]}` : ''} (declare them with p.source(...) and run tessera apply)`,
+    );
 }
 
 /** `tessera pause|resume <pipeline> <source>` */
@@ -55,5 +69,7 @@ export async function pauseCommand(ctx: CliContext, command: 'pause' | 'resume',
   if (!pipeline || !source) throw new Error(`usage: tessera ${command} <pipeline> <source>`);
   const engine = await ctx.engine();
   const s = command === 'pause' ? await pauseSource(engine, pipeline, source) : await resumeSource(engine, pipeline, source);
-  console.log(`${pipeline}.${source}: ${command === 'pause' ? 'paused (its watermark stays; resume to go on)' : `resumed, ${s.schedule ? 'on its schedule' : 'on demand (no schedule)'}`}`);
+  console.log(
+    `${pipeline}.${source}: ${command === 'pause' ? 'paused (its watermark stays; resume to go on)' : `resumed, ${s.schedule ? 'on its schedule' : 'on demand (no schedule)'}`}`,
+  );
 }

@@ -14,9 +14,18 @@ export async function writeCommand(op: WriteOp, ctx: CliContext, args: string[],
   const again = (d: boolean) => (d ? ' (request already applied)' : '');
   if (op === 'upsert') {
     const r = await engine.upsert(pipeline, table, rows, opts);
-    console.log(`${pipeline}.${table} v${r.version}: upserted ${r.count} row(s)${r.duplicate ? '' : ` (${r.inserted} inserted, ${r.updated} updated)`}${again(r.duplicate)}`);
+    console.log(
+      `${pipeline}.${table} v${r.version}: upserted ${r.count} row(s)${r.duplicate ? '' : ` (${r.inserted} inserted, ${r.updated} updated)`}${again(r.duplicate)}`,
+    );
     return;
   }
-  const r = op === 'insert' ? await engine.insert(pipeline, table, rows, opts) : op === 'update' ? await engine.update(pipeline, table, rows, opts) : await engine.delete(pipeline, table, rows, opts);
-  console.log(`${pipeline}.${table} v${r.version}: ${op === 'insert' ? 'inserted' : op === 'update' ? 'updated' : 'deleted'} ${r.count} row(s)${again(r.duplicate)}`);
+  const r =
+    op === 'insert'
+      ? await engine.insert(pipeline, table, rows, opts)
+      : op === 'update'
+        ? await engine.update(pipeline, table, rows, opts)
+        : await engine.delete(pipeline, table, rows, opts);
+  console.log(
+    `${pipeline}.${table} v${r.version}: ${op === 'insert' ? 'inserted' : op === 'update' ? 'updated' : 'deleted'} ${r.count} row(s)${again(r.duplicate)}`,
+  );
 }

@@ -95,6 +95,13 @@ async function debianDocs(limits: DocumentLimits): Promise<DocRow[]> {
 async function debianVersions(packages: string[]): Promise<Map<string, string>> {
   if (!packages.length) return new Map();
   // dpkg-query exits non-zero when one name is not a package (a doc folder named otherwise): keep what it printed
-  const r = await promisify(execFile)('dpkg-query', ['-W', '-f=${Package} ${Version}\\n', ...packages]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
-  return new Map(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  const r = await promisify(execFile)('dpkg-query', ['-W', '-f=${Package} ${Version}\\n', ...packages]).catch((e: { stdout?: string }) => ({
+    stdout: e.stdout ?? '',
+  }));
+  return new Map(
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ') as [string, string]),
+  );
 }

@@ -60,13 +60,22 @@ export async function exportsReport(at: ExportPlaces): Promise<string> {
   ];
   if (at.mysqlUrl) {
     const my = await mysqlCounts(at.mysqlUrl, ['package_docs', 'clip_frames']).catch((e: Error) => ({ error: e.message }) as Record<string, unknown>);
-    lines.push(`MySQL      ${Object.entries(my).map(([k, v]) => `${k} ${v ?? 'not there'}${k === 'error' ? '' : ' rows'}`).join(', ')}`);
+    lines.push(
+      `MySQL      ${Object.entries(my)
+        .map(([k, v]) => `${k} ${v ?? 'not there'}${k === 'error' ? '' : ' rows'}`)
+        .join(', ')}`,
+    );
   } else lines.push('MySQL      skipped (no server answered; set DEMO_MYSQL_URL=mysql://user:pass@host:3306/db)');
   const [chunks, frames] = await Promise.all([parquetParts(path.join(at.exportDir, 'chunks')), parquetParts(path.join(at.exportDir, 'frames'))]);
   lines.push(`Parquet    chunks: ${chunks.files} file(s), ${chunks.rows} rows; frames: ${frames.files} file(s), ${frames.rows} rows (${at.exportDir})`);
-  const lance = await lanceTables(path.join(at.exportDir, 'lancedb'), [['doc_chunks', 'embedding'], ['frames', 'histogram']]).catch((e: Error) => [`unreadable: ${e.message}`]);
+  const lance = await lanceTables(path.join(at.exportDir, 'lancedb'), [
+    ['doc_chunks', 'embedding'],
+    ['frames', 'histogram'],
+  ]).catch((e: Error) => [`unreadable: ${e.message}`]);
   lines.push(`LanceDB    ${lance.join('; ')} (${path.join(at.exportDir, 'lancedb')})`);
   const media = async (sub: string) => (await readdir(path.join(at.mediaDir, sub)).catch(() => [] as string[])).length;
-  lines.push(`media      ${await media('frames')} frame image(s) in ${path.join(at.mediaDir, 'frames')}, ${await media('segments')} audio segment(s) in ${path.join(at.mediaDir, 'segments')}`);
+  lines.push(
+    `media      ${await media('frames')} frame image(s) in ${path.join(at.mediaDir, 'frames')}, ${await media('segments')} audio segment(s) in ${path.join(at.mediaDir, 'segments')}`,
+  );
   return lines.join('\n');
 }

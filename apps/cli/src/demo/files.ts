@@ -16,4 +16,8 @@ export async function copyInto(src: string, dest: string): Promise<string> {
   return dest;
 }
 
-export const exists = (file: string) => stat(file).then(() => true, () => false);
+export const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );

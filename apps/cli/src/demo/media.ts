@@ -16,15 +16,47 @@ interface Clip {
 }
 
 const CLIPS: Clip[] = [
-  { id: 'test-pattern', title: 'A test pattern with a moving gradient', video: 'testsrc2=s=320x240:r=25', seconds: 6, say: 'This is a test pattern. Tessera takes one frame every second.' },
-  { id: 'mandelbrot', title: 'A zoom into the Mandelbrot set', video: 'mandelbrot=s=320x240:r=25', seconds: 5, say: 'A zoom into the Mandelbrot set, computed by ffmpeg.' },
-  { id: 'game-of-life', title: "Conway's game of life", video: 'life=s=320x240:r=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00FF00', seconds: 5, say: 'Cells are born and die in the game of life.' },
-  { id: 'bars-fade', title: 'Colour bars fading to black', video: 'smptebars=s=320x240:r=25,fade=t=out:st=1:d=3', seconds: 5, say: 'Colour bars fade to black; the frames get darker.' },
+  {
+    id: 'test-pattern',
+    title: 'A test pattern with a moving gradient',
+    video: 'testsrc2=s=320x240:r=25',
+    seconds: 6,
+    say: 'This is a test pattern. Tessera takes one frame every second.',
+  },
+  {
+    id: 'mandelbrot',
+    title: 'A zoom into the Mandelbrot set',
+    video: 'mandelbrot=s=320x240:r=25',
+    seconds: 5,
+    say: 'A zoom into the Mandelbrot set, computed by ffmpeg.',
+  },
+  {
+    id: 'game-of-life',
+    title: "Conway's game of life",
+    video: 'life=s=320x240:r=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00FF00',
+    seconds: 5,
+    say: 'Cells are born and die in the game of life.',
+  },
+  {
+    id: 'bars-fade',
+    title: 'Colour bars fading to black',
+    video: 'smptebars=s=320x240:r=25,fade=t=out:st=1:d=3',
+    seconds: 5,
+    say: 'Colour bars fade to black; the frames get darker.',
+  },
 ];
 
 const NARRATION = [
-  { id: 'welcome', script: 'Welcome to Tessera. It keeps every computed cell of your tables up to date, as rows arrive, change or go. Workers share the work through Redis, and Postgres keeps the record.' },
-  { id: 'exports', script: 'When a version is done, its changes are exported: to Postgres, to MySQL, to LanceDB, and to Parquet files. Frames and audio segments go to a media store.' },
+  {
+    id: 'welcome',
+    script:
+      'Welcome to Tessera. It keeps every computed cell of your tables up to date, as rows arrive, change or go. Workers share the work through Redis, and Postgres keeps the record.',
+  },
+  {
+    id: 'exports',
+    script:
+      'When a version is done, its changes are exported: to Postgres, to MySQL, to LanceDB, and to Parquet files. Frames and audio segments go to a media store.',
+  },
 ];
 
 let fliteChecked: Promise<boolean> | undefined;
@@ -82,8 +114,37 @@ export async function generateMedia(dataDir: string): Promise<MediaRows> {
     const file = path.join(videoDir, `${c.id}.mp4`);
     const audio = await voice(scratch, c.id, c.say);
     await produce(file, (tmp) =>
-      run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', c.video, '-f', 'lavfi', '-i', audio, '-t', String(c.seconds),
-        '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', '-af', 'apad', '-shortest', '-movflags', '+faststart', tmp]),
+      run('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        c.video,
+        '-f',
+        'lavfi',
+        '-i',
+        audio,
+        '-t',
+        String(c.seconds),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '64k',
+        '-af',
+        'apad',
+        '-shortest',
+        '-movflags',
+        '+faststart',
+        tmp,
+      ]),
     );
     videos.push({ id: c.id, video: file, title: c.title });
   }

@@ -9,7 +9,10 @@ export async function statusReport(engine: Engine, pipeline: string): Promise<{ 
     const s = await engine.store.status(pipeline, t.name);
     pending += s.columns.reduce((a, c) => a + c.pending, 0);
     lines.push(`${pipeline}.${t.name} (${t.kind}): ${s.rows} rows`);
-    for (const c of s.columns) lines.push(`  ${c.column.padEnd(12)} ${progressBar(c.done, c.failed, c.done + c.pending + c.failed)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}`);
+    for (const c of s.columns)
+      lines.push(
+        `  ${c.column.padEnd(12)} ${progressBar(c.done, c.failed, c.done + c.pending + c.failed)}  done ${c.done}  pending ${c.pending}  failed ${c.failed}`,
+      );
   }
   return { text: lines.join('\n'), pending };
 }

@@ -53,7 +53,12 @@ export function arrowColumn(arrow: Arrow, name: string, type: TypeSpec, opts: Ar
       }
       const el = type.element ?? 'float';
       const inner = el === 'float' ? new Float32() : el === 'int' ? new Int64() : el === 'bool' ? new Bool() : new Utf8();
-      const conv = el === 'float' ? toNumberArray : el === 'int' ? (v: unknown) => Array.from(v as ArrayLike<number>, (x) => BigInt(x)) : (v: unknown) => Array.from(v as ArrayLike<unknown>);
+      const conv =
+        el === 'float'
+          ? toNumberArray
+          : el === 'int'
+            ? (v: unknown) => Array.from(v as ArrayLike<number>, (x) => BigInt(x))
+            : (v: unknown) => Array.from(v as ArrayLike<unknown>);
       return col(new List(new Field('item', inner, false)), conv);
     }
     default:

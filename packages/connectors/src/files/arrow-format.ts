@@ -12,7 +12,13 @@ export const arrowFormat: FileFormat = {
     const arrow = await arrowLib();
     const vectors = columns.map((c) => {
       const { type, value } = arrowColumn(arrow, c.name, c.type);
-      return [c.name, arrow.vectorFromArray(rows.map((r) => value(r[c.name])), type)] as const;
+      return [
+        c.name,
+        arrow.vectorFromArray(
+          rows.map((r) => value(r[c.name])),
+          type,
+        ),
+      ] as const;
     });
     return Buffer.from(arrow.tableToIPC(new arrow.Table(Object.fromEntries(vectors)), 'file'));
   },

@@ -51,7 +51,8 @@ export class RowCoercer {
     this.columns.forEach((c, i) => {
       const v = plain(raw[c.name]);
       if (v === null) {
-        if (!c.type.nullable || c.type.primaryKey) throw new ImportError(this.file, `row ${index + 1}: column ${c.name} is null but the column is not nullable`, { column: c.name, row: index + 1 });
+        if (!c.type.nullable || c.type.primaryKey)
+          throw new ImportError(this.file, `row ${index + 1}: column ${c.name} is null but the column is not nullable`, { column: c.name, row: index + 1 });
         out[c.name] = null;
         return;
       }

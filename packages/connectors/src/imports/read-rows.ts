@@ -18,9 +18,15 @@ export interface ReadRowsOptions {
 }
 
 const BY_EXTENSION: Record<string, ImportFormat> = {
-  '.parquet': 'parquet', '.pq': 'parquet',
-  '.arrow': 'arrow', '.feather': 'arrow', '.ipc': 'arrow', '.arrows': 'arrow',
-  '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'jsonl',
+  '.parquet': 'parquet',
+  '.pq': 'parquet',
+  '.arrow': 'arrow',
+  '.feather': 'arrow',
+  '.ipc': 'arrow',
+  '.arrows': 'arrow',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
   '.csv': 'csv',
 };
 

@@ -33,7 +33,13 @@ export function parquetReader(file: string): RawBatches {
       for (const group of metadata.row_groups) {
         const end = start + Number(group.num_rows);
         for (let lo = start; lo < end; lo += SPAN_ROWS) {
-          const rows = (await lib.parquetReadObjects({ file: buf, metadata, compressors: lib.compressors, rowStart: lo, rowEnd: Math.min(lo + SPAN_ROWS, end) })) as Array<Record<string, unknown>>;
+          const rows = (await lib.parquetReadObjects({
+            file: buf,
+            metadata,
+            compressors: lib.compressors,
+            rowStart: lo,
+            rowEnd: Math.min(lo + SPAN_ROWS, end),
+          })) as Array<Record<string, unknown>>;
           pending = pending.length ? pending.concat(rows) : rows;
           let off = 0;
           for (; pending.length - off >= size; off += size) yield pending.slice(off, off + size);

@@ -61,8 +61,7 @@ export class AzureMediaStore implements MediaStore {
       const url = `https://${account}.blob.core.windows.net`;
       const key = process.env.AZURE_STORAGE_KEY;
       const credential =
-        this.opts.credential ??
-        (key && process.env.AZURE_STORAGE_ACCOUNT === account ? new sdk.StorageSharedKeyCredential(account, key) : undefined);
+        this.opts.credential ?? (key && process.env.AZURE_STORAGE_ACCOUNT === account ? new sdk.StorageSharedKeyCredential(account, key) : undefined);
       client = new sdk.BlobServiceClient(url, credential, this.opts.clientOptions);
       this.clients.set(account, client);
     }

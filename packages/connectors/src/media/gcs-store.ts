@@ -76,7 +76,12 @@ export class GcsMediaStore implements MediaStore {
       let files, next;
       try {
         // startOffset is inclusive: the key itself is filtered out below
-        [files, next] = await bucket.getFiles({ prefix: base, maxResults: opts.pageSize, autoPaginate: false, ...(pageToken ? { pageToken } : opts.startAfter ? { startOffset: base + opts.startAfter } : {}) });
+        [files, next] = await bucket.getFiles({
+          prefix: base,
+          maxResults: opts.pageSize,
+          autoPaginate: false,
+          ...(pageToken ? { pageToken } : opts.startAfter ? { startOffset: base + opts.startAfter } : {}),
+        });
       } catch (err) {
         throw asStoreError(err, `list gs://${host}/${base}`);
       }

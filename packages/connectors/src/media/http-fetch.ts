@@ -34,7 +34,10 @@ export async function openHttpMedia(ref: string, method: 'GET' | 'HEAD', policy:
     const location = res.headers.location;
     if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
       res.destroy();
-      if (hop >= policy.maxRedirects) throw new CellInputError(`cannot read ${redactRef(ref)}: more than ${policy.maxRedirects} redirects (TESSERA_MEDIA_MAX_REDIRECTS)`, { ref: redactRef(ref) });
+      if (hop >= policy.maxRedirects)
+        throw new CellInputError(`cannot read ${redactRef(ref)}: more than ${policy.maxRedirects} redirects (TESSERA_MEDIA_MAX_REDIRECTS)`, {
+          ref: redactRef(ref),
+        });
       url = new URL(location, url);
       continue;
     }
@@ -60,7 +63,13 @@ function request(url: URL, method: string, policy: MediaPolicy, ref: string): Pr
       // names resolve through the policy's lookup; a literal address was checked by checkHttp
     });
     let responded = false;
-    const timer = setTimeout(() => req.destroy(new CellInputError(`cannot read ${redactRef(ref)}: no answer within ${policy.timeoutMs} ms (TESSERA_MEDIA_TIMEOUT_MS)`, { ref: redactRef(ref) })), policy.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        req.destroy(
+          new CellInputError(`cannot read ${redactRef(ref)}: no answer within ${policy.timeoutMs} ms (TESSERA_MEDIA_TIMEOUT_MS)`, { ref: redactRef(ref) }),
+        ),
+      policy.timeoutMs,
+    );
     req.once('response', (res) => {
       responded = true;
       clearTimeout(timer);
@@ -84,7 +93,8 @@ function classify(err: Error, ref: string, url: URL): Error {
   if (code === 'ENOTFOUND') return new CellInputError(`${what}: host ${url.hostname} not found`, details);
   if (code.startsWith('HPE_')) return new CellInputError(`${what}: ${url.host} did not answer with HTTP (${code})`, details);
   // a service that accepts the connection and closes it without a word (Redis, Postgres) is not an HTTP server
-  if (code === 'ECONNRESET' && /socket hang up/.test(err.message)) return new CellInputError(`${what}: ${url.host} closed the connection without an HTTP response`, details);
+  if (code === 'ECONNRESET' && /socket hang up/.test(err.message))
+    return new CellInputError(`${what}: ${url.host} closed the connection without an HTTP response`, details);
   if (/CERT|SSL|TLS/.test(code)) return new CellInputError(`${what}: TLS failed (${code})`, details);
   if (isTransientNetworkError(err)) return new TransientError(`${what}: ${code || err.message}`);
   return new CellInputError(`${what}: ${code || err.message}`, details);
@@ -106,10 +116,23 @@ function limited(res: http.IncomingMessage, ref: string, policy: MediaPolicy): R
   };
   const arm = () => {
     clearTimeout(idle);
-    idle = setTimeout(() => fail(new CellInputError(`cannot read ${redactRef(ref)}: the download stalled for ${policy.timeoutMs} ms (TESSERA_MEDIA_TIMEOUT_MS)`, { ref: redactRef(ref) })), policy.timeoutMs);
+    idle = setTimeout(
+      () =>
+        fail(
+          new CellInputError(`cannot read ${redactRef(ref)}: the download stalled for ${policy.timeoutMs} ms (TESSERA_MEDIA_TIMEOUT_MS)`, {
+            ref: redactRef(ref),
+          }),
+        ),
+      policy.timeoutMs,
+    );
   };
   const total = setTimeout(
-    () => fail(new CellInputError(`cannot read ${redactRef(ref)}: the download took longer than ${policy.downloadMs} ms (TESSERA_MEDIA_DOWNLOAD_MS)`, { ref: redactRef(ref) })),
+    () =>
+      fail(
+        new CellInputError(`cannot read ${redactRef(ref)}: the download took longer than ${policy.downloadMs} ms (TESSERA_MEDIA_DOWNLOAD_MS)`, {
+          ref: redactRef(ref),
+        }),
+      ),
     policy.downloadMs,
   );
   arm();

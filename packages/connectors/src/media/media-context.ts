@@ -85,7 +85,8 @@ function capBytes(body: Readable, max: number, ref: string): Readable {
   const cap = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      if (bytes > max) return done(new CellInputError(`cannot read ${redactRef(ref)}: larger than ${max} bytes (TESSERA_MEDIA_MAX_BYTES)`, { ref: redactRef(ref) }));
+      if (bytes > max)
+        return done(new CellInputError(`cannot read ${redactRef(ref)}: larger than ${max} bytes (TESSERA_MEDIA_MAX_BYTES)`, { ref: redactRef(ref) }));
       done(null, chunk);
     },
   });

@@ -93,7 +93,8 @@ export class MediaPolicy {
     }
     this.buckets = (opts.buckets ?? []).map((b) => b.replace(/\/+$/, '').toLowerCase());
     for (const b of this.buckets) {
-      if (!/^(s3|gs):\/\/[^/]+$|^az:\/\/[^/]+\/[^/]+$/.test(b)) throw new ConfigError(`media policy: TESSERA_MEDIA_BUCKETS: "${b}" is not s3://bucket, gs://bucket or az://account/container`);
+      if (!/^(s3|gs):\/\/[^/]+$|^az:\/\/[^/]+\/[^/]+$/.test(b))
+        throw new ConfigError(`media policy: TESSERA_MEDIA_BUCKETS: "${b}" is not s3://bucket, gs://bucket or az://account/container`);
     }
     this.maxBytes = opts.maxBytes ?? 2 * 1024 ** 3;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -129,7 +130,10 @@ export class MediaPolicy {
       real = await realpath(lexical);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new CellInputError(code === 'ENOENT' || code === 'ENOTDIR' ? `media file not found: ${redactRef(ref)}` : `media file cannot be read: ${redactRef(ref)} (${code})`, { ref: redactRef(ref) });
+      throw new CellInputError(
+        code === 'ENOENT' || code === 'ENOTDIR' ? `media file not found: ${redactRef(ref)}` : `media file cannot be read: ${redactRef(ref)} (${code})`,
+        { ref: redactRef(ref) },
+      );
     }
     if (real !== lexical) this.checkInside(ref, real, ' after resolving symlinks');
     return real;
@@ -163,7 +167,8 @@ export class MediaPolicy {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MediaRefusedError(ref, `scheme ${url.protocol} is not allowed here (http, https)`);
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (this.hostsDeny.some((p) => hostMatches(host, p))) throw new MediaRefusedError(ref, `host ${host} is denied (TESSERA_MEDIA_HOSTS_DENY)`);
-    if (this.hostsAllow.length && !this.hostsAllow.some((p) => hostMatches(host, p))) throw new MediaRefusedError(ref, `host ${host} is not in TESSERA_MEDIA_HOSTS_ALLOW`);
+    if (this.hostsAllow.length && !this.hostsAllow.some((p) => hostMatches(host, p)))
+      throw new MediaRefusedError(ref, `host ${host} is not in TESSERA_MEDIA_HOSTS_ALLOW`);
     // a literal address never goes through DNS, so it is checked here; names are checked on every lookup
     if (isIP(host)) {
       const why = refusedAddress(host, this.allowed);
@@ -203,7 +208,12 @@ function hostMatches(host: string, pattern: string): boolean {
 const list = z
   .string()
   .default('')
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 const positive = (def: number) => z.coerce.number().int().positive().default(def);
 
 const envSchema = z.object({
@@ -226,7 +236,12 @@ export function mediaPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): MediaP
   const r = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('TESSERA_MEDIA_') && v !== '')));
   if (!r.success) throw new ConfigError(`invalid configuration: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const e = r.data;
-  const roots = e.TESSERA_MEDIA_ROOTS.trim() === 'none' ? [] : e.TESSERA_MEDIA_ROOTS.split(',').map((x) => x.trim()).filter(Boolean);
+  const roots =
+    e.TESSERA_MEDIA_ROOTS.trim() === 'none'
+      ? []
+      : e.TESSERA_MEDIA_ROOTS.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
   return new MediaPolicy({
     roots,
     hostsAllow: e.TESSERA_MEDIA_HOSTS_ALLOW,

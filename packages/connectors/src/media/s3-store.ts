@@ -114,7 +114,13 @@ export class S3MediaStore implements MediaStore {
       const contents = page.Contents ?? [];
       const objects = contents
         .filter((o) => o.Key && !o.Key.endsWith('/'))
-        .map((o) => ({ key: o.Key!.slice(Prefix.length), url: `s3://${Bucket}/${o.Key}`, size: o.Size ?? 0, modified: o.LastModified ?? null, fingerprint: `etag:${o.ETag ?? ''}:${o.Size ?? 0}` }));
+        .map((o) => ({
+          key: o.Key!.slice(Prefix.length),
+          url: `s3://${Bucket}/${o.Key}`,
+          size: o.Size ?? 0,
+          modified: o.LastModified ?? null,
+          fingerprint: `etag:${o.ETag ?? ''}:${o.Size ?? 0}`,
+        }));
       if (objects.length) yield objects;
       if (!page.IsTruncated || !contents.length) return;
       Marker = contents.at(-1)!.Key!;

@@ -25,14 +25,21 @@ function toRegex(glob: string): string {
       const end = glob.indexOf('}', i);
       if (end === -1) out += '\\{';
       else {
-        out += `(?:${glob.slice(i + 1, end).split(',').map(toRegex).join('|')})`;
+        out += `(?:${glob
+          .slice(i + 1, end)
+          .split(',')
+          .map(toRegex)
+          .join('|')})`;
         i = end;
       }
     } else if (ch === '[') {
       const end = glob.indexOf(']', i + 1);
       if (end === -1) out += '\\[';
       else {
-        out += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        out += `[${glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else out += ch.replace(/[.+^$()|\\]/g, '\\$&');

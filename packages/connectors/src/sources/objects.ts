@@ -21,7 +21,8 @@ export function objects(prefix: string, opts?: ObjectsOptions & { rows?: false }
 export function objects(prefix: string, opts: ObjectsOptions & { rows: true }): SourceReader<Record<string, unknown>>;
 export function objects(prefix: string, opts: ObjectsOptions = {}): SourceReader<any> {
   const scheme = schemeOf(prefix);
-  if (!['s3', 'gs', 'az'].includes(scheme)) throw new ConfigError(`objects(${JSON.stringify(prefix)}): expected an s3://, gs:// or az:// prefix (use folder() for local directories)`);
+  if (!['s3', 'gs', 'az'].includes(scheme))
+    throw new ConfigError(`objects(${JSON.stringify(prefix)}): expected an s3://, gs:// or az:// prefix (use folder() for local directories)`);
   const match = globMatcher(opts.glob);
   const base = prefix.replace(/\/+$/, '');
   const reader: ListingReader = {

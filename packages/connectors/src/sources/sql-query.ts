@@ -55,7 +55,13 @@ export function sqlQuery(opts: SqlQueryOptions): SourceReader<Record<string, unk
         return (await pgPool.query(sql, params)).rows;
       }
       const driver = await mysqlDriver();
-      myPool ??= driver.createPool({ uri: opts.url.replace(/^mariadb:/i, 'mysql:'), connectionLimit: 1, connectTimeout: 10_000, timezone: 'Z', supportBigNumbers: true });
+      myPool ??= driver.createPool({
+        uri: opts.url.replace(/^mariadb:/i, 'mysql:'),
+        connectionLimit: 1,
+        connectTimeout: 10_000,
+        timezone: 'Z',
+        supportBigNumbers: true,
+      });
       const [rows] = await myPool.query<mysql.RowDataPacket[]>(sql, params);
       return rows as Array<Record<string, unknown>>;
     } catch (err) {

@@ -8,7 +8,9 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 export function checkIdentifier(what: string, name: string): string {
   if (!IDENT.test(name)) {
-    throw new ConfigError(`invalid ${what} name ${JSON.stringify(name)}: use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    throw new ConfigError(
+      `invalid ${what} name ${JSON.stringify(name)}: use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`,
+    );
   }
   return name;
 }

@@ -5,8 +5,15 @@ import { isTransientNetworkError } from '../media/transient';
 const PG_TRANSIENT = /^(08...|57P0[1-3]|53300|53400|40001|40P01)$/;
 /** MySQL/MariaDB error codes worth retrying (by mysql2's names). */
 const MY_TRANSIENT = new Set([
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
-  'ER_SERVER_SHUTDOWN', 'ER_NORMAL_SHUTDOWN', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_QUERY_INTERRUPTED',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_NORMAL_SHUTDOWN',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_QUERY_INTERRUPTED',
 ]);
 
 /** A connection failure or a retryable conflict becomes a TransientError, so the export job retries with backoff. */

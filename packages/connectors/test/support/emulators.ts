@@ -18,7 +18,9 @@ interface S3Event {
  */
 export async function startS3(buckets: string[]): Promise<{ endpoint: string; events: string[]; close(): Promise<void> }> {
   // s3rver ships no types; its API is a constructor, run(), close() and 'event' notifications
-  const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
+  const S3rver = require('s3rver') as new (
+    opts: Record<string, unknown>,
+  ) => {
     run(): Promise<{ port: number }>;
     close(): Promise<void>;
     on(event: 'event', listener: (e: S3Event) => void): void;
@@ -46,7 +48,22 @@ const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I
 export async function startAzurite(): Promise<{ connectionString: string; close(): Promise<void> }> {
   const port = await freePort();
   const main = require.resolve('azurite/dist/src/blob/main.js');
-  const child: ChildProcess = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--silent', '--disableTelemetry', '--inMemoryPersistence', '--skipApiVersionCheck', '--loose'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      main,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--silent',
+      '--disableTelemetry',
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--loose',
+    ],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 90_000;
   while (!(await canConnect(port))) {
     if (child.exitCode !== null) throw new Error(`azurite exited with ${child.exitCode}`);
@@ -70,7 +87,10 @@ export async function startAzurite(): Promise<{ connectionString: string; close(
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }

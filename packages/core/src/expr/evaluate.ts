@@ -35,8 +35,7 @@ const PENDING: Outcome = { pending: true };
  * classes from different module instances are recognised.
  */
 const JOB_LEVEL = new Set(['TransientError', 'ProviderRateLimitError', 'RateLimitedError', 'UdfVersionError']);
-export const isJobLevelError = (e: unknown): e is Error =>
-  e instanceof Error && (JOB_LEVEL.has(e.name) || (e as { code?: unknown }).code === 'E_TRANSIENT');
+export const isJobLevelError = (e: unknown): e is Error => e instanceof Error && (JOB_LEVEL.has(e.name) || (e as { code?: unknown }).code === 'E_TRANSIENT');
 
 export function cellError(e: unknown): Outcome {
   if (isJobLevelError(e)) throw e;
@@ -117,7 +116,9 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
         results = await fn(chunk.map((c) => c.values) as never, env.ctx);
         // a wrong count would shift results onto the wrong rows: fail the chunk instead
         if (!Array.isArray(results) || results.length !== chunk.length) {
-          throw new TypeError(`batch UDF ${node.udf} returned ${Array.isArray(results) ? `${results.length} results` : typeof results} for ${chunk.length} rows`);
+          throw new TypeError(
+            `batch UDF ${node.udf} returned ${Array.isArray(results) ? `${results.length} results` : typeof results} for ${chunk.length} rows`,
+          );
         }
       } catch (e) {
         const o = isJobLevelError(e) ? stopWith(env, e) : cellError(e);

@@ -31,7 +31,10 @@ export interface Reservation {
 
 /** Thrown by a RateGate when the caller should wait `waitMs` without spending a retry attempt. */
 export class RateLimitedError extends Error {
-  constructor(readonly waitMs: number, message = `rate limited: retry in ${waitMs} ms`) {
+  constructor(
+    readonly waitMs: number,
+    message = `rate limited: retry in ${waitMs} ms`,
+  ) {
     super(message);
     this.name = 'RateLimitedError';
   }

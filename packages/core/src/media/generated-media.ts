@@ -72,7 +72,11 @@ export async function storeGeneratedMedia(media: MediaContext, destination: stri
     throw new CellInputError(`${what}: the UDF returned the file ${f.file}, which cannot be read`);
   }
   const fromName = /\.([a-z0-9]{1,10})$/i.exec(f.file)?.[1]?.toLowerCase();
-  const type = typeOf({ ...(f.extension ?? fromName ? { extension: f.extension ?? fromName } : {}), ...(f.contentType ? { contentType: f.contentType } : {}) }, sniffMedia(head), what);
+  const type = typeOf(
+    { ...((f.extension ?? fromName) ? { extension: f.extension ?? fromName } : {}), ...(f.contentType ? { contentType: f.contentType } : {}) },
+    sniffMedia(head),
+    what,
+  );
   const url = await media.write(dest, f.file, type);
   if (f.temporary) await rm(f.file, { force: true });
   return url;
@@ -80,7 +84,8 @@ export async function storeGeneratedMedia(media: MediaContext, destination: stri
 
 function typeOf(given: { extension?: string; contentType?: string }, sniffed: Sniffed | undefined, what: string): { extension: string; contentType?: string } {
   const extension = given.extension?.replace(/^\./, '') ?? sniffed?.extension;
-  if (!extension) throw new CellInputError(`${what}: cannot tell the media type of the bytes the UDF returned; return { data, extension } (or { file, extension })`);
+  if (!extension)
+    throw new CellInputError(`${what}: cannot tell the media type of the bytes the UDF returned; return { data, extension } (or { file, extension })`);
   const contentType = given.contentType ?? (sniffed && sniffed.extension === extension ? sniffed.contentType : undefined);
   return { extension, ...(contentType ? { contentType } : {}) };
 }

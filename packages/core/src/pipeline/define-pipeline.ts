@@ -39,7 +39,12 @@ export interface ViewOptions {
 
 export interface PipelineBuilder {
   table<S extends Schema>(name: string, schema: S): TableHandle<S>;
-  view<B extends TableHandleBase, O extends Record<string, ColumnType>>(name: string, base: B, iterator: IteratorCall<any, O>, opts?: ViewOptions): ViewHandle<B, O>;
+  view<B extends TableHandleBase, O extends Record<string, ColumnType>>(
+    name: string,
+    base: B,
+    iterator: IteratorCall<any, O>,
+    opts?: ViewOptions,
+  ): ViewHandle<B, O>;
   export(source: TableHandleBase, sink: ExportSink, opts?: { columns?: string[]; key?: string[]; propagateDeletes?: boolean }): void;
   /**
    * A source feeding `table` (scheduled backfills): a folder, a bucket prefix or a SQL query with a
@@ -129,14 +134,18 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
       const outputs = iterator.def.outputs(iterator.params);
       const columns: ColumnDef[] = [
         { name: 'pos', type: t.int(), position: true },
-        ...Object.entries(outputs).map(([n, type]) => ({ name: n, type: viewOpts.destination && isMediaKind(type.spec.kind) ? type.destination(viewOpts.destination) : type })),
+        ...Object.entries(outputs).map(([n, type]) => ({
+          name: n,
+          type: viewOpts.destination && isMediaKind(type.spec.kind) ? type.destination(viewOpts.destination) : type,
+        })),
       ];
       const own = new Set(columns.map((c) => c.name));
       const inherited = baseEntry.allColumns().map((c) => {
         if (!own.has(c.name)) return c;
         // the view's own column of that name wins; the base's stays readable under its owner's name
         const renamed = `${c.owner.table}_${c.owner.column}`;
-        if (own.has(renamed) || baseEntry.allColumns().some((o) => o.name === renamed)) fail(viewName, c.name, `iterator output ${c.name} hides ${c.owner.table}.${c.owner.column}, and ${renamed} is taken too`);
+        if (own.has(renamed) || baseEntry.allColumns().some((o) => o.name === renamed))
+          fail(viewName, c.name, `iterator output ${c.name} hides ${c.owner.table}.${c.owner.column}, and ${renamed} is taken too`);
         return { ...c, name: renamed };
       });
       const view: TableDef = { name: viewName, kind: 'view', base: base.name, iterator, columns, inherited };
@@ -149,7 +158,12 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
       if (!entry) return fail(source.name, undefined, 'export source is not part of this pipeline');
       const all = entry.allColumns().map((c) => c.name);
       // a view's rows are named by the base's key and the position at every level (chunks_pos, pos)
-      const key = opts.key ?? entry.allColumns().filter((c) => c.type.spec.primaryKey || c.position).map((c) => c.name);
+      const key =
+        opts.key ??
+        entry
+          .allColumns()
+          .filter((c) => c.type.spec.primaryKey || c.position)
+          .map((c) => c.name);
       const columns = opts.columns ?? all;
       for (const c of [...key, ...columns]) if (!all.includes(c)) fail(source.name, c, `export to ${sink.name}: unknown column`);
       const ex: ExportDef = { source: source.name, sink, key, columns: [...new Set([...key, ...columns])], propagateDeletes: opts.propagateDeletes ?? true };

@@ -8,11 +8,7 @@ import { validateValue } from '../types/validate-value';
  * Returns the problem as a sentence, or null when it type-checks. This repeats at `apply` what
  * TypeScript checks at compile time, for pipelines written in plain JS or built dynamically.
  */
-export function checkExpr(
-  node: ExprNode,
-  columnType: (name: string) => TypeSpec | undefined,
-  udfs: ReadonlyMap<string, Udf>,
-): string | null {
+export function checkExpr(node: ExprNode, columnType: (name: string) => TypeSpec | undefined, udfs: ReadonlyMap<string, Udf>): string | null {
   const typeOf = (n: ExprNode): TypeSpec | string | null => {
     switch (n.op) {
       case 'column': {

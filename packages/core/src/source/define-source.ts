@@ -14,7 +14,8 @@ export interface SourceOptions<Item, Row> {
   pageSize?: number;
 }
 
-const isReader = (r: unknown): r is SourceReader => !!r && typeof r === 'object' && ((r as SourceReader).kind === 'listing' || (r as SourceReader).kind === 'query');
+const isReader = (r: unknown): r is SourceReader =>
+  !!r && typeof r === 'object' && ((r as SourceReader).kind === 'listing' || (r as SourceReader).kind === 'query');
 
 /** Check a source declaration against the table it feeds; `fail` names the pipeline, table and problem. */
 export function defineSource<Item, H>(
@@ -33,7 +34,8 @@ export function defineSource<Item, H>(
     if (opts.deletes) fail('reads files as rows: deletes are not supported there (a file does not name its rows)');
   }
   if (reader.kind === 'listing' && !reader.rows && !opts.map) fail('lists files: give map(file) => row, e.g. ({ key, url }) => ({ id: key, doc: url })');
-  if (reader.kind === 'query' && opts.deletes) fail('SQL sources delete rows by their deleted column (sqlQuery({ deleted: "deleted_at" })), not the deletes option');
+  if (reader.kind === 'query' && opts.deletes)
+    fail('SQL sources delete rows by their deleted column (sqlQuery({ deleted: "deleted_at" })), not the deletes option');
   const pageSize = opts.pageSize ?? 500;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100_000) fail(`pageSize must be an integer from 1 to 100000, got ${pageSize}`);
   let schedule;

@@ -38,7 +38,9 @@ export function parseSchedule(input: ScheduleInput): Schedule {
 export function describeSchedule(s: Schedule | undefined | null): string {
   if (!s) return 'on demand';
   if ('everyMs' in s) {
-    const [unit, ms] = Object.entries(UNITS).reverse().find(([, ms]) => s.everyMs % ms === 0)!;
+    const [unit, ms] = Object.entries(UNITS)
+      .reverse()
+      .find(([, ms]) => s.everyMs % ms === 0)!;
     return `every ${s.everyMs / ms}${unit}`;
   }
   return `cron ${s.cron}${s.tz ? ` (${s.tz})` : ''}`;

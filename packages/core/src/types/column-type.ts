@@ -1,18 +1,7 @@
 import type { z } from 'zod';
 
 /** The kinds of value a column can hold. Media kinds hold a reference (URL or path), never bytes. */
-export type Kind =
-  | 'string'
-  | 'int'
-  | 'float'
-  | 'bool'
-  | 'timestamp'
-  | 'json'
-  | 'array'
-  | 'image'
-  | 'video'
-  | 'audio'
-  | 'document';
+export type Kind = 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json' | 'array' | 'image' | 'video' | 'audio' | 'document';
 
 export const MEDIA_KINDS: readonly Kind[] = ['image', 'video', 'audio', 'document'];
 export const isMediaKind = (k: Kind): boolean => MEDIA_KINDS.includes(k);
@@ -62,10 +51,7 @@ export class ColumnType<K extends Kind = Kind, T = unknown> {
 }
 
 export function describeType(spec: TypeSpec): string {
-  const base =
-    spec.kind === 'array'
-      ? `array<${spec.element ?? 'float'}>${spec.dim === undefined ? '' : `[${spec.dim}]`}`
-      : spec.kind;
+  const base = spec.kind === 'array' ? `array<${spec.element ?? 'float'}>${spec.dim === undefined ? '' : `[${spec.dim}]`}` : spec.kind;
   return spec.nullable ? `${base}?` : base;
 }
 
@@ -84,8 +70,7 @@ export const t = {
   float: () => make<'float', number>('float'),
   bool: () => make<'bool', boolean>('bool'),
   timestamp: () => make<'timestamp', Date>('timestamp'),
-  json: <S extends z.ZodType = z.ZodType<unknown>>(schema?: S) =>
-    make<'json', z.infer<S>>('json', {}, schema),
+  json: <S extends z.ZodType = z.ZodType<unknown>>(schema?: S) => make<'json', z.infer<S>>('json', {}, schema),
   array: <E extends ArrayElement = 'float'>(element?: E, dim?: number) =>
     make<'array', ElementValue<E>[]>('array', { element: element ?? 'float', ...(dim === undefined ? {} : { dim }) }),
   embedding: (dim: number) => make<'array', number[]>('array', { element: 'float', dim }),

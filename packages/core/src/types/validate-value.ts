@@ -61,7 +61,12 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
       const el = spec.element ?? 'float';
       for (let i = 0; i < v.length; i++) {
         const x = v[i];
-        const ok = el === 'string' ? typeof x === 'string' : el === 'bool' ? typeof x === 'boolean' : typeof x === 'number' && (el === 'float' ? Number.isFinite(x) : Number.isSafeInteger(x));
+        const ok =
+          el === 'string'
+            ? typeof x === 'string'
+            : el === 'bool'
+              ? typeof x === 'boolean'
+              : typeof x === 'number' && (el === 'float' ? Number.isFinite(x) : Number.isSafeInteger(x));
         if (!ok) fail(el === 'int' && Number.isInteger(x) ? 'an array of int (each within ±2^53, exactly representable)' : `an array of ${el}`);
         if (el === 'string') checkText(column, x as string, `[${i}]`);
       }
@@ -72,7 +77,8 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
     case 'audio':
     case 'document':
       if (typeof value !== 'string' || value.length === 0) return fail(`a ${spec.kind} reference (URL or path)`);
-      if (value.length > MAX_REF_LENGTH) throw new CellInputError(`column ${column}: a ${spec.kind} reference longer than ${MAX_REF_LENGTH} characters`, { column });
+      if (value.length > MAX_REF_LENGTH)
+        throw new CellInputError(`column ${column}: a ${spec.kind} reference longer than ${MAX_REF_LENGTH} characters`, { column });
       checkText(column, value, '');
       return value;
   }
@@ -88,7 +94,9 @@ function toInteger(column: string, value: unknown): number | undefined {
   if (!Number.isInteger(n)) return undefined;
   if (!Number.isSafeInteger(n) || (typeof value === 'bigint' && BigInt(n) !== value)) {
     const shown = typeof value === 'string' ? value.trim().slice(0, 40) : String(value);
-    throw new CellInputError(`column ${column}: ${shown} is beyond ±2^53 (9007199254740991) and would not be stored exactly; send it as a string column`, { column });
+    throw new CellInputError(`column ${column}: ${shown} is beyond ±2^53 (9007199254740991) and would not be stored exactly; send it as a string column`, {
+      column,
+    });
   }
   return n;
 }
@@ -112,7 +120,10 @@ function checkText(column: string, s: string, at: string): void {
         continue;
       }
     } else if (c < 0xdc00 || c > 0xdfff) continue;
-    throw new CellInputError(`${where}: text contains a lone surrogate (\\u${c.toString(16).toUpperCase()}) at character ${i + 1}, which is not valid Unicode`, { column });
+    throw new CellInputError(
+      `${where}: text contains a lone surrogate (\\u${c.toString(16).toUpperCase()}) at character ${i + 1}, which is not valid Unicode`,
+      { column },
+    );
   }
 }
 
@@ -127,7 +138,8 @@ function checkJson(column: string, root: unknown): void {
     } else if (typeof v === 'bigint') {
       throw new CellInputError(`column ${column} at ${at || '(root)'}: a bigint is not JSON`, { column });
     } else if (v !== null && typeof v === 'object') {
-      if (depth >= maxJsonDepth) throw new CellInputError(`column ${column}: JSON nested deeper than ${maxJsonDepth} levels (TESSERA_MAX_JSON_DEPTH)`, { column });
+      if (depth >= maxJsonDepth)
+        throw new CellInputError(`column ${column}: JSON nested deeper than ${maxJsonDepth} levels (TESSERA_MAX_JSON_DEPTH)`, { column });
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${at}[${i}]`);
         bytes += v.length + 2;

@@ -118,15 +118,17 @@ function withMediaWrites<P extends readonly ColumnType[], R extends ColumnType>(
             fn: async (rows: ArgValues<P>[], ctx: UdfContext) => {
               const results = await batch.fn(rows, ctx);
               if (!Array.isArray(results)) return results;
-              return Promise.all(results.map(async (r) => {
-                if (r instanceof Error) return r;
-                try {
-                  return (await store(r, ctx)) as ResultOf<R>;
-                } catch (e) {
-                  if ((e as Error)?.name === 'TransientError') throw e;
-                  return e instanceof Error ? e : new Error(String(e));
-                }
-              }));
+              return Promise.all(
+                results.map(async (r) => {
+                  if (r instanceof Error) return r;
+                  try {
+                    return (await store(r, ctx)) as ResultOf<R>;
+                  } catch (e) {
+                    if ((e as Error)?.name === 'TransientError') throw e;
+                    return e instanceof Error ? e : new Error(String(e));
+                  }
+                }),
+              );
             },
           },
         }

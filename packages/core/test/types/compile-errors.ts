@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { t, defineUdf, definePipeline, literal, type Expr, type SourceReader } from '@tessera/core';
 
 /** a reader whose items are `{ name, n }` (connectors' folder() and sqlQuery() are typed the same way) */
-const named = { kind: 'query', description: 'test', page: async () => ({ rows: [], cursor: null }), close: async () => {} } as SourceReader<{ name: string; n: number }>;
+const named = { kind: 'query', description: 'test', page: async () => ({ rows: [], cursor: null }), close: async () => {} } as SourceReader<{
+  name: string;
+  n: number;
+}>;
 
 const upper = defineUdf({ name: 'upper', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
 const half = defineUdf({ name: 'half', version: '1', params: [t.float()], returns: t.float(), fn: ([x]) => x / 2 });

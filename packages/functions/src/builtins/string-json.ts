@@ -54,7 +54,13 @@ export const jsonGet = defineUdf({
   },
 });
 
-export const jsonStringify = defineUdf({ name: 'json.stringify', version: '1', params: [t.json()] as const, returns: t.string(), fn: ([v]) => JSON.stringify(v) ?? 'null' });
+export const jsonStringify = defineUdf({
+  name: 'json.stringify',
+  version: '1',
+  params: [t.json()] as const,
+  returns: t.string(),
+  fn: ([v]) => JSON.stringify(v) ?? 'null',
+});
 
 export const jsonParse = defineUdf({
   name: 'json.parse',

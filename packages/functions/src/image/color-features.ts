@@ -46,7 +46,11 @@ export const imageColorStats = defineUdf({
   async fn([ref], ctx): Promise<ColorStats> {
     const { pixels, width, height } = await rgbPixels(ref, ctx);
     const n = pixels.length / 3;
-    let r = 0, g = 0, b = 0, y = 0, y2 = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      y = 0,
+      y2 = 0;
     for (let i = 0; i < pixels.length; i += 3) {
       const luma = (0.299 * pixels[i]! + 0.587 * pixels[i + 1]! + 0.114 * pixels[i + 2]!) / 255;
       r += pixels[i]!;

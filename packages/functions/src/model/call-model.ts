@@ -50,7 +50,14 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
   let out: CallOutcome<T>;
   const started = performance.now();
   const observe = (outcome: 'ok' | '429' | 'error', tokens: number) =>
-    c.ctx.observeModelCall?.({ provider: c.rateKey.provider, model: c.rateKey.model, ms: performance.now() - started, waitedMs: reservation?.waitedMs ?? 0, outcome, tokens });
+    c.ctx.observeModelCall?.({
+      provider: c.rateKey.provider,
+      model: c.rateKey.model,
+      ms: performance.now() - started,
+      waitedMs: reservation?.waitedMs ?? 0,
+      outcome,
+      tokens,
+    });
   try {
     out = await c.invoke(c.ctx.signal);
   } catch (err) {

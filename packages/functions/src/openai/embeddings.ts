@@ -68,81 +68,88 @@ export function embeddingsUdf(opts: EmbeddingOptions) {
     }
   };
 
-  return memo(udfs, transportKey(name, opts), () =>
-    defineUdf({
-      name,
-      version: '1',
-      params: [t.string()] as const,
-      returns: dim ? t.embedding(dim) : t.array('float'),
-      queue: queueFor(opts, opts.model),
-      batch: {
-        maxSize: opts.rowsPerBatch ?? 1024,
-        fn: async (rows, ctx: ModelUdfContext) => {
-          const results: Array<number[] | Error | undefined> = new Array(rows.length);
-          const texts = rows.map((r) => r[0]);
-          const keys = texts.map((text) => callKey(name, { text }));
-          const cache = ctx.cache ?? getDefaultResponseCache();
-          const mode = cacheModeOf(ctx, opts);
-          if (cache && mode === 'use') {
-            const hits = await cacheGetMany(cache, keys).catch(() => [] as unknown[]);
-            hits.forEach((h, i) => {
-              if (Array.isArray(h)) results[i] = h as number[];
-            });
-            report(ctx, 'cacheHits', hits.filter((h) => h !== undefined).length);
-          }
-
-          // pack the rows still to compute into requests
-          const todo: Array<{ i: number; tokens: number }> = [];
-          for (let i = 0; i < texts.length; i++) {
-            if (results[i]) continue;
-            const text = texts[i];
-            if (typeof text !== 'string' || !text.trim()) {
-              results[i] = new CellInputError(`${where}: empty input text`);
-              continue;
-            }
-            const n = await countTokens(opts.model, text);
-            if (n > maxInputTokens) results[i] = new CellInputError(`${where}: input has ${n} tokens, more than ${maxInputTokens}`);
-            else todo.push({ i, tokens: n });
-          }
-          const requests: Array<typeof todo> = [];
-          let cur: typeof todo = [];
-          let curTokens = 0;
-          for (const item of todo) {
-            if (cur.length && (cur.length >= maxInputs || curTokens + item.tokens > maxTokens)) {
-              requests.push(cur);
-              cur = [];
-              curTokens = 0;
-            }
-            cur.push(item);
-            curTokens += item.tokens;
-          }
-          if (cur.length) requests.push(cur);
-
-          await Promise.all(
-            requests.map(async (req) => {
-              let vectors: Array<number[] | Error>;
-              try {
-                vectors = await send(ctx, req.map((r) => texts[r.i]!), req.map((r) => r.tokens));
-              } catch (err) {
-                // the rows of a request that was rate limited or failed transiently carry that error:
-                // the runtime keeps them pending (and retries the job) while the other rows keep their vectors
-                const e = err instanceof Error ? err : new Error(String(err));
-                vectors = req.map(() => e);
-              }
-              const fresh: Array<[string, unknown]> = [];
-              req.forEach((r, j) => {
-                results[r.i] = vectors[j]!;
-                if (!(vectors[j] instanceof Error)) fresh.push([keys[r.i]!, vectors[j]]);
+  return memo(
+    udfs,
+    transportKey(name, opts),
+    () =>
+      defineUdf({
+        name,
+        version: '1',
+        params: [t.string()] as const,
+        returns: dim ? t.embedding(dim) : t.array('float'),
+        queue: queueFor(opts, opts.model),
+        batch: {
+          maxSize: opts.rowsPerBatch ?? 1024,
+          fn: async (rows, ctx: ModelUdfContext) => {
+            const results: Array<number[] | Error | undefined> = new Array(rows.length);
+            const texts = rows.map((r) => r[0]);
+            const keys = texts.map((text) => callKey(name, { text }));
+            const cache = ctx.cache ?? getDefaultResponseCache();
+            const mode = cacheModeOf(ctx, opts);
+            if (cache && mode === 'use') {
+              const hits = await cacheGetMany(cache, keys).catch(() => [] as unknown[]);
+              hits.forEach((h, i) => {
+                if (Array.isArray(h)) results[i] = h as number[];
               });
-              // kept as each request answers, not once per batch: a job killed mid-batch keeps the
-              // vectors it paid for (a failing cache is only a miss next time)
-              if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
-            }),
-          );
-          return results as Array<number[] | Error>;
+              report(ctx, 'cacheHits', hits.filter((h) => h !== undefined).length);
+            }
+
+            // pack the rows still to compute into requests
+            const todo: Array<{ i: number; tokens: number }> = [];
+            for (let i = 0; i < texts.length; i++) {
+              if (results[i]) continue;
+              const text = texts[i];
+              if (typeof text !== 'string' || !text.trim()) {
+                results[i] = new CellInputError(`${where}: empty input text`);
+                continue;
+              }
+              const n = await countTokens(opts.model, text);
+              if (n > maxInputTokens) results[i] = new CellInputError(`${where}: input has ${n} tokens, more than ${maxInputTokens}`);
+              else todo.push({ i, tokens: n });
+            }
+            const requests: Array<typeof todo> = [];
+            let cur: typeof todo = [];
+            let curTokens = 0;
+            for (const item of todo) {
+              if (cur.length && (cur.length >= maxInputs || curTokens + item.tokens > maxTokens)) {
+                requests.push(cur);
+                cur = [];
+                curTokens = 0;
+              }
+              cur.push(item);
+              curTokens += item.tokens;
+            }
+            if (cur.length) requests.push(cur);
+
+            await Promise.all(
+              requests.map(async (req) => {
+                let vectors: Array<number[] | Error>;
+                try {
+                  vectors = await send(
+                    ctx,
+                    req.map((r) => texts[r.i]!),
+                    req.map((r) => r.tokens),
+                  );
+                } catch (err) {
+                  // the rows of a request that was rate limited or failed transiently carry that error:
+                  // the runtime keeps them pending (and retries the job) while the other rows keep their vectors
+                  const e = err instanceof Error ? err : new Error(String(err));
+                  vectors = req.map(() => e);
+                }
+                const fresh: Array<[string, unknown]> = [];
+                req.forEach((r, j) => {
+                  results[r.i] = vectors[j]!;
+                  if (!(vectors[j] instanceof Error)) fresh.push([keys[r.i]!, vectors[j]]);
+                });
+                // kept as each request answers, not once per batch: a job killed mid-batch keeps the
+                // vectors it paid for (a failing cache is only a miss next time)
+                if (cache && mode !== 'off' && fresh.length) await cacheSetMany(cache, fresh).catch(() => undefined);
+              }),
+            );
+            return results as Array<number[] | Error>;
+          },
         },
-      },
-    }) as unknown as Udf,
+      }) as unknown as Udf,
   ) as unknown as Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.embedding>>;
 }
 

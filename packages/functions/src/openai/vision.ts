@@ -42,7 +42,13 @@ export function visionUdf(opts: VisionOptions): VisionUdf {
               model: opts.model,
               messages: [
                 ...(opts.system ? [{ role: 'system' as const, content: opts.system }] : []),
-                { role: 'user', content: [{ type: 'text', text: prompt }, { type: 'image_url', image_url: { url, detail } }] },
+                {
+                  role: 'user',
+                  content: [
+                    { type: 'text', text: prompt },
+                    { type: 'image_url', image_url: { url, detail } },
+                  ],
+                },
               ],
               maxTokens,
               temperature: opts.temperature,

@@ -18,7 +18,9 @@ export function testContext(opts: { rateGate?: RateGate; cache?: ResponseCache; 
       },
       async write(destination, body, o) {
         const bytes = typeof body === 'string' ? null : body;
-        const hash = createHash('sha256').update(bytes ?? body).digest('hex');
+        const hash = createHash('sha256')
+          .update(bytes ?? body)
+          .digest('hex');
         const base = destination.startsWith('file://') ? fileURLToPath(destination) : destination;
         mkdirSync(base, { recursive: true });
         const path = join(base, `${hash}.${o.extension}`);
@@ -43,6 +45,10 @@ export async function runFn<A extends unknown[], R>(udf: { spec: { fn?: (args: a
   return (await udf.spec.fn!(args, ctx)) as R;
 }
 
-export async function runBatch<R>(udf: { spec: { batch?: { fn: (rows: any[], ctx: any) => Promise<any[]> } } }, rows: unknown[][], ctx: ModelUdfContext): Promise<Array<R | Error>> {
+export async function runBatch<R>(
+  udf: { spec: { batch?: { fn: (rows: any[], ctx: any) => Promise<any[]> } } },
+  rows: unknown[][],
+  ctx: ModelUdfContext,
+): Promise<Array<R | Error>> {
   return udf.spec.batch!.fn(rows, ctx);
 }

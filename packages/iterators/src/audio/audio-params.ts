@@ -39,14 +39,25 @@ export const DEFAULT_SILENCE_THRESH = -40;
 
 export function normalizeAudioParams(params: AudioSplitterParams): AudioSpec {
   const p = checkObject(params, 'audioSplitter');
-  checkKnownKeys(p, ['duration', 'maxSize', 'whole', 'overlap', 'minSegmentDuration', 'minTailDuration', 'minSilenceLen', 'silenceThresh', 'trimLeadingSilence']);
+  checkKnownKeys(p, [
+    'duration',
+    'maxSize',
+    'whole',
+    'overlap',
+    'minSegmentDuration',
+    'minTailDuration',
+    'minSilenceLen',
+    'silenceThresh',
+    'trimLeadingSilence',
+  ]);
   if (p.whole !== undefined && typeof p.whole !== 'boolean') throw new Error(`whole must be true or false, got ${JSON.stringify(p.whole)}`);
   const given = (['duration', 'maxSize', 'whole'] as const).filter((k) => p[k] !== undefined && p[k] !== false);
   if (given.length !== 1) throw new Error('give exactly one of duration (seconds), maxSize (bytes) or whole (true)');
   const overlap = p.overlap === undefined ? 0 : checkNonNegativeNumber('overlap', p.overlap);
   const minSegmentDuration = p.minSegmentDuration === undefined ? 0 : checkNonNegativeNumber('minSegmentDuration', p.minSegmentDuration);
   const minTailDuration = p.minTailDuration === undefined ? DEFAULT_MIN_TAIL : checkNonNegativeNumber('minTailDuration', p.minTailDuration);
-  if (p.trimLeadingSilence !== undefined && typeof p.trimLeadingSilence !== 'boolean') throw new Error(`trimLeadingSilence must be true or false, got ${JSON.stringify(p.trimLeadingSilence)}`);
+  if (p.trimLeadingSilence !== undefined && typeof p.trimLeadingSilence !== 'boolean')
+    throw new Error(`trimLeadingSilence must be true or false, got ${JSON.stringify(p.trimLeadingSilence)}`);
   if (p.silenceThresh !== undefined && (typeof p.silenceThresh !== 'number' || !Number.isFinite(p.silenceThresh) || p.silenceThresh >= 0)) {
     throw new Error(`silenceThresh must be a negative number of dBFS, got ${JSON.stringify(p.silenceThresh)}`);
   }
@@ -55,7 +66,12 @@ export function normalizeAudioParams(params: AudioSplitterParams): AudioSpec {
   if (p.silenceThresh !== undefined && !cut && !trimLeading) throw new Error('silenceThresh is only used with minSilenceLen or trimLeadingSilence');
   const silence =
     cut || trimLeading
-      ? { minLen: cut ? checkPositiveNumber('minSilenceLen', p.minSilenceLen) : DEFAULT_SILENCE_LEN, threshDb: (p.silenceThresh as number | undefined) ?? DEFAULT_SILENCE_THRESH, cut, trimLeading }
+      ? {
+          minLen: cut ? checkPositiveNumber('minSilenceLen', p.minSilenceLen) : DEFAULT_SILENCE_LEN,
+          threshDb: (p.silenceThresh as number | undefined) ?? DEFAULT_SILENCE_THRESH,
+          cut,
+          trimLeading,
+        }
       : undefined;
   const rest = { overlap, minSegmentDuration, minTailDuration, ...(silence ? { silence } : {}) };
   if (p.whole === true) {

@@ -38,7 +38,25 @@ async function detectSilences(file: string, ref: string, total: number, minLen: 
   const parser = silenceParser();
   const { exit } = await runTool(
     'ffmpeg',
-    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-i', file, '-map', '0:a:0', '-vn', '-sn', '-dn', '-af', `silencedetect=noise=${threshDb}dB:d=${minLen}`, '-f', 'null', '-'],
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-nostats',
+      '-loglevel',
+      'info',
+      '-i',
+      file,
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-sn',
+      '-dn',
+      '-af',
+      `silencedetect=noise=${threshDb}dB:d=${minLen}`,
+      '-f',
+      'null',
+      '-',
+    ],
     { signal, onStderrLine: parser.line, isNoise: (l) => l.includes('silencedetect') },
   );
   if (exit.code !== 0) throw inputError(ref, `ffmpeg cannot read it: ${toolCause(exit, file)}`);
@@ -62,7 +80,11 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
     const bytesPerSecond = stream.bitRate ? stream.bitRate / 8 : probed.size ? probed.size / total : undefined;
     if (!bytesPerSecond) throw inputError(ref, 'maxSize needs the bit rate, which cannot be determined');
     duration = durationForSize(spec.size.bytes, bytesPerSecond, spec.overlap);
-    if (duration <= 0) throw inputError(ref, `maxSize ${spec.size.bytes} bytes is too small for this ${Math.round(bytesPerSecond * 8)} bit/s stream${spec.overlap ? ` with ${spec.overlap} s overlap` : ''}`);
+    if (duration <= 0)
+      throw inputError(
+        ref,
+        `maxSize ${spec.size.bytes} bytes is too small for this ${Math.round(bytesPerSecond * 8)} bit/s stream${spec.overlap ? ` with ${spec.overlap} s overlap` : ''}`,
+      );
   }
 
   const copyTarget = containerFor(stream.codecName);
@@ -124,7 +146,10 @@ export const audioSplitterDef: IteratorDef<AudioSplitterParams, AudioOutputs> = 
  * One view row per audio segment: `segmentStart`, `segmentEnd` (seconds) and `audioSegment`. The
  * input may be an audio or a video column (its first audio track).
  */
-export function audioSplitter(audio: Expr<'audio', unknown> | Expr<'video', unknown>, params: AudioSplitterParams): IteratorCall<AudioSplitterParams, AudioOutputs> {
+export function audioSplitter(
+  audio: Expr<'audio', unknown> | Expr<'video', unknown>,
+  params: AudioSplitterParams,
+): IteratorCall<AudioSplitterParams, AudioOutputs> {
   return iteratorCall(audioSplitterDef, audio, params);
 }
 

@@ -44,7 +44,10 @@ function sectionChunk(section: Block[]): Chunk {
   }
   const boxes = boxesOf(section);
   return {
-    text: section.map((b) => b.text).filter((t) => t !== '').join('\n\n'),
+    text: section
+      .map((b) => b.text)
+      .filter((t) => t !== '')
+      .join('\n\n'),
     headings: pathFrom.headings,
     sourceline: first.sourceline,
     page: first.page,

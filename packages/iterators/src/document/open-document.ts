@@ -65,7 +65,11 @@ const looksMarkdown = (s: string) => /^ {0,3}#{1,6}[ \t]+\S/m.test(s) || /^\S.*\
  * (the reference's extension, else the local file's), then by sniffing text. Anything else is a
  * cell error that names the file.
  */
-export async function openDocument(file: string, ref: string, opts: { emptyPages?: boolean } = {}): Promise<ParsedDocument & { dispose?: () => Promise<void> }> {
+export async function openDocument(
+  file: string,
+  ref: string,
+  opts: { emptyPages?: boolean } = {},
+): Promise<ParsedDocument & { dispose?: () => Promise<void> }> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -85,7 +89,11 @@ export async function openDocument(file: string, ref: string, opts: { emptyPages
     if (office) return office;
   }
   if (bytes.length === 0) throw inputError(ref, 'is empty');
-  if (looksBinary(bytes)) throw inputError(ref, `unsupported document format: ${describeBinary(bytes)}${ext ? ` (.${ext})` : ''}; supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text`);
+  if (looksBinary(bytes))
+    throw inputError(
+      ref,
+      `unsupported document format: ${describeBinary(bytes)}${ext ? ` (.${ext})` : ''}; supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text`,
+    );
   const source = bytes.toString('utf8').replace(/^\uFEFF/, '');
   if (HTML_EXT.has(ext)) return parseHtml(source);
   if (MD_EXT.has(ext)) return parseMarkdown(source);

@@ -32,7 +32,12 @@ export function parseMarkdown(source: string): ParsedDocument {
     const end = lines.findIndex((l, k) => k > 0 && /^(---|\.\.\.)\s*$/.test(l));
     if (end > 0) {
       const t = lines.slice(1, end).find((l) => /^title:\s*/.test(l));
-      if (t) title = t.replace(/^title:\s*/, '').replace(/^(['"])(.*)\1$/, '$2').trim() || null;
+      if (t)
+        title =
+          t
+            .replace(/^title:\s*/, '')
+            .replace(/^(['"])(.*)\1$/, '$2')
+            .trim() || null;
       i = end + 1;
     }
   }
@@ -86,6 +91,9 @@ export function parseMarkdown(source: string): ParsedDocument {
  * anchors, as READMEs have) is dropped, as a browser would show the text; the chunk keeps the source.
  */
 function headingName(text: string): string {
-  const name = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const name = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return name || text;
 }

@@ -10,7 +10,10 @@ export function slidePaths(pkg: OoxmlPackage): string[] {
   if (ordered.length) return ordered;
   // no slide list: fall back to the slide parts by number
   const num = (p: string) => Number(/slide(\d+)\.xml$/.exec(p)?.[1] ?? 0);
-  return pkg.paths().filter((p) => /^ppt\/slides\/slide\d+\.xml$/.test(p)).sort((a, b) => num(a) - num(b));
+  return pkg
+    .paths()
+    .filter((p) => /^ppt\/slides\/slide\d+\.xml$/.test(p))
+    .sort((a, b) => num(a) - num(b));
 }
 
 /** One slide's paragraphs, and which of them belong to its title placeholder. */
@@ -59,7 +62,10 @@ export function parsePptx(pkg: OoxmlPackage): ParsedDocument {
   slidePaths(pkg).forEach((path, i) => {
     const page = i + 1;
     const paras = slideParagraphs(pkg.get(path)!);
-    const title = paras.filter((p) => p.title).map((p) => p.text).join(' ');
+    const title = paras
+      .filter((p) => p.title)
+      .map((p) => p.text)
+      .join(' ');
     const headings = title ? { h1: title.replace(/\s+/g, ' ') } : {};
     if (title) {
       firstTitle ??= headings.h1!;

@@ -39,7 +39,10 @@ class PdfReader {
 
   private start(): Worker {
     // execArgv [] : no loader hooks (tsx) in the reader; it is plain JavaScript
-    const w = new Worker(new URL('./pdf-worker.mjs', import.meta.url), { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: READER_HEAP_MB, maxYoungGenerationSizeMb: READER_YOUNG_MB } });
+    const w = new Worker(new URL('./pdf-worker.mjs', import.meta.url), {
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: READER_HEAP_MB, maxYoungGenerationSizeMb: READER_YOUNG_MB },
+    });
     w.unref();
     w.on('message', (msg: { id: number; ok: boolean; name?: string; message?: string }) => {
       const p = this.pending.get(msg.id);

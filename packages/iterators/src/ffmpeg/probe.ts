@@ -39,7 +39,15 @@ const ratio = (v: unknown): number | undefined => {
 export async function probeMedia(file: string, ref: string, signal?: AbortSignal): Promise<ProbedMedia> {
   const { stdout, exit } = await runTool(
     'ffprobe',
-    ['-v', 'error', '-show_entries', 'format=format_name,duration,start_time,size,bit_rate:stream=index,codec_type,codec_name,time_base,r_frame_rate,duration,start_time,bit_rate', '-of', 'json', file],
+    [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=format_name,duration,start_time,size,bit_rate:stream=index,codec_type,codec_name,time_base,r_frame_rate,duration,start_time,bit_rate',
+      '-of',
+      'json',
+      file,
+    ],
     { signal },
   );
   if (exit.code !== 0) throw inputError(ref, `ffmpeg cannot read it: ${toolCause(exit, file)}`);
@@ -57,7 +65,9 @@ export async function probeMedia(file: string, ref: string, signal?: AbortSignal
     size: num(f.size),
     bitRate: num(f.bit_rate),
     streams: (json.streams ?? []).map((s) => {
-      const [tn, td] = String(s.time_base ?? '1/1').split('/').map(Number);
+      const [tn, td] = String(s.time_base ?? '1/1')
+        .split('/')
+        .map(Number);
       return {
         index: Number(s.index),
         codecType: String(s.codec_type ?? ''),

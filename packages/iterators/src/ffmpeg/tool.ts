@@ -81,7 +81,8 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   const exited = new Promise<ToolExit>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      if (err.code === 'ENOENT') reject(new ConfigError(`${tool} not found (looked for "${toolPath(tool)}"); install ffmpeg or set TESSERA_${tool.toUpperCase()}`));
+      if (err.code === 'ENOENT')
+        reject(new ConfigError(`${tool} not found (looked for "${toolPath(tool)}"); install ffmpeg or set TESSERA_${tool.toUpperCase()}`));
       else reject(err);
     });
     child.once('close', (code, signal) => {

@@ -22,9 +22,11 @@ async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorC
   const { default: sharp } = await import('sharp');
   let decoded: { data: Buffer; info: OutputInfo };
   // the header first: a small file can decode to gigabytes
-  const meta = await sharp(file, { limitInputPixels: false }).metadata().catch((e: Error) => {
-    throw inputError(ref, `is not a readable image: ${e.message}`);
-  });
+  const meta = await sharp(file, { limitInputPixels: false })
+    .metadata()
+    .catch((e: Error) => {
+      throw inputError(ref, `is not a readable image: ${e.message}`);
+    });
   // an animated image decodes all its frames (pages) when asked to
   checkImagePixels(ref, meta.width ?? 0, (meta.height ?? 0) * (spec.allFrames ? (meta.pages ?? 1) : 1));
   let frames = 1;

@@ -35,7 +35,8 @@ const pair = (name: string, v: unknown, check: (n: string, x: unknown) => number
 export function normalizeTileParams(params: TileIteratorParams): TileSpec {
   const p = checkObject(params, 'tileIterator');
   checkKnownKeys(p, ['tileSize', 'overlap', 'applyExifOrientation', 'gifFrames']);
-  if (p.applyExifOrientation !== undefined && typeof p.applyExifOrientation !== 'boolean') throw new Error(`applyExifOrientation must be true or false, got ${JSON.stringify(p.applyExifOrientation)}`);
+  if (p.applyExifOrientation !== undefined && typeof p.applyExifOrientation !== 'boolean')
+    throw new Error(`applyExifOrientation must be true or false, got ${JSON.stringify(p.applyExifOrientation)}`);
   const gifFrames = p.gifFrames === undefined ? 'first' : checkOneOf('gifFrames', p.gifFrames, ['first', 'all'] as const);
   if (p.tileSize === undefined) throw new Error('tileSize is required');
   const [width, height] = pair('tileSize', p.tileSize, checkPositiveInt);

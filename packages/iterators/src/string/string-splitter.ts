@@ -32,6 +32,9 @@ export const stringSplitterDef: IteratorDef<StringSplitterParams, StringOutputs>
   },
 };
 
-export function stringSplitter(text: Expr<'string', unknown>, params: StringSplitterParams = { separators: 'sentence' }): IteratorCall<StringSplitterParams, StringOutputs> {
+export function stringSplitter(
+  text: Expr<'string', unknown>,
+  params: StringSplitterParams = { separators: 'sentence' },
+): IteratorCall<StringSplitterParams, StringOutputs> {
   return iteratorCall(stringSplitterDef, text, params);
 }

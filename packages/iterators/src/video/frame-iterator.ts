@@ -89,7 +89,10 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
       },
     },
   );
-  ffmpeg.exited.then(() => shown.close(), () => shown.close());
+  ffmpeg.exited.then(
+    () => shown.close(),
+    () => shown.close(),
+  );
 
   let probe: VideoProbe | undefined;
   let selection: 'all' | number[] = 'all';
@@ -100,7 +103,8 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
       const { index, timeBase: tbProbe } = probe;
       const tb = tbProbe[0] / tbProbe[1];
       const times = index.hasPts ? index.pts.map((p) => p * tb) : Float64Array.from({ length: index.count }, (_, i) => i / (probe!.frameRate ?? 25));
-      if (mode.kind === 'numFrames' && probe.duration === undefined && probe.containerDuration === undefined) throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
+      if (mode.kind === 'numFrames' && probe.duration === undefined && probe.containerDuration === undefined)
+        throw inputError(ref, 'numFrames needs the video duration, which the file does not state');
       selection = selectFrames(mode, { times, key: index.key, frameRate: probe.frameRate, duration: probe.duration, timeUnit: tb });
     }
   } catch (e) {
@@ -114,7 +118,12 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
   const byPts = probe?.index.hasPts === true;
   const filters: string[] = [];
   if (selection !== 'all') {
-    const expr = byPts ? selectExpression('pts', selection.map((i) => probe!.index.pts[i]!)) : selectExpression('n', selection);
+    const expr = byPts
+      ? selectExpression(
+          'pts',
+          selection.map((i) => probe!.index.pts[i]!),
+        )
+      : selectExpression('n', selection);
     filters.push(`select='${expr}'`);
   }
   // checksum=0: pts and key flag are all we read; the per-plane checksums and statistics cost CPU

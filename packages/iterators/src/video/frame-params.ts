@@ -16,7 +16,8 @@ export type FrameMode = { kind: 'all' } | { kind: 'fps'; fps: number } | { kind:
 export function validateFrameParams(params: FrameIteratorParams): FrameMode {
   const p = checkObject(params ?? {}, 'frameIterator');
   checkKnownKeys(p, ['fps', 'numFrames', 'keyframesOnly', 'imageFormat']);
-  if (p.keyframesOnly !== undefined && typeof p.keyframesOnly !== 'boolean') throw new Error(`keyframesOnly must be true or false, got ${JSON.stringify(p.keyframesOnly)}`);
+  if (p.keyframesOnly !== undefined && typeof p.keyframesOnly !== 'boolean')
+    throw new Error(`keyframesOnly must be true or false, got ${JSON.stringify(p.keyframesOnly)}`);
   if (p.imageFormat !== undefined) checkOneOf('imageFormat', p.imageFormat, ['png', 'jpeg'] as const);
   const given = (['fps', 'numFrames', 'keyframesOnly'] as const).filter((k) => p[k] !== undefined && p[k] !== false);
   if (given.length > 1) throw new Error(`give at most one of fps, numFrames, keyframesOnly (got ${given.join(' and ')})`);

@@ -68,7 +68,17 @@ function fields(line: string): Map<string, string> {
 export async function probeVideo(file: string, ref: string, signal?: AbortSignal): Promise<VideoProbe> {
   const tool = startTool(
     'ffprobe',
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts,flags:stream=codec_type,time_base,r_frame_rate,duration:format=duration', '-of', 'compact=p=1:nk=0', file],
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts,flags:stream=codec_type,time_base,r_frame_rate,duration:format=duration',
+      '-of',
+      'compact=p=1:nk=0',
+      file,
+    ],
     { signal },
   );
   const g = new Growable();

@@ -25,11 +25,13 @@ export interface VideoSplitSpec {
 export function normalizeVideoSplitParams(params: VideoSplitterParams): VideoSplitSpec {
   const p = checkObject(params, 'videoSplitter');
   checkKnownKeys(p, ['duration', 'segmentTimes', 'mode', 'minSegmentDuration']);
-  if ((p.duration === undefined) === (p.segmentTimes === undefined)) throw new Error('give exactly one of duration (seconds) or segmentTimes (a list of cut times in seconds)');
+  if ((p.duration === undefined) === (p.segmentTimes === undefined))
+    throw new Error('give exactly one of duration (seconds) or segmentTimes (a list of cut times in seconds)');
   const mode = p.mode === undefined ? 'fast' : checkOneOf('mode', p.mode, ['fast', 'accurate'] as const);
   const minSegmentDuration = p.minSegmentDuration === undefined ? 0 : checkNonNegativeNumber('minSegmentDuration', p.minSegmentDuration);
   if (p.duration !== undefined) return { cuts: { kind: 'every', seconds: checkPositiveNumber('duration', p.duration) }, mode, minSegmentDuration };
-  if (!Array.isArray(p.segmentTimes) || p.segmentTimes.length === 0) throw new Error(`segmentTimes must be a non-empty list of seconds, got ${JSON.stringify(p.segmentTimes)}`);
+  if (!Array.isArray(p.segmentTimes) || p.segmentTimes.length === 0)
+    throw new Error(`segmentTimes must be a non-empty list of seconds, got ${JSON.stringify(p.segmentTimes)}`);
   const times = p.segmentTimes.map((v, i) => checkPositiveNumber(`segmentTimes[${i}]`, v));
   times.forEach((v, i) => {
     if (i > 0 && v <= times[i - 1]!) throw new Error(`segmentTimes must be ascending: ${times[i - 1]} then ${v}`);

@@ -97,7 +97,8 @@ async function* runVideoSplit(ref: string, params: VideoSplitterParams, ctx: Ite
     await reader;
     const exit = await ffmpeg.exited;
     if (damage !== undefined) throw inputError(ref, `is truncated or damaged (${damage}); not split, so that no segment is silently missing`);
-    if (exit.code !== 0) throw inputError(ref, /matches no streams/.test(toolCause(exit, file)) ? 'has no video stream' : `ffmpeg cannot split it: ${toolCause(exit, file)}`);
+    if (exit.code !== 0)
+      throw inputError(ref, /matches no streams/.test(toolCause(exit, file)) ? 'has no video stream' : `ffmpeg cannot split it: ${toolCause(exit, file)}`);
     const last = rows[rows.length - 1];
     if (last && rows.length > 1 && last.segmentEnd - last.segmentStart < spec.minSegmentDuration - 1e-9) rows.pop();
     // rows are yielded once ffmpeg has finished cleanly: a file that fails midway gives no rows

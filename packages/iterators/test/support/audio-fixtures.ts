@@ -38,5 +38,17 @@ export async function makeAudioFixtures(dir: string): Promise<AudioFixtures> {
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-b:a', '48k', '-shortest', f('with-audio.mp4')],
   );
   await writeFile(f('notes.mp3'), 'not audio at all\n'.repeat(10));
-  return { tail: f('tail.wav'), pauses: f('pauses.wav'), leadingSilence: f('leading.wav'), videoWithAudio: f('with-audio.mp4'), wav: f('tone.wav'), mp3: f('tone.mp3'), m4a: f('tone.m4a'), flac: f('tone.flac'), silentVideo: f('silent.mp4'), notAudio: f('notes.mp3'), missing: f('missing.wav') };
+  return {
+    tail: f('tail.wav'),
+    pauses: f('pauses.wav'),
+    leadingSilence: f('leading.wav'),
+    videoWithAudio: f('with-audio.mp4'),
+    wav: f('tone.wav'),
+    mp3: f('tone.mp3'),
+    m4a: f('tone.m4a'),
+    flac: f('tone.flac'),
+    silentVideo: f('silent.mp4'),
+    notAudio: f('notes.mp3'),
+    missing: f('missing.wav'),
+  };
 }

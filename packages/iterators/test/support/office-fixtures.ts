@@ -28,7 +28,9 @@ export async function makeOfficeFixtures(dir: string): Promise<OfficeFixtures> {
           new Paragraph({ text: 'Birds', heading: HeadingLevel.HEADING_1 }),
           new Paragraph({ children: [new TextRun('Robins sing'), new TextRun({ text: ' at dawn.', bold: true })] }),
           new Paragraph({ text: 'Owls', heading: HeadingLevel.HEADING_2 }),
-          new Paragraph({ children: [new TextRun('Owls hunt'), new TextRun({ children: [new Tab(), 'at night.'] }), new TextRun({ text: 'Quietly.', break: 1 })] }),
+          new Paragraph({
+            children: [new TextRun('Owls hunt'), new TextRun({ children: [new Tab(), 'at night.'] }), new TextRun({ text: 'Quietly.', break: 1 })],
+          }),
           new Table({ rows: [new TableRow({ children: [cell('Species'), cell('Count')] }), new TableRow({ children: [cell('Robin'), cell('12')] })] }),
           new Paragraph({ text: 'Fish', heading: HeadingLevel.HEADING_1 }),
           new Paragraph('Trout are fast & shy <always>.'),
@@ -44,14 +46,27 @@ export async function makeOfficeFixtures(dir: string): Promise<OfficeFixtures> {
   const s1 = pptx.addSlide({ masterName: 'M' });
   s1.addText('Quarter One', { placeholder: 'title' });
   s1.addText('Revenue grew 10%', { x: 1, y: 2, w: 6, h: 1 });
-  s1.addText([{ text: 'North up', options: { bullet: true, breakLine: true } }, { text: 'South flat', options: { bullet: true } }], { x: 1, y: 3, w: 6, h: 2 });
+  s1.addText(
+    [
+      { text: 'North up', options: { bullet: true, breakLine: true } },
+      { text: 'South flat', options: { bullet: true } },
+    ],
+    { x: 1, y: 3, w: 6, h: 2 },
+  );
   const s2 = pptx.addSlide({ masterName: 'M' });
   s2.addText('Quarter Two', { placeholder: 'title' });
   s2.addText('Costs fell', { x: 1, y: 2, w: 6, h: 1 });
   await writeFile(f('results.pptx'), (await pptx.write({ outputType: 'nodebuffer' })) as Buffer);
 
   await (writeXlsxFile as any)([
-    { sheet: 'Fruit', data: [[{ value: 'Name' }, { value: 'Qty' }, { value: 'Organic' }], [{ value: 'apple' }, { value: 3 }, { value: true }], [{ value: 'pear' }, null, { value: false }]] },
+    {
+      sheet: 'Fruit',
+      data: [
+        [{ value: 'Name' }, { value: 'Qty' }, { value: 'Organic' }],
+        [{ value: 'apple' }, { value: 3 }, { value: true }],
+        [{ value: 'pear' }, null, { value: false }],
+      ],
+    },
     { sheet: 'Notes & more', data: [[{ value: 'checked by Ana' }]] },
   ]).toFile(f('stock.xlsx'));
 

@@ -30,7 +30,10 @@ export async function makeVideoFixtures(dir: string): Promise<VideoFixtures> {
   await ffmpeg(
     ...['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=30', '-frames:v', '40'],
     ...['-vf', "setpts='if(lt(N,10),N*3,30+(N-10))/(30*TB)'", '-fps_mode', 'vfr'],
-    ...x264, '-x264-params', 'keyint=10:min-keyint=10:scenecut=0:bframes=0', vfr,
+    ...x264,
+    '-x264-params',
+    'keyint=10:min-keyint=10:scenecut=0:bframes=0',
+    vfr,
   );
   const raw = join(dir, 'raw.h264');
   await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=30:duration=1', ...x264, '-f', 'h264', raw);

@@ -65,13 +65,32 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
     const range = { lo: b.lo, hi: b.hi, ...(b.vMin === undefined ? {} : { vMin: b.vMin }) };
     let top: FlowJob | undefined;
     t.stages.forEach((stage, i) => {
-      const data: StageJob = { kind: 'stage', pipeline: t.pipeline, table: t.table, version: t.version, columns: stage.columns, ...range, ...(t.fresh ? { fresh: true } : {}) };
-      top = { name: `stage${i}`, queueName: queueName(stage.queue), data, opts: { ...opts, jobId: `${idBase}/s${i}/${b.lo}-${b.hi}` }, ...(top ? { children: [top] } : {}) };
+      const data: StageJob = {
+        kind: 'stage',
+        pipeline: t.pipeline,
+        table: t.table,
+        version: t.version,
+        columns: stage.columns,
+        ...range,
+        ...(t.fresh ? { fresh: true } : {}),
+      };
+      top = {
+        name: `stage${i}`,
+        queueName: queueName(stage.queue),
+        data,
+        opts: { ...opts, jobId: `${idBase}/s${i}/${b.lo}-${b.hi}` },
+        ...(top ? { children: [top] } : {}),
+      };
     });
     const beside: FlowJob[] = [];
     for (const it of t.iterations ?? []) {
       const data: IterateJob = { kind: 'iterate', pipeline: t.pipeline, table: t.table, version: t.version, column: it.column, ...range };
-      const job: FlowJob = { name: `iterate:${it.column}`, queueName: queueName(it.queue), data, opts: { ...opts, jobId: `${idBase}/it-${it.column}/${b.lo}-${b.hi}` } };
+      const job: FlowJob = {
+        name: `iterate:${it.column}`,
+        queueName: queueName(it.queue),
+        data,
+        opts: { ...opts, jobId: `${idBase}/it-${it.column}/${b.lo}-${b.hi}` },
+      };
       if (it.after && top) top = { ...job, children: [top] };
       else beside.push(job);
     }

@@ -17,7 +17,10 @@ export interface VersionChange {
 
 /** What a version did (null when its record is gone: a reverted version). */
 export async function versionInfo(store: Store, table: CatalogTable, version: number): Promise<VersionChange | undefined> {
-  const { rows } = await store.pool.query(`SELECT kind, deletes FROM ${ident(store.schema)}.versions WHERE table_id = $1 AND version = $2`, [table.id, version]);
+  const { rows } = await store.pool.query(`SELECT kind, deletes FROM ${ident(store.schema)}.versions WHERE table_id = $1 AND version = $2`, [
+    table.id,
+    version,
+  ]);
   return rows[0] ? { kind: rows[0].kind, deletes: rows[0].deletes } : undefined;
 }
 
@@ -71,7 +74,13 @@ export async function shipFull(store: Store, table: CatalogTable, ex: ExportDef,
 
 async function upsertComplete(store: Store, table: CatalogTable, ex: ExportDef, schema: ExportSchema, where: string, seq: number, out: Shipped): Promise<void> {
   const done = completeCondition(table, ex);
-  for await (const rows of scan(store, table, schema.columns.map((c) => c.name), `${where} AND ${done}`, { mode: 'live' })) {
+  for await (const rows of scan(
+    store,
+    table,
+    schema.columns.map((c) => c.name),
+    `${where} AND ${done}`,
+    { mode: 'live' },
+  )) {
     await ex.sink.upsert(schema, rows, { version: seq });
     out.upserted += rows.length;
   }

@@ -81,7 +81,12 @@ export class CommitGrouper {
         const g = lane.groups.shift()!;
         clearTimeout(g.timer);
         try {
-          const outcomes = await this.commit(pipeline, table, g.op, g.waiting.map((w) => w.request));
+          const outcomes = await this.commit(
+            pipeline,
+            table,
+            g.op,
+            g.waiting.map((w) => w.request),
+          );
           g.waiting.forEach((w, i) => w.resolve(outcomes[i]!));
         } catch (e) {
           g.waiting.forEach((w) => w.reject(e));

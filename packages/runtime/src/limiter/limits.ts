@@ -56,9 +56,7 @@ export function lookupLimits(table: LimitTable, provider: string, model: string)
  * Resolve the limits for a bucket: environment first (operators tune without a deploy), then the
  * limits the pipeline attached to the call, then the gate's defaults in code.
  */
-export function resolveLimits(
-  layers: Array<ModelLimits | undefined>,
-): Required<{ [K in keyof ModelLimits]: number }> {
+export function resolveLimits(layers: Array<ModelLimits | undefined>): Required<{ [K in keyof ModelLimits]: number }> {
   const pick = (k: keyof ModelLimits) => layers.find((l) => l?.[k] !== undefined)?.[k] ?? 0;
   return { rpm: pick('rpm'), tpm: pick('tpm'), maxConcurrency: pick('maxConcurrency') };
 }

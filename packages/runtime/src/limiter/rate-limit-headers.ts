@@ -8,7 +8,7 @@ export interface LearnedLimits {
   resetTokensMs: number;
 }
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
 
 /** Go-style durations as OpenAI sends them: `1m33.792s`, `857ms`, `6m0s`, `20s`, or bare seconds. */
 export function parseGoDuration(text: string): number | undefined {

@@ -35,7 +35,7 @@ export interface RedisRateGateOptions {
 }
 
 export type GateEvent =
-  | { type: 'granted'; key: RateKey; waitedMs: number; /** the slot's start on the Redis clock */ slotMs: number }
+  | { type: 'granted'; key: RateKey; waitedMs: number /** the slot's start on the Redis clock */; slotMs: number }
   | { type: 'refused'; key: RateKey; waitMs: number; reason: string }
   | { type: 'paused'; key: RateKey; pauseMs: number }
   | { type: 'late'; key: RateKey; lateMs: number };
@@ -76,11 +76,7 @@ export class RedisRateGate implements RateGate {
 
   /** The limits in force for a key (before what the provider's headers taught). */
   limitsFor(key: LimitedRateKey) {
-    return resolveLimits([
-      ...lookupLimits(this.envLimits, key.provider, key.model),
-      key.limits,
-      ...lookupLimits(this.codeLimits, key.provider, key.model),
-    ]);
+    return resolveLimits([...lookupLimits(this.envLimits, key.provider, key.model), key.limits, ...lookupLimits(this.codeLimits, key.provider, key.model)]);
   }
 
   async acquire(key: LimitedRateKey, estimatedTokens: number): Promise<Reservation> {
@@ -96,9 +92,12 @@ export class RedisRateGate implements RateGate {
       const id = randomUUID();
       const askedAt = Date.now();
       const budget = Math.max(0, deadline - Date.now());
-      const [ok, waitText, info] = (await runScript(this.redis, scripts.reserve, [bucket, inflight], [
-        id, tokens, limits.rpm, limits.tpm, limits.maxConcurrency, budget, this.leaseMs, this.utilization, IDLE_TTL_MS,
-      ])) as [number, string, string];
+      const [ok, waitText, info] = (await runScript(
+        this.redis,
+        scripts.reserve,
+        [bucket, inflight],
+        [id, tokens, limits.rpm, limits.tpm, limits.maxConcurrency, budget, this.leaseMs, this.utilization, IDLE_TTL_MS],
+      )) as [number, string, string];
       // the script ran somewhere between asking and hearing back: take the middle as its local time
       const ranAt = (askedAt + Date.now()) / 2;
       const wait = Number(waitText);
@@ -150,20 +149,31 @@ export class RedisRateGate implements RateGate {
     const l = parseRateLimitHeaders(headers);
     if (l.limitRequests < 0 && l.limitTokens < 0 && l.remainingRequests < 0 && l.remainingTokens < 0) return;
     const { bucket } = bucketKeys(this.prefix, key);
-    await runScript(this.redis, scripts.learn, [bucket], [
-      l.limitRequests, l.limitTokens, l.remainingRequests, l.remainingTokens,
-      Math.ceil(l.resetRequestsMs), Math.ceil(l.resetTokensMs), IDLE_TTL_MS,
-    ]);
+    await runScript(
+      this.redis,
+      scripts.learn,
+      [bucket],
+      [l.limitRequests, l.limitTokens, l.remainingRequests, l.remainingTokens, Math.ceil(l.resetRequestsMs), Math.ceil(l.resetTokensMs), IDLE_TTL_MS],
+    );
   }
 
   /** @internal settle or cancel a reservation */
   async settleReservation(
-    key: RateKey, id: string, est: number, actual: number, limits: { rpm: number; tpm: number }, refundRequest: boolean, startMs: number,
+    key: RateKey,
+    id: string,
+    est: number,
+    actual: number,
+    limits: { rpm: number; tpm: number },
+    refundRequest: boolean,
+    startMs: number,
   ) {
     const { bucket, inflight } = bucketKeys(this.prefix, key);
-    await runScript(this.redis, scripts.settle, [bucket, inflight], [
-      id, est, Math.max(0, Math.ceil(actual)), limits.tpm, this.utilization, refundRequest ? 1 : 0, limits.rpm, startMs,
-    ]);
+    await runScript(
+      this.redis,
+      scripts.settle,
+      [bucket, inflight],
+      [id, est, Math.max(0, Math.ceil(actual)), limits.tpm, this.utilization, refundRequest ? 1 : 0, limits.rpm, startMs],
+    );
   }
 }
 

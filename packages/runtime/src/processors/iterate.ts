@@ -115,7 +115,12 @@ async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view
   let warning: string | undefined;
   const warn = (message: string) => void (warning = message);
   try {
-    for await (const produced of call.def.run(value as string, call.params, { media: deps.media, destination, warn, ...(deps.signal ? { signal: deps.signal } : {}) })) {
+    for await (const produced of call.def.run(value as string, call.params, {
+      media: deps.media,
+      destination,
+      warn,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    })) {
       const r: Row = { pos: out.length };
       for (const c of outputs) r[c.name] = validateValue(`${call.def.name} output ${c.name}`, typeFromSpec(c.type), (produced as Row)[c.name] ?? null);
       out.push(r);
@@ -142,10 +147,14 @@ function checkIterator(job: IterateJob, spec: { view: string; iterator: string; 
   }
   const mine = `${call.def.name}@${call.def.version}`;
   if (mine !== spec.iterator) {
-    throw new UnrecoverableError(`iterator version skew: view ${spec.view} was applied with ${spec.iterator}, but this worker has ${mine}; deploy the matching pipeline code, or apply the new code with --recompute`);
+    throw new UnrecoverableError(
+      `iterator version skew: view ${spec.view} was applied with ${spec.iterator}, but this worker has ${mine}; deploy the matching pipeline code, or apply the new code with --recompute`,
+    );
   }
   if (canonicalJson(call.params) !== canonicalJson(spec.params)) {
-    throw new UnrecoverableError(`iterator parameters of view ${spec.view} differ between the catalog (${canonicalJson(spec.params)}) and this worker's code (${canonicalJson(call.params)}); apply the code (with --recompute) or deploy the matching code`);
+    throw new UnrecoverableError(
+      `iterator parameters of view ${spec.view} differ between the catalog (${canonicalJson(spec.params)}) and this worker's code (${canonicalJson(call.params)}); apply the code (with --recompute) or deploy the matching code`,
+    );
   }
   return call;
 }

@@ -99,13 +99,17 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     for (const col of columns) {
       const todo = part.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
       if (!todo.length) continue;
-      const outcomes = await evaluate(col.computed!.expr, todo.map((x) => x.r), {
-        udfs,
-        ctx: contextFor(col.name),
-        read,
-        concurrency: deps.concurrency ?? 16,
-        stop,
-      });
+      const outcomes = await evaluate(
+        col.computed!.expr,
+        todo.map((x) => x.r),
+        {
+          udfs,
+          ctx: contextFor(col.name),
+          read,
+          concurrency: deps.concurrency ?? 16,
+          stop,
+        },
+      );
       outcomes.forEach((o, k) => {
         const { r, i } = todo[k]!;
         if ('pending' in o) return; // an input is not computed yet: leave for a later run

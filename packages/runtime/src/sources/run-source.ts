@@ -27,7 +27,11 @@ export interface RunSourceOptions {
 /** The source as declared in the pipeline code. */
 export function sourceOf(def: PipelineDef, name: string): SourceDef {
   const src = def.sources?.find((s) => s.name === name);
-  if (!src) throw new TesseraError('E_UNKNOWN_SOURCE', `pipeline ${def.name} declares no source ${name} (its sources: ${def.sources?.map((s) => s.name).join(', ') || 'none'})`);
+  if (!src)
+    throw new TesseraError(
+      'E_UNKNOWN_SOURCE',
+      `pipeline ${def.name} declares no source ${name} (its sources: ${def.sources?.map((s) => s.name).join(', ') || 'none'})`,
+    );
   return src;
 }
 
@@ -44,11 +48,25 @@ export async function runSource(engine: Engine, def: PipelineDef, name: string, 
   const trigger = opts.trigger ?? 'manual';
   const started = Date.now();
   const report = (r: Partial<SourceRunReport> & Pick<SourceRunReport, 'status'>): SourceRunReport => {
-    const out: SourceRunReport = { pipeline: def.name, source: name, runId: null, trigger, resumed: false, pages: 0, inserted: 0, updated: 0, deleted: 0, rejected: 0, durationMs: Date.now() - started, ...r };
+    const out: SourceRunReport = {
+      pipeline: def.name,
+      source: name,
+      runId: null,
+      trigger,
+      resumed: false,
+      pages: 0,
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+      rejected: 0,
+      durationMs: Date.now() - started,
+      ...r,
+    };
     emitSourceRun(out);
     return out;
   };
-  if (opts.from !== undefined && src.reader.kind !== 'query') throw new TesseraError('E_SOURCE', `source ${name} lists files: --from applies to SQL sources (use --full to ingest every file again)`);
+  if (opts.from !== undefined && src.reader.kind !== 'query')
+    throw new TesseraError('E_SOURCE', `source ${name} lists files: --from applies to SQL sources (use --full to ingest every file again)`);
   if (trigger === 'schedule' && (await states.get(def.name, name)).paused) {
     // a tick queued before the pause: nothing to do (checked again under the lock)
     await states.recordSkipped(def.name, name, { trigger, ...(opts.tick ? { tick: opts.tick } : {}), reason: 'paused' });
@@ -76,7 +94,16 @@ export async function runSource(engine: Engine, def: PipelineDef, name: string, 
     });
     run = begun.run;
     const table = await engine.store.table(def.name, src.table);
-    const ctx: PageContext = { engine, def, src, states, table, run: { id: run.id, owner }, totals: { pages: 0, inserted: 0, updated: 0, deleted: 0, rejected: 0 }, opts };
+    const ctx: PageContext = {
+      engine,
+      def,
+      src,
+      states,
+      table,
+      run: { id: run.id, owner },
+      totals: { pages: 0, inserted: 0, updated: 0, deleted: 0, rejected: 0 },
+      opts,
+    };
     try {
       if (src.reader.kind === 'query') await runQuery(ctx, src.reader, run.position as QueryCursor | null);
       else await runListing(ctx, src.reader, run);
@@ -175,7 +202,11 @@ async function runListing(ctx: PageContext, reader: ListingReader, run: SourceRu
   const startAfter = !run.full && typeof run.position === 'string' ? run.position : undefined;
   let position: string | null = typeof run.position === 'string' ? run.position : null;
   for await (const page of reader.list({ pageSize: ctx.src.pageSize, ...(startAfter ? { startAfter } : {}) })) {
-    const seen = await ctx.states.fingerprints(ctx.def.name, ctx.src.name, page.map((o) => o.key));
+    const seen = await ctx.states.fingerprints(
+      ctx.def.name,
+      ctx.src.name,
+      page.map((o) => o.key),
+    );
     const changed = run.full ? page : page.filter((o) => seen.get(o.key) !== o.fingerprint);
     // with deletes, unchanged files are recorded as seen by this run too (what no run saw is gone)
     const unchanged = ctx.src.deletes ? page.filter((o) => !changed.includes(o)).map((o) => ({ key: o.key, fingerprint: o.fingerprint })) : [];
@@ -211,7 +242,11 @@ async function runListing(ctx: PageContext, reader: ListingReader, run: SourceRu
     for (;;) {
       const gone = await ctx.states.goneItems(ctx.def.name, ctx.src.name, run.id, 500);
       if (!gone.length) break;
-      await commit(ctx, { upserts: [], deletes: gone.flatMap((g) => (g.rowKey ? [g.rowKey] : [])), describe: () => '', position }, gone.map((g) => g.key));
+      await commit(
+        ctx,
+        { upserts: [], deletes: gone.flatMap((g) => (g.rowKey ? [g.rowKey] : [])), describe: () => '', position },
+        gone.map((g) => g.key),
+      );
     }
   }
 }
@@ -238,7 +273,14 @@ async function ingestFileRows(ctx: PageContext, files: ListedObject[], position:
       if ((e as Error).name === 'RunSupersededError') throw e;
       if ((e as Error).name !== 'ImportError') throw e;
       const message = (e as Error).message.split(local.path).join(file.url);
-      await commit(ctx, { upserts: [], deletes: [], describe: () => '', items: [{ key: file.key, fingerprint: file.fingerprint }], position: file.key, problems: [message] });
+      await commit(ctx, {
+        upserts: [],
+        deletes: [],
+        describe: () => '',
+        items: [{ key: file.key, fingerprint: file.fingerprint }],
+        position: file.key,
+        problems: [message],
+      });
     } finally {
       await local.remove();
     }

@@ -10,7 +10,11 @@ const gateWith = (opts: Partial<ConstructorParameters<typeof RedisRateGate>[0]> 
   prefixes.push(prefix);
   return new RedisRateGate({ redis, prefix, env: {}, utilization: 1, ...opts });
 };
-const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as RateLimitedError);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as RateLimitedError,
+  );
 const key = { provider: 'openai', model: 'm' };
 
 beforeAll(() => {
@@ -147,11 +151,20 @@ describe('limit configuration and headers', () => {
 
   test('OpenAI and Anthropic headers', () => {
     expect(parseRateLimitHeaders({ 'x-ratelimit-limit-tokens': '200000', 'x-ratelimit-reset-tokens': '20ms' })).toMatchObject({
-      limitTokens: 200000, resetTokensMs: 20, limitRequests: -1,
+      limitTokens: 200000,
+      resetTokensMs: 20,
+      limitRequests: -1,
     });
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(
-      parseRateLimitHeaders({ 'anthropic-ratelimit-requests-limit': '50', 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': '2026-01-01T00:00:05Z' }, now),
+      parseRateLimitHeaders(
+        {
+          'anthropic-ratelimit-requests-limit': '50',
+          'anthropic-ratelimit-requests-remaining': '0',
+          'anthropic-ratelimit-requests-reset': '2026-01-01T00:00:05Z',
+        },
+        now,
+      ),
     ).toMatchObject({ limitRequests: 50, remainingRequests: 0, resetRequestsMs: 5000 });
   });
 });

@@ -46,7 +46,10 @@ test('the gate learns the limits and the pause from those headers', async () => 
   const key = { provider: 'local', model: 'learned' };
   await gate.learn(key, headers); // 300 RPM, 6000 TPM: one request per 200 ms at 0.95
   await gate.acquire(key, 0);
-  const e = await gate.acquire(key, 0).then(() => undefined, (err: unknown) => err as RateLimitedError);
+  const e = await gate.acquire(key, 0).then(
+    () => undefined,
+    (err: unknown) => err as RateLimitedError,
+  );
   expect(e).toBeInstanceOf(RateLimitedError);
   expect(e!.waitMs).toBeGreaterThan(150);
   expect(e!.waitMs).toBeLessThanOrEqual(211);

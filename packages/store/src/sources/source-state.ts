@@ -109,7 +109,10 @@ export class SourceStates {
       const names = specs.map((sp) => sp.name);
       const { rows } = await c.query(`DELETE FROM ${this.s}.sources WHERE pipeline = $1 AND name <> ALL($2::text[]) RETURNING name`, [pipeline, names]);
       await c.query(`DELETE FROM ${this.s}.source_items WHERE pipeline = $1 AND name <> ALL($2::text[])`, [pipeline, names]);
-      await c.query(`UPDATE ${this.s}.source_runs SET status = 'abandoned', finished_at = clock_timestamp(), error = 'source removed' WHERE pipeline = $1 AND name <> ALL($2::text[]) AND status = 'running'`, [pipeline, names]);
+      await c.query(
+        `UPDATE ${this.s}.source_runs SET status = 'abandoned', finished_at = clock_timestamp(), error = 'source removed' WHERE pipeline = $1 AND name <> ALL($2::text[]) AND status = 'running'`,
+        [pipeline, names],
+      );
       return rows.map((r) => r.name as string);
     });
   }
@@ -137,7 +140,11 @@ export class SourceStates {
 
   async get(pipeline: string, name: string): Promise<SourceInfo> {
     const found = (await this.list(pipeline)).find((s) => s.name === name);
-    if (!found) throw new TesseraError('E_UNKNOWN_SOURCE', `pipeline ${pipeline} has no source ${name} in the catalog (declare it with p.source(...) and run tessera apply ${pipeline})`);
+    if (!found)
+      throw new TesseraError(
+        'E_UNKNOWN_SOURCE',
+        `pipeline ${pipeline} has no source ${name} in the catalog (declare it with p.source(...) and run tessera apply ${pipeline})`,
+      );
     return found;
   }
 
@@ -152,7 +159,11 @@ export class SourceStates {
    * position its last page committed. `restart` (a run from another watermark, or --full) abandons
    * an unfinished run instead.
    */
-  async beginRun(pipeline: string, name: string, opts: { trigger: string; tick?: string; owner: string; full?: boolean; from?: unknown }): Promise<{ run: SourceRun; resumed: boolean }> {
+  async beginRun(
+    pipeline: string,
+    name: string,
+    opts: { trigger: string; tick?: string; owner: string; full?: boolean; from?: unknown },
+  ): Promise<{ run: SourceRun; resumed: boolean }> {
     const restart = opts.full || opts.from !== undefined;
     return withTx(this.pool, async (c) => {
       const { rows } = await c.query(`SELECT * FROM ${this.s}.sources WHERE pipeline = $1 AND name = $2 FOR UPDATE`, [pipeline, name]);
@@ -160,10 +171,16 @@ export class SourceStates {
       if (!src) throw new TesseraError('E_UNKNOWN_SOURCE', `pipeline ${pipeline} has no source ${name} in the catalog (run tessera apply ${pipeline})`);
       if (src.active_run !== null) {
         if (!restart) {
-          const { rows: r } = await c.query(`UPDATE ${this.s}.source_runs SET owner = $2, tick = coalesce($3, tick) WHERE id = $1 AND status = 'running' RETURNING *`, [src.active_run, opts.owner, opts.tick ?? null]);
+          const { rows: r } = await c.query(
+            `UPDATE ${this.s}.source_runs SET owner = $2, tick = coalesce($3, tick) WHERE id = $1 AND status = 'running' RETURNING *`,
+            [src.active_run, opts.owner, opts.tick ?? null],
+          );
           if (r[0]) return { run: toRun(r[0]), resumed: true };
         } else {
-          await c.query(`UPDATE ${this.s}.source_runs SET status = 'abandoned', finished_at = clock_timestamp(), error = 'replaced by a new run' WHERE id = $1 AND status = 'running'`, [src.active_run]);
+          await c.query(
+            `UPDATE ${this.s}.source_runs SET status = 'abandoned', finished_at = clock_timestamp(), error = 'replaced by a new run' WHERE id = $1 AND status = 'running'`,
+            [src.active_run],
+          );
         }
       }
       const from = opts.full ? null : opts.from !== undefined ? opts.from : src.watermark;
@@ -186,13 +203,20 @@ export class SourceStates {
 
   /** The fingerprints recorded for these keys (listing sources). */
   async fingerprints(pipeline: string, name: string, keys: string[]): Promise<Map<string, string>> {
-    const { rows } = await this.pool.query(`SELECT key, fingerprint FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND key = ANY($3::text[])`, [pipeline, name, keys]);
+    const { rows } = await this.pool.query(`SELECT key, fingerprint FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND key = ANY($3::text[])`, [
+      pipeline,
+      name,
+      keys,
+    ]);
     return new Map(rows.map((r) => [r.key as string, r.fingerprint as string]));
   }
 
   /** Files seen before but not by this (complete) listing: gone from the source. */
   async goneItems(pipeline: string, name: string, runId: number, limit: number): Promise<Array<{ key: string; rowKey: Row | null }>> {
-    const { rows } = await this.pool.query(`SELECT key, row_key FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND seen_run <> $3 ORDER BY key LIMIT $4`, [pipeline, name, runId, limit]);
+    const { rows } = await this.pool.query(
+      `SELECT key, row_key FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND seen_run <> $3 ORDER BY key LIMIT $4`,
+      [pipeline, name, runId, limit],
+    );
     return rows.map((r) => ({ key: r.key, rowKey: r.row_key }));
   }
 
@@ -220,7 +244,8 @@ export class SourceStates {
         );
       }
       if (gone.length) await c.query(`DELETE FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND key = ANY($3::text[])`, [pipeline, name, gone]);
-      if (page.watermark !== undefined) await c.query(`UPDATE ${this.s}.sources SET watermark = $3 WHERE pipeline = $1 AND name = $2`, [pipeline, name, JSON.stringify(page.watermark)]);
+      if (page.watermark !== undefined)
+        await c.query(`UPDATE ${this.s}.sources SET watermark = $3 WHERE pipeline = $1 AND name = $2`, [pipeline, name, JSON.stringify(page.watermark)]);
       const problems = [...(page.problems ?? []), ...w.rejected];
       await c.query(
         `UPDATE ${this.s}.source_runs SET position = $2, pages = pages + 1, inserted = inserted + $3, updated = updated + $4, deleted = deleted + $5,
@@ -240,13 +265,21 @@ export class SourceStates {
         [run.id, run.owner, outcome.status, outcome.error ?? null],
       );
       if (!rows[0]) return null;
-      await c.query(`UPDATE ${this.s}.sources SET active_run = NULL WHERE pipeline = $1 AND name = $2 AND active_run = $3`, [rows[0].pipeline, rows[0].name, run.id]);
+      await c.query(`UPDATE ${this.s}.sources SET active_run = NULL WHERE pipeline = $1 AND name = $2 AND active_run = $3`, [
+        rows[0].pipeline,
+        rows[0].name,
+        run.id,
+      ]);
       return toRun(rows[0]);
     });
   }
 
   async runs(pipeline: string, name: string, limit = 20): Promise<SourceRun[]> {
-    const { rows } = await this.pool.query(`SELECT * FROM ${this.s}.source_runs WHERE pipeline = $1 AND name = $2 ORDER BY id DESC LIMIT $3`, [pipeline, name, limit]);
+    const { rows } = await this.pool.query(`SELECT * FROM ${this.s}.source_runs WHERE pipeline = $1 AND name = $2 ORDER BY id DESC LIMIT $3`, [
+      pipeline,
+      name,
+      limit,
+    ]);
     return rows.map(toRun);
   }
 

@@ -31,7 +31,14 @@ const keyOf = (t: CatalogTable, row: Row) => JSON.stringify(keyColumns(t).map((k
  * the keys given. A row that does not fit the table is skipped and named in `rejected`, so one bad row never
  * holds back its page nor the watermark. The upsert and the delete are a version each.
  */
-export async function writeSourcePage(c: pg.PoolClient, schema: string, table: CatalogTable, upserts: Row[], deletes: Row[], describe: (i: number) => string): Promise<PageWrite> {
+export async function writeSourcePage(
+  c: pg.PoolClient,
+  schema: string,
+  table: CatalogTable,
+  upserts: Row[],
+  deletes: Row[],
+  describe: (i: number) => string,
+): Promise<PageWrite> {
   const out: PageWrite = { versions: [], inserted: 0, updated: 0, deleted: 0, rejected: [] };
   const byKey = new Map<string, Row>();
   upserts.forEach((row, i) => {
@@ -47,7 +54,15 @@ export async function writeSourcePage(c: pg.PoolClient, schema: string, table: C
   if (rows.length) {
     // the store's upsert: new keys inserted, live ones updated, one version
     const r = await upsertRows(c, schema, table, rows);
-    const derived = await reviseDerived(c, all, table, r.rowids, [...r.changed, ...r.reset], derivedKey(table, r.version), `upsert of ${table.name} v${r.version}`);
+    const derived = await reviseDerived(
+      c,
+      all,
+      table,
+      r.rowids,
+      [...r.changed, ...r.reset],
+      derivedKey(table, r.version),
+      `upsert of ${table.name} v${r.version}`,
+    );
     out.versions.push({ version: r.version, kind: 'upsert', derived });
     out.inserted = r.inserted;
     out.updated = r.updated;

@@ -11,11 +11,7 @@ const tsx = join(root, 'node_modules/.bin/tsx');
  * Run fleet workers as separate OS processes (tsx), start them together once all are loaded,
  * and collect their results.
  */
-export async function runFleet(
-  configs: FleetWorkerConfig[],
-  env: Record<string, string> = {},
-  onStart?: () => void,
-): Promise<FleetWorkerResult[]> {
+export async function runFleet(configs: FleetWorkerConfig[], env: Record<string, string> = {}, onStart?: () => void): Promise<FleetWorkerResult[]> {
   const procs: Array<{ child: ChildProcess; out: string; err: string; ready: Promise<void>; exit: Promise<number> }> = configs.map((cfg) => {
     const child = spawn(tsx, [join(here, 'worker.ts')], {
       cwd: root,

@@ -68,8 +68,7 @@ const ctx: ModelUdfContext = {
 const conn = { baseURL: cfg.serverUrl, apiKeyEnv: 'FLEET_API_KEY' };
 const chat = cfg.chat && chatUdf({ ...conn, model: cfg.chat.model, maxTokens: cfg.chat.maxTokens, prompt: 'Summarise: {input}' });
 const embed =
-  cfg.embed &&
-  embeddingsUdf({ ...conn, model: cfg.embed.model, dimensions: cfg.embed.dimensions, maxInputsPerRequest: cfg.embed.maxInputsPerRequest });
+  cfg.embed && embeddingsUdf({ ...conn, model: cfg.embed.model, dimensions: cfg.embed.dimensions, maxInputsPerRequest: cfg.embed.maxInputsPerRequest });
 const plain = new OpenAI({ baseURL: cfg.serverUrl, apiKey: process.env.FLEET_API_KEY ?? 'x' }); // default retries (2)
 
 async function runJob(job: Job): Promise<number> {
@@ -94,7 +93,10 @@ async function runJob(job: Job): Promise<number> {
       throw err;
     }
   }
-  const out = await embed!.spec.batch!.fn(job.rows.map((i) => [chunkText(i)] as [string]), ctx);
+  const out = await embed!.spec.batch!.fn(
+    job.rows.map((i) => [chunkText(i)] as [string]),
+    ctx,
+  );
   // rows whose request was rate limited or failed transiently come back as that error: the job
   // keeps the rows that are done and goes back to the queue with the others, as the runtime does
   const again = job.rows.filter((_, k) => isJobLevelError(out[k]));
@@ -113,7 +115,17 @@ async function main() {
   const per = cfg.embed?.rowsPerJob ?? 1;
   const er = cfg.embed?.rows ?? [];
   for (let i = 0; i < er.length; i += per) queues.embed.push({ kind: 'embed', rows: er.slice(i, i + per), attempts: 0, notBefore: 0 });
-  const result: FleetWorkerResult = { workerId: cfg.workerId, done: 0, cellErrors: 0, transientRetries: 0, rateLimited: 0, usage, startedAt: 0, endedAt: 0, grants };
+  const result: FleetWorkerResult = {
+    workerId: cfg.workerId,
+    done: 0,
+    cellErrors: 0,
+    transientRetries: 0,
+    rateLimited: 0,
+    usage,
+    startedAt: 0,
+    endedAt: 0,
+    grants,
+  };
 
   // load what a long-running worker has loaded by its first job: the tokenizer and fetch
   if (cfg.mode === 'gate') await Promise.all([countTokens(cfg.chat?.model ?? '', 'warm'), countTokens(cfg.embed?.model ?? '', 'warm')]);

@@ -50,7 +50,11 @@ export async function describeLanceTarget(arrow: Arrow, db: Connection, schema: 
     const f = byName.get(c.name);
     if (!f) throw new ExportSchemaMismatch(opts.target, `column ${c.name} is missing`, { column: c.name });
     if (String(f.type) !== String(c.type)) {
-      throw new ExportSchemaMismatch(opts.target, `column ${c.name} is ${String(f.type)}, expected ${String(c.type)}`, { column: c.name, found: String(f.type), expected: String(c.type) });
+      throw new ExportSchemaMismatch(opts.target, `column ${c.name} is ${String(f.type)}, expected ${String(c.type)}`, {
+        column: c.name,
+        found: String(f.type),
+        expected: String(c.type),
+      });
     }
   }
   for (const f of found.fields) {

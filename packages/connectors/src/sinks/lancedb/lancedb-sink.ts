@@ -59,7 +59,14 @@ export class LanceDbSink implements ExportSink {
     const sig = JSON.stringify([schema.columns, schema.key]);
     let plan = this.prepared.get(sig);
     if (!plan) {
-      plan = this.run(async () => describeLanceTarget(await arrowLib(), await this.connection(), schema, { table: this.table, name: this.name, target: this.target, create: this.opts.create }));
+      plan = this.run(async () =>
+        describeLanceTarget(await arrowLib(), await this.connection(), schema, {
+          table: this.table,
+          name: this.name,
+          target: this.target,
+          create: this.opts.create,
+        }),
+      );
       plan.catch(() => this.prepared.delete(sig));
       this.prepared.set(sig, plan);
     }

@@ -37,7 +37,10 @@ export interface MyColumn {
 
 const TEXTS = ['varchar', 'char', 'text', 'tinytext', 'mediumtext', 'longtext'];
 
-const nullable = (f: (v: unknown) => unknown) => (v: unknown): unknown => (v === null || v === undefined ? null : f(v));
+const nullable =
+  (f: (v: unknown) => unknown) =>
+  (v: unknown): unknown =>
+    v === null || v === undefined ? null : f(v);
 
 /** UTC, microseconds: DATETIME(6) keeps no zone, so the sink always writes UTC. */
 function datetime(v: unknown): string {
@@ -59,7 +62,12 @@ function jsonArray(v: unknown): string {
 
 export function planMyColumn(name: string, type: TypeSpec, isKey: boolean, embeddings: EmbeddingStorage, server: ServerInfo): MyColumn {
   const col = (ddl: string, accepts: string[], encode: (v: unknown) => unknown, placeholder = '?'): MyColumn => ({
-    name, type, ddl, expected: ddl, placeholder, encode: nullable(encode),
+    name,
+    type,
+    ddl,
+    expected: ddl,
+    placeholder,
+    encode: nullable(encode),
     fits: (dataType) => accepts.includes(dataType),
   });
   if (type.kind === 'string' || isMediaKind(type.kind)) {
@@ -84,7 +92,8 @@ export function planMyColumn(name: string, type: TypeSpec, isKey: boolean, embed
         const vec = vectorSupport(server);
         if (vec) return col(`VECTOR(${type.dim})`, ['vector'], jsonArray, `${vec.fromText}(?)`);
       }
-      if (isEmbedding && embeddings === 'blob') return col(type.dim! * 4 < 65_535 ? 'BLOB' : 'LONGBLOB', ['blob', 'longblob', 'mediumblob', 'varbinary'], floatBlob);
+      if (isEmbedding && embeddings === 'blob')
+        return col(type.dim! * 4 < 65_535 ? 'BLOB' : 'LONGBLOB', ['blob', 'longblob', 'mediumblob', 'varbinary'], floatBlob);
       return col('JSON', ['json', 'longtext'], jsonArray);
     }
     default:

@@ -66,30 +66,51 @@ export class MyTarget {
         )
       )[0];
     let existing = await describeColumns();
-    if (existing.length && (await this.alterColumns(c, schema, existing.map((r) => String(r.name)), (col) => plan(col.name, col.type)))) existing = await describeColumns();
+    if (
+      existing.length &&
+      (await this.alterColumns(
+        c,
+        schema,
+        existing.map((r) => String(r.name)),
+        (col) => plan(col.name, col.type),
+      ))
+    )
+      existing = await describeColumns();
     let columns: MyColumn[];
     if (existing.length === 0) {
       if (!this.opts.create) throw new ExportSchemaMismatch(this.target, `table ${this.table} does not exist (set create: true to create it)`);
       columns = schema.columns.map((col) => plan(col.name, col.type));
       const defs = columns.map((col) => `${quoteMy(col.name)} ${col.ddl}${schema.key.includes(col.name) ? ' NOT NULL' : ' NULL'}`);
-      await c.query(`CREATE TABLE IF NOT EXISTS ${quoteMy(this.table)} (${defs.join(', ')}, PRIMARY KEY (${schema.key.map(quoteMy).join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${quoteMy(this.table)} (${defs.join(', ')}, PRIMARY KEY (${schema.key.map(quoteMy).join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      );
     } else {
       const byName = new Map(existing.map((r) => [String(r.name), r]));
       columns = schema.columns.map((col) => {
         const found = byName.get(col.name);
         if (!found) {
-          throw new ExportSchemaMismatch(this.target, `column ${col.name} is missing: add it (ALTER TABLE ${quoteMy(this.table)} ADD COLUMN ${quoteMy(col.name)} ${plan(col.name, col.type).ddl} NULL) or set create: true (or addColumns: true) to let Tessera add it; the next ship re-ships every row`, { column: col.name });
+          throw new ExportSchemaMismatch(
+            this.target,
+            `column ${col.name} is missing: add it (ALTER TABLE ${quoteMy(this.table)} ADD COLUMN ${quoteMy(col.name)} ${plan(col.name, col.type).ddl} NULL) or set create: true (or addColumns: true) to let Tessera add it; the next ship re-ships every row`,
+            { column: col.name },
+          );
         }
         const dataType = String(found.dataType).toLowerCase();
         // an existing embedding column decides its own storage (unless another one was asked for by name)
         const storage: EmbeddingStorage = dataType === 'vector' ? 'vector' : dataType.includes('blob') || dataType === 'varbinary' ? 'blob' : 'json';
         const isEmbedding = col.type.kind === 'array' && (col.type.element ?? 'float') === 'float' && col.type.dim !== undefined;
         if (isEmbedding && asked !== 'auto' && asked !== storage) {
-          throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, but embeddingAs: '${asked}' was asked for`, { column: col.name });
+          throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, but embeddingAs: '${asked}' was asked for`, {
+            column: col.name,
+          });
         }
         const planned = plan(col.name, col.type, col.type.kind === 'array' ? storage : embeddings);
         if (!planned.fits(dataType, String(found.columnType))) {
-          throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, expected ${planned.expected}`, { column: col.name, found: found.columnType, expected: planned.expected });
+          throw new ExportSchemaMismatch(this.target, `column ${col.name} is ${String(found.columnType)}, expected ${planned.expected}`, {
+            column: col.name,
+            found: found.columnType,
+            expected: planned.expected,
+          });
         }
         return planned;
       });
@@ -105,7 +126,12 @@ export class MyTarget {
   }
 
   /** Add the exported columns the table lacks (when allowed) and drop unexported ones (when asked); returns whether it altered the table. */
-  private async alterColumns(c: mysql.PoolConnection, schema: ExportSchema, names: string[], plan: (col: ExportSchema['columns'][number]) => MyColumn): Promise<boolean> {
+  private async alterColumns(
+    c: mysql.PoolConnection,
+    schema: ExportSchema,
+    names: string[],
+    plan: (col: ExportSchema['columns'][number]) => MyColumn,
+  ): Promise<boolean> {
     const add = (this.opts.addColumns ?? this.opts.create) ? schema.columns.filter((col) => !names.includes(col.name)) : [];
     const drop = this.opts.dropColumns ? names.filter((n) => !schema.columns.some((col) => col.name === n)) : [];
     if (!add.length && !drop.length) return false;
@@ -128,7 +154,9 @@ export class MyTarget {
     );
     const want = [...schema.key].sort().join(',');
     if (!rows.some((r) => String(r.cols) === want)) {
-      throw new ExportSchemaMismatch(this.target, `no primary key or unique index on exactly (${schema.key.join(', ')}), which upserts need`, { key: schema.key });
+      throw new ExportSchemaMismatch(this.target, `no primary key or unique index on exactly (${schema.key.join(', ')}), which upserts need`, {
+        key: schema.key,
+      });
     }
   }
 }

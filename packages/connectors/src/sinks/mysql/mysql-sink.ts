@@ -44,12 +44,26 @@ export class MysqlSink implements ExportSink {
     this.table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `mysql:${this.table}`;
     this.target = `mysql ${redactUrl(opts.url)} ${this.table}`;
-    this.targetTable = new MyTarget({ table: this.table, name: this.name, target: this.target, create: opts.create, addColumns: opts.addColumns, dropColumns: opts.dropColumns, embeddingAs: opts.embeddingAs });
+    this.targetTable = new MyTarget({
+      table: this.table,
+      name: this.name,
+      target: this.target,
+      create: opts.create,
+      addColumns: opts.addColumns,
+      dropColumns: opts.dropColumns,
+      embeddingAs: opts.embeddingAs,
+    });
   }
 
   private async getPool(): Promise<mysql.Pool> {
     const driver = await mysqlDriver();
-    this.pool ??= driver.createPool({ uri: this.opts.url, connectionLimit: this.opts.maxConnections ?? 2, connectTimeout: 10_000, timezone: 'Z', supportBigNumbers: true });
+    this.pool ??= driver.createPool({
+      uri: this.opts.url,
+      connectionLimit: this.opts.maxConnections ?? 2,
+      connectTimeout: 10_000,
+      timezone: 'Z',
+      supportBigNumbers: true,
+    });
     return this.pool;
   }
 
@@ -116,7 +130,9 @@ export class MysqlSink implements ExportSink {
     let deleted = 0;
     await this.withPlan(schema, async (c) => {
       await c.query(`DROP TEMPORARY TABLE IF EXISTS ${keep}`);
-      await c.query(`CREATE TEMPORARY TABLE ${keep} (${p.keyColumns.map((col) => `${quoteMy(col.name)} ${col.ddl} NOT NULL`).join(', ')}, PRIMARY KEY (${cols.join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
+      await c.query(
+        `CREATE TEMPORARY TABLE ${keep} (${p.keyColumns.map((col) => `${quoteMy(col.name)} ${col.ddl} NOT NULL`).join(', ')}, PRIMARY KEY (${cols.join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      );
       try {
         const tuple = `(${p.keyColumns.map(() => '?').join(', ')})`;
         for await (const chunk of keys) {

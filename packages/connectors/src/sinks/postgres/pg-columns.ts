@@ -54,12 +54,22 @@ function textList(v: unknown, el: (x: unknown) => string): string {
   return quote(`{${a.map((x) => (x === null || x === undefined ? NULL : el(x))).join(',')}}`);
 }
 
-const nullable = (f: (v: unknown) => string) => (v: unknown): string => (v === null || v === undefined ? NULL : f(v));
+const nullable =
+  (f: (v: unknown) => string) =>
+  (v: unknown): string =>
+    v === null || v === undefined ? NULL : f(v);
 
 /** Plan a column for the export: the Postgres type it maps to and how its values travel. */
 export function planPgColumn(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
   const simple = (ddl: string, paramType: string, accepts: string[], element: (v: unknown) => string, binary: PgColumn['binary'], cast = ''): PgColumn => ({
-    name, type, ddl, paramType, cast, element: nullable(element), binary, expected: ddl,
+    name,
+    type,
+    ddl,
+    paramType,
+    cast,
+    element: nullable(element),
+    binary,
+    expected: ddl,
     fits: (existing) => accepts.includes(existing.replace(/\(\d+(?:,\d+)?\)/, '')), // varchar(40), timestamp(3) with time zone
   });
   const text = (w: CopyWriter, v: unknown) => w.text(String(v));
@@ -68,16 +78,39 @@ export function planPgColumn(name: string, type: TypeSpec, vector: VectorMode): 
     case 'string':
       return simple('text', 'text[]', ['text', 'character varying', 'character', 'citext'], (v) => quote(String(v)), text);
     case 'int':
-      return simple('bigint', 'int8[]', ['bigint', 'integer', 'smallint', 'numeric'], num, (w, v) => w.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(v as number), at)));
+      return simple('bigint', 'int8[]', ['bigint', 'integer', 'smallint', 'numeric'], num, (w, v) =>
+        w.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(v as number), at)),
+      );
     case 'float':
-      return simple('double precision', 'float8[]', ['double precision', 'real', 'numeric'], num, (w, v) => w.fixed(8, (b, at) => b.writeDoubleBE(Number(v), at)));
+      return simple('double precision', 'float8[]', ['double precision', 'real', 'numeric'], num, (w, v) =>
+        w.fixed(8, (b, at) => b.writeDoubleBE(Number(v), at)),
+      );
     case 'bool':
-      return simple('boolean', 'bool[]', ['boolean'], (v) => (v === true || v === 'true' ? 't' : 'f'), (w, v) => w.fixed(1, (b, at) => void (b[at] = v === true || v === 'true' ? 1 : 0)));
+      return simple(
+        'boolean',
+        'bool[]',
+        ['boolean'],
+        (v) => (v === true || v === 'true' ? 't' : 'f'),
+        (w, v) => w.fixed(1, (b, at) => void (b[at] = v === true || v === 'true' ? 1 : 0)),
+      );
     case 'timestamp':
-      return simple('timestamp with time zone', 'timestamptz[]', ['timestamp with time zone'], (v) => quote(toDate(v).toISOString()), (w, v) => timestampField(w, toDate(v)));
+      return simple(
+        'timestamp with time zone',
+        'timestamptz[]',
+        ['timestamp with time zone'],
+        (v) => quote(toDate(v).toISOString()),
+        (w, v) => timestampField(w, toDate(v)),
+      );
     case 'json':
       // jsonb's binary form is a version byte (1) and the JSON text
-      return simple('jsonb', 'text[]', ['jsonb', 'json'], (v) => quote(JSON.stringify(v)), (w, v) => w.text(JSON.stringify(v), 1), '::jsonb');
+      return simple(
+        'jsonb',
+        'text[]',
+        ['jsonb', 'json'],
+        (v) => quote(JSON.stringify(v)),
+        (w, v) => w.text(JSON.stringify(v), 1),
+        '::jsonb',
+      );
     case 'array':
       return planArray(name, type, vector);
     default:
@@ -90,28 +123,46 @@ function planArray(name: string, type: TypeSpec, vector: VectorMode): PgColumn {
   if (el === 'float' && vector === 'pgvector' && type.dim !== undefined) {
     const ddl = `vector(${type.dim})`;
     return {
-      name, type, ddl, paramType: 'text[]', cast: `::${ddl}`, expected: ddl,
+      name,
+      type,
+      ddl,
+      paramType: 'text[]',
+      cast: `::${ddl}`,
+      expected: ddl,
       element: nullable((v) => numberList(v, '[', ']')),
       binary: (w, v) => vectorField(w, numbers(v)),
       fits: (existing) => existing === ddl || existing === 'vector',
     };
   }
   const [ddl, accepts] =
-    el === 'float' ? ['real[]', ['real[]', 'double precision[]']]
-    : el === 'int' ? ['bigint[]', ['bigint[]', 'integer[]']]
-    : el === 'bool' ? ['boolean[]', ['boolean[]']]
-    : ['text[]', ['text[]', 'character varying[]']];
+    el === 'float'
+      ? ['real[]', ['real[]', 'double precision[]']]
+      : el === 'int'
+        ? ['bigint[]', ['bigint[]', 'integer[]']]
+        : el === 'bool'
+          ? ['boolean[]', ['boolean[]']]
+          : ['text[]', ['text[]', 'character varying[]']];
   const binary: PgColumn['binary'] =
-    el === 'float' ? (w, v) => float4ArrayField(w, numbers(v))
-    : el === 'int' ? (w, v) => arrayField(w, OID.int8, toArray(v), (w2, x) => w2.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(x as number), at)))
-    : el === 'bool' ? (w, v) => arrayField(w, OID.bool, toArray(v), (w2, x) => w2.fixed(1, (b, at) => void (b[at] = x ? 1 : 0)))
-    : (w, v) => arrayField(w, OID.text, toArray(v), (w2, x) => w2.text(String(x)));
+    el === 'float'
+      ? (w, v) => float4ArrayField(w, numbers(v))
+      : el === 'int'
+        ? (w, v) => arrayField(w, OID.int8, toArray(v), (w2, x) => w2.fixed(8, (b, at) => b.writeBigInt64BE(BigInt(x as number), at)))
+        : el === 'bool'
+          ? (w, v) => arrayField(w, OID.bool, toArray(v), (w2, x) => w2.fixed(1, (b, at) => void (b[at] = x ? 1 : 0)))
+          : (w, v) => arrayField(w, OID.text, toArray(v), (w2, x) => w2.text(String(x)));
   const element =
-    el === 'float' || el === 'int' ? (v: unknown) => numberList(v, '{', '}')
-    : el === 'bool' ? (v: unknown) => textList(v, (x) => (x ? 't' : 'f'))
-    : (v: unknown) => textList(v, (x) => quote(String(x)));
+    el === 'float' || el === 'int'
+      ? (v: unknown) => numberList(v, '{', '}')
+      : el === 'bool'
+        ? (v: unknown) => textList(v, (x) => (x ? 't' : 'f'))
+        : (v: unknown) => textList(v, (x) => quote(String(x)));
   return {
-    name, type, ddl, paramType: 'text[]', cast: `::${ddl}`, expected: ddl,
+    name,
+    type,
+    ddl,
+    paramType: 'text[]',
+    cast: `::${ddl}`,
+    expected: ddl,
     element: nullable(element),
     binary,
     fits: (existing) => accepts.includes(existing),

@@ -67,7 +67,8 @@ export class PgTarget {
     let columns: PgColumn[];
     let targetTypes: string[];
     if (existing.size === 0) {
-      if (!this.opts.create) throw new ExportSchemaMismatch(this.target, `table ${this.schemaName}.${this.table} does not exist (set create: true to create it)`);
+      if (!this.opts.create)
+        throw new ExportSchemaMismatch(this.target, `table ${this.schemaName}.${this.table} does not exist (set create: true to create it)`);
       const vector = await this.vectorMode(client);
       columns = schema.columns.map((c) => planPgColumn(c.name, c.type, vector));
       const defs = columns.map((c) => `${quotePg(c.name)} ${c.ddl}${schema.key.includes(c.name) ? ' not null' : ''}`);
@@ -77,7 +78,8 @@ export class PgTarget {
         await client.query(`create table if not exists ${this.qualified} (${defs.join(', ')}, primary key (${schema.key.map(quotePg).join(', ')}))`);
       } catch (err) {
         // two workers creating the same table at once: the loser retries and finds the table there
-        if (['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? '')) throw new TransientError(`${this.target}: created concurrently, retrying`);
+        if (['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? ''))
+          throw new TransientError(`${this.target}: created concurrently, retrying`);
         throw err;
       }
       targetTypes = columns.map((c) => c.ddl);
@@ -115,7 +117,9 @@ export class PgTarget {
     if (!(missing.length && (this.opts.addColumns ?? this.opts.create)) && !extra.length) return false;
     const vector = missing.length ? await this.vectorMode(client) : 'real[]';
     const actions = [
-      ...((this.opts.addColumns ?? this.opts.create) ? missing.map((c) => `add column if not exists ${quotePg(c.name)} ${planPgColumn(c.name, c.type, vector).ddl}`) : []),
+      ...((this.opts.addColumns ?? this.opts.create)
+        ? missing.map((c) => `add column if not exists ${quotePg(c.name)} ${planPgColumn(c.name, c.type, vector).ddl}`)
+        : []),
       ...extra.map((n) => `drop column if exists ${quotePg(n)}`),
     ];
     try {
@@ -143,7 +147,11 @@ export class PgTarget {
       const found = existing.get(c.name);
       if (!found) {
         const ddl = planPgColumn(c.name, c.type, 'real[]').ddl;
-        throw new ExportSchemaMismatch(this.target, `column ${c.name} is missing: add it (alter table ${this.qualified} add column ${quotePg(c.name)} ${ddl}) or set create: true (or addColumns: true) to let Tessera add it; the next ship re-ships every row`, { column: c.name });
+        throw new ExportSchemaMismatch(
+          this.target,
+          `column ${c.name} is missing: add it (alter table ${this.qualified} add column ${quotePg(c.name)} ${ddl}) or set create: true (or addColumns: true) to let Tessera add it; the next ship re-ships every row`,
+          { column: c.name },
+        );
       }
       const isVector = found.type.startsWith('vector');
       const mode: VectorMode = isVector ? 'pgvector' : 'real[]';
@@ -152,7 +160,11 @@ export class PgTarget {
       }
       const col = planPgColumn(c.name, c.type, mode);
       if (!col.fits(found.type)) {
-        throw new ExportSchemaMismatch(this.target, `column ${c.name} is ${found.type}, expected ${col.expected}`, { column: c.name, found: found.type, expected: col.expected });
+        throw new ExportSchemaMismatch(this.target, `column ${c.name} is ${found.type}, expected ${col.expected}`, {
+          column: c.name,
+          found: found.type,
+          expected: col.expected,
+        });
       }
       // cast to the column's own type (e.g. an existing double precision[] or json column)
       return col.cast ? { ...col, cast: `::${found.type}` } : col;
@@ -176,7 +188,9 @@ export class PgTarget {
     );
     const want = [...schema.key].sort().join(',');
     if (!res.rows.some((r) => r.cols.join(',') === want)) {
-      throw new ExportSchemaMismatch(this.target, `no primary key or unique index on exactly (${schema.key.join(', ')}), which upserts need`, { key: schema.key });
+      throw new ExportSchemaMismatch(this.target, `no primary key or unique index on exactly (${schema.key.join(', ')}), which upserts need`, {
+        key: schema.key,
+      });
     }
   }
 
@@ -190,7 +204,9 @@ export class PgTarget {
         await client.query('create extension if not exists vector');
         return 'pgvector';
       } catch (err) {
-        throw new ConfigError(`export to ${this.name}: vector: 'pgvector' was asked for, but the extension is not installed and cannot be created (${(err as Error).message})`);
+        throw new ConfigError(
+          `export to ${this.name}: vector: 'pgvector' was asked for, but the extension is not installed and cannot be created (${(err as Error).message})`,
+        );
       }
     }
     return 'real[]';

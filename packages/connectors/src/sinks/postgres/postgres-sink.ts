@@ -49,7 +49,16 @@ export class PostgresSink implements ExportSink {
     const table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `postgres:${schemaName}.${table}`;
     this.target = `postgres ${redactUrl(opts.url)} ${schemaName}.${table}`;
-    this.targetTable = new PgTarget({ schemaName, table, name: this.name, target: this.target, create: opts.create, addColumns: opts.addColumns, dropColumns: opts.dropColumns, vector: opts.vector });
+    this.targetTable = new PgTarget({
+      schemaName,
+      table,
+      name: this.name,
+      target: this.target,
+      create: opts.create,
+      addColumns: opts.addColumns,
+      dropColumns: opts.dropColumns,
+      vector: opts.vector,
+    });
   }
 
   /** The pool, opened on first use and again after close (a worker pool restarted in the same process). */
