@@ -7,6 +7,7 @@ import { createMediaContext } from '@tessera/connectors';
 import { runSource, sourceStatuses, type SourceRunReport } from '@tessera/runtime';
 import { SourceStates } from '@tessera/store';
 import { startHarness } from '../support/harness';
+import { testMediaPolicy } from '../support/env';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
 import { startAzurite, startS3, AZURITE_ACCOUNT } from '../../packages/connectors/test/support/emulators';
 
@@ -77,7 +78,7 @@ async function remove(where: Where, key: string) {
   else await az.getContainerClient('inbox').getBlockBlobClient(`docs/${key}`).delete();
 }
 
-const media = () => createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir });
+const media = () => createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) });
 const tick = (source: string): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule' });
 const filesOf = async (origin: Where) =>
   (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'], limit: 1000 })).filter((r) => r.origin === origin);
