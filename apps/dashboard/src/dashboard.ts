@@ -7,6 +7,8 @@ import { PAGE } from './page';
 import { ProgressTracker } from './progress';
 import { queueNames, queues } from './queues';
 import { snapshot } from './snapshot';
+import { sources } from './sources';
+import { limiterBuckets } from './limiter';
 
 export interface DashboardOptions {
   engine: Engine;
@@ -25,7 +27,7 @@ const Target = z.object({ pipeline: z.string().min(1).max(64), table: z.string()
 const JobRef = z.object({ queue: z.string().min(1).max(200), id: z.string().min(1).max(400) });
 
 /**
- * The web UI and its JSON API. GET endpoints read the catalog and the queues; POST endpoints act
+ * The web UI and its JSON API. GET endpoints read the catalog, the sources, the limiter's buckets and the queues; POST endpoints act
  * (retry a failed job, retry a table's failed cells, revert its latest version) and need the token.
  */
 export function createDashboard(opts: DashboardOptions): DashboardHandler {
@@ -67,6 +69,10 @@ export function createDashboard(opts: DashboardOptions): DashboardHandler {
         json(res, 200, await snapshot(engine, progress, code));
       } else if (req.method === 'GET' && route === '/api/queues') {
         json(res, 200, await queues(engine, await queueNames(engine, BASE_QUEUES)));
+      } else if (req.method === 'GET' && route === '/api/sources') {
+        json(res, 200, await sources(engine));
+      } else if (req.method === 'GET' && route === '/api/limiter') {
+        json(res, 200, await limiterBuckets(engine));
       } else if (req.method === 'GET' && (route === '/api/errors' || route === '/api/versions')) {
         const { pipeline, table } = Target.parse(Object.fromEntries(url.searchParams));
         json(res, 200, route === '/api/errors' ? await engine.store.errors(pipeline, table, { limit: 200 }) : await engine.store.versions(pipeline, table));

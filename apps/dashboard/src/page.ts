@@ -28,6 +28,8 @@ ${actions ? '<label>token <input id="token" type="password" data-testid="token" 
 <section><h2>Details</h2><div id="details" data-testid="details" class="muted">choose Errors or Versions on a table</div></section>
 <section><h2>Lineage</h2><div id="lineage" data-testid="lineage"></div></section>
 <section><h2>Model usage and limiter</h2><div id="models" data-testid="models"></div></section>
+<section><h2>Sources and schedules</h2><div id="sources" data-testid="sources"></div></section>
+<section><h2>Rate limits (fleet-wide buckets, live)</h2><div id="limiter" data-testid="limiter"></div></section>
 <section><h2>Queues</h2><div id="queues" data-testid="queues"></div></section>
 </main>
 <script>
@@ -101,6 +103,32 @@ function render(pipelines) {
   $('models').replaceChildren(usage.length ? el('table', {}, el('tr', {}, el('th', {}, 'column'), el('th', {}, 'queue'), el('th', {}, 'usage (calls, tokens, 429s, limiter waits and requeues, cache hits)')),
     ...usage.map(([c, q, u]) => el('tr', {}, el('td', {}, c), el('td', {}, q), el('td', {}, Object.entries(u).map(([k, v]) => k + ' ' + v).join(' · '))))) : el('div', { class: 'muted' }, 'no model calls yet'));
 }
+const fmtTime = (iso) => iso ? iso.slice(0, 19).replace('T', ' ') + 'Z' : '';
+function renderSources(list) {
+  const head = ['source', 'table', 'schedule', 'last run', 'inserted', 'updated', 'deleted', 'rejected', 'duration', 'next run', 'watermark', 'error'];
+  $('sources').replaceChildren(list.length ? el('table', {}, el('tr', {}, ...head.map((h) => el('th', {}, h))),
+    ...list.map((s) => { const r = s.lastRun; return el('tr', { 'data-testid': 'source-' + s.pipeline + '.' + s.name },
+      el('td', { title: s.description }, s.pipeline + '.' + s.name), el('td', {}, s.table), el('td', {}, s.schedule + (s.paused ? ' (paused)' : '')),
+      el('td', {}, r ? r.status + ' ' + fmtTime(r.startedAt) + ' (' + r.trigger + ')' : 'never'),
+      ...['inserted', 'updated', 'deleted', 'rejected'].map((k) => el('td', { class: 'num' + (k === 'rejected' && r && r.rejected ? ' err' : '') }, r ? r[k] : '')),
+      el('td', { class: 'num' }, r && r.durationMs != null ? (r.durationMs / 1000).toFixed(1) + ' s' : ''),
+      el('td', {}, fmtTime(s.nextRun)), el('td', {}, s.watermark), el('td', {}, r && r.error ? el('pre', { class: 'err' }, r.error) : '')); }))
+    : el('div', { class: 'muted' }, 'no sources'));
+}
+function renderLimiter(buckets) {
+  const lim = (v) => v ? v : '—';
+  const head = ['provider', 'model', 'key', 'rpm', 'tpm', 'max concurrency', 'learned rpm / tpm', 'requests left', 'tokens left', 'in flight', 'concurrency left', 'paused until'];
+  $('limiter').replaceChildren(...(buckets.length ? [el('table', {}, el('tr', {}, ...head.map((h) => el('th', {}, h))),
+    ...buckets.map((b) => el('tr', { 'data-testid': 'bucket-' + b.provider + ':' + b.model + ':' + (b.keyHash || '-') },
+      el('td', {}, b.provider), el('td', {}, b.model), el('td', { class: 'muted' }, b.keyHash || ''),
+      el('td', { class: 'num' }, lim(b.limits.rpm)), el('td', { class: 'num' }, lim(b.limits.tpm)), el('td', { class: 'num' }, lim(b.limits.maxConcurrency)),
+      el('td', { class: 'num' }, lim(b.learned.rpm) + ' / ' + lim(b.learned.tpm)),
+      el('td', { class: 'num' }, b.left.requests ?? '—'), el('td', { class: 'num' }, b.left.tokens ?? '—'),
+      el('td', { class: 'num' }, b.inFlight ?? '—'), el('td', { class: 'num' }, b.left.concurrency ?? '—'),
+      el('td', { class: b.pausedUntil ? 'err' : '' }, fmtTime(b.pausedUntil))))),
+    el('div', { class: 'muted' }, 'left: what can still start within the coming minute, at the target share of the fleet of the tighter of the configured and learned limit')]
+    : [el('div', { class: 'muted' }, 'no bucket in use (no rate-limited model call in the last 10 minutes)')]));
+}
 function renderQueues(qs) {
   const states = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'];
   $('queues').replaceChildren(el('table', {}, el('tr', {}, el('th', {}, 'queue'), ...states.map((s) => el('th', { class: 'num' }, s))),
@@ -110,7 +138,10 @@ function renderQueues(qs) {
         el('td', {}, el('pre', { class: 'err' }, j.reason)), el('td', {}, el('button', { 'data-testid': 'retry-job-' + j.id, onclick: () => act('jobs/retry', { queue: q.name, id: j.id }) }, 'Retry'))))))));
 }
 async function refresh() {
-  try { render(await get('/api/pipelines')); renderQueues(await get('/api/queues')); }
+  try {
+    render(await get('/api/pipelines')); renderSources(await get('/api/sources'));
+    renderLimiter(await get('/api/limiter')); renderQueues(await get('/api/queues'));
+  }
   catch (e) { $('notice').textContent = 'cannot load: ' + e.message; }
 }
 refresh();

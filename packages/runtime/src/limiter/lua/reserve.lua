@@ -2,7 +2,8 @@
   Reserve one request and ARGV[2] tokens from a provider+model bucket (GCRA, virtual scheduling).
   Timed by the Redis server clock so every host agrees.
 
-  KEYS[1] bucket hash   (tat_r, tat_t: theoretical arrival times in ms; paused_until; learned_rpm/tpm)
+  KEYS[1] bucket hash   (tat_r, tat_t: theoretical arrival times in ms; paused_until; learned_rpm/tpm;
+                         limit_rpm/tpm/concurrency and utilization: what the last granted caller applied)
   KEYS[2] in-flight set (reservation id -> lease expiry), only used with a concurrency limit
   ARGV: id, tokens, rpm, tpm, maxConcurrency, maxWaitMs, leaseMs, utilization, idleTtlMs
   (a limit of 0 means "none configured")
@@ -73,6 +74,8 @@ if tpm > 0 and tokens > 0 then
   tat_t = math.max(tat_t, start) + tokens * 60000 / tpm
 end
 redis.call('HSET', KEYS[1], 'tat_r', tostring(tat_r), 'tat_t', tostring(tat_t))
+-- the limits this caller applies (env, pipeline or code), for the dashboard to show
+redis.call('HSET', KEYS[1], 'limit_rpm', ARGV[3], 'limit_tpm', ARGV[4], 'limit_concurrency', ARGV[5], 'utilization', ARGV[8])
 local horizon = math.max(tat_r, tat_t, paused) - now
 redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(horizon, 0) + idleTtl))
 return {1, tostring(math.max(0, math.ceil(wait))), tostring(start)}
