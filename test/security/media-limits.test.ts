@@ -67,4 +67,10 @@ test('audio and video over TESSERA_MAX_MEDIA_SECONDS are refused', async () => {
   limit('TESSERA_MAX_MEDIA_SECONDS', '5');
   await expect(drain(audioSplitterDef.run(wav, { duration: 2 }, context()))).rejects.toThrow(`${wav}: lasts 10 s, more than 5 s (TESSERA_MAX_MEDIA_SECONDS)`);
   await expect(drain(frameIteratorDef.run(mp4, { fps: 1 }, context()))).rejects.toThrow(`${mp4}: lasts 6 s, more than 5 s (TESSERA_MAX_MEDIA_SECONDS)`);
+  // every frame (no selection) is refused the same way, before any frame is decoded
+  await expect(drain(frameIteratorDef.run(mp4, {}, context()))).rejects.toThrow(`${mp4}: lasts 6 s, more than 5 s (TESSERA_MAX_MEDIA_SECONDS)`);
+  limit('TESSERA_MAX_MEDIA_SECONDS', '60');
+  let frames = 0;
+  for await (const _ of frameIteratorDef.run(mp4, {}, context())) frames++;
+  expect(frames).toBe(60);
 });

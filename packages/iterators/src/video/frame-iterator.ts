@@ -4,6 +4,7 @@ import { Channel } from '../common/channel';
 import { inputError, localFile } from '../common/input';
 import { damageCause, isDamageLine } from '../ffmpeg/damage';
 import { checkMediaSeconds } from '../common/limits';
+import { probeMedia } from '../ffmpeg/probe';
 import { startTool, toolCause, type ToolExit } from '../ffmpeg/tool';
 import { validateFrameParams, type FrameIteratorParams } from './frame-params';
 import { selectFrames } from './frame-selection';
@@ -97,7 +98,9 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
   let probe: VideoProbe | undefined;
   let selection: 'all' | number[] = 'all';
   try {
-    if (mode.kind !== 'all') {
+    // every frame of a video claiming days would be hours of work: its stated length is checked first, cheaply
+    if (mode.kind === 'all') checkMediaSeconds(ref, (await probeMedia(file, ref, ctx.signal)).duration);
+    else {
       probe = await probeVideo(file, ref, ctx.signal);
       checkMediaSeconds(ref, probe.duration);
       const { index, timeBase: tbProbe } = probe;
