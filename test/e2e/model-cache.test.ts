@@ -22,7 +22,9 @@ beforeAll(async () => {
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/model-calls'), { TESSERA_BATCH_SIZE: '10' });
   await h.engine.apply(h.def);
-  const env = { ...h.cfg.env, TESSERA_TEST_OPENAI_URL: server.url };
+  // calls are counted exactly and no worker is killed: a lock long enough that a loaded machine's
+  // pauses never hand a live job to a second worker (which would ask again)
+  const env = { ...h.cfg.env, TESSERA_TEST_OPENAI_URL: server.url, TESSERA_LOCK_MS: '30000' };
   workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
   await h.engine.insert('model-calls', 'docs', rows);
   await h.engine.waitIdle('model-calls', { timeoutMs: 120_000 });

@@ -18,6 +18,9 @@ beforeAll(async () => {
   await h.engine.apply(h.def);
   const env = {
     ...h.cfg.env,
+    // these tests count model calls exactly and kill no worker: a lock long enough that a loaded
+    // machine's pauses never hand a live job to a second worker (which would ask again)
+    TESSERA_LOCK_MS: '30000',
     TESSERA_TEST_OPENAI_URL: server.url,
     TESSERA_RATE_LIMITS: JSON.stringify({ 'openai:test-embed': { rpm: 480 } }) /* the fleet aims below the provider's 600 */,
     TESSERA_BATCH_SIZE: '25',
