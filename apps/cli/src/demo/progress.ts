@@ -37,13 +37,24 @@ export async function waitForCells(engine: Engine, pipelines: string[], timeoutM
  * Exports run as each version's last job, after its cells: wait until the queues these pipelines
  * use (and the control queue, where exports run) hold no unfinished job.
  */
+/**
+ * Work still to run in a queue. The fleet's own job schedulers (the periodic reconcile) always keep
+ * their next run delayed in the control queue: that is not work in flight.
+ */
+async function queueBusy(engine: Engine, name: string): Promise<boolean> {
+  const queue = engine.queue(name);
+  const counts = await queue.getJobCounts('waiting', 'active', 'waiting-children', 'prioritized');
+  if (Object.values(counts).some((n) => n > 0)) return true;
+  return (await queue.getDelayed(0, 1000)).some((job) => !job.repeatJobKey);
+}
+
 export async function waitForQueues(engine: Engine, pipelines: string[], timeoutMs: number): Promise<void> {
   const queues = new Set(['control', 'cpu', 'media']);
   for (const p of pipelines) for (const q of await engine.queuesOf(p)) queues.add(q);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const counts = await Promise.all([...queues].map((q) => engine.queue(q).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized')));
-    if (counts.every((c) => Object.values(c).every((n) => n === 0))) return;
+    const busy = await Promise.all([...queues].map((q) => queueBusy(engine, q)));
+    if (!busy.some(Boolean)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`export jobs still running after ${timeoutMs / 1000} s`);
