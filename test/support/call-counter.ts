@@ -31,7 +31,7 @@ export interface CallCounter {
   readonly key: string;
   /** calls so far, by UDF */
   counts(): Promise<Record<string, number>>;
-  /** delete the hash and disconnect */
+  /** delete the hash */
   close(): Promise<void>;
 }
 
@@ -42,15 +42,18 @@ export interface CallCounter {
 export function callCounter(opts: { key?: string; redisUrl?: string; setEnv?: boolean } = {}): CallCounter {
   const key = opts.key ?? `tessera-test-counter:${randomBytes(6).toString('hex')}`;
   if (opts.setEnv) process.env.TESSERA_TEST_COUNTER = key;
-  const redis = new Redis(opts.redisUrl ?? REDIS_URL);
+  // a connection per reading: a counter left unclosed holds nothing open
+  const withRedis = async <T>(fn: (r: Redis) => Promise<T>): Promise<T> => {
+    const redis = new Redis(opts.redisUrl ?? REDIS_URL);
+    try {
+      return await fn(redis);
+    } finally {
+      redis.disconnect();
+    }
+  };
   return {
     key,
-    async counts() {
-      return Object.fromEntries(Object.entries(await redis.hgetall(key)).map(([k, v]) => [k, Number(v)]));
-    },
-    async close() {
-      await redis.del(key);
-      redis.disconnect();
-    },
+    counts: () => withRedis(async (r) => Object.fromEntries(Object.entries(await r.hgetall(key)).map(([k, v]) => [k, Number(v)]))),
+    close: () => withRedis(async (r) => void (await r.del(key))),
   };
 }

@@ -5,9 +5,17 @@ import type { TesseraConfig } from '@tessera/runtime';
 /** Drop a test's schema and delete its Redis keys (by its own prefix only). */
 export async function cleanup(cfg: TesseraConfig): Promise<void> {
   await dropSchema(cfg.databaseUrl, cfg.schema);
+  await deleteQueueKeys(cfg);
+}
+
+/** Delete every Redis key of the test's prefix: its queues, as a Redis that lost its data would have them. */
+export async function deleteQueueKeys(cfg: TesseraConfig): Promise<void> {
   const redis = new Redis(cfg.redisUrl);
-  await deleteKeys(redis, `${cfg.queuePrefix}:*`);
-  redis.disconnect();
+  try {
+    await deleteKeys(redis, `${cfg.queuePrefix}:*`);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Drop a Postgres schema and all in it, if it is there. */

@@ -19,3 +19,10 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Run the CLI and return its output; a non-zero exit fails with the command and its stderr. */
+export async function runCliOk(args: string[], env: Record<string, string>, stdin?: string): Promise<string> {
+  const r = await runCli(args, env, stdin);
+  if (r.code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}

@@ -72,4 +72,3 @@ export const spawnWorkers = (n: number, env: Record<string, string>, args: strin
 
 /** SIGTERM every worker still running and wait for all to exit; resolves with their exit codes (null: killed by a signal). */
 export const stopWorkers = (workers: WorkerProcess[]): Promise<Array<number | null>> => Promise.all(workers.map((w) => w.stop()));
-
