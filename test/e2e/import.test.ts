@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Field, Float32, List, Table, Utf8, Int64, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { importFile } from '@tessera/runtime';
-import { startHarness } from '../support/harness';
+import { runPipeline, type Harness } from '../support/harness';
 import { runCli } from '../support/cli';
 
 /**
@@ -16,15 +16,13 @@ import { runCli } from '../support/cli';
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/importing');
 let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let duck: DuckDBConnection;
 const N = 5000;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-import-'));
-  h = await startHarness(PIPELINE);
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(PIPELINE);
   duck = await (await DuckDBInstance.create(':memory:')).connect();
   // i = 2999 (row 3000) holds a value that is not an integer in the "bad" copy only
   const select = (bad: boolean) => `

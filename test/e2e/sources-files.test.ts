@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { createMediaContext } from '@tessera/connectors';
 import { runSource, sourceStatuses, type SourceRunReport } from '@tessera/runtime';
 import { SourceStates } from '@tessera/store';
-import { startHarness } from '../support/harness';
-import { testMediaPolicy } from '../support/env';
+import { runPipeline, type Harness } from '../support/harness';
+import { testMediaContext } from '../support/media';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
 import { startAzurite, startS3, AZURITE_ACCOUNT } from '../../packages/connectors/test/support/emulators';
 
@@ -23,7 +22,7 @@ let azurite: Awaited<ReturnType<typeof startAzurite>>;
 let s3c: S3Client;
 let az: BlobServiceClient;
 let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let generation = 1;
 
 beforeAll(async () => {
@@ -46,9 +45,7 @@ beforeAll(async () => {
   s3c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   az = BlobServiceClient.fromConnectionString(azurite.connectionString);
   await az.getContainerClient('inbox').createIfNotExists();
-  h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/sourcing'));
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/sourcing'));
 }, 180_000);
 afterAll(async () => {
   await h?.close();
@@ -78,7 +75,7 @@ async function remove(where: Where, key: string) {
   else await az.getContainerClient('inbox').getBlockBlobClient(`docs/${key}`).delete();
 }
 
-const media = () => createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) });
+const media = () => testMediaContext(h.cfg);
 const tick = (source: string): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule' });
 const filesOf = async (origin: Where) =>
   (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'], limit: 1000 })).filter((r) => r.origin === origin);

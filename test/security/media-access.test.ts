@@ -4,10 +4,11 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
 import { startHarness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { connectPg } from '../support/clients';
+import { uniqueName } from '../support/names';
 
 /**
  * A hostile producer adds one ingest job whose rows name media the worker must not read: system
@@ -113,7 +114,7 @@ afterAll(async () => {
 });
 
 test('hostile media references are refused or fail their own cells; allowed roots and hosts work in the same batch', async () => {
-  const customerSchema = `cust_${randomBytes(4).toString('hex')}`;
+  const customerSchema = uniqueName('cust', 4);
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema; // the pipeline module reads it (here and in the worker)
   const h = await startHarness(PIPELINE, {
     TESSERA_MEDIA_ROOTS: allowed,
@@ -218,8 +219,7 @@ test('hostile media references are refused or fail their own cells; allowed root
     }
     // nothing was read: the internal service saw no request, and no planted secret or system file is anywhere
     expect(adminHits).toEqual([]);
-    const client = new pg.Client({ connectionString: h.cfg.databaseUrl });
-    await client.connect();
+    const client = await connectPg(h.cfg.databaseUrl);
     try {
       const exported = (await client.query(`SELECT id, text FROM "${customerSchema}".chunks`)).rows as Array<{ id: string; text: string }>;
       expect(new Set(exported.map((e) => e.id))).toEqual(new Set(Object.keys(working)));

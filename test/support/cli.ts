@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { waitFor } from './wait';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -25,4 +26,16 @@ export async function runCliOk(args: string[], env: Record<string, string>, stdi
   const r = await runCli(args, env, stdin);
   if (r.code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** Poll `tessera status <pipeline>` until no column has pending cells; resolves with that status. */
+export function cliSettled(pipeline: string, env: Record<string, string>): Promise<string> {
+  return waitFor(
+    `${pipeline}: no pending cells in \`tessera status\``,
+    async () => {
+      const out = await runCliOk(['status', pipeline], env);
+      return /pending [1-9]/.test(out) ? undefined : out;
+    },
+    { timeoutMs: 120_000, everyMs: 200 },
+  );
 }

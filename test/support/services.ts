@@ -20,6 +20,13 @@ export function onPort(url: string, port: number): string {
   return u.toString();
 }
 
+/** The same URL with a password (trust authentication carries it but never checks it). */
+export function withPassword(url: string, password: string): string {
+  const u = new URL(url);
+  u.password = password;
+  return u.toString();
+}
+
 /** The service's own port, as a proxy in front of it needs it. */
 export const portOf = (url: string): number => Number(new URL(url).port);
 

@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Reservation } from '@tessera/core';
 import { RedisRateGate, runSource, sourceStatuses, type LimitedRateKey } from '@tessera/runtime';
 import { startDashboardServer, type RunningDashboard } from '@tessera/dashboard';
-import { startHarness } from '../../../test/support/harness';
+import { runPipeline, type Harness } from '../../../test/support/harness';
 
 const PIPELINES = path.resolve(import.meta.dirname, '../../../test/pipelines/sourcing');
 const FLAGS = [
@@ -31,7 +31,7 @@ const running: LimitedRateKey = { provider: 'openai', model: 'gpt-dash', keyHash
 const paused: LimitedRateKey = { provider: 'anthropic', model: 'claude-dash', limits: { rpm: 60 } };
 
 let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let dashboard: RunningDashboard;
 let browser: Browser;
 let page: Page;
@@ -43,9 +43,7 @@ beforeAll(async () => {
   for (const name of ['a.txt', 'b.txt', 'c.txt']) await writeFile(path.join(dir, name), name);
   // a schedule that does not tick during the test (the run below is the one run)
   Object.assign(process.env, { SRC_DIR: dir, SRC_CRON: '0 0 1 1 *', SRC_PAGE: '2' });
-  h = await startHarness(PIPELINES);
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(PIPELINES);
   const run = await runSource(h.engine, h.def, 'inbox');
   expect([run.status, run.inserted]).toEqual(['done', 3]);
 

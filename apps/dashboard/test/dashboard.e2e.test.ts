@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDashboardServer, type RunningDashboard } from '@tessera/dashboard';
-import { makeItems, startHarness } from '../../../test/support/harness';
+import { makeItems, runPipeline, type Harness } from '../../../test/support/harness';
 
 const OUT = path.resolve(import.meta.dirname, '../../../.tessera/test-output');
 const TOKEN = 'dashboard-test-token-0123456789';
@@ -24,16 +24,14 @@ const FLAGS = [
 ];
 const LONG = 300_000;
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let dashboard: RunningDashboard;
 let readOnly: RunningDashboard;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  h = await startHarness();
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline();
   await h.engine.insert('shapes', 'items', makeItems(120));
   await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
   dashboard = await startDashboardServer({ port: 0, host: '127.0.0.1', config: h.cfg, token: TOKEN });

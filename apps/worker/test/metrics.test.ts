@@ -6,15 +6,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Engine, loadPipelines } from '@tessera/runtime';
 import { startWorker, type RunningWorker } from '@tessera/worker';
 import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server/index';
 import { testConfig } from '../../../test/support/env';
-import { cleanup } from '../../../test/support/cleanup';
+import { cleanup, dropSchema } from '../../../test/support/cleanup';
+import { connectPg } from '../../../test/support/clients';
+import { metricSample as sample } from '../../../test/support/metrics';
+import { uniqueName } from '../../../test/support/names';
 
 const PIPELINES = path.resolve(import.meta.dirname, '../../../test/pipelines');
-const customerSchema = `customer_${Math.random().toString(16).slice(2, 8)}`;
+const customerSchema = uniqueName('customer');
 let dir: string;
 let server: OpenAIServer;
 let engine: Engine;
@@ -37,24 +39,9 @@ afterAll(async () => {
   await engine?.close();
   await server?.close();
   await cleanup(config);
-  const db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`);
-  await db.end();
+  await dropSchema(config.databaseUrl, customerSchema);
   await rm(dir, { recursive: true, force: true });
 });
-
-/** value of one sample line, e.g. sample(text, 'tessera_cells_total', { column: 'embedding', outcome: 'ok' }) */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+-]+)$`).exec(line);
-    if (!m) continue;
-    const have = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[2]);
-  }
-  return sum;
-}
 
 test('cells per column, model requests per provider and model, exports per sink, queue depth, long job buckets', async () => {
   await engine.insert(
@@ -69,8 +56,7 @@ test('cells per column, model requests per provider and model, exports per sink,
   );
   await Promise.all([engine.waitIdle('modeled', { timeoutMs: 120_000 }), engine.waitIdle('exporting', { timeoutMs: 120_000 })]);
   // the export runs in the version's finalize job, after the cells: wait for the rows in the target
-  const db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
+  const db = await connectPg(config.databaseUrl);
   let exported = 0;
   for (let i = 0; i < 300 && exported < 25; i++) {
     exported = Number((await db.query(`SELECT count(*) AS n FROM ${customerSchema}.notes`).catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n);
