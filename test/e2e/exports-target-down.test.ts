@@ -6,7 +6,7 @@ import { connectMysql, connectPg } from '../support/clients';
 import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
 import { uniqueName } from '../support/names';
 import { waitForExports } from '../support/wait';
-import { freePort, startTcpProxy } from '../../packages/connectors/test/support/tcp-proxy';
+import { freePort, startTcpProxy } from '../support/tcp-proxy';
 
 /**
  * Export targets that go down: the customer's Postgres and MariaDB are reached through TCP proxies

@@ -11,7 +11,7 @@ import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
 import { solidPng } from '../support/openai-server/png';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
-import { startAzurite, startS3 } from '../../packages/connectors/test/support/emulators';
+import { startAzurite, startS3 } from '../support/emulators';
 import { toneWav } from '../pipelines/media-out/index';
 
 /**

@@ -8,7 +8,7 @@ import { SourceStates } from '@tessera/store';
 import { runPipeline, type Harness } from '../support/harness';
 import { testMediaContext } from '../support/media';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
-import { startAzurite, startS3, AZURITE_ACCOUNT } from '../../packages/connectors/test/support/emulators';
+import { startAzurite, startS3, AZURITE_ACCOUNT } from '../support/emulators';
 
 /**
  * Folder and bucket sources (local folder, S3 through s3rver, GCS through the test server, Azure

@@ -9,7 +9,7 @@ import { connectMysql, connectPg } from '../support/clients';
 import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
 import { uniqueId } from '../support/names';
 import { waitFor } from '../support/wait';
-import { freePort, startTcpProxy } from '../../packages/connectors/test/support/tcp-proxy';
+import { freePort, startTcpProxy } from '../support/tcp-proxy';
 
 /**
  * SQL sources over a Postgres and a MariaDB table: rows inserted and updated after the watermark

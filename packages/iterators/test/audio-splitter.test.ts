@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
 import { audioSplitterDef, extractAudio, type AudioSplitterParams } from '../src/index';
 import { audioGrid } from '../src/audio/audio-grid';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffprobeJson } from './support/run';
 import { makeAudioFixtures, type AudioFixtures } from './support/audio-fixtures';
 

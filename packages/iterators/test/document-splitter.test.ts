@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { getEncoding } from 'js-tiktoken';
 import { CellInputError, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { makeDocFixtures, PDF_PAGES, writePdf, type DocFixtures } from './support/doc-fixtures';
 import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
 

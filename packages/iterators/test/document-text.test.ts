@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CellInputError, type UdfContext } from '@tessera/core';
 import { documentText, documentTitle } from '@tessera/iterators';
 import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
-import { localContext } from './support/local-media';
+import { localContext } from '../../../test/support/local-media';
 
 /** documentText / documentTitle: the whole text and the title, through the splitter's parsers. */
 let dir: string;

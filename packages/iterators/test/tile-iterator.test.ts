@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { CellInputError } from '@tessera/core';
 import { tileIteratorDef, type TileIteratorParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffmpeg } from './support/run';
 
 let dir: string;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
 import { videoSplitterDef, type VideoSplitterParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffmpeg, ffprobeJson } from './support/run';
 import { makeVideoFixtures, type VideoFixtures } from './support/video-fixtures';
 
