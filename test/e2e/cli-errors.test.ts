@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { testConfig } from '../support/env';
 import { cleanup } from '../support/cleanup';
 import { cliSettled, runCliOk } from '../support/cli';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * `tessera errors` as a user reads it, through the real CLI: the whole message of every failed file
@@ -14,16 +14,14 @@ import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 const cfg = testConfig({ TESSERA_PIPELINES: path.resolve(import.meta.dirname, '../pipelines/doc-errors') });
 const env = cfg.env;
 let worker: WorkerProcess;
-let dir: string;
+const dir = tempDir('tessera-cli-errors-');
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-cli-errors-'));
   worker = await spawnWorker(env);
 });
 afterAll(async () => {
   await worker?.stop();
   await cleanup(cfg);
-  await rm(dir, { recursive: true, force: true });
 });
 
 const cli = (args: string[], extraEnv: Record<string, string> = {}, stdin?: string) => runCliOk(args, { ...env, ...extraEnv }, stdin);

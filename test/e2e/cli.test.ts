@@ -1,20 +1,19 @@
-import { writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { testConfig } from '../support/env';
 import { cleanup } from '../support/cleanup';
 import { cliSettled, runCli, runCliOk } from '../support/cli';
 import { SHAPES } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { tempDir } from '../support/temp-dir';
 
 /** The `tessera` CLI as a user runs it: real processes against the real services. */
 const cfg = testConfig({ TESSERA_PIPELINES: path.dirname(SHAPES) });
 const env = cfg.env;
 let worker: WorkerProcess;
-let dir: string;
+const dir = tempDir('tessera-cli-');
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-cli-'));
   worker = await spawnWorker(env);
 });
 afterAll(async () => {

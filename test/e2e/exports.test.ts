@@ -1,5 +1,4 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import * as lancedbApi from '@lancedb/lancedb';
@@ -9,18 +8,18 @@ import { connectPg } from '../support/clients';
 import { uniqueName } from '../support/names';
 import { waitForExports } from '../support/wait';
 import { reconcile } from '@tessera/runtime';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Exports run by the workers as the last job of each version's DAG: inserts and updates upsert,
  * deletes delete, `--full` re-ships, and running any of it twice changes nothing in the target.
  */
 const customerSchema = uniqueName('customer');
-let dir: string;
+const dir = tempDir('tessera-exports-');
 let h: Harness;
 let db: pg.Client;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-exports-'));
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   process.env.TESSERA_TEST_EXPORT_DIR = dir;
   h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/exporting'));

@@ -1,5 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -9,6 +8,7 @@ import { runPipeline, type Harness } from '../support/harness';
 import { testMediaContext } from '../support/media';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
 import { startAzurite, startS3, AZURITE_ACCOUNT } from '../support/emulators';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Folder and bucket sources (local folder, S3 through s3rver, GCS through the test server, Azure
@@ -21,13 +21,12 @@ let gcs: GcsTestServer;
 let azurite: Awaited<ReturnType<typeof startAzurite>>;
 let s3c: S3Client;
 let az: BlobServiceClient;
-let dir: string;
+const dir = tempDir('tessera-src-');
 let h: Harness;
 let generation = 1;
 
 beforeAll(async () => {
   [s3, gcs, azurite] = await Promise.all([startS3(['inbox']), startGcsServer(), startAzurite()]);
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-src-'));
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ACCESS_KEY_ID: 'S3RVER',
@@ -51,7 +50,6 @@ afterAll(async () => {
   await h?.close();
   s3c?.destroy();
   await Promise.all([s3?.close(), gcs?.close(), azurite?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 type Where = 'dir' | 's3' | 'gcs' | 'az';

@@ -1,5 +1,4 @@
-import { copyFile, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { definePipeline, t } from '@tessera/core';
@@ -11,9 +10,11 @@ import { callCounter, type CallCounter } from '../support/call-counter';
 import { deleteQueueKeys } from '../support/cleanup';
 import { uniqueName } from '../support/names';
 import { waitForExports } from '../support/wait';
+import { collect, localContext } from '../support/local-media';
 import { viewsPipeline } from '../pipelines/views';
 import { makeDocFixtures, PDF_PAGES, type DocFixtures } from '../../packages/iterators/test/support/doc-fixtures';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Views run by the workers: iterating inserted base rows into view rows, computing the view's own
@@ -23,14 +24,13 @@ import { ffmpeg } from '../../packages/iterators/test/support/run';
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/views');
 const customerSchema = uniqueName('customer');
-let dir: string;
+const dir = tempDir('tessera-views-');
 let docs: DocFixtures;
 let h: Harness;
 let db: pg.Client;
 let counter: CallCounter;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-views-'));
   docs = await makeDocFixtures(dir);
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   counter = callCounter({ setEnv: true });
@@ -55,16 +55,9 @@ const calls = async (): Promise<{ shout: number; tag: number }> => {
 };
 // view DAGs and exports start from jobs of their own: wait until no queue holds work
 const settle = () => waitForExports(h.engine, 'views', { queues: ['control', 'cpu', 'media'] });
-async function expectedChunks(file: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const r of documentSplitterDef.run(
-    file,
-    { separators: ['paragraph'], metadata: ['page'] },
-    { media: { localPath: async (f: string) => f } as never, destination: dir },
-  ))
-    out.push(r.text as string);
-  return out;
-}
+/** The chunks the splitter makes of a file when run directly. */
+const expectedChunks = async (file: string): Promise<string[]> =>
+  (await collect(documentSplitterDef.run(file, { separators: ['paragraph'], metadata: ['page'] }, localContext(dir)))).map((r) => r.text as string);
 const chunkRows = (id: string) => h.engine.store.select('views', 'chunks', { where: { id }, orderBy: ['pos'] });
 const exported = async (id: string) =>
   (await db.query(`SELECT pos::int AS pos, text, source, loud, tagged FROM ${customerSchema}.chunks WHERE id = $1 ORDER BY pos`, [id])).rows;

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
@@ -9,6 +8,7 @@ import { startHarness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { connectPg } from '../support/clients';
 import { uniqueName } from '../support/names';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * A hostile producer adds one ingest job whose rows name media the worker must not read: system
@@ -25,7 +25,7 @@ const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/hostile');
 const SECRET = `PLANTED-SECRET-${randomBytes(6).toString('hex')}`;
 const OK_TEXT = 'Allowed document.\n\nIts second paragraph.';
 
-let dir: string;
+const dir = tempDir('tessera-sec-');
 let allowed: string;
 let home: string;
 const servers: Array<http.Server | net.Server> = [];
@@ -48,7 +48,6 @@ const listen = (s: http.Server | net.Server, host: string) =>
   });
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-sec-'));
   allowed = path.join(dir, 'data');
   home = path.join(dir, 'home');
   await mkdir(allowed, { recursive: true });
@@ -110,7 +109,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of sockets) c.destroy();
   for (const s of servers) await new Promise((r) => s.close(r));
-  await rm(dir, { recursive: true, force: true });
 });
 
 test('hostile media references are refused or fail their own cells; allowed roots and hosts work in the same batch', async () => {

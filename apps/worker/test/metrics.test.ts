@@ -3,8 +3,6 @@
  * OpenAI-compatible server and an exported table. Counts are compared with what the record and
  * the target hold, never with timings.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Engine, loadPipelines } from '@tessera/runtime';
 import { startWorker, type RunningWorker } from '@tessera/worker';
@@ -14,10 +12,11 @@ import { cleanup, dropSchema } from '../../../test/support/cleanup';
 import { connectPg } from '../../../test/support/clients';
 import { metricSample as sample } from '../../../test/support/metrics';
 import { uniqueName } from '../../../test/support/names';
+import { tempDir } from '../../../test/support/temp-dir';
 
 const PIPELINES = path.resolve(import.meta.dirname, '../../../test/pipelines');
 const customerSchema = uniqueName('customer');
-let dir: string;
+const dir = tempDir('tessera-metrics-');
 let server: OpenAIServer;
 let engine: Engine;
 let worker: RunningWorker;
@@ -25,7 +24,6 @@ const config = testConfig({ TESSERA_PIPELINES: `${PIPELINES}/modeled,${PIPELINES
 
 beforeAll(async () => {
   server = await startOpenAIServer({ rpm: 6000, requestWindowMs: 1000 });
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-metrics-'));
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   process.env.TESSERA_TEST_EXPORT_DIR = dir;
@@ -40,7 +38,6 @@ afterAll(async () => {
   await server?.close();
   await cleanup(config);
   await dropSchema(config.databaseUrl, customerSchema);
-  await rm(dir, { recursive: true, force: true });
 });
 
 test('cells per column, model requests per provider and model, exports per sink, queue depth, long job buckets', async () => {
