@@ -24,7 +24,7 @@ export interface ProviderFailure {
 /** A 429 that the caller must also report to the rate gate. */
 export class ProviderRateLimitError extends TransientError {
   constructor(message: string, retryAfterMs: number | undefined) {
-    super(message, retryAfterMs);
+    super(message, retryAfterMs, 'E_PROVIDER_RATE_LIMIT');
     this.name = 'ProviderRateLimitError';
   }
 }
