@@ -1,5 +1,4 @@
-import { CellInputError, ConfigError, TransientError } from '@tessera/core';
-import { redact } from './secrets';
+import { CellInputError, ConfigError, redact, TransientError } from '@tessera/core';
 
 /** retry-after-ms, then retry-after (seconds or an HTTP date), in ms. */
 export function parseRetryAfter(get: (name: string) => string | null | undefined): number | undefined {
@@ -34,7 +33,7 @@ export class ProviderRateLimitError extends TransientError {
  * transient; other 4xx are bad input for this cell (never retried); 401/403/404 are configuration.
  */
 export function classify(where: string, f: ProviderFailure, secret?: string): Error {
-  const msg = `${where}: ${redact(f.message, secret)}`;
+  const msg = `${where}: ${redact(f.message, { secrets: [secret] })}`;
   const retryAfter = f.headers ? parseRetryAfter(f.headers) : undefined;
   const s = f.status;
   if (s === 429) return new ProviderRateLimitError(msg, retryAfter);

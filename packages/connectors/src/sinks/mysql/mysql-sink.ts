@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise';
-import { TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
+import { redact, TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
-import { asSqlError, redactUrl } from '../../sql/transient';
+import { asSqlError } from '../../sql/transient';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import type { EmbeddingStorage } from './my-columns';
 import { MyTarget, type MyPlan } from './my-target';
@@ -43,7 +43,7 @@ export class MysqlSink implements ExportSink {
   constructor(private readonly opts: MysqlSinkOptions) {
     this.table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `mysql:${this.table}`;
-    this.target = `mysql ${redactUrl(opts.url)} ${this.table}`;
+    this.target = `mysql ${redact(opts.url)} ${this.table}`;
     this.targetTable = new MyTarget({
       table: this.table,
       name: this.name,

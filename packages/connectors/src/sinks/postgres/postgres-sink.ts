@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
+import { redact, TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier } from '../../sql/identifiers';
-import { asSqlError, redactUrl } from '../../sql/transient';
+import { asSqlError } from '../../sql/transient';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import type { VectorMode } from './pg-columns';
 import { KEEP, PgTarget, type PgPlan } from './pg-target';
@@ -48,7 +48,7 @@ export class PostgresSink implements ExportSink {
     const schemaName = checkIdentifier('schema', opts.schema ?? 'public');
     const table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `postgres:${schemaName}.${table}`;
-    this.target = `postgres ${redactUrl(opts.url)} ${schemaName}.${table}`;
+    this.target = `postgres ${redact(opts.url)} ${schemaName}.${table}`;
     this.targetTable = new PgTarget({
       schemaName,
       table,
