@@ -19,6 +19,7 @@ export type { FileFormat, FileColumn } from './files/file-format';
 export { parquetFormat } from './files/parquet-format';
 export { arrowFormat } from './files/arrow-format';
 export { jsonlFormat, csvFormat } from './files/text-formats';
+export { csvObjects } from './imports/csv-parser';
 export { readRows, formatOf, type ReadRowsOptions, type ImportFormat } from './imports/read-rows';
 export { ImportError, type ImportColumn } from './imports/coerce';
 export { folder, type FolderOptions, type SourceFile } from './sources/folder';
