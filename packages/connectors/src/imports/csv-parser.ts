@@ -5,7 +5,7 @@
  * is the empty string: `a,""` reads as [null, ''] and `a,` as [null, null]... for a header `x,y`,
  * `1,` is { x: '1', y: null } and `1,""` is { x: '1', y: '' }. Blank lines are skipped.
  */
-export async function* parseCsv(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<Array<string | null>> {
+export async function* parseCsv(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<Array<string | null>> {
   let field = '';
   let wasQuoted = false;
   let record: Array<string | null> = [];
@@ -74,7 +74,7 @@ export const csvHeader = (rec: Array<string | null>): string[] => rec.map((h, i)
  * for the fields it lacks; one longer is refused, naming the record (a stray comma would otherwise
  * shift or lose a value).
  */
-export async function* csvObjects(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<Record<string, string | null>> {
+export async function* csvObjects(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<Record<string, string | null>> {
   let names: string[] | undefined;
   let n = 0;
   for await (const rec of parseCsv(chunks)) {
