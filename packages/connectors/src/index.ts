@@ -13,7 +13,7 @@ export { PostgresSink, postgres, type PostgresSinkOptions } from './sinks/postgr
 export { MysqlSink, mysqlSink as mysql, type MysqlSinkOptions } from './sinks/mysql/mysql-sink';
 export { ExportSchemaMismatch } from './sinks/schema-mismatch';
 export { isExportStuck } from './sinks/stuck';
-export { checkIdentifier } from './sql/identifiers';
+export { checkIdentifier, quoteMy, quotePg } from './sql/identifiers';
 export { FileSink, parquetFiles, arrowFiles, jsonlFiles, csvFiles, type FileSinkOptions } from './files/file-sink';
 export type { FileFormat, FileColumn } from './files/file-format';
 export { parquetFormat } from './files/parquet-format';
