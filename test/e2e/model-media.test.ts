@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { audioSplitterDef } from '@tessera/iterators';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
@@ -9,6 +8,7 @@ import { solidPng } from '../support/openai-server/png';
 import { runPipeline, type Harness } from '../support/harness';
 import { testMediaContext } from '../support/media';
 import { sha256 } from '../support/names';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Model UDFs read media cells through the worker's media context: vision over an image column,
@@ -17,7 +17,7 @@ import { sha256 } from '../support/names';
  */
 let server: OpenAIServer;
 let h: Harness;
-const dir = mkdtempSync(path.join(tmpdir(), 'tessera-model-media-'));
+const dir = tempDir('tessera-model-media-');
 const sha12 = (b: Buffer) => sha256(b).slice(0, 12);
 
 beforeAll(async () => {
