@@ -13,8 +13,8 @@ import {
   TesseraError,
   type PipelineBuilder,
   type PipelineDef,
-  type PlannedColumn,
 } from '@tessera/core';
+import { failPlan, plannedColumn } from './support/plan';
 
 /** What a pipeline written in plain JS (or built dynamically) hands to a UDF: no compile-time check. */
 const untyped = (e: unknown) => e as never;
@@ -154,33 +154,19 @@ describe('planPipeline column references', () => {
 });
 
 describe('planStages cycle detection (hand-built plans)', () => {
-  const computed = (name: string, reads: string[]): PlannedColumn => ({
-    name,
-    type: { kind: 'string', nullable: true, primaryKey: false },
-    computed: {
-      expr: { op: 'call', udf: 'f', version: '1', args: reads.map((c) => ({ op: 'column', table: 't', column: c })) },
-      onError: 'ignore',
-      udfs: ['f@1'],
-      queue: 'cpu',
-    },
-  });
-  const fail = (column: string, problem: string): never => {
-    throw new PipelineDefinitionError({ pipeline: 'p', table: 't', column }, problem);
-  };
-
   test('a two-column cycle names the path', () => {
-    const err = thrown(() => planStages([computed('a', ['b']), computed('b', ['a'])], fail));
+    const err = thrown(() => planStages([plannedColumn('a', ['b']), plannedColumn('b', ['a'])], failPlan));
     expect(err).toBeInstanceOf(PipelineDefinitionError);
     expect(err.message).toBe('pipeline p.t.a: dependency cycle: a -> b -> a');
   });
 
   test('a longer cycle behind an acyclic prefix', () => {
-    const cols = [computed('x', ['id']), computed('a', ['x', 'c']), computed('b', ['a']), computed('c', ['b'])];
-    expect(thrown(() => planStages(cols, fail)).message).toBe('pipeline p.t.a: dependency cycle: a -> c -> b -> a');
+    const cols = [plannedColumn('x', ['id']), plannedColumn('a', ['x', 'c']), plannedColumn('b', ['a']), plannedColumn('c', ['b'])];
+    expect(thrown(() => planStages(cols, failPlan)).message).toBe('pipeline p.t.a: dependency cycle: a -> c -> b -> a');
   });
 
   test('a column reading itself', () => {
-    expect(thrown(() => planStages([computed('a', ['a'])], fail)).message).toBe('pipeline p.t.a: dependency cycle: a -> a');
+    expect(thrown(() => planStages([plannedColumn('a', ['a'])], failPlan)).message).toBe('pipeline p.t.a: dependency cycle: a -> a');
   });
 
   test('without a cycle, fail is never called', () => {
@@ -189,7 +175,7 @@ describe('planStages cycle detection (hand-built plans)', () => {
       problems.push(`${column}: ${problem}`);
       throw new Error(problem);
     };
-    expect(planStages([computed('b', ['a']), computed('a', ['id'])], record)).toEqual([{ queue: 'cpu', columns: ['a', 'b'] }]);
+    expect(planStages([plannedColumn('b', ['a']), plannedColumn('a', ['id'])], record)).toEqual([{ queue: 'cpu', columns: ['a', 'b'] }]);
     expect(problems).toEqual([]);
   });
 });

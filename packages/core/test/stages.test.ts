@@ -8,9 +8,9 @@ import {
   iteratorCall,
   PipelineDefinitionError,
   type IteratorDef,
-  type PlannedColumn,
   type ColumnType,
 } from '@tessera/core';
+import { failPlan, plannedColumn } from './support/plan';
 
 const upper = defineUdf({ name: 'upper', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
 const trim = defineUdf({ name: 'trim', version: '2', params: [t.string()], returns: t.string(), fn: ([s]) => s.trim() });
@@ -114,26 +114,15 @@ describe('stage planning', () => {
   });
 
   test('planStages orders hand-built columns by dependency, not by position', () => {
-    const col = (name: string, reads: string[], queue = 'cpu'): PlannedColumn => ({
-      name,
-      type: { kind: 'string', nullable: true, primaryKey: false },
-      computed: {
-        expr: { op: 'call', udf: 'f', version: '1', args: reads.map((c) => ({ op: 'column', table: 't', column: c })) },
-        onError: 'ignore',
-        udfs: ['f@1'],
-        queue,
-      },
-    });
-    const fail = (column: string, problem: string): never => {
-      throw new PipelineDefinitionError({ pipeline: 'p', table: 't', column }, problem);
-    };
-    expect(planStages([col('c', ['b']), col('b', ['a']), col('a', ['text'])], fail)).toEqual([{ queue: 'cpu', columns: ['a', 'b', 'c'] }]);
-    expect(planStages([col('c', ['m']), col('m', ['a'], 'model:x:y'), col('a', ['text'])], fail)).toEqual([
+    expect(planStages([plannedColumn('c', ['b']), plannedColumn('b', ['a']), plannedColumn('a', ['text'])], failPlan)).toEqual([
+      { queue: 'cpu', columns: ['a', 'b', 'c'] },
+    ]);
+    expect(planStages([plannedColumn('c', ['m']), plannedColumn('m', ['a'], 'model:x:y'), plannedColumn('a', ['text'])], failPlan)).toEqual([
       { queue: 'cpu', columns: ['a'] },
       { queue: 'model:x:y', columns: ['m'] },
       { queue: 'cpu', columns: ['c'] },
     ]);
-    expect(planStages([{ name: 'text', type: { kind: 'string', nullable: false, primaryKey: false } }], fail)).toEqual([]);
+    expect(planStages([{ name: 'text', type: { kind: 'string', nullable: false, primaryKey: false } }], failPlan)).toEqual([]);
   });
 });
 
