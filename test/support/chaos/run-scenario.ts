@@ -93,6 +93,9 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
     TESSERA_RECONCILE_GRACE_MS: '1000',
     TESSERA_EXPORT_RETRY_MAX_MS: '2000',
     TESSERA_LOG_LEVEL: 'warn',
+    // the production lock (30 s) rather than the tests' 4 s: on a loaded machine a short lock lapses
+    // while the job runs, and a second worker takes it; 15 s still recovers killed workers' jobs soon
+    TESSERA_LOCK_MS: '15000',
   });
   const workerEnv = (version: string) => ({
     ...h.cfg.env,
