@@ -152,24 +152,31 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
         })(),
       );
     if (d.killEveryMs) {
-      // kills start once the run is under way
+      // kills start once the run is under way. A kill waits for the fleet to be whole again: on a
+      // loaded machine a replacement can take minutes to start, and kills that did not wait would
+      // pile up starting workers (each compiling the code) until the machine does nothing else.
+      let replacing = false;
       timers.push(
         setInterval(() => {
-          if (stopped) return;
+          if (stopped || replacing) return;
+          replacing = true;
           const i = Math.floor(Math.random() * workers.length);
           const victim = workers[i]!;
           kills++;
           background.push(
-            victim.kill('SIGKILL').then(async () => {
-              // a replacement that is slow to start (a loaded machine) is tried again, never fatal
-              for (let k = 0; k < 5 && !stopped; k++) {
-                const next = await spawnWorker(workerEnv(version)).catch(() => undefined);
-                if (!next) continue;
-                if (stopped) await next.kill('SIGKILL');
-                else workers[i] = next;
-                return;
-              }
-            }),
+            victim
+              .kill('SIGKILL')
+              .then(async () => {
+                // a replacement slow to start is killed by spawnWorker and tried again, never fatal
+                for (let k = 0; k < 5 && !stopped; k++) {
+                  const next = await spawnWorker(workerEnv(version)).catch(() => undefined);
+                  if (!next) continue;
+                  if (stopped) await next.kill('SIGKILL');
+                  else workers[i] = next;
+                  return;
+                }
+              })
+              .finally(() => (replacing = false)),
           );
         }, d.killEveryMs),
       );
