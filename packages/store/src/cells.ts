@@ -103,13 +103,15 @@ export async function writeCells(
   const sql = `UPDATE ${table.physical} t SET ${sets.join(', ')}
        FROM jsonb_to_recordset($1::jsonb) AS x(${recordset.join(', ')})
       WHERE t._rowid = x._rowid AND t._v_min = x._v_min`;
-  // one statement on its own: after a deadlock Postgres rolled it back, so it is run again
+  // one statement on its own (a pool, not a transaction's client): after a deadlock Postgres rolled
+  // it back, so it is run again; in a transaction, the transaction is (withTx)
+  const own = 'totalCount' in db;
   for (let attempt = 1; ; attempt++) {
     try {
       await db.query(sql, [JSON.stringify(payload)]);
       return;
     } catch (e) {
-      if (!isRetryableConflict(e) || attempt >= 5) throw e;
+      if (!own || !isRetryableConflict(e) || attempt >= 5) throw e;
       await new Promise((r) => setTimeout(r, 20 * attempt * (1 + Math.random())));
     }
   }
