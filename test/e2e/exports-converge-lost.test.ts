@@ -91,9 +91,7 @@ test('a finalize that gave up on a target that stayed down, and one Redis lost, 
   // gave up: the finalize fails for good while the target is down
   await down();
   const v2 = await h.engine.insert('exporting-flaky', 'notes', [{ id: 'b', body: 'beta' }]);
-  await until('the finalize to give up', async () =>
-    (await control().getFailed()).some((j) => j?.data?.kind === 'finalize' && j.data.version === v2.version),
-  );
+  await until('the finalize to give up', async () => (await control().getFailed()).some((j) => j?.data?.kind === 'finalize' && j.data.version === v2.version));
   expect((await h.engine.store.exportStates('exporting-flaky')).every((e) => e.state === 'waiting')).toBe(true);
   await up();
   await converged([

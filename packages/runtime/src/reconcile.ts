@@ -93,7 +93,16 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     if (todo.length) {
       await engine.flows.add(
         buildVersionFlow(
-          { pipeline, table: table.name, version: table.version, stages: table.stages, iterations, batches: todo, tag: `reconcile-${Date.now()}`, shipBatches: true },
+          {
+            pipeline,
+            table: table.name,
+            version: table.version,
+            stages: table.stages,
+            iterations,
+            batches: todo,
+            tag: `reconcile-${Date.now()}`,
+            shipBatches: true,
+          },
           { attempts: engine.config.jobAttempts },
         ),
       );
@@ -119,7 +128,9 @@ async function reshipLostVersions(engine: Engine, pipeline: string, table: { nam
   }
   const lost = (await engine.store.unshippedVersions(table.id, graceMs)).filter((v) => !live.has(v));
   for (const version of lost) {
-    await engine.flows.add(buildVersionFlow({ pipeline, table: table.name, version, stages: [], batches: [], tag: `reship-${Date.now()}` }, { attempts: engine.config.jobAttempts }));
+    await engine.flows.add(
+      buildVersionFlow({ pipeline, table: table.name, version, stages: [], batches: [], tag: `reship-${Date.now()}` }, { attempts: engine.config.jobAttempts }),
+    );
   }
   return lost;
 }

@@ -295,18 +295,30 @@ async function customerChecksum(db: pg.Pool): Promise<string> {
   return sha(rows.map((r) => [r.id, r.text, Number(r.n), r.shout, r.summary]));
 }
 
-/** The Parquet files' live rows by the documented reading rule: the latest part of each key, unless a later delete file names it. */
+/**
+ * The Parquet files' live rows by the documented reading rule (the file sink's): let S be the
+ * highest snapshot sequence (0 if none), ignore parts and deletes below it; the latest part of each
+ * key counts unless a later delete file names it.
+ */
 async function parquetChecksum(dir: string): Promise<string> {
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   try {
-    const hasDeletes = (await fs.readdir(path.join(dir, 'items')).catch(() => [] as string[])).some((f) => f.startsWith('delete-'));
-    const dels = hasDeletes
-      ? `SELECT id, regexp_extract(filename, 'delete-(\\d+)-', 1)::int AS v FROM read_parquet('${dir}/items/delete-*.parquet', filename = true)`
-      : `SELECT NULL::varchar AS id, 0 AS v WHERE false`;
+    const files = await fs.readdir(path.join(dir, 'items')).catch(() => [] as string[]);
+    const snapshot = Math.max(
+      0,
+      ...files
+        .map((f) => /^snapshot-(\d+)\.json$/.exec(f)?.[1])
+        .filter(Boolean)
+        .map(Number),
+    );
+    const dels = files.some((f) => f.startsWith('delete-'))
+      ? `SELECT id, regexp_extract(filename, 'delete-(\\d+)-', 1)::bigint AS v FROM read_parquet('${dir}/items/delete-*.parquet', filename = true)`
+      : `SELECT NULL::varchar AS id, 0::bigint AS v WHERE false`;
     const r = await duck.runAndReadAll(`
-      WITH parts AS (SELECT id, text, shout, regexp_extract(filename, 'part-(\\d+)-', 1)::int AS v FROM read_parquet('${dir}/items/part-*.parquet', filename = true)),
-           dels AS (${dels}),
-           latest AS (SELECT * FROM parts QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
+      WITH parts AS (SELECT id, text, shout, regexp_extract(filename, 'part-(\\d+)-', 1)::bigint AS v FROM read_parquet('${dir}/items/part-*.parquet', filename = true)),
+           live AS (SELECT * FROM parts WHERE v >= ${snapshot}),
+           dels AS (SELECT * FROM (${dels}) WHERE v >= ${snapshot}),
+           latest AS (SELECT * FROM live QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
       SELECT id, text, shout FROM latest l WHERE NOT EXISTS (SELECT 1 FROM dels d WHERE d.id = l.id AND d.v > l.v) ORDER BY id`);
     return sha(r.getRows().map((row) => [row[0], row[1], row[2]]));
   } finally {

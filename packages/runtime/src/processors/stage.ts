@@ -94,7 +94,10 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   let abortMessage: string | null = null;
   // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
   const stop: JobStop = {};
-  const lost = () => void (stop.error ??= new JobLostError(`${job.pipeline}.${job.table} rows ${job.lo}-${job.hi}: the job is no longer this worker's (${String(deps.signal?.reason ?? 'lock lost')})`));
+  const lost = () =>
+    void (stop.error ??= new JobLostError(
+      `${job.pipeline}.${job.table} rows ${job.lo}-${job.hi}: the job is no longer this worker's (${String(deps.signal?.reason ?? 'lock lost')})`,
+    ));
   if (deps.signal?.aborted) lost();
   else deps.signal?.addEventListener('abort', lost, { once: true });
   // Cells are written back a slice of rows at a time, so a killed or failing job keeps what it
