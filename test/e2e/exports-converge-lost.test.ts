@@ -1,7 +1,8 @@
 import path from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
+import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
 import { freePort, startTcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -15,12 +16,12 @@ const name = `lost_${Math.random().toString(16).slice(2, 8)}`;
 let pgPort: number;
 let myPort: number;
 let proxies: Array<{ close(): Promise<void> }> = [];
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let pgDb: pg.Client;
 let myDb: mysql.Connection;
 
 const up = async () => {
-  proxies = [await startTcpProxy(pgPort, 5432), await startTcpProxy(myPort, 3306)];
+  proxies = [await startTcpProxy(pgPort, portOf(PG_URL)), await startTcpProxy(myPort, portOf(MYSQL_URL))];
 };
 const down = async () => {
   await Promise.all(proxies.map((p) => p.close()));
@@ -33,8 +34,8 @@ beforeAll(async () => {
   [pgPort, myPort] = [await freePort(), await freePort()];
   await up();
   process.env.TESSERA_TEST_FLAKY_NAME = name;
-  process.env.TESSERA_TEST_FLAKY_PG_URL = `postgres://postgres@127.0.0.1:${pgPort}/test`;
-  process.env.TESSERA_TEST_FLAKY_MY_URL = `mysql://root@127.0.0.1:${myPort}/test`;
+  process.env.TESSERA_TEST_FLAKY_PG_URL = onPort(PG_URL, pgPort);
+  process.env.TESSERA_TEST_FLAKY_MY_URL = onPort(MYSQL_URL, myPort);
   // one attempt, and exports give up on a target after 1.5 s: a finalize fails for good quickly
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/exporting-flaky'), {
     TESSERA_JOB_ATTEMPTS: '1',
@@ -45,9 +46,9 @@ beforeAll(async () => {
   });
   await h.engine.apply(h.def);
   await h.startWorkers();
-  pgDb = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+  pgDb = new pg.Client({ connectionString: PG_URL });
   await pgDb.connect();
-  myDb = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
+  myDb = await mysql.createConnection({ uri: MYSQL_URL });
 }, 120_000);
 afterAll(async () => {
   await h?.close();

@@ -4,7 +4,8 @@ import path from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { reconcile } from '@tessera/runtime';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
+import { MYSQL_URL, PG_URL } from '../support/services';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { settle as settleAll, recordRows, pgRows, myRows, parquetRows, parquetAmbiguities } from '../support/converge';
 import { convergingPipeline } from '../pipelines/converging/index';
@@ -19,7 +20,7 @@ const id = Math.random().toString(16).slice(2, 8);
 const schema = `convo_${id}`;
 const myTable = `convo_${id}_notes`;
 let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let db: pg.Client;
 let my: mysql.Connection;
 let workers: WorkerProcess[] = [];
@@ -28,12 +29,12 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-converge-order-'));
   Object.assign(process.env, { CONVERGE_PG_SCHEMA: schema, CONVERGE_MY_PREFIX: `convo_${id}`, CONVERGE_DIR: dir, CONVERGE_GATE: path.join(dir, 'gate-open') });
   db = new pg.Client({
-    connectionString: 'postgres://postgres@127.0.0.1:5432/test',
+    connectionString: PG_URL,
     types: { getTypeParser: (oid: number, f?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, f as 'text')) } as pg.CustomTypesConfig,
   });
   await db.connect();
   await db.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.notes_fixed (id text PRIMARY KEY, body text, shout text)`);
-  my = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
+  my = await mysql.createConnection({ uri: MYSQL_URL });
   // finalize jobs of several versions run at once; a failing batch gives up after 2 attempts
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/converging'), { TESSERA_CONCURRENCY: 'control=4', TESSERA_JOB_ATTEMPTS: '2' });
   const base = convergingPipeline('base');
@@ -83,7 +84,7 @@ test('a slow earlier export cannot bring back a deleted row or an old value', as
   await expectConverged();
 
   // the customer holds row a: the next upsert into their table waits behind it
-  const holder = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+  const holder = new pg.Client({ connectionString: PG_URL });
   await holder.connect();
   await holder.query('BEGIN');
   await holder.query(`SELECT 1 FROM ${schema}.notes WHERE id = 'a' FOR UPDATE`);

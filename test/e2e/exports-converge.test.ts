@@ -5,7 +5,8 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { reconcile } from '@tessera/runtime';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
+import { MYSQL_URL, PG_URL } from '../support/services';
 import { runCli } from '../support/cli';
 import { settle as settleAll, recordRows, pgRows, myRows, parquetRows } from '../support/converge';
 import { convergingPipeline } from '../pipelines/converging/index';
@@ -20,7 +21,7 @@ const id = Math.random().toString(16).slice(2, 8);
 const schema = `conv_${id}`;
 const myTable = `conv_${id}_notes`;
 let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let db: pg.Client;
 let my: mysql.Connection;
 
@@ -28,13 +29,13 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tessera-converge-'));
   Object.assign(process.env, { CONVERGE_PG_SCHEMA: schema, CONVERGE_MY_PREFIX: `conv_${id}`, CONVERGE_DIR: dir });
   db = new pg.Client({
-    connectionString: 'postgres://postgres@127.0.0.1:5432/test',
+    connectionString: PG_URL,
     types: { getTypeParser: (oid: number, f?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, f as 'text')) } as pg.CustomTypesConfig,
   });
   await db.connect();
   // the customer's own table, without the `shout` column the pipeline exports to it
   await db.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.notes_fixed (id text PRIMARY KEY, body text)`);
-  my = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
+  my = await mysql.createConnection({ uri: MYSQL_URL });
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/converging'));
   // built after the environment names this test's targets (the module's default was built at import)
   const base = convergingPipeline('base');

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Engine, loadConfig } from '@tessera/runtime';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
+import { PG_URL as DB } from '../support/services';
+import { freePort } from '../support/faults/free-port';
+import { waitForExports } from '../support/wait';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { testConfig } from '../support/env';
 import { cleanup } from '../support/cleanup';
@@ -17,10 +19,9 @@ import { cleanup } from '../support/cleanup';
  * in Redis by the pipeline) prove each row was computed once and exported once.
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../../bench/pipelines/stream-bench');
-const DB = 'postgres://postgres@127.0.0.1:5432/test';
 const exportSchema = `stream_${Math.random().toString(16).slice(2, 8)}`;
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let env: Record<string, string>;
 let counter: string;
 let redis: Redis;
@@ -67,16 +68,7 @@ const outcome = (job: Job) =>
     (value: unknown) => ({ ok: true as const, value: value as { version: number; count: number; duplicate: boolean } }),
     (e: Error) => ({ ok: false as const, reason: e.message }),
   );
-async function settle() {
-  await h.engine.waitIdle('stream', { timeoutMs: 120_000 });
-  const q = h.engine.queue('control');
-  for (let i = 0; i < 2400; i++) {
-    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('exports did not finish');
-}
+const settle = () => waitForExports(h.engine, 'stream');
 const body = (i: number) => `event number ${i}`;
 
 test('many concurrent single-row producers: grouped into few versions, each row computed once and exported once; a bad job fails alone', async () => {
@@ -246,17 +238,6 @@ test('a worker SIGKILLed while a group is committing loses and duplicates nothin
   );
   expect(recorded[0]).toEqual({ n: N, d: N });
 });
-
-/** A free TCP port on localhost. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 test('after Redis loses its data (job ids start again at 1), new jobs are applied, not taken for old ones', async () => {
   // our own Redis, to flush: never the shared one

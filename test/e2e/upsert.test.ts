@@ -1,35 +1,23 @@
-import { Redis } from 'ioredis';
-import { startHarness, makeItems } from '../support/harness';
-import { testConfig } from '../support/env';
+import { runPipeline, makeItems, type Harness } from '../support/harness';
+import { callCounter, callDelta as delta } from '../support/call-counter';
 
 /**
  * `upsert`: rows whose key is new are inserted, rows whose key exists are updated (only the
  * columns they name), all in one version; dependents of changed columns are recomputed, nothing else.
  */
-const counterKey = `${testConfig().queuePrefix}:upsert-calls`;
-process.env.TESSERA_TEST_COUNTER = counterKey;
-const redis = new Redis('redis://127.0.0.1:6379');
-const counts = async () => Object.fromEntries(Object.entries(await redis.hgetall(counterKey)).map(([k, v]) => [k, Number(v)]));
-const delta = (a: Record<string, number>, b: Record<string, number>) =>
-  Object.fromEntries(
-    Object.keys({ ...a, ...b })
-      .map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)])
-      .filter(([, v]) => v !== 0),
-  );
+const counter = callCounter({ setEnv: true });
+const counts = counter.counts;
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 const select = async (ids: string[]) => (await h.engine.store.select('shapes', 'items', { orderBy: ['id'] })).filter((r) => ids.includes(r.id as string));
 
 beforeAll(async () => {
-  h = await startHarness();
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline();
   await h.engine.insert('shapes', 'items', makeItems(10));
   await h.engine.waitIdle('shapes', { timeoutMs: 60_000 });
 });
 afterAll(async () => {
-  await redis.del(counterKey);
-  redis.disconnect();
+  await counter.close();
   await h.close();
 });
 
