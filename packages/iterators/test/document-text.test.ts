@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { CellInputError, type UdfContext } from '@tessera/core';
 import { documentText, documentTitle } from '@tessera/iterators';
 import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
