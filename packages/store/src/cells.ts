@@ -3,6 +3,7 @@ import { columnsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR } from './sql';
 import type { CatalogTable } from './catalog';
 import { relationOf } from './relation';
+import { recordset, type ParamColumn } from './recordset';
 
 /** Which rows a job covers: a rowid range, optionally only the row versions one table version wrote. */
 export interface RowSelector {
@@ -58,7 +59,9 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
 
 /**
  * Write computed cells back. Keyed by (_rowid, _v_min), so a stale job writes into the row version
- * it read, never into a newer one; writing the same results twice is harmless.
+ * it read, never into a newer one; writing the same results twice is harmless. Rows are grouped by
+ * which cells they carry (a value, an error, nothing) and each group is one UPDATE setting only
+ * those cells' physical columns, from typed arrays (a batch of plain values is one statement).
  */
 export async function writeCells(
   db: pg.Pool | pg.PoolClient,
@@ -66,45 +69,50 @@ export async function writeCells(
   columns: string[],
   results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>,
 ): Promise<void> {
-  if (!results.length) return;
   const cols = columns.map((n) => table.columns.find((c) => c.name === n)!);
-  const recordset = [
-    '_rowid bigint',
-    '_v_min int',
-    ...cols.flatMap((c) => [
-      `${ident(c.name)} ${pgType(c.type)}`,
-      `${ident(statusCol(c.name))} smallint`,
-      `${ident(errTypeCol(c.name))} text`,
-      `${ident(errMsgCol(c.name))} text`,
-    ]),
-  ];
-  const sets = cols.flatMap((c) => {
-    const s = ident(statusCol(c.name));
-    const keepUnlessSet = (p: string) => `${ident(p)} = CASE WHEN x.${s} IS NULL THEN t.${ident(p)} ELSE x.${ident(p)} END`;
-    return [keepUnlessSet(c.name), `${s} = coalesce(x.${s}, t.${s})`, keepUnlessSet(errTypeCol(c.name)), keepUnlessSet(errMsgCol(c.name))];
-  });
-  const payload = results.map((r) => {
-    const o: Record<string, unknown> = { _rowid: r._rowid, _v_min: r._v_min };
-    for (const c of cols) {
-      const cell = r.cells[c.name];
-      if (!cell) continue;
-      if ('error' in cell) {
-        o[statusCol(c.name)] = CELL_ERROR;
-        o[errTypeCol(c.name)] = cell.error.type;
-        o[errMsgCol(c.name)] = cell.error.message;
-      } else {
-        o[c.name] = cell.value;
-        o[statusCol(c.name)] = CELL_OK;
+  const groups = new Map<string, typeof results>();
+  for (const r of results) {
+    const shape = cols
+      .map((c) => {
+        const cell = r.cells[c.name];
+        return !cell ? '-' : 'error' in cell ? 'e' : 'v';
+      })
+      .join('');
+    if (!/[ev]/.test(shape)) continue;
+    let g = groups.get(shape);
+    if (!g) groups.set(shape, (g = []));
+    g.push(r);
+  }
+  for (const [shape, rows] of groups) {
+    const targets: ParamColumn[] = [];
+    cols.forEach((c, k) => {
+      if (shape[k] === 'v') {
+        targets.push({ name: c.name, type: pgType(c.type), values: rows.map((r) => (r.cells[c.name] as { value: unknown }).value) });
+        targets.push({ name: statusCol(c.name), type: 'smallint', values: rows.map(() => CELL_OK) });
+      } else if (shape[k] === 'e') {
+        const errors = rows.map((r) => (r.cells[c.name] as { error: { type: string; message: string } }).error);
+        targets.push({ name: statusCol(c.name), type: 'smallint', values: rows.map(() => CELL_ERROR) });
+        targets.push({ name: errTypeCol(c.name), type: 'text', values: errors.map((e) => e.type) });
+        targets.push({ name: errMsgCol(c.name), type: 'text', values: errors.map((e) => e.message) });
       }
-    }
-    return o;
-  });
-  await db.query(
-    `UPDATE ${table.physical} t SET ${sets.join(', ')}
-       FROM jsonb_to_recordset($1::jsonb) AS x(${recordset.join(', ')})
-      WHERE t._rowid = x._rowid AND t._v_min = x._v_min`,
-    [JSON.stringify(payload)],
+    });
+    await updateByRowVersion(db, table, rows, targets);
+  }
+}
+
+/** One UPDATE of the rows' versions, setting each target column from its values. */
+async function updateByRowVersion(
+  db: pg.Pool | pg.PoolClient,
+  table: CatalogTable,
+  rows: Array<{ _rowid: number; _v_min: number }>,
+  targets: ParamColumn[],
+): Promise<void> {
+  const sets = targets.map((t) => `${ident(t.name)} = x.${ident(t.name)}`).join(', ');
+  const from = recordset(
+    [{ name: '_rowid', type: 'bigint', values: rows.map((r) => r._rowid) }, { name: '_v_min', type: 'int', values: rows.map((r) => r._v_min) }, ...targets],
+    'x',
   );
+  await db.query(`UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE t._rowid = x._rowid AND t._v_min = x._v_min`, from.params);
 }
 
 /** Reset failed cells of `columns` (and their dependents) to pending, for `recompute --errors-only`. */
