@@ -5,7 +5,6 @@ import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createMediaContext } from '@tessera/connectors';
 import { runSource, sourceStatuses, type SourceRunReport } from '@tessera/runtime';
-import { SourceStates } from '@tessera/store';
 import { startHarness } from '../support/harness';
 import { testMediaPolicy } from '../support/env';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
@@ -158,7 +157,7 @@ test('JSONL files in a bucket are imported as rows; a changed file re-ingests it
   await s3c.send(new PutObjectCommand({ Bucket: 'inbox', Key: 'dumps/two.jsonl', Body: jsonl([{ id: 'r5', origin: 'dump' }]) }));
   const r = await tick('dumps');
   expect(r).toMatchObject({ status: 'done', inserted: 1, updated: 1, rejected: 1 });
-  const [run] = await new SourceStates(h.engine.store.pool, h.cfg.schema).runs('sourcing', 'dumps', 1);
+  const [run] = await h.engine.store.sources.runs('sourcing', 'dumps', 1);
   expect(run!.problems.join('\n')).toMatch(/two\.jsonl.*title/);
   const rows = (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'] })).filter((x) => x.origin === 'dump');
   expect(rows.map((x) => [x.id, x.title])).toEqual([

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pauseSource, resumeSource, schedulerId, sourceStatuses, SOURCES_QUEUE } from '@tessera/runtime';
-import { SourceStates } from '@tessera/store';
 import { startHarness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { runCli } from '../support/cli';
@@ -34,7 +33,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const states = () => new SourceStates(h.engine.store.pool, h.cfg.schema);
+const states = () => h.engine.store.sources;
 const runs = () => states().runs('sourcing', 'inbox', 1000);
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { runSource, SOURCES_QUEUE, type SourceRunReport } from '@tessera/runtime';
-import { SourceStates } from '@tessera/store';
 import { startHarness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { freePort, startTcpProxy } from '../../packages/connectors/test/support/tcp-proxy';
@@ -71,7 +70,7 @@ const tick = (source: string, opts: Parameters<typeof runSource>[3] = {}): Promi
   runSource(h.engine, h.def, source, { trigger: 'schedule', ...opts });
 const records = async (origin: string) =>
   (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'], limit: 10_000 })).filter((r) => r.origin === origin);
-const states = () => new SourceStates(h.engine.store.pool, h.cfg.schema);
+const states = () => h.engine.store.sources;
 
 test('Postgres: inserts and updates after the watermark are picked up, in pages; soft-deleted rows are deleted', async () => {
   await addPg(1, 12);

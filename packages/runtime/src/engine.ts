@@ -126,10 +126,9 @@ export class Engine {
       const decls = def.exports
         .filter((e) => e.source === table.name)
         .map((e) => ({ sink: e.sink.name, signature: { columns: e.columns, key: e.key, propagateDeletes: e.propagateDeletes } }));
-      const changed = await this.store.syncExports(table.id, decls);
+      const changed = await this.store.exports.sync(table, decls);
       // a table without rows has nothing to ship now; its first ship is a full one all the same
-      const { rowCount } = changed.length ? await this.store.pool.query(`SELECT 1 FROM ${table.physical} LIMIT 1`) : { rowCount: 0 };
-      if (rowCount) await this.exportFull(def.name, table.name, { sinks: changed });
+      if (changed.length && (await this.store.exports.hasRows(table))) await this.exportFull(def.name, table.name, { sinks: changed });
     }
   }
 
@@ -209,11 +208,11 @@ export class Engine {
       const fresh = new Set(g.commits.map((c) => c.version));
       for (const c of g.commits)
         await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
-      await this.store.markEnqueued(t.id, [...fresh]);
+      await this.store.history.markEnqueued(t, [...fresh]);
       const again = [...new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])))];
-      for (const v of await this.store.unqueuedVersions(t.id, again)) {
+      for (const v of await this.store.history.unqueued(t, again)) {
         await this.enqueue(pipeline, table, v, op === 'delete' ? { columns: [] } : { vMin: v });
-        await this.store.markEnqueued(t.id, [v]);
+        await this.store.history.markEnqueued(t, [v]);
       }
     }
     return outcomes;
@@ -251,7 +250,7 @@ export class Engine {
     const stages = selectStages(table, opts.columns);
     const iterations = selectIterations(table, opts.columns);
     const all = [...stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
-    const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
+    const batches = all.length ? await this.store.cells.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
     // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
       buildVersionFlow(
@@ -301,7 +300,7 @@ export class Engine {
         counted = Date.now();
         const pending: string[] = [];
         for (const t of await this.store.tables(pipeline)) {
-          const n = await this.store.pendingCells(t);
+          const n = await this.store.cells.pendingCount(t);
           if (n) pending.push(`${t.name}: ${n} cell(s)`);
         }
         if (!pending.length) return;

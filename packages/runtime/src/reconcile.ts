@@ -44,7 +44,7 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     if (opts.exports) await engine.exportFull(pipeline, table.name);
     else {
       // an export left stuck (a schema mismatch, a permission) tries again, in full: fixed targets converge by themselves
-      const stuck = (await engine.store.exportStates(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
+      const stuck = (await engine.store.exports.states(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
       if (stuck.length) await engine.exportFull(pipeline, table.name, { sinks: stuck });
     }
     const iterations = selectIterations(table);
@@ -52,10 +52,10 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     const report: ReconcileReport = { pipeline, table: table.name, pendingBatches: 0, covered: 0, enqueued: 0 };
     reports.push(report);
     const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
-    const mark = await store.tableMark(table.id);
+    const mark = await store.pending.mark(table);
     let afterVersion: number | undefined;
     if (opts.periodic) {
-      const scope = await store.pendingScope(table.id, mark);
+      const scope = await store.pending.scope(table, mark);
       if (scope.clean) {
         report.skipped = 'clean';
         continue;
@@ -67,10 +67,10 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
         continue;
       }
     }
-    const aborted = await store.abortedVersions(table.id);
+    const aborted = await store.history.abortedList(table);
     const scope = { columns, excludeVersions: aborted, ...(afterVersion === undefined ? {} : { afterVersion }) };
-    if (!(await store.anyPending(table, scope))) {
-      await store.markClean(table.id, mark);
+    if (!(await store.pending.any(table, scope))) {
+      await store.pending.markClean(table, mark);
       continue;
     }
     // live jobs first, then pending rows: a job finishing in between has written its cells already
@@ -81,7 +81,7 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
         if ((d?.kind === 'stage' || d?.kind === 'iterate') && d.pipeline === pipeline && d.table === table.name) live.push({ lo: d.lo, hi: d.hi });
       }
     }
-    const todo = await store.uncoveredPending(table, {
+    const todo = await store.pending.uncovered(table, {
       ...scope,
       size: engine.config.batchSize,
       covered: live,

@@ -13,10 +13,25 @@ export interface RowSelector {
   vMin?: number;
 }
 
+/** A computed cell's state: pending (not computed yet), ok (a value) or error. */
+export type CellState = 'pending' | 'ok' | 'error';
+
+/** A live row of a batch, as read for computing: the row version read, its inputs' values and its cells' states. */
 export interface BatchRow {
-  _rowid: number;
-  _v_min: number;
-  [column: string]: unknown;
+  rowid: number;
+  /** the version that wrote this row version: cells are written back into it, never into a newer one */
+  vMin: number;
+  /** every column the batch's columns read, and the columns themselves, by name (a view's inherited ones too) */
+  values: Record<string, unknown>;
+  /** the state of each computed column among them */
+  cells: Record<string, CellState>;
+}
+
+/** Cell outcomes of one row version (see writeCells). */
+export interface CellWrite {
+  rowid: number;
+  vMin: number;
+  cells: Record<string, CellResult>;
 }
 
 /** A computed cell's outcome. */
@@ -54,8 +69,15 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
       ORDER BY t0._rowid`,
     sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
   );
-  return rows;
+  return rows.map((r) => ({
+    rowid: r._rowid,
+    vMin: r._v_min,
+    values: Object.fromEntries(read.map((n) => [n, r[n]])),
+    cells: Object.fromEntries(computed.map((n) => [n, cellState(r[statusCol(n)])])),
+  }));
 }
+
+const cellState = (status: unknown): CellState => (status === CELL_OK ? 'ok' : status === CELL_ERROR ? 'error' : 'pending');
 
 /**
  * Write computed cells back. Keyed by (_rowid, _v_min), so a stale job writes into the row version
@@ -63,12 +85,7 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
  * which cells they carry (a value, an error, nothing) and each group is one UPDATE setting only
  * those cells' physical columns, from typed arrays (a batch of plain values is one statement).
  */
-export async function writeCells(
-  db: pg.Pool | pg.PoolClient,
-  table: CatalogTable,
-  columns: string[],
-  results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>,
-): Promise<void> {
+export async function writeCells(db: pg.Pool | pg.PoolClient, table: CatalogTable, columns: string[], results: CellWrite[]): Promise<void> {
   const cols = columns.map((n) => table.columns.find((c) => c.name === n)!);
   const groups = new Map<string, typeof results>();
   for (const r of results) {
@@ -101,15 +118,10 @@ export async function writeCells(
 }
 
 /** One UPDATE of the rows' versions, setting each target column from its values. */
-async function updateByRowVersion(
-  db: pg.Pool | pg.PoolClient,
-  table: CatalogTable,
-  rows: Array<{ _rowid: number; _v_min: number }>,
-  targets: ParamColumn[],
-): Promise<void> {
+async function updateByRowVersion(db: pg.Pool | pg.PoolClient, table: CatalogTable, rows: CellWrite[], targets: ParamColumn[]): Promise<void> {
   const sets = targets.map((t) => `${ident(t.name)} = x.${ident(t.name)}`).join(', ');
   const from = recordset(
-    [{ name: '_rowid', type: 'bigint', values: rows.map((r) => r._rowid) }, { name: '_v_min', type: 'int', values: rows.map((r) => r._v_min) }, ...targets],
+    [{ name: '_rowid', type: 'bigint', values: rows.map((r) => r.rowid) }, { name: '_v_min', type: 'int', values: rows.map((r) => r.vMin) }, ...targets],
     'x',
   );
   await db.query(`UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE t._rowid = x._rowid AND t._v_min = x._v_min`, from.params);
@@ -133,6 +145,15 @@ export async function resetCells(db: pg.PoolClient, table: CatalogTable, columns
   if (!columns.length) return;
   const sets = columns.flatMap((n) => [n, statusCol(n), errTypeCol(n), errMsgCol(n)].map((p) => `${ident(p)} = NULL`));
   await db.query(`UPDATE ${table.physical} SET ${sets.join(', ')} WHERE _v_max IS NULL`);
+}
+
+/** Pending cells among live rows, leaving out rows of the `aborted` versions. */
+export async function pendingCells(db: pg.Pool, table: CatalogTable, aborted: number[]): Promise<number> {
+  const computed = table.columns.filter((c) => c.computed);
+  if (!computed.length) return 0;
+  const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
+  const { rows } = await db.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min <> ALL($1::int[])`, [aborted]);
+  return Number(rows[0].n);
 }
 
 /** Rowid ranges of at most `size` live rows that have a pending cell in `columns` (for backfills and reconcile). */

@@ -91,6 +91,12 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         amount bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (table_id, column_name, counter)
       );
+      -- answered model calls, keyed by model + parameters + input content hash (see response-cache.ts)
+      CREATE TABLE IF NOT EXISTS ${s}.response_cache (
+        key text PRIMARY KEY,
+        value jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
       -- the version at which the periodic reconcile last found a table with no pending cell
       CREATE TABLE IF NOT EXISTS ${s}.reconciled (
         table_id int PRIMARY KEY REFERENCES ${s}.tables(id) ON DELETE CASCADE,

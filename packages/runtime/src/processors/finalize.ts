@@ -3,7 +3,7 @@ import { isExportStuck } from '@tessera/connectors';
 import type { Store, CatalogTable } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
-import { shipChanges, shipFull, versionInfo, type Shipped } from '../exports/ship';
+import { shipChanges, shipFull, type Shipped } from '../exports/ship';
 
 export interface FinalizeResult {
   version: number;
@@ -69,10 +69,10 @@ async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, j
   let shipped: Shipped = { upserted: 0, deleted: 0, held: 0 };
   let full = false;
   let seq = 0;
-  await deps.store.shipExport(table.id, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
+  await deps.store.exports.ship(table, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
     seq = ship.seq;
     // a version whose record is gone (reverted) leaves nothing to diff against: ship in full
-    const v = job.full || ship.needsFull ? undefined : await versionInfo(deps.store, table, job.version);
+    const v = job.full || ship.needsFull ? undefined : await deps.store.history.change(table, job.version);
     full = !v;
     shipped = v ? await shipChanges(deps.store, table, ex, job.version, v, ship.seq) : await shipFull(deps.store, table, ex, ship.seq);
     return { full, held: shipped.held };
