@@ -82,3 +82,10 @@ export async function spawnWorker(env: Record<string, string>, args: string[] = 
     },
   };
 }
+
+/** `n` worker processes with the same environment, started together. */
+export const spawnWorkers = (n: number, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess[]> =>
+  Promise.all(Array.from({ length: n }, () => spawnWorker(env, args)));
+
+/** SIGTERM every worker still running and wait for all to exit; resolves with their exit codes (null: killed by a signal). */
+export const stopWorkers = (workers: WorkerProcess[]): Promise<Array<number | null>> => Promise.all(workers.map((w) => w.stop()));

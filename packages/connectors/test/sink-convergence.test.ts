@@ -7,6 +7,7 @@ import { t, type ExportRow, type ExportSchema } from '@tessera/core';
 import * as lancedbApi from '@lancedb/lancedb';
 import { postgres, mysql as mysqlSink, parquetFiles, lancedb, isExportStuck, ExportSchemaMismatch } from '@tessera/connectors';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
+import { MYSQL_URL as MY_URL, PG_URL } from '../../../test/support/services';
 
 /**
  * What full ships and pipeline changes need from the sinks: `retain` deletes every row whose key is
@@ -14,8 +15,6 @@ import { chunkRows, chunkSchema, uniqueName } from './support/schema';
  * unexported one dropped only when asked, and a table it may not alter gives a message saying what
  * to run (an error the runtime shows as a stuck export).
  */
-const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const MY_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const schemaName = uniqueName('conv_sink');
 const myTable = uniqueName('conv_sink');
 let admin: pg.Client;
