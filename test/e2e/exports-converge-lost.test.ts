@@ -2,7 +2,7 @@ import path from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { startHarness } from '../support/harness';
-import { freePort, startTcpProxy } from '../../packages/connectors/test/support/tcp-proxy';
+import { freePort, startTcpProxy } from '../support/tcp-proxy';
 
 /**
  * Exports whose finalize job is gone still converge, with nobody running anything by hand: a
