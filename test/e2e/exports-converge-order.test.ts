@@ -50,7 +50,7 @@ afterAll(async () => {
   await my.query(`DROP TABLE IF EXISTS \`${myTable}\``);
   await my.end();
   await rm(dir, { recursive: true, force: true });
-});
+}, 600_000);
 
 const settle = () => settleAll(h.engine, 'converging');
 const COLS = ['id', 'body', 'stars', 'shout'];
