@@ -12,6 +12,8 @@ export { sniffMedia, isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia 
 export type * from './export/sink';
 export type * from './pipeline/pipeline-def';
 export * from './pipeline/define-pipeline';
+export type * from './pipeline/table-handle';
+export type * from './pipeline/row-types';
 export * from './planner/plan';
 export { checkExpr } from './planner/resolve-type';
 export * from './limiter/rate-gate';
