@@ -60,8 +60,11 @@ export interface TableMembers<S extends TableShape> {
   col<N extends keyof S['columns'] & string>(name: N): S['columns'][N];
   /** the pipeline the table belongs to (what a typed client writes to) */
   readonly '~pipeline': string;
-  /** types only, never set: the shape, and the rows a typed client reads and writes */
-  readonly '~shape'?: S;
+  /**
+   * Types only, never set: the shape (invariant, so that a table before and after a `compute` keeps
+   * two types, and a handle that may be either is their union), and the rows typed clients use.
+   */
+  readonly '~shape'?: (shape: S) => S;
   readonly '~rows'?: TableRows<S>;
 }
 
@@ -72,14 +75,20 @@ export type TableHandle<S extends TableShape = TableShape> = TableMembers<S> & S
 export interface AnyTableHandle {
   readonly name: string;
   readonly '~pipeline': string;
-  readonly '~shape'?: TableShape;
+  readonly '~shape'?: (shape: never) => TableShape;
 }
 
-/** The shape of a handle. */
-export type ShapeOf<H> = H extends { readonly '~shape'?: infer S } ? (S extends TableShape ? S : never) : never;
+/** The shape of a handle (any shape for an untyped one). */
+export type ShapeOf<H> = 0 extends 1 & H
+  ? TableShape
+  : H extends { readonly '~shape'?: (shape: never) => infer S }
+    ? S extends TableShape
+      ? S
+      : never
+    : never;
 
-/** Column names of a handle. */
-export type ColumnName<H> = keyof ShapeOf<H>['columns'] & string;
+/** Column names of a handle (of any of them, for a handle that is one of several tables: `a | b`). */
+export type ColumnName<H> = H extends unknown ? keyof ShapeOf<H>['columns'] & string : never;
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
