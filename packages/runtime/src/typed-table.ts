@@ -46,14 +46,21 @@ export type TypedTable<H> = RowsOf<H>['kind'] extends 'view' ? ViewClient<RowsOf
 export function typedTable<H extends AnyTableHandle>(engine: Engine, handle: H): TypedTable<H> {
   const pipeline = handle['~pipeline'];
   const table = handle.name;
-  const client: TableClient<TableRows<any>> = {
+  const client: TableClient<{ kind: 'table'; insert: Row; update: Row; key: Row; select: Row }> = {
     pipeline,
     table,
-    insert: (rows, opts) => engine.insert(pipeline, table, rows as Row[], opts),
-    update: (rows, opts) => engine.update(pipeline, table, rows as Row[], opts),
-    upsert: (rows, opts) => engine.upsert(pipeline, table, rows as Row[], opts),
-    delete: (keys, opts) => engine.delete(pipeline, table, keys as Row[], opts),
-    select: (opts) => engine.store.select(pipeline, table, opts as SelectOptions) as Promise<never>,
+    insert: (rows, opts) => engine.insert(pipeline, table, rows, opts),
+    update: (rows, opts) => engine.update(pipeline, table, rows, opts),
+    upsert: (rows, opts) => engine.upsert(pipeline, table, rows, opts),
+    delete: (keys, opts) => engine.delete(pipeline, table, keys, opts),
+    // rows as the store reads them; their type (the columns asked for) is the signature's
+    select: ({ columns, orderBy, ...opts } = {}) =>
+      engine.store.select(pipeline, table, {
+        ...opts,
+        ...(columns ? { columns: [...columns] } : {}),
+        ...(orderBy ? { orderBy: [...orderBy] } : {}),
+      }) as Promise<never>,
   };
-  return client as TypedTable<H>;
+  // the rows' types are the handle's; at run time they are the rows the string API takes
+  return client as unknown as TypedTable<H>;
 }

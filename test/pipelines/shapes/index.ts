@@ -120,6 +120,7 @@ export function shapesPipeline(variant: { extraColumn?: boolean; dropTagged?: bo
     if (!variant.dropTagged) items.compute('tagged', describe(items.meta.at('tag'), items.n));
     items.compute('ratio', checkedRatio(items.n), { onError: 'ignore' });
     if (variant.extraColumn) items.compute('text_len', strLen(items.text));
+    return { items }; // for typed clients: engine.table(shapes.items)
   });
 }
 
