@@ -1,4 +1,5 @@
 export * from './errors';
+export { redact, type RedactOptions } from './redact';
 export { checkName, checkPipelineName } from './names';
 export * from './types/column-type';
 export { validateValue } from './types/validate-value';

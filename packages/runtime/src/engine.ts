@@ -1,6 +1,6 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { planPipeline, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { planPipeline, redact, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import {
   Store,
   iterationColumns,
@@ -374,15 +374,4 @@ export async function connectRedis(url: string): Promise<Redis> {
     );
   }
   return redis;
-}
-
-/** A URL with its password removed, for messages and logs. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
-  }
 }

@@ -1,6 +1,16 @@
 import { DelayedError, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, TransientError, planPipeline, type PipelineDef, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
+import {
+  categoryOf,
+  codeOf,
+  isTransient,
+  planPipeline,
+  type RateLimitedError,
+  type PipelineDef,
+  type UdfContext,
+  type MediaContext,
+  type ResponseCache,
+} from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
@@ -60,8 +70,6 @@ function queuesOfCode(def: PipelineDef): string[] {
     return []; // a definition that does not plan is refused at apply, with its message
   }
 }
-
-const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
 
 /** A set of BullMQ workers, one per queue, sharing one engine. */
 export class WorkerPool {
@@ -158,7 +166,7 @@ export class WorkerPool {
           opts.events?.completed?.(name, job, result, Date.now() - started);
           return result;
         } catch (e) {
-          if ((e instanceof RateLimitedError || (e as Error)?.name === 'RateLimitedError') && token) {
+          if (codeOf(e) === 'E_RATE_LIMITED' && token) {
             // The stage has written the cells it computed. The job waits in the delayed set, not in a
             // worker slot, and comes back without spending an attempt (moveToDelayed skips the attempt
             // count); other jobs of the queue carry on meanwhile.
@@ -168,7 +176,7 @@ export class WorkerPool {
             throw new DelayedError();
           }
           if (e instanceof DelayedError) throw e;
-          if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          if (categoryOf(e) === 'skew') throw new UnrecoverableError((e as Error).message);
           // a stage that failed transiently after writing cells made progress: progress does not cost
           // an attempt (a 300-row model job under 20% failures finishes); only runs that wrote nothing do
           if (job.data?.kind === 'stage' && isTransient(e) && cellsWrittenBefore(e) > 0 && token) {

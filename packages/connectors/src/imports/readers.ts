@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { parseCsv } from './csv-parser';
+import { csvHeader, csvObjects, parseCsv } from './csv-parser';
 import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
 /** A file as raw records (column name -> value) in batches, before type checks. */
@@ -168,9 +168,6 @@ export function jsonlReader(file: string, maxLineBytes = maxLineBytesFromEnv()):
   };
 }
 
-/** Header names, without the byte-order mark spreadsheet programs put first. */
-const headerNames = (rec: Array<string | null>): string[] => rec.map((h, i) => (i === 0 ? (h ?? '').replace(/^\uFEFF/, '') : (h ?? '')));
-
 export function csvReader(file: string): RawBatches {
   let header: string[] | undefined;
   const records = () => parseCsv(createReadStream(file, 'utf8'));
@@ -180,19 +177,14 @@ export function csvReader(file: string): RawBatches {
         const it = records();
         const first = await it.next();
         await it.return(undefined);
-        header = first.done ? [] : headerNames(first.value);
+        header = first.done ? [] : csvHeader(first.value);
       }
       return header;
     },
     async *batches(size) {
-      let names: string[] | undefined;
       let out: Array<Record<string, unknown>> = [];
-      for await (const rec of records()) {
-        if (!names) {
-          names = headerNames(rec);
-          continue;
-        }
-        out.push(Object.fromEntries(names.map((n, i) => [n, rec[i] ?? null])));
+      for await (const obj of csvObjects(createReadStream(file, 'utf8'))) {
+        out.push(obj);
         if (out.length >= size) {
           yield out;
           out = [];

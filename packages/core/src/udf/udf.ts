@@ -1,6 +1,7 @@
 import { ColumnType, isMediaKind, type Kind } from '../types/column-type';
 import { isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from '../media/generated-media';
 import { Expr, type ExprNode } from '../expr/expr';
+import { isTransient } from '../errors';
 import type { MediaContext } from '../media/media-store';
 import type { RateGate } from '../limiter/rate-gate';
 import type { CacheMode, ResponseCache } from './response-cache';
@@ -133,7 +134,7 @@ function withMediaWrites<P extends readonly ColumnType[], R extends ColumnType>(
                   try {
                     return (await store(r, ctx)) as ResultOf<R>;
                   } catch (e) {
-                    if ((e as Error)?.name === 'TransientError') throw e;
+                    if (isTransient(e)) throw e;
                     return e instanceof Error ? e : new Error(String(e));
                   }
                 }),

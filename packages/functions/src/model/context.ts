@@ -1,4 +1,5 @@
 import type { CacheMode, RateKey, UdfContext } from '@tessera/core';
+import { keyHash } from './secrets';
 
 /**
  * What model UDFs read from their context: core's UdfContext, whose `cache` (the worker's, else the
@@ -29,6 +30,11 @@ export interface ModelLimits {
 }
 
 export type ModelRateKey = RateKey & { limits?: ModelLimits };
+
+/** The rate-limit bucket of a model's calls: provider, model, a hash of the key (never the key), declared limits. */
+export function rateKeyOf(provider: string, model: string, secret: string | undefined, limits: ModelLimits | undefined): ModelRateKey {
+  return { provider, model, ...(secret ? { keyHash: keyHash(secret) } : {}), ...(limits ? { limits } : {}) };
+}
 
 /**
  * Counters model UDFs report through ctx.usage: requests made, tokens the responses reported, 429s

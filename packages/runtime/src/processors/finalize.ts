@@ -1,4 +1,4 @@
-import type { ExportDef } from '@tessera/core';
+import { isTransient, type ExportDef } from '@tessera/core';
 import { isExportStuck } from '@tessera/connectors';
 import type { Store, CatalogTable } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
@@ -61,7 +61,7 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
     await deps.enqueueDerived(job.pipeline, job.derived);
     result.derived = job.derived.length;
   }
-  if (failures.length) throw failures.find((f) => f.name !== 'TransientError') ?? failures[0];
+  if (failures.length) throw failures.find((f) => !isTransient(f)) ?? failures[0];
   return result;
 }
 

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
+import { codeOf, evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
 import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
@@ -131,7 +131,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       });
       if (stop.error) {
         // counted with the column whose job goes back to its queue to wait for the rate limiter
-        if (stop.error.name === 'RateLimitedError') usage.set(`${col.name}\0limiterRequeues`, 1);
+        if (codeOf(stop.error) === 'E_RATE_LIMITED') usage.set(`${col.name}\0limiterRequeues`, 1);
         break;
       }
     }
