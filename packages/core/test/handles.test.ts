@@ -1,4 +1,4 @@
-import { t, defineUdf, definePipeline, planPipeline, PipelineDefinitionError } from '@tessera/core';
+import { t, defineUdf, definePipeline, planPipeline, ConfigError, PipelineDefinitionError } from '@tessera/core';
 
 /** What a pipeline written in plain JS hands over: no compile-time check. */
 const untyped = (e: unknown) => e as never;
@@ -53,13 +53,14 @@ describe('table handles', () => {
   });
 
   test('a table handed to a UDF where a column is wanted (plain JS using compute as it once returned) fails naming both', () => {
-    expect(() =>
+    const build = () =>
       definePipeline('docs', (p) => {
         const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
         const loud = docs.compute('loud', upper(docs.text));
         docs.compute('size', len(untyped(loud)));
-      }),
-    ).toThrow('len: argument 1 is the table docs, not a column; pass one of its columns (table.<column>)');
+      });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow('len: argument 1 is the table docs, not a column; pass one of its columns (table.<column>)');
   });
 
   test('compute given a UDF itself, not a call of it, is refused as before', () => {

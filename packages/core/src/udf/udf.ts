@@ -1,7 +1,7 @@
 import { ColumnType, isMediaKind, type Kind } from '../types/column-type';
 import { isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from '../media/generated-media';
 import { Expr, type ExprNode } from '../expr/expr';
-import { isTransient } from '../errors';
+import { ConfigError, isTransient } from '../errors';
 import type { MediaContext } from '../media/media-store';
 import type { RateGate } from '../limiter/rate-gate';
 import type { CacheMode, ResponseCache } from './response-cache';
@@ -91,7 +91,7 @@ export function defineUdf<const P extends readonly ColumnType[], R extends Colum
     const nodes: ExprNode[] = args.map((a, i) => {
       // compute() returns the table: a JS caller may hand it on where the new column was meant
       if (a && typeof a === 'object' && '~pipeline' in a)
-        throw new Error(
+        throw new ConfigError(
           `${spec.name}: argument ${i + 1} is the table ${(a as { name?: string }).name}, not a column; pass one of its columns (table.<column>)`,
         );
       if (a instanceof Expr) {
