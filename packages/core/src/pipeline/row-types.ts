@@ -1,6 +1,6 @@
 import type { ColumnType } from '../types/column-type';
 import type { ColumnRef } from '../expr/expr';
-import type { Schema, TableShape } from './table-handle';
+import type { Schema, Simplify, TableShape } from './table-handle';
 
 /**
  * The rows a typed client reads and writes, inferred from the pipeline's declaration: a misspelled
@@ -12,7 +12,6 @@ export type WriteValue<C> = C extends ColumnType<'timestamp', infer T, any> ? T 
 
 type KeyNames<W extends Schema> = { [C in keyof W]: W[C] extends ColumnType<any, any, 'key'> ? C : never }[keyof W];
 type RequiredNames<W extends Schema> = { [C in keyof W]: W[C] extends ColumnType<any, any, 'key' | 'required'> ? C : never }[keyof W];
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** An inserted row: the key and every non-nullable column; nullable ones may be left out. */
 export type InsertRow<W extends Schema> = Simplify<

@@ -90,7 +90,8 @@ export type ShapeOf<H> = 0 extends 1 & H
 /** Column names of a handle (of any of them, for a handle that is one of several tables: `a | b`). */
 export type ColumnName<H> = H extends unknown ? keyof ShapeOf<H>['columns'] & string : never;
 
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** An object type written out flat (as hovers and messages show it). */
+export type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** A table as `p.table(name, schema)` declares it. */
 export type TableShapeOf<N extends string, S extends Schema> = {
