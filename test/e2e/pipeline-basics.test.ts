@@ -1,12 +1,10 @@
-import { startHarness, makeItems } from '../support/harness';
+import { makeItems, runPipeline, type Harness } from '../support/harness';
 import shapes from '../pipelines/shapes/index';
 
 describe('a pipeline applied, fed and computed by in-process workers', () => {
-  let h: Awaited<ReturnType<typeof startHarness>>;
+  let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.engine.apply(h.def);
-    await h.startWorkers();
+    h = await runPipeline();
   });
   afterAll(() => h.close());
 

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRows } from '../src/read-rows';
+import { tempDir } from '../../../test/support/temp-dir';
 
-const dir = mkdtempSync(join(tmpdir(), 'tessera-read-rows-'));
+const dir = tempDir('tessera-read-rows-');
 
 test('insert reads CSV as import does: `""` is the empty string, an empty field is null', async () => {
   const file = join(dir, 'rows.csv');

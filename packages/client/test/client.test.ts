@@ -4,16 +4,14 @@
  * a repeated requestId applies once, upsert inserts and updates.
  */
 import { TesseraClient } from '@tessera/client';
-import { makeItems, startHarness } from '../../../test/support/harness';
+import { makeItems, runPipeline, type Harness } from '../../../test/support/harness';
 import shapes from '../../../test/pipelines/shapes/index';
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let client: TesseraClient;
 
 beforeAll(async () => {
-  h = await startHarness();
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline();
   client = new TesseraClient({ redisUrl: h.cfg.redisUrl, prefix: h.cfg.queuePrefix });
 }, 120_000);
 

@@ -261,6 +261,10 @@ export class Engine {
     const iterations = selectIterations(table, opts.columns);
     const all = [...stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
+    // a revert hands its version number to the next write: the commit time keeps the jobs of the two
+    // apart (a job id BullMQ still holds would swallow the new one), and the same for a re-enqueue
+    const stamp = opts.tag ? undefined : await this.store.versionStamp(table.id, version);
+    const tag = opts.tag ?? (stamp ? `at${stamp}` : undefined);
     // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
       buildVersionFlow(
@@ -271,7 +275,7 @@ export class Engine {
           stages,
           iterations,
           batches,
-          ...(opts.tag ? { tag: opts.tag } : {}),
+          ...(tag ? { tag } : {}),
           ...(opts.full ? { full: true } : {}),
           ...(opts.sinks?.length ? { sinks: opts.sinks } : {}),
           ...(opts.derived?.length ? { derived: opts.derived } : {}),

@@ -2,6 +2,7 @@ import { definePipeline, defineUdf, t } from '@tessera/core';
 import { openai } from '@tessera/functions';
 import { stringSplitter } from '@tessera/iterators';
 import { postgres, parquetFiles } from '@tessera/connectors';
+import { openaiTestUrl, PG_URL } from '../../support/services';
 
 /**
  * The chaos harness's pipeline (test/support/chaos): a batched column and a chain on it, a model
@@ -23,7 +24,7 @@ const shout = defineUdf({ name: 'chaos_shout', version: '1', params: [t.string()
 export const chaosPipeline = (upperVersion: string) =>
   definePipeline('chaos', (p) => {
     const upper = upperOf(upperVersion);
-    const url = process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1';
+    const url = openaiTestUrl();
     const items = p
       .table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() })
       .compute('upper', (i) => upper(i.text))
@@ -35,7 +36,7 @@ export const chaosPipeline = (upperVersion: string) =>
     p.export(
       items,
       postgres({
-        url: process.env.CHAOS_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        url: process.env.CHAOS_CUSTOMER_URL ?? PG_URL,
         schema: process.env.CHAOS_CUSTOMER_SCHEMA ?? 'chaos',
         table: 'items',
         create: true,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { definePipeline, defineUdf, t, TransientError, type ColumnName } from '@tessera/core';
 import { postgres, mysql, parquetFiles } from '@tessera/connectors';
 import { length } from '@tessera/functions';
+import { MYSQL_URL, PG_URL } from '../../support/services';
 
 /**
  * A table exported to "the customer's" Postgres and MariaDB and to Parquet files, named by the test
@@ -25,8 +26,8 @@ const gatedUpper = defineUdf({
 });
 
 export function convergingPipeline(variant: 'base' | 'more' | 'less' = 'base') {
-  const pgUrl = process.env.CONVERGE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const myUrl = process.env.CONVERGE_MY_URL ?? 'mysql://root@127.0.0.1:3306/test';
+  const pgUrl = process.env.CONVERGE_PG_URL ?? PG_URL;
+  const myUrl = process.env.CONVERGE_MY_URL ?? MYSQL_URL;
   const schema = process.env.CONVERGE_PG_SCHEMA ?? 'converge';
   const prefix = process.env.CONVERGE_MY_PREFIX ?? 'converge';
   const dir = process.env.CONVERGE_DIR ?? '/tmp/tessera-converge';

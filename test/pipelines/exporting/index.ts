@@ -1,12 +1,13 @@
 import { definePipeline, t } from '@tessera/core';
 import { postgres, parquetFiles, lancedb } from '@tessera/connectors';
 import { upper, localEmbedding } from '@tessera/functions';
+import { PG_URL } from '../../support/services';
 
 /**
  * A table exported to "the customer's" Postgres (a schema of the test database), to Parquet files
  * and to a LanceDB dataset beside them, all named by the test through the environment.
  */
-const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? PG_URL;
 const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
 const filesDir = process.env.TESSERA_TEST_EXPORT_DIR ?? '/tmp/tessera-export';
 

@@ -3,6 +3,7 @@ import { definePipeline, defineUdf, t } from '@tessera/core';
 import { postgres } from '@tessera/connectors';
 import { documentSplitter } from '@tessera/iterators';
 import { z } from 'zod';
+import { PG_URL } from '../../support/services';
 
 /**
  * What a hostile producer aims at (test/security): a document column read by a UDF and split
@@ -10,7 +11,7 @@ import { z } from 'zod';
  * up in the customer's table, so the media policy is all that stands between a producer and the
  * worker's files and network.
  */
-const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? PG_URL;
 const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
 
 /** The document's text, as it is (NUL bytes included: storing them is refused, per cell). */

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
+import { countCall as count } from '../../support/call-counter';
 
 /**
  * The test pipeline: a chain (upper -> shout -> shoutLen) and a diamond (upper and words both read
@@ -8,11 +8,7 @@ import { definePipeline, defineUdf, t, CellInputError } from '@tessera/core';
  * Every UDF call is counted in Redis (when TESSERA_TEST_COUNTER names a hash) so tests can check
  * that each cell was computed exactly once across worker processes.
  */
-const counterKey = process.env.TESSERA_TEST_COUNTER;
-const redis = counterKey ? new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true }) : null;
-const count = async (udf: string, n = 1) => {
-  if (redis && n > 0) await redis.hincrby(counterKey!, udf, n);
-};
+
 /** per-call delay, so tests can kill a worker while it is mid-run */
 const delayMs = Number(process.env.TESSERA_TEST_UDF_DELAY_MS ?? 0);
 const pause = () => (delayMs ? new Promise((r) => setTimeout(r, delayMs)) : undefined);

@@ -1,9 +1,10 @@
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { definePipeline, defineUdf, t } from '@tessera/core';
 import { documentSplitter, frameIterator, audioSplitter, stringSplitter, tileIterator } from '@tessera/iterators';
 import { postgres } from '@tessera/connectors';
 import { upper, length } from '@tessera/functions';
+import { countCall as count } from '../../support/call-counter';
+import { PG_URL } from '../../support/services';
 
 /**
  * Views end to end: documents split into chunks (with a computed column over each chunk and one
@@ -11,14 +12,6 @@ import { upper, length } from '@tessera/functions';
  * frames, audio into segments. Chunks are exported to "the customer's" Postgres. UDF calls are
  * counted in Redis (TESSERA_TEST_COUNTER) so tests can check each cell was computed once.
  */
-let redis: Redis | undefined;
-const count = async (udf: string, n = 1) => {
-  // read when called: a test sets the key after importing this module
-  const key = process.env.TESSERA_TEST_COUNTER;
-  if (!key || n <= 0) return;
-  redis ??= new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
-  await redis.hincrby(key, udf, n);
-};
 
 export const tag = defineUdf({
   name: 'tag',
@@ -58,7 +51,7 @@ export const frameSecond = defineUdf({
  * view (backfilled), a view added over a table with rows, and the frame rate changed.
  */
 export function viewsPipeline(next = false, fps = 2) {
-  const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? PG_URL;
   const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
   const frameDestination = process.env.TESSERA_TEST_FRAME_DESTINATION;
   return definePipeline('views', (p) => {
