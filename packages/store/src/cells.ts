@@ -4,6 +4,7 @@ import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR } 
 import type { CatalogTable } from './catalog';
 import { relationOf } from './relation';
 import { recordset, type ParamColumn } from './recordset';
+import { isRetryableConflict } from './db';
 
 /** Which rows a job covers: a rowid range, optionally only the row versions one table version wrote. */
 export interface RowSelector {
@@ -124,7 +125,19 @@ async function updateByRowVersion(db: pg.Pool | pg.PoolClient, table: CatalogTab
     [{ name: '_rowid', type: 'bigint', values: rows.map((r) => r.rowid) }, { name: '_v_min', type: 'int', values: rows.map((r) => r.vMin) }, ...targets],
     'x',
   );
-  await db.query(`UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE t._rowid = x._rowid AND t._v_min = x._v_min`, from.params);
+  const sql = `UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE t._rowid = x._rowid AND t._v_min = x._v_min`;
+  // one statement on its own (a pool, not a transaction's client): after a deadlock Postgres rolled
+  // it back, so it is run again; in a transaction, the transaction is (withTx)
+  const own = 'totalCount' in db;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.query(sql, from.params);
+      return;
+    } catch (e) {
+      if (!own || !isRetryableConflict(e) || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 20 * attempt * (1 + Math.random())));
+    }
+  }
 }
 
 /** Reset failed cells of `columns` (and their dependents) to pending, for `recompute --errors-only`. */

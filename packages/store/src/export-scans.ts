@@ -8,10 +8,12 @@ export type ExportRow = Record<string, unknown>;
 
 const CHUNK = 2000;
 
-/** Which live rows a scan reads: every one, or only the row versions one table version wrote. */
+/** Which live rows a scan reads: every one, or only the row versions one table version wrote, or only rows in rowid ranges. */
 export interface LiveScope {
   /** only rows written by this version (an insert, update or upsert); all live rows when absent */
   writtenBy?: number;
+  /** only rows in these rowid ranges (what a reconcile computed) */
+  ranges?: Array<{ lo: number; hi: number }>;
 }
 
 /**
@@ -86,7 +88,12 @@ export class ExportScans {
   }
 }
 
-const live = (scope: LiveScope) => (scope.writtenBy === undefined ? 't0._v_max IS NULL' : `t0._v_min = ${Number(scope.writtenBy)} AND t0._v_max IS NULL`);
+function live(scope: LiveScope): string {
+  const where = ['t0._v_max IS NULL'];
+  if (scope.writtenBy !== undefined) where.push(`t0._v_min = ${Number(scope.writtenBy)}`);
+  if (scope.ranges) where.push(`(${scope.ranges.map((r) => `t0._rowid BETWEEN ${Number(r.lo)} AND ${Number(r.hi)}`).join(' OR ') || 'false'})`);
+  return where.join(' AND ');
+}
 
 /** SQL that is true when every computed cell among `columns` has a value or an error (none pending). */
 function completeCondition(table: CatalogTable, columns: string[]): string {

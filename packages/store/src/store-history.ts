@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ident } from './sql';
 import type { CatalogTable } from './catalog';
+import { markShipped, unshippedVersions } from './pending';
 
 /** What a version did, as its exports need to know: its kind and how many rows it deleted. */
 export interface VersionChange {
@@ -69,5 +70,24 @@ export class History {
       versions,
     ]);
     return rows.map((r) => r.version);
+  }
+
+  /** A version's finalize shipped it (see unshipped). */
+  shipped(table: CatalogTable, version: number): Promise<void> {
+    return markShipped(this.pool, this.schema, table.id, version);
+  }
+
+  /** Versions older than `olderThanMs` that no finalize has shipped yet. */
+  unshipped(table: CatalogTable, olderThanMs: number): Promise<number[]> {
+    return unshippedVersions(this.pool, this.schema, table.id, olderThanMs);
+  }
+
+  /** When a version was committed, in microseconds: tells apart two versions with one number (a revert hands its number to the next write). */
+  async stamp(table: CatalogTable, version: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS stamp FROM ${this.v} WHERE table_id = $1 AND version = $2`,
+      [table.id, version],
+    );
+    return rows[0]?.stamp;
   }
 }

@@ -1,5 +1,5 @@
 import type { ExportDef, ExportSchema } from '@tessera/core';
-import { visibleColumn, type Store, type CatalogTable, type VersionChange } from '@tessera/store';
+import { visibleColumn, type Store, type CatalogTable, type LiveScope, type VersionChange } from '@tessera/store';
 
 export interface Shipped {
   upserted: number;
@@ -25,7 +25,7 @@ export async function shipChanges(store: Store, table: CatalogTable, ex: ExportD
   }
   if (v.kind !== 'delete') {
     const writtenBy = ['insert', 'update', 'upsert'].includes(v.kind) ? version : undefined;
-    await upsertComplete(store, table, ex, schema, writtenBy, seq, out);
+    await upsertComplete(store, table, ex, schema, writtenBy === undefined ? {} : { writtenBy }, seq, out);
   }
   return out;
 }
@@ -45,7 +45,7 @@ export async function shipFull(store: Store, table: CatalogTable, ex: ExportDef,
       out.deleted += keys.length;
     }
   }
-  await upsertComplete(store, table, ex, schema, undefined, seq, out);
+  await upsertComplete(store, table, ex, schema, {}, seq, out);
   if (ex.propagateDeletes && ex.sink.retain) {
     // every live key, held rows' too: the target keeps their last shipped values until they are complete
     out.deleted += (await ex.sink.retain(schema, store.exports.liveKeys(table, ex.key), { version: seq })) ?? 0;
@@ -53,17 +53,29 @@ export async function shipFull(store: Store, table: CatalogTable, ex: ExportDef,
   return out;
 }
 
-/** Upsert the live rows (all, or those `writtenBy` wrote) whose exported cells are all computed; count the others as held. */
+/**
+ * Ship the live rows in these rowid ranges, complete ones (a reconcile computed their pending
+ * cells: the rows earlier ships held back), without re-shipping the rest of the table.
+ */
+export async function shipRows(store: Store, table: CatalogTable, ex: ExportDef, ranges: Array<{ lo: number; hi: number }>, seq: number): Promise<Shipped> {
+  const schema = exportSchema(table, ex);
+  await ex.sink.prepare(schema);
+  const out: Shipped = { upserted: 0, deleted: 0, held: 0 };
+  if (!ranges.length) return out;
+  await upsertComplete(store, table, ex, schema, { ranges }, seq, out);
+  return out;
+}
+
+/** Upsert the live rows in `scope` whose exported cells are all computed; count the others as held. */
 async function upsertComplete(
   store: Store,
   table: CatalogTable,
   ex: ExportDef,
   schema: ExportSchema,
-  writtenBy: number | undefined,
+  scope: LiveScope,
   seq: number,
   out: Shipped,
 ): Promise<void> {
-  const scope = writtenBy === undefined ? {} : { writtenBy };
   const columns = schema.columns.map((c) => c.name);
   for await (const rows of store.exports.rows(table, columns, ex.columns, scope)) {
     await ex.sink.upsert(schema, rows, { version: seq });
