@@ -42,7 +42,7 @@ beforeAll(async () => {
   await h.engine.apply(base);
   // two real worker processes: the ships of one export are ordered across processes, not only in one
   workers = await Promise.all([spawnWorker(h.cfg.env), spawnWorker(h.cfg.env)]);
-});
+}, 900_000); // worker processes start slowly on a loaded machine (spawnWorker's own timeout follows the load)
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await h.close();
@@ -51,7 +51,7 @@ afterAll(async () => {
   await my.query(`DROP TABLE IF EXISTS \`${myTable}\``);
   await my.end();
   await rm(dir, { recursive: true, force: true });
-});
+}, 600_000);
 
 const settle = () => settleAll(h.engine, 'converging');
 const COLS = ['id', 'body', 'stars', 'shout'];
@@ -120,7 +120,7 @@ test('a slow earlier export cannot bring back a deleted row or an old value', as
     { id: 'a', body: 'alpha', stars: 10, shout: 'ALPHA' },
     { id: 'c', body: 'gamma, later', stars: 300, shout: 'GAMMA, LATER' },
   ]);
-});
+}, 600_000);
 
 test('a batch whose job failed never ships its pending cells as nulls; its rows ship once computed', async () => {
   // the gate is closed: rows whose body says "gated" fail their batch's job (2 attempts), for good
@@ -151,7 +151,7 @@ test('a batch whose job failed never ships its pending cells as nulls; its rows 
     // the updated row keeps its last complete value until its new one is computed
     expect(rows.find((r) => r.id === 'a')).toMatchObject({ body: 'alpha', shout: 'ALPHA' });
   }
-  const held = (await h.engine.store.exportStates('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!;
+  const held = (await h.engine.store.exports.states('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!;
   expect(held.held).toBeGreaterThan(0);
 
   // the gate opens (the model API is back); the fleet's reconcile computes the cells and ships the rows
@@ -177,8 +177,8 @@ test('a batch whose job failed never ships its pending cells as nulls; its rows 
     { id: 'g2', body: 'gated two', stars: 2, shout: 'GATED TWO' },
     { id: 'p', body: 'plain', stars: 3, shout: 'PLAIN' },
   ]);
-  expect((await h.engine.store.exportStates('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!.held).toBe(0);
-});
+  expect((await h.engine.store.exports.states('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!.held).toBe(0);
+}, 600_000);
 
 /** The ids in these Parquet files of a folder, sorted. */
 async function idsIn(folder: string, names: string[]): Promise<string[]> {

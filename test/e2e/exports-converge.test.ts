@@ -42,7 +42,7 @@ beforeAll(async () => {
   h.registry.add(base);
   await h.engine.apply(base);
   await h.startWorkers();
-});
+}, 600_000);
 afterAll(async () => {
   await h.close();
   await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -50,7 +50,7 @@ afterAll(async () => {
   await my.query(`DROP TABLE IF EXISTS \`${myTable}\``);
   await my.end();
   await rm(dir, { recursive: true, force: true });
-});
+}, 600_000);
 
 const settle = () => settleAll(h.engine, 'converging');
 const COLS = ['id', 'body', 'stars', 'shout'];
@@ -95,7 +95,7 @@ test('revert of an insert, an update and a delete reaches Postgres, MariaDB and 
   await h.engine.revert('converging', 'notes');
   await settle();
   expect((await expectConverged()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
-});
+}, 600_000);
 
 test('export --full deletes the target rows the record no longer has; Parquet gets a fresh snapshot', async () => {
   await db.query(`INSERT INTO ${schema}.notes (id, body, shout) VALUES ('zz', 'junk', 'JUNK')`);
@@ -109,10 +109,10 @@ test('export --full deletes the target rows the record no longer has; Parquet ge
   await settle();
   expect((await expectConverged()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
   expect((await readdir(path.join(dir, 'notes'))).filter((f) => f.startsWith('snapshot-')).length).toBe(snapshotsBefore + 1);
-});
+}, 600_000);
 
 test('an export that cannot proceed shows as stuck with its reason in tessera status, and converges once the target is fixed', async () => {
-  const states = await h.engine.store.exportStates('converging');
+  const states = await h.engine.store.exports.states('converging');
   const fixed = states.find((e) => e.sink === `postgres:${schema}.notes_fixed`)!;
   expect(fixed.state).toBe('stuck');
   expect(fixed.reason).toContain('column shout is missing');
@@ -131,8 +131,8 @@ test('an export that cannot proceed shows as stuck with its reason in tessera st
   expect(await pgRows(db, `${schema}.notes_fixed`, ['id', 'body', 'shout'])).toEqual(
     await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
   );
-  expect((await h.engine.store.exportStates('converging')).every((e) => e.state === 'ok')).toBe(true);
-});
+  expect((await h.engine.store.exports.states('converging')).every((e) => e.state === 'ok')).toBe(true);
+}, 600_000);
 
 test('apply: a new exported column is added to the targets and filled for existing rows; a new export ships existing rows', async () => {
   const more = convergingPipeline('more');
@@ -153,7 +153,7 @@ test('apply: a new exported column is added to the targets and filled for existi
   await settle();
   expect((await expectConverged(cols)).find((r) => r.id === 'e')).toEqual({ id: 'e', body: 'epsilon', stars: 5, shout: 'EPSILON', size: 7 });
   expect((await pgRows(db, `${schema}.notes_new`, ['id'])).map((r) => r.id)).toEqual(['a', 'b', 'c', 'e']);
-});
+}, 600_000);
 
 test('apply: a column no longer exported is dropped from a target that opted in, and kept in one that did not', async () => {
   const less = convergingPipeline('less');
@@ -176,4 +176,4 @@ test('apply: a column no longer exported is dropped from a target that opted in,
   expect(await pgRows(db, `${schema}.notes`, cols)).toEqual(record);
   expect(await myRows(my, myTable, cols)).toEqual(record);
   expect(record.find((r) => r.id === 'a')).toEqual({ id: 'a', body: 'alpha two', shout: 'ALPHA TWO', size: 9 });
-});
+}, 600_000);

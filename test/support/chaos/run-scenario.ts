@@ -57,6 +57,8 @@ export interface ScenarioEnv {
   exportDir: string;
   timeoutMs: number;
   log?: (line: string) => void;
+  /** more settings for the engine and the workers (TESSERA_CONCURRENCY...) */
+  settings?: Record<string, string>;
 }
 
 const CUSTOMER_SCHEMA = 'chaos';
@@ -96,6 +98,7 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
     // the production lock (30 s) rather than the tests' 4 s: on a loaded machine a short lock lapses
     // while the job runs, and a second worker takes it; 15 s still recovers killed workers' jobs soon
     TESSERA_LOCK_MS: '15000',
+    ...env.settings,
   });
   const workerEnv = (version: string) => ({
     ...h.cfg.env,
