@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { definePipeline, defineUdf, iteratorCall, planPipeline, t, type IteratorDef } from '@tessera/core';
 import { Store } from '../src';
+import { PG_URL } from '../../../test/support/services';
 
 /** The store's tests: real Postgres, a schema of their own per test (dropped after). */
-export const DATABASE_URL = process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const DATABASE_URL = PG_URL;
 
 export async function openStore(): Promise<Store> {
   return Store.open({ url: DATABASE_URL, schema: `store_${randomBytes(4).toString('hex')}`, poolSize: 4 });
