@@ -12,31 +12,57 @@
  * Prints rows/s per fleet size (median of BENCH_REPEAT rounds) and the speedups over one worker
  * (bar: 2 workers >= 1.8x, 4 >= 3.6x), then one `BENCH {...}` line.
  *
- *   npm run bench:scale     (BENCH_ROWS=1600 BENCH_LATENCY_MS=150 BENCH_BATCH=8 BENCH_REPEAT=1)
+ *   npm run bench:scale     (BENCH_ROWS=800 BENCH_LATENCY_MS=150 BENCH_BATCH=8 BENCH_REPEAT=1)
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Engine, loadConfig } from '@tessera/runtime';
-import { startOpenAIServer } from '../test/support/openai-server';
+import { spawn } from 'node:child_process';
 import { rowText } from '../test/support/openai-server/fleet/texts';
 import { spawnWorker, type WorkerProcess } from '../test/support/worker-process';
 import { cleanup } from '../test/support/cleanup';
 import def, { CHAT_MODEL } from './pipelines/models-bench/index';
 
-const ROWS = Number(process.env.BENCH_ROWS ?? 1600);
+const ROWS = Number(process.env.BENCH_ROWS ?? 800);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 150);
 const BATCH = Number(process.env.BENCH_BATCH ?? 8);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
-const FLEETS = [1, 2, 4];
+const FLEETS = (process.env.BENCH_FLEETS ?? '1,2,4').split(',').map(Number);
 const KEY = 'sk-bench-local-key';
 const BAR = { 2: 1.8, 4: 3.6 } as Record<number, number>;
+
+/** The test server in its own process (see support/openai-server-process), so it never waits on this one. */
+async function startServer(opts: { latencyMs: number; apiKey: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, 'support/openai-server-process.ts'), JSON.stringify(opts)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /URL (\S+)\n/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then(() => reject(new Error(`test server exited before listening: ${out}`)));
+  });
+  return {
+    url,
+    close: async () => {
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
 
 /** Start a worker; a start that times out on a loaded machine is tried again. */
 async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawnWorker(env);
+      return await spawnWorker(env, [], { startTimeoutMs: 180_000 });
     } catch (e) {
       if (attempt >= 3) throw e;
       console.log(`  worker start failed (attempt ${attempt}), trying again: ${(e as Error).message.split('\n')[0]}`);
@@ -45,7 +71,7 @@ async function startWorker(env: Record<string, string>): Promise<WorkerProcess> 
 }
 
 async function run(workersN: number): Promise<number> {
-  const server = await startOpenAIServer({ latencyMs: LATENCY_MS, apiKey: KEY });
+  const server = await startServer({ latencyMs: LATENCY_MS, apiKey: KEY });
   const id = randomBytes(3).toString('hex');
   const env = {
     TESSERA_DATABASE_URL: process.env.TESSERA_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -67,7 +93,11 @@ async function run(workersN: number): Promise<number> {
   const workers: WorkerProcess[] = [];
   try {
     await engine.apply(def);
-    for (let i = 0; i < workersN; i++) workers.push(await startWorker(env));
+    for (let i = 0; i < workersN; i++) {
+      const ts = performance.now();
+      workers.push(await startWorker(env));
+      if (process.env.BENCH_TRACE === '1') console.log(`  worker ${i + 1} started in ${((performance.now() - ts) / 1000).toFixed(1)} s`);
+    }
     // warm every worker (module loading, the tokenizer, connections) outside the measured window
     const warm = 2 * workersN * BATCH;
     await engine.insert(
@@ -81,6 +111,20 @@ async function run(workersN: number): Promise<number> {
     await engine.insert('models-bench', 'rows', rows);
     await engine.waitIdle('models-bench', { timeoutMs: 900_000, pollMs: 100 });
     const seconds = (performance.now() - t0) / 1000;
+    if (process.env.BENCH_TRACE === '1') {
+      for (const w of workers) {
+        const text = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
+        const pick = (re: RegExp) =>
+          text
+            .split('\n')
+            .filter((l) => re.test(l) && !l.startsWith('#'))
+            .map((l) => l.replace(/^tessera_/, ''))
+            .join(' | ');
+        console.log(
+          `  worker ${w.port}: ${pick(/^tessera_job_duration_seconds_(sum|count)/)} || ${pick(/^tessera_model_request_duration_seconds_(sum|count)/)} || ${pick(/^tessera_limiter_wait_seconds_(sum|count)/)}`,
+        );
+      }
+    }
     const status = await engine.store.status('models-bench', 'rows');
     const done = status.columns.find((c) => c.column === 'summary')!;
     if (done.done !== ROWS + warm) throw new Error(`expected ${ROWS + warm} summaries, got ${JSON.stringify(done)}`);

@@ -19,7 +19,8 @@ process.once('exit', () => {
 });
 
 /** Start a real worker process (apps/worker) with the given environment and wait until it consumes. */
-export async function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<WorkerProcess> {
+export async function spawnWorker(env: Record<string, string>, args: string[] = [], opts: { startTimeoutMs?: number } = {}): Promise<WorkerProcess> {
+  const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_OPTIONS: '', TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: 'info' },
@@ -36,7 +37,10 @@ export async function spawnWorker(env: Record<string, string>, args: string[] = 
     }),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start in 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a worker that did not start must not join the fleet later
+      reject(new Error(`worker did not start in ${startTimeoutMs / 1000} s:\n${out}`));
+    }, startTimeoutMs);
     const onData = () => {
       const m = /"port":(\d+).*"msg":"worker started"/.exec(out);
       if (m) {
