@@ -22,7 +22,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { documentSplitterDef, frameIteratorDef, videoSplitterDef, type DocumentSplitterParams, type FrameIteratorParams } from '@tessera/iterators';
-import { localContext } from '../packages/iterators/test/support/local-media';
+import { localContext } from '../test/support/local-media';
 // baselines and generators are imported where used, so the memory-measuring child process loads
 // only what a worker running the iterators would
 

@@ -62,7 +62,7 @@ async function startServer(opts: { latencyMs: number; apiKey: string }): Promise
 async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawnWorker(env, [], { startTimeoutMs: 180_000 });
+      return await spawnWorker(env);
     } catch (e) {
       if (attempt >= 3) throw e;
       console.log(`  worker start failed (attempt ${attempt}), trying again: ${(e as Error).message.split('\n')[0]}`);

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { testConfig } from '../support/env';
 import { cleanup } from '../support/cleanup';
-import { runCli } from '../support/cli';
+import { cliSettled, runCliOk } from '../support/cli';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * `tessera errors` as a user reads it, through the real CLI: the whole message of every failed file
@@ -14,23 +14,17 @@ import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 const cfg = testConfig({ TESSERA_PIPELINES: path.resolve(import.meta.dirname, '../pipelines/doc-errors') });
 const env = cfg.env;
 let worker: WorkerProcess;
-let dir: string;
+const dir = tempDir('tessera-cli-errors-');
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-cli-errors-'));
   worker = await spawnWorker(env);
 });
 afterAll(async () => {
   await worker?.stop();
   await cleanup(cfg);
-  await rm(dir, { recursive: true, force: true });
 });
 
-const cli = async (args: string[], extraEnv: Record<string, string> = {}, stdin?: string) => {
-  const r = await runCli(args, { ...env, ...extraEnv }, stdin);
-  if (r.code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-};
+const cli = (args: string[], extraEnv: Record<string, string> = {}, stdin?: string) => runCliOk(args, { ...env, ...extraEnv }, stdin);
 
 test('failed files are listed with their whole messages, wrapped or as JSON', async () => {
   const deep = path.join(dir, 'quarterly reports archive', 'finance-and-operations-department');
@@ -48,10 +42,7 @@ test('failed files are listed with their whole messages, wrapped or as JSON', as
     { id: 'good', doc: good },
   ];
   await cli(['insert', 'doc-errors', 'docs', '-'], {}, JSON.stringify(rows));
-  for (let i = 0; i < 300; i++) {
-    if (!/pending [1-9]/.test(await cli(['status', 'doc-errors']))) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await cliSettled('doc-errors', env);
 
   const json = JSON.parse(await cli(['errors', 'doc-errors', 'docs', '--json'])) as Array<{
     column: string;

@@ -1,20 +1,19 @@
-import { writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { testConfig } from '../support/env';
 import { cleanup } from '../support/cleanup';
-import { runCli } from '../support/cli';
+import { cliSettled, runCli, runCliOk } from '../support/cli';
 import { SHAPES } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { tempDir } from '../support/temp-dir';
 
 /** The `tessera` CLI as a user runs it: real processes against the real services. */
 const cfg = testConfig({ TESSERA_PIPELINES: path.dirname(SHAPES) });
 const env = cfg.env;
 let worker: WorkerProcess;
-let dir: string;
+const dir = tempDir('tessera-cli-');
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-cli-'));
   worker = await spawnWorker(env);
 });
 afterAll(async () => {
@@ -22,19 +21,8 @@ afterAll(async () => {
   await cleanup(cfg);
 });
 
-const ok = async (args: string[], stdin?: string) => {
-  const r = await runCli(args, env, stdin);
-  if (r.code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-};
-const settled = async () => {
-  for (let i = 0; i < 300; i++) {
-    const out = await ok(['status', 'shapes']);
-    if (!/pending [1-9]/.test(out)) return out;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('cells still pending');
-};
+const ok = (args: string[], stdin?: string) => runCliOk(args, env, stdin);
+const settled = () => cliSettled('shapes', env);
 
 test('apply, insert from CSV on stdin and from a JSONL file, status, select, errors, versions', async () => {
   expect(await ok(['apply', 'shapes'])).toBe('shapes.items v1: created\n');

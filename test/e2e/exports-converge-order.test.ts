@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   await h.engine.apply(base);
   // two real worker processes: the ships of one export are ordered across processes, not only in one
   workers = await Promise.all([spawnWorker(h.cfg.env), spawnWorker(h.cfg.env)]);
-});
+}, 900_000); // worker processes start slowly on a loaded machine (spawnWorker's own timeout follows the load)
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await h.close();
@@ -50,7 +50,7 @@ afterAll(async () => {
   await my.query(`DROP TABLE IF EXISTS \`${myTable}\``);
   await my.end();
   await rm(dir, { recursive: true, force: true });
-});
+}, 600_000);
 
 const settle = () => settleAll(h.engine, 'converging');
 const COLS = ['id', 'body', 'stars', 'shout'];
@@ -67,10 +67,10 @@ async function expectConverged() {
   return record;
 }
 
-/** A finalize job that is running or done (removed on completion). */
+/** The version's finalize job is running or done (removed on completion). */
 async function finalizeStarted(version: number): Promise<boolean> {
-  const job = await h.engine.queue('control').getJob(`converging/notes/v${version}/final`);
-  return !job || ['active', 'completed'].includes(await job.getState());
+  const waiting = await h.engine.queue('control').getJobs(['waiting', 'waiting-children', 'delayed', 'prioritized']);
+  return !waiting.some((j) => j?.data?.kind === 'finalize' && j.data.version === version && j.data.table === 'notes');
 }
 
 test('a slow earlier export cannot bring back a deleted row or an old value', async () => {
@@ -119,7 +119,7 @@ test('a slow earlier export cannot bring back a deleted row or an old value', as
     { id: 'a', body: 'alpha', stars: 10, shout: 'ALPHA' },
     { id: 'c', body: 'gamma, later', stars: 300, shout: 'GAMMA, LATER' },
   ]);
-});
+}, 600_000);
 
 test('a batch whose job failed never ships its pending cells as nulls; its rows ship once computed', async () => {
   // the gate is closed: rows whose body says "gated" fail their batch's job (2 attempts), for good
@@ -154,9 +154,21 @@ test('a batch whose job failed never ships its pending cells as nulls; its rows 
   expect(held.held).toBeGreaterThan(0);
 
   // the gate opens (the model API is back); the fleet's reconcile computes the cells and ships the rows
+  const files = async () => (await readdir(path.join(dir, 'notes'))).sort();
+  const before = await files();
   await writeFile(path.join(dir, 'gate-open'), '');
   await reconcile(h.engine, 'converging');
   await settle();
+  // the rows of the reconcile's batches were shipped (held ones among them), not the whole table
+  // again: a full ship would end with a snapshot marker
+  const added = (await files()).filter((f) => !before.includes(f));
+  expect(added.filter((f) => f.startsWith('snapshot-'))).toEqual([]);
+  expect(
+    await idsIn(
+      path.join(dir, 'notes'),
+      added.filter((f) => f.startsWith('part-')),
+    ),
+  ).toEqual(expect.arrayContaining(['a', 'g1', 'g2']));
   const record = await expectConverged();
   expect(record.filter((r) => ['a', 'g1', 'g2', 'p'].includes(String(r.id)))).toEqual([
     { id: 'a', body: 'gated alpha', stars: 10, shout: 'GATED ALPHA' },
@@ -165,4 +177,18 @@ test('a batch whose job failed never ships its pending cells as nulls; its rows 
     { id: 'p', body: 'plain', stars: 3, shout: 'PLAIN' },
   ]);
   expect((await h.engine.store.exportStates('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!.held).toBe(0);
-});
+}, 600_000);
+
+/** The ids in these Parquet files of a folder, sorted. */
+async function idsIn(folder: string, names: string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const duck = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    const list = names.map((n) => `'${path.join(folder, n)}'`).join(', ');
+    const r = await duck.runAndReadAll(`SELECT id FROM read_parquet([${list}]) ORDER BY id`);
+    return r.getRows().map((row) => String(row[0]));
+  } finally {
+    duck.closeSync();
+  }
+}

@@ -41,7 +41,7 @@ beforeAll(async () => {
   h.registry.add(base);
   await h.engine.apply(base);
   await h.startWorkers();
-});
+}, 600_000);
 afterAll(async () => {
   await h.close();
   await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -49,7 +49,7 @@ afterAll(async () => {
   await my.query(`DROP TABLE IF EXISTS \`${myTable}\``);
   await my.end();
   await rm(dir, { recursive: true, force: true });
-});
+}, 600_000);
 
 const settle = () => settleAll(h.engine, 'converging');
 const COLS = ['id', 'body', 'stars', 'shout'];
@@ -94,7 +94,7 @@ test('revert of an insert, an update and a delete reaches Postgres, MariaDB and 
   await h.engine.revert('converging', 'notes');
   await settle();
   expect((await expectConverged()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
-});
+}, 600_000);
 
 test('export --full deletes the target rows the record no longer has; Parquet gets a fresh snapshot', async () => {
   await db.query(`INSERT INTO ${schema}.notes (id, body, shout) VALUES ('zz', 'junk', 'JUNK')`);
@@ -108,7 +108,7 @@ test('export --full deletes the target rows the record no longer has; Parquet ge
   await settle();
   expect((await expectConverged()).map((r) => r.id)).toEqual(['a', 'b', 'c']);
   expect((await readdir(path.join(dir, 'notes'))).filter((f) => f.startsWith('snapshot-')).length).toBe(snapshotsBefore + 1);
-});
+}, 600_000);
 
 test('an export that cannot proceed shows as stuck with its reason in tessera status, and converges once the target is fixed', async () => {
   const states = await h.engine.store.exportStates('converging');
@@ -131,7 +131,7 @@ test('an export that cannot proceed shows as stuck with its reason in tessera st
     await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
   );
   expect((await h.engine.store.exportStates('converging')).every((e) => e.state === 'ok')).toBe(true);
-});
+}, 600_000);
 
 test('apply: a new exported column is added to the targets and filled for existing rows; a new export ships existing rows', async () => {
   const more = convergingPipeline('more');
@@ -152,7 +152,7 @@ test('apply: a new exported column is added to the targets and filled for existi
   await settle();
   expect((await expectConverged(cols)).find((r) => r.id === 'e')).toEqual({ id: 'e', body: 'epsilon', stars: 5, shout: 'EPSILON', size: 7 });
   expect((await pgRows(db, `${schema}.notes_new`, ['id'])).map((r) => r.id)).toEqual(['a', 'b', 'c', 'e']);
-});
+}, 600_000);
 
 test('apply: a column no longer exported is dropped from a target that opted in, and kept in one that did not', async () => {
   const less = convergingPipeline('less');
@@ -175,4 +175,4 @@ test('apply: a column no longer exported is dropped from a target that opted in,
   expect(await pgRows(db, `${schema}.notes`, cols)).toEqual(record);
   expect(await myRows(my, myTable, cols)).toEqual(record);
   expect(record.find((r) => r.id === 'a')).toEqual({ id: 'a', body: 'alpha two', shout: 'ALPHA TWO', size: 9 });
-});
+}, 600_000);

@@ -1,8 +1,12 @@
 import path from 'node:path';
-import pg from 'pg';
-import mysql from 'mysql2/promise';
-import { startHarness } from '../support/harness';
-import { freePort, startTcpProxy } from '../../packages/connectors/test/support/tcp-proxy';
+import type pg from 'pg';
+import type mysql from 'mysql2/promise';
+import { runPipeline, type Harness } from '../support/harness';
+import { connectMysql, connectPg } from '../support/clients';
+import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
+import { uniqueName } from '../support/names';
+import { waitForExports } from '../support/wait';
+import { freePort, startTcpProxy } from '../support/tcp-proxy';
 
 /**
  * Export targets that go down: the customer's Postgres and MariaDB are reached through TCP proxies
@@ -10,16 +14,16 @@ import { freePort, startTcpProxy } from '../../packages/connectors/test/support/
  * are computed, their exports wait and retry with backoff for longer than the job's attempts would
  * allow, and when the targets are back every insert, update and delete lands, exactly once.
  */
-const name = `flaky_${Math.random().toString(16).slice(2, 8)}`;
+const name = uniqueName('flaky');
 let pgPort: number;
 let myPort: number;
 let proxies: Array<{ close(): Promise<void> }> = [];
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let pgDb: pg.Client;
 let myDb: mysql.Connection;
 
 const up = async () => {
-  proxies = [await startTcpProxy(pgPort, 5432), await startTcpProxy(myPort, 3306)];
+  proxies = [await startTcpProxy(pgPort, portOf(PG_URL)), await startTcpProxy(myPort, portOf(MYSQL_URL))];
 };
 const down = async () => {
   await Promise.all(proxies.map((p) => p.close()));
@@ -30,15 +34,12 @@ beforeAll(async () => {
   [pgPort, myPort] = [await freePort(), await freePort()];
   await up();
   process.env.TESSERA_TEST_FLAKY_NAME = name;
-  process.env.TESSERA_TEST_FLAKY_PG_URL = `postgres://postgres@127.0.0.1:${pgPort}/test`;
-  process.env.TESSERA_TEST_FLAKY_MY_URL = `mysql://root@127.0.0.1:${myPort}/test`;
+  process.env.TESSERA_TEST_FLAKY_PG_URL = onPort(PG_URL, pgPort);
+  process.env.TESSERA_TEST_FLAKY_MY_URL = onPort(MYSQL_URL, myPort);
   // two attempts only: an export that waited on its attempts would be given up after one retry
-  h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/exporting-flaky'), { TESSERA_JOB_ATTEMPTS: '2', TESSERA_EXPORT_RETRY_MAX_MS: '800' });
-  await h.engine.apply(h.def);
-  await h.startWorkers();
-  pgDb = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-  await pgDb.connect();
-  myDb = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
+  h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/exporting-flaky'), { TESSERA_JOB_ATTEMPTS: '2', TESSERA_EXPORT_RETRY_MAX_MS: '800' });
+  pgDb = await connectPg();
+  myDb = await connectMysql();
 });
 afterAll(async () => {
   await h?.close();
@@ -60,12 +61,7 @@ const control = () => h.engine.queue('control');
 
 /** Cells computed and every finalize job gone (done), none failed. */
 async function settle() {
-  await h.engine.waitIdle('exporting-flaky', { timeoutMs: 60_000 });
-  for (;;) {
-    const c = await control().getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForExports(h.engine, 'exporting-flaky');
   expect((await control().getFailed()).map((j) => `${j.id}: ${j.failedReason}`)).toEqual([]);
 }
 

@@ -1,30 +1,29 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
 import * as lancedbApi from '@lancedb/lancedb';
-import { startHarness } from '../support/harness';
+import type pg from 'pg';
+import { runPipeline, type Harness } from '../support/harness';
+import { connectPg } from '../support/clients';
+import { uniqueName } from '../support/names';
+import { waitForExports } from '../support/wait';
 import { reconcile } from '@tessera/runtime';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Exports run by the workers as the last job of each version's DAG: inserts and updates upsert,
  * deletes delete, `--full` re-ships, and running any of it twice changes nothing in the target.
  */
-const customerSchema = `customer_${Math.random().toString(16).slice(2, 8)}`;
-let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+const customerSchema = uniqueName('customer');
+const dir = tempDir('tessera-exports-');
+let h: Harness;
 let db: pg.Client;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-exports-'));
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   process.env.TESSERA_TEST_EXPORT_DIR = dir;
-  h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/exporting'));
-  await h.engine.apply(h.def);
-  await h.startWorkers();
-  db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-  await db.connect();
+  h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/exporting'));
+  db = await connectPg();
 });
 afterAll(async () => {
   await h.close();
@@ -46,17 +45,7 @@ async function lance() {
     conn.close();
   }
 }
-async function settle() {
-  await h.engine.waitIdle('exporting', { timeoutMs: 60_000 });
-  // the finalize job runs after the cells: wait for the control queue to drain
-  const q = h.engine.queue('control');
-  for (let i = 0; i < 600; i++) {
-    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('exports did not finish');
-}
+const settle = () => waitForExports(h.engine, 'exporting');
 
 test('an insert is exported with its computed columns; a second insert only adds its rows', async () => {
   await h.engine.insert('exporting', 'notes', [

@@ -1,8 +1,12 @@
 import { Redis } from 'ioredis';
 import { reconcile } from '@tessera/runtime';
 import { startHarness, makeItems } from '../support/harness';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { spawnWorkers, stopWorkers as stopAll } from '../support/worker-process';
 import { expectedItem } from '../support/expected';
+import { callCounter } from '../support/call-counter';
+import { deleteQueueKeys } from '../support/cleanup';
+import { workerMetric } from '../support/metrics';
+import { waitFor } from '../support/wait';
 
 /**
  * The fleet end to end: real worker processes sharing queues in Redis and the record in Postgres.
@@ -14,30 +18,17 @@ let reference: Record<string, unknown>[] = [];
 
 async function run(opts: { delayMs?: number } = {}) {
   const h = await startHarness();
-  const counter = `${h.cfg.queuePrefix}:udf-calls`;
-  const env = { ...h.cfg.env, TESSERA_TEST_COUNTER: counter, ...(opts.delayMs ? { TESSERA_TEST_UDF_DELAY_MS: String(opts.delayMs) } : {}) };
+  // under the test's prefix: deleted with its queues
+  const counter = callCounter({ key: `${h.cfg.queuePrefix}:udf-calls`, redisUrl: h.cfg.redisUrl });
+  const env = { ...h.cfg.env, TESSERA_TEST_COUNTER: counter.key, ...(opts.delayMs ? { TESSERA_TEST_UDF_DELAY_MS: String(opts.delayMs) } : {}) };
   await h.engine.apply(h.def);
-  const workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
-  const counts = async () => {
-    const r = new Redis(h.cfg.redisUrl);
-    const c = await r.hgetall(counter);
-    r.disconnect();
-    return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Number(v)]));
-  };
+  const workers = await spawnWorkers(2, env);
+  const counts = counter.counts;
   const done = async () => (await h.engine.store.status('shapes', 'items')).columns.reduce((a, c) => a + c.done + c.failed, 0);
   const rows = () => h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
   return { h, workers, counts, done, rows };
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const stopAll = (ws: WorkerProcess[]) => Promise.all(ws.map((w) => (w.child.exitCode === null ? w.stop() : w.child.exitCode)));
 const strip = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.endsWith('_errormsg'))));
 
 describe('a fleet of two worker processes', () => {
@@ -62,9 +53,7 @@ describe('a fleet of two worker processes', () => {
 
       // both processes took work, and say so on their metrics endpoints
       for (const w of workers) {
-        const metrics = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
-        const m = /tessera_jobs_total\{queue="cpu",outcome="completed"\} (\d+)/.exec(metrics);
-        expect(Number(m?.[1] ?? 0)).toBeGreaterThan(0);
+        expect(await workerMetric([w], 'tessera_jobs_total', { queue: 'cpu', outcome: 'completed' })).toBeGreaterThan(0);
         expect((await fetch(`http://127.0.0.1:${w.port}/healthz`)).status).toBe(200);
       }
       // SIGTERM: finish active jobs, exit cleanly
@@ -80,7 +69,7 @@ describe('a fleet of two worker processes', () => {
     const { h, workers, done, rows } = await run({ delayMs: 60 });
     try {
       await h.engine.insert('shapes', 'items', ITEMS);
-      await waitFor(async () => (await done()) > 7 * 1500, 'a part of the run to finish');
+      await waitFor('a part of the run to finish', async () => (await done()) > 7 * 1500);
       expect(await workers[0]!.kill('SIGKILL')).toBeNull();
       await h.engine.waitIdle('shapes', { timeoutMs: 180_000 });
       const after = await rows();
@@ -98,14 +87,11 @@ describe('a fleet of two worker processes', () => {
     const { h, workers, done, rows } = await run({ delayMs: 60 });
     try {
       await h.engine.insert('shapes', 'items', ITEMS);
-      await waitFor(async () => (await done()) > 7 * 1500, 'a part of the run to finish');
+      await waitFor('a part of the run to finish', async () => (await done()) > 7 * 1500);
       const redis = new Redis(h.cfg.redisUrl);
       if (process.env.CI === 'true') await redis.flushall();
-      else {
-        // on a shared development machine, lose only this test's keys (all Tessera keeps is under its prefix)
-        const keys = await redis.keys(`${h.cfg.queuePrefix}:*`);
-        if (keys.length) await redis.del(...keys);
-      }
+      // on a shared development machine, lose only this test's keys (all Tessera keeps is under its prefix)
+      else await deleteQueueKeys(h.cfg);
       redis.disconnect();
       await new Promise((r) => setTimeout(r, 2000));
       const pending = (await h.engine.store.status('shapes', 'items')).columns.reduce((a, c) => a + c.pending, 0);
@@ -127,7 +113,7 @@ describe('a fleet of two worker processes', () => {
     try {
       const items = ITEMS.slice(0, 3000);
       await h.engine.insert('shapes', 'items', items);
-      await waitFor(async () => (await done()) > 7 * 500, 'a part of the run to finish');
+      await waitFor('a part of the run to finish', async () => (await done()) > 7 * 500);
       const active = await h.engine.queue('cpu').getActiveCount();
       expect(active).toBeGreaterThan(0);
       expect(await workers[0]!.stop()).toBe(0);

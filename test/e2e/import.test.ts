@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Field, Float32, List, Table, Utf8, Int64, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { importFile } from '@tessera/runtime';
-import { startHarness } from '../support/harness';
+import { runPipeline, type Harness } from '../support/harness';
 import { runCli } from '../support/cli';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * `tessera import` and `importFile`: files written by an independent writer (DuckDB; Arrow IPC by
@@ -15,16 +15,13 @@ import { runCli } from '../support/cli';
  * run started without inserting anything twice.
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/importing');
-let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+const dir = tempDir('tessera-import-');
+let h: Harness;
 let duck: DuckDBConnection;
 const N = 5000;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-import-'));
-  h = await startHarness(PIPELINE);
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(PIPELINE);
   duck = await (await DuckDBInstance.create(':memory:')).connect();
   // i = 2999 (row 3000) holds a value that is not an integer in the "bad" copy only
   const select = (bad: boolean) => `
@@ -45,7 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   duck?.closeSync();
   await h?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const cli = (args: string[]) => runCli(args, h.cfg.env);

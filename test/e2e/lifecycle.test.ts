@@ -1,38 +1,27 @@
-import { Redis } from 'ioredis';
 import { definePipeline, defineUdf, t } from '@tessera/core';
-import { startHarness, makeItems, SHAPES } from '../support/harness';
-import { testConfig } from '../support/env';
+import { runPipeline, startHarness, makeItems, SHAPES, type Harness } from '../support/harness';
+import { callCounter, callDelta as delta } from '../support/call-counter';
+import { waitFor } from '../support/wait';
 
 /**
  * The life of a table, with in-process workers: backfill on add, cascade on update, delete,
  * error cells and errors-only recompute, versions and revert, dropped columns, UDF version
  * changes and skew, abort, and the ingest queue. UDF calls are counted to prove what ran.
  */
-const counterKey = `${testConfig().queuePrefix}:lifecycle-calls`;
-process.env.TESSERA_TEST_COUNTER = counterKey;
-const redis = new Redis('redis://127.0.0.1:6379');
-const counts = async () => Object.fromEntries(Object.entries(await redis.hgetall(counterKey)).map(([k, v]) => [k, Number(v)]));
-const delta = (a: Record<string, number>, b: Record<string, number>) =>
-  Object.fromEntries(
-    Object.keys({ ...a, ...b })
-      .map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)])
-      .filter(([, v]) => v !== 0),
-  );
+const counter = callCounter({ setEnv: true });
+const counts = counter.counts;
 
 let shapes: typeof import('../pipelines/shapes/index');
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 
 beforeAll(async () => {
   shapes = await import('../pipelines/shapes/index');
-  h = await startHarness();
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline();
   await h.engine.insert('shapes', 'items', makeItems(300));
   await h.engine.waitIdle('shapes', { timeoutMs: 60_000 });
 });
 afterAll(async () => {
-  await redis.del(counterKey);
-  redis.disconnect();
+  await counter.close();
   delete process.env.TESSERA_TEST_HEAL;
   await h.close();
 });
@@ -147,7 +136,7 @@ test('a worker whose UDF version differs from the catalog refuses the job with a
   await stale.startWorkers();
   try {
     await h.engine.insert('shapes', 'items', makeItems(5, 2000));
-    const failed = await waitForFailed(h.engine.queue('cpu'));
+    const failed = (await waitFor('a job to fail', async () => (await h.engine.queue('cpu').getFailed(0, 0))[0])).failedReason;
     expect(failed).toMatch(/UDF version skew: column items\.upper was applied with upper@2, but this worker has upper@1/);
     const status = await h.engine.store.status('shapes', 'items');
     expect(status.columns.find((c) => c.column === 'upper')!.pending).toBe(5); // nothing computed with the wrong code
@@ -227,12 +216,3 @@ test("onError: 'abort' stops the version's work with a clear error", async () =>
   expect(rows.slice(0, 2).map((r) => r.inv)).toEqual([0.5, 0.25]);
   expect(rows[2]).toMatchObject({ id: 3, inv: null, inv_errortype: 'RangeError' });
 });
-
-async function waitForFailed(q: import('bullmq').Queue): Promise<string> {
-  for (let i = 0; i < 300; i++) {
-    const [job] = await q.getFailed(0, 0);
-    if (job) return job.failedReason;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('no job failed');
-}

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
-import { startHarness } from '../support/harness';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { startHarness, type Harness } from '../support/harness';
+import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
+import { EXACT_CALLS_ENV } from '../support/env';
+import { workerMetric } from '../support/metrics';
 
 /**
  * Two real worker processes under a tight fleet-wide limit, with a short in-process wait (300 ms)
@@ -10,24 +12,11 @@ import { spawnWorker, type WorkerProcess } from '../support/worker-process';
  * failures and a 429 are retried (those do spend attempts); every cell is computed exactly once.
  */
 let server: OpenAIServer;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let workers: WorkerProcess[] = [];
 const ROWS = 60;
 const CHAT_FAULTS = 4;
 const EMBED_FAULTS = 1;
-
-const metric = async (name: string, labels: RegExp) => {
-  let sum = 0;
-  for (const w of workers) {
-    const text = await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text();
-    for (const line of text.split('\n')) {
-      const m = new RegExp(`^${name}\\{([^}]*)\\} (\\d+)`).exec(line);
-      if (m && labels.test(m[1]!)) sum += Number(m[2]);
-    }
-  }
-  return sum;
-};
-const answered = (model: string) => server.arrivals.filter((a) => a.model === model && a.status === 200).length;
 
 beforeAll(async () => {
   server = await startOpenAIServer({ rpm: 600, requestWindowMs: 1000 }); // 10 per second per model
@@ -36,16 +25,14 @@ beforeAll(async () => {
   await h.engine.apply(h.def);
   const env = {
     ...h.cfg.env,
-    // these tests count model calls exactly and kill no worker: a lock long enough that a loaded
-    // machine's pauses never hand a live job to a second worker (which would ask again)
-    TESSERA_LOCK_MS: '30000',
+    ...EXACT_CALLS_ENV,
     TESSERA_TEST_OPENAI_URL: server.url,
     // the fleet aims at 4 per second per model, far below the server's 10
     TESSERA_RATE_LIMITS: JSON.stringify({ 'openai:*': { rpm: 240 } }),
     TESSERA_LIMITER_MAX_WAIT_MS: '300',
     TESSERA_RESPONSE_CACHE: 'off',
   };
-  workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
+  workers = await spawnWorkers(2, env);
   server.inject(
     [{ kind: 'status', status: 503 }, { kind: 'drop' }, { kind: 'status', status: 500 }, { kind: 'status', status: 429, retryAfterS: 1 }],
     '/chat/completions',
@@ -59,7 +46,7 @@ beforeAll(async () => {
   await h.engine.waitIdle('model-calls', { timeoutMs: 180_000 });
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
+  await stopWorkers(workers);
   await h.close();
   await server.close();
 });
@@ -79,20 +66,20 @@ test('the run completes: every cell has a value, none failed (a 429 and 5xx are 
 });
 
 test('no call was made twice: one answered request per row (chat) and per two rows (embeddings)', () => {
-  expect(answered('calls-chat')).toBe(ROWS);
-  expect(answered('calls-embed')).toBe(ROWS / 2);
+  expect(server.answered('calls-chat')).toBe(ROWS);
+  expect(server.answered('calls-embed')).toBe(ROWS / 2);
   expect(server.count(429)).toBe(1); // the injected one: the fleet itself stayed under the limit
   expect(server.maxRequestsInWindow(1000, 'calls-chat')).toBeLessThanOrEqual(10);
   expect(server.maxRequestsInWindow(1000, 'calls-embed')).toBeLessThanOrEqual(10);
 });
 
 test('jobs waited for the limiter in their queue without spending attempts; only the injected failures did', async () => {
-  const requeued = await metric('tessera_jobs_total', /outcome="requeued"/);
-  const retries = await metric('tessera_job_retries_total', /queue="model-/);
+  const requeued = await workerMetric(workers, 'tessera_jobs_total', { outcome: 'requeued' });
+  const retries = await workerMetric(workers, 'tessera_job_retries_total', { queue: /^model-/ });
   expect(requeued).toBeGreaterThanOrEqual(10);
   // an injected failure spends an attempt only when its job had written nothing yet; after progress
   // the job goes back to its queue for the rest without spending one (continued)
-  const continued = await metric('tessera_jobs_total', /queue="model-[^"]*",outcome="continued"|outcome="continued",queue="model-/);
+  const continued = await workerMetric(workers, 'tessera_jobs_total', { queue: /^model-/, outcome: 'continued' });
   expect(retries + continued).toBeGreaterThan(0);
   expect(retries).toBeLessThanOrEqual(CHAT_FAULTS + EMBED_FAULTS);
   // each requeue is counted with the column that waits, for `tessera status`

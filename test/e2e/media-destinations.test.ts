@@ -5,12 +5,13 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
+import { sha256 as sha } from '../support/names';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
 import { solidPng } from '../support/openai-server/png';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
-import { startAzurite, startS3 } from '../../packages/connectors/test/support/emulators';
+import { startAzurite, startS3 } from '../support/emulators';
 import { toneWav } from '../pipelines/media-out/index';
 
 /**
@@ -24,7 +25,7 @@ let s3: Awaited<ReturnType<typeof startS3>>;
 let gcs: GcsTestServer;
 let azurite: Awaited<ReturnType<typeof startAzurite>>;
 let openaiServer: OpenAIServer;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let worker: WorkerProcess;
 let s3c: S3Client;
 let az: BlobServiceClient;
@@ -57,7 +58,6 @@ afterAll(async () => {
   await Promise.all([s3?.close(), gcs?.close(), azurite?.close(), openaiServer?.close()]);
 });
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const bytes = async (r: Readable) => {
   const chunks: Buffer[] = [];
   for await (const c of r) chunks.push(c as Buffer);

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
-import { startHarness } from '../support/harness';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { startHarness, type Harness } from '../support/harness';
+import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
+import { EXACT_CALLS_ENV } from '../support/env';
 import { runCli } from '../support/cli';
 
 /**
@@ -10,11 +11,10 @@ import { runCli } from '../support/cli';
  * asks the model again. `tessera status` shows each model column's usage.
  */
 let server: OpenAIServer;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let workers: WorkerProcess[] = [];
 const ROWS = 30;
 const rows = Array.from({ length: ROWS }, (_, i) => ({ id: i, text: `document ${i} about caching model answers` }));
-const answered = (model: string) => server.arrivals.filter((a) => a.model === model && a.status === 200).length;
 const snapshot = async () => h.engine.store.select('model-calls', 'docs', { limit: 1000, columns: ['id', 'summary', 'embedding'] });
 
 beforeAll(async () => {
@@ -22,22 +22,19 @@ beforeAll(async () => {
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/model-calls'), { TESSERA_BATCH_SIZE: '10' });
   await h.engine.apply(h.def);
-  // calls are counted exactly and no worker is killed: a lock long enough that a loaded machine's
-  // pauses never hand a live job to a second worker (which would ask again)
-  const env = { ...h.cfg.env, TESSERA_TEST_OPENAI_URL: server.url, TESSERA_LOCK_MS: '30000' };
-  workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
+  workers = await spawnWorkers(2, { ...h.cfg.env, TESSERA_TEST_OPENAI_URL: server.url, ...EXACT_CALLS_ENV });
   await h.engine.insert('model-calls', 'docs', rows);
   await h.engine.waitIdle('model-calls', { timeoutMs: 120_000 });
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
+  await stopWorkers(workers);
   await h.close();
   await server.close();
 });
 
 test('the first run calls the model once per row (chat) and once per two rows (embeddings)', async () => {
-  expect(answered('calls-chat')).toBe(ROWS);
-  expect(answered('calls-embed')).toBe(ROWS / 2);
+  expect(server.answered('calls-chat')).toBe(ROWS);
+  expect(server.answered('calls-embed')).toBe(ROWS / 2);
   const out = await snapshot();
   expect(out.every((r) => typeof r.summary === 'string' && (r.embedding as number[]).length === 8)).toBe(true);
 });
@@ -47,8 +44,8 @@ test('recomputing the columns over unchanged data makes zero model calls and giv
   const r = await runCli(['recompute', 'model-calls', 'docs'], h.cfg.env);
   expect(r.code).toBe(0);
   await h.engine.waitIdle('model-calls', { timeoutMs: 120_000 });
-  expect(answered('calls-chat')).toBe(ROWS);
-  expect(answered('calls-embed')).toBe(ROWS / 2);
+  expect(server.answered('calls-chat')).toBe(ROWS);
+  expect(server.answered('calls-embed')).toBe(ROWS / 2);
   expect(await snapshot()).toEqual(before);
 });
 
@@ -60,8 +57,8 @@ test('the same rows deleted and inserted again make zero model calls', async () 
   );
   await h.engine.insert('model-calls', 'docs', rows);
   await h.engine.waitIdle('model-calls', { timeoutMs: 120_000 });
-  expect(answered('calls-chat')).toBe(ROWS);
-  expect(answered('calls-embed')).toBe(ROWS / 2);
+  expect(server.answered('calls-chat')).toBe(ROWS);
+  expect(server.answered('calls-embed')).toBe(ROWS / 2);
 });
 
 test('recompute --fresh calls the model again for every cell', async () => {
@@ -69,8 +66,8 @@ test('recompute --fresh calls the model again for every cell', async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('fresh model calls');
   await h.engine.waitIdle('model-calls', { timeoutMs: 120_000 });
-  expect(answered('calls-chat')).toBe(2 * ROWS);
-  expect(answered('calls-embed')).toBe(ROWS);
+  expect(server.answered('calls-chat')).toBe(2 * ROWS);
+  expect(server.answered('calls-embed')).toBe(ROWS);
 });
 
 test('tessera status shows calls, tokens, 429s, limiter waits and requeues, and cache hits per model column', async () => {

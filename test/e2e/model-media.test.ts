@@ -1,15 +1,14 @@
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createMediaContext } from '@tessera/connectors';
 import { audioSplitterDef } from '@tessera/iterators';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
 import { solidPng } from '../support/openai-server/png';
-import { startHarness } from '../support/harness';
-import { testMediaPolicy } from '../support/env';
+import { runPipeline, type Harness } from '../support/harness';
+import { testMediaContext } from '../support/media';
+import { sha256 } from '../support/names';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Model UDFs read media cells through the worker's media context: vision over an image column,
@@ -17,16 +16,14 @@ import { testMediaPolicy } from '../support/env';
  * not the whole recording).
  */
 let server: OpenAIServer;
-let h: Awaited<ReturnType<typeof startHarness>>;
-const dir = mkdtempSync(path.join(tmpdir(), 'tessera-model-media-'));
-const sha12 = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 12);
+let h: Harness;
+const dir = tempDir('tessera-model-media-');
+const sha12 = (b: Buffer) => sha256(b).slice(0, 12);
 
 beforeAll(async () => {
   server = await startOpenAIServer();
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
-  h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/model-media'));
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/model-media'));
 });
 afterAll(async () => {
   await h.close();
@@ -60,7 +57,7 @@ test('vision: each image cell is read and sent as a data URL; a cell that is not
 test('transcription of audio segments cut by the audio splitter', async () => {
   const wav = path.join(dir, 'talk.wav');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=10', '-ar', '16000', '-ac', '1', wav]);
-  const media = createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) });
+  const media = testMediaContext(h.cfg);
   const segments: Array<{ start: number; end: number; url: string }> = [];
   for await (const s of audioSplitterDef.run(
     pathToFileURL(wav).href,

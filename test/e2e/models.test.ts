@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server/index';
-import { startHarness } from '../support/harness';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { startHarness, type Harness } from '../support/harness';
+import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
+import { EXACT_CALLS_ENV } from '../support/env';
+import { workerMetric } from '../support/metrics';
 
 /**
  * Model calls made by real worker processes go through the fleet-wide Redis rate gate: two
  * processes together never exceed the limit the server enforces, and report their usage.
  */
 let server: OpenAIServer;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
@@ -18,17 +20,15 @@ beforeAll(async () => {
   await h.engine.apply(h.def);
   const env = {
     ...h.cfg.env,
-    // these tests count model calls exactly and kill no worker: a lock long enough that a loaded
-    // machine's pauses never hand a live job to a second worker (which would ask again)
-    TESSERA_LOCK_MS: '30000',
+    ...EXACT_CALLS_ENV,
     TESSERA_TEST_OPENAI_URL: server.url,
     TESSERA_RATE_LIMITS: JSON.stringify({ 'openai:test-embed': { rpm: 480 } }) /* the fleet aims below the provider's 600 */,
     TESSERA_BATCH_SIZE: '25',
   };
-  workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
+  workers = await spawnWorkers(2, env);
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
+  await stopWorkers(workers);
   await h.close();
   await server.close();
 });
@@ -44,12 +44,7 @@ test('two workers share one limit: embeddings computed, the server never sees mo
   expect(ok).toHaveLength(60);
   expect(server.maxRequestsInWindow(1000)).toBeLessThanOrEqual(10); // 600 rpm = 10 per second, fleet-wide
   expect(server.count(429)).toBe(0);
-  let calls = 0;
-  for (const w of workers) {
-    const m = /tessera_model_usage_total\{counter="calls"\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text());
-    calls += Number(m?.[1] ?? 0);
-  }
-  expect(calls).toBe(60);
+  expect(await workerMetric(workers, 'tessera_model_usage_total', { counter: 'calls' })).toBe(60);
   // the same accounting is kept with the column, for `tessera status`
   const usage = await h.engine.store.usage('modeled', 'chunks');
   expect(usage.embedding).toMatchObject({ calls: 60 });

@@ -1,15 +1,14 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { createMediaContext } from '@tessera/connectors';
 import { runSource, sourceStatuses, type SourceRunReport } from '@tessera/runtime';
 import { SourceStates } from '@tessera/store';
-import { startHarness } from '../support/harness';
-import { testMediaPolicy } from '../support/env';
+import { runPipeline, type Harness } from '../support/harness';
+import { testMediaContext } from '../support/media';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
-import { startAzurite, startS3, AZURITE_ACCOUNT } from '../../packages/connectors/test/support/emulators';
+import { startAzurite, startS3, AZURITE_ACCOUNT } from '../support/emulators';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Folder and bucket sources (local folder, S3 through s3rver, GCS through the test server, Azure
@@ -22,13 +21,12 @@ let gcs: GcsTestServer;
 let azurite: Awaited<ReturnType<typeof startAzurite>>;
 let s3c: S3Client;
 let az: BlobServiceClient;
-let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+const dir = tempDir('tessera-src-');
+let h: Harness;
 let generation = 1;
 
 beforeAll(async () => {
   [s3, gcs, azurite] = await Promise.all([startS3(['inbox']), startGcsServer(), startAzurite()]);
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-src-'));
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ACCESS_KEY_ID: 'S3RVER',
@@ -46,15 +44,12 @@ beforeAll(async () => {
   s3c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   az = BlobServiceClient.fromConnectionString(azurite.connectionString);
   await az.getContainerClient('inbox').createIfNotExists();
-  h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/sourcing'));
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/sourcing'));
 }, 180_000);
 afterAll(async () => {
   await h?.close();
   s3c?.destroy();
   await Promise.all([s3?.close(), gcs?.close(), azurite?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 type Where = 'dir' | 's3' | 'gcs' | 'az';
@@ -78,7 +73,7 @@ async function remove(where: Where, key: string) {
   else await az.getContainerClient('inbox').getBlockBlobClient(`docs/${key}`).delete();
 }
 
-const media = () => createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) });
+const media = () => testMediaContext(h.cfg);
 const tick = (source: string): Promise<SourceRunReport> => runSource(h.engine, h.def, source, { trigger: 'schedule' });
 const filesOf = async (origin: Where) =>
   (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'], limit: 1000 })).filter((r) => r.origin === origin);

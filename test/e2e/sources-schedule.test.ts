@@ -1,11 +1,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { pauseSource, resumeSource, schedulerId, sourceStatuses, SOURCES_QUEUE } from '@tessera/runtime';
 import { SourceStates } from '@tessera/store';
-import { startHarness } from '../support/harness';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { startHarness, type Harness } from '../support/harness';
+import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
+import { uniqueId } from '../support/names';
+import { waitFor } from '../support/wait';
 import { runCli } from '../support/cli';
 import { sourcing } from '../pipelines/sourcing/index';
 
@@ -16,9 +17,9 @@ import { sourcing } from '../pipelines/sourcing/index';
  * removes a removed source's; the CLI shows and drives all of it.
  */
 const PIPELINES = path.resolve(import.meta.dirname, '../pipelines/sourcing');
-const dir = path.join(tmpdir(), `tessera-sched-${randomBytes(4).toString('hex')}`);
+const dir = path.join(tmpdir(), `tessera-sched-${uniqueId(4)}`);
 const env = { SRC_DIR: dir, SRC_EVERY: '1000', SRC_PAGE: '2' };
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
@@ -26,25 +27,17 @@ beforeAll(async () => {
   h = await startHarness(PIPELINES);
   await h.engine.apply(sourcing(env)); // (this file imported the pipeline module before env was set)
   const workerEnv = { ...h.cfg.env, ...env, TESSERA_PIPELINES: PIPELINES };
-  workers.push(...(await Promise.all([spawnWorker(workerEnv), spawnWorker(workerEnv)])));
+  workers.push(...(await spawnWorkers(2, workerEnv)));
 }, 120_000);
 afterAll(async () => {
-  await Promise.all(workers.map((w) => (w.child.exitCode === null ? w.stop() : null)));
+  await stopWorkers(workers);
   await h?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
 const states = () => new SourceStates(h.engine.store.pool, h.cfg.schema);
 const runs = () => states().runs('sourcing', 'inbox', 1000);
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>) => waitFor(what, probe, { everyMs: 200 });
 const files = async () => (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'] })).map((r) => r.id);
 
 test('a source that fails records the error on its runs and is retried at the next tick', async () => {

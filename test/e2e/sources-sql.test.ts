@@ -1,12 +1,15 @@
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import mysql from 'mysql2/promise';
+import type pg from 'pg';
+import type mysql from 'mysql2/promise';
 import { runSource, SOURCES_QUEUE, type SourceRunReport } from '@tessera/runtime';
 import { SourceStates } from '@tessera/store';
-import { startHarness } from '../support/harness';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
-import { freePort, startTcpProxy } from '../../packages/connectors/test/support/tcp-proxy';
+import { startHarness, type Harness } from '../support/harness';
+import { spawnWorker, stopWorkers, type WorkerProcess } from '../support/worker-process';
+import { connectMysql, connectPg } from '../support/clients';
+import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
+import { uniqueId } from '../support/names';
+import { waitFor } from '../support/wait';
+import { freePort, startTcpProxy } from '../support/tcp-proxy';
 
 /**
  * SQL sources over a Postgres and a MariaDB table: rows inserted and updated after the watermark
@@ -14,31 +17,30 @@ import { freePort, startTcpProxy } from '../../packages/connectors/test/support/
  * committed; the next tick goes on from there), soft-deleted rows are deleted, and a worker
  * SIGKILLed mid-run is resumed by another with no row written twice.
  */
-const id = randomBytes(3).toString('hex');
+const id = uniqueId();
 const PG_TABLE = `src_${id}.items`;
 const MY_TABLE = `src_items_${id}`;
 let proxyPort: number;
 let proxy: { close(): Promise<void> } | undefined;
 let src: pg.Client;
 let my: mysql.Connection;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let env: Record<string, string>;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
   proxyPort = await freePort();
-  proxy = await startTcpProxy(proxyPort, 5432);
-  src = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-  await src.connect();
+  proxy = await startTcpProxy(proxyPort, portOf(PG_URL));
+  src = await connectPg();
   await src.query(
     `CREATE SCHEMA src_${id}; CREATE TABLE ${PG_TABLE} (id int PRIMARY KEY, title text NOT NULL, updated_at timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false)`,
   );
-  my = await mysql.createConnection({ uri: 'mysql://root@127.0.0.1:3306/test' });
+  my = await connectMysql();
   await my.query(`CREATE TABLE ${MY_TABLE} (id int PRIMARY KEY, title varchar(100) NOT NULL, updated_at datetime(6) NOT NULL)`);
   env = {
-    SRC_PG_URL: `postgres://postgres@127.0.0.1:${proxyPort}/test`,
+    SRC_PG_URL: onPort(PG_URL, proxyPort),
     SRC_PG_TABLE: PG_TABLE,
-    SRC_MY_URL: 'mysql://root@127.0.0.1:3306/test',
+    SRC_MY_URL: MYSQL_URL,
     SRC_MY_TABLE: MY_TABLE,
     SRC_PAGE: '5',
   };
@@ -47,7 +49,7 @@ beforeAll(async () => {
   await h.engine.apply(h.def);
 });
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null) await w.stop();
+  await stopWorkers(workers);
   await h?.close();
   await src?.query(`DROP SCHEMA IF EXISTS src_${id} CASCADE`);
   await src?.end();
@@ -142,22 +144,22 @@ test('a worker SIGKILLed mid-run: another resumes the run from its last committe
   const first = await spawnWorker(workerEnv, [SOURCES_QUEUE]);
   workers.push(first);
   await h.engine.queue(SOURCES_QUEUE).add('source', { kind: 'source', pipeline: 'sourcing', source: 'pg_rows' }, { jobId: 'tick-kill', attempts: 1 });
-  let running;
-  for (let i = 0; i < 600; i++) {
-    [running] = await states().runs('sourcing', 'pg_rows', 1);
-    if (running?.status === 'running' && running.pages >= 3) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const running = await waitFor('the run to commit three pages', async () => {
+    const [r] = await states().runs('sourcing', 'pg_rows', 1);
+    return r?.status === 'running' && r.pages >= 3 && r;
+  });
   expect(running).toMatchObject({ status: 'running', tick: 'tick-kill' });
   await first.kill('SIGKILL');
   const second = await spawnWorker(workerEnv, [SOURCES_QUEUE]);
   workers.push(second);
-  let finished;
-  for (let i = 0; i < 1200; i++) {
-    finished = await states().run(running!.id);
-    if (finished?.status !== 'running') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const finished = await waitFor(
+    'the resumed run to end',
+    async () => {
+      const r = await states().run(running.id);
+      return r?.status !== 'running' && r;
+    },
+    { timeoutMs: 120_000 },
+  );
   expect(finished).toMatchObject({ status: 'done', inserted: 100, updated: 0, pages: 20 });
   const rows = (await records('pg')).filter((r) => Number(String(r.id).slice(3)) >= 1000);
   expect(rows).toHaveLength(100);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startHarness } from '../support/harness';
 import { viewsPipeline } from '../pipelines/views';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
 
 /**
@@ -26,7 +26,7 @@ test('two worker processes iterate videos into frames; a worker killed mid-itera
   await h.engine.apply(viewsPipeline(false, 5));
   let workers: WorkerProcess[] = [];
   try {
-    workers = await Promise.all([spawnWorker(env), spawnWorker(env)]);
+    workers = await spawnWorkers(2, env);
     await h.engine.insert(
       'views',
       'videos',
@@ -53,7 +53,7 @@ test('two worker processes iterate videos into frames; a worker killed mid-itera
     expect(versions.reduce((a, v) => a + v.inserts, 0)).toBe(VIDEOS * FRAMES);
     expect(await workers[1]!.stop()).toBe(0);
   } finally {
-    await Promise.all(workers.map((w) => (w.child.exitCode === null && w.child.signalCode === null ? w.stop() : null)));
+    await stopWorkers(workers);
     await h.close();
   }
 });

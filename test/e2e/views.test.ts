@@ -1,15 +1,20 @@
-import { copyFile, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
-import { Redis } from 'ioredis';
+import type pg from 'pg';
 import { definePipeline, t } from '@tessera/core';
 import { reconcile } from '@tessera/runtime';
 import { audioSplitter, documentSplitter, documentSplitterDef, frameIterator, stringSplitterDef } from '@tessera/iterators';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
+import { connectPg } from '../support/clients';
+import { callCounter, type CallCounter } from '../support/call-counter';
+import { deleteQueueKeys } from '../support/cleanup';
+import { uniqueName } from '../support/names';
+import { waitForExports } from '../support/wait';
+import { collect, localContext } from '../support/local-media';
 import { viewsPipeline } from '../pipelines/views';
 import { makeDocFixtures, PDF_PAGES, type DocFixtures } from '../../packages/iterators/test/support/doc-fixtures';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Views run by the workers: iterating inserted base rows into view rows, computing the view's own
@@ -18,73 +23,41 @@ import { ffmpeg } from '../../packages/iterators/test/support/run';
  * cascade, a computed column added to a view, corrupt input failing its own base row only.
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/views');
-const customerSchema = `customer_${Math.random().toString(16).slice(2, 8)}`;
-const counter = `tessera-test-counter:${Math.random().toString(16).slice(2)}`;
-let dir: string;
+const customerSchema = uniqueName('customer');
+const dir = tempDir('tessera-views-');
 let docs: DocFixtures;
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let db: pg.Client;
-let redis: Redis;
+let counter: CallCounter;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-views-'));
   docs = await makeDocFixtures(dir);
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
-  process.env.TESSERA_TEST_COUNTER = counter;
+  counter = callCounter({ setEnv: true });
   h = await startHarness(PIPELINE);
   // the module was imported before the environment above was set: define it again
   const def = viewsPipeline();
   h.registry.add(def);
   await h.engine.apply(def);
   await h.startWorkers();
-  db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-  await db.connect();
-  redis = new Redis('redis://127.0.0.1:6379');
+  db = await connectPg();
 });
 afterAll(async () => {
   await h.close();
   await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`);
   await db.end();
-  await redis.del(counter);
-  redis.disconnect();
+  await counter.close();
 });
 
 const calls = async (): Promise<{ shout: number; tag: number }> => {
-  const c = await redis.hgetall(counter);
-  return { shout: Number(c.shout ?? 0), tag: Number(c.tag ?? 0) };
+  const c = await counter.counts();
+  return { shout: c.shout ?? 0, tag: c.tag ?? 0 };
 };
-async function settle() {
-  await h.engine.waitIdle('views', { timeoutMs: 90_000 });
-  // view DAGs and exports start from jobs of their own: wait until no queue holds work
-  for (let i = 0; i < 1200; i++) {
-    let busy = 0;
-    for (const q of ['control', 'cpu', 'media']) {
-      const c = await h.engine.queue(q).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
-      busy += Object.values(c).reduce((a, n) => a + n, 0);
-    }
-    if (!busy) {
-      await h.engine.waitIdle('views', { timeoutMs: 90_000 });
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const left: string[] = [];
-  for (const q of ['control', 'cpu', 'media']) {
-    for (const j of await h.engine.queue(q).getJobs(['waiting', 'active', 'delayed', 'waiting-children', 'prioritized']))
-      left.push(`${q} ${j.id} ${await j.getState()} ${j.failedReason ?? ''}`);
-  }
-  throw new Error(`queues did not drain: ${left.join('; ')}`);
-}
-async function expectedChunks(file: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const r of documentSplitterDef.run(
-    file,
-    { separators: ['paragraph'], metadata: ['page'] },
-    { media: { localPath: async (f: string) => f } as never, destination: dir },
-  ))
-    out.push(r.text as string);
-  return out;
-}
+// view DAGs and exports start from jobs of their own: wait until no queue holds work
+const settle = () => waitForExports(h.engine, 'views', { queues: ['control', 'cpu', 'media'] });
+/** The chunks the splitter makes of a file when run directly. */
+const expectedChunks = async (file: string): Promise<string[]> =>
+  (await collect(documentSplitterDef.run(file, { separators: ['paragraph'], metadata: ['page'] }, localContext(dir)))).map((r) => r.text as string);
 const chunkRows = (id: string) => h.engine.store.select('views', 'chunks', { where: { id }, orderBy: ['pos'] });
 const exported = async (id: string) =>
   (await db.query(`SELECT pos::int AS pos, text, source, loud, tagged FROM ${customerSchema}.chunks WHERE id = $1 ORDER BY pos`, [id])).rows;
@@ -369,8 +342,7 @@ describe('recovery', () => {
   test('work lost from Redis is found by reconcile: every base row is iterated once and the view computed', async () => {
     await h.stopWorkers();
     await h.engine.insert('views', 'docs', [{ id: 'late', doc: docs.html, source: 'web' }]);
-    const redisKeys = await redis.keys(`${h.cfg.queuePrefix}:*`);
-    if (redisKeys.length) await redis.del(...redisKeys);
+    await deleteQueueKeys(h.cfg);
     const before = await calls();
     const report = await reconcile(h.engine, 'views');
     expect(report.find((r) => r.table === 'docs')!.enqueued).toBeGreaterThan(0);

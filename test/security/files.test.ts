@@ -1,18 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type http from 'node:http';
 import { csvFormat, readRows, MediaPolicy } from '@tessera/connectors';
 import { authorized } from '../../apps/worker/src/http-auth';
+import { tempDir } from '../support/temp-dir';
 
 /** Files in and out: CSV exports that a spreadsheet would run, JSONL lines too long to hold, and the control token check. */
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-sec-files-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDir('tessera-sec-files-');
 
 test('CSV export escapes text a spreadsheet would run as a formula; numbers stay numbers', async () => {
   const columns = [

@@ -1,13 +1,14 @@
 import http from 'node:http';
 import net from 'node:net';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
 import { startHarness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { connectPg } from '../support/clients';
+import { uniqueName } from '../support/names';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * A hostile producer adds one ingest job whose rows name media the worker must not read: system
@@ -24,7 +25,7 @@ const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/hostile');
 const SECRET = `PLANTED-SECRET-${randomBytes(6).toString('hex')}`;
 const OK_TEXT = 'Allowed document.\n\nIts second paragraph.';
 
-let dir: string;
+const dir = tempDir('tessera-sec-');
 let allowed: string;
 let home: string;
 const servers: Array<http.Server | net.Server> = [];
@@ -47,7 +48,6 @@ const listen = (s: http.Server | net.Server, host: string) =>
   });
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-sec-'));
   allowed = path.join(dir, 'data');
   home = path.join(dir, 'home');
   await mkdir(allowed, { recursive: true });
@@ -109,11 +109,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of sockets) c.destroy();
   for (const s of servers) await new Promise((r) => s.close(r));
-  await rm(dir, { recursive: true, force: true });
 });
 
 test('hostile media references are refused or fail their own cells; allowed roots and hosts work in the same batch', async () => {
-  const customerSchema = `cust_${randomBytes(4).toString('hex')}`;
+  const customerSchema = uniqueName('cust', 4);
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema; // the pipeline module reads it (here and in the worker)
   const h = await startHarness(PIPELINE, {
     TESSERA_MEDIA_ROOTS: allowed,
@@ -218,8 +217,7 @@ test('hostile media references are refused or fail their own cells; allowed root
     }
     // nothing was read: the internal service saw no request, and no planted secret or system file is anywhere
     expect(adminHits).toEqual([]);
-    const client = new pg.Client({ connectionString: h.cfg.databaseUrl });
-    await client.connect();
+    const client = await connectPg(h.cfg.databaseUrl);
     try {
       const exported = (await client.query(`SELECT id, text FROM "${customerSchema}".chunks`)).rows as Array<{ id: string; text: string }>;
       expect(new Set(exported.map((e) => e.id))).toEqual(new Set(Object.keys(working)));

@@ -1,31 +1,26 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMediaContext, MediaPolicy } from '@tessera/connectors';
 import { audioSplitterDef, documentSplitterDef, frameIteratorDef, tileIteratorDef } from '@tessera/iterators';
 import { writePdf } from '../../packages/iterators/test/support/doc-fixtures';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
+import { tempDir } from '../support/temp-dir';
 
 /**
  * Decoded media is bounded: a small file can decode to gigabytes (an image of 16000x16000 pixels),
  * thousands of pages or days of video. Over a limit is a cell error naming the file, the size and
  * the setting, found from the header before the work (here with small limits and small files).
  */
-let dir: string;
+const dir = tempDir('tessera-sec-limits-');
 const saved: Record<string, string | undefined> = {};
 const limit = (name: string, value: string) => {
   saved[name] ??= process.env[name];
   process.env[name] = value;
 };
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-sec-limits-'));
-});
 afterAll(async () => {
   for (const [k, v] of Object.entries(saved))
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
-  await rm(dir, { recursive: true, force: true });
 });
 
 const context = () => {

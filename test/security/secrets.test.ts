@@ -2,12 +2,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { BASE_QUEUES } from '@tessera/runtime';
 import { startHarness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { runCli } from '../support/cli';
+import { connectPg } from '../support/clients';
+import { uniqueName } from '../support/names';
+import { onPort, PG_URL, withPassword } from '../support/services';
 
 /**
  * Secrets planted everywhere a worker gets them (provider key, cloud credentials, Tessera's own
@@ -24,13 +26,13 @@ test('planted secrets never appear in logs, Redis, the CLI, the catalog or /metr
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   await new Promise<void>((r) => server.listen(0, '127.0.0.2', () => r()));
   const port = (server.address() as AddressInfo).port;
-  const customerSchema = `cust_${randomBytes(4).toString('hex')}`;
-  const downTarget = `postgres://postgres:${SECRET}@127.0.0.1:1/test`;
+  const customerSchema = uniqueName('cust', 4);
+  const downTarget = onPort(withPassword(PG_URL, SECRET), 1);
   process.env.TESSERA_TEST_CUSTOMER_URL = downTarget;
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   const h = await startHarness(PIPELINE, {
     // trust authentication: the password is carried everywhere but never checked
-    TESSERA_DATABASE_URL: `postgres://postgres:${SECRET}@127.0.0.1:5432/test`,
+    TESSERA_DATABASE_URL: withPassword(PG_URL, SECRET),
     TESSERA_TEST_CUSTOMER_URL: downTarget,
     TESSERA_TEST_CUSTOMER_SCHEMA: customerSchema,
     TESSERA_MEDIA_ALLOW_ADDRESSES: '127.0.0.2',
@@ -86,8 +88,7 @@ test('planted secrets never appear in logs, Redis, the CLI, the catalog or /metr
     places.cli = errors.stdout + errors.stderr + status.stdout + status.stderr;
     expect(errors.stdout).toContain('http://***@127.0.0.2'); // the failed cell, named without its credentials
     // every table of the catalog and the store, leaving out the references as the producer wrote them
-    const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-    await client.connect();
+    const client = await connectPg();
     try {
       const tables = (await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [h.cfg.schema])).rows as Array<{
         table_name: string;

@@ -2,7 +2,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Engine, loadConfig } from '@tessera/runtime';
-import { startHarness } from '../support/harness';
+import { startHarness, type Harness } from '../support/harness';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { runCli } from '../support/cli';
 
@@ -16,7 +16,7 @@ import { runCli } from '../support/cli';
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/hostile');
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let worker: WorkerProcess;
 let queue: Queue;
 let events: QueueEvents;

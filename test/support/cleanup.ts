@@ -4,16 +4,37 @@ import type { TesseraConfig } from '@tessera/runtime';
 
 /** Drop a test's schema and delete its Redis keys (by its own prefix only). */
 export async function cleanup(cfg: TesseraConfig): Promise<void> {
-  const client = new pg.Client({ connectionString: cfg.databaseUrl });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${cfg.schema}" CASCADE`);
-  await client.end();
+  await dropSchema(cfg.databaseUrl, cfg.schema);
+  await deleteQueueKeys(cfg);
+}
+
+/** Delete every Redis key of the test's prefix: its queues, as a Redis that lost its data would have them. */
+export async function deleteQueueKeys(cfg: TesseraConfig): Promise<void> {
   const redis = new Redis(cfg.redisUrl);
+  try {
+    await deleteKeys(redis, `${cfg.queuePrefix}:*`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Drop a Postgres schema and all in it, if it is there. */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Delete the Redis keys matching a pattern (a test's own prefix: never FLUSHDB the shared Redis). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${cfg.queuePrefix}:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== '0');
-  redis.disconnect();
 }

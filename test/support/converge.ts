@@ -2,6 +2,7 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Engine } from '@tessera/runtime';
+import { waitForExports } from './wait';
 
 /**
  * What the exports e2e tests compare: the record's live rows, and what the customer has in
@@ -10,16 +11,7 @@ import type { Engine } from '@tessera/runtime';
 export type Row = Record<string, unknown>;
 
 /** Wait for every cell, then for the control queue (finalize jobs: the exports) to drain. */
-export async function settle(engine: Engine, pipeline: string): Promise<void> {
-  await engine.waitIdle(pipeline, { timeoutMs: 120_000 });
-  const q = engine.queue('control');
-  for (let i = 0; i < 2400; i++) {
-    const c = await q.getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('exports did not finish');
-}
+export const settle = (engine: Engine, pipeline: string): Promise<void> => waitForExports(engine, pipeline);
 
 /** The record's live rows, these columns, by id. */
 export async function recordRows(engine: Engine, pipeline: string, table: string, columns: string[]): Promise<Row[]> {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type TesseraConfig } from '@tessera/runtime';
 import { mediaPolicyFromEnv, type MediaPolicy } from '@tessera/connectors';
+import { PG_URL, REDIS_URL } from './services';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -29,8 +30,8 @@ export function testMediaPolicy(env: Record<string, string> = TEST_MEDIA_ENV): M
 export function testConfig(overrides: Record<string, string> = {}): TesseraConfig & { env: Record<string, string> } {
   const id = randomBytes(4).toString('hex');
   const env = {
-    TESSERA_DATABASE_URL: process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    TESSERA_REDIS_URL: process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    TESSERA_DATABASE_URL: PG_URL,
+    TESSERA_REDIS_URL: REDIS_URL,
     TESSERA_SCHEMA: `t_${id}`,
     TESSERA_QUEUE_PREFIX: `tt-${id}`,
     TESSERA_BATCH_SIZE: '100',
@@ -46,3 +47,10 @@ export function testConfig(overrides: Record<string, string> = {}): TesseraConfi
   };
   return { ...loadConfig(env), env };
 }
+
+/**
+ * For worker processes whose model calls a test counts exactly and none of which is killed: a lock
+ * long enough that a loaded machine's pauses never hand a live job to a second worker (which would
+ * ask the model again).
+ */
+export const EXACT_CALLS_ENV: Record<string, string> = { TESSERA_LOCK_MS: '30000' };

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Engine, PipelineRegistry, WorkerPool, loadPipelines, type TesseraConfig } from '@tessera/runtime';
-import { createMediaContext } from '@tessera/connectors';
-import { testConfig, testMediaPolicy } from './env';
+import { testConfig } from './env';
 import { cleanup } from './cleanup';
+import { testMediaContext } from './media';
 
 export const SHAPES = path.resolve(import.meta.dirname, '../pipelines/shapes');
 
@@ -23,7 +23,7 @@ export async function startHarness(pipelines = SHAPES, overrides: Record<string,
       pool = await WorkerPool.start({
         engine,
         registry,
-        media: createMediaContext({ defaultDestination: cfg.mediaDestination, cacheDir: cfg.cacheDir, policy: testMediaPolicy(cfg.env) }),
+        media: testMediaContext(cfg),
       });
       return pool;
     },
@@ -39,6 +39,17 @@ export async function startHarness(pipelines = SHAPES, overrides: Record<string,
   };
 }
 
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+/** A harness with its (first) pipeline applied and in-process workers computing it. */
+export async function runPipeline(pipelines = SHAPES, overrides: Record<string, string> = {}): Promise<Harness> {
+  const h = await startHarness(pipelines, overrides);
+  await h.engine.apply(h.def);
+  await h.startWorkers();
+  return h;
+}
+
+/** Rows for the shapes pipeline: every third has null meta, every seventh fails its `ratio` cell. */
 export function makeItems(n: number, from = 0) {
   return Array.from({ length: n }, (_, k) => {
     const i = from + k;

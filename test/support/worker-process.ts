@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -18,9 +19,20 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** Start a real worker process (apps/worker) with the given environment and wait until it consumes. */
-export async function spawnWorker(env: Record<string, string>, args: string[] = [], opts: { startTimeoutMs?: number } = {}): Promise<WorkerProcess> {
-  const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+/**
+ * How long a worker may take to start: 60 s on an idle machine, more in proportion to the load
+ * (tsx compiles the pipeline code at start; on 2 busy cores that alone can take minutes), at most 10 min.
+ */
+export function workerStartTimeoutMs(): number {
+  const load = os.loadavg()[0]! / Math.max(1, os.cpus().length);
+  return Math.round(Math.min(600_000, 60_000 * Math.max(1, load)));
+}
+
+/**
+ * Start a real worker process (apps/worker) with the given environment and wait until it consumes
+ * (it says "worker started"). One that does not within `startTimeoutMs` is killed, never left behind.
+ */
+export async function spawnWorker(env: Record<string, string>, args: string[] = [], startTimeoutMs = workerStartTimeoutMs()): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_OPTIONS: '', TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: 'info' },
@@ -38,8 +50,8 @@ export async function spawnWorker(env: Record<string, string>, args: string[] = 
   );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL'); // a worker that did not start must not join the fleet later
-      reject(new Error(`worker did not start in ${startTimeoutMs / 1000} s:\n${out}`));
+      child.kill('SIGKILL');
+      reject(new Error(`worker did not start in ${Math.round(startTimeoutMs / 1000)} s (load ${os.loadavg()[0]!.toFixed(1)}):\n${out}`));
     }, startTimeoutMs);
     const onData = () => {
       const m = /"port":(\d+).*"msg":"worker started"/.exec(out);
@@ -52,6 +64,7 @@ export async function spawnWorker(env: Record<string, string>, args: string[] = 
     child.stdout!.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
+      // after a timeout this is a no-op: the promise is settled
       reject(new Error(`worker exited (${code}) before starting:\n${out}`));
     });
   });
@@ -69,3 +82,10 @@ export async function spawnWorker(env: Record<string, string>, args: string[] = 
     },
   };
 }
+
+/** `n` worker processes with the same environment, started together. */
+export const spawnWorkers = (n: number, env: Record<string, string>, args: string[] = []): Promise<WorkerProcess[]> =>
+  Promise.all(Array.from({ length: n }, () => spawnWorker(env, args)));
+
+/** SIGTERM every worker still running and wait for all to exit; resolves with their exit codes (null: killed by a signal). */
+export const stopWorkers = (workers: WorkerProcess[]): Promise<Array<number | null>> => Promise.all(workers.map((w) => w.stop()));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { csvObjects } from '@tessera/connectors';
 
 export type RowFormat = 'json' | 'jsonl' | 'csv';
 
@@ -13,9 +13,14 @@ export async function readRows(source: string, format?: RowFormat): Promise<Reco
         });
   const fmt = format ?? guessFormat(source, text);
   if (fmt === 'csv') {
-    const records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: false }) as Record<string, string>[];
-    // an empty CSV field is a null, as in most exporters
-    return records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === '' ? null : v])));
+    // the reader `tessera import` uses: an unquoted empty field is null, a quoted one ("") the empty string
+    const rows: Record<string, unknown>[] = [];
+    try {
+      for await (const r of csvObjects([text])) rows.push(r);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`);
+    }
+    return rows;
   }
   if (fmt === 'jsonl') {
     return text

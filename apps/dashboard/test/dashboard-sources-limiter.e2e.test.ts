@@ -5,33 +5,24 @@
  * (configured limits, what is left, in-flight calls, a pause). Read-only: nothing here acts.
  * Screenshots go to .tessera/test-output/ (not the repository).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Reservation } from '@tessera/core';
 import { RedisRateGate, runSource, sourceStatuses, type LimitedRateKey } from '@tessera/runtime';
 import { startDashboardServer, type RunningDashboard } from '@tessera/dashboard';
-import { startHarness } from '../../../test/support/harness';
+import { runPipeline, type Harness } from '../../../test/support/harness';
+import { launchBrowser, screenshot } from '../../../test/support/browser';
+import { tempDir } from '../../../test/support/temp-dir';
 
 const PIPELINES = path.resolve(import.meta.dirname, '../../../test/pipelines/sourcing');
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const LONG = 300_000;
-const OUT = path.resolve(import.meta.dirname, '../../../.tessera/test-output');
 const PAUSE_MS = 600_000;
 const running: LimitedRateKey = { provider: 'openai', model: 'gpt-dash', keyHash: 'k1', limits: { rpm: 600, tpm: 6000, maxConcurrency: 4 } };
 const paused: LimitedRateKey = { provider: 'anthropic', model: 'claude-dash', limits: { rpm: 60 } };
 
-let dir: string;
-let h: Awaited<ReturnType<typeof startHarness>>;
+const dir = tempDir('tessera-dash-src-');
+let h: Harness;
 let dashboard: RunningDashboard;
 let browser: Browser;
 let page: Page;
@@ -39,13 +30,10 @@ let held: Reservation;
 let pausedAt: number;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-dash-src-'));
   for (const name of ['a.txt', 'b.txt', 'c.txt']) await writeFile(path.join(dir, name), name);
   // a schedule that does not tick during the test (the run below is the one run)
   Object.assign(process.env, { SRC_DIR: dir, SRC_CRON: '0 0 1 1 *', SRC_PAGE: '2' });
-  h = await startHarness(PIPELINES);
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline(PIPELINES);
   const run = await runSource(h.engine, h.def, 'inbox');
   expect([run.status, run.inserted]).toEqual(['done', 3]);
 
@@ -57,7 +45,7 @@ beforeAll(async () => {
   await gate.pause(paused, PAUSE_MS);
 
   dashboard = await startDashboardServer({ port: 0, host: '127.0.0.1', config: h.cfg, token: '' });
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: FLAGS });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1400, height: 1400 } });
 }, LONG);
 
@@ -67,7 +55,6 @@ afterAll(async () => {
   await dashboard?.close();
   await h?.close();
   for (const k of ['SRC_DIR', 'SRC_CRON', 'SRC_PAGE']) delete process.env[k];
-  if (dir) await rm(dir, { recursive: true, force: true });
 }, LONG);
 
 const cells = async (testid: string) => (await page.getByTestId(testid).innerText()).split('\t').map((s) => s.trim());
@@ -124,8 +111,7 @@ test(
     // the Redis clock and this host's are the same machine here; allow for the second the display drops
     expect(until).toBeGreaterThanOrEqual(pausedAt + PAUSE_MS - 2000);
     expect(until).toBeLessThanOrEqual(Date.now() + PAUSE_MS);
-    await mkdir(OUT, { recursive: true });
-    await page.screenshot({ path: path.join(OUT, 'dashboard-sources-limiter.png'), fullPage: true });
+    await screenshot(page, 'dashboard-sources-limiter');
   },
   LONG,
 );

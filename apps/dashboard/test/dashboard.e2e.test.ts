@@ -5,42 +5,28 @@
  * with a failed job and its retry; actions refused without the token and in read-only mode.
  * Screenshots go to .tessera/test-output/ (not the repository).
  */
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDashboardServer, type RunningDashboard } from '@tessera/dashboard';
-import { makeItems, startHarness } from '../../../test/support/harness';
+import { makeItems, runPipeline, type Harness } from '../../../test/support/harness';
+import { launchBrowser, screenshot } from '../../../test/support/browser';
 
-const OUT = path.resolve(import.meta.dirname, '../../../.tessera/test-output');
 const TOKEN = 'dashboard-test-token-0123456789';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const LONG = 300_000;
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let dashboard: RunningDashboard;
 let readOnly: RunningDashboard;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  h = await startHarness();
-  await h.engine.apply(h.def);
-  await h.startWorkers();
+  h = await runPipeline();
   await h.engine.insert('shapes', 'items', makeItems(120));
   await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
   dashboard = await startDashboardServer({ port: 0, host: '127.0.0.1', config: h.cfg, token: TOKEN });
   readOnly = await startDashboardServer({ port: 0, host: '127.0.0.1', config: h.cfg, token: '' });
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: FLAGS });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
-  await mkdir(OUT, { recursive: true });
 }, LONG);
 
 afterAll(async () => {
@@ -68,7 +54,7 @@ test(
     }
     const ratio = status.columns.find((c) => c.column === 'ratio')!;
     expect(ratio.failed).toBeGreaterThan(0); // rows whose n is a multiple of 7
-    await page.screenshot({ path: path.join(OUT, 'dashboard-pipelines.png'), fullPage: true });
+    await screenshot(page, 'dashboard-pipelines');
 
     await page.getByTestId('errors-shapes.items').click();
     await page.getByTestId('errors').waitFor();
@@ -120,7 +106,7 @@ test(
     await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent?.startsWith('versions/revert'));
     const rows = await h.engine.store.select('shapes', 'items', {});
     expect(rows.map((r) => r.id)).not.toContain('item-001000');
-    await page.screenshot({ path: path.join(OUT, 'dashboard-versions.png'), fullPage: true });
+    await screenshot(page, 'dashboard-versions');
   },
   LONG,
 );
@@ -136,7 +122,7 @@ test(
     const failed = await h.engine.queue('ingest').getJob(job.id!);
     expect(await page.getByTestId('queues').innerText()).toContain(failed!.failedReason);
     expect(await text('queue-ingest')).toMatch(/^ingest/);
-    await page.screenshot({ path: path.join(OUT, 'dashboard-queues.png'), fullPage: true });
+    await screenshot(page, 'dashboard-queues');
     const finishedBefore = failed!.finishedOn;
     await page.getByTestId(`retry-job-${job.id}`).click();
     await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent?.startsWith('jobs/retry'));

@@ -3,19 +3,20 @@
  * OpenAI-compatible server and an exported table. Counts are compared with what the record and
  * the target hold, never with timings.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Engine, loadPipelines } from '@tessera/runtime';
 import { startWorker, type RunningWorker } from '@tessera/worker';
 import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server/index';
 import { testConfig } from '../../../test/support/env';
-import { cleanup } from '../../../test/support/cleanup';
+import { cleanup, dropSchema } from '../../../test/support/cleanup';
+import { connectPg } from '../../../test/support/clients';
+import { metricSample as sample } from '../../../test/support/metrics';
+import { uniqueName } from '../../../test/support/names';
+import { tempDir } from '../../../test/support/temp-dir';
 
 const PIPELINES = path.resolve(import.meta.dirname, '../../../test/pipelines');
-const customerSchema = `customer_${Math.random().toString(16).slice(2, 8)}`;
-let dir: string;
+const customerSchema = uniqueName('customer');
+const dir = tempDir('tessera-metrics-');
 let server: OpenAIServer;
 let engine: Engine;
 let worker: RunningWorker;
@@ -23,7 +24,6 @@ const config = testConfig({ TESSERA_PIPELINES: `${PIPELINES}/modeled,${PIPELINES
 
 beforeAll(async () => {
   server = await startOpenAIServer({ rpm: 6000, requestWindowMs: 1000 });
-  dir = await mkdtemp(path.join(tmpdir(), 'tessera-metrics-'));
   process.env.TESSERA_TEST_OPENAI_URL = server.url;
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   process.env.TESSERA_TEST_EXPORT_DIR = dir;
@@ -37,24 +37,8 @@ afterAll(async () => {
   await engine?.close();
   await server?.close();
   await cleanup(config);
-  const db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`);
-  await db.end();
-  await rm(dir, { recursive: true, force: true });
+  await dropSchema(config.databaseUrl, customerSchema);
 });
-
-/** value of one sample line, e.g. sample(text, 'tessera_cells_total', { column: 'embedding', outcome: 'ok' }) */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+-]+)$`).exec(line);
-    if (!m) continue;
-    const have = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[2]);
-  }
-  return sum;
-}
 
 test('cells per column, model requests per provider and model, exports per sink, queue depth, long job buckets', async () => {
   await engine.insert(
@@ -69,8 +53,7 @@ test('cells per column, model requests per provider and model, exports per sink,
   );
   await Promise.all([engine.waitIdle('modeled', { timeoutMs: 120_000 }), engine.waitIdle('exporting', { timeoutMs: 120_000 })]);
   // the export runs in the version's finalize job, after the cells: wait for the rows in the target
-  const db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
+  const db = await connectPg(config.databaseUrl);
   let exported = 0;
   for (let i = 0; i < 300 && exported < 25; i++) {
     exported = Number((await db.query(`SELECT count(*) AS n FROM ${customerSchema}.notes`).catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n);

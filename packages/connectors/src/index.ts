@@ -13,12 +13,13 @@ export { PostgresSink, postgres, type PostgresSinkOptions } from './sinks/postgr
 export { MysqlSink, mysqlSink as mysql, type MysqlSinkOptions } from './sinks/mysql/mysql-sink';
 export { ExportSchemaMismatch } from './sinks/schema-mismatch';
 export { isExportStuck } from './sinks/stuck';
-export { checkIdentifier } from './sql/identifiers';
+export { checkIdentifier, quoteMy, quotePg } from './sql/identifiers';
 export { FileSink, parquetFiles, arrowFiles, jsonlFiles, csvFiles, type FileSinkOptions } from './files/file-sink';
 export type { FileFormat, FileColumn } from './files/file-format';
 export { parquetFormat } from './files/parquet-format';
 export { arrowFormat } from './files/arrow-format';
 export { jsonlFormat, csvFormat } from './files/text-formats';
+export { csvObjects } from './imports/csv-parser';
 export { readRows, formatOf, type ReadRowsOptions, type ImportFormat } from './imports/read-rows';
 export { ImportError, type ImportColumn } from './imports/coerce';
 export { folder, type FolderOptions, type SourceFile } from './sources/folder';

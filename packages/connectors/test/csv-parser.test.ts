@@ -1,4 +1,4 @@
-import { parseCsv } from '../src/imports/csv-parser';
+import { csvObjects, parseCsv } from '../src/imports/csv-parser';
 import { csvField } from '../src/files/text-formats';
 
 async function parse(chunks: string[]) {
@@ -35,4 +35,21 @@ test('what the CSV writer writes, the parser reads back', async () => {
   const values = ['plain', 'with,comma', 'with "quotes"', 'multi\nline', '', null, { j: [1, 'x,y'] }];
   const line = `${values.map(csvField).join(',')}\r\n`;
   expect(await parse([line])).toEqual([['plain', 'with,comma', 'with "quotes"', 'multi\nline', '', null, '{"j":[1,"x,y"]}']]);
+});
+
+test('records keyed by the header: unquoted empty is null, quoted empty ("") is the empty string, as in COPY ... CSV', async () => {
+  const rows: unknown[] = [];
+  for await (const r of csvObjects(['\uFEFFid,note,n\r\n1,"",7\r\n2,,\r\n3,x\r\n'])) rows.push(r);
+  expect(rows).toEqual([
+    { id: '1', note: '', n: '7' },
+    { id: '2', note: null, n: null },
+    { id: '3', note: 'x', n: null }, // a short record: the fields it lacks are null
+  ]);
+});
+
+test('a record with more fields than the header is refused, naming the row', async () => {
+  const read = async () => {
+    for await (const _ of csvObjects(['a,b\n1,2\n3,4,5\n'])) void _;
+  };
+  await expect(read()).rejects.toThrow('row 2 has 3 fields; the header names 2');
 });

@@ -138,7 +138,7 @@ test('imports read remote files through the media context', async () => {
 });
 
 test('a blob store that cannot be reached is a TransientError (the queue retries), not bad input', async () => {
-  const { freePort } = await import('./support/tcp-proxy');
+  const { freePort } = await import('../../../test/support/tcp-proxy');
   const port = await freePort();
   const s3 = new S3MediaStore({
     config: { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } },

@@ -9,7 +9,7 @@ import { AzureMediaStore, GcsMediaStore, LocalMediaStore, S3MediaStore, createMe
 import { testMediaPolicy } from './support/media-policy';
 import { chunkRows, chunkSchema } from './support/schema';
 import { startGcsServer, type GcsTestServer } from '../../../test/support/gcs-server/server';
-import { AZURITE_ACCOUNT, startAzurite, startS3 } from './support/emulators';
+import { AZURITE_ACCOUNT, startAzurite, startS3 } from '../../../test/support/emulators';
 
 /** Counts uploads and downloads, to prove content-addressed writes skip and the cache caches. */
 class Counting implements MediaStore {

@@ -2,9 +2,9 @@ import mysql from 'mysql2/promise';
 import { TransientError } from '@tessera/core';
 import { mysql as mysqlSink, ExportSchemaMismatch } from '@tessera/connectors';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
-import { startTcpProxy, freePort } from './support/tcp-proxy';
+import { startTcpProxy, freePort } from '../../../test/support/tcp-proxy';
+import { MYSQL_URL as MY_URL, onPort, portOf } from '../../../test/support/services';
 
-const MY_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const prefix = uniqueName('conn_my');
 const table = (name: string) => `${prefix}_${name}`;
 let admin: mysql.Connection;
@@ -111,10 +111,10 @@ test('an existing table that does not fit is refused with the column named', asy
 
 test('a target that is down raises TransientError, then the same sink completes when it is back', async () => {
   const port = await freePort();
-  const sink = mysqlSink({ url: MY_URL.replace('127.0.0.1:3306', `127.0.0.1:${port}`), table: table('flaky'), create: true });
+  const sink = mysqlSink({ url: onPort(MY_URL, port), table: table('flaky'), create: true });
   try {
     await expect(sink.upsert(chunkSchema(), chunkRows(4))).rejects.toThrow(TransientError);
-    const proxy = await startTcpProxy(port, 3306);
+    const proxy = await startTcpProxy(port, portOf(MY_URL));
     try {
       await sink.upsert(chunkSchema(), chunkRows(4));
       await sink.upsert(chunkSchema(), chunkRows(4));

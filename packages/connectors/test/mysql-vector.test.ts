@@ -3,6 +3,7 @@ import { ConfigError } from '@tessera/core';
 import { mysql as mysqlSink } from '@tessera/connectors';
 import { parseServerVersion, vectorSupport } from '../src/sinks/mysql/my-columns';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
+import { MYSQL_URL as OLD_URL, MYSQL_VECTOR_URL as VECTOR_URL } from '../../../test/support/services';
 
 /**
  * Embeddings into MySQL/MariaDB: the server's VECTOR type where it has one, else JSON (or a
@@ -11,8 +12,6 @@ import { chunkRows, chunkSchema, uniqueName } from './support/schema';
  * MySQL 9 can be installed here (Debian ships no MySQL server), so STRING_TO_VECTOR is checked only
  * as far as version detection goes.
  */
-const OLD_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
-const VECTOR_URL = process.env.TEST_MYSQL_VECTOR_URL ?? 'mysql://root@127.0.0.1:3307/test';
 const prefix = uniqueName('conn_vec');
 const vectorServer = await mysql.createConnection({ uri: VECTOR_URL, timezone: 'Z', connectTimeout: 3000 }).catch(() => undefined);
 if (!vectorServer) console.warn(`no MariaDB with VECTOR at ${VECTOR_URL} (bash scripts/start-mariadb-vector.sh): its tests are skipped`);

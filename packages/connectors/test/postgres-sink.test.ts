@@ -2,9 +2,9 @@ import pg from 'pg';
 import { TransientError } from '@tessera/core';
 import { postgres, ExportSchemaMismatch } from '@tessera/connectors';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
-import { startTcpProxy, freePort } from './support/tcp-proxy';
+import { startTcpProxy, freePort } from '../../../test/support/tcp-proxy';
+import { PG_URL, onPort, portOf } from '../../../test/support/services';
 
-const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schemaName = uniqueName('conn_pg');
 let admin: pg.Client;
 
@@ -125,14 +125,14 @@ test('an existing table that fits is used as is', async () => {
 
 test('a target that is down raises TransientError, then the same sink completes when it is back', async () => {
   const port = await freePort();
-  const url = PG_URL.replace('127.0.0.1:5432', `127.0.0.1:${port}`);
+  const url = onPort(PG_URL, port);
   const sink = postgres({ url, schema: schemaName, table: 'flaky', create: true });
   const schema = chunkSchema();
   const rows = chunkRows(4);
   try {
     await expect(sink.upsert(schema, rows)).rejects.toThrow(TransientError);
     await expect(sink.prepare(schema)).rejects.toThrow(TransientError);
-    const proxy = await startTcpProxy(port, 5432);
+    const proxy = await startTcpProxy(port, portOf(PG_URL));
     try {
       await sink.upsert(schema, rows);
       await sink.upsert(schema, rows); // the queue's retry after an ambiguous failure

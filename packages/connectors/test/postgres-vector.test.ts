@@ -1,11 +1,10 @@
 import pg from 'pg';
 import { postgres } from '@tessera/connectors';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
+import { PG_URL } from '../../../test/support/services';
 import { startPgliteWithVector } from './support/pglite-vector';
 import { CopyWriter } from '../src/sinks/postgres/copy-binary';
 import { planPgColumn } from '../src/sinks/postgres/pg-columns';
-
-const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 test('with pgvector installed, embeddings go to vector(n) and read back exactly (PGlite + pgvector)', async () => {
   const pgl = await startPgliteWithVector();

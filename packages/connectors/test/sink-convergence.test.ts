@@ -4,8 +4,10 @@ import path from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { t, type ExportRow, type ExportSchema } from '@tessera/core';
-import { postgres, mysql as mysqlSink, parquetFiles, isExportStuck, ExportSchemaMismatch } from '@tessera/connectors';
+import * as lancedbApi from '@lancedb/lancedb';
+import { postgres, mysql as mysqlSink, parquetFiles, lancedb, isExportStuck, ExportSchemaMismatch } from '@tessera/connectors';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
+import { MYSQL_URL as MY_URL, PG_URL } from '../../../test/support/services';
 
 /**
  * What full ships and pipeline changes need from the sinks: `retain` deletes every row whose key is
@@ -13,8 +15,6 @@ import { chunkRows, chunkSchema, uniqueName } from './support/schema';
  * unexported one dropped only when asked, and a table it may not alter gives a message saying what
  * to run (an error the runtime shows as a stuck export).
  */
-const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const MY_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const schemaName = uniqueName('conv_sink');
 const myTable = uniqueName('conv_sink');
 let admin: pg.Client;
@@ -146,4 +146,27 @@ test('files: a full ship ends with a snapshot marker named by its sequence', asy
   expect(files.filter((f) => f.startsWith('part-0000000007-'))).toHaveLength(1);
   expect(files).toContain('snapshot-0000000007.json');
   await rm(dir, { recursive: true, force: true });
+});
+
+test('lancedb: retain deletes every row whose key is not live (composite keys, quotes in keys)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'conv-lance-'));
+  const sink = lancedb({ uri: dir, table: 'chunks', create: true });
+  const schema = chunkSchema();
+  const odd = { ...chunkRows(1)[0]!, id: "it's \\ odd", pos: 9 };
+  try {
+    await sink.upsert(schema, [...chunkRows(6), odd]);
+    const live = [...chunkRows(6).filter((r) => r.pos !== 2 && r.pos !== 5), odd];
+    expect(await sink.retain!(schema, chunks(keysOf(live)))).toBe(2);
+    const db = await lancedbApi.connect(dir);
+    const tbl = await db.openTable('chunks');
+    const left = (await tbl.query().select(['id', 'pos']).toArray()).map((r) => [r.id, Number(r.pos)]).sort((a, b) => Number(a[1]) - Number(b[1]));
+    tbl.close();
+    db.close();
+    expect(left).toEqual(keysOf(live).map((k) => [k.id, k.pos]));
+    // nothing more to delete: a second full ship's cleanup deletes nothing
+    expect(await sink.retain!(schema, chunks(keysOf(live)))).toBe(0);
+  } finally {
+    await sink.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

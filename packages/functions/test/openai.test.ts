@@ -13,6 +13,7 @@ import { startOpenAIServer, deterministicEmbedding, type OpenAIServer } from '..
 import { solidPng } from '../../../test/support/openai-server/png';
 import { MemoryResponseCache, chatUdf, embeddingsUdf, imageGenerationUdf, structuredUdf, transcriptionUdf, visionUdf } from '../src';
 import { runBatch, runFn, testContext } from './support/context';
+import { REDIS_URL } from '../../../test/support/services';
 
 let server: OpenAIServer;
 const KEY = 'sk-test-0123456789abcdef';
@@ -211,7 +212,7 @@ describe('openai embeddings', () => {
   });
 
   test('a request the rate gate refuses leaves its rows as RateLimitedError; the rows of the other requests keep their vectors', async () => {
-    const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
     const prefix = `tessera:test:fn:${randomUUID().slice(0, 8)}:`;
     try {
       // one request a minute, no in-process wait: of two concurrent requests one is refused

@@ -5,6 +5,7 @@ import { RedisRateGate } from '../../runtime/src/limiter';
 import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server';
 import { anthropicMessagesUdf, chatUdf, geminiGenerateUdf, MemoryResponseCache } from '../src';
 import { runFn, testContext } from './support/context';
+import { REDIS_URL } from '../../../test/support/services';
 
 let server: OpenAIServer;
 const KEY = 'sk-ant-test-0123456789';
@@ -72,7 +73,7 @@ describe('gemini generateContent', () => {
 describe('rate-limit headers', () => {
   test("each provider's headers reach the fleet's gate: OpenAI's x-ratelimit-*, Anthropic's anthropic-ratelimit-*", async () => {
     const limited = await startOpenAIServer({ apiKey: KEY, rpm: 120, tpm: 50_000 });
-    const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
     const prefix = `tessera:test:headers:${randomUUID().slice(0, 8)}:`;
     try {
       const gate = new RedisRateGate({ redis, prefix, env: {} });

@@ -1,8 +1,8 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@tessera/core';
-import { keyHash, redact, resolveSecret } from '../src';
+import { ConfigError, redact } from '@tessera/core';
+import { keyHash, resolveSecret } from '../src';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-secrets-'));
 
@@ -30,7 +30,7 @@ test('errors about a secrets file never quote it', () => {
 });
 
 test('redaction and key hashes', () => {
-  expect(redact('key sk-abcdef0123456789 and AIzaSyA1234567890123456789012 and mine-secret-1', 'mine-secret-1')).toBe(
+  expect(redact('key sk-abcdef0123456789 and AIzaSyA1234567890123456789012 and mine-secret-1', { secrets: ['mine-secret-1'] })).toBe(
     'key [redacted] and [redacted] and [redacted]',
   );
   expect(keyHash('sk-a')).toMatch(/^[0-9a-f]{12}$/);

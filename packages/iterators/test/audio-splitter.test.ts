@@ -1,21 +1,19 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
 import { audioSplitterDef, extractAudio, type AudioSplitterParams } from '../src/index';
 import { audioGrid } from '../src/audio/audio-grid';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffprobeJson } from './support/run';
 import { makeAudioFixtures, type AudioFixtures } from './support/audio-fixtures';
+import { tempDir } from '../../../test/support/temp-dir';
 
-let dir: string;
+const dir = tempDir('tessera-audio-');
 let a: AudioFixtures;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-audio-'));
   a = await makeAudioFixtures(dir);
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const split = (file: string, params: AudioSplitterParams) => collect(audioSplitterDef.run(file, params, localContext(join(dir, 'out'))));
 const bounds = async (file: string, params: AudioSplitterParams) => (await split(file, params)).map((r) => [r.segmentStart, r.segmentEnd]);

@@ -1,24 +1,22 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { getEncoding } from 'js-tiktoken';
 import { CellInputError, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { makeDocFixtures, PDF_PAGES, writePdf, type DocFixtures } from './support/doc-fixtures';
 import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
+import { tempDir } from '../../../test/support/temp-dir';
 
-let dir: string;
+const dir = tempDir('tessera-docs-');
 let d: DocFixtures;
 let o: OfficeFixtures;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-docs-'));
   d = await makeDocFixtures(dir);
   o = await makeOfficeFixtures(dir);
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 type Row = {
   text: string;

@@ -1,21 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CellInputError, type UdfContext } from '@tessera/core';
 import { documentText, documentTitle } from '@tessera/iterators';
 import { makeDocFixtures, type DocFixtures } from './support/doc-fixtures';
-import { localContext } from './support/local-media';
+import { localContext } from '../../../test/support/local-media';
+import { tempDir } from '../../../test/support/temp-dir';
 
 /** documentText / documentTitle: the whole text and the title, through the splitter's parsers. */
-let dir: string;
+const dir = tempDir('tessera-doctext-');
 let docs: DocFixtures;
 let ctx: UdfContext;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-doctext-'));
   docs = await makeDocFixtures(dir);
   ctx = { media: localContext(dir).media, column: { table: 'docs', name: 'text' } };
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const text = (ref: string) => documentText.spec.fn!([ref], ctx) as Promise<string>;
 const title = (ref: string) => documentTitle.spec.fn!([ref], ctx) as Promise<string | null>;

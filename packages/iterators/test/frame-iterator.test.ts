@@ -1,20 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
 import { frameIteratorDef, type FrameIteratorParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffmpeg, ffprobeJson } from './support/run';
 import { makeVideoFixtures, type VideoFixtures } from './support/video-fixtures';
+import { tempDir } from '../../../test/support/temp-dir';
 
-let dir: string;
+const dir = tempDir('tessera-frames-');
 let v: VideoFixtures;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-frames-'));
   v = await makeVideoFixtures(dir);
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const run = (file: string, params: FrameIteratorParams = {}) => collect(frameIteratorDef.run(file, params, localContext(join(dir, 'out'))));
 const indexes = async (file: string, params: FrameIteratorParams = {}) => (await run(file, params)).map((r) => r.frameAttrs.index);

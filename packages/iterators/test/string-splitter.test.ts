@@ -1,5 +1,5 @@
 import { stringSplitterDef, type StringSplitterParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 
 const split = (text: string) => collect(stringSplitterDef.run(text, { separators: 'sentence' }, localContext('/tmp/unused')));
 

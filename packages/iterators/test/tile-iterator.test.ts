@@ -1,21 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { CellInputError } from '@tessera/core';
 import { tileIteratorDef, type TileIteratorParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffmpeg } from './support/run';
+import { tempDir } from '../../../test/support/temp-dir';
 
-let dir: string;
+const dir = tempDir('tessera-tiles-');
 let rgb: string;
 let rgba: string;
 /** 100x70 image whose pixel (x, y) is R=x, G=y, B=200, so every tile pixel tells where it came from */
 const W = 100;
 const H = 70;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-tiles-'));
   const px = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px.set([x, y, 200], (y * W + x) * 3);
   rgb = join(dir, 'grid.png');
@@ -28,7 +27,6 @@ beforeAll(async () => {
     .png()
     .toFile(rgba);
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const tiles = (file: string, params: TileIteratorParams) => collect(tileIteratorDef.run(file, params, localContext(join(dir, 'out'))));
 const pixel = async (url: string, x: number, y: number) => {

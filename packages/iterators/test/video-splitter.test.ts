@@ -1,20 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellInputError } from '@tessera/core';
 import { videoSplitterDef, type VideoSplitterParams } from '../src/index';
-import { collect, localContext } from './support/local-media';
+import { collect, localContext } from '../../../test/support/local-media';
 import { ffmpeg, ffprobeJson } from './support/run';
 import { makeVideoFixtures, type VideoFixtures } from './support/video-fixtures';
+import { tempDir } from '../../../test/support/temp-dir';
 
-let dir: string;
+const dir = tempDir('tessera-vsplit-');
 let v: VideoFixtures;
 /** 10 s, 30 fps H.264 (key frame every second, B-frames) with a 10 s AAC track */
 let clip: string;
 let webm: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-vsplit-'));
   v = await makeVideoFixtures(dir);
   clip = join(dir, 'clip.mp4');
   await ffmpeg(
@@ -24,7 +22,6 @@ beforeAll(async () => {
   webm = join(dir, 'clip.webm');
   await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25:duration=4', '-c:v', 'libvpx', '-g', '25', '-deadline', 'realtime', '-cpu-used', '8', webm);
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const split = (file: string, params: VideoSplitterParams) => collect(videoSplitterDef.run(file, params, localContext(join(dir, 'out'))));
 const bounds = async (file: string, params: VideoSplitterParams) => (await split(file, params)).map((r) => [r.segmentStart, r.segmentEnd]);

@@ -1,6 +1,6 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { planPipeline, setValueLimits, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { planPipeline, redact, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import {
   Store,
   iterationColumns,
@@ -21,6 +21,7 @@ import { checkWriteLimits } from './ingest-limits';
 import { loadPipelines } from './registry';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 import { syncSources } from './sources/schedules';
+import { typedTable, type TypedTable } from './typed-table';
 
 export interface EnqueueOptions {
   /** only the rows this version wrote (inserts, updates) rather than every live row */
@@ -147,6 +148,14 @@ export class Engine {
     return v;
   }
 
+  /**
+   * A table's typed client: `engine.table(pipeline.docs).insert([...])`, rows typed by the
+   * pipeline's declaration (the string API below takes any rows, for the CLI and the workers).
+   */
+  table<H extends AnyTableHandle>(handle: H): TypedTable<H> {
+    return typedTable(this, handle);
+  }
+
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     checkWriteLimits(rows, this.config, `insert into ${pipeline}.${table}`);
     checkJsonSchemas(await this.codeOf(pipeline), table, rows);
@@ -252,6 +261,10 @@ export class Engine {
     const iterations = selectIterations(table, opts.columns);
     const all = [...stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const batches = all.length ? await this.store.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
+    // a revert hands its version number to the next write: the commit time keeps the jobs of the two
+    // apart (a job id BullMQ still holds would swallow the new one), and the same for a re-enqueue
+    const stamp = opts.tag ? undefined : await this.store.versionStamp(table.id, version);
+    const tag = opts.tag ?? (stamp ? `at${stamp}` : undefined);
     // the finalize job always runs: it ships the version's changes (deletes too) to the exports
     await this.flows.add(
       buildVersionFlow(
@@ -262,7 +275,7 @@ export class Engine {
           stages,
           iterations,
           batches,
-          ...(opts.tag ? { tag: opts.tag } : {}),
+          ...(tag ? { tag } : {}),
           ...(opts.full ? { full: true } : {}),
           ...(opts.sinks?.length ? { sinks: opts.sinks } : {}),
           ...(opts.derived?.length ? { derived: opts.derived } : {}),
@@ -365,15 +378,4 @@ export async function connectRedis(url: string): Promise<Redis> {
     );
   }
   return redis;
-}
-
-/** A URL with its password removed, for messages and logs. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
-  }
 }

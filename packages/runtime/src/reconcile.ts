@@ -1,5 +1,5 @@
 import { buildVersionFlow } from './dag/build-flow';
-import { queueName } from './jobs/queues';
+import { CONTROL_QUEUE, queueName } from './jobs/queues';
 import { selectIterations, type Engine } from './engine';
 import type { RowSelector } from '@tessera/store';
 
@@ -12,6 +12,8 @@ export interface ReconcileReport {
   covered: number;
   /** batches enqueued again */
   enqueued: number;
+  /** versions whose finalize was lost (Redis lost it, or it gave up on a target that stayed down), shipped again */
+  reshipped?: number[];
   /** why the table was not looked at (the periodic reconcile's cheap checks) */
   skipped?: 'clean' | 'recent change';
 }
@@ -47,9 +49,10 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
       const stuck = (await engine.store.exportStates(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
       if (stuck.length) await engine.exportFull(pipeline, table.name, { sinks: stuck });
     }
+    const reshipped = await reshipLostVersions(engine, pipeline, table, opts.periodic?.graceMs ?? 0);
     const iterations = selectIterations(table);
     if (!table.stages.length && !iterations.length) continue;
-    const report: ReconcileReport = { pipeline, table: table.name, pendingBatches: 0, covered: 0, enqueued: 0 };
+    const report: ReconcileReport = { pipeline, table: table.name, pendingBatches: 0, covered: 0, enqueued: 0, ...(reshipped.length ? { reshipped } : {}) };
     reports.push(report);
     const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const mark = await store.tableMark(table.id);
@@ -90,7 +93,16 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     if (todo.length) {
       await engine.flows.add(
         buildVersionFlow(
-          { pipeline, table: table.name, version: table.version, stages: table.stages, iterations, batches: todo, tag: `reconcile-${Date.now()}`, full: true },
+          {
+            pipeline,
+            table: table.name,
+            version: table.version,
+            stages: table.stages,
+            iterations,
+            batches: todo,
+            tag: `reconcile-${Date.now()}`,
+            shipBatches: true,
+          },
           { attempts: engine.config.jobAttempts },
         ),
       );
@@ -99,4 +111,26 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     report.enqueued = todo.length;
   }
   return reports;
+}
+
+/**
+ * Versions no finalize has shipped and no live finalize job will: their finalize job was lost
+ * (Redis lost it, or it gave up after a target stayed down longer than TESSERA_EXPORT_RETRY_FOR_MS).
+ * Each gets a finalize of its own again, which ships what the version changed (in full if a failed
+ * ship left the export needing it). Live jobs are read first, so one finishing in between is seen
+ * as shipped, not as lost.
+ */
+async function reshipLostVersions(engine: Engine, pipeline: string, table: { name: string; id: number }, graceMs: number): Promise<number[]> {
+  const live = new Set<number>();
+  for (const job of await engine.queue(CONTROL_QUEUE).getJobs([...LIVE_STATES])) {
+    const d = job?.data;
+    if (d?.kind === 'finalize' && d.pipeline === pipeline && d.table === table.name && !d.rows && !d.sinks) live.add(d.version);
+  }
+  const lost = (await engine.store.unshippedVersions(table.id, graceMs)).filter((v) => !live.has(v));
+  for (const version of lost) {
+    await engine.flows.add(
+      buildVersionFlow({ pipeline, table: table.name, version, stages: [], batches: [], tag: `reship-${Date.now()}` }, { attempts: engine.config.jobAttempts }),
+    );
+  }
+  return lost;
 }

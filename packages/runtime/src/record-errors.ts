@@ -1,3 +1,5 @@
+import { isTransient } from '@tessera/core';
+
 /**
  * Errors that mean Tessera's own Postgres is restarting or out of reach (not that the job is
  * wrong): admin shutdown, crash shutdown, cannot connect now, connection failures, a connection
@@ -9,6 +11,6 @@ const MESSAGES =
 
 export function isRecordUnavailable(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown; name?: string } | null;
-  if (!err || err.name === 'TransientError') return false; // an export target's trouble has its own policy
+  if (!err || isTransient(err)) return false; // an export target's trouble has its own policy
   return (typeof err.code === 'string' && CODES.has(err.code)) || (typeof err.message === 'string' && MESSAGES.test(err.message));
 }

@@ -1,10 +1,20 @@
 import { DelayedError, Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RateLimitedError, TransientError, planPipeline, type PipelineDef, type UdfContext, type MediaContext, type ResponseCache } from '@tessera/core';
+import {
+  categoryOf,
+  codeOf,
+  isTransient,
+  planPipeline,
+  type RateLimitedError,
+  type PipelineDef,
+  type UdfContext,
+  type MediaContext,
+  type ResponseCache,
+} from '@tessera/core';
 import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
-import { runStage, cellsWrittenBefore } from './processors/stage';
+import { runStage, cellsWrittenBefore, JobLostError } from './processors/stage';
 import { runIngest } from './processors/ingest';
 import { CommitGrouper } from './ingest/commit-grouper';
 import { BulkConsumer } from './ingest/bulk-consumer';
@@ -62,8 +72,6 @@ function queuesOfCode(def: PipelineDef): string[] {
   }
 }
 
-const isTransient = (e: unknown): boolean => e instanceof TransientError || (e as Error)?.name === 'TransientError';
-
 /** A set of BullMQ workers, one per queue, sharing one engine. */
 export class WorkerPool {
   private constructor(
@@ -117,7 +125,7 @@ export class WorkerPool {
     const bulk: BulkConsumer[] = [];
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name);
-      const processor = async (job: Job, token?: string) => {
+      const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
         const started = Date.now();
         try {
           let result: unknown;
@@ -148,7 +156,14 @@ export class WorkerPool {
           } else {
             const parsed = StageJob.safeParse(job.data);
             if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
-            const r = await runStage(parsed.data, { store: engine.store, registry, context, writeBackRows: cfg.writeBackRows, sliceMs: cfg.jobSliceMs });
+            const r = await runStage(parsed.data, {
+              store: engine.store,
+              registry,
+              context,
+              writeBackRows: cfg.writeBackRows,
+              sliceMs: cfg.jobSliceMs,
+              ...(signal ? { signal } : {}),
+            });
             if (r.remaining && token) {
               // a long job used up its time slice: what it computed is written; the rest waits in the
               // queue like any job (another worker may take it), without spending an attempt
@@ -161,7 +176,7 @@ export class WorkerPool {
           opts.events?.completed?.(name, job, result, Date.now() - started);
           return result;
         } catch (e) {
-          if ((e instanceof RateLimitedError || (e as Error)?.name === 'RateLimitedError') && token) {
+          if (codeOf(e) === 'E_RATE_LIMITED' && token) {
             // The stage has written the cells it computed. The job waits in the delayed set, not in a
             // worker slot, and comes back without spending an attempt (moveToDelayed skips the attempt
             // count); other jobs of the queue carry on meanwhile.
@@ -170,8 +185,8 @@ export class WorkerPool {
             opts.events?.requeued?.(name, job, delayMs);
             throw new DelayedError();
           }
-          if (e instanceof DelayedError) throw e;
-          if ((e as Error)?.name === 'UdfVersionError') throw new UnrecoverableError((e as Error).message);
+          if (e instanceof DelayedError || e instanceof JobLostError) throw e;
+          if (categoryOf(e) === 'skew') throw new UnrecoverableError((e as Error).message);
           // a stage that failed transiently after writing cells made progress: progress does not cost
           // an attempt (a 300-row model job under 20% failures finishes); only runs that wrote nothing do
           if (job.data?.kind === 'stage' && isTransient(e) && cellsWrittenBefore(e) > 0 && token) {
@@ -213,6 +228,9 @@ export class WorkerPool {
         maxStalledCount: 5,
       });
       worker.on('failed', (job, err) => opts.events?.failed?.(name, job, err));
+      // a job whose lock could not be renewed is no longer ours (another worker took it after the lock
+      // lapsed, or Redis lost it): its stage stops asking the model, so no answer is paid for twice
+      worker.on('lockRenewalFailed', (ids) => ids.forEach((id) => worker.cancelJob(id, 'its lock could not be renewed')));
       if (name === INGEST_QUEUE && cfg.ingestClaim > 0) {
         // streams of one-row jobs: taken many at a time rather than one BullMQ fetch each
         bulk.push(

@@ -1,22 +1,19 @@
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import type { Job } from 'bullmq';
 import { WorkerPool } from '../src';
-import { createMediaContext } from '@tessera/connectors';
-import { startHarness } from '../../../test/support/harness';
-import { testConfig, testMediaPolicy } from '../../../test/support/env';
+import { startHarness, type Harness } from '../../../test/support/harness';
+import { testMediaContext } from '../../../test/support/media';
+import { callCounter } from '../../../test/support/call-counter';
 
 /**
  * A stage job that the rate limiter refuses writes the cells it computed, then waits in BullMQ's
  * delayed set (job.moveToDelayed + DelayedError) and comes back without spending an attempt: with
  * one attempt allowed, any attempt spent on waiting would fail the job and leave cells pending.
  */
-const counterKey = `${testConfig().queuePrefix}:limited-calls`;
-process.env.TESSERA_TEST_COUNTER = counterKey;
-const redis = new Redis('redis://127.0.0.1:6379');
+const counter = callCounter({ setEnv: true });
 const ROWS = 60;
 
-let h: Awaited<ReturnType<typeof startHarness>>;
+let h: Harness;
 let pool: WorkerPool;
 const completed: Array<{ id: string; attemptsMade: number; attemptsStarted: number }> = [];
 const requeued: Array<{ id: string; delayMs: number }> = [];
@@ -28,7 +25,7 @@ beforeAll(async () => {
   pool = await WorkerPool.start({
     engine: h.engine,
     registry: h.registry,
-    media: createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir, policy: testMediaPolicy(h.cfg.env) }),
+    media: testMediaContext(h.cfg),
     events: {
       completed: (_q, job: Job) => completed.push({ id: job.id!, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted }),
       requeued: (_q, job: Job, delayMs) => requeued.push({ id: job.id!, delayMs }),
@@ -44,8 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await pool?.close();
-  await redis.del(counterKey);
-  redis.disconnect();
+  await counter.close();
   await h.close();
 });
 
@@ -71,7 +67,7 @@ test('jobs went back to the queue and came back without spending an attempt', ()
 });
 
 test('cells computed before a refusal were written and never computed again', async () => {
-  const calls = Object.fromEntries(Object.entries(await redis.hgetall(counterKey)).map(([k, v]) => [k, Number(v)]));
+  const calls = await counter.counts();
   for (let n = 0; n < ROWS; n++) {
     // a refused row is called twice (the refusal, then the answer); every other row once
     expect([n, calls[`row:${n}`]]).toEqual([n, n % 7 === 3 ? 2 : 1]);

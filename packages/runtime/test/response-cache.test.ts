@@ -3,6 +3,7 @@ import { chatUdf, embeddingsUdf, type ModelUdfContext } from '@tessera/functions
 import { PostgresResponseCache, type Queryable } from '../src';
 import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server';
 import { testConfig } from '../../../test/support/env';
+import { modelContext } from '../../../test/support/model-context';
 
 /** The response cache in Postgres: batched statements, shared by every worker of the fleet. */
 const cfg = testConfig();
@@ -32,14 +33,7 @@ beforeEach(() => {
   server.reset();
 });
 
-const ctxWith = (cache: PostgresResponseCache, usage: Record<string, number>): ModelUdfContext => ({
-  media: { defaultDestination: 'file:///tmp', localPath: async (r) => r, write: async () => '' },
-  column: { table: 't', name: 'c' },
-  cache,
-  usage: (c, n) => {
-    usage[c] = (usage[c] ?? 0) + n;
-  },
-});
+const ctxWith = (cache: PostgresResponseCache, usage: Record<string, number>): ModelUdfContext => modelContext({ cache, usage }).ctx;
 
 test('many workers opening the cache at once on a new schema all succeed (its table is created once)', async () => {
   const many = new pg.Pool({ connectionString: cfg.databaseUrl, max: 8 });

@@ -3,6 +3,7 @@ import { columnsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR } from './sql';
 import type { CatalogTable } from './catalog';
 import { relationOf } from './relation';
+import { isRetryableConflict } from './db';
 
 /** Which rows a job covers: a rowid range, optionally only the row versions one table version wrote. */
 export interface RowSelector {
@@ -99,12 +100,21 @@ export async function writeCells(
     }
     return o;
   });
-  await db.query(
-    `UPDATE ${table.physical} t SET ${sets.join(', ')}
+  const sql = `UPDATE ${table.physical} t SET ${sets.join(', ')}
        FROM jsonb_to_recordset($1::jsonb) AS x(${recordset.join(', ')})
-      WHERE t._rowid = x._rowid AND t._v_min = x._v_min`,
-    [JSON.stringify(payload)],
-  );
+      WHERE t._rowid = x._rowid AND t._v_min = x._v_min`;
+  // one statement on its own (a pool, not a transaction's client): after a deadlock Postgres rolled
+  // it back, so it is run again; in a transaction, the transaction is (withTx)
+  const own = 'totalCount' in db;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.query(sql, [JSON.stringify(payload)]);
+      return;
+    } catch (e) {
+      if (!own || !isRetryableConflict(e) || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 20 * attempt * (1 + Math.random())));
+    }
+  }
 }
 
 /** Reset failed cells of `columns` (and their dependents) to pending, for `recompute --errors-only`. */

@@ -22,7 +22,26 @@ export function createPool(url: string, max = 10): pg.Pool {
   return pool;
 }
 
+/**
+ * A deadlock (40P01) or serialization failure (40001): Postgres rolled the transaction back, and
+ * running it again is safe. Writes of a producer and cell writes of workers touch the same rows in
+ * no common order, so under load two of them can deadlock now and then.
+ */
+export const isRetryableConflict = (e: unknown): boolean => ['40P01', '40001'].includes(String((e as { code?: unknown })?.code ?? ''));
+
+/** Run `fn` in a transaction; one that lost a deadlock is run again (a few times), as Postgres rolled it back whole. */
 export async function withTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTxOnce(pool, fn);
+    } catch (e) {
+      if (!isRetryableConflict(e) || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 20 * attempt * (1 + Math.random())));
+    }
+  }
+}
+
+async function withTxOnce<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
   let broken: Error | undefined;
   try {

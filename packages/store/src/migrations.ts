@@ -91,6 +91,11 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         amount bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (table_id, column_name, counter)
       );
+      -- when a version's finalize shipped it to the exports: one lost with Redis (or given up) is
+      -- found by the periodic reconcile (versions written before this column counted as shipped)
+      ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS shipped_at timestamptz DEFAULT now();
+      ALTER TABLE ${s}.versions ALTER COLUMN shipped_at DROP DEFAULT;
+      CREATE INDEX IF NOT EXISTS versions_unshipped ON ${s}.versions (table_id) WHERE shipped_at IS NULL;
       -- the version at which the periodic reconcile last found a table with no pending cell
       CREATE TABLE IF NOT EXISTS ${s}.reconciled (
         table_id int PRIMARY KEY REFERENCES ${s}.tables(id) ON DELETE CASCADE,

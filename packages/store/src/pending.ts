@@ -119,3 +119,22 @@ export async function pendingIn(db: pg.Pool, table: CatalogTable, columns: strin
   const open = new Set(rows.map((r) => Number(r.i) - 1));
   return ranges.map((_, i) => open.has(i));
 }
+
+/** A version's finalize shipped it (its exports have its rows, or hold them back until complete). */
+export async function markShipped(db: pg.Pool, schema: string, tableId: number, version: number): Promise<void> {
+  await db.query(`UPDATE ${ident(schema)}.versions SET shipped_at = now() WHERE table_id = $1 AND version = $2 AND shipped_at IS NULL`, [tableId, version]);
+}
+
+/**
+ * Versions committed more than `olderThanMs` ago that no finalize has shipped (aborted ones aside):
+ * their finalize job is waiting for its batches, or was lost (Redis lost it; it gave up on a target
+ * that stayed down). A partial index keeps this cheap when every version is shipped.
+ */
+export async function unshippedVersions(db: pg.Pool, schema: string, tableId: number, olderThanMs: number): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT version FROM ${ident(schema)}.versions WHERE table_id = $1 AND shipped_at IS NULL AND aborted IS NULL
+        AND created_at < now() - $2 * interval '1 millisecond' ORDER BY version`,
+    [tableId, olderThanMs],
+  );
+  return rows.map((r) => r.version);
+}

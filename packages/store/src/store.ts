@@ -15,7 +15,19 @@ import { TesseraError } from '@tessera/core';
 import { retireDerived, reviseDerived, resetDerived, derivedKey, type DerivedVersion } from './derived';
 import { commitIteration, type IterationOutcome } from './iterations';
 import { syncExports, withExportLock, exportStates, type ExportDecl, type Ship, type ShipOutcome } from './exports';
-import { currentMark, pendingScope, markClean, anyPending, uncoveredPending, pendingIn, type TableMark, type PendingQuery, type PendingScope } from './pending';
+import {
+  currentMark,
+  pendingScope,
+  markClean,
+  anyPending,
+  uncoveredPending,
+  pendingIn,
+  markShipped,
+  unshippedVersions,
+  type TableMark,
+  type PendingQuery,
+  type PendingScope,
+} from './pending';
 
 export interface WriteOptions {
   /** idempotency key: a write repeated with the same id applies once */
@@ -261,6 +273,25 @@ export class Store {
 
   markClean(tableId: number, mark: TableMark): Promise<void> {
     return markClean(this.pool, this.schema, tableId, mark);
+  }
+
+  /** A version's finalize shipped it (see unshippedVersions). */
+  markShipped(tableId: number, version: number): Promise<void> {
+    return markShipped(this.pool, this.schema, tableId, version);
+  }
+
+  /** Versions older than `olderThanMs` that no finalize has shipped yet. */
+  unshippedVersions(tableId: number, olderThanMs: number): Promise<number[]> {
+    return unshippedVersions(this.pool, this.schema, tableId, olderThanMs);
+  }
+
+  /** When a version was committed, in microseconds: tells apart two versions with one number (a revert hands its number to the next write). */
+  async versionStamp(tableId: number, version: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS stamp FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = $2`,
+      [tableId, version],
+    );
+    return rows[0]?.stamp;
   }
 
   anyPending(table: CatalogTable, q: Pick<PendingQuery, 'columns' | 'excludeVersions' | 'afterVersion'>): Promise<boolean> {

@@ -2,6 +2,7 @@ import { definePipeline, defineUdf, t } from '@tessera/core';
 import { openai } from '@tessera/functions';
 import { stringSplitter } from '@tessera/iterators';
 import { postgres, parquetFiles } from '@tessera/connectors';
+import { openaiTestUrl, PG_URL } from '../../support/services';
 
 /**
  * The chaos harness's pipeline (test/support/chaos): a batched column and a chain on it, a model
@@ -23,18 +24,19 @@ const shout = defineUdf({ name: 'chaos_shout', version: '1', params: [t.string()
 export const chaosPipeline = (upperVersion: string) =>
   definePipeline('chaos', (p) => {
     const upper = upperOf(upperVersion);
-    const url = process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1';
-    const items = p.table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() });
-    const up = items.compute('upper', upper(items.text));
-    items.compute('shout', shout(up));
-    items.compute('summary', openai.chat(items.text, { model: 'chaos-chat', maxTokens: 16, prompt: 'Summarise: {input}', baseURL: url }));
-    items.compute('embedding', openai.embeddings(items.text, { model: 'chaos-embed', dimensions: 8, maxInputsPerRequest: 50, baseURL: url }));
+    const url = openaiTestUrl();
+    const items = p
+      .table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() })
+      .compute('upper', (i) => upper(i.text))
+      .compute('shout', (i) => shout(i.upper))
+      .compute('summary', (i) => openai.chat(i.text, { model: 'chaos-chat', maxTokens: 16, prompt: 'Summarise: {input}', baseURL: url }))
+      .compute('embedding', (i) => openai.embeddings(i.text, { model: 'chaos-embed', dimensions: 8, maxInputsPerRequest: 50, baseURL: url }));
     const words = p.view('words', items, stringSplitter(items.text, { separators: 'sentence' }));
     words.compute('loud', shout(words.text));
     p.export(
       items,
       postgres({
-        url: process.env.CHAOS_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        url: process.env.CHAOS_CUSTOMER_URL ?? PG_URL,
         schema: process.env.CHAOS_CUSTOMER_SCHEMA ?? 'chaos',
         table: 'items',
         create: true,

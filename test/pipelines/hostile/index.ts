@@ -3,6 +3,7 @@ import { definePipeline, defineUdf, t } from '@tessera/core';
 import { postgres } from '@tessera/connectors';
 import { documentSplitter } from '@tessera/iterators';
 import { z } from 'zod';
+import { PG_URL } from '../../support/services';
 
 /**
  * What a hostile producer aims at (test/security): a document column read by a UDF and split
@@ -10,7 +11,7 @@ import { z } from 'zod';
  * up in the customer's table, so the media policy is all that stands between a producer and the
  * worker's files and network.
  */
-const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? PG_URL;
 const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
 
 /** The document's text, as it is (NUL bytes included: storing them is refused, per cell). */
@@ -25,15 +26,16 @@ export const rawText = defineUdf({
 });
 
 export default definePipeline('hostile', (p) => {
-  const docs = p.table('docs', {
-    id: t.string().primaryKey(),
-    doc: t.document().nullable(),
-    note: t.string().nullable(),
-    meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
-    n: t.int().nullable(),
-    at: t.timestamp().nullable(),
-  });
-  docs.compute('text', rawText(docs.doc));
+  const docs = p
+    .table('docs', {
+      id: t.string().primaryKey(),
+      doc: t.document().nullable(),
+      note: t.string().nullable(),
+      meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
+      n: t.int().nullable(),
+      at: t.timestamp().nullable(),
+    })
+    .compute('text', (d) => rawText(d.doc));
   const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'] }));
   p.export(chunks, postgres({ url: customerUrl, schema: customerSchema, table: 'chunks', create: true }), { columns: ['text'] });
   p.export(docs, postgres({ url: customerUrl, schema: customerSchema, table: 'docs', create: true }), { columns: ['text', 'note'] });

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import { definePipeline, defineUdf, t, RateLimitedError } from '@tessera/core';
+import { countCall } from '../../support/call-counter';
 
 /**
  * UDFs that the "rate limiter" refuses on their first call for some rows, as RedisRateGate does
@@ -8,7 +8,6 @@ import { definePipeline, defineUdf, t, RateLimitedError } from '@tessera/core';
  * were kept and never computed again.
  */
 const counterKey = process.env.TESSERA_TEST_COUNTER ?? 'tessera:test:limited';
-const redis = new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
 const WAIT_MS = Number(process.env.TESSERA_TEST_LIMITED_WAIT_MS ?? 300);
 
 /** per row; rows with n % 7 === 3 are refused the first time */
@@ -18,7 +17,7 @@ export const limitedRow = defineUdf({
   params: [t.int()],
   returns: t.int(),
   async fn([n]) {
-    const calls = await redis.hincrby(counterKey, `row:${n}`, 1);
+    const calls = await countCall(`row:${n}`, 1, counterKey);
     await new Promise((r) => setTimeout(r, 2));
     if (n % 7 === 3 && calls === 1) throw new RateLimitedError(WAIT_MS);
     return n * 10;
@@ -34,9 +33,7 @@ export const limitedBatch = defineUdf({
   batch: {
     maxSize: 8,
     async fn(rows) {
-      const m = redis.multi();
-      for (const [n] of rows) m.hincrby(counterKey, `batch:${n}`, 1);
-      const counts = (await m.exec())!.map(([, c]) => Number(c));
+      const counts = await Promise.all(rows.map(([n]) => countCall(`batch:${n}`, 1, counterKey)));
       return rows.map(([n], k) => (n % 5 === 4 && counts[k] === 1 ? new RateLimitedError(WAIT_MS) : n + 1));
     },
   },

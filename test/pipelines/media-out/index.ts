@@ -5,6 +5,7 @@ import path from 'node:path';
 import { definePipeline, defineUdf, t } from '@tessera/core';
 import { openai } from '@tessera/functions';
 import { solidPng } from '../../support/openai-server/png';
+import { openaiTestUrl } from '../../support/services';
 
 /**
  * Generated media to every kind of destination: images from the local OpenAI-compatible test
@@ -13,7 +14,7 @@ import { solidPng } from '../../support/openai-server/png';
  * name an S3 bucket, a GCS bucket and an Azure container the test's emulators serve; credentials
  * and endpoints come from the worker's environment.
  */
-const baseURL = process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1';
+const baseURL = openaiTestUrl();
 const AZ = 'az://devstoreaccount1/media';
 
 /** A PNG swatch of the text's colour, as bytes; its type names its own destination. */

@@ -1,9 +1,10 @@
 import { definePipeline, t } from '@tessera/core';
 import { openai } from '@tessera/functions';
+import { openaiTestUrl } from '../../support/services';
 
 /** Model UDFs over media columns, against the local test server at TESSERA_TEST_OPENAI_URL. */
 export default definePipeline('model-media', (p) => {
-  const url = process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1';
+  const url = openaiTestUrl();
   const photos = p.table('photos', { id: t.string().primaryKey(), question: t.string(), image: t.image().nullable() });
   photos.compute('answer', openai.vision(photos.question, photos.image, { model: 'test-vision', maxTokens: 32, baseURL: url }));
   const clips = p.table('clips', { id: t.string().primaryKey(), audio: t.audio() });

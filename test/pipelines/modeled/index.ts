@@ -1,5 +1,6 @@
 import { definePipeline, t } from '@tessera/core';
 import { openai } from '@tessera/functions';
+import { openaiTestUrl } from '../../support/services';
 
 /** Embeddings from the local OpenAI-compatible test server (TESSERA_TEST_OPENAI_URL), 5 inputs per request. */
 export default definePipeline('modeled', (p) => {
@@ -10,7 +11,7 @@ export default definePipeline('modeled', (p) => {
       model: 'test-embed',
       dimensions: 8,
       maxInputsPerRequest: 5,
-      baseURL: process.env.TESSERA_TEST_OPENAI_URL ?? 'http://127.0.0.1:9/v1',
+      baseURL: openaiTestUrl(),
     }),
   );
 });

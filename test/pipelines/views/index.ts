@@ -1,8 +1,10 @@
-import { Redis } from 'ioredis';
+import { z } from 'zod';
 import { definePipeline, defineUdf, t } from '@tessera/core';
 import { documentSplitter, frameIterator, audioSplitter, stringSplitter, tileIterator } from '@tessera/iterators';
 import { postgres } from '@tessera/connectors';
 import { upper, length } from '@tessera/functions';
+import { countCall as count } from '../../support/call-counter';
+import { PG_URL } from '../../support/services';
 
 /**
  * Views end to end: documents split into chunks (with a computed column over each chunk and one
@@ -10,14 +12,6 @@ import { upper, length } from '@tessera/functions';
  * frames, audio into segments. Chunks are exported to "the customer's" Postgres. UDF calls are
  * counted in Redis (TESSERA_TEST_COUNTER) so tests can check each cell was computed once.
  */
-let redis: Redis | undefined;
-const count = async (udf: string, n = 1) => {
-  // read when called: a test sets the key after importing this module
-  const key = process.env.TESSERA_TEST_COUNTER;
-  if (!key || n <= 0) return;
-  redis ??= new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true });
-  await redis.hincrby(key, udf, n);
-};
 
 export const tag = defineUdf({
   name: 'tag',
@@ -47,9 +41,9 @@ export const shout = defineUdf({
 export const frameSecond = defineUdf({
   name: 'frame_second',
   version: '1',
-  params: [t.json()],
+  params: [t.json(z.object({ time: z.number() }))], // the frame iterator's frameAttrs
   returns: t.float(),
-  fn: ([attrs]) => (attrs as { time: number }).time,
+  fn: ([attrs]) => attrs.time,
 });
 
 /**
@@ -57,17 +51,19 @@ export const frameSecond = defineUdf({
  * view (backfilled), a view added over a table with rows, and the frame rate changed.
  */
 export function viewsPipeline(next = false, fps = 2) {
-  const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const customerUrl = process.env.TESSERA_TEST_CUSTOMER_URL ?? PG_URL;
   const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
   const frameDestination = process.env.TESSERA_TEST_FRAME_DESTINATION;
   return definePipeline('views', (p) => {
-    const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document(), source: t.string().nullable() });
-    const sourceLoud = docs.compute('source_loud', upper(docs.source));
-    const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'], metadata: ['page'] }));
-    chunks.compute('loud', shout(chunks.text));
-    chunks.compute('tagged', tag(chunks.source, chunks.pos));
-    // reads a computed column of the base: chunks are made after docs' stages of each batch
-    chunks.compute('tagged_loud', tag(chunks.col('source_loud') as typeof sourceLoud, chunks.pos));
+    const docs = p
+      .table('docs', { id: t.string().primaryKey(), doc: t.document(), source: t.string().nullable() })
+      .compute('source_loud', (d) => upper(d.source));
+    const chunks = p
+      .view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'], metadata: ['page'] }))
+      .compute('loud', (c) => shout(c.text))
+      .compute('tagged', (c) => tag(c.source, c.pos))
+      // reads a computed column of the base: chunks are made after docs' stages of each batch
+      .compute('tagged_loud', (c) => tag(c.source_loud, c.pos));
     if (next) {
       chunks.compute('chars', length(chunks.text));
       p.view('source_parts', docs, stringSplitter(docs.source));

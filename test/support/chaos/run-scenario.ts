@@ -57,6 +57,8 @@ export interface ScenarioEnv {
   exportDir: string;
   timeoutMs: number;
   log?: (line: string) => void;
+  /** more settings for the engine and the workers (TESSERA_CONCURRENCY...) */
+  settings?: Record<string, string>;
 }
 
 const CUSTOMER_SCHEMA = 'chaos';
@@ -93,6 +95,10 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
     TESSERA_RECONCILE_GRACE_MS: '1000',
     TESSERA_EXPORT_RETRY_MAX_MS: '2000',
     TESSERA_LOG_LEVEL: 'warn',
+    // the production lock (30 s) rather than the tests' 4 s: on a loaded machine a short lock lapses
+    // while the job runs, and a second worker takes it; 15 s still recovers killed workers' jobs soon
+    TESSERA_LOCK_MS: '15000',
+    ...env.settings,
   });
   const workerEnv = (version: string) => ({
     ...h.cfg.env,
@@ -149,24 +155,31 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
         })(),
       );
     if (d.killEveryMs) {
-      // kills start once the run is under way
+      // kills start once the run is under way. A kill waits for the fleet to be whole again: on a
+      // loaded machine a replacement can take minutes to start, and kills that did not wait would
+      // pile up starting workers (each compiling the code) until the machine does nothing else.
+      let replacing = false;
       timers.push(
         setInterval(() => {
-          if (stopped) return;
+          if (stopped || replacing) return;
+          replacing = true;
           const i = Math.floor(Math.random() * workers.length);
           const victim = workers[i]!;
           kills++;
           background.push(
-            victim.kill('SIGKILL').then(async () => {
-              // a replacement that is slow to start (a loaded machine) is tried again, never fatal
-              for (let k = 0; k < 5 && !stopped; k++) {
-                const next = await spawnWorker(workerEnv(version)).catch(() => undefined);
-                if (!next) continue;
-                if (stopped) await next.kill('SIGKILL');
-                else workers[i] = next;
-                return;
-              }
-            }),
+            victim
+              .kill('SIGKILL')
+              .then(async () => {
+                // a replacement slow to start is killed by spawnWorker and tried again, never fatal
+                for (let k = 0; k < 5 && !stopped; k++) {
+                  const next = await spawnWorker(workerEnv(version)).catch(() => undefined);
+                  if (!next) continue;
+                  if (stopped) await next.kill('SIGKILL');
+                  else workers[i] = next;
+                  return;
+                }
+              })
+              .finally(() => (replacing = false)),
           );
         }, d.killEveryMs),
       );
@@ -285,18 +298,30 @@ async function customerChecksum(db: pg.Pool): Promise<string> {
   return sha(rows.map((r) => [r.id, r.text, Number(r.n), r.shout, r.summary]));
 }
 
-/** The Parquet files' live rows by the documented reading rule: the latest part of each key, unless a later delete file names it. */
+/**
+ * The Parquet files' live rows by the documented reading rule (the file sink's): let S be the
+ * highest snapshot sequence (0 if none), ignore parts and deletes below it; the latest part of each
+ * key counts unless a later delete file names it.
+ */
 async function parquetChecksum(dir: string): Promise<string> {
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   try {
-    const hasDeletes = (await fs.readdir(path.join(dir, 'items')).catch(() => [] as string[])).some((f) => f.startsWith('delete-'));
-    const dels = hasDeletes
-      ? `SELECT id, regexp_extract(filename, 'delete-(\\d+)-', 1)::int AS v FROM read_parquet('${dir}/items/delete-*.parquet', filename = true)`
-      : `SELECT NULL::varchar AS id, 0 AS v WHERE false`;
+    const files = await fs.readdir(path.join(dir, 'items')).catch(() => [] as string[]);
+    const snapshot = Math.max(
+      0,
+      ...files
+        .map((f) => /^snapshot-(\d+)\.json$/.exec(f)?.[1])
+        .filter(Boolean)
+        .map(Number),
+    );
+    const dels = files.some((f) => f.startsWith('delete-'))
+      ? `SELECT id, regexp_extract(filename, 'delete-(\\d+)-', 1)::bigint AS v FROM read_parquet('${dir}/items/delete-*.parquet', filename = true)`
+      : `SELECT NULL::varchar AS id, 0::bigint AS v WHERE false`;
     const r = await duck.runAndReadAll(`
-      WITH parts AS (SELECT id, text, shout, regexp_extract(filename, 'part-(\\d+)-', 1)::int AS v FROM read_parquet('${dir}/items/part-*.parquet', filename = true)),
-           dels AS (${dels}),
-           latest AS (SELECT * FROM parts QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
+      WITH parts AS (SELECT id, text, shout, regexp_extract(filename, 'part-(\\d+)-', 1)::bigint AS v FROM read_parquet('${dir}/items/part-*.parquet', filename = true)),
+           live AS (SELECT * FROM parts WHERE v >= ${snapshot}),
+           dels AS (SELECT * FROM (${dels}) WHERE v >= ${snapshot}),
+           latest AS (SELECT * FROM live QUALIFY row_number() OVER (PARTITION BY id ORDER BY v DESC) = 1)
       SELECT id, text, shout FROM latest l WHERE NOT EXISTS (SELECT 1 FROM dels d WHERE d.id = l.id AND d.v > l.v) ORDER BY id`);
     return sha(r.getRows().map((row) => [row[0], row[1], row[2]]));
   } finally {

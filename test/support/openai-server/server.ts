@@ -62,6 +62,8 @@ export interface OpenAIServer {
   /** most requests (of `model`, or all) that arrived within any `windowMs` (default: the RPM window) */
   maxRequestsInWindow(windowMs?: number, model?: string): number;
   count(status?: number): number;
+  /** requests for `model` that were answered (200): the calls a test counts */
+  answered(model: string): number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -254,6 +256,9 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     },
     count(status) {
       return status === undefined ? arrivals.length : arrivals.filter((a) => a.status === status).length;
+    },
+    answered(model) {
+      return arrivals.filter((a) => a.model === model && a.status === 200).length;
     },
     reset() {
       arrivals.length = 0;

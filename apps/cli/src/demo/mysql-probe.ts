@@ -1,3 +1,5 @@
+import { quoteMy } from '@tessera/connectors';
+
 /**
  * Is a MySQL or MariaDB server there? Connects and runs `SELECT VERSION()` (3 s at most), so the main
  * job exports to MySQL when it can and says why not when it cannot.
@@ -24,7 +26,7 @@ export async function mysqlCounts(url: string, tables: string[]): Promise<Record
   try {
     const out: Record<string, number | null> = {};
     for (const t of tables) {
-      const [rows] = await c.query<import('mysql2/promise').RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${t}\``).catch(() => [[{ n: null }]] as never);
+      const [rows] = await c.query<import('mysql2/promise').RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${quoteMy(t)}`).catch(() => [[{ n: null }]] as never);
       out[t] = rows[0]?.n === null ? null : Number(rows[0]?.n);
     }
     return out;

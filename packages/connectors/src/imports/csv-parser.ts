@@ -1,8 +1,11 @@
 /**
- * A streaming RFC 4180 parser: quoted fields may hold commas, quotes ("") and newlines,
- * and a record may span chunks. An unquoted empty field is null; `""` is the empty string.
+ * The one CSV reader (`tessera import`, file sources, `tessera insert --format csv`): a streaming
+ * RFC 4180 parser: quoted fields may hold commas, quotes ("") and newlines, and a record may span
+ * chunks. As in PostgreSQL's COPY ... CSV, an unquoted empty field is null and a quoted one (`""`)
+ * is the empty string: `a,""` reads as [null, ''] and `a,` as [null, null]... for a header `x,y`,
+ * `1,` is { x: '1', y: null } and `1,""` is { x: '1', y: '' }. Blank lines are skipped.
  */
-export async function* parseCsv(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<Array<string | null>> {
+export async function* parseCsv(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<Array<string | null>> {
   let field = '';
   let wasQuoted = false;
   let record: Array<string | null> = [];
@@ -60,5 +63,27 @@ export async function* parseCsv(chunks: AsyncIterable<string | Buffer>): AsyncGe
   if (field !== '' || wasQuoted || record.length > 0) {
     take();
     yield record;
+  }
+}
+
+/** Header names, without the byte-order mark spreadsheet programs put first. */
+export const csvHeader = (rec: Array<string | null>): string[] => rec.map((h, i) => (i === 0 ? (h ?? '').replace(/^\uFEFF/, '') : (h ?? '')));
+
+/**
+ * Records as objects keyed by the first line's names. A record shorter than the header has nulls
+ * for the fields it lacks; one longer is refused, naming the record (a stray comma would otherwise
+ * shift or lose a value).
+ */
+export async function* csvObjects(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<Record<string, string | null>> {
+  let names: string[] | undefined;
+  let n = 0;
+  for await (const rec of parseCsv(chunks)) {
+    if (!names) {
+      names = csvHeader(rec);
+      continue;
+    }
+    n++;
+    if (rec.length > names.length) throw new Error(`row ${n} has ${rec.length} fields; the header names ${names.length}`);
+    yield Object.fromEntries(names.map((k, i) => [k, rec[i] ?? null]));
   }
 }

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { parseCsv } from './csv-parser';
+import { csvHeader, csvObjects, parseCsv } from './csv-parser';
 import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
 /** A file as raw records (column name -> value) in batches, before type checks. */
@@ -71,25 +71,32 @@ export function arrowReader(file: string): RawBatches {
       }
       return names!;
     },
-    async *batches(size) {
-      const { r, handle } = await reader();
-      try {
-        let out: Array<Record<string, unknown>> = [];
-        for await (const batch of r) {
-          for (let i = 0; i < batch.numRows; i++) {
-            out.push(batch.get(i)!.toJSON() as Record<string, unknown>);
-            if (out.length >= size) {
-              yield out;
-              out = [];
-            }
+    batches: (size) =>
+      inBatches(
+        (async function* () {
+          const { r, handle } = await reader();
+          try {
+            for await (const batch of r) for (let i = 0; i < batch.numRows; i++) yield batch.get(i)!.toJSON() as Record<string, unknown>;
+          } finally {
+            await handle.close().catch(() => undefined);
           }
-        }
-        if (out.length) yield out;
-      } finally {
-        await handle.close().catch(() => undefined);
-      }
-    },
+        })(),
+        size,
+      ),
   };
+}
+
+/** Records in arrays of `size` (the last one shorter). */
+async function* inBatches(records: AsyncIterable<Record<string, unknown>>, size: number): AsyncGenerator<Array<Record<string, unknown>>> {
+  let out: Array<Record<string, unknown>> = [];
+  for await (const r of records) {
+    out.push(r);
+    if (out.length >= size) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length) yield out;
 }
 
 /** Longest JSONL line (TESSERA_MAX_ROW_BYTES, default 64 MiB): one row. */
@@ -154,22 +161,9 @@ export function jsonlReader(file: string, maxLineBytes = maxLineBytesFromEnv()):
       }
       return first;
     },
-    async *batches(size) {
-      let out: Array<Record<string, unknown>> = [];
-      for await (const obj of lines()) {
-        out.push(obj);
-        if (out.length >= size) {
-          yield out;
-          out = [];
-        }
-      }
-      if (out.length) yield out;
-    },
+    batches: (size) => inBatches(lines(), size),
   };
 }
-
-/** Header names, without the byte-order mark spreadsheet programs put first. */
-const headerNames = (rec: Array<string | null>): string[] => rec.map((h, i) => (i === 0 ? (h ?? '').replace(/^\uFEFF/, '') : (h ?? '')));
 
 export function csvReader(file: string): RawBatches {
   let header: string[] | undefined;
@@ -180,25 +174,10 @@ export function csvReader(file: string): RawBatches {
         const it = records();
         const first = await it.next();
         await it.return(undefined);
-        header = first.done ? [] : headerNames(first.value);
+        header = first.done ? [] : csvHeader(first.value);
       }
       return header;
     },
-    async *batches(size) {
-      let names: string[] | undefined;
-      let out: Array<Record<string, unknown>> = [];
-      for await (const rec of records()) {
-        if (!names) {
-          names = headerNames(rec);
-          continue;
-        }
-        out.push(Object.fromEntries(names.map((n, i) => [n, rec[i] ?? null])));
-        if (out.length >= size) {
-          yield out;
-          out = [];
-        }
-      }
-      if (out.length) yield out;
-    },
+    batches: (size) => inBatches(csvObjects(createReadStream(file, 'utf8')), size),
   };
 }

@@ -54,7 +54,7 @@ export class AddressRefused extends Error {
 /** A reference the media policy refuses: a cell error naming the reference and the rule, never content. */
 export class MediaRefusedError extends CellInputError {
   constructor(ref: string, rule: string) {
-    super(`media reference refused: ${redactRef(ref)}: ${rule}`, { ref: redactRef(ref), rule });
+    super(`media reference refused: ${redactRef(ref)}: ${rule}`, { ref: redactRef(ref), rule }, 'E_MEDIA_REFUSED');
     this.name = 'MediaRefusedError';
   }
 }

@@ -1,10 +1,7 @@
+import { redact } from '@tessera/core';
+
 /**
- * A media reference as messages and logs may show it: without user:password and without the
- * query string (presigned URLs carry their signature there).
+ * A media reference as messages and logs may show it: core's redaction (no user:password, no query
+ * string, where presigned URLs carry their signature), cut to a length a message can carry.
  */
-export function redactRef(ref: string): string {
-  let out = ref.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
-  const q = out.indexOf('?');
-  if (q !== -1) out = `${out.slice(0, q)}?…`;
-  return out.length > 300 ? `${out.slice(0, 297)}...` : out;
-}
+export const redactRef = (ref: string): string => redact(ref, { maxLength: 300 });

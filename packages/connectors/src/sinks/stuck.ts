@@ -1,3 +1,5 @@
+import { categoryOf } from '@tessera/core';
+
 /** Postgres SQLSTATEs a retry cannot fix: privileges, missing table/column/schema, wrong types. */
 const PG_STUCK = /^(42501|42P01|42703|42804|42P10|3F000)$/;
 /** The same for MySQL/MariaDB (mysql2's names). */
@@ -20,6 +22,6 @@ const MY_STUCK = new Set([
  */
 export function isExportStuck(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  if (code === 'E_EXPORT_SCHEMA' || code === 'E_CONFIG') return true;
+  if (categoryOf(err) === 'config') return true;
   return typeof code === 'string' && (PG_STUCK.test(code) || MY_STUCK.has(code));
 }

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type mysql from 'mysql2/promise';
-import { ConfigError, type QueryCursor, type QueryPage, type QueryReader, type SourceReader } from '@tessera/core';
+import { ConfigError, redact, type QueryCursor, type QueryPage, type QueryReader, type SourceReader } from '@tessera/core';
 import { checkIdentifier, quoteMy, quotePg } from '../sql/identifiers';
-import { asSqlError, redactUrl } from '../sql/transient';
+import { asSqlError } from '../sql/transient';
 import { mysqlDriver } from '../sdk/modules';
 
 export interface SqlQueryOptions {
@@ -29,14 +29,14 @@ const K = (i: number) => `__tessera_k${i}`;
  */
 export function sqlQuery(opts: SqlQueryOptions): SourceReader<Record<string, unknown>> {
   const dialect = /^postgres(ql)?:/i.test(opts.url) ? 'pg' : /^(mysql|mariadb):/i.test(opts.url) ? 'my' : undefined;
-  if (!dialect) throw new ConfigError(`sqlQuery: url must start with postgres://, mysql:// or mariadb:// (got ${redactUrl(opts.url)})`);
+  if (!dialect) throw new ConfigError(`sqlQuery: url must start with postgres://, mysql:// or mariadb:// (got ${redact(opts.url)})`);
   const body = opts.query.trim().replace(/;\s*$/, '');
   if (body.includes(';')) throw new ConfigError('sqlQuery: query must be a single SELECT statement');
   checkIdentifier('watermark column', opts.watermark);
   const keys = opts.key === undefined ? [] : [opts.key].flat();
   keys.forEach((k) => checkIdentifier('key column', k));
   if (opts.deleted) checkIdentifier('deleted column', opts.deleted);
-  const target = `${dialect === 'pg' ? 'postgres' : 'mysql'} ${redactUrl(opts.url)}`;
+  const target = `${dialect === 'pg' ? 'postgres' : 'mysql'} ${redact(opts.url)}`;
   const q = dialect === 'pg' ? quotePg : quoteMy;
   const asText = (col: string) => (dialect === 'pg' ? `(q.${q(col)})::text` : `CAST(q.${q(col)} AS CHAR)`);
   const select = `SELECT q.*, ${[asText(opts.watermark) + ` AS ${q(WM)}`, ...keys.map((k, i) => `${asText(k)} AS ${q(K(i))}`)].join(', ')} FROM (${body}) AS q`;

@@ -15,5 +15,7 @@ export function checkIdentifier(what: string, name: string): string {
   return name;
 }
 
+/** The one quoter per dialect: Postgres, MySQL/MariaDB, and LanceDB's filters (DataFusion SQL, which takes backticks). */
 export const quotePg = (name: string): string => `"${checkIdentifier('identifier', name)}"`;
 export const quoteMy = (name: string): string => `\`${checkIdentifier('identifier', name)}\``;
+export const quoteLance = (name: string): string => `\`${checkIdentifier('identifier', name)}\``;

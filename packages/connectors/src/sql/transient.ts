@@ -28,15 +28,3 @@ export function asSqlError(err: unknown, target: string): Error {
   }
   return err instanceof Error ? err : new Error(`${target}: ${String(err)}`);
 }
-
-/** Drop credentials from a connection URL before it appears in a message or a sink name. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    u.username = '';
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(unparseable url)';
-  }
-}

@@ -1,6 +1,7 @@
 import { readJsonPath, type ExprNode } from './expr';
 import type { Udf, UdfContext } from '../udf/udf';
 import { validateValue } from '../types/validate-value';
+import { categoryOf, UdfVersionError } from '../errors';
 
 /** One cell's outcome: a value, an error, or pending (an input has not been computed yet). */
 export type Outcome = { value: unknown } | { error: { type: string; message: string } } | { pending: true };
@@ -30,12 +31,14 @@ const PENDING: Outcome = { pending: true };
 
 /**
  * Errors that fail the whole job rather than one cell: the job is retried (or re-queued by the
- * rate limiter) and recomputes only the cells still pending. Matched by name, and by the
- * TransientError code so that subclasses (a provider's 429) count, so that copies of the error
- * classes from different module instances are recognised.
+ * rate limiter) and recomputes only the cells still pending. Sorted by code (see categoryOf), so
+ * that subclasses, copies of the error classes from other module instances, and errors that came
+ * back through the queue as plain objects count.
  */
-const JOB_LEVEL = new Set(['TransientError', 'ProviderRateLimitError', 'RateLimitedError', 'UdfVersionError']);
-export const isJobLevelError = (e: unknown): e is Error => e instanceof Error && (JOB_LEVEL.has(e.name) || (e as { code?: unknown }).code === 'E_TRANSIENT');
+export const isJobLevelError = (e: unknown): e is Error => {
+  const category = e instanceof Error ? categoryOf(e) : undefined;
+  return category === 'transient' || category === 'skew';
+};
 
 export function cellError(e: unknown): Outcome {
   if (isJobLevelError(e)) throw e;
@@ -79,8 +82,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
   const id = `${node.udf}@${node.version}`;
   const udf = env.udfs.get(id);
   if (!udf) {
-    const err = new Error(`this worker has no UDF ${id}`);
-    err.name = 'UdfVersionError';
+    const err = new UdfVersionError(id);
     return rows.map(() => stopWith(env, err));
   }
   const args = await Promise.all(node.args.map((a) => evaluateNode(a, rows, env)));

@@ -1,3 +1,5 @@
+import { TesseraError } from '../errors';
+
 /**
  * The fleet-wide rate limit as a model UDF sees it. Implemented in @tessera/runtime over Redis;
  * core only knows this contract so @tessera/functions can depend on core alone.
@@ -30,12 +32,12 @@ export interface Reservation {
 }
 
 /** Thrown by a RateGate when the caller should wait `waitMs` without spending a retry attempt. */
-export class RateLimitedError extends Error {
+export class RateLimitedError extends TesseraError {
   constructor(
     readonly waitMs: number,
     message = `rate limited: retry in ${waitMs} ms`,
   ) {
-    super(message);
+    super('E_RATE_LIMITED', message, { waitMs });
     this.name = 'RateLimitedError';
   }
 }

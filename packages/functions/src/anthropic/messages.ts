@@ -1,30 +1,22 @@
 import { applyPrompt } from '../model/prompt';
 import Anthropic from '@anthropic-ai/sdk';
-import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
-import type { CacheOption, ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
+import { t, type Expr, type Udf } from '@tessera/core';
+import { rateKeyOf, type ModelUdfContext, type PromptOptions, type ProviderConnection } from '../model/context';
 import { callModel, headersToRecord, withCache } from '../model/call-model';
-import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { callKey, memo } from '../model/identity';
+import { defineModelUdf, requireText } from '../model/model-udf';
 import { countChatTokens } from '../model/tokens';
 import { keyHash, requireSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
-export interface AnthropicOptions extends CacheOption {
-  model: string;
-  system?: string;
-  /** user message template; `{input}` is replaced by the cell's text */
-  prompt?: string;
+export interface AnthropicOptions extends ProviderConnection, PromptOptions {
   /** required by the API; also what the rate gate reserves; default 1024 */
   maxTokens?: number;
-  temperature?: number;
-  baseURL?: string;
   /** default ANTHROPIC_API_KEY */
   apiKeyEnv?: string;
-  timeoutMs?: number;
-  limits?: ModelLimits;
 }
 
 type MessagesUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.string>>;
-const udfs = new Map<string, MessagesUdf>();
 const clients = new Map<string, Anthropic>();
 
 function failure(err: unknown): ProviderFailure {
@@ -36,28 +28,25 @@ function failure(err: unknown): ProviderFailure {
 /** Anthropic messages, thin: one user turn in, the text of the answer out. */
 export function anthropicMessagesUdf(opts: AnthropicOptions): MessagesUdf {
   const maxTokens = opts.maxTokens ?? 1024;
-  const name = modelUdfName('anthropic.messages', opts.model, { system: opts.system, prompt: opts.prompt, maxTokens, temperature: opts.temperature });
   const where = `anthropic.messages ${opts.model}`;
-  return memo(udfs, transportKey(name, opts), () =>
-    defineUdf({
-      name,
-      version: '1',
-      params: [t.string()] as const,
-      returns: t.string(),
-      queue: `model:anthropic:${opts.model}`,
+  return defineModelUdf({
+    base: 'anthropic.messages',
+    model: opts.model,
+    identity: { system: opts.system, prompt: opts.prompt, maxTokens, temperature: opts.temperature },
+    opts,
+    queue: `model:anthropic:${opts.model}`,
+    params: [t.string()] as const,
+    returns: t.string(),
+    build: (name) => ({
       fn: async ([text], ctx: ModelUdfContext) => {
-        if (typeof text !== 'string' || !text.trim()) throw new CellInputError(`${where}: empty input text`);
-        const user = applyPrompt(opts.prompt, text);
-        const keyName = opts.apiKeyEnv ?? 'ANTHROPIC_API_KEY';
-        const secret = requireSecret(keyName);
-        const cid = `${opts.baseURL ?? ''}\0${keyHash(secret)}`;
-        let client = clients.get(cid);
-        if (!client) {
-          client = new Anthropic({ apiKey: secret, maxRetries: 0, timeout: opts.timeoutMs ?? 60_000, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}) });
-          clients.set(cid, client);
-        }
-        const c = client;
-        const rateKey: ModelRateKey = { provider: 'anthropic', model: opts.model, keyHash: keyHash(secret), ...(opts.limits ? { limits: opts.limits } : {}) };
+        const user = applyPrompt(opts.prompt, requireText(text, where));
+        const secret = requireSecret(opts.apiKeyEnv ?? 'ANTHROPIC_API_KEY');
+        const c = memo(
+          clients,
+          `${opts.baseURL ?? ''}\0${keyHash(secret)}`,
+          () => new Anthropic({ apiKey: secret, maxRetries: 0, timeout: opts.timeoutMs ?? 60_000, ...(opts.baseURL ? { baseURL: opts.baseURL } : {}) }),
+        );
+        const rateKey = rateKeyOf('anthropic', opts.model, secret, opts.limits);
         const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user]);
         return withCache(ctx, opts, callKey(name, { user }), () =>
           callModel({
@@ -87,7 +76,7 @@ export function anthropicMessagesUdf(opts: AnthropicOptions): MessagesUdf {
         );
       },
     }),
-  );
+  });
 }
 
 /** `anthropic.messages(docs.text, { model: 'claude-haiku-4-5' })` */

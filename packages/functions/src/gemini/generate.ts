@@ -1,30 +1,22 @@
 import { applyPrompt } from '../model/prompt';
 import { ApiError, GoogleGenAI } from '@google/genai';
-import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
-import type { CacheOption, ModelLimits, ModelRateKey, ModelUdfContext } from '../model/context';
+import { t, type Expr, type Udf } from '@tessera/core';
+import { rateKeyOf, type ModelUdfContext, type PromptOptions, type ProviderConnection } from '../model/context';
 import { callModel, withCache } from '../model/call-model';
-import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { callKey, memo } from '../model/identity';
+import { defineModelUdf, requireText } from '../model/model-udf';
 import { countChatTokens } from '../model/tokens';
 import { keyHash, requireSecret, resolveSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
-export interface GeminiOptions extends CacheOption {
-  model: string;
-  system?: string;
-  /** user message template; `{input}` is replaced by the cell's text */
-  prompt?: string;
+export interface GeminiOptions extends ProviderConnection, PromptOptions {
   /** output cap; also what the rate gate reserves; default 1024 */
   maxOutputTokens?: number;
-  temperature?: number;
-  baseURL?: string;
   /** default GEMINI_API_KEY (GOOGLE_API_KEY also read) */
   apiKeyEnv?: string;
-  timeoutMs?: number;
-  limits?: ModelLimits;
 }
 
 type GenerateUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.string>>;
-const udfs = new Map<string, GenerateUdf>();
 const clients = new Map<string, GoogleGenAI>();
 
 function failure(err: unknown): ProviderFailure {
@@ -35,37 +27,36 @@ function failure(err: unknown): ProviderFailure {
 /** Google Gemini generateContent, thin: text in, text out. The SDK's retries stay off (no retryOptions). */
 export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
   const maxOut = opts.maxOutputTokens ?? 1024;
-  const name = modelUdfName('gemini.generate', opts.model, { system: opts.system, prompt: opts.prompt, maxOut, temperature: opts.temperature });
   const where = `gemini.generate ${opts.model}`;
-  return memo(udfs, transportKey(name, opts), () =>
-    defineUdf({
-      name,
-      version: '1',
-      params: [t.string()] as const,
-      returns: t.string(),
-      queue: `model:gemini:${opts.model}`,
+  return defineModelUdf({
+    base: 'gemini.generate',
+    model: opts.model,
+    identity: { system: opts.system, prompt: opts.prompt, maxOut, temperature: opts.temperature },
+    opts,
+    queue: `model:gemini:${opts.model}`,
+    params: [t.string()] as const,
+    returns: t.string(),
+    build: (name) => ({
       fn: async ([text], ctx: ModelUdfContext) => {
-        if (typeof text !== 'string' || !text.trim()) throw new CellInputError(`${where}: empty input text`);
-        const user = applyPrompt(opts.prompt, text);
+        const user = applyPrompt(opts.prompt, requireText(text, where));
         const keyName = opts.apiKeyEnv ?? 'GEMINI_API_KEY';
         const secret = resolveSecret(keyName) ?? (opts.apiKeyEnv ? undefined : resolveSecret('GOOGLE_API_KEY')) ?? requireSecret(keyName);
-        const cid = `${opts.baseURL ?? ''}\0${keyHash(secret)}`;
-        let client = clients.get(cid);
-        if (!client) {
-          client = new GoogleGenAI({
-            apiKey: secret,
-            httpOptions: {
-              timeout: opts.timeoutMs ?? 60_000,
-              ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}),
-              // our own fetch: the SDK then skips its undici dispatcher hook, which needs the real
-              // globalThis (absent in sandboxed globals such as jest's); our timeout bounds requests
-              fetch: (input, init) => fetch(input, init),
-            },
-          });
-          clients.set(cid, client);
-        }
-        const c = client;
-        const rateKey: ModelRateKey = { provider: 'gemini', model: opts.model, keyHash: keyHash(secret), ...(opts.limits ? { limits: opts.limits } : {}) };
+        const c = memo(
+          clients,
+          `${opts.baseURL ?? ''}\0${keyHash(secret)}`,
+          () =>
+            new GoogleGenAI({
+              apiKey: secret,
+              httpOptions: {
+                timeout: opts.timeoutMs ?? 60_000,
+                ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}),
+                // our own fetch: the SDK then skips its undici dispatcher hook, which needs the real
+                // globalThis (absent in sandboxed globals such as jest's); our timeout bounds requests
+                fetch: (input, init) => fetch(input, init),
+              },
+            }),
+        );
+        const rateKey = rateKeyOf('gemini', opts.model, secret, opts.limits);
         const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user]);
         return withCache(ctx, opts, callKey(name, { user }), () =>
           callModel({
@@ -92,7 +83,7 @@ export function geminiGenerateUdf(opts: GeminiOptions): GenerateUdf {
         );
       },
     }),
-  );
+  });
 }
 
 /** `gemini.generate(docs.text, { model: 'gemini-2.5-flash' })` */

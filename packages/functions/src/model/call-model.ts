@@ -1,4 +1,4 @@
-import { RateLimitedError, TesseraError, TransientError, type Reservation } from '@tessera/core';
+import { TesseraError, TransientError, type Reservation } from '@tessera/core';
 import { classify, ProviderRateLimitError, type ProviderFailure } from './errors';
 import { cacheModeOf, report, type CacheOption, type ModelRateKey, type ModelUdfContext } from './context';
 import { getDefaultResponseCache } from './cache';
@@ -42,7 +42,7 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
     reservation = gate ? await gate.acquire(c.rateKey, c.estimatedTokens) : undefined;
   } catch (err) {
     // waiting is the queue's business; a gate that cannot answer (Redis down) is a transient failure
-    if (err instanceof RateLimitedError || err instanceof TesseraError) throw err;
+    if (err instanceof TesseraError) throw err;
     throw new TransientError(`${c.where}: rate gate unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
   if ((reservation?.waitedMs ?? 0) > 0) report(c.ctx, 'limiterWaits', 1);

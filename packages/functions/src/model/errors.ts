@@ -1,5 +1,4 @@
-import { CellInputError, ConfigError, TransientError } from '@tessera/core';
-import { redact } from './secrets';
+import { CellInputError, ConfigError, redact, TransientError } from '@tessera/core';
 
 /** retry-after-ms, then retry-after (seconds or an HTTP date), in ms. */
 export function parseRetryAfter(get: (name: string) => string | null | undefined): number | undefined {
@@ -24,7 +23,7 @@ export interface ProviderFailure {
 /** A 429 that the caller must also report to the rate gate. */
 export class ProviderRateLimitError extends TransientError {
   constructor(message: string, retryAfterMs: number | undefined) {
-    super(message, retryAfterMs);
+    super(message, retryAfterMs, 'E_PROVIDER_RATE_LIMIT');
     this.name = 'ProviderRateLimitError';
   }
 }
@@ -34,7 +33,7 @@ export class ProviderRateLimitError extends TransientError {
  * transient; other 4xx are bad input for this cell (never retried); 401/403/404 are configuration.
  */
 export function classify(where: string, f: ProviderFailure, secret?: string): Error {
-  const msg = `${where}: ${redact(f.message, secret)}`;
+  const msg = `${where}: ${redact(f.message, { secrets: [secret] })}`;
   const retryAfter = f.headers ? parseRetryAfter(f.headers) : undefined;
   const s = f.status;
   if (s === 429) return new ProviderRateLimitError(msg, retryAfter);

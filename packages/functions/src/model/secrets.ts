@@ -45,10 +45,3 @@ export function requireSecret(name: string, env?: Record<string, string | undefi
 export function keyHash(secret: string): string {
   return createHash('sha256').update(secret).digest('hex').slice(0, 12);
 }
-
-/** Remove a secret (and anything shaped like a provider key) from text that may be logged. */
-export function redact(text: string, secret?: string): string {
-  let out = text;
-  if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  return out.replace(/\b(sk-[A-Za-z0-9_-]{6,}|sk-ant-[A-Za-z0-9_-]{6,}|AIza[A-Za-z0-9_-]{20,})/g, '[redacted]');
-}

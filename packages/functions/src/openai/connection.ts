@@ -2,20 +2,17 @@ import OpenAI from 'openai';
 import { keyHash, resolveSecret } from '../model/secrets';
 import { ConfigError } from '@tessera/core';
 import type { ProviderFailure } from '../model/errors';
-import type { CacheOption, ModelLimits, ModelRateKey } from '../model/context';
+import { rateKeyOf, type ModelRateKey, type ProviderConnection } from '../model/context';
+import { memo } from '../model/identity';
 
 /** How to reach an OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama, TEI...). */
-export interface OpenAIConnection extends CacheOption {
+export interface OpenAIConnection extends ProviderConnection {
   /** e.g. `http://localhost:11434/v1`; default OPENAI_BASE_URL or the OpenAI API */
   baseURL?: string;
-  /** name of the secret holding the key (never the key); default OPENAI_API_KEY */
+  /** default OPENAI_API_KEY */
   apiKeyEnv?: string;
   /** provider name for rate-limit buckets and the queue (`model:<provider>:<model>`); default `openai` */
   provider?: string;
-  /** per-request timeout; default 60 s */
-  timeoutMs?: number;
-  /** limits for this model, used where TESSERA_RATE_LIMITS sets none */
-  limits?: ModelLimits;
 }
 
 export interface Connected {
@@ -37,18 +34,8 @@ export function connect(conn: OpenAIConnection, model: string): Connected {
   if (!secret && !baseURL) throw new ConfigError(`missing API key: set ${keyName} (or ${keyName}_FILE, or TESSERA_SECRETS_FILE)`);
   const apiKey = secret ?? 'unused'; // local OpenAI-compatible servers often need no key
   const id = `${baseURL ?? ''}\0${keyHash(apiKey)}\0${conn.timeoutMs ?? ''}`;
-  let client = clients.get(id);
-  if (!client) {
-    client = new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: conn.timeoutMs ?? 60_000 });
-    clients.set(id, client);
-  }
-  const rateKey: ModelRateKey = {
-    provider: conn.provider ?? 'openai',
-    model,
-    ...(secret ? { keyHash: keyHash(secret) } : {}),
-    ...(conn.limits ? { limits: conn.limits } : {}),
-  };
-  return { client, secret, rateKey };
+  const client = memo(clients, id, () => new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: conn.timeoutMs ?? 60_000 }));
+  return { client, secret, rateKey: rateKeyOf(conn.provider ?? 'openai', model, secret, conn.limits) };
 }
 
 export function openaiFailure(err: unknown): ProviderFailure {

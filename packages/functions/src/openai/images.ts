@@ -1,7 +1,8 @@
-import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import { CellInputError, t, type Expr, type Udf } from '@tessera/core';
 import type { ModelUdfContext } from '../model/context';
 import { callModel, headersToRecord, withCache } from '../model/call-model';
-import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { callKey } from '../model/identity';
+import { defineModelUdf, requireText } from '../model/model-udf';
 import { sniffImage } from '../model/image-info';
 import { connect, openaiFailure, queueFor, type OpenAIConnection } from './connection';
 
@@ -13,21 +14,21 @@ export interface ImageGenerationOptions extends OpenAIConnection {
 }
 
 type ImageUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.image>>;
-const udfs = new Map<string, ImageUdf>();
 
 /** Text to image: the image is written to the column's destination; the cell holds its URL. */
 export function imageGenerationUdf(opts: ImageGenerationOptions): ImageUdf {
-  const name = modelUdfName('openai.image', opts.model, { size: opts.size, quality: opts.quality });
   const where = `openai.image ${opts.model}`;
-  return memo(udfs, transportKey(name, opts), () =>
-    defineUdf({
-      name,
-      version: '1',
-      params: [t.string()] as const,
-      returns: t.image(),
-      queue: queueFor(opts, opts.model),
-      fn: async ([prompt], ctx: ModelUdfContext) => {
-        if (typeof prompt !== 'string' || !prompt.trim()) throw new CellInputError(`${where}: empty prompt`);
+  return defineModelUdf({
+    base: 'openai.image',
+    model: opts.model,
+    identity: { size: opts.size, quality: opts.quality },
+    opts,
+    queue: queueFor(opts, opts.model),
+    params: [t.string()] as const,
+    returns: t.image(),
+    build: (name) => ({
+      fn: async ([promptText], ctx: ModelUdfContext) => {
+        const prompt = requireText(promptText, where, 'prompt');
         const bytes = await withCache(ctx, opts, callKey(name, { prompt }), async () => {
           const { client, secret, rateKey } = connect(opts, opts.model);
           const b64 = await callModel({
@@ -67,7 +68,7 @@ export function imageGenerationUdf(opts: ImageGenerationOptions): ImageUdf {
         return ctx.media.write(ctx.column.destination ?? ctx.media.defaultDestination, buf, { extension, contentType: info?.mime ?? 'image/png' });
       },
     }),
-  );
+  });
 }
 
 /** `openai.image(products.description, { model: 'gpt-image-1' })` */

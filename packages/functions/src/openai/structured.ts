@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { CellInputError, defineUdf, t, type ColumnType, type Expr, type Udf } from '@tessera/core';
+import { CellInputError, t, type ColumnType, type Expr, type Udf } from '@tessera/core';
 import type { ModelUdfContext } from '../model/context';
 import { withCache } from '../model/call-model';
-import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { callKey } from '../model/identity';
+import { defineModelUdf, requireText } from '../model/model-udf';
 import { countChatTokens } from '../model/tokens';
 import { applyPrompt, runChat } from './chat-call';
 import { queueFor } from './connection';
@@ -15,8 +16,6 @@ export interface StructuredOptions<S extends z.ZodType> extends ChatOptions {
   schemaName?: string;
 }
 
-const udfs = new Map<string, Udf>();
-
 /** Structured output: the model answers JSON that must satisfy a zod schema (a json column typed by it). */
 export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
   const maxTokens = opts.maxTokens ?? 512;
@@ -24,57 +23,47 @@ export function structuredUdf<S extends z.ZodType>(opts: StructuredOptions<S>) {
   delete jsonSchema.$schema;
   const schemaName = opts.schemaName ?? 'result';
   const strict = strictCompatible(jsonSchema);
-  const name = modelUdfName('openai.structured', opts.model, {
-    system: opts.system,
-    prompt: opts.prompt,
-    maxTokens,
-    temperature: opts.temperature,
-    jsonSchema,
-    schemaName,
-  });
   type R = ColumnType<'json', z.infer<S>>;
-  return memo(
-    udfs,
-    transportKey(name, opts),
-    () =>
-      defineUdf({
-        name,
-        version: '1',
-        params: [t.string()] as const,
-        returns: t.json(opts.schema) as R,
-        queue: queueFor(opts, opts.model),
-        fn: async ([text], ctx: ModelUdfContext) => {
-          if (typeof text !== 'string' || !text.trim()) throw new CellInputError('openai.structured: empty input text');
-          const user = applyPrompt(opts.prompt, text);
-          const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user, JSON.stringify(jsonSchema)]);
-          const where = `openai.structured ${opts.model}`;
-          const answer = await withCache(ctx, opts, callKey(name, { user }), () =>
-            runChat(
-              ctx,
-              opts,
-              {
-                model: opts.model,
-                messages: [...(opts.system ? [{ role: 'system' as const, content: opts.system }] : []), { role: 'user', content: user }],
-                maxTokens,
-                temperature: opts.temperature,
-                promptTokens,
-                responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: jsonSchema, strict } },
-              },
-              where,
-            ),
-          );
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(answer);
-          } catch {
-            throw new CellInputError(`${where}: the answer is not JSON`);
-          }
-          const checked = opts.schema.safeParse(parsed);
-          if (!checked.success) throw new CellInputError(`${where}: the answer does not match the schema: ${checked.error.issues[0]?.message ?? ''}`);
-          return checked.data as z.infer<S>;
-        },
-      }) as unknown as Udf,
-  ) as unknown as Udf<readonly [ReturnType<typeof t.string>], R>;
+  return defineModelUdf({
+    base: 'openai.structured',
+    model: opts.model,
+    identity: { system: opts.system, prompt: opts.prompt, maxTokens, temperature: opts.temperature, jsonSchema, schemaName },
+    opts,
+    queue: queueFor(opts, opts.model),
+    params: [t.string()] as const,
+    returns: t.json(opts.schema) as R,
+    build: (name) => ({
+      fn: async ([text], ctx: ModelUdfContext) => {
+        const user = applyPrompt(opts.prompt, requireText(text, 'openai.structured'));
+        const promptTokens = await countChatTokens(opts.model, [opts.system ?? '', user, JSON.stringify(jsonSchema)]);
+        const where = `openai.structured ${opts.model}`;
+        const answer = await withCache(ctx, opts, callKey(name, { user }), () =>
+          runChat(
+            ctx,
+            opts,
+            {
+              model: opts.model,
+              messages: [...(opts.system ? [{ role: 'system' as const, content: opts.system }] : []), { role: 'user', content: user }],
+              maxTokens,
+              temperature: opts.temperature,
+              promptTokens,
+              responseFormat: { type: 'json_schema', json_schema: { name: schemaName, schema: jsonSchema, strict } },
+            },
+            where,
+          ),
+        );
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(answer);
+        } catch {
+          throw new CellInputError(`${where}: the answer is not JSON`);
+        }
+        const checked = opts.schema.safeParse(parsed);
+        if (!checked.success) throw new CellInputError(`${where}: the answer does not match the schema: ${checked.error.issues[0]?.message ?? ''}`);
+        return checked.data as z.infer<S>;
+      },
+    }),
+  }) as Udf<readonly [ReturnType<typeof t.string>], R>;
 }
 
 /** `openai.structured(docs.text, { model, schema: z.object({ topic: z.string() }) })` */

@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import { toFile } from 'openai';
-import { defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import { t, type Expr, type Udf } from '@tessera/core';
 import type { ModelUdfContext } from '../model/context';
 import { callModel, headersToRecord, withCache } from '../model/call-model';
-import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { callKey } from '../model/identity';
+import { defineModelUdf } from '../model/model-udf';
 import { loadMedia } from '../model/media';
 import { connect, openaiFailure, queueFor, type OpenAIConnection } from './connection';
 
@@ -17,19 +18,19 @@ export interface TranscriptionOptions extends OpenAIConnection {
 }
 
 type TranscribeUdf = Udf<readonly [ReturnType<typeof t.audio>], ReturnType<typeof t.string>>;
-const udfs = new Map<string, TranscribeUdf>();
 
 /** Audio to text (an audio column, or segments from the audio splitter). */
 export function transcriptionUdf(opts: TranscriptionOptions): TranscribeUdf {
-  const name = modelUdfName('openai.transcribe', opts.model, { language: opts.language, prompt: opts.prompt });
   const where = `openai.transcribe ${opts.model}`;
-  return memo(udfs, transportKey(name, opts), () =>
-    defineUdf({
-      name,
-      version: '1',
-      params: [t.audio()] as const,
-      returns: t.string(),
-      queue: queueFor(opts, opts.model),
+  return defineModelUdf({
+    base: 'openai.transcribe',
+    model: opts.model,
+    identity: { language: opts.language, prompt: opts.prompt },
+    opts,
+    queue: queueFor(opts, opts.model),
+    params: [t.audio()] as const,
+    returns: t.string(),
+    build: (name) => ({
       fn: async ([audio], ctx: ModelUdfContext) => {
         const media = await loadMedia(ctx, audio, where);
         return withCache(ctx, opts, callKey(name, { audio: media.sha256 }), () => {
@@ -61,7 +62,7 @@ export function transcriptionUdf(opts: TranscriptionOptions): TranscribeUdf {
         });
       },
     }),
-  );
+  });
 }
 
 /** `openai.transcribe(segments.audio, { model: 'whisper-1' })` */

@@ -1,7 +1,8 @@
-import { CellInputError, defineUdf, t, type Expr, type Udf } from '@tessera/core';
+import { t, type Expr, type Udf } from '@tessera/core';
 import type { ModelUdfContext } from '../model/context';
 import { withCache } from '../model/call-model';
-import { callKey, memo, modelUdfName, transportKey } from '../model/identity';
+import { callKey } from '../model/identity';
+import { defineModelUdf, requireText } from '../model/model-udf';
 import { countChatTokens } from '../model/tokens';
 import { visionTokens } from '../model/image-info';
 import { imageDataUrl, loadMedia } from '../model/media';
@@ -15,22 +16,22 @@ export interface VisionOptions extends ChatOptions {
 }
 
 type VisionUdf = Udf<readonly [ReturnType<typeof t.string>, ReturnType<typeof t.image>], ReturnType<typeof t.string>>;
-const udfs = new Map<string, VisionUdf>();
 
 /** Chat about an image (an image column, or video frames from the frame iterator). */
 export function visionUdf(opts: VisionOptions): VisionUdf {
   const maxTokens = opts.maxTokens ?? 256;
   const detail = opts.detail ?? 'auto';
-  const name = modelUdfName('openai.vision', opts.model, { system: opts.system, maxTokens, temperature: opts.temperature, detail });
-  return memo(udfs, transportKey(name, opts), () =>
-    defineUdf({
-      name,
-      version: '1',
-      params: [t.string(), t.image()] as const,
-      returns: t.string(),
-      queue: queueFor(opts, opts.model),
-      fn: async ([prompt, image], ctx: ModelUdfContext) => {
-        if (typeof prompt !== 'string' || !prompt.trim()) throw new CellInputError('openai.vision: empty prompt');
+  return defineModelUdf({
+    base: 'openai.vision',
+    model: opts.model,
+    identity: { system: opts.system, maxTokens, temperature: opts.temperature, detail },
+    opts,
+    queue: queueFor(opts, opts.model),
+    params: [t.string(), t.image()] as const,
+    returns: t.string(),
+    build: (name) => ({
+      fn: async ([promptText, image], ctx: ModelUdfContext) => {
+        const prompt = requireText(promptText, 'openai.vision', 'prompt');
         const media = await loadMedia(ctx, image, 'openai.vision');
         const { url, info } = imageDataUrl(media, 'openai.vision');
         const promptTokens = (await countChatTokens(opts.model, [opts.system ?? '', prompt])) + visionTokens(info, detail);
@@ -59,7 +60,7 @@ export function visionUdf(opts: VisionOptions): VisionUdf {
         );
       },
     }),
-  );
+  });
 }
 
 /** `openai.vision('What is in this picture?', photos.image, { model: 'gpt-4o-mini' })` */

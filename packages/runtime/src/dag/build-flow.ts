@@ -23,6 +23,8 @@ export interface FlowTarget {
   tag?: string;
   /** finalize re-ships every live row to the exports */
   full?: boolean;
+  /** finalize ships the live rows of the batches (a reconcile's: rows held back until their cells were done) */
+  shipBatches?: boolean;
   /** finalize ships only to these exports (sink names) */
   sinks?: string[];
   /** stage jobs make fresh model calls instead of answering from the response cache */
@@ -103,6 +105,7 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
     table: t.table,
     version: t.version,
     ...(t.full ? { full: true } : {}),
+    ...(t.shipBatches && !t.full ? { rows: t.batches.map((b) => ({ lo: b.lo, hi: b.hi })) } : {}),
     ...(t.sinks?.length ? { sinks: t.sinks } : {}),
     ...(t.derived?.length ? { derived: t.derived } : {}),
   };

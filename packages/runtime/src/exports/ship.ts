@@ -72,6 +72,20 @@ export async function shipFull(store: Store, table: CatalogTable, ex: ExportDef,
   return out;
 }
 
+/**
+ * Ship the live rows in these rowid ranges, complete ones (a reconcile computed their pending
+ * cells: the rows earlier ships held back), without re-shipping the rest of the table.
+ */
+export async function shipRows(store: Store, table: CatalogTable, ex: ExportDef, ranges: Array<{ lo: number; hi: number }>, seq: number): Promise<Shipped> {
+  const schema = exportSchema(table, ex);
+  await ex.sink.prepare(schema);
+  const out: Shipped = { upserted: 0, deleted: 0, held: 0 };
+  if (!ranges.length) return out;
+  const within = ranges.map((r) => `t0._rowid BETWEEN ${Number(r.lo)} AND ${Number(r.hi)}`).join(' OR ');
+  await upsertComplete(store, table, ex, schema, `t0._v_max IS NULL AND (${within})`, seq, out);
+  return out;
+}
+
 async function upsertComplete(store: Store, table: CatalogTable, ex: ExportDef, schema: ExportSchema, where: string, seq: number, out: Shipped): Promise<void> {
   const done = completeCondition(table, ex);
   for await (const rows of scan(

@@ -59,6 +59,14 @@ export const FinalizeJob = z.object({
   version: z.number().int().positive(),
   /** re-ship every live row (`tessera export --full`) rather than what the version changed */
   full: z.boolean().optional(),
+  /**
+   * ship the live rows in these rowid ranges rather than what the version changed: a reconcile
+   * computed their pending cells, so rows earlier ships held back are complete now
+   */
+  rows: z
+    .array(z.object({ lo: z.number().int(), hi: z.number().int() }))
+    .max(100_000)
+    .optional(),
   /** only these exports (by sink name); all of the table's when absent */
   sinks: z.array(z.string().min(1).max(200)).optional(),
   /** view versions to compute once this version's work is done */

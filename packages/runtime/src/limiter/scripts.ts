@@ -9,8 +9,13 @@ export interface LuaScript {
   readonly sha: string;
 }
 
+const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+
+/** Each script is the shared prelude (clock, effective limit, pause, TTL helpers) followed by its own body. */
+const PRELUDE = read('prelude');
+
 function load(name: string): LuaScript {
-  const source = readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+  const source = `${PRELUDE}\n${read(name)}`;
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 

@@ -1,9 +1,9 @@
-import type { ExportDef } from '@tessera/core';
+import { isTransient, type ExportDef } from '@tessera/core';
 import { isExportStuck } from '@tessera/connectors';
 import type { Store, CatalogTable } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
-import { shipChanges, shipFull, versionInfo, type Shipped } from '../exports/ship';
+import { shipChanges, shipFull, shipRows, versionInfo, type Shipped } from '../exports/ship';
 
 export interface FinalizeResult {
   version: number;
@@ -30,8 +30,8 @@ export interface FinalizeDeps {
  * Each export ships under its own lock in the record (ships of one export never overlap) and reads
  * the record as it is when it holds the lock, so the last ship of a key always carries the key's
  * latest state, whatever order the jobs of different versions run in. A row whose exported cells
- * are still pending (a batch whose job failed) is held back, never shipped with nulls; the ship that
- * finds it complete (a reconcile's) ships it. A ship that cannot finish marks the export for a full
+ * are still pending (a batch whose job failed) is held back, never shipped with nulls; the reconcile
+ * that computes its cells ships it (that reconcile's finalize ships the rows of its batches). A ship that cannot finish marks the export for a full
  * ship, which re-ships every live row and deletes the target's other rows. Sinks upsert by key, so
  * running this twice (a retry, a reconcile) changes nothing.
  */
@@ -61,7 +61,13 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
     await deps.enqueueDerived(job.pipeline, job.derived);
     result.derived = job.derived.length;
   }
-  if (failures.length) throw failures.find((f) => f.name !== 'TransientError') ?? failures[0];
+  if (failures.length) throw failures.find((f) => !isTransient(f)) ?? failures[0];
+  // the version is shipped (a stuck export re-ships in full by itself); a finalize the fleet lost
+  // leaves it unshipped, and the periodic reconcile ships it again. A reconcile's ship of some rows,
+  // or one to some exports only, does not ship the version.
+  if (deps.registry.has(job.pipeline) && !job.rows && !job.sinks) {
+    await deps.store.markShipped((await deps.store.table(job.pipeline, job.table)).id, job.version);
+  }
   return result;
 }
 
@@ -71,6 +77,11 @@ async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, j
   let seq = 0;
   await deps.store.shipExport(table.id, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
     seq = ship.seq;
+    if (job.rows && !job.full && !ship.needsFull) {
+      // a reconcile's: the rows whose cells it computed (held back until now), not the whole table
+      shipped = await shipRows(deps.store, table, ex, job.rows, ship.seq);
+      return { full: false, held: shipped.held };
+    }
     // a version whose record is gone (reverted) leaves nothing to diff against: ship in full
     const v = job.full || ship.needsFull ? undefined : await versionInfo(deps.store, table, job.version);
     full = !v;

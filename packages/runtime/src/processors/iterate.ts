@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { isJobLevelError, typeFromSpec, validateValue, type IteratorCall, type MediaContext } from '@tessera/core';
+import { categoryOf, isJobLevelError, typeFromSpec, validateValue, type IteratorCall, type MediaContext } from '@tessera/core';
 import { canonicalJson, statusCol, CELL_ERROR, CELL_OK, type BatchRow, type CatalogTable, type IterationOutcome, type Row, type Store } from '@tessera/store';
 import type { IterateJob, DerivedWork } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
@@ -128,7 +128,7 @@ async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view
   } catch (e) {
     if (isJobLevelError(e)) throw e;
     const err = e as Error;
-    if (err?.name === 'ConfigError') throw new UnrecoverableError(`view ${view.name}: ${err.message}`);
+    if (categoryOf(err) === 'config') throw new UnrecoverableError(`view ${view.name}: ${err.message}`);
     return { error: { type: err?.name || 'Error', message: err?.message || String(e) } };
   }
   return warning === undefined ? { rows: out } : { rows: out, warning };

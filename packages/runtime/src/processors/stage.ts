@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
+import { codeOf, evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
 import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
@@ -27,6 +27,17 @@ export interface StageDeps {
   writeBackRows?: number;
   /** stop between slices after this long, leaving the rest for the job's next run */
   sliceMs?: number;
+  /**
+   * Aborted when the job is no longer this worker's (its lock lapsed under load and another worker
+   * took it, or Redis lost it and a reconcile enqueued the rows again): no further model call is
+   * made, the answers in flight are written, and the job ends (see JobLostError).
+   */
+  signal?: AbortSignal;
+}
+
+/** The job stopped because it is no longer this worker's: whoever holds its rows now computes them. */
+export class JobLostError extends Error {
+  override readonly name = 'JobLostError';
 }
 
 /** How many cells a stopped stage job had written before its job-level error (see runStage). */
@@ -83,6 +94,12 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   let abortMessage: string | null = null;
   // a job-level error (rate limit, transient failure) stops the job; what was computed is written first
   const stop: JobStop = {};
+  const lost = () =>
+    void (stop.error ??= new JobLostError(
+      `${job.pipeline}.${job.table} rows ${job.lo}-${job.hi}: the job is no longer this worker's (${String(deps.signal?.reason ?? 'lock lost')})`,
+    ));
+  if (deps.signal?.aborted) lost();
+  else deps.signal?.addEventListener('abort', lost, { once: true });
   // Cells are written back a slice of rows at a time, so a killed or failing job keeps what it
   // computed (paid model calls included) and its rerun loads only the rows still pending; a job
   // past its time slice stops between slices and goes back to its queue for the rest.
@@ -131,7 +148,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       });
       if (stop.error) {
         // counted with the column whose job goes back to its queue to wait for the rate limiter
-        if (stop.error.name === 'RateLimitedError') usage.set(`${col.name}\0limiterRequeues`, 1);
+        if (codeOf(stop.error) === 'E_RATE_LIMITED') usage.set(`${col.name}\0limiterRequeues`, 1);
         break;
       }
     }

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { TesseraError, type ListedObject, type ListingReader, type PipelineDef, type QueryCursor, type QueryReader, type SourceDef } from '@tessera/core';
+import {
+  codeOf,
+  TesseraError,
+  type ListedObject,
+  type ListingReader,
+  type PipelineDef,
+  type QueryCursor,
+  type QueryReader,
+  type SourceDef,
+} from '@tessera/core';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -270,8 +279,7 @@ async function ingestFileRows(ctx: PageContext, files: ListedObject[], position:
       }
       await commit(ctx, { upserts: [], deletes: [], describe: () => '', items: [{ key: file.key, fingerprint: file.fingerprint }], position: file.key });
     } catch (e) {
-      if ((e as Error).name === 'RunSupersededError') throw e;
-      if ((e as Error).name !== 'ImportError') throw e;
+      if (codeOf(e) !== 'E_IMPORT') throw e; // a superseded run, the store down: the run stops
       const message = (e as Error).message.split(local.path).join(file.url);
       await commit(ctx, {
         upserts: [],

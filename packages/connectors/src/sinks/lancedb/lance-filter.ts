@@ -1,5 +1,6 @@
 import { ConfigError, type ExportRow, type TypeSpec } from '@tessera/core';
 import { isMediaKind } from '@tessera/core';
+import { quoteLance } from '../../sql/identifiers';
 
 /** Key column types a delete predicate can name exactly. */
 export function checkKeyType(sink: string, name: string, type: TypeSpec): void {
@@ -23,13 +24,11 @@ export function sqlLiteral(type: TypeSpec, v: unknown, column: string): string {
   return `'${String(v).replace(/'/g, "''")}'`;
 }
 
-const quote = (name: string) => `\`${name}\``;
-
 /** `key IN (...)` for one key column, else an OR of ANDs: the rows these keys name. */
 export function keyPredicate(key: Array<{ name: string; type: TypeSpec }>, rows: ExportRow[]): string {
   if (key.length === 1) {
     const [k] = key;
-    return `${quote(k!.name)} IN (${rows.map((r) => sqlLiteral(k!.type, r[k!.name], k!.name)).join(', ')})`;
+    return `${quoteLance(k!.name)} IN (${rows.map((r) => sqlLiteral(k!.type, r[k!.name], k!.name)).join(', ')})`;
   }
-  return rows.map((r) => `(${key.map((k) => `${quote(k.name)} = ${sqlLiteral(k.type, r[k.name], k.name)}`).join(' AND ')})`).join(' OR ');
+  return rows.map((r) => `(${key.map((k) => `${quoteLance(k.name)} = ${sqlLiteral(k.type, r[k.name], k.name)}`).join(' AND ')})`).join(' OR ');
 }

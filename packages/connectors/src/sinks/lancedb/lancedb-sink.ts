@@ -4,7 +4,7 @@ import { checkIdentifier } from '../../sql/identifiers';
 import { isTransientNetworkError } from '../../media/transient';
 import { arrowLib, lancedbSdk } from '../../sdk/modules';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
-import { keyPredicate } from './lance-filter';
+import { keyPredicate, sqlLiteral } from './lance-filter';
 import { describeLanceTarget, type LancePlan } from './lance-target';
 
 export interface LanceDbSinkOptions {
@@ -100,6 +100,24 @@ export class LanceDbSink implements ExportSink {
     for (const batch of batches(keys, this.opts.deleteBatch ?? 1000, Number.MAX_SAFE_INTEGER, () => 1)) {
       await this.run(() => p.table.delete(keyPredicate(keyColumns, batch)));
     }
+  }
+
+  /**
+   * After a full ship: delete every row whose key is not among `keys` (the source's live keys).
+   * The live keys are kept as their filter literals (one canonical spelling per value, whatever
+   * type the record or LanceDB hands back), the dataset's keys are read (key columns only), and the
+   * others are deleted by key.
+   */
+  async retain(schema: ExportSchema, keys: AsyncIterable<ExportRow[]>): Promise<number> {
+    const p = await this.ensure(schema);
+    const keyColumns = schema.key.map((k) => schema.columns.find((c) => c.name === k)!);
+    const spell = (r: ExportRow) => keyColumns.map((c) => sqlLiteral(c.type, r[c.name], c.name)).join('\u0000');
+    const live = new Set<string>();
+    for await (const chunk of keys) for (const r of chunk) live.add(spell(r));
+    const found = (await this.run(() => p.table.query().select(schema.key).toArray())) as ExportRow[];
+    const stale = found.filter((r) => !live.has(spell(r)));
+    await this.delete(schema, stale);
+    return stale.length;
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import { ConfigError, TransientError, type ExportSchema } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
 import { ExportSchemaMismatch } from '../schema-mismatch';
+import type { SqlTargetOptions } from '../sql-connections';
 import { parseServerVersion, planMyColumn, vectorSupport, type EmbeddingStorage, type MyColumn, type ServerInfo } from './my-columns';
 
 export interface MyPlan {
@@ -9,17 +10,7 @@ export interface MyPlan {
   keyColumns: MyColumn[];
 }
 
-export interface MyTargetOptions {
-  table: string;
-  /** sink name, for messages */
-  name: string;
-  /** redacted URL + table, for messages */
-  target: string;
-  create?: boolean;
-  /** add exported columns the table lacks (default: as `create`) */
-  addColumns?: boolean;
-  /** drop the table's columns that are not exported (opt-in: it deletes data) */
-  dropColumns?: boolean;
+export interface MyTargetOptions extends SqlTargetOptions {
   embeddingAs?: 'auto' | EmbeddingStorage;
 }
 

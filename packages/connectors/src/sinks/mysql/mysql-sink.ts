@@ -1,26 +1,16 @@
 import type mysql from 'mysql2/promise';
-import { TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
+import { redact, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier, quoteMy } from '../../sql/identifiers';
-import { asSqlError, redactUrl } from '../../sql/transient';
+import { SqlConnections, type SqlSinkOptions } from '../sql-connections';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import type { EmbeddingStorage } from './my-columns';
 import { MyTarget, type MyPlan } from './my-target';
 import { mysqlDriver } from '../../sdk/modules';
 
-export interface MysqlSinkOptions {
-  /** mysql://user:pass@host:port/database */
-  url: string;
-  table: string;
-  /** create the table when it does not exist; also adds exported columns it lacks */
-  create?: boolean;
-  /** add exported columns the table lacks, with ALTER TABLE (default: as `create`) */
-  addColumns?: boolean;
-  /** drop the target's columns that are not exported (opt-in, default false: it deletes the customer's data) */
-  dropColumns?: boolean;
+/** `url` is mysql://user:pass@host:port/database; `name` defaults to mysql:<table>. */
+export interface MysqlSinkOptions extends SqlSinkOptions {
   /** embeddings: the server's VECTOR type when it has one ('auto', the default), JSON, or a little-endian float32 BLOB */
   embeddingAs?: 'auto' | EmbeddingStorage;
-  name?: string;
-  maxConnections?: number;
   /** upper bound of one statement's parameters, in bytes (default 8 MiB, below the usual max_allowed_packet) */
   batchBytes?: number;
 }
@@ -33,56 +23,40 @@ const MAX_PLACEHOLDERS = 65_535;
  */
 export class MysqlSink implements ExportSink {
   readonly name: string;
-  /** created on first use, so loading a pipeline that declares this sink does not load mysql2 */
-  private pool?: mysql.Pool;
   private readonly table: string;
-  private readonly target: string;
-  private readonly prepared = new Map<string, MyPlan>();
-  private readonly targetTable: MyTarget;
+  /** the pool is created on first use, so loading a pipeline that declares this sink does not load mysql2 */
+  private readonly db: SqlConnections<mysql.Pool, mysql.PoolConnection, MyPlan>;
 
   constructor(private readonly opts: MysqlSinkOptions) {
     this.table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `mysql:${this.table}`;
-    this.target = `mysql ${redactUrl(opts.url)} ${this.table}`;
-    this.targetTable = new MyTarget({
-      table: this.table,
-      name: this.name,
-      target: this.target,
-      create: opts.create,
-      addColumns: opts.addColumns,
-      dropColumns: opts.dropColumns,
-      embeddingAs: opts.embeddingAs,
+    const target = `mysql ${redact(opts.url)} ${this.table}`;
+    const { create, addColumns, dropColumns, embeddingAs } = opts;
+    const planner = new MyTarget({ table: this.table, name: this.name, target, create, addColumns, dropColumns, embeddingAs });
+    this.db = new SqlConnections({
+      target,
+      open: async () =>
+        (await mysqlDriver()).createPool({
+          uri: opts.url,
+          connectionLimit: opts.maxConnections ?? 2,
+          connectTimeout: 10_000,
+          timezone: 'Z',
+          supportBigNumbers: true,
+        }),
+      end: (pool) => pool.end(),
+      acquire: (pool) => pool.getConnection(),
+      release: (c) => c.release(),
+      describe: (c, schema) => planner.describe(c, schema),
     });
-  }
-
-  private async getPool(): Promise<mysql.Pool> {
-    const driver = await mysqlDriver();
-    this.pool ??= driver.createPool({
-      uri: this.opts.url,
-      connectionLimit: this.opts.maxConnections ?? 2,
-      connectTimeout: 10_000,
-      timezone: 'Z',
-      supportBigNumbers: true,
-    });
-    return this.pool;
   }
 
   async prepare(schema: ExportSchema): Promise<void> {
-    await this.ensure(schema);
-  }
-
-  private async ensure(schema: ExportSchema): Promise<MyPlan> {
-    const sig = JSON.stringify([schema.columns, schema.key]);
-    const hit = this.prepared.get(sig);
-    if (hit) return hit;
-    const p = await this.withConnection((c) => this.targetTable.describe(c, schema));
-    this.prepared.set(sig, p);
-    return p;
+    await this.db.plan(schema);
   }
 
   async upsert(schema: ExportSchema, rows: ExportRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const p = await this.ensure(schema);
+    const p = await this.db.plan(schema);
     const unique = lastPerKey(schema, rows);
     const names = p.columns.map((col) => col.name);
     const rowTuple = `(${p.columns.map((col) => col.placeholder).join(', ')})`;
@@ -90,7 +64,7 @@ export class MysqlSink implements ExportSink {
     const head = `INSERT INTO ${quoteMy(this.table)} (${names.map(quoteMy).join(', ')}) VALUES `;
     const tail = ` ON DUPLICATE KEY UPDATE ${updates.length ? updates.join(', ') : `${quoteMy(names[0]!)} = ${quoteMy(names[0]!)}`}`;
     const maxRows = Math.floor(MAX_PLACEHOLDERS / p.columns.length);
-    await this.withPlan(schema, async (c) => {
+    await this.db.withPlan(schema, async (c) => {
       await c.beginTransaction();
       try {
         for (const batch of batches(unique, maxRows, this.opts.batchBytes ?? 8 * 1024 * 1024, (r) => estimateRowBytes(r, names))) {
@@ -108,10 +82,10 @@ export class MysqlSink implements ExportSink {
 
   async delete(schema: ExportSchema, keys: ExportRow[]): Promise<void> {
     if (keys.length === 0) return;
-    const p = await this.ensure(schema);
+    const p = await this.db.plan(schema);
     const tuple = p.keyColumns.length === 1 ? '?' : `(${p.keyColumns.map(() => '?').join(', ')})`;
     const lhs = p.keyColumns.length === 1 ? quoteMy(p.keyColumns[0]!.name) : `(${p.keyColumns.map((col) => quoteMy(col.name)).join(', ')})`;
-    await this.withPlan(schema, async (c) => {
+    await this.db.withPlan(schema, async (c) => {
       for (const batch of batches(keys, Math.floor(MAX_PLACEHOLDERS / p.keyColumns.length), 8 * 1024 * 1024, (r) => estimateRowBytes(r, schema.key))) {
         const params = batch.flatMap((row) => p.keyColumns.map((col) => col.encode(row[col.name])));
         await c.execute(`DELETE FROM ${quoteMy(this.table)} WHERE ${lhs} IN (${new Array(batch.length).fill(tuple).join(', ')})`, params as never);
@@ -124,11 +98,11 @@ export class MysqlSink implements ExportSink {
    * keys): the keys go into a temporary table, then one anti-join DELETE.
    */
   async retain(schema: ExportSchema, keys: AsyncIterable<ExportRow[]>): Promise<number> {
-    const p = await this.ensure(schema);
+    const p = await this.db.plan(schema);
     const keep = '`tessera_export_keep`';
     const cols = p.keyColumns.map((col) => quoteMy(col.name));
     let deleted = 0;
-    await this.withPlan(schema, async (c) => {
+    await this.db.withPlan(schema, async (c) => {
       await c.query(`DROP TEMPORARY TABLE IF EXISTS ${keep}`);
       await c.query(
         `CREATE TEMPORARY TABLE ${keep} (${p.keyColumns.map((col) => `${quoteMy(col.name)} ${col.ddl} NOT NULL`).join(', ')}, PRIMARY KEY (${cols.join(', ')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
@@ -151,36 +125,8 @@ export class MysqlSink implements ExportSink {
     return deleted;
   }
 
-  async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.end();
-  }
-
-  /** A failure other than a transient one drops the plan, so the next try checks the target again. */
-  private async withPlan(schema: ExportSchema, fn: (c: mysql.PoolConnection) => Promise<void>): Promise<void> {
-    try {
-      await this.withConnection(fn);
-    } catch (err) {
-      if (!(err instanceof TransientError)) this.prepared.delete(JSON.stringify([schema.columns, schema.key]));
-      throw err;
-    }
-  }
-
-  private async withConnection<T>(fn: (c: mysql.PoolConnection) => Promise<T>): Promise<T> {
-    let c: mysql.PoolConnection;
-    try {
-      c = await (await this.getPool()).getConnection();
-    } catch (err) {
-      throw asSqlError(err, this.target);
-    }
-    try {
-      return await fn(c);
-    } catch (err) {
-      throw asSqlError(err, this.target);
-    } finally {
-      c.release();
-    }
+  close(): Promise<void> {
+    return this.db.close();
   }
 }
 

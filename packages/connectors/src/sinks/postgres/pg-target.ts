@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ConfigError, TransientError, type ExportSchema } from '@tessera/core';
 import { checkIdentifier, quotePg } from '../../sql/identifiers';
 import { ExportSchemaMismatch } from '../schema-mismatch';
+import type { SqlTargetOptions } from '../sql-connections';
 import { planPgColumn, type PgColumn, type VectorMode } from './pg-columns';
 import { STAGE } from './pg-load';
 
@@ -24,18 +25,8 @@ export interface PgPlan {
 /** The per-transaction table of the keys a full ship keeps (ON COMMIT DROP). */
 export const KEEP = 'tessera_export_keep';
 
-export interface PgTargetOptions {
+export interface PgTargetOptions extends SqlTargetOptions {
   schemaName: string;
-  table: string;
-  /** sink name, for messages */
-  name: string;
-  /** redacted URL + table, for messages */
-  target: string;
-  create?: boolean;
-  /** add exported columns the table lacks (default: as `create`) */
-  addColumns?: boolean;
-  /** drop the table's columns that are not exported (opt-in: it deletes data) */
-  dropColumns?: boolean;
   vector?: 'auto' | VectorMode;
 }
 

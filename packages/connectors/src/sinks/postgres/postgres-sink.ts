@@ -1,35 +1,23 @@
 import pg from 'pg';
-import { TransientError, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
+import { redact, type ExportRow, type ExportSchema, type ExportSink } from '@tessera/core';
 import { checkIdentifier } from '../../sql/identifiers';
-import { asSqlError, redactUrl } from '../../sql/transient';
+import { SqlConnections, type SqlSinkOptions } from '../sql-connections';
 import { batches, estimateRowBytes, lastPerKey } from '../rows';
 import type { VectorMode } from './pg-columns';
 import { KEEP, PgTarget, type PgPlan } from './pg-target';
 import { columnParams, copyRows } from './pg-load';
 
-export interface PostgresSinkOptions {
-  /** connection URL (credentials in it are never logged) */
-  url: string;
-  table: string;
+/** `name` defaults to postgres:<schema>.<table>. */
+export interface PostgresSinkOptions extends SqlSinkOptions {
   /** Postgres schema of the target table (default public) */
   schema?: string;
-  /** create the table when it does not exist (otherwise it must exist and fit); also adds exported columns it lacks */
-  create?: boolean;
-  /** add exported columns the table lacks, with ALTER TABLE (default: as `create`) */
-  addColumns?: boolean;
-  /** drop the target's columns that are not exported (opt-in, default false: it deletes the customer's data) */
-  dropColumns?: boolean;
   /** embeddings: pgvector when the extension is installed in that database ('auto'), or force one */
   vector?: 'auto' | VectorMode;
-  /** name in the catalog and on the CLI (default postgres:<schema>.<table>) */
-  name?: string;
   /**
    * How upserts reach the server: 'copy' (default) stages rows by binary COPY; 'params' sends each
    * batch as array parameters and unnests them, for proxies or servers that do not speak COPY.
    */
   load?: 'copy' | 'params';
-  /** pool size (default 2) */
-  maxConnections?: number;
 }
 
 /**
@@ -39,69 +27,41 @@ export interface PostgresSinkOptions {
  */
 export class PostgresSink implements ExportSink {
   readonly name: string;
-  private pool?: pg.Pool;
-  private readonly target: string;
-  private readonly targetTable: PgTarget;
-  private prepared = new Map<string, PgPlan>();
+  private readonly db: SqlConnections<pg.Pool, pg.PoolClient, PgPlan>;
 
   constructor(private readonly opts: PostgresSinkOptions) {
     const schemaName = checkIdentifier('schema', opts.schema ?? 'public');
     const table = checkIdentifier('table', opts.table);
     this.name = opts.name ?? `postgres:${schemaName}.${table}`;
-    this.target = `postgres ${redactUrl(opts.url)} ${schemaName}.${table}`;
-    this.targetTable = new PgTarget({
-      schemaName,
-      table,
-      name: this.name,
-      target: this.target,
-      create: opts.create,
-      addColumns: opts.addColumns,
-      dropColumns: opts.dropColumns,
-      vector: opts.vector,
+    const target = `postgres ${redact(opts.url)} ${schemaName}.${table}`;
+    const { create, addColumns, dropColumns, vector } = opts;
+    const planner = new PgTarget({ schemaName, table, name: this.name, target, create, addColumns, dropColumns, vector });
+    this.db = new SqlConnections({
+      target,
+      open: () => {
+        const pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
+        pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
+        // a checked-out client too (a load transaction when the target restarts): without a listener
+        // pg's 'error' event kills the worker; the statement in flight rejects and the client is dropped
+        pool.on('connect', (client) => client.on('error', () => undefined));
+        return pool;
+      },
+      end: (pool) => pool.end(),
+      acquire: (pool) => pool.connect(),
+      release: (c, broken) => c.release(broken),
+      describe: (c, schema) => planner.describe(c, schema),
     });
   }
 
-  /** The pool, opened on first use and again after close (a worker pool restarted in the same process). */
-  private connections(): pg.Pool {
-    if (!this.pool) {
-      this.pool = new pg.Pool({ connectionString: this.opts.url, max: this.opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
-      this.pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
-      // a checked-out client too (a load transaction when the target restarts): without a listener
-      // pg's 'error' event kills the worker; the statement in flight rejects and the client is dropped
-      this.pool.on('connect', (client) => client.on('error', () => undefined));
-    }
-    return this.pool;
-  }
-
   async prepare(schema: ExportSchema): Promise<void> {
-    await this.ensure(schema);
-  }
-
-  /** Prepare once per schema shape; a prepare that failed (target down) is retried by the next call. */
-  private async ensure(schema: ExportSchema): Promise<PgPlan> {
-    const sig = JSON.stringify([schema.columns, schema.key]);
-    const hit = this.prepared.get(sig);
-    if (hit) return hit;
-    const p = await this.withClient((c) => this.targetTable.describe(c, schema));
-    this.prepared.set(sig, p);
-    return p;
+    await this.db.plan(schema);
   }
 
   async upsert(schema: ExportSchema, rows: ExportRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const p = await this.ensure(schema);
+    const p = await this.db.plan(schema);
     const unique = lastPerKey(schema, rows);
-    await this.withPlan(schema, (client) => this.load(client, p, unique));
-  }
-
-  /** Run against a prepared plan; a failure other than a transient one drops the plan, so the next try checks the target again. */
-  private async withPlan(schema: ExportSchema, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    try {
-      await this.withClient(fn);
-    } catch (err) {
-      if (!(err instanceof TransientError)) this.prepared.delete(JSON.stringify([schema.columns, schema.key]));
-      throw err;
-    }
+    await this.db.withPlan(schema, (client) => this.load(client, p, unique));
   }
 
   private async load(client: pg.PoolClient, p: PgPlan, unique: ExportRow[]): Promise<void> {
@@ -126,8 +86,8 @@ export class PostgresSink implements ExportSink {
 
   async delete(schema: ExportSchema, keys: ExportRow[]): Promise<void> {
     if (keys.length === 0) return;
-    const p = await this.ensure(schema);
-    await this.withPlan(schema, async (client) => {
+    const p = await this.db.plan(schema);
+    await this.db.withPlan(schema, async (client) => {
       for (const batch of batches(keys, 10_000, 16 * 1024 * 1024, (r) => estimateRowBytes(r, schema.key))) {
         await client.query(p.deleteSql, columnParams(p.keyColumns, batch));
       }
@@ -139,9 +99,9 @@ export class PostgresSink implements ExportSink {
    * keys). The keys go into a temporary table, then one anti-join delete, in one transaction.
    */
   async retain(schema: ExportSchema, keys: AsyncIterable<ExportRow[]>): Promise<number> {
-    const p = await this.ensure(schema);
+    const p = await this.db.plan(schema);
     let deleted = 0;
-    await this.withPlan(schema, async (client) => {
+    await this.db.withPlan(schema, async (client) => {
       await client.query('begin');
       try {
         await client.query(p.keepSql);
@@ -161,28 +121,8 @@ export class PostgresSink implements ExportSink {
     return deleted;
   }
 
-  async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.end();
-  }
-
-  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.connections().connect();
-    } catch (err) {
-      throw asSqlError(err, this.target);
-    }
-    let broken = false;
-    try {
-      return await fn(client);
-    } catch (err) {
-      broken = true;
-      throw asSqlError(err, this.target);
-    } finally {
-      client.release(broken);
-    }
+  close(): Promise<void> {
+    return this.db.close();
   }
 }
 

@@ -5,8 +5,7 @@
   (-1 = header absent). Limits are per minute. When a provider says nothing is left, the bucket
   pauses until its reset, for the whole fleet.
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now = server_now()
 local limR = tonumber(ARGV[1])
 local limT = tonumber(ARGV[2])
 local remR = tonumber(ARGV[3])
@@ -21,12 +20,6 @@ if limT > 0 then redis.call('HSET', KEYS[1], 'learned_tpm', ARGV[2]) end
 local pauseUntil = 0
 if remR == 0 and resetR > 0 then pauseUntil = now + resetR end
 if remT == 0 and resetT > 0 and now + resetT > pauseUntil then pauseUntil = now + resetT end
-local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until')) or 0
-if pauseUntil > paused then
-  redis.call('HSET', KEYS[1], 'paused_until', tostring(pauseUntil))
-  paused = pauseUntil
-end
-local ttl = redis.call('PTTL', KEYS[1])
-local want = math.ceil(math.max(paused - now, 0) + idleTtl)
-if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+local paused = extend_pause(KEYS[1], pauseUntil)
+keep_for(KEYS[1], math.max(paused - now, 0) + idleTtl)
 return 1

@@ -11,8 +11,7 @@
   Returns {1, waitMs, startMs} when granted: the caller may start at startMs (after waiting waitMs);
           {0, waitMs, reason} when the wait would exceed maxWaitMs (reason 'rate' | 'pause' | 'concurrency').
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now = server_now()
 
 local id = ARGV[1]
 local tokens = tonumber(ARGV[2])
@@ -27,16 +26,8 @@ local tat_r = tonumber(h[1]) or 0
 local tat_t = tonumber(h[2]) or 0
 local paused = tonumber(h[3]) or 0
 
--- the tighter of the configured and the learned limit, scaled to the share the fleet aims to use
-local function effective(configured, learned)
-  local c = tonumber(configured) or 0
-  local l = tonumber(learned) or 0
-  local v = c
-  if l > 0 and (v <= 0 or l < v) then v = l end
-  return v * util
-end
-local rpm = effective(ARGV[3], h[4])
-local tpm = effective(ARGV[4], h[5])
+local rpm = effective(ARGV[3], h[4], util)
+local tpm = effective(ARGV[4], h[5], util)
 
 local start = now
 local reason = 'rate'

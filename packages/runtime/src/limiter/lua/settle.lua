@@ -18,15 +18,8 @@ if not h[1] and not h[2] then
   return 0
 end
 
-local function effective(configured, learned)
-  local c = tonumber(configured) or 0
-  local l = tonumber(learned) or 0
-  local v = c
-  if l > 0 and (v <= 0 or l < v) then v = l end
-  return v * util
-end
-local tpm = effective(ARGV[4], h[4])
-local rpm = effective(ARGV[7], h[3])
+local tpm = effective(ARGV[4], h[4], util)
+local rpm = effective(ARGV[7], h[3], util)
 
 if tpm > 0 and actual ~= est then
   local tat_t = (tonumber(h[2]) or 0) + (actual - est) * 60000 / tpm

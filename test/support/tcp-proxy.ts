@@ -1,13 +1,6 @@
 import * as net from 'node:net';
 
-/** A port that nothing listens on (yet). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort } from './faults/free-port';
 
 /** Forward 127.0.0.1:port to 127.0.0.1:target: the database "comes back" on a port that refused before. */
 export async function startTcpProxy(port: number, target: number): Promise<{ close(): Promise<void> }> {

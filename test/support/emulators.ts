@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { freePort } from './tcp-proxy';
+import { freePort } from './faults/free-port';
 
 const require = createRequire(import.meta.url);
 
