@@ -58,14 +58,7 @@ async function baseline(): Promise<number> {
   const call = async (u: Udf, args: unknown[]) => (u.spec.fn as (a: unknown[], ctx: unknown) => unknown)(args, undefined);
   const lines: string[] = [];
   for (const r of rows) {
-    const values = [
-      r.id,
-      r.a,
-      r.s,
-      await call(upper as unknown as Udf, [r.s]),
-      await call(square as unknown as Udf, [r.a]),
-      await call(length as unknown as Udf, [r.s]),
-    ];
+    const values = [r.id, r.a, r.s, await call(upper, [r.s]), await call(square, [r.a]), await call(length, [r.s])];
     lines.push(`${values.join('\t')}\n`);
   }
   await pump(Readable.from(lines), client.query(copyStreams.from(`COPY ${table} FROM STDIN`)));

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { definePipeline, t } from '@tessera/core';
+import { definePipeline, t, type ColumnName } from '@tessera/core';
 import { colorHistogram, imageColorStats } from '@tessera/functions';
 import { postgres, mysql, lancedb, parquetFiles } from '@tessera/connectors';
 import { audioSplitter, frameIterator } from '@tessera/iterators';
@@ -19,14 +19,15 @@ const mysqlUrl = process.env.DEMO_MYSQL_URL;
  */
 export default definePipeline('clips', (p) => {
   const videos = p.table('videos', { id: t.string().primaryKey(), video: t.video(), title: t.string() });
-  const frames = p.view('frames', videos, frameIterator(videos.video, { fps: 1 }), { destination: `${mediaDestination}/frames` });
-  frames.compute('color', imageColorStats(frames.frame));
-  frames.compute('histogram', colorHistogram(frames.frame));
+  const frames = p
+    .view('frames', videos, frameIterator(videos.video, { fps: 1 }), { destination: `${mediaDestination}/frames` })
+    .compute('color', (f) => imageColorStats(f.frame))
+    .compute('histogram', (f) => colorHistogram(f.frame));
 
   const narration = p.table('narration', { id: t.string().primaryKey(), audio: t.audio(), script: t.string() });
   const segments = p.view('segments', narration, audioSplitter(narration.audio, { duration: 2 }), { destination: `${mediaDestination}/segments` });
 
-  const frameColumns = ['title', 'frame', 'frameAttrs', 'color', 'histogram'];
+  const frameColumns: ColumnName<typeof frames>[] = ['title', 'frame', 'frameAttrs', 'color', 'histogram'];
   p.export(frames, postgres({ url: exportUrl, schema: 'clips', table: 'frames', create: true }), { columns: frameColumns });
   p.export(frames, lancedb({ uri: path.join(exportDir, 'lancedb'), table: 'frames', create: true }), { columns: frameColumns });
   p.export(frames, parquetFiles({ destination: exportDir }), { columns: frameColumns });

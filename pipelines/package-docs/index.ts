@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { definePipeline, defineUdf, t } from '@tessera/core';
+import { definePipeline, defineUdf, t, type ColumnName } from '@tessera/core';
 import { localEmbedding, wordCount, truncate, openai } from '@tessera/functions';
 import { postgres, mysql, lancedb, parquetFiles, folder } from '@tessera/connectors';
 import { documentSplitter, documentText, documentTitle } from '@tessera/iterators';
@@ -52,24 +52,25 @@ export const keywords = defineUdf({
 });
 
 export default definePipeline('package-docs', (p) => {
-  const docs = p.table('docs', {
-    id: t.string().primaryKey(),
-    doc: t.document(),
-    package: t.string(),
-    version: t.string().nullable(),
-  });
-  // the whole text and title, with the parsers the chunks use (PDF, HTML, Markdown, text)
-  const text = docs.compute('text', documentText(docs.doc));
-  docs.compute('title', documentTitle(docs.doc));
-  docs.compute('words', wordCount(text));
-  docs.compute('keywords', keywords(text));
-  docs.compute('summary', truncate(text, 160));
-  const docColumns = ['package', 'version', 'title', 'words', 'keywords', 'summary'];
+  const docs = p
+    .table('docs', {
+      id: t.string().primaryKey(),
+      doc: t.document(),
+      package: t.string(),
+      version: t.string().nullable(),
+    })
+    // the whole text and title, with the parsers the chunks use (PDF, HTML, Markdown, text)
+    .compute('text', (d) => documentText(d.doc))
+    .compute('title', (d) => documentTitle(d.doc))
+    .compute('words', (d) => wordCount(d.text))
+    .compute('keywords', (d) => keywords(d.text))
+    .compute('summary', (d) => truncate(d.text, 160));
+  const docColumns: ColumnName<typeof docs>[] = ['package', 'version', 'title', 'words', 'keywords', 'summary'];
   if (modelConfigured) {
     // exported to a table of its own, so turning the model on and off leaves the docs table's shape alone
-    docs.compute(
+    const summarized = docs.compute(
       'llm_summary',
-      openai.chat(truncate(text, 6000), {
+      openai.chat(truncate(docs.text, 6000), {
         model: demoModel,
         ...(process.env.TESSERA_OPENAI_BASE_URL ? { baseURL: process.env.TESSERA_OPENAI_BASE_URL } : {}),
         system: 'You summarize software documentation in one or two plain sentences.',
@@ -77,15 +78,18 @@ export default definePipeline('package-docs', (p) => {
       }),
       { onError: 'ignore' },
     );
-    p.export(docs, postgres({ url: exportUrl, schema: 'package_docs', table: 'doc_llm_summaries', create: true }), { columns: ['package', 'llm_summary'] });
+    p.export(summarized, postgres({ url: exportUrl, schema: 'package_docs', table: 'doc_llm_summaries', create: true }), {
+      columns: ['package', 'llm_summary'],
+    });
   }
   // each document in chunks of at most 300 tokens under its headings, each chunk embedded: what a RAG index searches
-  const chunks = p.view(
-    'chunks',
-    docs,
-    documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline', 'page'] }),
-  );
-  chunks.compute('embedding', localEmbedding(chunks.text));
+  const chunks = p
+    .view(
+      'chunks',
+      docs,
+      documentSplitter(docs.doc, { separators: ['heading', 'token_limit'], limit: 300, overlap: 30, metadata: ['heading', 'sourceline', 'page'] }),
+    )
+    .compute('embedding', (c) => localEmbedding(c.text));
   // a scheduled backfill: this project's own READMEs, checked every 10 minutes by the workers; new and changed files only
   p.source('project_docs', docs, folder(projectDocs, { glob: ['**/README.md'] }), {
     schedule: { every: '10m' },

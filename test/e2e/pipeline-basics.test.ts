@@ -1,4 +1,5 @@
 import { makeItems, runPipeline, type Harness } from '../support/harness';
+import shapes from '../pipelines/shapes/index';
 
 describe('a pipeline applied, fed and computed by in-process workers', () => {
   let h: Harness;
@@ -36,5 +37,20 @@ describe('a pipeline applied, fed and computed by in-process workers', () => {
     await expect(h.engine.insert('shapes', 'items', [good!, { ...bad!, meta: { tag: 42 } }])).rejects.toThrow(/items row 2: .*meta.*tag/);
     expect(await h.engine.store.select('shapes', 'items', { where: { id: good!.id } })).toEqual([]);
     await expect(h.engine.update('shapes', 'items', [{ id: 'item-000001', meta: { tag: ['x'] } }])).rejects.toThrow(/items row 1: .*meta/);
+  });
+
+  test('the typed client writes, computes and reads as the string API does', async () => {
+    const items = h.engine.table(shapes.items);
+    await items.insert([{ id: 'typed-1', text: 'typed rows', n: 4, meta: { tag: 'ty' } }]);
+    await items.update([{ id: 'typed-1', text: 'typed rows again' }]);
+    await items.upsert([{ id: 'typed-2', text: 'new key', n: 8 }]);
+    await h.engine.waitIdle('shapes', { timeoutMs: 60_000 });
+    // `tagged` and `ratio` are added in the statement form (conditionally), so only the chained columns are typed
+    const rows = await items.select({ columns: ['id', 'upper', 'words', 'shout_len'], where: { id: 'typed-1' } });
+    expect(rows).toEqual([{ id: 'typed-1', upper: 'TYPED ROWS AGAIN', words: 3, shout_len: 17 }]);
+    const [both] = await items.select({ columns: ['shout'], where: { id: 'typed-2' }, withErrors: true });
+    expect(both).toEqual({ shout: 'NEW KEY!', shout_errortype: null, shout_errormsg: null });
+    await items.delete([{ id: 'typed-1' }, { id: 'typed-2' }]);
+    expect(await items.select({ where: { id: 'typed-1' } })).toEqual([]);
   });
 });

@@ -63,8 +63,9 @@ const exportUrl = process.env.TESSERA_STREAM_EXPORT_URL ?? process.env.TESSERA_D
 const exportSchema = process.env.TESSERA_STREAM_EXPORT_SCHEMA ?? 'stream_export';
 
 export default definePipeline('stream', (p) => {
-  const events = p.table('events', { id: t.string().primaryKey(), body: t.string(), n: t.int().nullable() });
-  events.compute('loud', shout(events.body));
-  events.compute('size', size(events.body));
+  const events = p
+    .table('events', { id: t.string().primaryKey(), body: t.string(), n: t.int().nullable() })
+    .compute('loud', (e) => shout(e.body))
+    .compute('size', (e) => size(e.body));
   p.export(events, counted(postgres({ url: exportUrl, schema: exportSchema, table: 'events', create: true })), { columns: ['body', 'n', 'loud', 'size'] });
 });

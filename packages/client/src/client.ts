@@ -1,6 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { INGEST_QUEUE, MAX_ROWS_PER_REQUEST, type IngestPayload } from './ingest-payload';
+import type { TableSender, WritableRef } from './typed-table';
 
 export interface TesseraClientOptions {
   /** the fleet's Redis (TESSERA_REDIS_URL), default redis://127.0.0.1:6379 */
@@ -36,6 +37,23 @@ export class TesseraClient {
 
   constructor(private readonly options: TesseraClientOptions = {}) {
     this.queue = new Queue(INGEST_QUEUE, { connection: this.connection(), prefix: options.prefix ?? 'tessera' });
+  }
+
+  /**
+   * A table's typed sends: `client.table(pipeline.docs).insert([...])`, the handle being one the
+   * pipeline's `definePipeline` returned; rows are typed by its declaration.
+   */
+  table<H extends WritableRef>(handle: H): TableSender<H> {
+    const pipeline = handle['~pipeline'];
+    const table = handle.name;
+    return {
+      pipeline,
+      table,
+      insert: (rows, opts) => this.insert(pipeline, table, rows, opts),
+      update: (rows, opts) => this.update(pipeline, table, rows, opts),
+      upsert: (rows, opts) => this.upsert(pipeline, table, rows, opts),
+      delete: (keys, opts) => this.delete(pipeline, table, keys, opts),
+    };
   }
 
   insert(pipeline: string, table: string, rows: Record<string, unknown>[], opts?: SendOptions): Promise<SendResult> {

@@ -5,6 +5,7 @@
  */
 import { TesseraClient } from '@tessera/client';
 import { makeItems, runPipeline, type Harness } from '../../../test/support/harness';
+import shapes from '../../../test/pipelines/shapes/index';
 
 let h: Harness;
 let client: TesseraClient;
@@ -35,4 +36,15 @@ test('insert with wait, the same requestId again, then upsert', async () => {
 test('a row that does not fit rejects the waiting send with the reason; bad requests fail before sending', async () => {
   await expect(client.insert('shapes', 'items', [{ id: 'bad', text: 'x', n: 'many' }], { wait: true })).rejects.toThrow(/n/);
   await expect(client.insert('shapes', 'items', [])).rejects.toThrow(/no rows/);
+}, 180_000);
+
+test('a table handle gives typed sends through the same queue', async () => {
+  const items = client.table(shapes.items);
+  expect([items.pipeline, items.table]).toEqual(['shapes', 'items']);
+  const sent = await items.insert([{ id: 'typed-1', text: 'typed', n: 2 }], { requestId: 'typed-1', wait: true });
+  expect(sent.result).toMatchObject({ count: 1, duplicate: false });
+  await items.update([{ id: 'typed-1', text: 'typed again' }], { wait: true });
+  expect(await h.engine.store.select('shapes', 'items', { where: { id: 'typed-1' }, columns: ['text'] })).toEqual([{ text: 'typed again' }]);
+  await items.delete([{ id: 'typed-1' }], { wait: true });
+  expect(await h.engine.store.select('shapes', 'items', { where: { id: 'typed-1' } })).toEqual([]);
 }, 180_000);

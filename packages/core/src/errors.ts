@@ -55,10 +55,17 @@ export function codeOf(e: unknown): string | undefined {
   return typeof name === 'string' ? CODE_OF_NAME[name] : undefined;
 }
 
-/** The category of an error (see ErrorCategory), read from its code, so that copies and plain objects count. */
+/**
+ * The category of an error (see ErrorCategory), read from its code, so that copies and plain objects
+ * count; an error whose code is not Tessera's (a driver's) is sorted by its class name.
+ */
 export function categoryOf(e: unknown): ErrorCategory | undefined {
   const code = codeOf(e);
-  return code === undefined ? undefined : ERROR_CATEGORIES[code];
+  const byCode = code === undefined ? undefined : ERROR_CATEGORIES[code];
+  if (byCode || !e || typeof e !== 'object') return byCode;
+  const name = (e as { name?: unknown }).name;
+  const named = typeof name === 'string' ? CODE_OF_NAME[name] : undefined;
+  return named === undefined ? undefined : ERROR_CATEGORIES[named];
 }
 
 /** Every error Tessera raises on purpose carries a stable code and says where it happened. */

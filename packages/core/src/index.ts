@@ -13,6 +13,21 @@ export { sniffMedia, isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia 
 export type * from './export/sink';
 export type * from './pipeline/pipeline-def';
 export * from './pipeline/define-pipeline';
+export type {
+  AnyTableHandle,
+  ColumnName,
+  ComputeOptions,
+  Refs,
+  Schema,
+  ShapeOf,
+  TableHandle,
+  TableMembers,
+  TableShape,
+  TableShapeOf,
+  ViewShapeOf,
+  WithComputed,
+} from './pipeline/table-handle';
+export type * from './pipeline/row-types';
 export * from './planner/plan';
 export { checkExpr } from './planner/resolve-type';
 export * from './limiter/rate-gate';

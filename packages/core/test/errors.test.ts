@@ -45,6 +45,8 @@ test('errors from another copy of core, or back from the queue as plain objects,
   expect(categoryOf({ name: 'UdfVersionError', message: 'this worker has no UDF f@2' })).toBe('skew');
   expect(codeOf({ name: 'RateLimitedError', message: 'wait' })).toBe('E_RATE_LIMITED');
   expect(isTransient(Object.assign(new Error('x'), { name: 'ProviderRateLimitError' }))).toBe(true);
+  // a class of ours that also carries a driver's code is still known by its name
+  expect(categoryOf(Object.assign(new Error('reset'), { name: 'TransientError', code: 'ECONNRESET' }))).toBe('transient');
 });
 
 test('anything else has no category: a driver code, a plain Error, a non-error', () => {

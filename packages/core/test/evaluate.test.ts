@@ -21,8 +21,8 @@ import {
 
 type Row = Record<string, Outcome>;
 const ctx = {} as UdfContext;
-const envFor = (udfs: Udf<any, any>[], extra: Partial<EvalEnv<Row>> = {}): EvalEnv<Row> => ({
-  udfs: new Map(udfs.map((u) => [u.id, u as unknown as Udf])),
+const envFor = (udfs: Udf[], extra: Partial<EvalEnv<Row>> = {}): EvalEnv<Row> => ({
+  udfs: new Map(udfs.map((u) => [u.id, u])),
   ctx,
   read: (row, column) => row[column] ?? { error: { type: 'Error', message: `no ${column}` } },
   ...extra,

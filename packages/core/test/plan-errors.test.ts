@@ -115,7 +115,7 @@ describe('planPipeline type checks (what TypeScript would have caught)', () => {
 
 describe('planPipeline column references', () => {
   test('col() of an unknown column fails when the pipeline is defined', () => {
-    const err = thrown(() => shop((_, items) => items.compute('x', upper(untyped(items.col('nope'))))));
+    const err = thrown(() => shop((_, items) => items.compute('x', upper(items.col(untyped('nope'))))));
     expect(err).toBeInstanceOf(PipelineDefinitionError);
     expect(err.message).toBe('pipeline shop.items.nope: unknown column');
   });
@@ -136,7 +136,7 @@ describe('planPipeline column references', () => {
   test('col() finds a computed column added earlier', () => {
     const def = shop((_, items) => {
       items.compute('shout', upper(items.title));
-      items.compute('again', upper(untyped(items.col('shout'))));
+      items.compute('again', upper(items.col(untyped('shout'))));
     });
     expect(planPipeline(def).tables[0]!.stages).toEqual([{ queue: 'cpu', columns: ['shout', 'again'] }]);
   });
@@ -208,12 +208,14 @@ describe('definition checks', () => {
   });
 
   test('reserved column name for a computed column', () => {
-    const err = thrown(() => shop((_, items) => items.compute('pos', upper(items.title))));
+    const err = thrown(() => shop((_, items) => items.compute(untyped('pos'), upper(items.title))));
     expect(err.message).toBe('pipeline shop.items.pos: "pos" is reserved');
   });
 
   test('a computed column declared twice, or over a base column', () => {
-    expect(thrown(() => shop((_, items) => items.compute('title', upper(items.title)))).message).toBe('pipeline shop.items.title: column is declared twice');
+    expect(thrown(() => shop((_, items) => items.compute(untyped('title'), upper(items.title)))).message).toBe(
+      'pipeline shop.items.title: column is declared twice',
+    );
   });
 
   test('a table declared twice', () => {

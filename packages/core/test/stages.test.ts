@@ -31,10 +31,10 @@ const tableOf = (def: ReturnType<typeof definePipeline>, name: string) => planPi
 describe('stage planning', () => {
   test('a chain on one queue is one stage, in dependency order', () => {
     const def = definePipeline('docs', (p) => {
-      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      const a = docs.compute('a', trim(docs.text));
-      const b = docs.compute('b', upper(a));
-      docs.compute('c', concat(a, b));
+      p.table('docs', { id: t.string().primaryKey(), text: t.string() })
+        .compute('a', (d) => trim(d.text))
+        .compute('b', (d) => upper(d.a))
+        .compute('c', (d) => concat(d.a, d.b));
     });
     const table = tableOf(def, 'docs');
     expect(table.stages).toEqual([{ queue: 'cpu', columns: ['a', 'b', 'c'] }]);
@@ -50,10 +50,11 @@ describe('stage planning', () => {
 
   test('a model-queue column between cpu columns splits the chain into stages in dependency order', () => {
     const def = definePipeline('docs', (p) => {
-      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      const clean = docs.compute('clean', trim(docs.text));
-      const summary = docs.compute('summary', summarize(clean));
-      docs.compute('loud', upper(summary));
+      const docs = p
+        .table('docs', { id: t.string().primaryKey(), text: t.string() })
+        .compute('clean', (d) => trim(d.text))
+        .compute('summary', (d) => summarize(d.clean))
+        .compute('loud', (d) => upper(d.summary));
       // independent of the model column: joins the first cpu stage, not the last
       docs.compute('title', upper(docs.text));
     });
@@ -66,11 +67,11 @@ describe('stage planning', () => {
 
   test('diamond: two branches on different queues join in a later stage', () => {
     const def = definePipeline('docs', (p) => {
-      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      const a = docs.compute('a', trim(docs.text));
-      const left = docs.compute('left', upper(a));
-      const right = docs.compute('right', summarize(a));
-      docs.compute('joined', concat(left, right));
+      p.table('docs', { id: t.string().primaryKey(), text: t.string() })
+        .compute('a', (d) => trim(d.text))
+        .compute('left', (d) => upper(d.a))
+        .compute('right', (d) => summarize(d.a))
+        .compute('joined', (d) => concat(d.left, d.right));
     });
     expect(tableOf(def, 'docs').stages).toEqual([
       { queue: 'cpu', columns: ['a', 'left'] },
@@ -81,9 +82,12 @@ describe('stage planning', () => {
 
   test('diamond on one queue stays one stage', () => {
     const def = definePipeline('docs', (p) => {
-      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      const a = docs.compute('a', trim(docs.text));
-      docs.compute('d', concat(docs.compute('b', upper(a)), docs.compute('c', trim(a))));
+      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() }).compute('a', (d) => trim(d.text));
+      // the expression form, with the variable holding the table, and the chain mix
+      docs
+        .compute('b', upper(docs.a))
+        .compute('c', trim(docs.a))
+        .compute('d', (d) => concat(d.b, d.c));
     });
     expect(tableOf(def, 'docs').stages).toEqual([{ queue: 'cpu', columns: ['a', 'b', 'c', 'd'] }]);
   });
@@ -154,11 +158,10 @@ describe('views', () => {
 
   test('a view inherits the base columns, adds pos and the iterator outputs, and plans its own stages', () => {
     const def = definePipeline('docs', (p) => {
-      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      docs.compute('clean', trim(docs.text));
-      const chunks = p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
-      const loud = chunks.compute('loud', upper(chunks.line));
-      chunks.compute('summary', summarize(concat(loud, chunks.id)));
+      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() }).compute('clean', (d) => trim(d.text));
+      p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }))
+        .compute('loud', (c) => upper(c.line))
+        .compute('summary', (c) => summarize(concat(c.loud, c.id)));
     });
     const view = tableOf(def, 'chunks');
     expect(view.kind).toBe('view');
@@ -183,11 +186,9 @@ describe('views', () => {
 
   test("the base gets an iteration column named after the view, outside its stages, reading the iterator's input", () => {
     const def = definePipeline('docs', (p) => {
-      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-      const clean = docs.compute('clean', trim(docs.text));
+      const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() }).compute('clean', (d) => trim(d.text));
       p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
-      const cleaned = p.view('cleaned', docs, iteratorCall(lines, clean, { max: 5 }));
-      cleaned.compute('loud', upper(cleaned.line));
+      p.view('cleaned', docs, iteratorCall(lines, docs.clean, { max: 5 })).compute('loud', (c) => upper(c.line));
     });
     const docs = tableOf(def, 'docs');
     expect(docs.stages).toEqual([{ queue: 'cpu', columns: ['clean'] }]);
@@ -208,12 +209,11 @@ describe('views', () => {
     const plan = (read: 'none' | 'view' | 'grandchild' | 'export') =>
       tableOf(
         definePipeline('docs', (p) => {
-          const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() });
-          docs.compute('clean', trim(docs.text));
+          const docs = p.table('docs', { id: t.string().primaryKey(), text: t.string() }).compute('clean', (d) => trim(d.text));
           const chunks = p.view('chunks', docs, iteratorCall(lines, docs.text, { max: 10 }));
-          if (read === 'view') chunks.compute('x', upper(chunks.col('clean') as never));
+          if (read === 'view') chunks.compute('x', upper(chunks.clean));
           const parts = p.view('parts', chunks, iteratorCall(lines, chunks.line, { max: 3 }));
-          if (read === 'grandchild') parts.compute('y', upper(parts.col('clean') as never));
+          if (read === 'grandchild') parts.compute('y', upper(parts.col('clean')));
           if (read === 'export') p.export(chunks, { name: 'sink' } as never, { columns: ['clean'] });
         }),
         'docs',
@@ -229,7 +229,7 @@ describe('views', () => {
       const docs = p.table('docs', { id: t.string().primaryKey(), line: t.string() });
       const chunks = p.view('chunks', docs, iteratorCall(lines, docs.line, { max: 10 }));
       const parts = p.view('parts', chunks, iteratorCall(lines, chunks.line, { max: 3 }));
-      parts.compute('both', concat(parts.line, parts.col('chunks_line') as never));
+      parts.compute('both', concat(parts.line, parts.chunks_line));
       p.export(parts, { name: 'sink' } as never);
     });
     expect(tableOf(def, 'chunks').columns.map((c) => c.name)).toEqual(['id', 'docs_line', 'pos', 'line', 'parts']);

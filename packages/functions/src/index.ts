@@ -10,7 +10,7 @@ export { localEmbedding, localEmbeddingUdf, localEmbed, LOCAL_EMBEDDING_DIM } fr
 export * from './builtins/string-json';
 
 export { MemoryResponseCache, setDefaultResponseCache, stableHash, type ResponseCache } from './model/cache';
-export type { ModelUdfContext, ModelLimits, ModelRateKey, UsageCounter, CacheOption } from './model/context';
+export type { ModelUdfContext, ModelLimits, ModelRateKey, UsageCounter, CacheOption, ProviderConnection, PromptOptions } from './model/context';
 export { ProviderRateLimitError, parseRetryAfter } from './model/errors';
 export { resolveSecret, keyHash } from './model/secrets';
 export { countTokens, encodingFor } from './model/tokens';

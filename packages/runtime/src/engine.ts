@@ -1,6 +1,6 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { planPipeline, redact, setValueLimits, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { planPipeline, redact, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import {
   Store,
   iterationColumns,
@@ -21,6 +21,7 @@ import { checkWriteLimits } from './ingest-limits';
 import { loadPipelines } from './registry';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 import { syncSources } from './sources/schedules';
+import { typedTable, type TypedTable } from './typed-table';
 
 export interface EnqueueOptions {
   /** only the rows this version wrote (inserts, updates) rather than every live row */
@@ -145,6 +146,14 @@ export class Engine {
     for (let i = 0; i < reached.length; i++) reached.push(...viewsOf(all, reached[i]!));
     for (const t of reached) await this.enqueue(pipeline, t.name, Math.max(1, t.version), { columns: [], tag: `revert-${v}-${Date.now()}`, full: true });
     return v;
+  }
+
+  /**
+   * A table's typed client: `engine.table(pipeline.docs).insert([...])`, rows typed by the
+   * pipeline's declaration (the string API below takes any rows, for the CLI and the workers).
+   */
+  table<H extends AnyTableHandle>(handle: H): TypedTable<H> {
+    return typedTable(this, handle);
   }
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {

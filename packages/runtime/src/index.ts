@@ -1,6 +1,7 @@
 export { loadConfig, type TesseraConfig } from './config';
 export { checkWriteLimits, type WriteLimits } from './ingest-limits';
 export { Engine, connectRedis, selectStages, type EnqueueOptions } from './engine';
+export type { TypedTable, TableClient, ViewClient, TypedSelectOptions } from './typed-table';
 export { PipelineRegistry, loadPipelines } from './registry';
 export { WorkerPool, type WorkerPoolOptions, type WorkerEvents } from './worker-pool';
 export { IngestJob, StageJob, FinalizeJob, IterateJob, DerivedWork } from './jobs/payloads';

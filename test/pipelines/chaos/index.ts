@@ -25,11 +25,12 @@ export const chaosPipeline = (upperVersion: string) =>
   definePipeline('chaos', (p) => {
     const upper = upperOf(upperVersion);
     const url = openaiTestUrl();
-    const items = p.table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() });
-    const up = items.compute('upper', upper(items.text));
-    items.compute('shout', shout(up));
-    items.compute('summary', openai.chat(items.text, { model: 'chaos-chat', maxTokens: 16, prompt: 'Summarise: {input}', baseURL: url }));
-    items.compute('embedding', openai.embeddings(items.text, { model: 'chaos-embed', dimensions: 8, maxInputsPerRequest: 50, baseURL: url }));
+    const items = p
+      .table('items', { id: t.string().primaryKey(), text: t.string(), n: t.int() })
+      .compute('upper', (i) => upper(i.text))
+      .compute('shout', (i) => shout(i.upper))
+      .compute('summary', (i) => openai.chat(i.text, { model: 'chaos-chat', maxTokens: 16, prompt: 'Summarise: {input}', baseURL: url }))
+      .compute('embedding', (i) => openai.embeddings(i.text, { model: 'chaos-embed', dimensions: 8, maxInputsPerRequest: 50, baseURL: url }));
     const words = p.view('words', items, stringSplitter(items.text, { separators: 'sentence' }));
     words.compute('loud', shout(words.text));
     p.export(

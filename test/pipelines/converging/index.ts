@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { definePipeline, defineUdf, t, TransientError } from '@tessera/core';
+import { definePipeline, defineUdf, t, TransientError, type ColumnName } from '@tessera/core';
 import { postgres, mysql, parquetFiles } from '@tessera/connectors';
 import { length } from '@tessera/functions';
 import { MYSQL_URL, PG_URL } from '../../support/services';
@@ -16,7 +16,7 @@ import { MYSQL_URL, PG_URL } from '../../support/services';
 const gatedUpper = defineUdf({
   name: 'test.gatedUpper',
   version: '1',
-  params: [t.string()] as const,
+  params: [t.string()],
   returns: t.string(),
   fn: ([s]) => {
     const gate = process.env.CONVERGE_GATE;
@@ -32,10 +32,10 @@ export function convergingPipeline(variant: 'base' | 'more' | 'less' = 'base') {
   const prefix = process.env.CONVERGE_MY_PREFIX ?? 'converge';
   const dir = process.env.CONVERGE_DIR ?? '/tmp/tessera-converge';
   return definePipeline('converging', (p) => {
-    const notes = p.table('notes', { id: t.string().primaryKey(), body: t.string(), stars: t.int().nullable() });
-    notes.compute('shout', gatedUpper(notes.body));
-    if (variant !== 'base') notes.compute('size', length(notes.body));
-    const cols = variant === 'base' ? ['body', 'stars', 'shout'] : variant === 'more' ? ['body', 'stars', 'shout', 'size'] : ['body', 'shout', 'size'];
+    const shouted = p.table('notes', { id: t.string().primaryKey(), body: t.string(), stars: t.int().nullable() }).compute('shout', (n) => gatedUpper(n.body));
+    const notes = variant === 'base' ? shouted : shouted.compute('size', (n) => length(n.body));
+    const cols: ColumnName<typeof notes>[] =
+      variant === 'base' ? ['body', 'stars', 'shout'] : variant === 'more' ? ['body', 'stars', 'shout', 'size'] : ['body', 'shout', 'size'];
     p.export(notes, postgres({ url: pgUrl, schema, table: 'notes', create: true, dropColumns: variant === 'less' }), { columns: cols });
     p.export(notes, mysql({ url: myUrl, table: `${prefix}_notes`, create: true }), { columns: cols });
     p.export(notes, parquetFiles({ destination: dir }), { columns: ['body', 'shout'] });

@@ -12,8 +12,7 @@ const myUrl = process.env.TESSERA_TEST_FLAKY_MY_URL ?? MYSQL_URL;
 const name = process.env.TESSERA_TEST_FLAKY_NAME ?? 'flaky';
 
 export default definePipeline('exporting-flaky', (p) => {
-  const notes = p.table('notes', { id: t.string().primaryKey(), body: t.string(), stars: t.int().nullable() });
-  notes.compute('shout', upper(notes.body));
+  const notes = p.table('notes', { id: t.string().primaryKey(), body: t.string(), stars: t.int().nullable() }).compute('shout', (n) => upper(n.body));
   p.export(notes, postgres({ url: pgUrl, schema: name, table: 'notes', create: true }), { columns: ['body', 'stars', 'shout'] });
   p.export(notes, mysql({ url: myUrl, table: `${name}_notes`, create: true }), { columns: ['body', 'stars', 'shout'] });
 });

@@ -12,9 +12,10 @@ const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
 const filesDir = process.env.TESSERA_TEST_EXPORT_DIR ?? '/tmp/tessera-export';
 
 export default definePipeline('exporting', (p) => {
-  const notes = p.table('notes', { id: t.string().primaryKey(), body: t.string(), stars: t.int().nullable() });
-  notes.compute('shout', upper(notes.body));
-  notes.compute('embedding', localEmbedding(notes.body));
+  const notes = p
+    .table('notes', { id: t.string().primaryKey(), body: t.string(), stars: t.int().nullable() })
+    .compute('shout', (n) => upper(n.body))
+    .compute('embedding', (n) => localEmbedding(n.body));
   p.export(notes, postgres({ url: customerUrl, schema: customerSchema, table: 'notes', create: true }), { columns: ['body', 'stars', 'shout', 'embedding'] });
   p.export(notes, parquetFiles({ destination: filesDir }), { columns: ['body', 'shout'] });
   p.export(notes, lancedb({ uri: `${filesDir}/lancedb`, table: 'notes', create: true }), { columns: ['body', 'stars', 'shout', 'embedding'] });

@@ -26,15 +26,16 @@ export const rawText = defineUdf({
 });
 
 export default definePipeline('hostile', (p) => {
-  const docs = p.table('docs', {
-    id: t.string().primaryKey(),
-    doc: t.document().nullable(),
-    note: t.string().nullable(),
-    meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
-    n: t.int().nullable(),
-    at: t.timestamp().nullable(),
-  });
-  docs.compute('text', rawText(docs.doc));
+  const docs = p
+    .table('docs', {
+      id: t.string().primaryKey(),
+      doc: t.document().nullable(),
+      note: t.string().nullable(),
+      meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
+      n: t.int().nullable(),
+      at: t.timestamp().nullable(),
+    })
+    .compute('text', (d) => rawText(d.doc));
   const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'] }));
   p.export(chunks, postgres({ url: customerUrl, schema: customerSchema, table: 'chunks', create: true }), { columns: ['text'] });
   p.export(docs, postgres({ url: customerUrl, schema: customerSchema, table: 'docs', create: true }), { columns: ['text', 'note'] });

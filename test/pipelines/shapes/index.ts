@@ -101,20 +101,22 @@ export const checkedRatio = defineUdf({
 export function shapesPipeline(variant: { extraColumn?: boolean; dropTagged?: boolean; upperVersion?: string } = {}) {
   const up = variant.upperVersion ? defineUdf({ ...upper.spec, version: variant.upperVersion }) : upper;
   return definePipeline('shapes', (p) => {
-    const items = p.table('items', {
-      id: t.string().primaryKey(),
-      text: t.string(),
-      n: t.int(),
-      meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
-    });
-    const u = items.compute('upper', up(items.text));
-    const words = items.compute('words', wordCount(items.text));
-    items.compute('combo', combine(u, words)); // diamond: text -> (upper, words) -> combo
-    const loud = items.compute('shout', shout(u)); // chain: text -> upper -> shout -> shout_len
-    items.compute('shout_len', strLen(loud));
+    const items = p
+      .table('items', {
+        id: t.string().primaryKey(),
+        text: t.string(),
+        n: t.int(),
+        meta: t.json(z.object({ tag: z.string() }).passthrough()).nullable(),
+      })
+      .compute('upper', (i) => up(i.text))
+      .compute('words', (i) => wordCount(i.text))
+      .compute('combo', (i) => combine(i.upper, i.words)) // diamond: text -> (upper, words) -> combo
+      .compute('shout', (i) => shout(i.upper)) // chain: text -> upper -> shout -> shout_len
+      .compute('shout_len', (i) => strLen(i.shout));
     if (!variant.dropTagged) items.compute('tagged', describe(items.meta.at('tag'), items.n));
     items.compute('ratio', checkedRatio(items.n), { onError: 'ignore' });
     if (variant.extraColumn) items.compute('text_len', strLen(items.text));
+    return { items }; // for typed clients: engine.table(shapes.items)
   });
 }
 

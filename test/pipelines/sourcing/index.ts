@@ -5,6 +5,8 @@ import { folder, objects, sqlQuery } from '@tessera/connectors';
 const shout = defineUdf({ name: 'shout', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** a query row's timestamp as the driver returns it (pg and mysql2 give a Date), null when there is none */
+const timestampOf = (v: unknown) => (v instanceof Date || typeof v === 'string' ? v : null);
 
 export function sourcing(env: Record<string, string | undefined> = process.env) {
   const schedule = (): ScheduleInput | undefined =>
@@ -24,7 +26,7 @@ export function sourcing(env: Record<string, string | undefined> = process.env) 
     if (env.SRC_ROWS) p.source('dumps', records, objects(env.SRC_ROWS, { glob: '*.jsonl', rows: true }), { pageSize });
     const row = (origin: string) => async (r: Record<string, unknown>) => {
       if (env.SRC_SLOW_MS) await sleep(Number(env.SRC_SLOW_MS));
-      return { id: `${origin}:${r.id}`, title: String(r.title), updated_at: r.updated_at as Date, origin };
+      return { id: `${origin}:${r.id}`, title: String(r.title), updated_at: timestampOf(r.updated_at), origin };
     };
     if (env.SRC_PG_URL)
       p.source(

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { definePipeline, defineUdf, t } from '@tessera/core';
 import { documentSplitter, frameIterator, audioSplitter, stringSplitter, tileIterator } from '@tessera/iterators';
 import { postgres } from '@tessera/connectors';
@@ -40,9 +41,9 @@ export const shout = defineUdf({
 export const frameSecond = defineUdf({
   name: 'frame_second',
   version: '1',
-  params: [t.json()],
+  params: [t.json(z.object({ time: z.number() }))], // the frame iterator's frameAttrs
   returns: t.float(),
-  fn: ([attrs]) => (attrs as { time: number }).time,
+  fn: ([attrs]) => attrs.time,
 });
 
 /**
@@ -54,13 +55,15 @@ export function viewsPipeline(next = false, fps = 2) {
   const customerSchema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
   const frameDestination = process.env.TESSERA_TEST_FRAME_DESTINATION;
   return definePipeline('views', (p) => {
-    const docs = p.table('docs', { id: t.string().primaryKey(), doc: t.document(), source: t.string().nullable() });
-    const sourceLoud = docs.compute('source_loud', upper(docs.source));
-    const chunks = p.view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'], metadata: ['page'] }));
-    chunks.compute('loud', shout(chunks.text));
-    chunks.compute('tagged', tag(chunks.source, chunks.pos));
-    // reads a computed column of the base: chunks are made after docs' stages of each batch
-    chunks.compute('tagged_loud', tag(chunks.col('source_loud') as typeof sourceLoud, chunks.pos));
+    const docs = p
+      .table('docs', { id: t.string().primaryKey(), doc: t.document(), source: t.string().nullable() })
+      .compute('source_loud', (d) => upper(d.source));
+    const chunks = p
+      .view('chunks', docs, documentSplitter(docs.doc, { separators: ['paragraph'], metadata: ['page'] }))
+      .compute('loud', (c) => shout(c.text))
+      .compute('tagged', (c) => tag(c.source, c.pos))
+      // reads a computed column of the base: chunks are made after docs' stages of each batch
+      .compute('tagged_loud', (c) => tag(c.source_loud, c.pos));
     if (next) {
       chunks.compute('chars', length(chunks.text));
       p.view('source_parts', docs, stringSplitter(docs.source));

@@ -71,25 +71,32 @@ export function arrowReader(file: string): RawBatches {
       }
       return names!;
     },
-    async *batches(size) {
-      const { r, handle } = await reader();
-      try {
-        let out: Array<Record<string, unknown>> = [];
-        for await (const batch of r) {
-          for (let i = 0; i < batch.numRows; i++) {
-            out.push(batch.get(i)!.toJSON() as Record<string, unknown>);
-            if (out.length >= size) {
-              yield out;
-              out = [];
-            }
+    batches: (size) =>
+      inBatches(
+        (async function* () {
+          const { r, handle } = await reader();
+          try {
+            for await (const batch of r) for (let i = 0; i < batch.numRows; i++) yield batch.get(i)!.toJSON() as Record<string, unknown>;
+          } finally {
+            await handle.close().catch(() => undefined);
           }
-        }
-        if (out.length) yield out;
-      } finally {
-        await handle.close().catch(() => undefined);
-      }
-    },
+        })(),
+        size,
+      ),
   };
+}
+
+/** Records in arrays of `size` (the last one shorter). */
+async function* inBatches(records: AsyncIterable<Record<string, unknown>>, size: number): AsyncGenerator<Array<Record<string, unknown>>> {
+  let out: Array<Record<string, unknown>> = [];
+  for await (const r of records) {
+    out.push(r);
+    if (out.length >= size) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length) yield out;
 }
 
 /** Longest JSONL line (TESSERA_MAX_ROW_BYTES, default 64 MiB): one row. */
@@ -154,17 +161,7 @@ export function jsonlReader(file: string, maxLineBytes = maxLineBytesFromEnv()):
       }
       return first;
     },
-    async *batches(size) {
-      let out: Array<Record<string, unknown>> = [];
-      for await (const obj of lines()) {
-        out.push(obj);
-        if (out.length >= size) {
-          yield out;
-          out = [];
-        }
-      }
-      if (out.length) yield out;
-    },
+    batches: (size) => inBatches(lines(), size),
   };
 }
 
@@ -181,16 +178,6 @@ export function csvReader(file: string): RawBatches {
       }
       return header;
     },
-    async *batches(size) {
-      let out: Array<Record<string, unknown>> = [];
-      for await (const obj of csvObjects(createReadStream(file, 'utf8'))) {
-        out.push(obj);
-        if (out.length >= size) {
-          yield out;
-          out = [];
-        }
-      }
-      if (out.length) yield out;
-    },
+    batches: (size) => inBatches(csvObjects(createReadStream(file, 'utf8')), size),
   };
 }

@@ -2,11 +2,14 @@ import { TransientError, type ExportSchema } from '@tessera/core';
 import { asSqlError } from '../sql/transient';
 
 /** How one SQL sink reaches its database and works out its plan for a schema (Postgres, MySQL). */
-export interface SqlDriverIo<C, P> {
+export interface SqlDriverIo<Pool, C, P> {
   /** redacted URL + table, for messages */
   target: string;
-  /** a connection from the sink's pool (the pool opened on first use) */
-  acquire(): Promise<C>;
+  /** a new pool (opened on first use, and again after close: a worker pool restarted in the same process) */
+  open(): Pool | Promise<Pool>;
+  end(pool: Pool): Promise<void>;
+  /** a connection from the pool */
+  acquire(pool: Pool): Promise<C>;
   /** give it back; `broken` after a failure, so the pool may drop it */
   release(c: C, broken: boolean): void;
   /** check or create the target table for this schema and plan the statements */
@@ -20,10 +23,30 @@ const signature = (schema: ExportSchema) => JSON.stringify([schema.columns, sche
  * naming the target, and a plan is worked out once per schema shape, dropped after a failure that is
  * not transient (so the next try checks the target again: it may have been altered).
  */
-export class SqlConnections<C, P> {
+export class SqlConnections<Pool, C, P> {
   private readonly plans = new Map<string, P>();
+  private pool?: Promise<Pool>;
 
-  constructor(private readonly io: SqlDriverIo<C, P>) {}
+  constructor(private readonly io: SqlDriverIo<Pool, C, P>) {}
+
+  private opened(): Promise<Pool> {
+    if (!this.pool) {
+      const p = (async () => this.io.open())();
+      this.pool = p;
+      // a pool that could not be opened (the driver missing) is tried again by the next call
+      p.catch(() => {
+        if (this.pool === p) this.pool = undefined;
+      });
+    }
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    const opened = await pool?.catch(() => undefined);
+    if (opened) await this.io.end(opened);
+  }
 
   /** The plan for this schema; a prepare that failed (target down) is retried by the next call. */
   async plan(schema: ExportSchema): Promise<P> {
@@ -48,7 +71,7 @@ export class SqlConnections<C, P> {
   async withClient<T>(fn: (c: C) => Promise<T>): Promise<T> {
     let c: C;
     try {
-      c = await this.io.acquire();
+      c = await this.io.acquire(await this.opened());
     } catch (err) {
       throw asSqlError(err, this.io.target);
     }

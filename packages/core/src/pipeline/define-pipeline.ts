@@ -1,67 +1,80 @@
-import { ColumnType, isMediaKind, t, type Kind } from '../types/column-type';
+import { ColumnType, isMediaKind, t } from '../types/column-type';
 import { ColumnRef, Expr } from '../expr/expr';
 import type { IteratorCall } from '../iterator/iterator';
 import type { ExportSink } from '../export/sink';
 import { checkName, checkPipelineName } from '../names';
 import { PipelineDefinitionError } from '../errors';
-import type { ColumnDef, ExportDef, InheritedColumn, OnError, PipelineDef, TableDef } from './pipeline-def';
+import type { ColumnDef, ExportDef, InheritedColumn, PipelineDef, TableDef } from './pipeline-def';
 import { defineSource, type SourceOptions } from '../source/define-source';
-import type { RowOf, SourceReader } from '../source/source-def';
-
-type Schema = Record<string, ColumnType>;
-type Refs<S extends Schema> = {
-  [K in keyof S]: S[K] extends ColumnType<infer Kd, infer T> ? ColumnRef<Kd, T> : never;
-};
+import type { SourceReader } from '../source/source-def';
+import type { AnyTableHandle, ColumnName, ComputeOptions, Schema, ShapeOf, TableHandle, TableShapeOf, ViewShapeOf } from './table-handle';
+import type { UpdateRow } from './row-types';
 
 /** Members of a table handle; a column may not take one of these names. */
 const RESERVED = new Set(['compute', 'col', 'name', 'pos']);
-
-export interface TableHandleBase {
-  readonly name: string;
-  /** Add a computed column; returns its reference so later columns can use it. */
-  compute<K extends Kind, T>(name: string, expr: Expr<K, T>, opts?: { onError?: OnError; destination?: string }): ColumnRef<K, T>;
-  /** A column by name (for columns added with compute, when no variable holds it). */
-  col(name: string): ColumnRef;
-}
-export type TableHandle<S extends Schema> = TableHandleBase & Refs<S>;
-/**
- * A view: the base's column references (a view's own columns win over same-named base columns,
- * which stay readable with `col('<owner>_<name>')`), the iterator's outputs, and `pos`.
- */
-export type ViewHandle<B extends TableHandleBase, O extends Schema> = Omit<B, keyof O | 'pos' | keyof TableHandleBase> &
-  TableHandleBase &
-  Refs<O> & { readonly pos: ColumnRef<'int', number> };
 
 export interface ViewOptions {
   /** where the iterator's generated media (frames, segments, tiles) is written; the project default otherwise */
   destination?: string;
 }
 
+export interface ExportOptions<H> {
+  /** the columns shipped (the key is always shipped); all by default */
+  columns?: readonly ColumnName<H>[];
+  /** the target's key; default: the primary key (and, for a view, each level's `pos`) */
+  key?: readonly ColumnName<H>[];
+  /** delete exported rows when their source rows are deleted (default true) */
+  propagateDeletes?: boolean;
+}
+
 export interface PipelineBuilder {
-  table<S extends Schema>(name: string, schema: S): TableHandle<S>;
-  view<B extends TableHandleBase, O extends Record<string, ColumnType>>(
-    name: string,
+  table<N extends string, S extends Schema>(name: N, schema: S): TableHandle<TableShapeOf<N, S>>;
+  /**
+   * A view: one row per output of the iterator over a column of `base`. It has the base's columns
+   * (computed ones too; a view's own column wins over a same-named base column, which stays readable
+   * as `<owner>_<name>`, e.g. `chunks_pos`), the iterator's outputs, and `pos`.
+   */
+  view<N extends string, B extends AnyTableHandle, O extends Schema>(
+    name: N,
     base: B,
     iterator: IteratorCall<any, O>,
     opts?: ViewOptions,
-  ): ViewHandle<B, O>;
-  export(source: TableHandleBase, sink: ExportSink, opts?: { columns?: string[]; key?: string[]; propagateDeletes?: boolean }): void;
+  ): TableHandle<ViewShapeOf<N, ShapeOf<B>, O>>;
+  export<H extends AnyTableHandle>(source: H, sink: ExportSink, opts?: ExportOptions<H>): void;
   /**
    * A source feeding `table` (scheduled backfills): a folder, a bucket prefix or a SQL query with a
-   * watermark, mapped item by item to the table's columns (typed by the table), written by primary key.
+   * watermark, mapped item by item to the table's columns (typed by the table: the key, and any of
+   * its declared columns), written by primary key.
    */
-  source<H extends TableHandleBase, Item>(name: string, table: H, reader: SourceReader<Item>, opts?: SourceOptions<Item, RowOf<H>>): void;
+  source<H extends AnyTableHandle, Item>(name: string, table: H, reader: SourceReader<Item>, opts?: SourceOptions<Item, UpdateRow<ShapeOf<H>['writes']>>): void;
 }
 
-/** Declare a pipeline: tables, computed columns, views and exports. */
-export function definePipeline(name: string, build: (p: PipelineBuilder) => void): PipelineDef {
+/** What a pipeline's build function may return: its tables and views, by the names the app uses. */
+export type PipelineHandles = Record<string, AnyTableHandle> & { [K in keyof PipelineDef]?: never };
+
+/**
+ * A pipeline as `definePipeline` returns it: the definition, and the handles its build function
+ * returned as properties (`pipeline.docs`), for the typed clients: `engine.table(pipeline.docs)`.
+ */
+export type Pipeline<H extends PipelineHandles = {}> = PipelineDef & Readonly<H>;
+
+const isHandle = (v: unknown): v is AnyTableHandle => !!v && typeof v === 'object' && '~pipeline' in v;
+
+/**
+ * Declare a pipeline: tables, computed columns, views and exports. The build function may return
+ * its tables and views (`return { docs, chunks }`): they become typed properties of the result.
+ */
+export function definePipeline<H extends PipelineHandles | AnyTableHandle | void = void>(
+  name: string,
+  build: (p: PipelineBuilder) => H,
+): Pipeline<H extends PipelineHandles ? H : {}> {
   checkPipelineName(name);
   const def: PipelineDef = { name, tables: [], exports: [], sources: [], udfs: new Map() };
   const fail = (table: string, column: string | undefined, problem: string): never => {
     throw new PipelineDefinitionError({ pipeline: name, table, ...(column ? { column } : {}) }, problem);
   };
 
-  const handleFor = (table: TableDef, inherited: ColumnDef[]): TableHandleBase & Record<string, unknown> => {
+  const handleFor = (table: TableDef, inherited: ColumnDef[]): TableHandle => {
     const refs = new Map<string, ColumnRef>();
     const addRef = (c: ColumnDef) => {
       if (refs.has(c.name)) fail(table.name, c.name, 'column is declared twice');
@@ -69,30 +82,34 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
     };
     inherited.forEach(addRef);
     table.columns.forEach(addRef);
-    const handle: TableHandleBase & Record<string, unknown> = {
+    // one object per table: compute adds the column to it and returns it, typed with the new column
+    const handle: Record<string, unknown> = {
       name: table.name,
-      compute(colName, expr, opts = {}) {
+      compute(colName: string, exprOrFn: unknown, opts: ComputeOptions = {}) {
         checkName('column', colName);
         if (RESERVED.has(colName)) fail(table.name, colName, `"${colName}" is reserved`);
-        if (!(expr instanceof Expr)) fail(table.name, colName, 'compute() needs an expression (a UDF call or a column)');
+        // a function of the table (a chain); a UDF itself is a function too, but not one of the table
+        const expr = typeof exprOrFn === 'function' && !('spec' in exprOrFn) ? exprOrFn(handle) : exprOrFn;
+        if (!(expr instanceof Expr)) return fail(table.name, colName, 'compute() needs an expression (a UDF call or a column)');
         let type = expr.type.nullable();
         if (opts.destination) type = type.destination(opts.destination);
         const col: ColumnDef = { name: colName, type, computed: { expr, onError: opts.onError ?? 'ignore' } };
         for (const [id, udf] of expr.udfs) def.udfs.set(id, udf);
         table.columns.push(col);
         addRef(col);
-        const ref = refs.get(colName)!;
-        (handle as Record<string, unknown>)[colName] = ref;
-        return ref as never;
+        handle[colName] = refs.get(colName);
+        return handle;
       },
-      col(colName) {
+      col(colName: string) {
         const ref = refs.get(colName);
         if (!ref) return fail(table.name, colName, 'unknown column');
         return ref;
       },
     };
+    // not enumerable: a handle's keys stay its members and columns
+    Object.defineProperty(handle, '~pipeline', { value: name });
     for (const [n, r] of refs) handle[n] = r;
-    return handle;
+    return handle as unknown as TableHandle;
   };
 
   const tablesByName = new Map<string, { def: TableDef; allColumns: () => InheritedColumn[] }>();
@@ -158,13 +175,13 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
       if (!entry) return fail(source.name, undefined, 'export source is not part of this pipeline');
       const all = entry.allColumns().map((c) => c.name);
       // a view's rows are named by the base's key and the position at every level (chunks_pos, pos)
-      const key =
-        opts.key ??
-        entry
-          .allColumns()
-          .filter((c) => c.type.spec.primaryKey || c.position)
-          .map((c) => c.name);
-      const columns = opts.columns ?? all;
+      const key: string[] = opts.key
+        ? [...opts.key]
+        : entry
+            .allColumns()
+            .filter((c) => c.type.spec.primaryKey || c.position)
+            .map((c) => c.name);
+      const columns: readonly string[] = opts.columns ?? all;
       for (const c of [...key, ...columns]) if (!all.includes(c)) fail(source.name, c, `export to ${sink.name}: unknown column`);
       const ex: ExportDef = { source: source.name, sink, key, columns: [...new Set([...key, ...columns])], propagateDeletes: opts.propagateDeletes ?? true };
       def.exports.push(ex);
@@ -175,6 +192,20 @@ export function definePipeline(name: string, build: (p: PipelineBuilder) => void
       def.sources!.push(defineSource(sourceName, tablesByName.get(table.name)?.def, reader, opts, failSource));
     },
   };
-  build(builder);
-  return def;
+  const handles = build(builder);
+  // a build function written as an expression may return a single handle: that is not a set of them
+  if (handles && typeof handles === 'object' && !isHandle(handles)) {
+    for (const [key, h] of Object.entries(handles)) {
+      const problem =
+        key in def
+          ? `the build function returned "${key}", which names a member of the pipeline definition; return it under another name`
+          : !isHandle(h) || h['~pipeline'] !== name || !tablesByName.has(h.name)
+            ? `the build function returned "${key}", which is not a table or view of this pipeline`
+            : undefined;
+      if (problem) throw new PipelineDefinitionError({ pipeline: name }, problem);
+      // not enumerable: the definition's keys stay what they were (tools walk them)
+      Object.defineProperty(def, key, { value: h });
+    }
+  }
+  return def as Pipeline<H extends PipelineHandles ? H : {}>;
 }

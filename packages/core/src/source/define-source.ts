@@ -1,7 +1,7 @@
 import { checkName } from '../names';
 import type { TableDef } from '../pipeline/pipeline-def';
 import { parseSchedule, type ScheduleInput } from './schedule';
-import type { RowOf, SourceDef, SourceReader } from './source-def';
+import type { SourceDef, SourceReader } from './source-def';
 
 export interface SourceOptions<Item, Row> {
   /** runs by itself on this schedule (one run per tick across the fleet); without it, only `tessera backfill` runs it */
@@ -18,11 +18,11 @@ const isReader = (r: unknown): r is SourceReader =>
   !!r && typeof r === 'object' && ((r as SourceReader).kind === 'listing' || (r as SourceReader).kind === 'query');
 
 /** Check a source declaration against the table it feeds; `fail` names the pipeline, table and problem. */
-export function defineSource<Item, H>(
+export function defineSource<Item, Row>(
   name: string,
   table: TableDef | undefined,
   reader: SourceReader<Item>,
-  opts: SourceOptions<Item, RowOf<H>>,
+  opts: SourceOptions<Item, Row>,
   fail: (problem: string) => never,
 ): SourceDef {
   checkName('table', name); // source names share the rules of table names (they name schedulers and queues' jobs)

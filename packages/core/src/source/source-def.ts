@@ -1,5 +1,3 @@
-import type { ColumnRef } from '../expr/expr';
-
 /**
  * Sources: where scheduled backfills read from. A source is declared in the pipeline beside the
  * table it feeds; its reader (a folder, a bucket prefix, a SQL query) lives in @tessera/connectors
@@ -62,11 +60,6 @@ export type SourceReader<Item = unknown> = (ListingReader | QueryReader) & { rea
 
 /** When a source runs by itself: a cron expression (with time zone) or a fixed interval. */
 export type Schedule = { cron: string; tz?: string } | { everyMs: number };
-
-/** A row of a table handle: its columns (not computed ones) and their value types, all optional. */
-export type RowOf<H> = {
-  [K in keyof H as H[K] extends ColumnRef<any, any> ? K : never]?: H[K] extends ColumnRef<any, infer T> ? T : never;
-};
 
 /** A source as declared in code (see PipelineBuilder.source). */
 export interface SourceDef {

@@ -21,28 +21,36 @@ export interface TypeSpec {
 }
 
 /**
- * A column type builder, in the spirit of Drizzle: chained calls, and a phantom `T` that carries
- * the TypeScript value type to the expressions and UDFs that use the column.
+ * What a write must carry for a column: `key` (the primary key: always), `required` (a value, never
+ * null) or `optional` (nullable: may be left out or null). Typed writes are checked against it.
  */
-export class ColumnType<K extends Kind = Kind, T = unknown> {
+export type Presence = 'key' | 'required' | 'optional';
+
+/**
+ * A column type builder, in the spirit of Drizzle: chained calls, and phantoms that carry the
+ * TypeScript value type `T` to the expressions and UDFs that use the column, and its `Presence`
+ * `P` to the rows a typed client writes.
+ */
+export class ColumnType<K extends Kind = Kind, T = unknown, P extends Presence = Presence> {
   declare readonly _value: T;
+  declare readonly _presence: P;
   constructor(
     readonly spec: TypeSpec & { kind: K },
     /** optional zod schema a json column's values must satisfy */
     readonly schema?: z.ZodType,
   ) {}
 
-  nullable(): ColumnType<K, T | null> {
-    return new ColumnType<K, T | null>({ ...this.spec, nullable: true }, this.schema);
+  nullable(): ColumnType<K, T | null, 'optional'> {
+    return new ColumnType<K, T | null, 'optional'>({ ...this.spec, nullable: true }, this.schema);
   }
 
-  primaryKey(): ColumnType<K, T> {
-    return new ColumnType<K, T>({ ...this.spec, primaryKey: true, nullable: false }, this.schema);
+  primaryKey(): ColumnType<K, Exclude<T, null>, 'key'> {
+    return new ColumnType<K, Exclude<T, null>, 'key'>({ ...this.spec, primaryKey: true, nullable: false }, this.schema);
   }
 
   /** Media columns: where media generated into this column is written (file://, s3://, gs://, az://). */
-  destination(url: string): ColumnType<K, T> {
-    return new ColumnType<K, T>({ ...this.spec, destination: url }, this.schema);
+  destination(url: string): ColumnType<K, T, P> {
+    return new ColumnType<K, T, P>({ ...this.spec, destination: url }, this.schema);
   }
 
   toString(): string {
@@ -59,7 +67,7 @@ export function describeType(spec: TypeSpec): string {
 export type MediaRef = string;
 
 const make = <K extends Kind, T>(kind: K, extra: Partial<TypeSpec> = {}, schema?: z.ZodType) =>
-  new ColumnType<K, T>({ kind, nullable: false, primaryKey: false, ...extra } as TypeSpec & { kind: K }, schema);
+  new ColumnType<K, T, 'required'>({ kind, nullable: false, primaryKey: false, ...extra } as TypeSpec & { kind: K }, schema);
 
 type ElementValue<E extends ArrayElement> = E extends 'float' | 'int' ? number : E extends 'bool' ? boolean : string;
 

@@ -1,7 +1,7 @@
 import { ColumnType, isMediaKind, type Kind } from '../types/column-type';
 import { isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from '../media/generated-media';
 import { Expr, type ExprNode } from '../expr/expr';
-import { isTransient } from '../errors';
+import { ConfigError, isTransient } from '../errors';
 import type { MediaContext } from '../media/media-store';
 import type { RateGate } from '../limiter/rate-gate';
 import type { CacheMode, ResponseCache } from './response-cache';
@@ -45,10 +45,14 @@ type AcceptedKind<K> = K extends 'float' ? 'float' | 'int' : K;
 /** A media-typed UDF may also return the media itself (bytes or a local file), written to the column's destination. */
 export type ResultOf<R> = KindOf<R> extends 'image' | 'video' | 'audio' | 'document' ? ValueOf<R> | GeneratedMedia : ValueOf<R>;
 
-export type ArgValues<P extends readonly ColumnType[]> = { [I in keyof P]: ValueOf<P[I]> };
-export type ArgExprs<P extends readonly ColumnType[]> = {
-  [I in keyof P]: Expr<AcceptedKind<KindOf<P[I]>>, any> | ValueOf<P[I]>;
-};
+/**
+ * Parameters of no fixed arity are those of the registry type `Udf` (every UDF the runtime holds,
+ * by `name@version`); its arguments are `any` so that each concrete UDF, whose functions take
+ * narrower arguments, is assignable to it without a cast.
+ */
+type Wide<P extends readonly ColumnType[]> = number extends P['length'] ? true : false;
+export type ArgValues<P extends readonly ColumnType[]> = Wide<P> extends true ? any : { [I in keyof P]: ValueOf<P[I]> };
+export type ArgExprs<P extends readonly ColumnType[]> = Wide<P> extends true ? any : { [I in keyof P]: Expr<AcceptedKind<KindOf<P[I]>>, any> | ValueOf<P[I]> };
 
 export interface UdfSpec<P extends readonly ColumnType[], R extends ColumnType> {
   /** stable name; with `version`, recorded in the catalog for every column that uses it */
@@ -84,14 +88,19 @@ export function defineUdf<const P extends readonly ColumnType[], R extends Colum
   const id = `${spec.name}@${spec.version}`;
   const call = (...args: unknown[]) => {
     const udfs = new Map<string, Udf>();
-    const nodes: ExprNode[] = args.map((a) => {
+    const nodes: ExprNode[] = args.map((a, i) => {
+      // compute() returns the table: a JS caller may hand it on where the new column was meant
+      if (a && typeof a === 'object' && '~pipeline' in a)
+        throw new ConfigError(
+          `${spec.name}: argument ${i + 1} is the table ${(a as { name?: string }).name}, not a column; pass one of its columns (table.<column>)`,
+        );
       if (a instanceof Expr) {
         for (const [k, v] of a.udfs) udfs.set(k, v);
         return a.node;
       }
       return { op: 'literal', value: a } as ExprNode;
     });
-    udfs.set(id, udf as unknown as Udf);
+    udfs.set(id, udf);
     return new Expr({ op: 'call', udf: spec.name, version: spec.version, args: nodes }, spec.returns as unknown as ColumnType<KindOf<R>, ValueOf<R>>, udfs);
   };
   const udf = Object.assign(call, { spec, id }) as unknown as Udf<P, R>;

@@ -48,7 +48,7 @@ export const compileChecks = definePipeline('compile-checks', (p) => {
   items.compute('author', items.meta.at('author.name'));
   items.compute('first_tag', items.loose.at('tags[0]'));
   const shouted = items.compute('shout_twice', upper(upper(items.title)));
-  items.compute('shout_thrice', upper(shouted)); // a computed column's reference is typed too
+  items.compute('shout_thrice', upper(shouted.shout_twice)); // a computed column's reference is typed too
   items.compute('lit', upper(literal(t.string(), 'x')));
   const countRef: Expr<'int', number> = items.count;
   void countRef;

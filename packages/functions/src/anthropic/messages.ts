@@ -1,7 +1,7 @@
 import { applyPrompt } from '../model/prompt';
 import Anthropic from '@anthropic-ai/sdk';
 import { t, type Expr, type Udf } from '@tessera/core';
-import { rateKeyOf, type CacheOption, type ModelLimits, type ModelUdfContext } from '../model/context';
+import { rateKeyOf, type ModelUdfContext, type PromptOptions, type ProviderConnection } from '../model/context';
 import { callModel, headersToRecord, withCache } from '../model/call-model';
 import { callKey, memo } from '../model/identity';
 import { defineModelUdf, requireText } from '../model/model-udf';
@@ -9,19 +9,11 @@ import { countChatTokens } from '../model/tokens';
 import { keyHash, requireSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
-export interface AnthropicOptions extends CacheOption {
-  model: string;
-  system?: string;
-  /** user message template; `{input}` is replaced by the cell's text */
-  prompt?: string;
+export interface AnthropicOptions extends ProviderConnection, PromptOptions {
   /** required by the API; also what the rate gate reserves; default 1024 */
   maxTokens?: number;
-  temperature?: number;
-  baseURL?: string;
   /** default ANTHROPIC_API_KEY */
   apiKeyEnv?: string;
-  timeoutMs?: number;
-  limits?: ModelLimits;
 }
 
 type MessagesUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.string>>;

@@ -1,7 +1,7 @@
 import { applyPrompt } from '../model/prompt';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import { t, type Expr, type Udf } from '@tessera/core';
-import { rateKeyOf, type CacheOption, type ModelLimits, type ModelUdfContext } from '../model/context';
+import { rateKeyOf, type ModelUdfContext, type PromptOptions, type ProviderConnection } from '../model/context';
 import { callModel, withCache } from '../model/call-model';
 import { callKey, memo } from '../model/identity';
 import { defineModelUdf, requireText } from '../model/model-udf';
@@ -9,19 +9,11 @@ import { countChatTokens } from '../model/tokens';
 import { keyHash, requireSecret, resolveSecret } from '../model/secrets';
 import type { ProviderFailure } from '../model/errors';
 
-export interface GeminiOptions extends CacheOption {
-  model: string;
-  system?: string;
-  /** user message template; `{input}` is replaced by the cell's text */
-  prompt?: string;
+export interface GeminiOptions extends ProviderConnection, PromptOptions {
   /** output cap; also what the rate gate reserves; default 1024 */
   maxOutputTokens?: number;
-  temperature?: number;
-  baseURL?: string;
   /** default GEMINI_API_KEY (GOOGLE_API_KEY also read) */
   apiKeyEnv?: string;
-  timeoutMs?: number;
-  limits?: ModelLimits;
 }
 
 type GenerateUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.string>>;

@@ -22,6 +22,28 @@ export function cacheModeOf(ctx: UdfContext, opts: CacheOption): CacheMode {
   return opts.cache === false ? 'off' : (ctx.cacheMode ?? 'use');
 }
 
+/** How a model UDF reaches its provider, for every provider (OpenAI's adds `provider`). */
+export interface ProviderConnection extends CacheOption {
+  /** the provider's API, or a compatible server; default the provider's own */
+  baseURL?: string;
+  /** name of the secret holding the key (never the key) */
+  apiKeyEnv?: string;
+  /** per-request timeout; default 60 s */
+  timeoutMs?: number;
+  /** limits for this model, used where TESSERA_RATE_LIMITS sets none */
+  limits?: ModelLimits;
+}
+
+/** What a text-in, text-out model UDF is asked with. */
+export interface PromptOptions {
+  model: string;
+  /** system message */
+  system?: string;
+  /** user message template: `{input}` is replaced by the cell's text (else the text follows it) */
+  prompt?: string;
+  temperature?: number;
+}
+
 /** Limits a pipeline declares for a model; the rate gate uses them when the environment sets none. */
 export interface ModelLimits {
   rpm?: number;

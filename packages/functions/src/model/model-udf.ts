@@ -27,11 +27,9 @@ const udfs = new Map<string, Udf>();
  */
 export function defineModelUdf<const P extends readonly ColumnType[], R extends ColumnType>(def: ModelUdfDef<P, R>): Udf<P, R> {
   const name = modelUdfName(def.base, def.model, def.identity);
-  return memo(
-    udfs,
-    transportKey(name, def.opts),
-    () => defineUdf({ name, version: '1', params: def.params, returns: def.returns, queue: def.queue, ...def.build(name) }) as unknown as Udf,
-  ) as unknown as Udf<P, R>;
+  return memo(udfs, transportKey(name, def.opts), () =>
+    defineUdf({ name, version: '1', params: def.params, returns: def.returns, queue: def.queue, ...def.build(name) }),
+  ) as Udf<P, R>; // the cache holds every model's UDFs; this key's is the one defined here
 }
 
 /** The text a model is asked about: a missing or blank one is this cell's error, never a request. */

@@ -1,5 +1,5 @@
 import { t, type Expr, type Udf } from '@tessera/core';
-import type { ModelUdfContext } from '../model/context';
+import type { ModelUdfContext, PromptOptions } from '../model/context';
 import { withCache } from '../model/call-model';
 import { callKey } from '../model/identity';
 import { defineModelUdf, requireText } from '../model/model-udf';
@@ -7,15 +7,9 @@ import { countChatTokens } from '../model/tokens';
 import { applyPrompt, runChat, type ChatMessage } from './chat-call';
 import { queueFor, type OpenAIConnection } from './connection';
 
-export interface ChatOptions extends OpenAIConnection {
-  model: string;
-  /** system message */
-  system?: string;
-  /** user message template: `{input}` is replaced by the cell's text (else the text follows it) */
-  prompt?: string;
+export interface ChatOptions extends OpenAIConnection, PromptOptions {
   /** output token cap; also what the rate gate reserves for the answer; default 256 */
   maxTokens?: number;
-  temperature?: number;
 }
 
 type ChatUdf = Udf<readonly [ReturnType<typeof t.string>], ReturnType<typeof t.string>>;

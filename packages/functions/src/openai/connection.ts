@@ -2,21 +2,17 @@ import OpenAI from 'openai';
 import { keyHash, resolveSecret } from '../model/secrets';
 import { ConfigError } from '@tessera/core';
 import type { ProviderFailure } from '../model/errors';
-import { rateKeyOf, type CacheOption, type ModelLimits, type ModelRateKey } from '../model/context';
+import { rateKeyOf, type ModelRateKey, type ProviderConnection } from '../model/context';
 import { memo } from '../model/identity';
 
 /** How to reach an OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama, TEI...). */
-export interface OpenAIConnection extends CacheOption {
+export interface OpenAIConnection extends ProviderConnection {
   /** e.g. `http://localhost:11434/v1`; default OPENAI_BASE_URL or the OpenAI API */
   baseURL?: string;
-  /** name of the secret holding the key (never the key); default OPENAI_API_KEY */
+  /** default OPENAI_API_KEY */
   apiKeyEnv?: string;
   /** provider name for rate-limit buckets and the queue (`model:<provider>:<model>`); default `openai` */
   provider?: string;
-  /** per-request timeout; default 60 s */
-  timeoutMs?: number;
-  /** limits for this model, used where TESSERA_RATE_LIMITS sets none */
-  limits?: ModelLimits;
 }
 
 export interface Connected {

@@ -42,22 +42,16 @@ const num = (v: string | undefined) => {
 /** Read `x-ratelimit-*` (OpenAI and compatible servers) or `anthropic-ratelimit-*` headers. */
 export function parseRateLimitHeaders(headers: Record<string, string | undefined>, nowMs = Date.now()): LearnedLimits {
   const h = (name: string) => headers[name] ?? headers[name.toLowerCase()];
-  if (h('anthropic-ratelimit-requests-limit') !== undefined || h('anthropic-ratelimit-tokens-limit') !== undefined) {
-    return {
-      limitRequests: num(h('anthropic-ratelimit-requests-limit')),
-      limitTokens: num(h('anthropic-ratelimit-tokens-limit')),
-      remainingRequests: num(h('anthropic-ratelimit-requests-remaining')),
-      remainingTokens: num(h('anthropic-ratelimit-tokens-remaining')),
-      resetRequestsMs: parseReset(h('anthropic-ratelimit-requests-reset'), nowMs),
-      resetTokensMs: parseReset(h('anthropic-ratelimit-tokens-reset'), nowMs),
-    };
-  }
+  const anthropic = h('anthropic-ratelimit-requests-limit') !== undefined || h('anthropic-ratelimit-tokens-limit') !== undefined;
+  // the same six numbers under two spellings: anthropic-ratelimit-requests-limit, x-ratelimit-limit-requests
+  const get = (what: 'limit' | 'remaining' | 'reset', of: 'requests' | 'tokens') =>
+    h(anthropic ? `anthropic-ratelimit-${of}-${what}` : `x-ratelimit-${what}-${of}`);
   return {
-    limitRequests: num(h('x-ratelimit-limit-requests')),
-    limitTokens: num(h('x-ratelimit-limit-tokens')),
-    remainingRequests: num(h('x-ratelimit-remaining-requests')),
-    remainingTokens: num(h('x-ratelimit-remaining-tokens')),
-    resetRequestsMs: parseReset(h('x-ratelimit-reset-requests'), nowMs),
-    resetTokensMs: parseReset(h('x-ratelimit-reset-tokens'), nowMs),
+    limitRequests: num(get('limit', 'requests')),
+    limitTokens: num(get('limit', 'tokens')),
+    remainingRequests: num(get('remaining', 'requests')),
+    remainingTokens: num(get('remaining', 'tokens')),
+    resetRequestsMs: parseReset(get('reset', 'requests'), nowMs),
+    resetTokensMs: parseReset(get('reset', 'tokens'), nowMs),
   };
 }

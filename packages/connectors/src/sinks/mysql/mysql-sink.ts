@@ -23,10 +23,9 @@ const MAX_PLACEHOLDERS = 65_535;
  */
 export class MysqlSink implements ExportSink {
   readonly name: string;
-  /** created on first use, so loading a pipeline that declares this sink does not load mysql2 */
-  private pool?: mysql.Pool;
   private readonly table: string;
-  private readonly db: SqlConnections<mysql.PoolConnection, MyPlan>;
+  /** the pool is created on first use, so loading a pipeline that declares this sink does not load mysql2 */
+  private readonly db: SqlConnections<mysql.Pool, mysql.PoolConnection, MyPlan>;
 
   constructor(private readonly opts: MysqlSinkOptions) {
     this.table = checkIdentifier('table', opts.table);
@@ -36,22 +35,19 @@ export class MysqlSink implements ExportSink {
     const planner = new MyTarget({ table: this.table, name: this.name, target, create, addColumns, dropColumns, embeddingAs });
     this.db = new SqlConnections({
       target,
-      acquire: async () => (await this.getPool()).getConnection(),
+      open: async () =>
+        (await mysqlDriver()).createPool({
+          uri: opts.url,
+          connectionLimit: opts.maxConnections ?? 2,
+          connectTimeout: 10_000,
+          timezone: 'Z',
+          supportBigNumbers: true,
+        }),
+      end: (pool) => pool.end(),
+      acquire: (pool) => pool.getConnection(),
       release: (c) => c.release(),
       describe: (c, schema) => planner.describe(c, schema),
     });
-  }
-
-  private async getPool(): Promise<mysql.Pool> {
-    const driver = await mysqlDriver();
-    this.pool ??= driver.createPool({
-      uri: this.opts.url,
-      connectionLimit: this.opts.maxConnections ?? 2,
-      connectTimeout: 10_000,
-      timezone: 'Z',
-      supportBigNumbers: true,
-    });
-    return this.pool;
   }
 
   async prepare(schema: ExportSchema): Promise<void> {
@@ -129,10 +125,8 @@ export class MysqlSink implements ExportSink {
     return deleted;
   }
 
-  async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.end();
+  close(): Promise<void> {
+    return this.db.close();
   }
 }
 

@@ -27,8 +27,7 @@ export interface PostgresSinkOptions extends SqlSinkOptions {
  */
 export class PostgresSink implements ExportSink {
   readonly name: string;
-  private pool?: pg.Pool;
-  private readonly db: SqlConnections<pg.PoolClient, PgPlan>;
+  private readonly db: SqlConnections<pg.Pool, pg.PoolClient, PgPlan>;
 
   constructor(private readonly opts: PostgresSinkOptions) {
     const schemaName = checkIdentifier('schema', opts.schema ?? 'public');
@@ -39,22 +38,19 @@ export class PostgresSink implements ExportSink {
     const planner = new PgTarget({ schemaName, table, name: this.name, target, create, addColumns, dropColumns, vector });
     this.db = new SqlConnections({
       target,
-      acquire: () => this.connections().connect(),
+      open: () => {
+        const pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
+        pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
+        // a checked-out client too (a load transaction when the target restarts): without a listener
+        // pg's 'error' event kills the worker; the statement in flight rejects and the client is dropped
+        pool.on('connect', (client) => client.on('error', () => undefined));
+        return pool;
+      },
+      end: (pool) => pool.end(),
+      acquire: (pool) => pool.connect(),
       release: (c, broken) => c.release(broken),
       describe: (c, schema) => planner.describe(c, schema),
     });
-  }
-
-  /** The pool, opened on first use and again after close (a worker pool restarted in the same process). */
-  private connections(): pg.Pool {
-    if (!this.pool) {
-      this.pool = new pg.Pool({ connectionString: this.opts.url, max: this.opts.maxConnections ?? 2, connectionTimeoutMillis: 10_000 });
-      this.pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
-      // a checked-out client too (a load transaction when the target restarts): without a listener
-      // pg's 'error' event kills the worker; the statement in flight rejects and the client is dropped
-      this.pool.on('connect', (client) => client.on('error', () => undefined));
-    }
-    return this.pool;
   }
 
   async prepare(schema: ExportSchema): Promise<void> {
@@ -125,10 +121,8 @@ export class PostgresSink implements ExportSink {
     return deleted;
   }
 
-  async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.end();
+  close(): Promise<void> {
+    return this.db.close();
   }
 }
 
