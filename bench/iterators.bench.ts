@@ -248,7 +248,7 @@ async function workerRss(
   } finally {
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
-    await engine.store.pool.query(`DROP SCHEMA IF EXISTS ${config.schema} CASCADE`);
+    await engine.store.dropAll();
     await engine.close();
     await rm(env.TESSERA_MEDIA_DESTINATION, { recursive: true, force: true });
   }

@@ -92,7 +92,7 @@ test('a finalize that gave up on a target that stayed down, and one Redis lost, 
   await down();
   const v2 = await h.engine.insert('exporting-flaky', 'notes', [{ id: 'b', body: 'beta' }]);
   await until('the finalize to give up', async () => (await control().getFailed()).some((j) => j?.data?.kind === 'finalize' && j.data.version === v2.version));
-  expect((await h.engine.store.exportStates('exporting-flaky')).every((e) => e.state === 'waiting')).toBe(true);
+  expect((await h.engine.store.exports.states('exporting-flaky')).every((e) => e.state === 'waiting')).toBe(true);
   await up();
   await converged([
     { id: 'a', body: 'alpha', shout: 'ALPHA' },
@@ -110,7 +110,7 @@ test('a finalize that gave up on a target that stayed down, and one Redis lost, 
     { id: 'a', body: 'alpha, edited', shout: 'ALPHA, EDITED' },
     { id: 'b', body: 'beta', shout: 'BETA' },
   ]);
-  await until('the exports to be ok', async () => (await h.engine.store.exportStates('exporting-flaky')).every((e) => e.state === 'ok'));
+  await until('the exports to be ok', async () => (await h.engine.store.exports.states('exporting-flaky')).every((e) => e.state === 'ok'));
 }, 600_000);
 
 test('a revert hands its version number to the next write: each gets its own jobs, and the exports follow the record', async () => {

@@ -150,7 +150,7 @@ test('a batch whose job failed never ships its pending cells as nulls; its rows 
     // the updated row keeps its last complete value until its new one is computed
     expect(rows.find((r) => r.id === 'a')).toMatchObject({ body: 'alpha', shout: 'ALPHA' });
   }
-  const held = (await h.engine.store.exportStates('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!;
+  const held = (await h.engine.store.exports.states('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!;
   expect(held.held).toBeGreaterThan(0);
 
   // the gate opens (the model API is back); the fleet's reconcile computes the cells and ships the rows
@@ -176,7 +176,7 @@ test('a batch whose job failed never ships its pending cells as nulls; its rows 
     { id: 'g2', body: 'gated two', stars: 2, shout: 'GATED TWO' },
     { id: 'p', body: 'plain', stars: 3, shout: 'PLAIN' },
   ]);
-  expect((await h.engine.store.exportStates('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!.held).toBe(0);
+  expect((await h.engine.store.exports.states('converging')).find((e) => e.sink === `postgres:${schema}.notes`)!.held).toBe(0);
 }, 600_000);
 
 /** The ids in these Parquet files of a folder, sorted. */

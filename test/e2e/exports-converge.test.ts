@@ -111,7 +111,7 @@ test('export --full deletes the target rows the record no longer has; Parquet ge
 }, 600_000);
 
 test('an export that cannot proceed shows as stuck with its reason in tessera status, and converges once the target is fixed', async () => {
-  const states = await h.engine.store.exportStates('converging');
+  const states = await h.engine.store.exports.states('converging');
   const fixed = states.find((e) => e.sink === `postgres:${schema}.notes_fixed`)!;
   expect(fixed.state).toBe('stuck');
   expect(fixed.reason).toContain('column shout is missing');
@@ -130,7 +130,7 @@ test('an export that cannot proceed shows as stuck with its reason in tessera st
   expect(await pgRows(db, `${schema}.notes_fixed`, ['id', 'body', 'shout'])).toEqual(
     await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
   );
-  expect((await h.engine.store.exportStates('converging')).every((e) => e.state === 'ok')).toBe(true);
+  expect((await h.engine.store.exports.states('converging')).every((e) => e.state === 'ok')).toBe(true);
 }, 600_000);
 
 test('apply: a new exported column is added to the targets and filled for existing rows; a new export ships existing rows', async () => {

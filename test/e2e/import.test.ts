@@ -46,14 +46,7 @@ afterAll(async () => {
 
 const cli = (args: string[]) => runCli(args, h.cfg.env);
 const count = async (prefix: string) =>
-  Number(
-    (
-      await h.engine.store.pool.query(
-        `SELECT count(*) AS n FROM ${(await h.engine.store.table('importing', 'items')).physical} WHERE _v_max IS NULL AND id LIKE $1`,
-        [`${prefix}%`],
-      )
-    ).rows[0].n,
-  );
+  (await h.engine.store.select('importing', 'items', { columns: ['id'] })).filter((r) => String(r.id).startsWith(prefix)).length;
 const row = async (id: string) => (await h.engine.store.select('importing', 'items', { limit: 100_000 })).find((r) => r.id === id);
 
 /** What DuckDB wrote for row i, as the table holds it. */

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { runSource, sourceStatuses, type SourceRunReport } from '@tessera/runtime';
-import { SourceStates } from '@tessera/store';
 import { runPipeline, type Harness } from '../support/harness';
 import { testMediaContext } from '../support/media';
 import { startGcsServer, type GcsTestServer } from '../support/gcs-server/server';
@@ -153,7 +152,7 @@ test('JSONL files in a bucket are imported as rows; a changed file re-ingests it
   await s3c.send(new PutObjectCommand({ Bucket: 'inbox', Key: 'dumps/two.jsonl', Body: jsonl([{ id: 'r5', origin: 'dump' }]) }));
   const r = await tick('dumps');
   expect(r).toMatchObject({ status: 'done', inserted: 1, updated: 1, rejected: 1 });
-  const [run] = await new SourceStates(h.engine.store.pool, h.cfg.schema).runs('sourcing', 'dumps', 1);
+  const [run] = await h.engine.store.sources.runs('sourcing', 'dumps', 1);
   expect(run!.problems.join('\n')).toMatch(/two\.jsonl.*title/);
   const rows = (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'] })).filter((x) => x.origin === 'dump');
   expect(rows.map((x) => [x.id, x.title])).toEqual([

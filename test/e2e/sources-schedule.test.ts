@@ -2,7 +2,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pauseSource, resumeSource, schedulerId, sourceStatuses, SOURCES_QUEUE } from '@tessera/runtime';
-import { SourceStates } from '@tessera/store';
 import { startHarness, type Harness } from '../support/harness';
 import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
 import { uniqueId } from '../support/names';
@@ -35,7 +34,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const states = () => new SourceStates(h.engine.store.pool, h.cfg.schema);
+const states = () => h.engine.store.sources;
 const runs = () => states().runs('sourcing', 'inbox', 1000);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>) => waitFor(what, probe, { everyMs: 200 });
 const files = async () => (await h.engine.store.select('sourcing', 'files', { orderBy: ['id'] })).map((r) => r.id);

@@ -2,7 +2,6 @@ import path from 'node:path';
 import type pg from 'pg';
 import type mysql from 'mysql2/promise';
 import { runSource, SOURCES_QUEUE, type SourceRunReport } from '@tessera/runtime';
-import { SourceStates } from '@tessera/store';
 import { startHarness, type Harness } from '../support/harness';
 import { spawnWorker, stopWorkers, type WorkerProcess } from '../support/worker-process';
 import { connectMysql, connectPg } from '../support/clients';
@@ -73,7 +72,7 @@ const tick = (source: string, opts: Parameters<typeof runSource>[3] = {}): Promi
   runSource(h.engine, h.def, source, { trigger: 'schedule', ...opts });
 const records = async (origin: string) =>
   (await h.engine.store.select('sourcing', 'records', { orderBy: ['id'], limit: 10_000 })).filter((r) => r.origin === origin);
-const states = () => new SourceStates(h.engine.store.pool, h.cfg.schema);
+const states = () => h.engine.store.sources;
 
 test('Postgres: inserts and updates after the watermark are picked up, in pages; soft-deleted rows are deleted', async () => {
   await addPg(1, 12);

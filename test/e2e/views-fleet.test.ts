@@ -32,9 +32,7 @@ test('two worker processes iterate videos into frames; a worker killed mid-itera
       'videos',
       Array.from({ length: VIDEOS }, (_, i) => ({ id: `v${i}`, video: path.join(dir, `v${i}.mp4`) })),
     );
-    const frameCount = async () =>
-      (await h.engine.store.pool.query(`SELECT count(*)::int AS n FROM ${(await h.engine.store.table('views', 'frames')).physical} WHERE _v_max IS NULL`))
-        .rows[0].n as number;
+    const frameCount = async () => (await h.engine.store.status('views', 'frames')).rows;
     for (let i = 0; i < 600 && (await frameCount()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await workers[0]!.kill('SIGKILL')).toBeNull();
     expect(await frameCount()).toBeLessThan(VIDEOS * FRAMES); // killed mid-run

@@ -192,7 +192,7 @@ async function main() {
     const exportDir = path.resolve(process.env.PACKAGE_DOCS_EXPORT_DIR ?? '.tessera/exports');
     const mediaDir = path.resolve(process.env.CLIPS_MEDIA_DESTINATION ?? '.tessera/media/clips');
     console.log(
-      `exports (read back):\n${await exportsReport({ pool: engine.store.pool, exportDir, mediaDir, model: optional.model, ...(optional.mysqlUrl ? { mysqlUrl: optional.mysqlUrl } : {}) })}`,
+      `exports (read back):\n${await exportsReport({ databaseUrl: process.env.PACKAGE_DOCS_EXPORT_URL ?? config.databaseUrl, exportDir, mediaDir, model: optional.model, ...(optional.mysqlUrl ? { mysqlUrl: optional.mysqlUrl } : {}) })}`,
     );
 
     await showResults(engine, optional.model);

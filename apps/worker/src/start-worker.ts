@@ -2,17 +2,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import {
-  Engine,
-  PipelineRegistry,
-  PostgresResponseCache,
-  WorkerPool,
-  RedisRateGate,
-  loadConfig,
-  loadPipelines,
-  onSourceRun,
-  type TesseraConfig,
-} from '@tessera/runtime';
+import { Engine, PipelineRegistry, WorkerPool, RedisRateGate, loadConfig, loadPipelines, onSourceRun, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
 import { QUEUE_STATES, createMetrics } from './metrics';
 import { observeJobs, observeModelCalls } from './observe-jobs';
@@ -61,7 +51,7 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
     },
   });
   // answered model calls, kept in Postgres (Tessera's record) and shared by the fleet
-  const cache = config.responseCache === 'postgres' ? await PostgresResponseCache.open(engine.store.pool, config.schema) : undefined;
+  const cache = config.responseCache === 'postgres' ? engine.store.responseCache() : undefined;
   const pool = await WorkerPool.start({
     engine,
     registry,

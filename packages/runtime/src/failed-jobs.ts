@@ -36,7 +36,7 @@ export async function failedJobs(engine: Engine, pipeline: string): Promise<Fail
     const table = tables.get(list[0]!.table)!;
     const columns = list[0]!.columns.filter((c) => table.columns.some((col) => col.name === c && col.computed));
     if (!columns.length) continue; // the column was dropped since
-    const open = await engine.store.pendingIn(table, columns, list);
+    const open = await engine.store.pending.inRanges(table, columns, list);
     list.forEach((f, i) => {
       if (!open[i]) return;
       const key = `${f.table}\0${columns.join(',')}`;

@@ -13,6 +13,6 @@ export { reconcile, type ReconcileReport, type ReconcileOptions } from './reconc
 export { ensureReconcileScheduler, runReconcileTick, RECONCILE_SCHEDULER_ID } from './reconcile-scheduler';
 export { failedJobs, type FailedJobGroup } from './failed-jobs';
 export * from './limiter/index';
-export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './cache/postgres-response-cache';
+export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from '@tessera/store';
 export { importFile, type ImportFileOptions, type ImportResult, type ImportProgress } from './import-file';
 export * from './sources/index';

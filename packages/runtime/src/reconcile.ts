@@ -1,7 +1,7 @@
 import { buildVersionFlow } from './dag/build-flow';
 import { CONTROL_QUEUE, queueName } from './jobs/queues';
 import { selectIterations, type Engine } from './engine';
-import type { RowSelector } from '@tessera/store';
+import type { CatalogTable, RowSelector } from '@tessera/store';
 
 export interface ReconcileReport {
   pipeline: string;
@@ -46,7 +46,7 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     if (opts.exports) await engine.exportFull(pipeline, table.name);
     else {
       // an export left stuck (a schema mismatch, a permission) tries again, in full: fixed targets converge by themselves
-      const stuck = (await engine.store.exportStates(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
+      const stuck = (await engine.store.exports.states(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
       if (stuck.length) await engine.exportFull(pipeline, table.name, { sinks: stuck });
     }
     const reshipped = await reshipLostVersions(engine, pipeline, table, opts.periodic?.graceMs ?? 0);
@@ -55,10 +55,10 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     const report: ReconcileReport = { pipeline, table: table.name, pendingBatches: 0, covered: 0, enqueued: 0, ...(reshipped.length ? { reshipped } : {}) };
     reports.push(report);
     const columns = [...table.stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
-    const mark = await store.tableMark(table.id);
+    const mark = await store.pending.mark(table);
     let afterVersion: number | undefined;
     if (opts.periodic) {
-      const scope = await store.pendingScope(table.id, mark);
+      const scope = await store.pending.scope(table, mark);
       if (scope.clean) {
         report.skipped = 'clean';
         continue;
@@ -70,10 +70,10 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
         continue;
       }
     }
-    const aborted = await store.abortedVersions(table.id);
+    const aborted = await store.history.abortedList(table);
     const scope = { columns, excludeVersions: aborted, ...(afterVersion === undefined ? {} : { afterVersion }) };
-    if (!(await store.anyPending(table, scope))) {
-      await store.markClean(table.id, mark);
+    if (!(await store.pending.any(table, scope))) {
+      await store.pending.markClean(table, mark);
       continue;
     }
     // live jobs first, then pending rows: a job finishing in between has written its cells already
@@ -84,7 +84,7 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
         if ((d?.kind === 'stage' || d?.kind === 'iterate') && d.pipeline === pipeline && d.table === table.name) live.push({ lo: d.lo, hi: d.hi });
       }
     }
-    const todo = await store.uncoveredPending(table, {
+    const todo = await store.pending.uncovered(table, {
       ...scope,
       size: engine.config.batchSize,
       covered: live,
@@ -120,13 +120,13 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
  * ship left the export needing it). Live jobs are read first, so one finishing in between is seen
  * as shipped, not as lost.
  */
-async function reshipLostVersions(engine: Engine, pipeline: string, table: { name: string; id: number }, graceMs: number): Promise<number[]> {
+async function reshipLostVersions(engine: Engine, pipeline: string, table: CatalogTable, graceMs: number): Promise<number[]> {
   const live = new Set<number>();
   for (const job of await engine.queue(CONTROL_QUEUE).getJobs([...LIVE_STATES])) {
     const d = job?.data;
     if (d?.kind === 'finalize' && d.pipeline === pipeline && d.table === table.name && !d.rows && !d.sinks) live.add(d.version);
   }
-  const lost = (await engine.store.unshippedVersions(table.id, graceMs)).filter((v) => !live.has(v));
+  const lost = (await engine.store.history.unshipped(table, graceMs)).filter((v) => !live.has(v));
   for (const version of lost) {
     await engine.flows.add(
       buildVersionFlow({ pipeline, table: table.name, version, stages: [], batches: [], tag: `reship-${Date.now()}` }, { attempts: engine.config.jobAttempts }),

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { chatUdf, embeddingsUdf, type ModelUdfContext } from '@tessera/functions';
+import { Store } from '@tessera/store';
 import { PostgresResponseCache, type Queryable } from '../src';
 import { startOpenAIServer, type OpenAIServer } from '../../../test/support/openai-server';
 import { testConfig } from '../../../test/support/env';
@@ -20,6 +21,8 @@ const counted: Queryable = {
 
 beforeAll(async () => {
   pool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 4 });
+  // the cache's table comes with the store's migrations
+  await (await Store.open({ url: cfg.databaseUrl, schema: cfg.schema })).close();
   server = await startOpenAIServer();
   process.env.TESSERA_TEST_CACHE_KEY = 'sk-cache-test';
 });
@@ -35,23 +38,23 @@ beforeEach(() => {
 
 const ctxWith = (cache: PostgresResponseCache, usage: Record<string, number>): ModelUdfContext => modelContext({ cache, usage }).ctx;
 
-test('many workers opening the cache at once on a new schema all succeed (its table is created once)', async () => {
-  const many = new pg.Pool({ connectionString: cfg.databaseUrl, max: 8 });
-  try {
-    for (let round = 0; round < 5; round++) {
-      const schema = `${cfg.schema}_open${round}`;
-      const caches = await Promise.all(Array.from({ length: 8 }, () => PostgresResponseCache.open(many, schema)));
+test('many workers opening the store at once on a new schema all get the cache (its table is created once)', async () => {
+  for (let round = 0; round < 5; round++) {
+    const schema = `${cfg.schema}_open${round}`;
+    const stores = await Promise.all(Array.from({ length: 8 }, () => Store.open({ url: cfg.databaseUrl, schema, poolSize: 1 })));
+    try {
+      const caches = stores.map((s) => s.responseCache());
       await caches[0]!.set('k', round);
       expect(await caches[7]!.get('k')).toBe(round);
-      await many.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await stores[0]!.dropAll();
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
     }
-  } finally {
-    await many.end();
   }
 });
 
 test('get, set, getMany, setMany, JSON values; a later answer replaces the earlier one', async () => {
-  const [a, b] = await Promise.all([PostgresResponseCache.open(pool, cfg.schema), PostgresResponseCache.open(pool, cfg.schema)]); // two workers starting together
+  const [a, b] = await Promise.all([new PostgresResponseCache(pool, cfg.schema), new PostgresResponseCache(pool, cfg.schema)]); // two workers
   expect(await a.get('missing')).toBeUndefined();
   await a.set('k1', { v: [1, 2.5, -3e-7] });
   await a.setMany([
@@ -65,7 +68,7 @@ test('get, set, getMany, setMany, JSON values; a later answer replaces the earli
 });
 
 test('single gets and sets made together are one statement each', async () => {
-  const cache = await PostgresResponseCache.open(counted, cfg.schema);
+  const cache = new PostgresResponseCache(counted, cfg.schema);
   statements = [];
   await Promise.all(Array.from({ length: 50 }, (_, i) => cache.set(`s${i}`, i)));
   const got = await Promise.all(Array.from({ length: 60 }, (_, i) => cache.get(`s${i}`)));
@@ -74,7 +77,7 @@ test('single gets and sets made together are one statement each', async () => {
 });
 
 test('a 1,000-row embedding batch costs one lookup and one write per answered request (kept as they arrive); the same rows again make no call and one lookup', async () => {
-  const cache = await PostgresResponseCache.open(counted, cfg.schema);
+  const cache = new PostgresResponseCache(counted, cfg.schema);
   const embed = embeddingsUdf({ baseURL: server.url, apiKeyEnv: 'TESSERA_TEST_CACHE_KEY', model: 'cache-embed', dimensions: 8, maxInputsPerRequest: 100 });
   const rows = Array.from({ length: 1000 }, (_, i) => [`chunk ${i}`] as [string]);
   const usage: Record<string, number> = {};
@@ -99,8 +102,8 @@ test('a call answered by one worker is not made again by another', async () => {
   // two workers: two caches, each over its own pool, on the same table
   const otherPool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 2 });
   try {
-    const w1 = ctxWith(await PostgresResponseCache.open(pool, cfg.schema), u1);
-    const w2 = ctxWith(await PostgresResponseCache.open(otherPool, cfg.schema), u2);
+    const w1 = ctxWith(new PostgresResponseCache(pool, cfg.schema), u1);
+    const w2 = ctxWith(new PostgresResponseCache(otherPool, cfg.schema), u2);
     const a = await chat.spec.fn!(['same question'], w1);
     const rows = ['one', 'two', 'three'].map((s) => [s] as [string]);
     const v1 = await embed.spec.batch!.fn(rows, w1);

@@ -80,7 +80,7 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   if (table.kind === 'view') sys.push('_base_rowid bigint NOT NULL');
   const cols = ownColumns(table).flatMap(columnDdl);
   // fillfactor leaves room on each page so computed-cell updates stay HOT (no index churn)
-  await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = 60)`);
+  await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = 40)`);
   await c.query(`CREATE SEQUENCE ${s}.${ident(`${physical}__rowid`)}`);
   const pk = ownColumns(table)
     .filter((col) => col.type.primaryKey)

@@ -3,6 +3,7 @@ import { columnsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR } from './sql';
 import type { CatalogTable } from './catalog';
 import { relationOf } from './relation';
+import { recordset, type ParamColumn } from './recordset';
 import { isRetryableConflict } from './db';
 
 /** Which rows a job covers: a rowid range, optionally only the row versions one table version wrote. */
@@ -13,10 +14,25 @@ export interface RowSelector {
   vMin?: number;
 }
 
+/** A computed cell's state: pending (not computed yet), ok (a value) or error. */
+export type CellState = 'pending' | 'ok' | 'error';
+
+/** A live row of a batch, as read for computing: the row version read, its inputs' values and its cells' states. */
 export interface BatchRow {
-  _rowid: number;
-  _v_min: number;
-  [column: string]: unknown;
+  rowid: number;
+  /** the version that wrote this row version: cells are written back into it, never into a newer one */
+  vMin: number;
+  /** every column the batch's columns read, and the columns themselves, by name (a view's inherited ones too) */
+  values: Record<string, unknown>;
+  /** the state of each computed column among them */
+  cells: Record<string, CellState>;
+}
+
+/** Cell outcomes of one row version (see writeCells). */
+export interface CellWrite {
+  rowid: number;
+  vMin: number;
+  cells: Record<string, CellResult>;
 }
 
 /** A computed cell's outcome. */
@@ -54,61 +70,68 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
       ORDER BY t0._rowid`,
     sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
   );
-  return rows;
+  return rows.map((r) => ({
+    rowid: r._rowid,
+    vMin: r._v_min,
+    values: Object.fromEntries(read.map((n) => [n, r[n]])),
+    cells: Object.fromEntries(computed.map((n) => [n, cellState(r[statusCol(n)])])),
+  }));
 }
+
+const cellState = (status: unknown): CellState => (status === CELL_OK ? 'ok' : status === CELL_ERROR ? 'error' : 'pending');
 
 /**
  * Write computed cells back. Keyed by (_rowid, _v_min), so a stale job writes into the row version
- * it read, never into a newer one; writing the same results twice is harmless.
+ * it read, never into a newer one; writing the same results twice is harmless. Rows are grouped by
+ * which cells they carry (a value, an error, nothing) and each group is one UPDATE setting only
+ * those cells' physical columns, from typed arrays (a batch of plain values is one statement).
  */
-export async function writeCells(
-  db: pg.Pool | pg.PoolClient,
-  table: CatalogTable,
-  columns: string[],
-  results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>,
-): Promise<void> {
-  if (!results.length) return;
+export async function writeCells(db: pg.Pool | pg.PoolClient, table: CatalogTable, columns: string[], results: CellWrite[]): Promise<void> {
   const cols = columns.map((n) => table.columns.find((c) => c.name === n)!);
-  const recordset = [
-    '_rowid bigint',
-    '_v_min int',
-    ...cols.flatMap((c) => [
-      `${ident(c.name)} ${pgType(c.type)}`,
-      `${ident(statusCol(c.name))} smallint`,
-      `${ident(errTypeCol(c.name))} text`,
-      `${ident(errMsgCol(c.name))} text`,
-    ]),
-  ];
-  const sets = cols.flatMap((c) => {
-    const s = ident(statusCol(c.name));
-    const keepUnlessSet = (p: string) => `${ident(p)} = CASE WHEN x.${s} IS NULL THEN t.${ident(p)} ELSE x.${ident(p)} END`;
-    return [keepUnlessSet(c.name), `${s} = coalesce(x.${s}, t.${s})`, keepUnlessSet(errTypeCol(c.name)), keepUnlessSet(errMsgCol(c.name))];
-  });
-  const payload = results.map((r) => {
-    const o: Record<string, unknown> = { _rowid: r._rowid, _v_min: r._v_min };
-    for (const c of cols) {
-      const cell = r.cells[c.name];
-      if (!cell) continue;
-      if ('error' in cell) {
-        o[statusCol(c.name)] = CELL_ERROR;
-        o[errTypeCol(c.name)] = cell.error.type;
-        o[errMsgCol(c.name)] = cell.error.message;
-      } else {
-        o[c.name] = cell.value;
-        o[statusCol(c.name)] = CELL_OK;
+  const groups = new Map<string, typeof results>();
+  for (const r of results) {
+    const shape = cols
+      .map((c) => {
+        const cell = r.cells[c.name];
+        return !cell ? '-' : 'error' in cell ? 'e' : 'v';
+      })
+      .join('');
+    if (!/[ev]/.test(shape)) continue;
+    let g = groups.get(shape);
+    if (!g) groups.set(shape, (g = []));
+    g.push(r);
+  }
+  for (const [shape, rows] of groups) {
+    const targets: ParamColumn[] = [];
+    cols.forEach((c, k) => {
+      if (shape[k] === 'v') {
+        targets.push({ name: c.name, type: pgType(c.type), values: rows.map((r) => (r.cells[c.name] as { value: unknown }).value) });
+        targets.push({ name: statusCol(c.name), type: 'smallint', values: rows.map(() => CELL_OK) });
+      } else if (shape[k] === 'e') {
+        const errors = rows.map((r) => (r.cells[c.name] as { error: { type: string; message: string } }).error);
+        targets.push({ name: statusCol(c.name), type: 'smallint', values: rows.map(() => CELL_ERROR) });
+        targets.push({ name: errTypeCol(c.name), type: 'text', values: errors.map((e) => e.type) });
+        targets.push({ name: errMsgCol(c.name), type: 'text', values: errors.map((e) => e.message) });
       }
-    }
-    return o;
-  });
-  const sql = `UPDATE ${table.physical} t SET ${sets.join(', ')}
-       FROM jsonb_to_recordset($1::jsonb) AS x(${recordset.join(', ')})
-      WHERE t._rowid = x._rowid AND t._v_min = x._v_min`;
+    });
+    await updateByRowVersion(db, table, rows, targets);
+  }
+}
+
+/** One UPDATE of the rows' versions, setting each target column from its values. */
+async function updateByRowVersion(db: pg.Pool | pg.PoolClient, table: CatalogTable, rows: CellWrite[], targets: ParamColumn[]): Promise<void> {
+  const sets = targets.map((t) => `${ident(t.name)} = x.${ident(t.name)}`).join(', ');
+  const from = recordset(
+    [{ name: '_rowid', type: 'bigint', values: rows.map((r) => r.rowid) }, { name: '_v_min', type: 'int', values: rows.map((r) => r.vMin) }, ...targets],
+    'x',
+  );
+  const sql = `UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE t._rowid = x._rowid AND t._v_min = x._v_min`;
   // one statement on its own (a pool, not a transaction's client): after a deadlock Postgres rolled
   // it back, so it is run again; in a transaction, the transaction is (withTx)
   const own = 'totalCount' in db;
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.query(sql, [JSON.stringify(payload)]);
+      await db.query(sql, from.params);
       return;
     } catch (e) {
       if (!own || !isRetryableConflict(e) || attempt >= 5) throw e;
@@ -135,6 +158,15 @@ export async function resetCells(db: pg.PoolClient, table: CatalogTable, columns
   if (!columns.length) return;
   const sets = columns.flatMap((n) => [n, statusCol(n), errTypeCol(n), errMsgCol(n)].map((p) => `${ident(p)} = NULL`));
   await db.query(`UPDATE ${table.physical} SET ${sets.join(', ')} WHERE _v_max IS NULL`);
+}
+
+/** Pending cells among live rows, leaving out rows of the `aborted` versions. */
+export async function pendingCells(db: pg.Pool, table: CatalogTable, aborted: number[]): Promise<number> {
+  const computed = table.columns.filter((c) => c.computed);
+  if (!computed.length) return 0;
+  const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
+  const { rows } = await db.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min <> ALL($1::int[])`, [aborted]);
+  return Number(rows[0].n);
 }
 
 /** Rowid ranges of at most `size` live rows that have a pending cell in `columns` (for backfills and reconcile). */

@@ -40,7 +40,7 @@ export async function commitIteration(
   all: CatalogTable[],
   base: CatalogTable,
   view: CatalogTable,
-  row: { _rowid: number; _v_min: number },
+  row: { rowid: number; vMin: number },
   outcome: IterationOutcome,
   work: { requestId: string; detail: string },
 ): Promise<IterationCommit> {
@@ -48,17 +48,17 @@ export async function commitIteration(
   return withTx(pool, async (c) => {
     const { rowCount } = await c.query(
       `SELECT 1 FROM ${base.physical} WHERE _rowid = $1 AND _v_min = $2 AND _v_max IS NULL AND ${ident(statusCol(cell))} IS NULL FOR UPDATE`,
-      [row._rowid, row._v_min],
+      [row.rowid, row.vMin],
     );
     if (!rowCount) return { committed: false, inserted: 0, retired: 0, derived: [] };
     const rows = 'rows' in outcome ? outcome.rows : [];
-    const { rows: old } = await c.query(`SELECT _rowid FROM ${view.physical} WHERE _base_rowid = $1 AND _v_max IS NULL`, [row._rowid]);
+    const { rows: old } = await c.query(`SELECT _rowid FROM ${view.physical} WHERE _base_rowid = $1 AND _v_max IS NULL`, [row.rowid]);
     let version: number | undefined;
     let derived: DerivedVersion[] = [];
     if (old.length || rows.length) {
       version = await versionFor(c, view.schema, view.id, work.requestId, 'insert', work.detail);
       if (old.length) {
-        await c.query(`UPDATE ${view.physical} SET _v_max = $2 WHERE _base_rowid = $1 AND _v_max IS NULL`, [row._rowid, version]);
+        await c.query(`UPDATE ${view.physical} SET _v_max = $2 WHERE _base_rowid = $1 AND _v_max IS NULL`, [row.rowid, version]);
         derived = await retireDerived(
           c,
           all,
@@ -68,19 +68,19 @@ export async function commitIteration(
           work.detail,
         );
       }
-      await insertViewRows(c, view, version, row._rowid, rows);
+      await insertViewRows(c, view, version, row.rowid, rows);
       await addVersionCounts(c, view.schema, view.id, version, { inserts: rows.length, deletes: old.length });
     }
     if ('rows' in outcome) {
       const warning = outcome.warning ?? null;
       await c.query(
         `UPDATE ${base.physical} SET ${ident(cell)} = $3, ${ident(statusCol(cell))} = ${CELL_OK}, ${ident(errTypeCol(cell))} = $4, ${ident(errMsgCol(cell))} = $5 WHERE _rowid = $1 AND _v_min = $2`,
-        [row._rowid, row._v_min, rows.length, warning === null ? null : ITERATION_WARNING, warning],
+        [row.rowid, row.vMin, rows.length, warning === null ? null : ITERATION_WARNING, warning],
       );
     } else {
       await c.query(
         `UPDATE ${base.physical} SET ${ident(cell)} = NULL, ${ident(statusCol(cell))} = ${CELL_ERROR}, ${ident(errTypeCol(cell))} = $3, ${ident(errMsgCol(cell))} = $4 WHERE _rowid = $1 AND _v_min = $2`,
-        [row._rowid, row._v_min, outcome.error.type, outcome.error.message],
+        [row.rowid, row.vMin, outcome.error.type, outcome.error.message],
       );
     }
     return { committed: true, ...(version === undefined ? {} : { version }), inserted: rows.length, retired: old.length, derived };

@@ -91,6 +91,12 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         amount bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (table_id, column_name, counter)
       );
+      -- answered model calls, keyed by model + parameters + input content hash (see response-cache.ts)
+      CREATE TABLE IF NOT EXISTS ${s}.response_cache (
+        key text PRIMARY KEY,
+        value jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
       -- when a version's finalize shipped it to the exports: one lost with Redis (or given up) is
       -- found by the periodic reconcile (versions written before this column counted as shipped)
       ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS shipped_at timestamptz DEFAULT now();

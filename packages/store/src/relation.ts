@@ -97,3 +97,6 @@ function baseVersionAt(schema: string, viewId: number, version: number, baseId: 
   const v = `${ident(schema)}.versions`;
   return `(SELECT coalesce(max(bv.version), 0) FROM ${v} bv WHERE bv.table_id = ${Number(baseId)} AND bv.created_at <= (SELECT vv.created_at FROM ${v} vv WHERE vv.table_id = ${Number(viewId)} AND vv.version = ${Number(version)}))`;
 }
+
+/** A column a table can read, by the name it sees (a view's inherited ones too), wherever in the chain it lives. */
+export const visibleColumn = (table: CatalogTable, name: string): CatalogColumn | undefined => relationOf(table).column(name);

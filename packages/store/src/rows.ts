@@ -3,6 +3,7 @@ import { TesseraError, validateValue, typeFromSpec, dependentsOf } from '@tesser
 import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
 import { rowidSequence, type CatalogColumn, type CatalogTable } from './catalog';
 import { bumpVersion, setVersionCounts } from './versions';
+import { recordset } from './recordset';
 
 export type Row = Record<string, unknown>;
 const CHUNK = 5000;
@@ -81,12 +82,17 @@ export async function insertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: 
   const seq = rowidSequence(table);
   const names = cols.map((col) => ident(col.name)).join(', ');
   for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const from = recordset(
+      cols.map((col) => ({ name: col.name, type: pgType(col.type), values: chunk.map((r) => r[col.name]) })),
+      'x',
+      2,
+    );
     try {
-      await c.query(
-        `INSERT INTO ${table.physical} (_rowid, _v_min, ${names})
-         SELECT nextval('${seq.replace(/'/g, "''")}'), $2, ${names} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetDef(cols)})`,
-        [toJson(rows.slice(i, i + CHUNK)), version],
-      );
+      await c.query(`INSERT INTO ${table.physical} (_rowid, _v_min, ${names}) SELECT nextval('${seq.replace(/'/g, "''")}'), $1, ${names} FROM ${from.sql}`, [
+        version,
+        ...from.params,
+      ]);
     } catch (e) {
       throw describeWriteError(table, e);
     }

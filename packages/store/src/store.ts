@@ -9,25 +9,16 @@ import { commitGroup, type GroupCommit, type WriteRequest } from './group-commit
 import { requestsOf, type WriteOp } from './requests';
 import { selectRows, columnStatus, listErrors, type SelectOptions } from './read';
 import { listVersions, revertLatest, bumpVersion } from './versions';
-import { loadBatch, writeCells, pendingRanges, resetErrors, resetCells, type RowSelector, type CellResult } from './cells';
-import { ident, statusCol } from './sql';
+import { resetErrors, resetCells } from './cells';
+import { ident } from './sql';
 import { TesseraError } from '@tessera/core';
-import { retireDerived, reviseDerived, resetDerived, derivedKey, type DerivedVersion } from './derived';
-import { commitIteration, type IterationOutcome } from './iterations';
-import { syncExports, withExportLock, exportStates, type ExportDecl, type Ship, type ShipOutcome } from './exports';
-import {
-  currentMark,
-  pendingScope,
-  markClean,
-  anyPending,
-  uncoveredPending,
-  pendingIn,
-  markShipped,
-  unshippedVersions,
-  type TableMark,
-  type PendingQuery,
-  type PendingScope,
-} from './pending';
+import { resetDerived, derivedKey, type DerivedVersion } from './derived';
+import { Cells } from './store-cells';
+import { Pending } from './store-pending';
+import { History } from './store-history';
+import { Exports } from './store-exports';
+import { PostgresResponseCache, type PostgresResponseCacheOptions } from './response-cache';
+import { SourceStates } from './sources/source-state';
 
 export interface WriteOptions {
   /** idempotency key: a write repeated with the same id applies once */
@@ -42,13 +33,35 @@ export interface StoreOptions {
 
 /**
  * Tessera's record in Postgres: the catalog, one physical table per user table, row versions
- * and cell values and errors. Everything a worker or the CLI reads or writes goes through here.
+ * and cell values and errors. Everything a worker or the CLI reads or writes goes through here,
+ * and nothing outside this package knows the physical layout.
+ *
+ * Users' reads and writes name a table as users do (pipeline, name); what workers ask is grouped
+ * by concern (`cells`, `pending`, `history`, `exports`, `sources`) and names a table by its
+ * catalog entry (from `table()`).
  */
 export class Store {
+  /** batches to compute, their cell outcomes, iterations into views, model usage */
+  readonly cells: Cells;
+  /** where pending cells may be (the periodic reconcile) */
+  readonly pending: Pending;
+  /** what each version did, aborts, enqueueing, request ids */
+  readonly history: History;
+  /** export declarations, states, ships, and the rows and keys they ship */
+  readonly exports: Exports;
+  /** scheduled sources: their runs, watermarks and locks */
+  readonly sources: SourceStates;
+
   private constructor(
-    readonly pool: pg.Pool,
-    readonly schema: string,
-  ) {}
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+  ) {
+    this.cells = new Cells(pool, schema);
+    this.pending = new Pending(pool, schema);
+    this.history = new History(pool, schema);
+    this.exports = new Exports(pool, schema);
+    this.sources = new SourceStates(pool, schema);
+  }
 
   static async open(opts: StoreOptions): Promise<Store> {
     const pool = createPool(opts.url, opts.poolSize);
@@ -131,25 +144,6 @@ export class Store {
     return { outcome: { version: outcome.version, count: outcome.count, duplicate: outcome.duplicate }, commit: g.commits[0] };
   }
 
-  /** Record that these versions' work was enqueued (see unqueuedVersions). */
-  async markEnqueued(tableId: number, versions: number[]): Promise<void> {
-    if (versions.length)
-      await this.pool.query(
-        `UPDATE ${ident(this.schema)}.versions SET enqueued_at = now() WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`,
-        [tableId, versions],
-      );
-  }
-
-  /** Those of `versions` whose work was never recorded as enqueued (the writer died in between). */
-  async unqueuedVersions(tableId: number, versions: number[]): Promise<number[]> {
-    if (!versions.length) return [];
-    const { rows } = await this.pool.query(
-      `SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = ANY($2::int[]) AND enqueued_at IS NULL`,
-      [tableId, versions],
-    );
-    return rows.map((r) => r.version);
-  }
-
   /** The requests (producer calls) a version holds, in commit order. */
   async requests(pipeline: string, tableName: string, version: number) {
     return requestsOf(this.pool, this.schema, (await this.table(pipeline, tableName)).id, version);
@@ -165,23 +159,6 @@ export class Store {
       );
     }
     return table;
-  }
-
-  /**
-   * Commit one base row's iteration into a view (see commitIteration): replaces that base row's
-   * view rows and records the iteration cell, in one transaction.
-   */
-  async commitIteration(
-    base: CatalogTable,
-    viewName: string,
-    row: { _rowid: number; _v_min: number },
-    outcome: IterationOutcome,
-    work: { requestId: string; detail: string },
-  ) {
-    const all = await this.tables(base.pipeline);
-    const view = all.find((t) => t.name === viewName && t.baseId === base.id);
-    if (!view) throw new TesseraError('E_UNKNOWN_TABLE', `${base.pipeline}.${base.name} has no view ${viewName}`);
-    return commitIteration(this.pool, all, base, view, row, outcome, work);
   }
 
   async select(pipeline: string, tableName: string, opts?: SelectOptions) {
@@ -225,100 +202,6 @@ export class Store {
     });
   }
 
-  /** Record that a version's computation stopped on an error in an `onError: 'abort'` column. */
-  async abortVersion(tableId: number, version: number, message: string): Promise<void> {
-    await this.pool.query(`UPDATE ${ident(this.schema)}.versions SET aborted = coalesce(aborted, $3) WHERE table_id = $1 AND version = $2`, [
-      tableId,
-      version,
-      message,
-    ]);
-  }
-
-  async abortedVersion(tableId: number, version: number): Promise<string | null> {
-    const { rows } = await this.pool.query(`SELECT aborted FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = $2`, [tableId, version]);
-    return rows[0]?.aborted ?? null;
-  }
-
-  loadBatch(table: CatalogTable, columns: string[], sel: RowSelector) {
-    return loadBatch(this.pool, table, columns, sel);
-  }
-
-  writeCells(table: CatalogTable, columns: string[], results: Array<{ _rowid: number; _v_min: number; cells: Record<string, CellResult> }>) {
-    return writeCells(this.pool, table, columns, results);
-  }
-
-  pendingRanges(table: CatalogTable, columns: string[], size: number, vMin?: number, excludeVersions?: number[]) {
-    return pendingRanges(this.pool, table, columns, size, vMin, excludeVersions);
-  }
-
-  /** Pending cells among live rows, leaving out rows of aborted versions (they will not be computed). */
-  async pendingCells(table: CatalogTable): Promise<number> {
-    const computed = table.columns.filter((c) => c.computed);
-    if (!computed.length) return 0;
-    const aborted = await this.abortedVersions(table.id);
-    const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
-    const { rows } = await this.pool.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min <> ALL($1::int[])`, [aborted]);
-    return Number(rows[0].n);
-  }
-
-  /** The table's latest version, as the periodic reconcile compares it with its clean mark. */
-  tableMark(tableId: number): Promise<TableMark> {
-    return currentMark(this.pool, this.schema, tableId);
-  }
-
-  /** Where pending cells may be since the table was last found clean. */
-  pendingScope(tableId: number, mark: TableMark): Promise<PendingScope> {
-    return pendingScope(this.pool, this.schema, tableId, mark);
-  }
-
-  markClean(tableId: number, mark: TableMark): Promise<void> {
-    return markClean(this.pool, this.schema, tableId, mark);
-  }
-
-  /** A version's finalize shipped it (see unshippedVersions). */
-  markShipped(tableId: number, version: number): Promise<void> {
-    return markShipped(this.pool, this.schema, tableId, version);
-  }
-
-  /** Versions older than `olderThanMs` that no finalize has shipped yet. */
-  unshippedVersions(tableId: number, olderThanMs: number): Promise<number[]> {
-    return unshippedVersions(this.pool, this.schema, tableId, olderThanMs);
-  }
-
-  /** When a version was committed, in microseconds: tells apart two versions with one number (a revert hands its number to the next write). */
-  async versionStamp(tableId: number, version: number): Promise<string | undefined> {
-    const { rows } = await this.pool.query(
-      `SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS stamp FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND version = $2`,
-      [tableId, version],
-    );
-    return rows[0]?.stamp;
-  }
-
-  anyPending(table: CatalogTable, q: Pick<PendingQuery, 'columns' | 'excludeVersions' | 'afterVersion'>): Promise<boolean> {
-    return anyPending(this.pool, table, q);
-  }
-
-  /** Ranges of live rows with pending cells that no live job covers (see PendingQuery). */
-  uncoveredPending(table: CatalogTable, q: PendingQuery): Promise<RowSelector[]> {
-    return uncoveredPending(this.pool, this.schema, table, q);
-  }
-
-  /** For each range, whether it still has a pending cell of `columns`. */
-  pendingIn(table: CatalogTable, columns: string[], ranges: RowSelector[]): Promise<boolean[]> {
-    return pendingIn(this.pool, table, columns, ranges);
-  }
-
-  /** Add model usage a job reported (calls, tokens, 429s...) to the column's running totals. */
-  async addUsage(tableId: number, entries: Array<{ column: string; counter: string; amount: number }>): Promise<void> {
-    if (!entries.length) return;
-    await this.pool.query(
-      `INSERT INTO ${ident(this.schema)}.usage (table_id, column_name, counter, amount)
-       SELECT $1, u.column_name, u.counter, u.amount FROM jsonb_to_recordset($2::jsonb) AS u(column_name text, counter text, amount bigint)
-       ON CONFLICT (table_id, column_name, counter) DO UPDATE SET amount = usage.amount + EXCLUDED.amount`,
-      [tableId, JSON.stringify(entries.map((e) => ({ column_name: e.column, counter: e.counter, amount: e.amount })))],
-    );
-  }
-
   /** Usage totals per column: `{ embedding: { calls: 60, tokens: 900 } }`. */
   async usage(pipeline: string, tableName: string): Promise<Record<string, Record<string, number>>> {
     const table = await this.table(pipeline, tableName);
@@ -331,29 +214,13 @@ export class Store {
     return out;
   }
 
-  /** The version written under a request id (see versionFor), or null. */
-  async versionByRequest(tableId: number, requestId: string): Promise<number | null> {
-    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND request_id = $2`, [tableId, requestId]);
-    return rows[0]?.version ?? null;
+  /** The response cache of model calls (its table comes with the store's migrations), shared by the fleet. */
+  responseCache(opts?: PostgresResponseCacheOptions): PostgresResponseCache {
+    return new PostgresResponseCache(this.pool, this.schema, opts);
   }
 
-  /** Record a table's declared exports; returns the sinks that need a full ship (new, or columns changed). */
-  syncExports(tableId: number, decls: ExportDecl[]): Promise<string[]> {
-    return syncExports(this.pool, this.schema, tableId, decls);
-  }
-
-  /** One ship of an export, under its lock, with its sequence number (see withExportLock). */
-  shipExport(tableId: number, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
-    return withExportLock(this.pool, this.schema, tableId, sink, waitMs, ship);
-  }
-
-  /** Where each export of a pipeline's tables stands (ok, stuck with its reason, rows held). */
-  exportStates(pipeline: string) {
-    return exportStates(this.pool, this.schema, pipeline);
-  }
-
-  async abortedVersions(tableId: number): Promise<number[]> {
-    const { rows } = await this.pool.query(`SELECT version FROM ${ident(this.schema)}.versions WHERE table_id = $1 AND aborted IS NOT NULL`, [tableId]);
-    return rows.map((r) => r.version);
+  /** Drop the whole record (its schema): for tests and benchmarks that made their own. */
+  async dropAll(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${ident(this.schema)} CASCADE`);
   }
 }

@@ -33,7 +33,7 @@ export async function statusCommand(ctx: CliContext, args: string[], flags: { wa
   const render = async () => {
     const lines: string[] = [];
     let pending = 0;
-    const exports = await engine.store.exportStates(pipeline);
+    const exports = await engine.store.exports.states(pipeline);
     for (const t of await engine.store.tables(pipeline)) {
       const s = await engine.store.status(pipeline, t.name);
       const usage = await engine.store.usage(pipeline, t.name);

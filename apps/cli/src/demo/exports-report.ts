@@ -1,12 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { readRows } from '@tessera/connectors';
 import { t } from '@tessera/core';
 import { mysqlCounts } from './mysql-probe';
 
 export interface ExportPlaces {
-  pool: pg.Pool;
+  /** the Postgres the demo's pipelines export to (Tessera's database) */
+  databaseUrl: string;
   exportDir: string;
   mediaDir: string;
   mysqlUrl?: string;
@@ -52,7 +53,15 @@ async function lanceTables(uri: string, tables: Array<[string, string]>): Promis
 
 /** What landed where, read back from each target. */
 export async function exportsReport(at: ExportPlaces): Promise<string> {
-  const q = (sql: string) => pgCount(at.pool, sql);
+  const pool = new pg.Pool({ connectionString: at.databaseUrl, max: 1 });
+  try {
+    return await report(at, (sql) => pgCount(pool, sql));
+  } finally {
+    await pool.end();
+  }
+}
+
+async function report(at: ExportPlaces, q: (sql: string) => Promise<number>): Promise<string> {
   const lines = [
     `Postgres   package_docs.docs ${await q('SELECT count(*)::int AS n FROM package_docs.docs')} rows, package_docs.doc_chunks ${await q('SELECT count(*)::int AS n FROM package_docs.doc_chunks')} (${await q('SELECT count(embedding)::int AS n FROM package_docs.doc_chunks')} with embeddings)` +
       (at.model ? `, package_docs.doc_llm_summaries ${await q('SELECT count(llm_summary)::int AS n FROM package_docs.doc_llm_summaries')}` : '') +

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ResponseCache } from '@tessera/core';
 
-/** core's contract; the worker's is @tessera/runtime's PostgresResponseCache */
+/** core's contract; the worker's is @tessera/store's PostgresResponseCache */
 export type { ResponseCache };
 
 /** An in-process cache, for tests and single-process use. */

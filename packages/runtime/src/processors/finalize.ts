@@ -3,7 +3,7 @@ import { isExportStuck } from '@tessera/connectors';
 import type { Store, CatalogTable } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
-import { shipChanges, shipFull, shipRows, versionInfo, type Shipped } from '../exports/ship';
+import { shipChanges, shipFull, shipRows, type Shipped } from '../exports/ship';
 
 export interface FinalizeResult {
   version: number;
@@ -66,7 +66,7 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
   // leaves it unshipped, and the periodic reconcile ships it again. A reconcile's ship of some rows,
   // or one to some exports only, does not ship the version.
   if (deps.registry.has(job.pipeline) && !job.rows && !job.sinks) {
-    await deps.store.markShipped((await deps.store.table(job.pipeline, job.table)).id, job.version);
+    await deps.store.history.shipped(await deps.store.table(job.pipeline, job.table), job.version);
   }
   return result;
 }
@@ -75,7 +75,7 @@ async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, j
   let shipped: Shipped = { upserted: 0, deleted: 0, held: 0 };
   let full = false;
   let seq = 0;
-  await deps.store.shipExport(table.id, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
+  await deps.store.exports.ship(table, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
     seq = ship.seq;
     if (job.rows && !job.full && !ship.needsFull) {
       // a reconcile's: the rows whose cells it computed (held back until now), not the whole table
@@ -83,7 +83,7 @@ async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, j
       return { full: false, held: shipped.held };
     }
     // a version whose record is gone (reverted) leaves nothing to diff against: ship in full
-    const v = job.full || ship.needsFull ? undefined : await versionInfo(deps.store, table, job.version);
+    const v = job.full || ship.needsFull ? undefined : await deps.store.history.change(table, job.version);
     full = !v;
     shipped = v ? await shipChanges(deps.store, table, ex, job.version, v, ship.seq) : await shipFull(deps.store, table, ex, ship.seq);
     return { full, held: shipped.held };

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { categoryOf, isJobLevelError, typeFromSpec, validateValue, type IteratorCall, type MediaContext } from '@tessera/core';
-import { canonicalJson, statusCol, CELL_ERROR, CELL_OK, type BatchRow, type CatalogTable, type IterationOutcome, type Row, type Store } from '@tessera/store';
+import { isDeepStrictEqual } from 'node:util';
+import type { BatchRow, CatalogTable, IterationOutcome, Row, Store } from '@tessera/store';
 import type { IterateJob, DerivedWork } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { isDataError } from './write-cells';
@@ -45,15 +46,15 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   if (!column) throw new UnrecoverableError(`${job.pipeline}.${job.table} has no view ${job.column} (was it removed?)`);
   const spec = column.computed!.iterate!;
   const call = checkIterator(job, spec, deps.registry);
-  const aborted = await store.abortedVersion(base.id, job.version);
+  const aborted = await store.history.aborted(base, job.version);
   if (aborted) return { rows: 0, computed: 0, failed: 0, viewRows: 0, skipped: `version ${job.version} was aborted: ${aborted}` };
 
-  const rows = await store.loadBatch(base, [job.column], { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
+  const rows = await store.cells.batch(base, [job.column], { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
   if (rows.length > spec.rowsPerJob) {
     const parts: IterateJob[] = [];
     for (let i = 0; i < rows.length; i += spec.rowsPerJob) {
       const part = rows.slice(i, i + spec.rowsPerJob);
-      parts.push({ ...job, lo: part[0]!._rowid, hi: part[part.length - 1]!._rowid });
+      parts.push({ ...job, lo: part[0]!.rowid, hi: part[part.length - 1]!.rowid });
     }
     await deps.split(parts);
     return { rows: rows.length, computed: 0, failed: 0, viewRows: 0, split: parts.length };
@@ -79,14 +80,14 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
       outcome = { error: { type: e.name, message: `failed on the job's last attempt: ${e.message}` } };
     }
     if (!outcome) continue; // the input is not computed yet: its own job will come back here
-    let commit: Awaited<ReturnType<Store['commitIteration']>>;
+    let commit: Awaited<ReturnType<Store['cells']['commitIteration']>>;
     try {
-      commit = await store.commitIteration(base, view.name, row, outcome, work);
+      commit = await store.cells.commitIteration(base, view.name, row, outcome, work);
     } catch (e) {
       if (!isDataError(e)) throw e;
       // Postgres refused a value of this row's view rows: this row fails, the others go on
       outcome = { error: { type: 'StoreError', message: `view rows of ${view.name} could not be stored: ${(e as Error).message}` } };
-      commit = await store.commitIteration(base, view.name, row, outcome, work);
+      commit = await store.cells.commitIteration(base, view.name, row, outcome, work);
     }
     if (!commit.committed) continue;
     if ('error' in outcome) result.failed++;
@@ -95,7 +96,7 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
     derived.push(...commit.derived);
   }
   // the view's version may hold rows an earlier attempt of this job wrote: start its DAG either way
-  const version = await store.versionByRequest(view.id, work.requestId);
+  const version = await store.history.byRequest(view, work.requestId);
   if (version !== null) await deps.enqueueView(view.name, version);
   if (derived.length) await deps.enqueueDerived(derived);
   if (retry) throw retry;
@@ -104,10 +105,10 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
 
 /** Run the iterator over one base row, collecting and checking its view rows. Undefined: the input is still pending. */
 async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view: CatalogTable, deps: IterateDeps): Promise<IterationOutcome | undefined> {
-  const status = row[statusCol(input)];
-  if (status === CELL_ERROR) return { error: { type: 'UpstreamError', message: `input column ${input} failed` } };
-  if (status !== undefined && status !== CELL_OK) return undefined;
-  const value = row[input];
+  const state = row.cells[input];
+  if (state === 'error') return { error: { type: 'UpstreamError', message: `input column ${input} failed` } };
+  if (state === 'pending') return undefined;
+  const value = row.values[input];
   if (value === null || value === undefined) return { rows: [] };
   const outputs = view.columns.filter((c) => !c.computed && c.name !== 'pos');
   const destination = outputs.find((c) => c.type.destination)?.type.destination ?? deps.media.defaultDestination;
@@ -151,9 +152,11 @@ function checkIterator(job: IterateJob, spec: { view: string; iterator: string; 
       `iterator version skew: view ${spec.view} was applied with ${spec.iterator}, but this worker has ${mine}; deploy the matching pipeline code, or apply the new code with --recompute`,
     );
   }
-  if (canonicalJson(call.params) !== canonicalJson(spec.params)) {
+  // the catalog's parameters went through jsonb (keys reordered, undefined dropped): compare as JSON values
+  const params = JSON.parse(JSON.stringify(call.params ?? null));
+  if (!isDeepStrictEqual(params, spec.params ?? null)) {
     throw new UnrecoverableError(
-      `iterator parameters of view ${spec.view} differ between the catalog (${canonicalJson(spec.params)}) and this worker's code (${canonicalJson(call.params)}); apply the code (with --recompute) or deploy the matching code`,
+      `iterator parameters of view ${spec.view} differ between the catalog (${JSON.stringify(spec.params)}) and this worker's code (${JSON.stringify(call.params)}); apply the code (with --recompute) or deploy the matching code`,
     );
   }
   return call;

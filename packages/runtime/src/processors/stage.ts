@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { codeOf, evaluate, type JobStop, type Outcome, type UdfContext, type Udf } from '@tessera/core';
-import { statusCol, CELL_OK, CELL_ERROR, type Store, type CatalogTable, type BatchRow, type CellResult } from '@tessera/store';
+import type { Store, CatalogTable, BatchRow, CellResult, CellWrite } from '@tessera/store';
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { writeCellsIsolated } from './write-cells';
@@ -51,7 +51,7 @@ export const cellsWrittenBefore = (e: unknown): number => Number((e as { cellsWr
 export async function runStage(job: StageJob, deps: StageDeps): Promise<StageResult> {
   const { store, registry } = deps;
   const table = await store.table(job.pipeline, job.table);
-  const aborted = await store.abortedVersion(table.id, job.version);
+  const aborted = await store.history.aborted(table, job.version);
   if (aborted) return { rows: 0, computed: 0, failed: 0, skipped: `version ${job.version} was aborted: ${aborted}` };
 
   const columns = job.columns.map((name) => {
@@ -61,16 +61,14 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   });
   const udfs = checkUdfVersions(job, columns, registry);
 
-  const rows = await store.loadBatch(table, job.columns, { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
+  const rows = await store.cells.batch(table, job.columns, { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
   if (!rows.length) return { rows: 0, computed: 0, failed: 0 };
-  // loadBatch brings the status of every computed input, a view's inherited ones included
+  // a batch brings the state of every computed input, a view's inherited ones included
   const read = (row: BatchRow, column: string): Outcome => {
-    if (statusCol(column) in row) {
-      const s = row[statusCol(column)];
-      if (s === CELL_ERROR) return { error: { type: 'UpstreamError', message: `input column ${column} failed` } };
-      if (s !== CELL_OK) return { pending: true };
-    }
-    return { value: row[column] ?? null };
+    const state = row.cells[column];
+    if (state === 'error') return { error: { type: 'UpstreamError', message: `input column ${column} failed` } };
+    if (state === 'pending') return { pending: true };
+    return { value: row.values[column] ?? null };
   };
 
   // model usage this job reports, kept per column for `tessera status`
@@ -112,9 +110,9 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       break;
     }
     const part = rows.slice(from, from + sliceRows);
-    const results = part.map((r) => ({ _rowid: r._rowid, _v_min: r._v_min, cells: {} as Record<string, CellResult> }));
+    const results: CellWrite[] = part.map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: {} as Record<string, CellResult> }));
     for (const col of columns) {
-      const todo = part.map((r, i) => ({ r, i })).filter(({ r }) => r[statusCol(col.name)] == null);
+      const todo = part.map((r, i) => ({ r, i })).filter(({ r }) => r.cells[col.name] === 'pending');
       if (!todo.length) continue;
       const outcomes = await evaluate(
         col.computed!.expr,
@@ -134,16 +132,16 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
           failed++;
           tally(col.name, 'failed');
           results[i]!.cells[col.name] = o;
-          r[statusCol(col.name)] = CELL_ERROR;
+          r.cells[col.name] = 'error';
           if (col.computed!.onError === 'abort' && !abortMessage) {
-            abortMessage = `column ${col.name} failed on row ${r._rowid}: ${o.error.type}: ${o.error.message}`;
+            abortMessage = `column ${col.name} failed on row ${r.rowid}: ${o.error.type}: ${o.error.message}`;
           }
         } else {
           computed++;
           tally(col.name, 'computed');
           results[i]!.cells[col.name] = o;
-          r[col.name] = o.value;
-          r[statusCol(col.name)] = CELL_OK;
+          r.values[col.name] = o.value;
+          r.cells[col.name] = 'ok';
         }
       });
       if (stop.error) {
@@ -159,8 +157,8 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       results.filter((r) => Object.keys(r.cells).length),
     );
     // usage is counted as calls happen, not when the job ends
-    await store.addUsage(
-      table.id,
+    await store.cells.addUsage(
+      table,
       [...usage].map(([k, amount]) => {
         const [column, counter] = k.split('\0') as [string, string];
         return { column, counter, amount };
@@ -170,7 +168,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     if (stop.error || abortMessage) break;
   }
   if (abortMessage) {
-    await store.abortVersion(table.id, job.version, abortMessage);
+    await store.history.abort(table, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
   }
   // the rerun computes only the cells still pending; cells written tell the worker whether this

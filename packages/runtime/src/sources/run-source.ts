@@ -15,9 +15,8 @@ import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { formatOf, mediaStoreFor, readRows } from '@tessera/connectors';
-import { SourceStates, type CatalogTable, type PageCommit, type PageWrite, type Row, type SourceRun } from '@tessera/store';
+import type { SourceStates, CatalogTable, PageCommit, PageWrite, Row, SourceRun } from '@tessera/store';
 import type { Engine } from '../engine';
-import { tryRunLock } from './run-lock';
 import { emitSourceRun, type SourceRunReport } from './source-events';
 
 export interface RunSourceOptions {
@@ -53,7 +52,7 @@ export function sourceOf(def: PipelineDef, name: string): SourceDef {
  */
 export async function runSource(engine: Engine, def: PipelineDef, name: string, opts: RunSourceOptions = {}): Promise<SourceRunReport> {
   const src = sourceOf(def, name);
-  const states = new SourceStates(engine.store.pool, engine.config.schema);
+  const states = engine.store.sources;
   const trigger = opts.trigger ?? 'manual';
   const started = Date.now();
   const report = (r: Partial<SourceRunReport> & Pick<SourceRunReport, 'status'>): SourceRunReport => {
@@ -81,7 +80,7 @@ export async function runSource(engine: Engine, def: PipelineDef, name: string, 
     await states.recordSkipped(def.name, name, { trigger, ...(opts.tick ? { tick: opts.tick } : {}), reason: 'paused' });
     return report({ status: 'skipped', error: 'paused' });
   }
-  const unlock = await tryRunLock(engine.store.pool, engine.config.schema, def.name, name);
+  const unlock = await engine.store.sources.tryRunLock(def.name, name);
   if (!unlock) {
     await states.recordSkipped(def.name, name, { trigger, ...(opts.tick ? { tick: opts.tick } : {}), reason: 'a run of this source is in progress' });
     return report({ status: 'skipped', error: 'a run of this source is in progress' });

@@ -1,5 +1,5 @@
 import { describeSchedule, type PipelineDef, type Schedule } from '@tessera/core';
-import { SourceStates, type SourceInfo } from '@tessera/store';
+import type { SourceInfo } from '@tessera/store';
 import type { Engine } from '../engine';
 import { SOURCES_QUEUE, schedulerId, type SourceJob } from './source-job';
 
@@ -22,7 +22,7 @@ async function upsertScheduler(engine: Engine, pipeline: string, source: string,
  * is upserted, a source without one or paused has none, a removed source's scheduler and state go.
  */
 export async function syncSources(engine: Engine, def: PipelineDef): Promise<void> {
-  const states = new SourceStates(engine.store.pool, engine.config.schema);
+  const states = engine.store.sources;
   const sources = def.sources ?? [];
   const removed = await states.sync(
     def.name,
@@ -44,14 +44,14 @@ export async function syncSources(engine: Engine, def: PipelineDef): Promise<voi
 
 /** Stop a source's ticks (its state and watermark stay); a tick already queued is skipped. */
 export async function pauseSource(engine: Engine, pipeline: string, source: string): Promise<SourceInfo> {
-  const info = await new SourceStates(engine.store.pool, engine.config.schema).setPaused(pipeline, source, true);
+  const info = await engine.store.sources.setPaused(pipeline, source, true);
   await engine.queue(SOURCES_QUEUE).removeJobScheduler(schedulerId(pipeline, source));
   return info;
 }
 
 /** Start a paused source's ticks again, on the schedule the last apply recorded. */
 export async function resumeSource(engine: Engine, pipeline: string, source: string): Promise<SourceInfo> {
-  const info = await new SourceStates(engine.store.pool, engine.config.schema).setPaused(pipeline, source, false);
+  const info = await engine.store.sources.setPaused(pipeline, source, false);
   if (info.schedule) await upsertScheduler(engine, pipeline, source, info.schedule);
   return info;
 }
@@ -64,7 +64,7 @@ export interface SourceStatus extends SourceInfo {
 
 /** Sources with their schedule, last run, next run and watermark (`tessera schedules`, `tessera status`). */
 export async function sourceStatuses(engine: Engine, pipeline?: string): Promise<SourceStatus[]> {
-  const list = await new SourceStates(engine.store.pool, engine.config.schema).list(pipeline);
+  const list = await engine.store.sources.list(pipeline);
   const queue = engine.queue(SOURCES_QUEUE);
   return Promise.all(
     list.map(async (s) => {

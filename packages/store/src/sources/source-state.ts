@@ -5,6 +5,7 @@ import { loadTable } from '../catalog';
 import { ident } from '../sql';
 import type { Row } from '../rows';
 import { writeSourcePage, type PageWrite } from './write-page';
+import { tryRunLock } from './run-lock';
 
 /** A source as the catalog knows it (from the last apply), with its last run. */
 export interface SourceInfo {
@@ -93,6 +94,11 @@ export class SourceStates {
     private readonly schema: string,
   ) {
     this.s = ident(schema);
+  }
+
+  /** At most one run of a source at a time, fleet-wide (see tryRunLock): the release, or null when another run holds it. */
+  tryRunLock(pipeline: string, source: string): Promise<(() => Promise<void>) | null> {
+    return tryRunLock(this.pool, this.schema, pipeline, source);
   }
 
   /** Record the sources a pipeline declares; forget those it no longer does. Returns the removed names. */

@@ -1,4 +1,5 @@
 import type { ResponseCache } from '@tessera/core';
+import { ident } from './sql';
 
 /** What the cache needs of a pg Pool (the store's). */
 export interface Queryable {
@@ -32,40 +33,15 @@ export class PostgresResponseCache implements ResponseCache {
   private getScheduled = false;
   private setScheduled = false;
 
-  private constructor(
+  /** `db` is the store's pool (or anything that runs its statements); the table comes with the store's migrations. */
+  constructor(
     private readonly db: Queryable,
     schema: string,
-    opts: PostgresResponseCacheOptions,
+    opts: PostgresResponseCacheOptions = {},
   ) {
-    this.table = `${quoteIdent(schema)}.response_cache`;
+    this.table = `${ident(schema)}.response_cache`;
     this.readChunk = opts.readChunk ?? 1000;
     this.writeChunk = opts.writeChunk ?? 500;
-  }
-
-  /** Create the table if needed. */
-  static async open(db: Queryable, schema: string, opts: PostgresResponseCacheOptions = {}): Promise<PostgresResponseCache> {
-    const cache = new PostgresResponseCache(db, schema, opts);
-    // one simple query: Postgres runs it as one transaction, rolled back whole on an error. The
-    // transaction's advisory lock makes workers starting together create it one after the other
-    // (concurrent CREATE ... IF NOT EXISTS can still fail on the catalog's unique indexes)
-    const ddl = `SELECT pg_advisory_xact_lock(hashtext(${quoteLiteral(`tessera-response-cache:${schema}`)}));
-      CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};
-      CREATE TABLE IF NOT EXISTS ${cache.table} (
-        key text PRIMARY KEY,
-        value jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
-      )`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await db.query(ddl);
-        return cache;
-      } catch (e) {
-        // workers starting together: one creates it, the others may see a duplicate; look again
-        const code = (e as { code?: string }).code;
-        if (attempt < 5 && (code === '23505' || code === '42P07' || code === '42P06' || code === '42710')) continue;
-        throw e;
-      }
-    }
   }
 
   get(key: string): Promise<unknown | undefined> {
@@ -141,12 +117,4 @@ export class PostgresResponseCache implements ResponseCache {
       for (const e of batch.values()) e.waiters.forEach((w) => w.reject(err));
     }
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function quoteLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }

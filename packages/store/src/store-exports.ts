@@ -1,0 +1,35 @@
+import type pg from 'pg';
+import type { CatalogTable } from './catalog';
+import { syncExports, withExportLock, exportStates, type ExportDecl, type ExportState, type Ship, type ShipOutcome } from './exports';
+import { ExportScans } from './export-scans';
+
+/** What exports ask of the record: their declarations and states, one ship at a time per export, and the rows to ship (see ExportScans). */
+export class Exports extends ExportScans {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+  ) {
+    super(pool);
+  }
+
+  /** Record a table's declared exports; returns the sinks that need a full ship (new, or columns changed). */
+  sync(table: CatalogTable, decls: ExportDecl[]): Promise<string[]> {
+    return syncExports(this.pool, this.schema, table.id, decls);
+  }
+
+  /** One ship of an export, under its lock, with its sequence number (see withExportLock). */
+  ship(table: CatalogTable, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
+    return withExportLock(this.pool, this.schema, table.id, sink, waitMs, ship);
+  }
+
+  /** Where each export of a pipeline's tables stands (ok, stuck with its reason, rows held). */
+  states(pipeline: string): Promise<ExportState[]> {
+    return exportStates(this.pool, this.schema, pipeline);
+  }
+
+  /** Whether the table has any row, live or retired (a table without rows has nothing to ship yet). */
+  async hasRows(table: CatalogTable): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`SELECT 1 FROM ${table.physical} LIMIT 1`);
+    return !!rowCount;
+  }
+}

@@ -1,0 +1,134 @@
+import type { CatalogTable, CellResult, Store } from '../src';
+import { closeStore, openStore, plan } from './store-kit';
+
+/** Cell writes by row version, and the pending ranges backfills and the reconcile are built from. */
+let store: Store;
+let docs: CatalogTable;
+beforeEach(async () => {
+  store = await openStore();
+  await store.apply(plan);
+  docs = await store.table('lib', 'docs');
+});
+afterEach(() => closeStore(store));
+
+const ALL = { lo: 0, hi: Number.MAX_SAFE_INTEGER };
+const loud = async () =>
+  (await store.select('lib', 'docs', { columns: ['id', 'loud'], withErrors: true })).map((r) => [r.id, r.loud, r.loud_errortype ?? null]);
+
+test('a batch carries decoded inputs and cell states; outcomes are written into the row version read', async () => {
+  await store.insert('lib', 'docs', [
+    { id: 1, body: 'one', tag: null },
+    { id: 2, body: 'two', tag: null },
+  ]);
+  const batch = await store.cells.batch(docs, ['loud'], ALL);
+  expect(batch.map((r) => [r.values.body, r.values.loud, r.cells.loud])).toEqual([
+    ['one', null, 'pending'],
+    ['two', null, 'pending'],
+  ]);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    [
+      { rowid: batch[0]!.rowid, vMin: batch[0]!.vMin, cells: { loud: { value: 'ONE' } } },
+      { rowid: batch[1]!.rowid, vMin: batch[1]!.vMin, cells: { loud: { error: { type: 'ModelError', message: 'no answer' } } } },
+    ],
+  );
+  expect(await loud()).toEqual([
+    [1, 'ONE', null],
+    [2, null, 'ModelError'],
+  ]);
+  expect((await store.status('lib', 'docs')).columns.find((c) => c.column === 'loud')).toEqual({ column: 'loud', done: 1, pending: 0, failed: 1 });
+  expect(await store.errors('lib', 'docs')).toEqual([{ column: 'loud', key: { id: 2 }, errortype: 'ModelError', errormsg: 'no answer' }]);
+  // a row with nothing pending is not in a batch any more; writing the same outcome twice is harmless
+  expect(await store.cells.batch(docs, ['loud'], ALL)).toEqual([]);
+  await store.cells.write(docs, ['loud'], [{ rowid: batch[0]!.rowid, vMin: batch[0]!.vMin, cells: { loud: { value: 'ONE' } } }]);
+  expect(await loud()).toEqual([
+    [1, 'ONE', null],
+    [2, null, 'ModelError'],
+  ]);
+});
+
+test('a stale write (into a row version an update replaced) never lands in the live row', async () => {
+  await store.insert('lib', 'docs', [{ id: 1, body: 'one', tag: null }]);
+  const [old] = await store.cells.batch(docs, ['loud'], ALL);
+  await store.update('lib', 'docs', [{ id: 1, body: 'uno' }]);
+  await store.cells.write(docs, ['loud'], [{ rowid: old!.rowid, vMin: old!.vMin, cells: { loud: { value: 'ONE' } } }]);
+  expect(await loud()).toEqual([[1, null, null]]);
+  const [live] = await store.cells.batch(docs, ['loud'], ALL);
+  expect(live).toMatchObject({ rowid: old!.rowid, values: { body: 'uno' }, cells: { loud: 'pending' } });
+  expect(live!.vMin).toBeGreaterThan(old!.vMin);
+  await store.cells.write(docs, ['loud'], [{ rowid: live!.rowid, vMin: live!.vMin, cells: { loud: { value: 'UNO' } } }]);
+  expect(await loud()).toEqual([[1, 'UNO', null]]);
+});
+
+test('a row whose cell is absent from a write keeps its state; rows of one write may carry values and errors', async () => {
+  await store.insert(
+    'lib',
+    'docs',
+    Array.from({ length: 6 }, (_, i) => ({ id: i, body: `b${i}`, tag: null })),
+  );
+  const batch = await store.cells.batch(docs, ['loud'], ALL);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    batch.map((r, i) => ({
+      rowid: r.rowid,
+      vMin: r.vMin,
+      cells: (i % 3 === 0 ? { loud: { value: `B${i}` } } : i % 3 === 1 ? { loud: { error: { type: 'E', message: `m${i}` } } } : {}) as Record<
+        string,
+        CellResult
+      >,
+    })),
+  );
+  expect(await loud()).toEqual([
+    [0, 'B0', null],
+    [1, null, 'E'],
+    [2, null, null],
+    [3, 'B3', null],
+    [4, null, 'E'],
+    [5, null, null],
+  ]);
+  // two loud cells, and the six rows' iteration cells (the view `words`)
+  expect(await store.cells.pendingCount(docs)).toBe(2 + 6);
+});
+
+test('pending ranges: at most `size` pending live rows each, by row version, leaving out excluded versions', async () => {
+  const a = await store.insert(
+    'lib',
+    'docs',
+    Array.from({ length: 250 }, (_, i) => ({ id: i, body: `b${i}`, tag: null })),
+  );
+  const b = await store.insert(
+    'lib',
+    'docs',
+    Array.from({ length: 30 }, (_, i) => ({ id: 1000 + i, body: `c${i}`, tag: null })),
+  );
+  const count = async (r: { lo: number; hi: number; vMin?: number }) => (await store.cells.batch(docs, ['loud'], r)).length;
+
+  const ranges = await store.cells.pendingRanges(docs, ['loud'], 100);
+  expect(await Promise.all(ranges.map(count))).toEqual([100, 100, 80]);
+  const ofB = await store.cells.pendingRanges(docs, ['loud'], 100, b.version);
+  expect(ofB).toHaveLength(1);
+  expect(ofB[0]!.vMin).toBe(b.version);
+  expect(await count(ofB[0]!)).toBe(30);
+  expect(await Promise.all((await store.cells.pendingRanges(docs, ['loud'], 100, undefined, [a.version])).map(count))).toEqual([30]);
+
+  // computing the first 100 rows leaves two ranges; every cell computed leaves none
+  const first = await store.cells.batch(docs, ['loud'], ranges[0]!);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    first.map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: 'X' } } })),
+  );
+  expect(await Promise.all((await store.cells.pendingRanges(docs, ['loud'], 100)).map(count))).toEqual([100, 80]);
+  expect(await store.pending.inRanges(docs, ['loud'], ranges)).toEqual([false, true, true]);
+  const rest = await store.cells.batch(docs, ['loud'], ALL);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    rest.map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: 'X' } } })),
+  );
+  expect(await store.cells.pendingRanges(docs, ['loud'], 100)).toEqual([]);
+  expect(await store.cells.pendingRanges(docs, ['loud', 'words'], 1000)).toHaveLength(1);
+  expect(await store.cells.pendingCount(docs)).toBe(280); // the iteration cells
+});
