@@ -24,6 +24,8 @@ const BULK_JOB_ROWS = 1000;
 const TRICKLE = Number(process.env.BENCH_TRICKLE ?? 20);
 /** producer calls in flight: a producer "at full speed" pipelines its adds */
 const PRODUCER_IN_FLIGHT = 100;
+/** jobs per addBulk call (each job still one row, one BullMQ job) */
+const BULK_ADD_CHUNK = 100;
 const BAR_RATIO = 0.5;
 const BAR_P50_MS = 2000;
 const id = randomBytes(3).toString('hex');
@@ -65,21 +67,45 @@ async function exported(prefix: string): Promise<number> {
     throw e;
   }
 }
+const TRACE = process.env.BENCH_TRACE === '1';
 async function waitExported(prefix: string, n: number, pollMs = 50) {
   const end = Date.now() + 900_000;
-  while ((await exported(prefix)) < n) {
+  const t0 = Date.now();
+  let lastTrace = 0;
+  for (;;) {
+    const got = await exported(prefix);
+    if (TRACE && Date.now() - lastTrace > 250) {
+      lastTrace = Date.now();
+      const counts = await Promise.all(
+        ['ingest', 'cpu', 'control'].map(
+          async (q) => `${q} ${JSON.stringify(await engine.queue(q).getJobCounts('waiting', 'active', 'delayed', 'waiting-children'))}`,
+        ),
+      );
+      console.log(`  +${Date.now() - t0} ms exported ${got} v${await versionNow()} ${counts.join(' ')}`);
+    }
+    if (got >= n) break;
     if (Date.now() > end) throw new Error(`rows of ${prefix} not exported in 15 min`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 const versionNow = async () => (await engine.store.table('stream', 'events')).version;
 
-/** Add jobs as a producer at full speed: `inFlight` adds pipelined at a time. */
-async function produce(payloads: Array<Record<string, unknown>>, inFlight: number) {
+type Producer = 'add' | 'addBulk';
+/**
+ * Add jobs as a plain BullMQ producer at full speed: `queue.addBulk` in chunks (BullMQ's way of
+ * adding many jobs fast), or `queue.add` per job with `inFlight` calls pipelined (an app adding one
+ * job per upload, from many requests at once).
+ */
+async function produce(payloads: Array<Record<string, unknown>>, inFlight: number, how: Producer = 'add') {
+  if (how === 'addBulk') {
+    for (let i = 0; i < payloads.length; i += BULK_ADD_CHUNK)
+      await producer.addBulk(payloads.slice(i, i + BULK_ADD_CHUNK).map((p) => ({ name: String(p.op ?? 'insert'), data: p })));
+    return;
+  }
   for (let i = 0; i < payloads.length; i += inFlight) await Promise.all(payloads.slice(i, i + inFlight).map((p) => producer.add(String(p.op ?? 'insert'), p)));
 }
 
-async function run(prefix: string, jobRows: number) {
+async function run(prefix: string, jobRows: number, how: Producer = 'add') {
   const v0 = await versionNow();
   const payloads = [];
   for (let i = 0; i < ROWS; i += jobRows) {
@@ -91,7 +117,7 @@ async function run(prefix: string, jobRows: number) {
     });
   }
   const t0 = performance.now();
-  await produce(payloads, jobRows === 1 ? PRODUCER_IN_FLIGHT : 1);
+  await produce(payloads, jobRows === 1 ? PRODUCER_IN_FLIGHT : 1, how);
   const addedS = (performance.now() - t0) / 1000;
   await waitExported(prefix, ROWS);
   const seconds = (performance.now() - t0) / 1000;
@@ -121,15 +147,20 @@ try {
   await waitExported('w', 1);
   const load0 = loadavg()[0]!;
   const bulk = await run('b', BULK_JOB_ROWS);
-  const stream = await run('s', 1);
+  const stream = await run('s', 1, 'addBulk');
+  const streamAdd = await run('a', 1, 'add');
   const lat = await trickle();
   const load1 = loadavg()[0]!;
   const ratio = stream.rowsPerSec / bulk.rowsPerSec;
+  const ratioAdd = streamAdd.rowsPerSec / bulk.rowsPerSec;
   console.log(
     `bulk   (${bulk.jobs} jobs of ${BULK_JOB_ROWS} rows): ${bulk.rowsPerSec.toFixed(0)} rows/s, ${bulk.seconds.toFixed(1)} s, ${bulk.versions} versions`,
   );
   console.log(
-    `stream (${stream.jobs} jobs of 1 row, added in ${stream.addedS.toFixed(1)} s): ${stream.rowsPerSec.toFixed(0)} rows/s, ${stream.seconds.toFixed(1)} s, ${stream.versions} versions`,
+    `stream (${stream.jobs} jobs of 1 row, addBulk of ${BULK_ADD_CHUNK}, added in ${stream.addedS.toFixed(1)} s): ${stream.rowsPerSec.toFixed(0)} rows/s, ${stream.seconds.toFixed(1)} s, ${stream.versions} versions`,
+  );
+  console.log(
+    `stream (${streamAdd.jobs} jobs of 1 row, add x${PRODUCER_IN_FLIGHT} in flight, added in ${streamAdd.addedS.toFixed(1)} s): ${streamAdd.rowsPerSec.toFixed(0)} rows/s, ${streamAdd.seconds.toFixed(1)} s, ${streamAdd.versions} versions (ratio ${ratioAdd.toFixed(3)})`,
   );
   console.log(`ratio: ${ratio.toFixed(3)} (bar >= ${BAR_RATIO}) ${ratio >= BAR_RATIO ? 'PASS' : 'FAIL'}`);
   console.log(
@@ -147,6 +178,11 @@ try {
       ratio: Number(ratio.toFixed(3)),
       bulkVersions: bulk.versions,
       streamVersions: stream.versions,
+      streamAddedS: Number(stream.addedS.toFixed(1)),
+      streamOneByOneRowsPerSec: Math.round(streamAdd.rowsPerSec),
+      streamOneByOneAddedS: Number(streamAdd.addedS.toFixed(1)),
+      ratioOneByOne: Number(ratioAdd.toFixed(3)),
+      streamOneByOneVersions: streamAdd.versions,
       streamJobs: stream.jobs,
       latencyP50Ms: Math.round(lat.p50),
       latencyP95Ms: Math.round(lat.p95),

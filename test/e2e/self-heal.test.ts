@@ -141,6 +141,9 @@ test('a model job under 20% transient failures keeps its progress: it finishes w
     TESSERA_BATCH_SIZE: '300',
     TESSERA_JOB_ATTEMPTS: '2',
     TESSERA_WRITE_BACK_ROWS: '25',
+    // the production lock: a 4 s one lapses under load, and a second job then asks the model again
+    // (the first stops once its lock renewal fails, but not before its calls in flight)
+    TESSERA_LOCK_MS: '30000',
   });
   try {
     await h.engine.apply(h.def);

@@ -29,6 +29,7 @@ const schema = z.object({
   TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
   TESSERA_INGEST_WINDOW_MS: intFrom(50, 0),
   TESSERA_INGEST_MAX_ROWS: intFrom(1000, 1),
+  TESSERA_INGEST_CLAIM: intFrom(2000, 0),
   TESSERA_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   TESSERA_WORKER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   TESSERA_MAX_VALUE_BYTES: intFrom(16 * 1024 * 1024, 1024),
@@ -70,6 +71,8 @@ export interface TesseraConfig {
   ingestWindowMs: number;
   /** ... up to this many rows per version (a larger job is committed alone) */
   ingestMaxRows: number;
+  /** ingest jobs a worker process takes many at a time and holds at once (0: one BullMQ fetch per job only) */
+  ingestClaim: number;
   /** address the worker's HTTP endpoints bind to (loopback unless configured) */
   workerHost: string;
   /** bearer token for control actions on the worker's HTTP endpoints; without one there are none */
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
     ingestWindowMs: e.TESSERA_INGEST_WINDOW_MS,
     ingestMaxRows: e.TESSERA_INGEST_MAX_ROWS,
+    ingestClaim: e.TESSERA_INGEST_CLAIM,
     workerHost: e.TESSERA_WORKER_HOST,
     ...(e.TESSERA_WORKER_TOKEN ? { workerToken: e.TESSERA_WORKER_TOKEN } : {}),
     maxValueBytes: e.TESSERA_MAX_VALUE_BYTES,

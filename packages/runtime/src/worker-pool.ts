@@ -17,6 +17,7 @@ import type { PipelineRegistry } from './registry';
 import { runStage, cellsWrittenBefore, JobLostError } from './processors/stage';
 import { runIngest } from './processors/ingest';
 import { CommitGrouper } from './ingest/commit-grouper';
+import { BulkConsumer } from './ingest/bulk-consumer';
 import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
@@ -78,6 +79,7 @@ export class WorkerPool {
     private readonly connections: Redis[],
     private readonly sinks: Array<{ close(): Promise<void> }>,
     private readonly timers: NodeJS.Timeout[] = [],
+    private readonly bulk: BulkConsumer[] = [],
   ) {}
 
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
@@ -120,6 +122,7 @@ export class WorkerPool {
       await engine.redis.hset(`${cfg.queuePrefix}:${job.queueName}:${job.id}`, 'stc', '0').catch(() => undefined);
     };
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
+    const bulk: BulkConsumer[] = [];
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name);
       const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
@@ -228,6 +231,20 @@ export class WorkerPool {
       // a job whose lock could not be renewed is no longer ours (another worker took it after the lock
       // lapsed, or Redis lost it): its stage stops asking the model, so no answer is paid for twice
       worker.on('lockRenewalFailed', (ids) => ids.forEach((id) => worker.cancelJob(id, 'its lock could not be renewed')));
+      if (name === INGEST_QUEUE && cfg.ingestClaim > 0) {
+        // streams of one-row jobs: taken many at a time rather than one BullMQ fetch each
+        bulk.push(
+          new BulkConsumer({
+            redisUrl: cfg.redisUrl,
+            prefix: cfg.queuePrefix,
+            queue: name,
+            process: processor,
+            maxHeld: cfg.ingestClaim,
+            lockMs: cfg.lockMs,
+            failed: (job, err) => opts.events?.failed?.(name, job, err),
+          }),
+        );
+      }
       if (name === CONTROL_QUEUE) {
         // the fleet reconciles itself: (re)create the scheduler now and each interval (Redis may lose it)
         const ensure = () => void ensureReconcileScheduler(engine).catch(() => undefined);
@@ -237,7 +254,7 @@ export class WorkerPool {
       worker.on('error', () => {}); // connection blips: BullMQ reconnects
       return worker;
     });
-    return new WorkerPool(workers, connections, sinks, timers);
+    return new WorkerPool(workers, connections, sinks, timers, bulk);
   }
 
   get queueNames(): string[] {
@@ -247,7 +264,7 @@ export class WorkerPool {
   /** Stop taking jobs and wait for the active ones to finish. */
   async close(): Promise<void> {
     this.timers.forEach((t) => clearInterval(t));
-    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.workers.map((w) => w.close()), ...this.bulk.map((b) => b.close())]);
     // BullMQ leaves connections it was given open
     this.connections.forEach((c) => c.disconnect());
     await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));

@@ -102,7 +102,12 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   const id = rows[0].id as number;
   let pos = 0;
   for (const col of ownColumns(table)) await insertColumn(c, schema, id, col, pos++, 1);
-  await c.query(`INSERT INTO ${s}.versions (table_id, version, kind, detail) VALUES ($1, 1, 'create_table', $2)`, [id, `created ${table.kind} ${table.name}`]);
+  // a new table has no rows to ship: its first version is shipped as it is made (else the reconcile
+  // would take it for a version whose finalize was lost, and re-ship the table in full)
+  await c.query(`INSERT INTO ${s}.versions (table_id, version, kind, detail, shipped_at) VALUES ($1, 1, 'create_table', $2, now())`, [
+    id,
+    `created ${table.kind} ${table.name}`,
+  ]);
   // a new view over rows that exist is filled by its base's new iteration column, not here
   return { table: table.name, version: 1, kind: 'create_table', columns: [], backfill: false };
 }

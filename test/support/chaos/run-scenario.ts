@@ -92,7 +92,9 @@ export async function runScenario(name: string, d: Disturbance, env: ScenarioEnv
     TESSERA_REDIS_URL: redis.url,
     TESSERA_BATCH_SIZE: batch,
     TESSERA_RECONCILE_EVERY_MS: '2000',
-    TESSERA_RECONCILE_GRACE_MS: '1000',
+    // the production grace: under load a write's jobs can take seconds to be enqueued after its
+    // commit, and a reconcile that does not wait for them enqueues the same rows twice
+    TESSERA_RECONCILE_GRACE_MS: '10000',
     TESSERA_EXPORT_RETRY_MAX_MS: '2000',
     TESSERA_LOG_LEVEL: 'warn',
     // the production lock (30 s) rather than the tests' 4 s: on a loaded machine a short lock lapses

@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, Job, Queue, WaitingChildrenError, optsDecodeMap, type JobJson, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { defineClaimCommands, type ClaimCommands } from './claim-scripts';
+
+export interface BulkConsumerOptions {
+  redisUrl: string;
+  prefix: string;
+  queue: string;
+  /** the queue's processor, the same one its regular Worker runs */
+  process(job: Job, token: string): Promise<unknown>;
+  /** jobs held at once by this process (each waits for its group's commit) */
+  maxHeld: number;
+  lockMs: number;
+  failed?(job: Job, error: Error): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** A job as BullMQ reads it back from its hash (the fields Job.fromJSON needs; opts' short keys decoded). */
+function jobFromHash(queue: Queue, id: string, flat: string[]): Job {
+  const raw: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) raw[flat[i]!] = flat[i + 1]!;
+  const opts: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(JSON.parse(raw.opts || '{}') as Record<string, unknown>)) opts[(optsDecodeMap as Record<string, string>)[k] ?? k] = v;
+  const int = (s: string | undefined) => (s === undefined ? undefined : Number.parseInt(s, 10));
+  const json = {
+    id,
+    name: raw.name ?? '',
+    data: raw.data || '{}',
+    opts: opts as JobsOptions,
+    progress: JSON.parse(raw.progress || '0'),
+    delay: int(raw.delay),
+    priority: int(raw.priority),
+    timestamp: int(raw.timestamp)!,
+    attemptsStarted: int(raw.ats) ?? 0,
+    attemptsMade: int(raw.attemptsMade ?? raw.atm) ?? 0,
+    stalledCounter: int(raw.stc) ?? 0,
+    processedOn: int(raw.processedOn),
+    repeatJobKey: raw.rjk,
+    deduplicationId: raw.deid,
+    parentKey: raw.parentKey,
+    parent: raw.parent ? JSON.parse(raw.parent) : undefined,
+    stacktrace: raw.stacktrace,
+    failedReason: raw.failedReason,
+    deferredFailure: raw.defa,
+    processedBy: raw.pb,
+  } as unknown as JobJson;
+  return Job.fromJSON(queue, json, id);
+}
+
+/**
+ * Takes a queue's waiting jobs many at a time, for streams of tiny jobs (one row per producer
+ * call) whose cost is BullMQ's per-job round trips rather than their work. One script call claims
+ * up to a few hundred jobs and another completes those of a commit together (see claim-scripts);
+ * each job is run by the queue's processor, and one that fails is failed with BullMQ's own
+ * Job.moveToFailed, so attempts, backoff and UnrecoverableError behave as under a Worker. Locks are
+ * extended in bulk while jobs are held; the jobs of a process that dies are recovered by BullMQ's
+ * stalled check once their locks lapse, and applied once thanks to the ingest request key. The
+ * queue's regular Worker keeps serving it alongside (blocking fetch, so a lone job on an idle fleet
+ * is taken at once; delayed and prioritized jobs).
+ */
+export class BulkConsumer {
+  private readonly redis: Redis & ClaimCommands;
+  private readonly queue: Queue;
+  private readonly id = randomUUID();
+  private claims = 0;
+  /** held jobs by token: a job recovered and claimed again meanwhile is told apart by its new token */
+  private readonly held = new Map<string, Set<string>>();
+  private heldCount = 0;
+  private readonly running = new Set<Promise<void>>();
+  /** completions waiting to be sent together, by token */
+  private readonly toComplete = new Map<string, Array<{ job: Job; result: unknown; done(): void }>>();
+  private flushScheduled = false;
+  private closing = false;
+  private readonly loop: Promise<void>;
+  private readonly extender: NodeJS.Timeout;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly opts: BulkConsumerOptions) {
+    const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+    redis.on('error', () => {});
+    this.redis = defineClaimCommands(redis);
+    this.queue = new Queue(opts.queue, { connection: redis, prefix: opts.prefix });
+    this.queue.on('error', () => {});
+    this.extender = setInterval(() => void this.extendLocks(), Math.max(500, Math.floor(opts.lockMs / 3)));
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const k = this.queue.keys;
+    let idleMs = 10;
+    while (!this.closing) {
+      const room = this.opts.maxHeld - this.heldCount;
+      if (room <= 0) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      const token = `${this.id}:${++this.claims}`;
+      let claimed: Array<string | string[]>;
+      try {
+        claimed = await this.redis.tesseraClaimJobs(
+          k.wait!,
+          k.active!,
+          k.meta!,
+          k.events!,
+          this.queue.toKey(''),
+          Date.now(),
+          token,
+          this.opts.lockMs,
+          Math.min(room, 500),
+          `bulk:${this.id}`,
+        );
+      } catch {
+        await sleep(500); // Redis unreachable: ioredis reconnects
+        continue;
+      }
+      if (!claimed.length) {
+        await sleep(idleMs);
+        idleMs = Math.min(200, idleMs * 2);
+        continue;
+      }
+      idleMs = 10;
+      const ids = new Set<string>();
+      for (let i = 0; i < claimed.length; i += 2) ids.add(claimed[i] as string);
+      this.held.set(token, ids);
+      this.heldCount += ids.size;
+      for (let i = 0; i < claimed.length; i += 2) {
+        const id = claimed[i] as string;
+        const p = this.handle(id, claimed[i + 1] as string[], token).finally(() => {
+          this.running.delete(p);
+          ids.delete(id);
+          if (!ids.size) this.held.delete(token);
+          this.heldCount--;
+          this.wake?.();
+          this.wake = undefined;
+        });
+        this.running.add(p);
+      }
+    }
+  }
+
+  private async handle(id: string, hash: string[], token: string): Promise<void> {
+    let job: Job;
+    try {
+      job = jobFromHash(this.queue, id, hash);
+    } catch {
+      return; // not a job hash we can read: its lock lapses and the regular Worker takes it
+    }
+    job.token = token;
+    let result: unknown;
+    try {
+      result = await this.opts.process(job, token);
+    } catch (e) {
+      if (e instanceof DelayedError || e instanceof WaitingChildrenError) return; // the processor moved it already
+      // a lost lock (the job stalled and was taken again) makes this a no-op: whoever holds it now finishes it
+      await job.moveToFailed(e as Error, token, false).catch(() => undefined);
+      this.opts.failed?.(job, e as Error);
+      return;
+    }
+    const keep = job.opts.removeOnComplete === undefined || job.opts.removeOnComplete === false;
+    const remove = job.opts.removeOnComplete === true;
+    if ((!keep && !remove) || job.parentKey || job.parent || job.deduplicationId) {
+      // counts and ages to keep, parents, deduplication: BullMQ's own script
+      await job.moveToCompleted(result, token, false).catch(() => undefined);
+      return;
+    }
+    await new Promise<void>((done) => {
+      const list = this.toComplete.get(token) ?? [];
+      list.push({ job, result, done });
+      this.toComplete.set(token, list);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** Complete, per token, the jobs whose processing ended since the last flush: one script call each. */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batches = [...this.toComplete];
+    this.toComplete.clear();
+    const k = this.queue.keys;
+    await Promise.all(
+      batches.map(async ([token, list]) => {
+        const args: Array<string | number> = [];
+        for (const { job, result } of list) args.push(job.id!, JSON.stringify(result ?? null), job.opts.removeOnComplete === true ? '0' : '1');
+        // lost locks are skipped (whoever holds the job now finishes it); a Redis error leaves them for the stalled check
+        await this.redis
+          .tesseraCompleteJobs(
+            k.active!,
+            k.stalled!,
+            k.completed!,
+            k.events!,
+            k.meta!,
+            k.wait!,
+            k.prioritized!,
+            this.queue.toKey(''),
+            token,
+            Date.now(),
+            ...args,
+          )
+          .catch(() => undefined);
+        list.forEach((c) => c.done());
+      }),
+    );
+  }
+
+  private async extendLocks(): Promise<void> {
+    for (const [token, ids] of this.held) {
+      if (!ids.size) continue;
+      await this.redis.tesseraExtendLocks(this.queue.keys.stalled!, this.queue.toKey(''), token, this.opts.lockMs, ...ids).catch(() => undefined);
+    }
+  }
+
+  /** Stop claiming and finish the jobs held. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wake?.();
+    await this.loop;
+    while (this.running.size) await Promise.all([...this.running]);
+    clearInterval(this.extender);
+    await this.queue.close().catch(() => undefined);
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Claim up to N waiting jobs of a queue in one call, as BullMQ's moveToActive does one at a time
+ * (bullmq 6.x key layout): each id moves from the wait list to the active list, gets a lock with
+ * the caller's token and an `active` event, its processedOn and attempts-started counter. Jobs so
+ * claimed are ordinary active jobs: they are completed or failed with BullMQ's own
+ * moveToCompleted / moveToFailed, and if the claimer dies their locks lapse and BullMQ's stalled
+ * check (run by the queue's regular Worker) puts them back in the wait list. A paused queue gives
+ * nothing; prioritized and delayed jobs are left to the regular Worker.
+ *
+ * KEYS: wait, active, meta, events. ARGV: key prefix (`<prefix>:<queue>:`), timestamp, token,
+ * lock ms, max jobs, worker name. Returns id, fields (HGETALL), id, fields, ...
+ */
+const CLAIM = `
+local rcall = redis.call
+if rcall("HEXISTS", KEYS[3], "paused") == 1 then return {} end
+local maxEvents = tonumber(rcall("HGET", KEYS[3], "opts.maxLenEvents") or 10000)
+local ids = {}
+local max = tonumber(ARGV[5])
+while #ids < 2 * max do
+  local jobId = rcall("RPOPLPUSH", KEYS[1], KEYS[2])
+  if not jobId then break end
+  if string.sub(jobId, 1, 2) == "0:" then
+    rcall("LREM", KEYS[2], 1, jobId)
+  else
+    local jobKey = ARGV[1] .. jobId
+    rcall("SET", jobKey .. ":lock", ARGV[3], "PX", ARGV[4])
+    rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "active", "jobId", jobId, "prev", "waiting")
+    rcall("HSET", jobKey, "processedOn", ARGV[2], "pb", ARGV[6])
+    rcall("HINCRBY", jobKey, "ats", 1)
+    ids[#ids + 1] = jobId
+    ids[#ids + 1] = rcall("HGETALL", jobKey)
+  end
+end
+return ids
+`;
+
+/**
+ * Extend the locks of jobs held with one token (as BullMQ's extendLocks does): a lock still ours
+ * gets lockMs more and the job leaves the stalled set. Returns the ids whose lock was lost.
+ * KEYS: stalled. ARGV: key prefix, token, lock ms, ids...
+ */
+const EXTEND = `
+local lost = {}
+for i = 4, #ARGV do
+  local lockKey = ARGV[1] .. ARGV[i] .. ":lock"
+  if redis.call("GET", lockKey) == ARGV[2] then
+    redis.call("SET", lockKey, ARGV[2], "PX", ARGV[3])
+    redis.call("SREM", KEYS[1], ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+`;
+
+/**
+ * Complete jobs held with one token, as BullMQ's moveToFinished does for a job without parent or
+ * deduplication id (the caller completes others with Job.moveToCompleted): the lock must still be
+ * ours, the job leaves the active list, its attempts-made grows, it is kept in the completed set
+ * with its return value or removed (removeOnComplete), and a `completed` event is emitted.
+ * Returns the ids not completed (lock lost, or no longer active).
+ * KEYS: active, stalled, completed, events, meta, wait, prioritized. ARGV: key prefix, token,
+ * timestamp, then id, return value (JSON), keep ("1" keep, "0" remove) for each job.
+ */
+const COMPLETE = `
+local rcall = redis.call
+local maxEvents = tonumber(rcall("HGET", KEYS[5], "opts.maxLenEvents") or 10000)
+local skipped = {}
+for i = 4, #ARGV, 3 do
+  local jobId = ARGV[i]
+  local jobKey = ARGV[1] .. jobId
+  local lockKey = jobKey .. ":lock"
+  if rcall("GET", lockKey) ~= ARGV[2] or rcall("LREM", KEYS[1], -1, jobId) < 1 then
+    skipped[#skipped + 1] = jobId
+  else
+    rcall("DEL", lockKey)
+    rcall("SREM", KEYS[2], jobId)
+    rcall("HINCRBY", jobKey, "atm", 1)
+    if ARGV[i + 2] == "1" then
+      rcall("ZADD", KEYS[3], ARGV[3], jobId)
+      rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", ARGV[3])
+    else
+      rcall("DEL", jobKey, jobKey .. ":logs", jobKey .. ":dependencies", jobKey .. ":processed", jobKey .. ":failed", jobKey .. ":unsuccessful")
+    end
+    rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "completed", "jobId", jobId, "returnvalue", ARGV[i + 1], "prev", "active")
+  end
+end
+if rcall("LLEN", KEYS[6]) == 0 and rcall("LLEN", KEYS[1]) == 0 and rcall("ZCARD", KEYS[7]) == 0 then
+  rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "drained")
+end
+return skipped
+`;
+
+export interface ClaimCommands {
+  tesseraCompleteJobs(
+    active: string,
+    stalled: string,
+    completed: string,
+    events: string,
+    meta: string,
+    wait: string,
+    prioritized: string,
+    ...args: Array<string | number>
+  ): Promise<string[]>;
+  tesseraClaimJobs(wait: string, active: string, meta: string, events: string, ...args: Array<string | number>): Promise<Array<string | string[]>>;
+  tesseraExtendLocks(stalled: string, ...args: Array<string | number>): Promise<string[]>;
+}
+
+/** The claim, extend and complete scripts as commands of this connection (sent by SHA once loaded). */
+export function defineClaimCommands(redis: Redis): Redis & ClaimCommands {
+  redis.defineCommand('tesseraClaimJobs', { numberOfKeys: 4, lua: CLAIM });
+  redis.defineCommand('tesseraExtendLocks', { numberOfKeys: 1, lua: EXTEND });
+  redis.defineCommand('tesseraCompleteJobs', { numberOfKeys: 7, lua: COMPLETE });
+  return redis as Redis & ClaimCommands;
+}
