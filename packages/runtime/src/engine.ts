@@ -326,10 +326,15 @@ export class Engine {
     }
   }
 
-  /** Does any of these queues hold a job that is not finished? */
+  /**
+   * Does any of these queues hold a job that is not finished? Delayed jobs on the control queue do
+   * not count: the reconcile scheduler always keeps its next tick there, and a delayed finalize
+   * computes no cell (the pending count below stays the judge either way).
+   */
   private async queuesBusy(names: string[]): Promise<boolean> {
     for (const name of names) {
-      const counts = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'prioritized');
+      const states = name === CONTROL_QUEUE ? BUSY_STATES.filter((s) => s !== 'delayed') : BUSY_STATES;
+      const counts = await this.queue(name).getJobCounts(...states);
       if (Object.values(counts).some((n) => n > 0)) return true;
     }
     return false;
@@ -348,6 +353,9 @@ export class Engine {
     await this.store.close();
   }
 }
+
+/** Job states of work not finished yet. */
+const BUSY_STATES = ['waiting', 'active', 'delayed', 'waiting-children', 'prioritized'] as const;
 
 /** The iteration columns among `columns` (all when not given): each view's iterate jobs. */
 export function selectIterations(table: CatalogTable, columns?: string[]): FlowIteration[] {
