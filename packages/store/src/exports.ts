@@ -23,6 +23,8 @@ export interface ExportState {
   reason: string | null;
   held: number;
   shippedAt: Date | null;
+  /** when the state last changed (a stuck export: its last try) */
+  updatedAt: Date | null;
 }
 
 export interface ExportDecl {
@@ -162,5 +164,6 @@ export async function exportStates(pool: pg.Pool, schema: string, pipeline: stri
     reason: r.reason,
     held: r.held,
     shippedAt: r.shipped_at,
+    updatedAt: r.updated_at,
   }));
 }
