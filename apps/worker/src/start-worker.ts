@@ -25,6 +25,18 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const log = pino({ level: config.logLevel, base: { service: 'tessera-worker', pid: process.pid } });
   const registry = new PipelineRegistry(await loadPipelines(config.pipelines));
   const engine = await Engine.connect(config);
+  // one line when Redis goes away and one when it is back (ioredis reconnects; work waits meanwhile)
+  let redisLost = false;
+  engine.redis.on('error', (e: Error) => {
+    if (redisLost) return;
+    redisLost = true;
+    log.warn({ err: e.message }, 'Redis unreachable: jobs wait until it is back');
+  });
+  engine.redis.on('ready', () => {
+    if (!redisLost) return;
+    redisLost = false;
+    log.info('Redis reachable again');
+  });
   // queue depth is read from Redis at scrape time, for the queues this worker consumes
   let queueNames: string[] = [];
   const metrics = createMetrics({

@@ -68,6 +68,8 @@ export class Engine {
       throw e;
     });
     const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
+    // connection errors surface on the commands that meet them; unheard, BullMQ prints each reconnect's stack
+    flows.on('error', () => {});
     return new Engine(config, store, redis, flows);
   }
 
@@ -75,6 +77,7 @@ export class Engine {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.redis, prefix: this.config.queuePrefix });
+      q.on('error', () => {}); // as for the flow producer above
       this.queues.set(name, q);
     }
     return q;
