@@ -28,6 +28,8 @@ const WORKER_ENV = {
 };
 /** what a producer that wants retries sends */
 const RETRIES: JobsOptions = { attempts: 5, backoff: { type: 'fixed', delay: 1000 } };
+/** plugs may be refused each time they come back while a test makes the record refuse commits */
+const PLUG_RETRIES: JobsOptions = { attempts: 100, backoff: { type: 'fixed', delay: 1000 } };
 
 let h: Harness;
 let q: Queue;
@@ -81,7 +83,13 @@ const settled = (jobs: Job[]) =>
   waitFor(
     'the jobs to complete or fail',
     async () => {
-      const now = await Promise.all(jobs.map(async (j) => ({ job: (await q.getJob(j.id!))!, state: await q.getJobState(j.id!) })));
+      // the state first: the script that finished a job wrote its fields with it, so the hash read after is as new
+      const now = await Promise.all(
+        jobs.map(async (j) => {
+          const state = await q.getJobState(j.id!);
+          return { state, job: (await q.getJob(j.id!))! };
+        }),
+      );
       return now.every((s) => s.state === 'completed' || s.state === 'failed') && now;
     },
     { timeoutMs: 120_000 },
@@ -99,7 +107,7 @@ async function occupyRegularWorker(tag: string): Promise<{ plugs: Job[]; heldByB
   let heldByBulk: Job | undefined;
   for (let i = 0; !(regular && heldByBulk); i++) {
     if (i >= 20) throw new Error('the regular Worker took none of 20 jobs');
-    const [job] = await addAll([insert(`${tag}-plug-${i}`)], RETRIES);
+    const [job] = await addAll([insert(`${tag}-plug-${i}`)], PLUG_RETRIES);
     plugs.push(job!);
     const [now] = await taken(`plug ${i} to be taken`, [job!]);
     if (byBulk(now!)) heldByBulk ??= now;
@@ -182,11 +190,12 @@ test('a commit the record refuses is retried after the job’s backoff and appli
     );
   } finally {
     await held.release();
-    events.off('delayed', onDelayed);
   }
   const end = await settled([...plugs, ...batch]);
   const [bad1, bad2] = [4, 9].map((i) => end[plugs.length + i]!) as [(typeof end)[number], (typeof end)[number]];
   const goodJobs = end.filter((s) => !(s.job.data.rows[0].id as string).includes('bad'));
+  // QueueEvents reads BullMQ's event stream on its own connection: it may lag behind the job states
+  await waitFor('the retries’ delayed events', async () => goodJobs.every((s) => retryDue.has(s.job.id!))).finally(() => events.off('delayed', onDelayed));
   for (const { job, state } of goodJobs) {
     expect(state).toBe('completed');
     // the first attempt failed with the record's refusal, the one after the backoff applied it
@@ -273,6 +282,60 @@ test('delayed and prioritized jobs from a producer: none is taken before its del
     promoted.map((s) => s.job),
     parked,
   );
+});
+
+/**
+ * A queue-wide limit set on the ingest queue (BullMQ's global concurrency or global rate limit):
+ * with the regular Worker's slot taken, what the bulk consumer claims while the limit is set.
+ */
+async function claimedUnderLimit(tag: string, limit: (active: number) => Promise<unknown>, unlimit: () => Promise<unknown>) {
+  const held = await holdCommits(PG_URL, h.cfg.schema);
+  const rowIds = ids(tag, 20);
+  let plugs: Job[] = [];
+  let batch: Job[] = [];
+  let claimedWhileLimited: number;
+  try {
+    const occupied = await occupyRegularWorker(tag);
+    plugs = occupied.plugs;
+    await limit(await q.getActiveCount());
+    try {
+      batch = await addAll(rowIds.map((id) => insert(id)));
+      await lockExtended(occupied.heldByBulk, 2);
+      claimedWhileLimited = (await fresh(batch)).filter((j) => j.processedOn !== undefined).length;
+    } finally {
+      await unlimit();
+    }
+    expect((await taken('the batch to be claimed once the limit is gone', batch)).every(byBulk)).toBe(true);
+  } finally {
+    await held.release();
+  }
+  const end = await settled([...plugs, ...batch]);
+  expect(end.map((s) => [s.state, s.job.attemptsMade])).toEqual(end.map(() => ['completed', 1]));
+  await expectAppliedOnce(
+    end.map((s) => s.job),
+    [...rowIds, ...plugs.map((p) => p.data.rows[0].id as string)],
+  );
+  return claimedWhileLimited;
+}
+
+test('the bulk consumer keeps to the queue’s global concurrency', async () => {
+  // room for three more active jobs than the plugs
+  const claimed = await claimedUnderLimit(
+    't5',
+    (active) => q.setGlobalConcurrency(active + 3),
+    () => q.removeGlobalConcurrency(),
+  );
+  expect(claimed).toBe(3);
+});
+
+test('the bulk consumer keeps to the queue’s global rate limit', async () => {
+  // three job starts in ten minutes (the plugs started before the limit was set)
+  const claimed = await claimedUnderLimit(
+    't6',
+    () => q.setGlobalRateLimit(3, 600_000),
+    () => q.removeGlobalRateLimit(),
+  );
+  expect(claimed).toBe(3);
 });
 
 test('jobs the bulk consumer of a SIGKILLed worker held come back through the stalled check and are applied once', async () => {
