@@ -12,8 +12,8 @@ import { waitFor } from '../support/wait';
 
 /**
  * The bulk ingest consumer (packages/runtime/src/ingest/bulk-consumer.ts) at its edges, with real
- * Redis and Postgres: retries, bad rows, a paused queue, delayed and prioritized jobs, a killed
- * process. It claims ingest jobs beside the queue's regular BullMQ Worker; to make sure a batch is
+ * Redis and Postgres: retries, bad rows, a paused queue, delayed and prioritized jobs, queue-wide
+ * limits, a killed process. It claims ingest jobs beside the queue's regular BullMQ Worker; to make sure a batch is
  * the bulk consumer's, the regular Worker runs one ingest job at a time (TESSERA_CONCURRENCY
  * ingest=1) and is given one it cannot finish while the record's commits are held (see
  * occupyRegularWorker). Jobs claimed by the bulk consumer carry `processedBy` = `bulk:<id>`.
@@ -118,8 +118,9 @@ async function occupyRegularWorker(tag: string): Promise<{ plugs: Job[]; heldByB
 
 /**
  * Wait until the bulk consumer has extended a held job's lock `times` times. Its claim loop polls
- * every 200 ms at most, its extender every lockMs/3 (over a second), on the same event loop: two
- * extensions after a moment mean the claim loop has run since.
+ * every 200 ms at most, its extender every lockMs/3 (over a second), on the same event loop and
+ * the same Redis connection: a claim is sent between two extensions, so two extensions seen after
+ * a moment mean a claim has run since, however slow the machine.
  */
 async function lockExtended(job: Job, times: number): Promise<void> {
   const key = `${q.toKey(job.id!)}:lock`;
@@ -165,7 +166,9 @@ test('a commit the record refuses is retried after the job’s backoff and appli
   const good = ids('t1', 12);
   try {
     ({ plugs } = await occupyRegularWorker('t1'));
-    // one addBulk is one MULTI, so one claim takes it all: bad rows among good ones
+    // bad rows among good ones, added while the queue is paused (addBulk is a pipeline, not a
+    // transaction): the claim after resume takes them all at once
+    await q.pause();
     batch = await addAll(
       [
         ...good.slice(0, 4).map((id) => insert(id)),
@@ -176,12 +179,13 @@ test('a commit the record refuses is retried after the job’s backoff and appli
       ],
       RETRIES,
     );
+    await q.resume();
     const claimed = await taken('the batch to be claimed', batch);
     expect(claimed.every(byBulk)).toBe(true);
     expect(new Set(claimed.map(claimOf)).size).toBe(1);
-    // the record refuses every commit that reaches it, until each good job has failed once
+    // the record refuses every commit that reaches it, until each job of the batch has failed once
     await waitFor(
-      'every good job to fail once',
+      'every job of the batch to fail once',
       async () => {
         await held.refuseWaiting();
         return (await fresh(batch)).every((j) => j.attemptsMade >= 1);
@@ -189,6 +193,7 @@ test('a commit the record refuses is retried after the job’s backoff and appli
       { everyMs: 200 },
     );
   } finally {
+    await q.resume();
     await held.release();
   }
   const end = await settled([...plugs, ...batch]);
