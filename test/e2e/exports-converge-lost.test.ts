@@ -1,9 +1,8 @@
 import path from 'node:path';
-import pg from 'pg';
-import mysql from 'mysql2/promise';
+import type pg from 'pg';
+import type mysql from 'mysql2/promise';
 import { startHarness, type Harness } from '../support/harness';
-import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
-import { freePort, startTcpProxy } from '../support/tcp-proxy';
+import { flakyTargets, type FlakyTargets } from '../support/flaky-targets';
 
 /**
  * Exports whose finalize job is gone still converge, with nobody running anything by hand: a
@@ -12,31 +11,21 @@ import { freePort, startTcpProxy } from '../support/tcp-proxy';
  * shipped) and shipped once the target is back. And a revert that hands its version number to the
  * next write does not make that write's jobs collide with the reverted one's.
  */
+
 const name = `lost_${Math.random().toString(16).slice(2, 8)}`;
-let pgPort: number;
-let myPort: number;
-let proxies: Array<{ close(): Promise<void> }> = [];
+let flaky: FlakyTargets;
 let h: Harness;
 let pgDb: pg.Client;
 let myDb: mysql.Connection;
 
-const up = async () => {
-  proxies = [await startTcpProxy(pgPort, portOf(PG_URL)), await startTcpProxy(myPort, portOf(MYSQL_URL))];
-};
-const down = async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  proxies = [];
-};
+const up = () => flaky.up();
+const down = () => flaky.down();
 const control = () => h.engine.queue('control');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  [pgPort, myPort] = [await freePort(), await freePort()];
-  await up();
-  process.env.TESSERA_TEST_FLAKY_NAME = name;
-  process.env.TESSERA_TEST_FLAKY_PG_URL = onPort(PG_URL, pgPort);
-  process.env.TESSERA_TEST_FLAKY_MY_URL = onPort(MYSQL_URL, myPort);
-  // one attempt, and exports give up on a target after 1.5 s: a finalize fails for good quickly
+  flaky = await flakyTargets(name);
+  ({ pgDb, myDb } = flaky);
   h = await startHarness(path.resolve(import.meta.dirname, '../pipelines/exporting-flaky'), {
     TESSERA_JOB_ATTEMPTS: '1',
     TESSERA_EXPORT_RETRY_FOR_MS: '1500',
@@ -46,17 +35,10 @@ beforeAll(async () => {
   });
   await h.engine.apply(h.def);
   await h.startWorkers();
-  pgDb = new pg.Client({ connectionString: PG_URL });
-  await pgDb.connect();
-  myDb = await mysql.createConnection({ uri: MYSQL_URL });
 }, 120_000);
 afterAll(async () => {
   await h?.close();
-  await down();
-  await pgDb?.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-  await pgDb?.end();
-  await myDb?.query(`DROP TABLE IF EXISTS \`${name}_notes\``);
-  await myDb?.end();
+  await flaky?.close();
 });
 
 type Row = { id: string; body: string; shout: string };

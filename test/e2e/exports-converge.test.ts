@@ -124,10 +124,18 @@ test('an export that cannot proceed shows as stuck with its reason in tessera st
   expect(status.stdout).toMatch(new RegExp(`export postgres:${schema}\\.notes: ok`));
   expect((await db.query(`SELECT count(*)::int AS n FROM ${schema}.notes_fixed`)).rows[0].n).toBe(0);
 
+  // the fleet's ticks space out the tries of a stuck export: one tried moments ago is left alone
+  // (each ship takes the next sequence number, so an unchanged one means no ship)
+  await reconcile(h.engine, 'converging', { periodic: { graceMs: 0, stuckRetryMs: 3_600_000 } });
+  await settle();
+  const again = (await h.engine.store.exports.states('converging')).find((e) => e.sink === fixed.sink)!;
+  expect([again.state, again.seq]).toEqual(['stuck', fixed.seq]);
+
   // the customer adds the column; the fleet's reconcile ships the stuck export again, in full
   await db.query(`ALTER TABLE ${schema}.notes_fixed ADD COLUMN shout text`);
   await reconcile(h.engine, 'converging');
   await settle();
+  expect((await h.engine.store.exports.states('converging')).find((e) => e.sink === fixed.sink)!.seq).toBeGreaterThan(fixed.seq);
   expect(await pgRows(db, `${schema}.notes_fixed`, ['id', 'body', 'shout'])).toEqual(
     await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']),
   );

@@ -2,11 +2,9 @@ import path from 'node:path';
 import type pg from 'pg';
 import type mysql from 'mysql2/promise';
 import { runPipeline, type Harness } from '../support/harness';
-import { connectMysql, connectPg } from '../support/clients';
-import { MYSQL_URL, PG_URL, onPort, portOf } from '../support/services';
 import { uniqueName } from '../support/names';
 import { waitForExports } from '../support/wait';
-import { freePort, startTcpProxy } from '../support/tcp-proxy';
+import { flakyTargets, type FlakyTargets } from '../support/flaky-targets';
 
 /**
  * Export targets that go down: the customer's Postgres and MariaDB are reached through TCP proxies
@@ -15,39 +13,23 @@ import { freePort, startTcpProxy } from '../support/tcp-proxy';
  * allow, and when the targets are back every insert, update and delete lands, exactly once.
  */
 const name = uniqueName('flaky');
-let pgPort: number;
-let myPort: number;
-let proxies: Array<{ close(): Promise<void> }> = [];
+let flaky: FlakyTargets;
 let h: Harness;
 let pgDb: pg.Client;
 let myDb: mysql.Connection;
 
-const up = async () => {
-  proxies = [await startTcpProxy(pgPort, portOf(PG_URL)), await startTcpProxy(myPort, portOf(MYSQL_URL))];
-};
-const down = async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  proxies = [];
-};
+const up = () => flaky.up();
+const down = () => flaky.down();
 
 beforeAll(async () => {
-  [pgPort, myPort] = [await freePort(), await freePort()];
-  await up();
-  process.env.TESSERA_TEST_FLAKY_NAME = name;
-  process.env.TESSERA_TEST_FLAKY_PG_URL = onPort(PG_URL, pgPort);
-  process.env.TESSERA_TEST_FLAKY_MY_URL = onPort(MYSQL_URL, myPort);
+  flaky = await flakyTargets(name);
+  ({ pgDb, myDb } = flaky);
   // two attempts only: an export that waited on its attempts would be given up after one retry
   h = await runPipeline(path.resolve(import.meta.dirname, '../pipelines/exporting-flaky'), { TESSERA_JOB_ATTEMPTS: '2', TESSERA_EXPORT_RETRY_MAX_MS: '800' });
-  pgDb = await connectPg();
-  myDb = await connectMysql();
 });
 afterAll(async () => {
   await h?.close();
-  await down();
-  await pgDb?.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-  await pgDb?.end();
-  await myDb?.query(`DROP TABLE IF EXISTS \`${name}_notes\``);
-  await myDb?.end();
+  await flaky?.close();
 });
 
 type Row = { id: string; body: string; stars: number | null; shout: string };
@@ -112,8 +94,7 @@ test('exports wait for targets that are down, then land every change exactly onc
 });
 
 test('one target down does not hold back the other', async () => {
-  await proxies[1]!.close(); // MariaDB only
-  proxies = [proxies[0]!];
+  await flaky.down('mysql');
   const v = await h.engine.insert('exporting-flaky', 'notes', [{ id: 'e', body: 'epsilon', stars: 5 }]);
   await h.engine.waitIdle('exporting-flaky', { timeoutMs: 60_000 });
   await retried([v.version], 2);
@@ -121,7 +102,7 @@ test('one target down does not hold back the other', async () => {
   expect(mid.pg.map((r) => r.id)).toEqual(['a', 'c', 'd', 'e']);
   expect(mid.my.map((r) => r.id)).toEqual(['a', 'c', 'd']);
 
-  await proxies[0]!.close();
+  await down();
   await up();
   await settle();
   const final = await targets();

@@ -33,9 +33,11 @@ export function workerStartTimeoutMs(): number {
  * (it says "worker started"). One that does not within `startTimeoutMs` is killed, never left behind.
  */
 export async function spawnWorker(env: Record<string, string>, args: string[] = [], startTimeoutMs = workerStartTimeoutMs()): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts'), ...args], {
+  // for finding where a bench's workers spend their time: a V8 CPU profile per worker in this directory
+  const profile = process.env.TESSERA_TEST_WORKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TESSERA_TEST_WORKER_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env, NODE_OPTIONS: '', TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: 'info' },
+    env: { ...process.env, ...env, NODE_OPTIONS: '', TESSERA_WORKER_PORT: '0', TESSERA_LOG_LEVEL: process.env.TESSERA_TEST_WORKER_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -39,7 +39,9 @@ const schema = z.object({
   TESSERA_MAX_WRITE_ROWS: intFrom(100_000, 1),
   TESSERA_RECONCILE_EVERY_MS: intFrom(30_000, 0),
   TESSERA_RECONCILE_GRACE_MS: intFrom(10_000, 0),
+  TESSERA_STUCK_EXPORT_RETRY_MS: intFrom(300_000, 0),
   TESSERA_WRITE_BACK_ROWS: intFrom(256, 1),
+  TESSERA_WRITE_BACK_MS: intFrom(1000, 0),
   TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
 });
 
@@ -88,8 +90,12 @@ export interface TesseraConfig {
   reconcileEveryMs: number;
   /** rows of versions younger than this are left to the jobs their write enqueued */
   reconcileGraceMs: number;
-  /** a stage job writes its cells back every this many rows (a killed job keeps what it wrote) */
+  /** the periodic reconcile tries a stuck export again (in full) no more often than this */
+  stuckExportRetryMs: number;
+  /** a stage job evaluates this many rows at a time and writes its cells back between them (a killed job keeps what it wrote) */
   writeBackRows: number;
+  /** ...but writes back no more often than this (cheap columns write a whole batch at once) */
+  writeBackMs: number;
   /** a stage job running longer than this writes back and goes back to its queue for the rest */
   jobSliceMs: number;
 }
@@ -137,7 +143,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     maxWriteRows: e.TESSERA_MAX_WRITE_ROWS,
     reconcileEveryMs: e.TESSERA_RECONCILE_EVERY_MS,
     reconcileGraceMs: e.TESSERA_RECONCILE_GRACE_MS,
+    stuckExportRetryMs: e.TESSERA_STUCK_EXPORT_RETRY_MS,
     writeBackRows: e.TESSERA_WRITE_BACK_ROWS,
+    writeBackMs: e.TESSERA_WRITE_BACK_MS,
     jobSliceMs: e.TESSERA_JOB_SLICE_MS,
   };
 }

@@ -46,7 +46,9 @@ export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ sk
   try {
     const reports: ReconcileReport[] = [];
     for (const pipeline of await engine.store.pipelines()) {
-      reports.push(...(await reconcile(engine, pipeline, { periodic: { graceMs: engine.config.reconcileGraceMs } })));
+      reports.push(
+        ...(await reconcile(engine, pipeline, { periodic: { graceMs: engine.config.reconcileGraceMs, stuckRetryMs: engine.config.stuckExportRetryMs } })),
+      );
     }
     return { reports };
   } finally {

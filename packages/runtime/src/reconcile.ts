@@ -25,7 +25,11 @@ export interface ReconcileOptions {
    * The periodic (fleet) mode: a table found clean at its latest version is not looked at again
    * until it changes; rows of versions younger than `graceMs` are left to their own jobs.
    */
-  periodic?: { graceMs: number };
+  periodic?: {
+    graceMs: number;
+    /** a stuck export is tried again (a full ship) only once its last try is this old; at once when absent */
+    stuckRetryMs?: number;
+  };
 }
 
 const LIVE_STATES = ['active', 'waiting', 'delayed', 'waiting-children', 'prioritized'] as const;
@@ -45,8 +49,13 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
     // (the finalize job of a table without exports ships nothing)
     if (opts.exports) await engine.exportFull(pipeline, table.name);
     else {
-      // an export left stuck (a schema mismatch, a permission) tries again, in full: fixed targets converge by themselves
-      const stuck = (await engine.store.exports.states(pipeline)).filter((e) => e.table === table.name && e.state === 'stuck').map((e) => e.sink);
+      // an export left stuck (a schema mismatch, a permission) tries again, in full: fixed targets
+      // converge by themselves. The fleet's ticks space the tries out (a full ship of a large table
+      // every tick would load the record and the target for nothing until a person fixes it)
+      const due = Date.now() - (opts.periodic?.stuckRetryMs ?? 0);
+      const stuck = (await engine.store.exports.states(pipeline))
+        .filter((e) => e.table === table.name && e.state === 'stuck' && (e.updatedAt?.getTime() ?? 0) <= due)
+        .map((e) => e.sink);
       if (stuck.length) await engine.exportFull(pipeline, table.name, { sinks: stuck });
     }
     const reshipped = await reshipLostVersions(engine, pipeline, table, opts.periodic?.graceMs ?? 0);

@@ -161,6 +161,7 @@ export class WorkerPool {
               registry,
               context,
               writeBackRows: cfg.writeBackRows,
+              writeBackMs: cfg.writeBackMs,
               sliceMs: cfg.jobSliceMs,
               ...(signal ? { signal } : {}),
             });

@@ -64,18 +64,24 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
     ...computed.map((n) => `${rel.status(n)} AS ${ident(statusCol(n))}`),
   ];
   const pending = columns.map((n) => `t0.${ident(statusCol(n))} IS NULL`).join(' OR ');
-  const { rows } = await db.query(
-    `SELECT ${select.join(', ')} FROM ${rel.from}
+  // rows as arrays, decoded with plain loops: this runs for every row of every batch
+  const { rows } = await db.query<unknown[]>({
+    text: `SELECT ${select.join(', ')} FROM ${rel.from}
       WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${sel.vMin === undefined ? '' : 'AND t0._v_min = $3'} AND (${pending})
       ORDER BY t0._rowid`,
-    sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
-  );
-  return rows.map((r) => ({
-    rowid: r._rowid,
-    vMin: r._v_min,
-    values: Object.fromEntries(read.map((n) => [n, r[n]])),
-    cells: Object.fromEntries(computed.map((n) => [n, cellState(r[statusCol(n)])])),
-  }));
+    values: sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
+    rowMode: 'array',
+  });
+  const out: BatchRow[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const values: Record<string, unknown> = {};
+    for (let k = 0; k < read.length; k++) values[read[k]!] = r[2 + k];
+    const cells: Record<string, CellState> = {};
+    for (let k = 0; k < computed.length; k++) cells[computed[k]!] = cellState(r[2 + read.length + k]);
+    out[i] = { rowid: r[0] as number, vMin: r[1] as number, values, cells };
+  }
+  return out;
 }
 
 const cellState = (status: unknown): CellState => (status === CELL_OK ? 'ok' : status === CELL_ERROR ? 'error' : 'pending');
@@ -90,48 +96,65 @@ export async function writeCells(db: pg.Pool | pg.PoolClient, table: CatalogTabl
   const cols = columns.map((n) => table.columns.find((c) => c.name === n)!);
   const groups = new Map<string, typeof results>();
   for (const r of results) {
-    const shape = cols
-      .map((c) => {
-        const cell = r.cells[c.name];
-        return !cell ? '-' : 'error' in cell ? 'e' : 'v';
-      })
-      .join('');
-    if (!/[ev]/.test(shape)) continue;
+    let shape = '';
+    for (const c of cols) {
+      const cell = r.cells[c.name];
+      shape += !cell ? '-' : 'error' in cell ? 'e' : 'v';
+    }
+    if (!shape.includes('e') && !shape.includes('v')) continue;
     let g = groups.get(shape);
     if (!g) groups.set(shape, (g = []));
     g.push(r);
   }
   for (const [shape, rows] of groups) {
     const targets: ParamColumn[] = [];
+    // a status is the same for every row of a group: a constant, not an array to send and parse
+    const statuses: string[] = [];
     cols.forEach((c, k) => {
       if (shape[k] === 'v') {
         targets.push({ name: c.name, type: pgType(c.type), values: rows.map((r) => (r.cells[c.name] as { value: unknown }).value) });
-        targets.push({ name: statusCol(c.name), type: 'smallint', values: rows.map(() => CELL_OK) });
+        statuses.push(`${ident(statusCol(c.name))} = ${CELL_OK}`);
       } else if (shape[k] === 'e') {
         const errors = rows.map((r) => (r.cells[c.name] as { error: { type: string; message: string } }).error);
-        targets.push({ name: statusCol(c.name), type: 'smallint', values: rows.map(() => CELL_ERROR) });
+        statuses.push(`${ident(statusCol(c.name))} = ${CELL_ERROR}`);
         targets.push({ name: errTypeCol(c.name), type: 'text', values: errors.map((e) => e.type) });
         targets.push({ name: errMsgCol(c.name), type: 'text', values: errors.map((e) => e.message) });
       }
     });
-    await updateByRowVersion(db, table, rows, targets);
+    await updateByRowVersion(db, table, rows, targets, statuses);
   }
 }
 
-/** One UPDATE of the rows' versions, setting each target column from its values. */
-async function updateByRowVersion(db: pg.Pool | pg.PoolClient, table: CatalogTable, rows: CellWrite[], targets: ParamColumn[]): Promise<void> {
-  const sets = targets.map((t) => `${ident(t.name)} = x.${ident(t.name)}`).join(', ');
+/** One UPDATE of the rows' versions, setting each target column from its values, and the `constants` (`col = value`). */
+async function updateByRowVersion(
+  db: pg.Pool | pg.PoolClient,
+  table: CatalogTable,
+  rows: CellWrite[],
+  targets: ParamColumn[],
+  constants: string[],
+): Promise<void> {
+  const sets = [...targets.map((t) => `${ident(t.name)} = x.${ident(t.name)}`), ...constants].join(', ');
   const from = recordset(
     [{ name: '_rowid', type: 'bigint', values: rows.map((r) => r.rowid) }, { name: '_v_min', type: 'int', values: rows.map((r) => r.vMin) }, ...targets],
     'x',
   );
-  const sql = `UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE t._rowid = x._rowid AND t._v_min = x._v_min`;
+  // the rowid bounds let Postgres read only the batch's range: with the exact row count unnest
+  // gives it, it otherwise hashes the whole table for every batch written (a scan per job)
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    if (r.rowid < lo) lo = r.rowid;
+    if (r.rowid > hi) hi = r.rowid;
+  }
+  const bounds = `t._rowid BETWEEN $${from.params.length + 1} AND $${from.params.length + 2}`;
+  const sql = `UPDATE ${table.physical} t SET ${sets} FROM ${from.sql} WHERE ${bounds} AND t._rowid = x._rowid AND t._v_min = x._v_min`;
+  const params = [...from.params, lo, hi];
   // one statement on its own (a pool, not a transaction's client): after a deadlock Postgres rolled
   // it back, so it is run again; in a transaction, the transaction is (withTx)
   const own = 'totalCount' in db;
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.query(sql, from.params);
+      await db.query(sql, params);
       return;
     } catch (e) {
       if (!own || !isRetryableConflict(e) || attempt >= 5) throw e;

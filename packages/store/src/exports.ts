@@ -23,6 +23,8 @@ export interface ExportState {
   reason: string | null;
   held: number;
   shippedAt: Date | null;
+  /** when the state last changed (a stuck export: its last try) */
+  updatedAt: Date | null;
 }
 
 export interface ExportDecl {
@@ -79,7 +81,8 @@ export async function withExportLock(
   ship: (s: Ship) => Promise<ShipOutcome>,
 ): Promise<ShipOutcome> {
   const s = ident(schema);
-  const c = await lockExport(pool, `tessera-export:${schema}:${tableId}:${sink}`, waitMs, sink);
+  const lockKey = `tessera-export:${schema}:${tableId}:${sink}`;
+  const c = await lockExport(pool, lockKey, waitMs, sink);
   try {
     const { rows } = await c.query(
       `INSERT INTO ${s}.exports AS e (table_id, sink, seq) VALUES ($1, $2, 1)
@@ -109,8 +112,12 @@ export async function withExportLock(
     );
     return out;
   } finally {
-    // closing the connection drops the lock for sure
-    c.release(true);
+    // the connection goes back to the pool once the lock is surely dropped; one that cannot say so is closed (which drops it)
+    const unlocked = await c
+      .query('SELECT pg_advisory_unlock(hashtext($1)) AS done', [lockKey])
+      .then((r) => r.rows[0].done === true)
+      .catch(() => false);
+    c.release(!unlocked);
   }
 }
 
@@ -120,7 +127,9 @@ export async function withExportLock(
  */
 async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: string): Promise<pg.PoolClient> {
   const deadline = Date.now() + waitMs;
-  for (let pause = 20; ; pause = Math.min(500, pause * 2)) {
+  // short pauses: ships of a busy stream follow each other closely, and a waiter asleep while the
+  // lock is free holds up every version behind it (a try is one cheap query)
+  for (let pause = 5; ; pause = Math.min(50, pause * 2)) {
     const c = await pool.connect();
     const ignore = () => undefined; // a lost connection fails the query in flight; the lock goes with it
     c.on('error', ignore);
@@ -135,7 +144,7 @@ async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: stri
     }
     if (got) return c;
     if (Date.now() >= deadline) throw new TransientError(`export ${sink}: another ship of it is still running`);
-    await new Promise((r) => setTimeout(r, pause));
+    await new Promise((r) => setTimeout(r, pause * (0.5 + Math.random())));
   }
 }
 
@@ -155,5 +164,6 @@ export async function exportStates(pool: pg.Pool, schema: string, pipeline: stri
     reason: r.reason,
     held: r.held,
     shippedAt: r.shipped_at,
+    updatedAt: r.updated_at,
   }));
 }

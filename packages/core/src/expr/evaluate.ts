@@ -89,18 +89,27 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
   const params = udf.spec.params;
   const out: Outcome[] = new Array(rows.length);
   const todo: Array<{ i: number; values: unknown[] }> = [];
-  for (let i = 0; i < rows.length; i++) {
-    const cells = args.map((a) => a[i]!);
-    const pending = cells.find((c) => 'pending' in c);
-    const failed = cells.find((c) => 'error' in c) as { error: { type: string; message: string } } | undefined;
-    if (pending) out[i] = pending;
-    else if (failed) out[i] = { error: { type: 'UpstreamError', message: `an input of ${node.udf} failed: ${failed.error.message}` } };
-    else {
-      const values = cells.map((c) => (c as { value: unknown }).value);
-      // a null where the UDF does not take null yields null without a call, as in SQL
-      if (values.some((v, k) => (v === null || v === undefined) && !params[k]!.spec.nullable)) out[i] = { value: null };
-      else todo.push({ i, values });
+  // plain loops: this runs for every cell of every batch
+  nextRow: for (let i = 0; i < rows.length; i++) {
+    let failed: { error: { type: string; message: string } } | undefined;
+    const values: unknown[] = new Array(args.length);
+    let nullArg = false;
+    for (let k = 0; k < args.length; k++) {
+      const c = args[k]![i]!;
+      if ('pending' in c) {
+        out[i] = c;
+        continue nextRow;
+      }
+      if ('error' in c) failed ??= c;
+      else {
+        values[k] = c.value;
+        // a null where the UDF does not take null yields null without a call, as in SQL
+        if ((c.value === null || c.value === undefined) && !params[k]!.spec.nullable) nullArg = true;
+      }
     }
+    if (failed) out[i] = { error: { type: 'UpstreamError', message: `an input of ${node.udf} failed: ${failed.error.message}` } };
+    else if (nullArg) out[i] = { value: null };
+    else todo.push({ i, values });
   }
   const check = (v: unknown): Outcome => {
     try {
@@ -142,7 +151,9 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
       while (next < todo.length && !env.stop.error) {
         const c = todo[next++]!;
         try {
-          out[c.i] = check(await fn(c.values as never, env.ctx));
+          // a synchronous UDF's result is taken as it is: awaiting each would cost a turn of the event loop per cell
+          const r: unknown = fn(c.values as never, env.ctx);
+          out[c.i] = check(isThenable(r) ? await r : r);
         } catch (e) {
           out[c.i] = isJobLevelError(e) ? stopWith(env, e) : cellError(e);
         }
@@ -154,3 +165,5 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
   for (const c of todo) out[c.i] ??= PENDING;
   return out;
 }
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';

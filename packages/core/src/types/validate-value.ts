@@ -17,30 +17,29 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
     if (!spec.nullable && !spec.primaryKey) return null; // non-nullable is enforced by the caller for base columns
     return null;
   }
-  // a plain function, not a closure per call: this runs for every cell of every insert
-  const fail = (expected: string): never => mismatch(column, expected, value);
+  // mismatch(...) rather than a closure: this runs for every cell of every insert and every result
   switch (spec.kind) {
     case 'string':
-      if (typeof value !== 'string') return fail('a string');
+      if (typeof value !== 'string') return mismatch(column, value, 'a string');
       checkText(column, value, '');
       return value;
     case 'int':
-      return toInteger(column, value) ?? fail('an integer');
+      return toInteger(column, value) ?? mismatch(column, value, 'an integer');
     case 'float': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      return typeof n === 'number' && Number.isFinite(n) ? n : fail('a number');
+      return typeof n === 'number' && Number.isFinite(n) ? n : mismatch(column, value, 'a number');
     }
     case 'bool':
       if (typeof value === 'boolean') return value;
       if (value === 'true' || value === 'false') return value === 'true';
-      return fail('a boolean');
+      return mismatch(column, value, 'a boolean');
     case 'timestamp': {
       if (typeof value === 'string') {
         const wrong = impossibleDate(value);
         if (wrong) throw new CellInputError(`column ${column}: ${JSON.stringify(value.slice(0, 40))} is not a real date or time (${wrong})`, { column });
       }
       const d = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : null;
-      return d && !Number.isNaN(d.getTime()) ? d : fail('a timestamp (ISO 8601 string, epoch ms or Date)');
+      return d && !Number.isNaN(d.getTime()) ? d : mismatch(column, value, 'a timestamp (ISO 8601 string, epoch ms or Date)');
     }
     case 'json': {
       if (typeof value === 'string' && value.length > valueLimits().maxValueBytes) tooLarge(column);
@@ -48,15 +47,16 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
       checkJson(column, v);
       if (type.schema) {
         const r = type.schema.safeParse(v);
-        if (!r.success) fail(`JSON matching its schema (${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
+        if (!r.success)
+          mismatch(column, value, `JSON matching its schema (${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
       }
       return v;
     }
     case 'array': {
       if (typeof value === 'string' && value.length > valueLimits().maxValueBytes) tooLarge(column);
       const v = typeof value === 'string' ? safeParse(value) : value;
-      if (!Array.isArray(v)) return fail('an array');
-      if (spec.dim !== undefined && v.length !== spec.dim) fail(`an array of length ${spec.dim}`);
+      if (!Array.isArray(v)) return mismatch(column, value, 'an array');
+      if (spec.dim !== undefined && v.length !== spec.dim) mismatch(column, value, `an array of length ${spec.dim}`);
       if (v.length * 8 > valueLimits().maxValueBytes) tooLarge(column);
       const el = spec.element ?? 'float';
       for (let i = 0; i < v.length; i++) {
@@ -67,7 +67,8 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
             : el === 'bool'
               ? typeof x === 'boolean'
               : typeof x === 'number' && (el === 'float' ? Number.isFinite(x) : Number.isSafeInteger(x));
-        if (!ok) fail(el === 'int' && Number.isInteger(x) ? 'an array of int (each within ±2^53, exactly representable)' : `an array of ${el}`);
+        if (!ok)
+          mismatch(column, value, el === 'int' && Number.isInteger(x) ? 'an array of int (each within ±2^53, exactly representable)' : `an array of ${el}`);
         if (el === 'string') checkText(column, x as string, `[${i}]`);
       }
       return v;
@@ -76,7 +77,7 @@ export function validateValue(column: string, type: ColumnType, value: unknown):
     case 'video':
     case 'audio':
     case 'document':
-      if (typeof value !== 'string' || value.length === 0) return fail(`a ${spec.kind} reference (URL or path)`);
+      if (typeof value !== 'string' || value.length === 0) return mismatch(column, value, `a ${spec.kind} reference (URL or path)`);
       if (value.length > MAX_REF_LENGTH)
         throw new CellInputError(`column ${column}: a ${spec.kind} reference longer than ${MAX_REF_LENGTH} characters`, { column });
       checkText(column, value, '');
@@ -174,7 +175,7 @@ function impossibleDate(s: string): string | undefined {
   return undefined;
 }
 
-function mismatch(column: string, expected: string, value: unknown): never {
+function mismatch(column: string, value: unknown, expected: string): never {
   throw new CellInputError(`column ${column}: expected ${expected}, got ${describe(value)}`, { column });
 }
 

@@ -23,8 +23,13 @@ export interface StageDeps {
   context: (table: CatalogTable, column: string) => UdfContext;
   /** UDF calls in flight per job */
   concurrency?: number;
-  /** write cells back every this many rows (all at the end when absent) */
+  /** evaluate this many rows at a time, writing cells back between them (all at the end when absent) */
   writeBackRows?: number;
+  /**
+   * write back no more often than this: cheap columns finish a whole batch in milliseconds and
+   * write it in one statement, slow ones (model calls) write every slice (0: every slice)
+   */
+  writeBackMs?: number;
   /** stop between slices after this long, leaving the rest for the job's next run */
   sliceMs?: number;
   /**
@@ -104,6 +109,23 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   const started = Date.now();
   const sliceRows = deps.writeBackRows ?? rows.length;
   let remaining = 0;
+  // outcomes computed but not written yet, and when cells were last written
+  let unwritten: CellWrite[] = [];
+  let writtenAt = started;
+  const writeBack = async () => {
+    await writeCellsIsolated(store, table, job.columns, unwritten);
+    unwritten = [];
+    writtenAt = Date.now();
+    // usage is counted as calls happen, not when the job ends
+    await store.cells.addUsage(
+      table,
+      [...usage].map(([k, amount]) => {
+        const [column, counter] = k.split('\0') as [string, string];
+        return { column, counter, amount };
+      }),
+    );
+    usage.clear();
+  };
   for (let from = 0; from < rows.length; from += sliceRows) {
     if (from > 0 && Date.now() - started > (deps.sliceMs ?? Infinity)) {
       remaining = rows.length - from;
@@ -150,23 +172,13 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
         break;
       }
     }
-    await writeCellsIsolated(
-      store,
-      table,
-      job.columns,
-      results.filter((r) => Object.keys(r.cells).length),
-    );
-    // usage is counted as calls happen, not when the job ends
-    await store.cells.addUsage(
-      table,
-      [...usage].map(([k, amount]) => {
-        const [column, counter] = k.split('\0') as [string, string];
-        return { column, counter, amount };
-      }),
-    );
-    usage.clear();
+    for (const r of results) if (Object.keys(r.cells).length) unwritten.push(r);
+    const last = from + sliceRows >= rows.length;
+    if (stop.error || abortMessage || last || Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
     if (stop.error || abortMessage) break;
   }
+  // a job past its time slice leaves with what it computed written
+  if (unwritten.length || usage.size) await writeBack();
   if (abortMessage) {
     await store.history.abort(table, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
