@@ -12,6 +12,7 @@ import {
   type WriteOp,
   type WriteRequest,
   type RequestOutcome,
+  type GroupCommit,
 } from '@tessera/store';
 import type { TesseraConfig } from './config';
 import { buildVersionFlow, type FlowIteration } from './dag/build-flow';
@@ -209,12 +210,20 @@ export class Engine {
       }
     });
     if (checked.length) {
-      const g = await this.store.commitGroup(
-        pipeline,
-        table,
-        op,
-        checked.map((i) => requests[i]!),
-      );
+      let g: GroupCommit;
+      try {
+        g = await this.store.commitGroup(
+          pipeline,
+          table,
+          op,
+          checked.map((i) => requests[i]!),
+        );
+      } catch (e) {
+        // the commit failed as a whole (its jobs are retried): requests refused above keep their refusal
+        if (checked.length === requests.length) throw e;
+        for (const i of checked) outcomes[i] = { ok: false, error: e as Error };
+        return outcomes;
+      }
       g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
       const t = await this.store.table(pipeline, table);
       const fresh = new Set(g.commits.map((c) => c.version));

@@ -65,13 +65,16 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
     }
   });
   if (!pending.length) return { outcomes, commits: [] };
+  const refusedBefore = [...outcomes];
   try {
     const commit = await withTx(pool, (c) => commitInTx(c, schema, table, op, pending, outcomes));
     return { outcomes, commits: commit ? [commit] : [] };
   } catch (e) {
     // a request the checks did not catch (a value Postgres refuses) fails the group's transaction;
-    // committed one by one, it fails alone and the others go through. Other errors (a lost connection) are retried by the caller.
-    if (!(e instanceof TesseraError)) throw e;
+    // committed one by one, it fails alone and the others go through. Other errors (a lost connection,
+    // a cancelled statement) are retried by the caller: requests refused before the transaction keep
+    // their refusal, so a bad row fails at once with its reason rather than with the group's error.
+    if (!(e instanceof TesseraError)) return failedWhole(e, refusedBefore, pending.length);
     const undecided = pending.filter((p) => outcomes[p.index] === undefined || outcomes[p.index]!.ok);
     if (undecided.length === 1) {
       outcomes[undecided[0]!.index] = { ok: false, error: e };
@@ -85,6 +88,12 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
     }
     return { outcomes, commits };
   }
+}
+
+/** The transaction failed as a whole: throw its error if every request reached it, else give it to those that did. */
+function failedWhole(e: unknown, refusedBefore: RequestOutcome[], reached: number): GroupCommit {
+  if (reached === refusedBefore.length) throw e;
+  return { outcomes: Array.from(refusedBefore, (o) => o ?? { ok: false, error: e as Error }), commits: [] };
 }
 
 function validate(table: CatalogTable, op: WriteOp, rows: Row[]): Row[] {

@@ -104,6 +104,7 @@ export class BulkConsumer {
           k.active!,
           k.meta!,
           k.events!,
+          k.limiter!,
           this.queue.toKey(''),
           Date.now(),
           token,

@@ -7,17 +7,32 @@ import type { Redis } from 'ioredis';
  * claimed are ordinary active jobs: they are completed or failed with BullMQ's own
  * moveToCompleted / moveToFailed, and if the claimer dies their locks lapse and BullMQ's stalled
  * check (run by the queue's regular Worker) puts them back in the wait list. A paused queue gives
- * nothing; prioritized and delayed jobs are left to the regular Worker.
+ * nothing; prioritized and delayed jobs are left to the regular Worker. The queue's own limits hold
+ * as they do for moveToActive: a global concurrency (Queue.setGlobalConcurrency) caps the active
+ * list, a global rate limit (Queue.setGlobalRateLimit) counts each job started in the limiter key.
  *
- * KEYS: wait, active, meta, events. ARGV: key prefix (`<prefix>:<queue>:`), timestamp, token,
- * lock ms, max jobs, worker name. Returns id, fields (HGETALL), id, fields, ...
+ * KEYS: wait, active, meta, events, limiter. ARGV: key prefix (`<prefix>:<queue>:`), timestamp,
+ * token, lock ms, max jobs, worker name. Returns id, fields (HGETALL), id, fields, ...
  */
 const CLAIM = `
 local rcall = redis.call
-if rcall("HEXISTS", KEYS[3], "paused") == 1 then return {} end
-local maxEvents = tonumber(rcall("HGET", KEYS[3], "opts.maxLenEvents") or 10000)
-local ids = {}
+local meta = rcall("HMGET", KEYS[3], "paused", "concurrency", "max", "duration", "opts.maxLenEvents")
+if meta[1] then return {} end
+local maxEvents = tonumber(meta[5] or 10000)
 local max = tonumber(ARGV[5])
+if meta[2] then max = math.min(max, tonumber(meta[2]) - rcall("LLEN", KEYS[2])) end
+local rateMax = tonumber(meta[3])
+if rateMax then
+  local started = tonumber(rcall("GET", KEYS[5]) or 0)
+  if started >= rateMax then
+    if rcall("PTTL", KEYS[5]) > 0 then return {} end
+    rcall("DEL", KEYS[5])
+    started = 0
+  end
+  max = math.min(max, rateMax - started)
+end
+local ids = {}
+local counted = 0
 while #ids < 2 * max do
   local jobId = rcall("RPOPLPUSH", KEYS[1], KEYS[2])
   if not jobId then break end
@@ -29,9 +44,13 @@ while #ids < 2 * max do
     rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "active", "jobId", jobId, "prev", "waiting")
     rcall("HSET", jobKey, "processedOn", ARGV[2], "pb", ARGV[6])
     rcall("HINCRBY", jobKey, "ats", 1)
+    if rateMax and rcall("HEXISTS", jobKey, "defa") == 0 then counted = counted + 1 end
     ids[#ids + 1] = jobId
     ids[#ids + 1] = rcall("HGETALL", jobKey)
   end
+end
+if counted > 0 and rcall("INCRBY", KEYS[5], counted) == counted then
+  rcall("PEXPIRE", KEYS[5], math.floor(math.abs(tonumber(meta[4]) or 0)))
 end
 return ids
 `;
@@ -104,13 +123,20 @@ export interface ClaimCommands {
     prioritized: string,
     ...args: Array<string | number>
   ): Promise<string[]>;
-  tesseraClaimJobs(wait: string, active: string, meta: string, events: string, ...args: Array<string | number>): Promise<Array<string | string[]>>;
+  tesseraClaimJobs(
+    wait: string,
+    active: string,
+    meta: string,
+    events: string,
+    limiter: string,
+    ...args: Array<string | number>
+  ): Promise<Array<string | string[]>>;
   tesseraExtendLocks(stalled: string, ...args: Array<string | number>): Promise<string[]>;
 }
 
 /** The claim, extend and complete scripts as commands of this connection (sent by SHA once loaded). */
 export function defineClaimCommands(redis: Redis): Redis & ClaimCommands {
-  redis.defineCommand('tesseraClaimJobs', { numberOfKeys: 4, lua: CLAIM });
+  redis.defineCommand('tesseraClaimJobs', { numberOfKeys: 5, lua: CLAIM });
   redis.defineCommand('tesseraExtendLocks', { numberOfKeys: 1, lua: EXTEND });
   redis.defineCommand('tesseraCompleteJobs', { numberOfKeys: 7, lua: COMPLETE });
   return redis as Redis & ClaimCommands;

@@ -36,7 +36,7 @@ class Group {
  * another in the order their first request arrived, and a request of another kind starts a new
  * group, so requests never overtake each other within a process. Each request is answered on its
  * own (a bad one fails alone); a commit that fails as a whole (the database is down) fails every
- * request of its group, for their jobs to be retried.
+ * request of its group that the checks did not refuse already, for their jobs to be retried.
  */
 export class CommitGrouper {
   private readonly lanes = new Map<string, { groups: Group[]; running: boolean }>();
