@@ -12,6 +12,7 @@ import copyStreams from 'pg-copy-streams';
 import { Engine, loadConfig } from '@tessera/runtime';
 import type { Udf } from '@tessera/core';
 import { spawnWorker } from '../test/support/worker-process';
+import { cleanup } from '../test/support/cleanup';
 import def, { upper, square, length } from './pipelines/core-bench/index';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -70,13 +71,6 @@ async function baseline(): Promise<number> {
   return ROWS / seconds;
 }
 
-async function dropSchema() {
-  const client = new pg.Client({ connectionString: env.TESSERA_DATABASE_URL });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${env.TESSERA_SCHEMA}" CASCADE`);
-  await client.end();
-}
-
 try {
   const base = await baseline();
   const ours = await tessera();
@@ -88,5 +82,5 @@ try {
     `BENCH ${JSON.stringify({ bench: 'core', rows: ROWS, workers: 2, batchSize: Number(env.TESSERA_BATCH_SIZE), tesseraRowsPerSec: Math.round(ours), baselineRowsPerSec: Math.round(base), ratio: Number(ratio.toFixed(3)), bar: BAR, pass: ratio >= BAR })}`,
   );
 } finally {
-  await dropSchema();
+  await cleanup(loadConfig(env));
 }
