@@ -124,7 +124,7 @@ export class WorkerPool {
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const bulk: BulkConsumer[] = [];
     const workers = names.map((name) => {
-      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name);
+      const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name, cfg.ingestClaim);
       const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
         const started = Date.now();
         try {
@@ -274,11 +274,12 @@ export class WorkerPool {
 
 /**
  * Jobs in flight per queue unless TESSERA_CONCURRENCY says otherwise. Ingest jobs mostly wait for
- * their group's commit, so a worker holds many (each group can only be as large as this); exports
- * and view starts (control) are few.
+ * their group's commit, so a worker holds many (each group can only be as large as this); with the
+ * bulk consumer taking streams, the regular Worker needs only enough for lone, delayed and
+ * prioritized jobs (each of its jobs costs BullMQ's round trips). Exports and view starts (control) are few.
  */
-function defaultConcurrency(queue: string): number {
-  if (queue === INGEST_QUEUE) return 256;
+function defaultConcurrency(queue: string, bulkClaim: number): number {
+  if (queue === INGEST_QUEUE) return bulkClaim > 0 ? 32 : 256;
   return queue === CONTROL_QUEUE || queue === SOURCES_QUEUE ? 2 : 4;
 }
 
