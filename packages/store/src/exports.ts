@@ -82,7 +82,7 @@ export async function withExportLock(
 ): Promise<ShipOutcome> {
   const s = ident(schema);
   const lockKey = `tessera-export:${schema}:${tableId}:${sink}`;
-  const c = await lockExport(pool, lockKey, waitMs, sink);
+  const { client: c, detach } = await lockExport(pool, lockKey, waitMs, sink);
   try {
     const { rows } = await c.query(
       `INSERT INTO ${s}.exports AS e (table_id, sink, seq) VALUES ($1, $2, 1)
@@ -117,6 +117,7 @@ export async function withExportLock(
       .query('SELECT pg_advisory_unlock(hashtext($1)) AS done', [lockKey])
       .then((r) => r.rows[0].done === true)
       .catch(() => false);
+    detach();
     c.release(!unlocked);
   }
 }
@@ -125,7 +126,7 @@ export async function withExportLock(
  * A connection holding the export's lock. Waiting ships do not hold a connection (a pool full of
  * waiters would starve the ship they wait for): they try, give the connection back, and try again.
  */
-async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: string): Promise<pg.PoolClient> {
+async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: string): Promise<{ client: pg.PoolClient; detach(): void }> {
   const deadline = Date.now() + waitMs;
   // short pauses: ships of a busy stream follow each other closely, and a waiter asleep while the
   // lock is free holds up every version behind it (a try is one cheap query)
@@ -142,7 +143,8 @@ async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: stri
         c.release();
       }
     }
-    if (got) return c;
+    // the listener goes with the lock: the connection returns to the pool, and would gather one per ship
+    if (got) return { client: c, detach: () => c.off('error', ignore) };
     if (Date.now() >= deadline) throw new TransientError(`export ${sink}: another ship of it is still running`);
     await new Promise((r) => setTimeout(r, pause * (0.5 + Math.random())));
   }
