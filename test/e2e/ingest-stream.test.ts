@@ -33,6 +33,8 @@ beforeAll(async () => {
   process.env.TESSERA_STREAM_EXPORT_SCHEMA = exportSchema;
   process.env.TESSERA_STREAM_EXPORT_URL = DB;
   h = await startHarness(PIPELINE);
+  // tests wait on every job they add (Job.waitUntilFinished listens on the queue that added it)
+  h.engine.ingestQueue().setMaxListeners(0);
   counter = `${h.cfg.queuePrefix}:stream-counts`;
   // a 200 ms window: grouping does not depend on how fast a loaded machine fetches jobs
   env = {
@@ -78,7 +80,7 @@ test('many concurrent single-row producers: grouped into few versions, each row 
   await settle();
   const base = await counts();
   const before = (await h.engine.store.table('stream', 'events')).version;
-  const producers = Array.from({ length: PRODUCERS }, () => new Queue('ingest', { connection: redis, prefix: h.cfg.queuePrefix }));
+  const producers = Array.from({ length: PRODUCERS }, () => new Queue('ingest', { connection: redis, prefix: h.cfg.queuePrefix }).setMaxListeners(0));
   const jobs: Array<Promise<Job>> = [];
   for (let i = 0; i < N; i++)
     jobs.push(producers[i % PRODUCERS]!.add('insert', { pipeline: 'stream', table: 'events', op: 'insert', rows: [{ id: `e${i}`, body: body(i), n: i }] }));
