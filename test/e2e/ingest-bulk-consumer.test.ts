@@ -156,6 +156,16 @@ async function expectAppliedOnce(jobs: Job[], rowIds: string[]) {
   }
 }
 
+/** The plugs and the batch all completed on their first attempt, each applied once. */
+async function expectAllCompletedOnce(plugs: Job[], batch: Job[], rowIds: string[]) {
+  const end = await settled([...plugs, ...batch]);
+  expect(end.map((s) => [s.state, s.job.attemptsMade])).toEqual(end.map(() => ['completed', 1]));
+  await expectAppliedOnce(
+    end.map((s) => s.job),
+    [...rowIds, ...plugs.map((p) => p.data.rows[0].id as string)],
+  );
+}
+
 test('a commit the record refuses is retried after the job’s backoff and applied once; a bad row in the same claim fails at once', async () => {
   const retryDue = new Map<string, number>();
   const onDelayed = ({ jobId, delay }: { jobId: string; delay: number }) => retryDue.set(jobId, Math.max(retryDue.get(jobId) ?? 0, Number(delay)));
@@ -244,12 +254,7 @@ test('while the ingest queue is paused the bulk consumer claims nothing; after r
   } finally {
     await held.release();
   }
-  const end = await settled([...plugs, ...batch]);
-  expect(end.map((s) => [s.state, s.job.attemptsMade])).toEqual(end.map(() => ['completed', 1]));
-  await expectAppliedOnce(
-    end.map((s) => s.job),
-    [...rowIds, ...plugs.map((p) => p.data.rows[0].id as string)],
-  );
+  await expectAllCompletedOnce(plugs, batch, rowIds);
 });
 
 test('delayed and prioritized jobs from a producer: none is taken before its delay, each is applied once', async () => {
@@ -314,12 +319,7 @@ async function claimedUnderLimit(tag: string, limit: (active: number) => Promise
   } finally {
     await held.release();
   }
-  const end = await settled([...plugs, ...batch]);
-  expect(end.map((s) => [s.state, s.job.attemptsMade])).toEqual(end.map(() => ['completed', 1]));
-  await expectAppliedOnce(
-    end.map((s) => s.job),
-    [...rowIds, ...plugs.map((p) => p.data.rows[0].id as string)],
-  );
+  await expectAllCompletedOnce(plugs, batch, rowIds);
   return claimedWhileLimited;
 }
 

@@ -173,11 +173,10 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
       }
     }
     for (const r of results) if (Object.keys(r.cells).length) unwritten.push(r);
-    const last = from + sliceRows >= rows.length;
-    if (stop.error || abortMessage || last || Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
     if (stop.error || abortMessage) break;
+    if (Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
   }
-  // a job past its time slice leaves with what it computed written
+  // the last slice's cells, or all of them for a job that stopped, finished or used up its time slice
   if (unwritten.length || usage.size) await writeBack();
   if (abortMessage) {
     await store.history.abort(table, job.version, abortMessage);
