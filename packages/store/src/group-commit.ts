@@ -12,6 +12,11 @@ import { reviseDerived, retireDerived, derivedKey, type DerivedVersion } from '.
 export interface WriteRequest {
   /** a request repeated with the same id (and the same rows) applies once */
   id?: string;
+  /**
+   * the id names this very payload (a queue job's own id): a repeat can only be a retry of it, so
+   * no digest of its rows is kept to tell a retry from a reuse (a producer's `requestId` gets one)
+   */
+  idNamesPayload?: boolean;
   rows: Row[];
 }
 
@@ -39,7 +44,8 @@ export interface VersionCommit {
 interface Pending {
   index: number;
   id?: string;
-  digest?: string;
+  /** null when the id names the payload itself (see WriteRequest.idNamesPayload) */
+  digest?: string | null;
   rows: Row[];
 }
 
@@ -59,7 +65,7 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
   requests.forEach((r, index) => {
     try {
       const rows = validate(table, op, r.rows);
-      pending.push({ index, rows, ...(r.id === undefined ? {} : { id: r.id, digest: requestDigest(op, r.rows) }) });
+      pending.push({ index, rows, ...(r.id === undefined ? {} : { id: r.id, digest: r.idNamesPayload ? null : requestDigest(op, r.rows) }) });
     } catch (error) {
       outcomes[index] = { ok: false, error: error as Error };
     }
@@ -82,7 +88,7 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
     }
     const commits: VersionCommit[] = [];
     for (const p of undecided) {
-      const one = await commitGroup(pool, schema, table, op, [{ ...(p.id === undefined ? {} : { id: p.id }), rows: requests[p.index]!.rows }]);
+      const one = await commitGroup(pool, schema, table, op, [requests[p.index]!]);
       outcomes[p.index] = one.outcomes[0]!;
       commits.push(...one.commits);
     }
@@ -127,14 +133,14 @@ async function commitInTx(
       try {
         const recorded = known.get(p.id);
         if (recorded) {
-          sameRequest(table.name, recorded, op, p.digest!);
+          sameRequest(table.name, recorded, op, p.digest ?? null);
           outcomes[p.index] = { ok: true, version: recorded.version, count: recorded.count, duplicate: true };
           continue;
         }
         const first = firstWithId.get(p.id);
         if (first) {
           // the same request twice in one group (a re-sent job): answered with the first one's outcome
-          sameRequest(table.name, { id: p.id, version: 0, op, count: first.rows.length, digest: first.digest! }, op, p.digest!);
+          sameRequest(table.name, { id: p.id, version: 0, op, count: first.rows.length, digest: first.digest ?? null }, op, p.digest ?? null);
           retries.push({ p, of: first });
           continue;
         }
@@ -177,7 +183,7 @@ async function commitInTx(
     table.id,
     version,
     op,
-    accepted.flatMap((p) => (p.id === undefined ? [] : [{ id: p.id, count: counts.get(p) ?? 0, digest: p.digest! }])),
+    accepted.flatMap((p) => (p.id === undefined ? [] : [{ id: p.id, count: counts.get(p) ?? 0, digest: p.digest ?? null }])),
   );
   let derived: DerivedVersion[] = [];
   if (written.updatedRowids.length || written.deletedRowids.length) {

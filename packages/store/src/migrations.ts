@@ -69,13 +69,14 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       );
       -- the write requests (producer calls) each version holds: one version may hold many, each
       -- with its own idempotency key and a digest of what it wrote, to tell a retry from a reuse
+      -- (none for a key that names its payload, a queue job's own id: only a retry repeats it)
       CREATE TABLE IF NOT EXISTS ${s}.requests (
         table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
         request_id text NOT NULL,
         version int NOT NULL,
         op text NOT NULL,
         count int NOT NULL,
-        digest text NOT NULL,
+        digest text,
         pos int NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (table_id, request_id)
@@ -84,6 +85,12 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       -- writer died between commit and enqueue, rather than exporting it again
       ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS enqueued_at timestamptz;
       CREATE INDEX IF NOT EXISTS requests_version ON ${s}.requests (table_id, version);
+      -- only when needed: the ALTER locks the table against every commit, and workers run this at start
+      DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${s}.requests'::regclass AND attname = 'digest' AND attnotnull) THEN
+          ALTER TABLE ${s}.requests ALTER COLUMN digest DROP NOT NULL;
+        END IF;
+      END $$;
       CREATE TABLE IF NOT EXISTS ${s}.usage (
         table_id int NOT NULL REFERENCES ${s}.tables(id) ON DELETE CASCADE,
         column_name text NOT NULL,

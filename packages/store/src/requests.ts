@@ -47,7 +47,7 @@ export async function recordRequests(
   tableId: number,
   version: number,
   op: WriteOp,
-  requests: Array<{ id: string; count: number; digest: string }>,
+  requests: Array<{ id: string; count: number; digest: string | null }>,
 ): Promise<void> {
   if (!requests.length) return;
   await c.query(
@@ -57,9 +57,12 @@ export async function recordRequests(
   );
 }
 
-/** A retry of a recorded request is answered with its first outcome; a reuse with other rows is refused. */
-export function sameRequest(table: string, recorded: RecordedRequest, op: WriteOp, digest: string): void {
-  if (recorded.digest !== null && (recorded.digest !== digest || recorded.op !== op)) {
+/**
+ * A retry of a recorded request is answered with its first outcome; a reuse with other rows is
+ * refused. Without a digest on either side (an id naming its payload), a repeat is a retry.
+ */
+export function sameRequest(table: string, recorded: RecordedRequest, op: WriteOp, digest: string | null): void {
+  if (recorded.digest !== null && digest !== null && (recorded.digest !== digest || recorded.op !== op)) {
     throw new TesseraError(
       'E_REQUEST_REUSED',
       `${table}: request id "${recorded.id}" was already used for a different write (${recorded.op} of ${recorded.count} row(s), version ${recorded.version}); ` +

@@ -186,7 +186,8 @@ export class BulkConsumer {
     await Promise.all(
       batches.map(async ([token, list]) => {
         const args: Array<string | number> = [];
-        for (const { job, result } of list) args.push(job.id!, JSON.stringify(result ?? null), job.opts.removeOnComplete === true ? '0' : '1');
+        for (const { job, result } of list)
+          args.push(job.id!, JSON.stringify(result ?? null), job.opts.removeOnComplete === true ? '0' : '1', job.attemptsMade + 1);
         // lost locks are skipped (whoever holds the job now finishes it); a Redis error leaves them for the stalled check
         await this.redis
           .tesseraCompleteJobs(

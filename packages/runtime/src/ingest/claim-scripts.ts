@@ -81,13 +81,14 @@ return lost
  * with its return value or removed (removeOnComplete), and a `completed` event is emitted.
  * Returns the ids not completed (lock lost, or no longer active).
  * KEYS: active, stalled, completed, events, meta, wait, prioritized. ARGV: key prefix, token,
- * timestamp, then id, return value (JSON), keep ("1" keep, "0" remove) for each job.
+ * timestamp, then id, return value (JSON), keep ("1" keep, "0" remove), attempts made (the count
+ * this attempt makes, which the lock guarantees nobody else changed) for each job.
  */
 const COMPLETE = `
 local rcall = redis.call
 local maxEvents = tonumber(rcall("HGET", KEYS[5], "opts.maxLenEvents") or 10000)
 local skipped = {}
-for i = 4, #ARGV, 3 do
+for i = 4, #ARGV, 4 do
   local jobId = ARGV[i]
   local jobKey = ARGV[1] .. jobId
   local lockKey = jobKey .. ":lock"
@@ -96,10 +97,9 @@ for i = 4, #ARGV, 3 do
   else
     rcall("DEL", lockKey)
     rcall("SREM", KEYS[2], jobId)
-    rcall("HINCRBY", jobKey, "atm", 1)
     if ARGV[i + 2] == "1" then
       rcall("ZADD", KEYS[3], ARGV[3], jobId)
-      rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", ARGV[3])
+      rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", ARGV[3], "atm", ARGV[i + 3])
     else
       rcall("DEL", jobKey, jobKey .. ":logs", jobKey .. ":dependencies", jobKey .. ":processed", jobKey .. ":failed", jobKey .. ":unsuccessful")
     end

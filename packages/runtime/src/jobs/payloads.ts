@@ -86,3 +86,34 @@ export const IngestJob = z.object({
   requestId: z.string().min(1).max(200).optional(),
 });
 export type IngestJob = z.infer<typeof IngestJob>;
+
+const INGEST_OPS: ReadonlySet<unknown> = new Set(IngestJob.shape.op.unwrap().options);
+const isName = (v: unknown) => typeof v === 'string' && v.length >= 1 && v.length <= 64;
+const isPlainObject = (v: unknown) => v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * An ingest payload checked against IngestJob. A stream of one-row jobs pays the schema's parse on
+ * every job (more than the rest of handling one), so the well-formed payload is recognised by
+ * plain checks of exactly the schema's rules; anything else goes through the schema, which names
+ * what is wrong.
+ */
+export function parseIngestJob(data: unknown): ReturnType<typeof IngestJob.safeParse> {
+  if (isPlainObject(data)) {
+    const d = data as Record<string, unknown>;
+    const rows = d.rows;
+    if (
+      isName(d.pipeline) &&
+      isName(d.table) &&
+      (d.op === undefined || INGEST_OPS.has(d.op)) &&
+      (d.requestId === undefined || (typeof d.requestId === 'string' && d.requestId.length >= 1 && d.requestId.length <= 200)) &&
+      Array.isArray(rows) &&
+      rows.length >= 1 &&
+      rows.length <= 100_000 &&
+      rows.every(isPlainObject)
+    ) {
+      const job = { pipeline: d.pipeline, table: d.table, op: d.op ?? 'insert', rows, ...(d.requestId === undefined ? {} : { requestId: d.requestId }) };
+      return { success: true, data: job as IngestJob };
+    }
+  }
+  return IngestJob.safeParse(data);
+}

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { TesseraError } from '@tessera/core';
-import { IngestJob } from '../jobs/payloads';
+import { parseIngestJob } from '../jobs/payloads';
 import { ingestRequestKey } from '../ingest/request-key';
 import type { CommitGrouper } from '../ingest/commit-grouper';
 import { checkIngestPayload } from '../ingest-limits';
@@ -14,12 +14,17 @@ import type { TesseraConfig } from '../config';
  */
 export async function runIngest(job: Job, grouper: CommitGrouper, config: TesseraConfig) {
   checkIngestPayload(job.data, config);
-  const parsed = IngestJob.safeParse(job.data);
+  const parsed = parseIngestJob(job.data);
   if (!parsed.success) {
     throw new UnrecoverableError(`invalid ingest payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   const p = parsed.data;
-  const r = await grouper.submit(p.pipeline, p.table, p.op, { id: ingestRequestKey(job, p.requestId), rows: p.rows });
+  const r = await grouper.submit(p.pipeline, p.table, p.op, {
+    id: ingestRequestKey(job, p.requestId),
+    // without a requestId the key is the job's own identity, which only a retry of this job repeats
+    idNamesPayload: p.requestId === undefined,
+    rows: p.rows,
+  });
   if (!r.ok) {
     if (r.error instanceof TesseraError) throw new UnrecoverableError(`${p.op} into ${p.pipeline}.${p.table} rejected: ${r.error.message}`);
     throw r.error;

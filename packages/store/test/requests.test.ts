@@ -1,0 +1,56 @@
+import pg from 'pg';
+import { Store } from '../src';
+import { DATABASE_URL, closeStore, openStore, plan } from './store-kit';
+
+/** Idempotency keys of grouped writes: a producer's request id keeps a digest, a job's own id needs none. */
+let store: Store;
+let db: pg.Client;
+let schema: string;
+beforeEach(async () => {
+  store = await openStore();
+  await store.apply(plan);
+  schema = (store as unknown as { schema: string }).schema;
+  db = new pg.Client({ connectionString: DATABASE_URL });
+  await db.connect();
+});
+afterEach(async () => {
+  await db.end();
+  await closeStore(store);
+});
+
+const digestOf = async (id: string) =>
+  (await db.query(`SELECT digest FROM "${schema}".requests WHERE request_id = $1`, [id])).rows[0]?.digest as string | null | undefined;
+
+test('a key naming its payload is kept without a digest and its repeat, grouped or later, applies once', async () => {
+  const row = { id: 1, body: 'a', tag: null };
+  const first = await store.commitGroup('lib', 'docs', 'insert', [
+    { id: 'job:1@100', idNamesPayload: true, rows: [row] },
+    { id: 'job:1@100', idNamesPayload: true, rows: [row] },
+  ]);
+  expect(first.outcomes.map((o) => o.ok && o.duplicate)).toEqual([false, true]);
+  expect(await digestOf('job:1@100')).toBeNull();
+  const again = await store.commitGroup('lib', 'docs', 'insert', [{ id: 'job:1@100', idNamesPayload: true, rows: [row] }]);
+  expect(again.outcomes[0]).toMatchObject({ ok: true, duplicate: true, version: (first.outcomes[0] as { version: number }).version });
+  expect(again.commits).toEqual([]);
+  expect(await store.select('lib', 'docs', { columns: ['id'] })).toHaveLength(1);
+});
+
+test("a producer's request id keeps its digest: reused for other rows, it is refused", async () => {
+  await store.commitGroup('lib', 'docs', 'insert', [{ id: 'r1', rows: [{ id: 1, body: 'a', tag: null }] }]);
+  expect(await digestOf('r1')).toEqual(expect.any(String));
+  const reused = await store.commitGroup('lib', 'docs', 'insert', [{ id: 'r1', rows: [{ id: 2, body: 'b', tag: null }] }]);
+  expect(reused.outcomes[0]).toMatchObject({ ok: false, error: expect.objectContaining({ code: 'E_REQUEST_REUSED' }) });
+});
+
+test('a record made before digests could be absent is migrated to allow them', async () => {
+  await db.query(`ALTER TABLE "${schema}".requests ALTER COLUMN digest SET NOT NULL`);
+  const reopened = await Store.open({ url: DATABASE_URL, schema, poolSize: 2 });
+  try {
+    const { rows } = await db.query(`SELECT attnotnull FROM pg_attribute WHERE attrelid = '"${schema}".requests'::regclass AND attname = 'digest'`);
+    expect(rows[0].attnotnull).toBe(false);
+    const g = await reopened.commitGroup('lib', 'docs', 'insert', [{ id: 'job:2@200', idNamesPayload: true, rows: [{ id: 2, body: 'b', tag: null }] }]);
+    expect(g.outcomes[0]).toMatchObject({ ok: true, duplicate: false });
+  } finally {
+    await reopened.close();
+  }
+});
