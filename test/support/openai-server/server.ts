@@ -24,7 +24,11 @@ export interface OpenAIServerOptions {
   requestWindowMs?: number;
   /** TPM is enforced over this trailing window; default 60 000 ms */
   tokenWindowMs?: number;
-  /** added to every answered request */
+  /**
+   * how long an answered request takes, from its arrival: the server's own parsing and token
+   * counting happen within it, as a provider's do on its own machines, so a loaded test machine
+   * does not add the server's CPU time to the model's latency
+   */
   latencyMs?: number;
   /** embedding size when a request gives no `dimensions`; default 1536 */
   embeddingDim?: number;
@@ -218,16 +222,26 @@ export async function startOpenAIServer(opts: OpenAIServerOptions = {}): Promise
     reqWindow?.add(1, now);
     const charge = tokWindow?.add(estimate, now);
 
-    const delay = (opts.latencyMs ?? 0) + (fault?.kind === 'delay' ? fault.ms : 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    let out: ReturnType<typeof endpoint.respond> | undefined;
+    let failure: unknown;
     try {
-      const out = endpoint.respond(apiReq);
+      out = endpoint.respond(apiReq);
+    } catch (err) {
+      failure = err;
+    }
+    const left = (opts.latencyMs ?? 0) + (fault?.kind === 'delay' ? fault.ms : 0) - (Date.now() - now);
+    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    if (out) {
       if (charge) charge.w = out.tokens; // settle the charge to what was used
       arrival.tokens = out.tokens;
       send(res, (arrival.status = 200), out.body, headersFor(route, model, Date.now()));
-    } catch (err) {
+    } else {
       if (charge) charge.w = 0;
-      send(res, (arrival.status = err instanceof BadRequest ? 400 : 500), apiError(err instanceof Error ? err.message : 'error', 'invalid_request_error'));
+      send(
+        res,
+        (arrival.status = failure instanceof BadRequest ? 400 : 500),
+        apiError(failure instanceof Error ? failure.message : 'error', 'invalid_request_error'),
+      );
     }
   };
 

@@ -72,8 +72,11 @@ export async function callModel<T>(c: ModelCall<T>): Promise<T> {
     }
     throw e;
   }
-  await reservation?.settle(out.tokens).catch(() => undefined);
-  if (gate && out.headers) await gate.learn(c.rateKey, out.headers).catch(() => undefined);
+  // the fleet's limiter learns what the call used without holding up its answer: a job's cells wait
+  // for its slowest call, and two more Redis round trips on each would lengthen every job. Both go
+  // out on the gate's one connection, so Redis still applies them in this order.
+  void reservation?.settle(out.tokens).catch(() => undefined);
+  if (gate && out.headers) void gate.learn(c.rateKey, out.headers).catch(() => undefined);
   report(c.ctx, 'tokens', out.tokens);
   observe('ok', out.tokens);
   return out.value;

@@ -4,6 +4,7 @@ import { ConfigError } from '@tessera/core';
 import type { ProviderFailure } from '../model/errors';
 import { rateKeyOf, type ModelRateKey, type ProviderConnection } from '../model/context';
 import { memo } from '../model/identity';
+import { jsonFetch } from '../model/http-fetch';
 
 /** How to reach an OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama, TEI...). */
 export interface OpenAIConnection extends ProviderConnection {
@@ -25,7 +26,7 @@ const clients = new Map<string, OpenAI>();
 
 /**
  * A client per base URL and key, built on first use (so a pipeline can be defined on a host without
- * keys). The SDK's own retries are off: the queue owns retries.
+ * keys). The SDK's own retries are off: the queue owns retries. Requests go through jsonFetch.
  */
 export function connect(conn: OpenAIConnection, model: string): Connected {
   const keyName = conn.apiKeyEnv ?? 'OPENAI_API_KEY';
@@ -34,7 +35,11 @@ export function connect(conn: OpenAIConnection, model: string): Connected {
   if (!secret && !baseURL) throw new ConfigError(`missing API key: set ${keyName} (or ${keyName}_FILE, or TESSERA_SECRETS_FILE)`);
   const apiKey = secret ?? 'unused'; // local OpenAI-compatible servers often need no key
   const id = `${baseURL ?? ''}\0${keyHash(apiKey)}\0${conn.timeoutMs ?? ''}`;
-  const client = memo(clients, id, () => new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: conn.timeoutMs ?? 60_000 }));
+  const client = memo(
+    clients,
+    id,
+    () => new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: conn.timeoutMs ?? 60_000, fetch: jsonFetch }),
+  );
   return { client, secret, rateKey: rateKeyOf(conn.provider ?? 'openai', model, secret, conn.limits) };
 }
 
