@@ -88,6 +88,9 @@ async function waitExported(prefix: string, n: number, pollMs = 50) {
     }
     if (got >= n) break;
     if (Date.now() > end) throw new Error(`rows of ${prefix} not exported in 15 min`);
+    // a failed ingest job never exports its row: say why now rather than wait out the 15 min
+    const [failed] = await engine.queue('ingest').getFailed(0, 0);
+    if (failed) throw new Error(`ingest job ${failed.id} failed: ${failed.failedReason}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
