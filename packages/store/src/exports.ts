@@ -123,31 +123,93 @@ export async function withExportLock(
 }
 
 /**
- * A connection holding the export's lock. Waiting ships do not hold a connection (a pool full of
- * waiters would starve the ship they wait for): they try, give the connection back, and try again.
+ * A connection holding the export's lock. In one process, ships of an export queue up in memory
+ * (see LocalTurns) and only the first of them waits for the lock in Postgres, blocked on it, so a
+ * ship starts the moment the one before it ends, in this process or another, without polling; a
+ * process holds at most one waiting connection per export, and never while it ships that export
+ * itself (its waiters would otherwise take the connections its ship needs).
  */
 async function lockExport(pool: pg.Pool, key: string, waitMs: number, sink: string): Promise<{ client: pg.PoolClient; detach(): void }> {
   const deadline = Date.now() + waitMs;
-  // short pauses: ships of a busy stream follow each other closely, and a waiter asleep while the
-  // lock is free holds up every version behind it (a try is one cheap query)
-  for (let pause = 5; ; pause = Math.min(50, pause * 2)) {
-    const c = await pool.connect();
-    const ignore = () => undefined; // a lost connection fails the query in flight; the lock goes with it
+  const tooLong = () => new TransientError(`export ${sink}: another ship of it is still running`);
+  const turns = localTurns(pool);
+  await turns.enter(key, deadline, tooLong);
+  let c: pg.PoolClient | undefined;
+  const ignore = () => undefined; // a lost connection fails the query in flight; the lock goes with it
+  try {
+    c = await pool.connect();
     c.on('error', ignore);
-    let got = false;
+    const left = deadline - Date.now();
+    if (left <= 0) throw tooLong();
+    await c.query(`SELECT set_config('lock_timeout', $1, false)`, [`${left}ms`]);
     try {
-      got = (await c.query('SELECT pg_try_advisory_lock(hashtext($1)) AS got', [key])).rows[0].got === true;
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    } catch (e) {
+      if ((e as { code?: string }).code === '55P03') throw tooLong(); // lock_not_available: lock_timeout passed
+      throw e;
     } finally {
-      if (!got) {
-        c.off('error', ignore);
-        c.release();
-      }
+      await c.query('RESET lock_timeout');
     }
-    // the listener goes with the lock: the connection returns to the pool, and would gather one per ship
-    if (got) return { client: c, detach: () => c.off('error', ignore) };
-    if (Date.now() >= deadline) throw new TransientError(`export ${sink}: another ship of it is still running`);
-    await new Promise((r) => setTimeout(r, pause * (0.5 + Math.random())));
+  } catch (e) {
+    if (c) {
+      c.off('error', ignore);
+      // the lock's wait timed out: the connection is as it was; anything else (lost, settings not restored) closes it
+      c.release(e instanceof TransientError ? undefined : (e as Error));
+    }
+    turns.leave(key);
+    throw e;
   }
+  const client = c;
+  // the listener and the turn go with the lock: the connection returns to the pool, and would gather one per ship
+  return {
+    client,
+    detach: () => {
+      client.off('error', ignore);
+      turns.leave(key);
+    },
+  };
+}
+
+/** First come, first served turns per key, in memory; a waiter past its deadline leaves the line. */
+class LocalTurns {
+  private readonly lines = new Map<string, Array<() => void>>();
+
+  /** Resolves when it is this caller's turn; rejects with `tooLong()` at the deadline. */
+  enter(key: string, deadline: number, tooLong: () => Error): Promise<void> {
+    const line = this.lines.get(key);
+    if (!line) {
+      this.lines.set(key, []);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = line.indexOf(grant);
+        if (i >= 0) line.splice(i, 1);
+        reject(tooLong());
+      }, Math.max(0, deadline - Date.now()));
+      line.push(grant);
+    });
+  }
+
+  /** The current turn ends: the next in line gets it. */
+  leave(key: string): void {
+    const line = this.lines.get(key);
+    const next = line?.shift();
+    if (next) next();
+    else this.lines.delete(key);
+  }
+}
+
+/** Per pool (one per process in production; tests open several to act as several processes). */
+const turnsByPool = new WeakMap<pg.Pool, LocalTurns>();
+function localTurns(pool: pg.Pool): LocalTurns {
+  let t = turnsByPool.get(pool);
+  if (!t) turnsByPool.set(pool, (t = new LocalTurns()));
+  return t;
 }
 
 /** Every export's state, for the tables of a pipeline. */

@@ -54,3 +54,26 @@ test('a record made before digests could be absent is migrated to allow them', a
     await reopened.close();
   }
 });
+
+test("a record made with a foreign key to tables loses it (a lookup per request on every commit), and keeps each request's order", async () => {
+  await db.query(`ALTER TABLE "${schema}".requests ADD CONSTRAINT requests_table_id_fkey FOREIGN KEY (table_id) REFERENCES "${schema}".tables(id) ON DELETE CASCADE`);
+  const reopened = await Store.open({ url: DATABASE_URL, schema, poolSize: 2 });
+  try {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = '"${schema}".requests'::regclass AND contype = 'f'`);
+    expect(rows[0].n).toBe(0);
+    const g = await reopened.commitGroup('lib', 'docs', 'insert', [
+      { id: 'job:7@1', idNamesPayload: true, rows: [{ id: 7, body: 'g', tag: null }] },
+      { id: 'r8', rows: [{ id: 8, body: 'h', tag: null }] },
+      { id: 'job:9@1', idNamesPayload: true, rows: [{ id: 9, body: 'i', tag: null }] },
+    ]);
+    expect(g.outcomes.map((o) => o.ok)).toEqual([true, true, true]);
+    const recorded = await db.query(`SELECT request_id, pos, count, digest IS NULL AS bare FROM "${schema}".requests ORDER BY pos`);
+    expect(recorded.rows).toEqual([
+      { request_id: 'job:7@1', pos: 0, count: 1, bare: true },
+      { request_id: 'r8', pos: 1, count: 1, bare: false },
+      { request_id: 'job:9@1', pos: 2, count: 1, bare: true },
+    ]);
+  } finally {
+    await reopened.close();
+  }
+});
