@@ -67,6 +67,8 @@ export class BulkConsumer {
   private claims = 0;
   /** held jobs by token: a job recovered and claimed again meanwhile is told apart by its new token */
   private readonly held = new Map<string, Set<string>>();
+  /** jobs each token claimed (the span its jobs occupy in the active list, see claim-scripts) */
+  private readonly claimedBy = new Map<string, number>();
   private heldCount = 0;
   private readonly running = new Set<Promise<void>>();
   /** completions waiting to be sent together, by token */
@@ -125,13 +127,17 @@ export class BulkConsumer {
       const ids = new Set<string>();
       for (let i = 0; i < claimed.length; i += 2) ids.add(claimed[i] as string);
       this.held.set(token, ids);
+      this.claimedBy.set(token, ids.size);
       this.heldCount += ids.size;
       for (let i = 0; i < claimed.length; i += 2) {
         const id = claimed[i] as string;
         const p = this.handle(id, claimed[i + 1] as string[], token).finally(() => {
           this.running.delete(p);
           ids.delete(id);
-          if (!ids.size) this.held.delete(token);
+          if (!ids.size) {
+            this.held.delete(token);
+            this.claimedBy.delete(token);
+          }
           this.heldCount--;
           this.wake?.();
           this.wake = undefined;
@@ -201,6 +207,7 @@ export class BulkConsumer {
             this.queue.toKey(''),
             token,
             Date.now(),
+            this.claimedBy.get(token) ?? 0,
             ...args,
           )
           .catch(() => undefined);

@@ -80,22 +80,64 @@ return lost
  * ours, the job leaves the active list, its attempts-made grows, it is kept in the completed set
  * with its return value or removed (removeOnComplete), and a `completed` event is emitted.
  * Returns the ids not completed (lock lost, or no longer active).
+ *
+ * Leaving the active list: an LREM per job scans the list from one end, past every job other
+ * claims hold (with W workers holding H jobs each, about W x H / 2 entries per job), which made it
+ * the costliest command of a stream and one that grows with the fleet. The jobs of one claim sit
+ * side by side in the list (the claim pushed them in one atomic call, and the list only loses
+ * entries in between), so for a batch the script finds one of them (one scan), reads the claim's
+ * span around it, overwrites the batch's entries with a marker and removes the markers in one
+ * scan. A job not found in that span (or a small batch, where reading the span costs more) is
+ * removed on its own, as before.
+ *
  * KEYS: active, stalled, completed, events, meta, wait, prioritized. ARGV: key prefix, token,
- * timestamp, then id, return value (JSON), keep ("1" keep, "0" remove), attempts made (the count
- * this attempt makes, which the lock guarantees nobody else changed) for each job.
+ * timestamp, jobs the token claimed, then id, return value (JSON), keep ("1" keep, "0" remove),
+ * attempts made (the count this attempt makes, which the lock guarantees nobody else changed) for
+ * each job.
  */
 const COMPLETE = `
 local rcall = redis.call
 local maxEvents = tonumber(rcall("HGET", KEYS[5], "opts.maxLenEvents") or 10000)
 local skipped = {}
-for i = 4, #ARGV, 4 do
+local ours = {}
+local first
+local n = 0
+for i = 5, #ARGV, 4 do
+  if rcall("GET", ARGV[1] .. ARGV[i] .. ":lock") == ARGV[2] then
+    ours[ARGV[i]] = false
+    first = first or ARGV[i]
+    n = n + 1
+  end
+end
+local claimed = tonumber(ARGV[4])
+if n >= 8 and n * 8 >= claimed then
+  local pos = rcall("LPOS", KEYS[1], first, "RANK", -1)
+  if pos then
+    local lo = math.max(0, pos - claimed + 1)
+    local span = rcall("LRANGE", KEYS[1], lo, pos + claimed - 1)
+    local marker = "0:tessera-completed:" .. ARGV[2]
+    local marked = 0
+    for j = 1, #span do
+      if ours[span[j]] == false then
+        rcall("LSET", KEYS[1], lo + j - 1, marker)
+        ours[span[j]] = true
+        marked = marked + 1
+      end
+    end
+    -- from the nearer end: the scan stops at the last marker
+    local dir = (pos * 2 < rcall("LLEN", KEYS[1])) and marked or -marked
+    if marked > 0 then rcall("LREM", KEYS[1], dir, marker) end
+  end
+end
+for i = 5, #ARGV, 4 do
   local jobId = ARGV[i]
   local jobKey = ARGV[1] .. jobId
-  local lockKey = jobKey .. ":lock"
-  if rcall("GET", lockKey) ~= ARGV[2] or rcall("LREM", KEYS[1], -1, jobId) < 1 then
+  local gone = ours[jobId]
+  if gone == false then gone = rcall("LREM", KEYS[1], -1, jobId) > 0 end
+  if not gone then
     skipped[#skipped + 1] = jobId
   else
-    rcall("DEL", lockKey)
+    rcall("DEL", jobKey .. ":lock")
     rcall("SREM", KEYS[2], jobId)
     if ARGV[i + 2] == "1" then
       rcall("ZADD", KEYS[3], ARGV[3], jobId)

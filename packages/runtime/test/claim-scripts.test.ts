@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { defineClaimCommands } from '../src/ingest/claim-scripts';
+import { REDIS_URL } from '../../../test/support/services';
+
+/**
+ * The bulk consumer's claim and complete scripts on real Redis, with the claims of several
+ * consumers side by side in the active list (as a fleet makes them): completing a batch of one
+ * claim removes exactly its jobs, whichever end of the list the claim sits nearer, leaves every
+ * other job where it was, and skips jobs whose lock is no longer ours or that left the list.
+ */
+const prefix = `tessera-claim-test-${randomBytes(3).toString('hex')}`;
+const redis = defineClaimCommands(new Redis(REDIS_URL, { maxRetriesPerRequest: null }));
+let queue: Queue;
+
+beforeEach(async () => {
+  queue = new Queue(`q${randomBytes(3).toString('hex')}`, { connection: redis, prefix });
+});
+afterEach(async () => {
+  await queue.obliterate({ force: true });
+  await queue.close();
+});
+afterAll(() => redis.disconnect());
+
+const keys = () => queue.keys;
+
+async function claim(token: string, max: number): Promise<string[]> {
+  const k = keys();
+  const out = await redis.tesseraClaimJobs(k.wait!, k.active!, k.meta!, k.events!, k.limiter!, queue.toKey(''), Date.now(), token, 60_000, max, 'test');
+  const ids: string[] = [];
+  for (let i = 0; i < out.length; i += 2) ids.push(out[i] as string);
+  return ids;
+}
+
+async function complete(token: string, claimed: number, ids: string[]): Promise<string[]> {
+  const k = keys();
+  const args = ids.flatMap((id) => [id, JSON.stringify({ id }), '1', 1]);
+  return redis.tesseraCompleteJobs(k.active!, k.stalled!, k.completed!, k.events!, k.meta!, k.wait!, k.prioritized!, queue.toKey(''), token, Date.now(), claimed, ...args);
+}
+
+const active = () => redis.lrange(keys().active!, 0, -1);
+
+async function addJobs(n: number) {
+  await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'insert', data: { i } })));
+}
+
+test('completing a batch from a claim in the middle of the active list removes exactly its jobs and keeps the rest in order', async () => {
+  await addJobs(120);
+  const a = await claim('A', 40);
+  const b = await claim('B', 40);
+  const c = await claim('C', 40);
+  expect([a.length, b.length, c.length]).toEqual([40, 40, 40]);
+  const before = await active();
+
+  // B's claim sits between A's (toward the tail) and C's (toward the head); 30 of its 40 complete
+  const done = b.slice(5, 35);
+  // one of them lost its lock (the stalled check gave it to someone else): it must stay untouched
+  const stolen = done[3]!;
+  await redis.set(`${queue.toKey('')}${stolen}:lock`, 'someone-else');
+  const skipped = await complete('B', 40, done);
+  expect(skipped).toEqual([stolen]);
+
+  const removed = new Set(done.filter((id) => id !== stolen));
+  expect(await active()).toEqual(before.filter((id) => !removed.has(id)));
+  expect((await redis.zrange(keys().completed!, 0, -1)).sort()).toEqual([...removed].sort());
+  const job = await queue.getJob(done[0]!);
+  expect(job?.returnvalue).toEqual({ id: done[0] });
+  expect(job?.finishedOn).toBeGreaterThan(0);
+  expect(await redis.exists(`${queue.toKey('')}${done[0]}:lock`)).toBe(0);
+});
+
+test('batches near either end, small batches, and jobs that already left the list', async () => {
+  await addJobs(90);
+  const a = await claim('A', 30);
+  const b = await claim('B', 30);
+  const c = await claim('C', 30);
+  const before = await active();
+
+  // A's claim is at the tail, C's at the head: both go through the marker path (>= 8 jobs)
+  const fromA = a.slice(0, 20);
+  const fromC = c.slice(10, 30);
+  // a job of C's batch left the active list meanwhile (as a stalled job moved back to wait would)
+  const left = fromC[0]!;
+  await redis.lrem(keys().active!, 1, left);
+  expect(await complete('A', 30, fromA)).toEqual([]);
+  expect(await complete('C', 30, fromC)).toEqual([left]);
+  // a small batch: one LREM per job
+  expect(await complete('B', 30, b.slice(0, 2))).toEqual([]);
+
+  const gone = new Set([...fromA, ...fromC, ...b.slice(0, 2)]);
+  expect(await active()).toEqual(before.filter((id) => !gone.has(id)));
+  expect(await redis.zcard(keys().completed!)).toBe(gone.size - 1);
+  expect(await redis.zscore(keys().completed!, left)).toBeNull();
+  // no marker is left behind
+  expect((await active()).filter((id) => id.startsWith('0:'))).toEqual([]);
+});
