@@ -1,0 +1,78 @@
+/**
+ * bench:claim — Redis time per job of the bulk consumer's claim and complete scripts (see
+ * packages/runtime/src/ingest/claim-scripts.ts), with the active list holding what a fleet of 2 and
+ * of 8 workers holds (2,000 jobs each, claimed 500 at a time, as TESSERA_INGEST_CLAIM's default).
+ * Claims are completed in batches of 100, every other claim first, so most batches sit between
+ * other claims' jobs. Redis is the one resource the whole fleet shares: a script whose time per job
+ * grew with the fleet would cap it. Times are Redis' own (INFO commandstats), not the round trips.
+ *
+ *   npm run bench:claim     (BENCH_FLEETS=2,8)
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { defineClaimCommands } from '../packages/runtime/src/ingest/claim-scripts';
+
+const HELD = 2000;
+const CLAIM = 500;
+const BATCH = 100;
+const fleets = (process.env.BENCH_FLEETS ?? '2,8').split(',').map(Number);
+const redis = defineClaimCommands(new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null }));
+
+/** Redis' time inside EVALSHA so far (us). */
+async function scriptUsec(): Promise<number> {
+  const line = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'));
+  return line ? Number(/usec=(\d+)/.exec(line)![1]) : 0;
+}
+
+const results: Record<string, { claimUsPerJob: number; completeUsPerJob: number }> = {};
+try {
+  for (const workers of fleets) {
+    const queue = new Queue(`claim-bench-${randomBytes(3).toString('hex')}`, { connection: redis, prefix: 'tessera-bench' });
+    const k = queue.keys;
+    const total = workers * HELD;
+    for (let i = 0; i < total; i += 1000) await queue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'insert', data: { i: i + j } })));
+    const u0 = await scriptUsec();
+    const claims: Array<{ token: string; ids: string[] }> = [];
+    for (let c = 0; c < total / CLAIM; c++) {
+      const token = `bench:${c}`;
+      const out = await redis.tesseraClaimJobs(k.wait!, k.active!, k.meta!, k.events!, k.limiter!, queue.toKey(''), Date.now(), token, 600_000, CLAIM, 'bench');
+      const ids: string[] = [];
+      for (let i = 0; i < out.length; i += 2) ids.push(out[i] as string);
+      claims.push({ token, ids });
+    }
+    const u1 = await scriptUsec();
+    for (const { token, ids } of [...claims.filter((_, i) => i % 2 === 1), ...claims.filter((_, i) => i % 2 === 0)]) {
+      for (let i = 0; i < ids.length; i += BATCH) {
+        const args = ids.slice(i, i + BATCH).flatMap((id) => [id, '{"version":1,"count":1}', '1', 1]);
+        const skipped = await redis.tesseraCompleteJobs(
+          k.active!,
+          k.stalled!,
+          k.completed!,
+          k.events!,
+          k.meta!,
+          k.wait!,
+          k.prioritized!,
+          queue.toKey(''),
+          token,
+          Date.now(),
+          ids.length,
+          ...args,
+        );
+        if (skipped.length) throw new Error(`jobs not completed: ${skipped.join(', ')}`);
+      }
+    }
+    const u2 = await scriptUsec();
+    const left = await redis.llen(k.active!);
+    await queue.obliterate({ force: true });
+    await queue.close();
+    if (left) throw new Error(`${left} jobs left in the active list`);
+    results[workers] = { claimUsPerJob: Number(((u1 - u0) / total).toFixed(1)), completeUsPerJob: Number(((u2 - u1) / total).toFixed(1)) };
+    console.log(
+      `${workers} workers x ${HELD} held (${total} jobs): claim ${results[workers].claimUsPerJob} us/job, complete ${results[workers].completeUsPerJob} us/job (Redis time)`,
+    );
+  }
+  console.log(`BENCH ${JSON.stringify({ bench: 'claim', heldPerWorker: HELD, claim: CLAIM, batch: BATCH, fleets: results })}`);
+} finally {
+  redis.disconnect();
+}
