@@ -36,7 +36,20 @@ async function claim(token: string, max: number): Promise<string[]> {
 async function complete(token: string, claimed: number, ids: string[]): Promise<string[]> {
   const k = keys();
   const args = ids.flatMap((id) => [id, JSON.stringify({ id }), '1', 1]);
-  return redis.tesseraCompleteJobs(k.active!, k.stalled!, k.completed!, k.events!, k.meta!, k.wait!, k.prioritized!, queue.toKey(''), token, Date.now(), claimed, ...args);
+  return redis.tesseraCompleteJobs(
+    k.active!,
+    k.stalled!,
+    k.completed!,
+    k.events!,
+    k.meta!,
+    k.wait!,
+    k.prioritized!,
+    queue.toKey(''),
+    token,
+    Date.now(),
+    claimed,
+    ...args,
+  );
 }
 
 const active = () => redis.lrange(keys().active!, 0, -1);

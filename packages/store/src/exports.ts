@@ -186,11 +186,14 @@ class LocalTurns {
         clearTimeout(timer);
         resolve();
       };
-      const timer = setTimeout(() => {
-        const i = line.indexOf(grant);
-        if (i >= 0) line.splice(i, 1);
-        reject(tooLong());
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          const i = line.indexOf(grant);
+          if (i >= 0) line.splice(i, 1);
+          reject(tooLong());
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       line.push(grant);
     });
   }

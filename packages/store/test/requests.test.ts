@@ -56,7 +56,9 @@ test('a record made before digests could be absent is migrated to allow them', a
 });
 
 test("a record made with a foreign key to tables loses it (a lookup per request on every commit), and keeps each request's order", async () => {
-  await db.query(`ALTER TABLE "${schema}".requests ADD CONSTRAINT requests_table_id_fkey FOREIGN KEY (table_id) REFERENCES "${schema}".tables(id) ON DELETE CASCADE`);
+  await db.query(
+    `ALTER TABLE "${schema}".requests ADD CONSTRAINT requests_table_id_fkey FOREIGN KEY (table_id) REFERENCES "${schema}".tables(id) ON DELETE CASCADE`,
+  );
   const reopened = await Store.open({ url: DATABASE_URL, schema, poolSize: 2 });
   try {
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = '"${schema}".requests'::regclass AND contype = 'f'`);
