@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { defineClaimCommands } from '../packages/runtime/src/ingest/claim-scripts';
+import { claimJobs, completeJobs, defineClaimCommands } from '../packages/runtime/src/ingest/claim-scripts';
 
 const HELD = 2000;
 const CLAIM = 500;
@@ -29,14 +29,13 @@ const results: Record<string, { claimUsPerJob: number; completeUsPerJob: number 
 try {
   for (const workers of fleets) {
     const queue = new Queue(`claim-bench-${randomBytes(3).toString('hex')}`, { connection: redis, prefix: 'tessera-bench' });
-    const k = queue.keys;
     const total = workers * HELD;
     for (let i = 0; i < total; i += 1000) await queue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'insert', data: { i: i + j } })));
     const u0 = await scriptUsec();
     const claims: Array<{ token: string; ids: string[] }> = [];
     for (let c = 0; c < total / CLAIM; c++) {
       const token = `bench:${c}`;
-      const out = await redis.tesseraClaimJobs(k.wait!, k.active!, k.meta!, k.events!, k.limiter!, queue.toKey(''), Date.now(), token, 600_000, CLAIM, 'bench');
+      const out = await claimJobs(redis, queue, { token, lockMs: 600_000, max: CLAIM, worker: 'bench' });
       const ids: string[] = [];
       for (let i = 0; i < out.length; i += 2) ids.push(out[i] as string);
       claims.push({ token, ids });
@@ -44,26 +43,13 @@ try {
     const u1 = await scriptUsec();
     for (const { token, ids } of [...claims.filter((_, i) => i % 2 === 1), ...claims.filter((_, i) => i % 2 === 0)]) {
       for (let i = 0; i < ids.length; i += BATCH) {
-        const args = ids.slice(i, i + BATCH).flatMap((id) => [id, '{"version":1,"count":1}', '1', 1]);
-        const skipped = await redis.tesseraCompleteJobs(
-          k.active!,
-          k.stalled!,
-          k.completed!,
-          k.events!,
-          k.meta!,
-          k.wait!,
-          k.prioritized!,
-          queue.toKey(''),
-          token,
-          Date.now(),
-          ids.length,
-          ...args,
-        );
+        const batch = ids.slice(i, i + BATCH).map((id) => ({ id, returnvalue: '{"version":1,"count":1}', keep: true, attemptsMade: 1 }));
+        const skipped = await completeJobs(redis, queue, token, ids.length, batch);
         if (skipped.length) throw new Error(`jobs not completed: ${skipped.join(', ')}`);
       }
     }
     const u2 = await scriptUsec();
-    const left = await redis.llen(k.active!);
+    const left = await redis.llen(queue.keys.active!);
     await queue.obliterate({ force: true });
     await queue.close();
     if (left) throw new Error(`${left} jobs left in the active list`);

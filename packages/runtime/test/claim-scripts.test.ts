@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { defineClaimCommands } from '../src/ingest/claim-scripts';
+import { claimJobs, completeJobs, defineClaimCommands } from '../src/ingest/claim-scripts';
 import { REDIS_URL } from '../../../test/support/services';
 
 /**
@@ -26,29 +26,17 @@ afterAll(() => redis.disconnect());
 const keys = () => queue.keys;
 
 async function claim(token: string, max: number): Promise<string[]> {
-  const k = keys();
-  const out = await redis.tesseraClaimJobs(k.wait!, k.active!, k.meta!, k.events!, k.limiter!, queue.toKey(''), Date.now(), token, 60_000, max, 'test');
-  const ids: string[] = [];
-  for (let i = 0; i < out.length; i += 2) ids.push(out[i] as string);
-  return ids;
+  const out = await claimJobs(redis, queue, { token, lockMs: 60_000, max, worker: 'test' });
+  return out.filter((_, i) => i % 2 === 0) as string[];
 }
 
-async function complete(token: string, claimed: number, ids: string[]): Promise<string[]> {
-  const k = keys();
-  const args = ids.flatMap((id) => [id, JSON.stringify({ id }), '1', 1]);
-  return redis.tesseraCompleteJobs(
-    k.active!,
-    k.stalled!,
-    k.completed!,
-    k.events!,
-    k.meta!,
-    k.wait!,
-    k.prioritized!,
-    queue.toKey(''),
+function complete(token: string, claimed: number, ids: string[]): Promise<string[]> {
+  return completeJobs(
+    redis,
+    queue,
     token,
-    Date.now(),
     claimed,
-    ...args,
+    ids.map((id) => ({ id, returnvalue: JSON.stringify({ id }), keep: true, attemptsMade: 1 })),
   );
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Job, Queue, WaitingChildrenError, optsDecodeMap, type JobJson, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { defineClaimCommands, type ClaimCommands } from './claim-scripts';
+import { claimJobs, completeJobs, defineClaimCommands, type ClaimCommands } from './claim-scripts';
 
 export interface BulkConsumerOptions {
   redisUrl: string;
@@ -90,7 +90,6 @@ export class BulkConsumer {
   }
 
   private async run(): Promise<void> {
-    const k = this.queue.keys;
     let idleMs = 10;
     while (!this.closing) {
       const room = this.opts.maxHeld - this.heldCount;
@@ -101,19 +100,7 @@ export class BulkConsumer {
       const token = `${this.id}:${++this.claims}`;
       let claimed: Array<string | string[]>;
       try {
-        claimed = await this.redis.tesseraClaimJobs(
-          k.wait!,
-          k.active!,
-          k.meta!,
-          k.events!,
-          k.limiter!,
-          this.queue.toKey(''),
-          Date.now(),
-          token,
-          this.opts.lockMs,
-          Math.min(room, 500),
-          `bulk:${this.id}`,
-        );
+        claimed = await claimJobs(this.redis, this.queue, { token, lockMs: this.opts.lockMs, max: Math.min(room, 500), worker: `bulk:${this.id}` });
       } catch {
         await sleep(500); // Redis unreachable: ioredis reconnects
         continue;
@@ -188,29 +175,16 @@ export class BulkConsumer {
     this.flushScheduled = false;
     const batches = [...this.toComplete];
     this.toComplete.clear();
-    const k = this.queue.keys;
     await Promise.all(
       batches.map(async ([token, list]) => {
-        const args: Array<string | number> = [];
-        for (const { job, result } of list)
-          args.push(job.id!, JSON.stringify(result ?? null), job.opts.removeOnComplete === true ? '0' : '1', job.attemptsMade + 1);
+        const jobs = list.map(({ job, result }) => ({
+          id: job.id!,
+          returnvalue: JSON.stringify(result ?? null),
+          keep: job.opts.removeOnComplete !== true,
+          attemptsMade: job.attemptsMade + 1,
+        }));
         // lost locks are skipped (whoever holds the job now finishes it); a Redis error leaves them for the stalled check
-        await this.redis
-          .tesseraCompleteJobs(
-            k.active!,
-            k.stalled!,
-            k.completed!,
-            k.events!,
-            k.meta!,
-            k.wait!,
-            k.prioritized!,
-            this.queue.toKey(''),
-            token,
-            Date.now(),
-            this.claimedBy.get(token) ?? 0,
-            ...args,
-          )
-          .catch(() => undefined);
+        await completeJobs(this.redis, this.queue, token, this.claimedBy.get(token) ?? 0, jobs).catch(() => undefined);
         list.forEach((c) => c.done());
       }),
     );

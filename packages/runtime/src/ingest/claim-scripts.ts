@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /**
@@ -182,4 +183,60 @@ export function defineClaimCommands(redis: Redis): Redis & ClaimCommands {
   redis.defineCommand('tesseraExtendLocks', { numberOfKeys: 1, lua: EXTEND });
   redis.defineCommand('tesseraCompleteJobs', { numberOfKeys: 7, lua: COMPLETE });
   return redis as Redis & ClaimCommands;
+}
+
+/** Each claimed job's id, then its hash as HGETALL gives it (field, value, ...). */
+export type ClaimedJobs = Array<string | string[]>;
+
+/** Claim up to `max` waiting jobs of `queue` with `token`, locked for `lockMs`, stamped `worker` (see CLAIM). */
+export function claimJobs(
+  redis: Redis & ClaimCommands,
+  queue: Queue,
+  claim: { token: string; lockMs: number; max: number; worker: string },
+): Promise<ClaimedJobs> {
+  const k = queue.keys;
+  return redis.tesseraClaimJobs(
+    k.wait!,
+    k.active!,
+    k.meta!,
+    k.events!,
+    k.limiter!,
+    queue.toKey(''),
+    Date.now(),
+    claim.token,
+    claim.lockMs,
+    claim.max,
+    claim.worker,
+  );
+}
+
+export interface Completion {
+  id: string;
+  /** the processor's result, as JSON */
+  returnvalue: string;
+  /** kept in the completed set (else removed, removeOnComplete) */
+  keep: boolean;
+  /** attempts made, this one included */
+  attemptsMade: number;
+}
+
+/** Complete jobs held with `token`, a claim of `claimed` jobs (see COMPLETE). Returns the ids not completed. */
+export function completeJobs(redis: Redis & ClaimCommands, queue: Queue, token: string, claimed: number, jobs: Completion[]): Promise<string[]> {
+  const k = queue.keys;
+  const args: Array<string | number> = [];
+  for (const j of jobs) args.push(j.id, j.returnvalue, j.keep ? '1' : '0', j.attemptsMade);
+  return redis.tesseraCompleteJobs(
+    k.active!,
+    k.stalled!,
+    k.completed!,
+    k.events!,
+    k.meta!,
+    k.wait!,
+    k.prioritized!,
+    queue.toKey(''),
+    token,
+    Date.now(),
+    claimed,
+    ...args,
+  );
 }
