@@ -65,10 +65,11 @@ export class BulkConsumer {
   private readonly queue: Queue;
   private readonly id = randomUUID();
   private claims = 0;
-  /** held jobs by token: a job recovered and claimed again meanwhile is told apart by its new token */
-  private readonly held = new Map<string, Set<string>>();
-  /** jobs each token claimed (the span its jobs occupy in the active list, see claim-scripts) */
-  private readonly claimedBy = new Map<string, number>();
+  /**
+   * held jobs by token (a job recovered and claimed again meanwhile is told apart by its new token),
+   * with how many the token claimed: the span its jobs occupy in the active list (see claim-scripts)
+   */
+  private readonly held = new Map<string, { ids: Set<string>; claimed: number }>();
   private heldCount = 0;
   private readonly running = new Set<Promise<void>>();
   /** completions waiting to be sent together, by token */
@@ -113,18 +114,14 @@ export class BulkConsumer {
       idleMs = 10;
       const ids = new Set<string>();
       for (let i = 0; i < claimed.length; i += 2) ids.add(claimed[i] as string);
-      this.held.set(token, ids);
-      this.claimedBy.set(token, ids.size);
+      this.held.set(token, { ids, claimed: ids.size });
       this.heldCount += ids.size;
       for (let i = 0; i < claimed.length; i += 2) {
         const id = claimed[i] as string;
         const p = this.handle(id, claimed[i + 1] as string[], token).finally(() => {
           this.running.delete(p);
           ids.delete(id);
-          if (!ids.size) {
-            this.held.delete(token);
-            this.claimedBy.delete(token);
-          }
+          if (!ids.size) this.held.delete(token);
           this.heldCount--;
           this.wake?.();
           this.wake = undefined;
@@ -184,14 +181,14 @@ export class BulkConsumer {
           attemptsMade: job.attemptsMade + 1,
         }));
         // lost locks are skipped (whoever holds the job now finishes it); a Redis error leaves them for the stalled check
-        await completeJobs(this.redis, this.queue, token, this.claimedBy.get(token) ?? 0, jobs).catch(() => undefined);
+        await completeJobs(this.redis, this.queue, token, this.held.get(token)?.claimed ?? 0, jobs).catch(() => undefined);
         list.forEach((c) => c.done());
       }),
     );
   }
 
   private async extendLocks(): Promise<void> {
-    for (const [token, ids] of this.held) {
+    for (const [token, { ids }] of this.held) {
       if (!ids.size) continue;
       await this.redis.tesseraExtendLocks(this.queue.keys.stalled!, this.queue.toKey(''), token, this.opts.lockMs, ...ids).catch(() => undefined);
     }
