@@ -1,0 +1,93 @@
+import { definePipeline, planPipeline, t } from '@tessera/core';
+import { Store } from '../src';
+import { closeStore, openStore } from './store-kit';
+
+/** Inserts go in with COPY's text format: every kind of value must come back as it was written. */
+let store: Store;
+beforeEach(async () => {
+  store = await openStore();
+  await store.apply(
+    planPipeline(
+      definePipeline('kinds', (p) => {
+        p.table('all', {
+          id: t.int().primaryKey(),
+          s: t.string().nullable(),
+          f: t.float().nullable(),
+          b: t.bool().nullable(),
+          ts: t.timestamp().nullable(),
+          j: t.json().nullable(),
+          emb: t.embedding(3).nullable(),
+          ints: t.array('int').nullable(),
+          flags: t.array('bool').nullable(),
+          words: t.array('string').nullable(),
+          doc: t.document().nullable(),
+        });
+      }),
+    ),
+  );
+});
+afterEach(() => closeStore(store));
+
+const tricky = 'tab\there, newline\nthere, CR\r, backslash \\ and \\N, quote " and \' , {braces}, comma, ünïcødé 🎉';
+
+test('values with the characters COPY escapes, and every column kind, come back unchanged', async () => {
+  const rows = [
+    {
+      id: 1,
+      s: tricky,
+      f: 0.1 + 0.2,
+      b: true,
+      ts: '2026-12-03T10:20:30.123Z',
+      j: { text: tricky, n: [1, 2.5, null], nested: { ok: false } },
+      emb: [0.5, -1.25, 3],
+      ints: [9007199254740991, -3, 0],
+      flags: [true, false],
+      words: [tricky, '', 'NULL', 'a,b', '{x}', '"q"'],
+      doc: 'file:///data/a b\\c.pdf',
+    },
+    { id: 2, s: '\\N', f: -0, b: false, ts: null, j: 'just a string', emb: null, ints: [], flags: null, words: [], doc: null },
+    { id: 3, s: '', f: 1e300, b: null, ts: null, j: null, emb: null, ints: null, flags: null, words: null, doc: null },
+  ];
+  await store.insert('kinds', 'all', rows);
+  const back = (await store.select('kinds', 'all', { orderBy: ['id'] })) as Array<Record<string, unknown>>;
+  expect(back.map((r) => r.s)).toEqual([tricky, '\\N', '']);
+  expect(back.map((r) => r.f)).toEqual([0.1 + 0.2, -0, 1e300]);
+  expect(back.map((r) => r.b)).toEqual([true, false, null]);
+  expect(new Date(back[0]!.ts as string).toISOString()).toBe('2026-12-03T10:20:30.123Z');
+  expect(back[1]!.ts).toBeNull();
+  expect(back.map((r) => r.j)).toEqual([{ text: tricky, n: [1, 2.5, null], nested: { ok: false } }, 'just a string', null]);
+  expect(back[0]!.emb).toEqual([0.5, -1.25, 3]);
+  expect(back.map((r) => r.ints)).toEqual([[9007199254740991, -3, 0], [], null]);
+  expect(back[0]!.flags).toEqual([true, false]);
+  expect(back.map((r) => r.words)).toEqual([[tricky, '', 'NULL', 'a,b', '{x}', '"q"'], [], null]);
+  expect(back[0]!.doc).toBe('file:///data/a b\\c.pdf');
+});
+
+test('rows get ascending rowids in the order given, and a second insert continues after the first', async () => {
+  await store.insert(
+    'kinds',
+    'all',
+    Array.from({ length: 2500 }, (_, i) => ({ id: 2500 - i })),
+  );
+  await store.insert('kinds', 'all', [{ id: 9000 }, { id: 9001 }]);
+  // rows are read back in rowid order
+  const back = (await store.select('kinds', 'all', { columns: ['id'] })) as Array<{ id: number }>;
+  expect(back.map((r) => r.id)).toEqual([...Array.from({ length: 2500 }, (_, i) => 2500 - i), 9000, 9001]);
+});
+
+test('a key that exists fails its request with E_DUPLICATE_KEY; the other requests of the group are written', async () => {
+  await store.insert('kinds', 'all', [{ id: 1, s: 'first' }]);
+  const { outcomes } = await store.commitGroup('kinds', 'all', 'insert', [
+    { rows: [{ id: 2, s: 'two' }] },
+    { rows: [{ id: 1, s: 'again' }] },
+    { rows: [{ id: 3, s: tricky }] },
+  ]);
+  expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+  expect(outcomes[1]).toMatchObject({ ok: false, error: { code: 'E_DUPLICATE_KEY' } });
+  const back = (await store.select('kinds', 'all', { columns: ['id', 's'], orderBy: ['id'] })) as Array<{ id: number; s: string }>;
+  expect(back).toEqual([
+    { id: 1, s: 'first' },
+    { id: 2, s: 'two' },
+    { id: 3, s: tricky },
+  ]);
+});
