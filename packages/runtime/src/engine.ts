@@ -316,11 +316,12 @@ export class Engine {
   async waitIdle(pipeline: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
     const queues = [...new Set([CONTROL_QUEUE, 'cpu', 'media', ...(await this.queuesOf(pipeline))])];
-    let counted = 0;
+    let counted = Date.now();
     for (;;) {
       // while the queues hold work, counting pending cells (a scan of every table) would only load
       // the database the workers are writing to; count when they are idle, and at least every second
-      // (other pipelines may keep them busy; lost work leaves cells pending with no job)
+      // (other pipelines may keep them busy; lost work leaves cells pending with no job), not at
+      // once: right after a write the queues are busy with it
       if (Date.now() - counted >= 1000 || !(await this.queuesBusy(queues))) {
         counted = Date.now();
         const pending: string[] = [];
