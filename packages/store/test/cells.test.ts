@@ -132,3 +132,19 @@ test('pending ranges: at most `size` pending live rows each, by row version, lea
   expect(await store.cells.pendingRanges(docs, ['loud', 'words'], 1000)).toHaveLength(1);
   expect(await store.cells.pendingCount(docs)).toBe(280); // the iteration cells
 });
+
+test('written values keep quotes, backslashes, braces, commas and the text NULL (the array parameters are built by hand)', async () => {
+  const values = ['say "hi"', 'C:\\path\\', '{a,b}', 'NULL', '', 'tab\tand\nnewline', 'ünï 🎉'];
+  await store.insert(
+    'lib',
+    'docs',
+    values.map((_, i) => ({ id: i + 1, body: `b${i}`, tag: null })),
+  );
+  const batch = await store.cells.batch(docs, ['loud'], ALL);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    batch.map((r, i) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: values[i] } } })),
+  );
+  expect(await loud()).toEqual(values.map((v, i) => [i + 1, v, null]));
+});
