@@ -8,7 +8,8 @@ const WRITE_BYTES = 256 * 1024;
  * Run `COPY ... FROM STDIN` (text format) with the given lines (each ending in a newline), written
  * as they are produced: Postgres parses and stores one part while this process encodes the next,
  * so the two overlap on separate cores. A failure of the COPY (a value Postgres refuses, a broken
- * connection) is thrown with Postgres' own error; the caller's transaction is then aborted.
+ * connection) is thrown with Postgres' own error, and an error thrown by `lines` as it is; the
+ * caller's transaction is then aborted.
  */
 export async function copyIn(c: pg.PoolClient, sql: string, lines: Iterable<string>): Promise<void> {
   const stream = c.query(copyFrom(sql));
@@ -33,9 +34,11 @@ export async function copyIn(c: pg.PoolClient, sql: string, lines: Iterable<stri
     if (failed) throw failed;
     stream.end(part);
   } catch (e) {
+    // the COPY's failure, or the lines' own (a row refused while they were produced): the COPY is
+    // cancelled either way, and the error thrown is the one that stopped it
     stream.destroy(e as Error);
     await done.catch(() => undefined);
-    throw failed ?? e;
+    throw e;
   }
   await done;
 }

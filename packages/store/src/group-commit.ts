@@ -4,7 +4,18 @@ import { withTx } from './db';
 import { ident, pgType } from './sql';
 import { loadTables, type CatalogTable } from './catalog';
 import { bumpVersion, setVersionCounts } from './versions';
-import { baseColumns, keyColumns, validateRows, validatePartialRows, insertRowsAt, updateRowsAt, upsertRowsAt, deleteRowsAt, type Row } from './rows';
+import {
+  baseColumns,
+  keyColumns,
+  validateRows,
+  validatePartialRows,
+  rowValidator,
+  insertRowsAt,
+  updateRowsAt,
+  upsertRowsAt,
+  deleteRowsAt,
+  type Row,
+} from './rows';
 import { findRequests, recordRequests, requestDigest, sameRequest, type WriteOp } from './requests';
 import { reviseDerived, retireDerived, derivedKey, type DerivedVersion } from './derived';
 
@@ -46,7 +57,25 @@ interface Pending {
   id?: string;
   /** null when the id names the payload itself (see WriteRequest.idNamesPayload) */
   digest?: string | null;
+  /** as the producer sent them until `checked`, then as validated */
   rows: Row[];
+  /**
+   * the rows were validated. An insert's are validated as they are written (see insertedRows), so
+   * the checks run while Postgres stores the rows before them; other ops are validated up front
+   */
+  checked: boolean;
+  /** why its rows were refused, once found */
+  refusal?: Error;
+}
+
+/** A request whose rows were refused while the group was being written (see insertedRows). */
+class RequestRefused extends Error {
+  constructor(
+    readonly request: Pending,
+    readonly reason: Error,
+  ) {
+    super(reason.message);
+  }
 }
 
 const keyOf = (keys: string[], row: Row) => JSON.stringify(keys.map((k) => row[k]));
@@ -64,8 +93,9 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
   const pending: Pending[] = [];
   requests.forEach((r, index) => {
     try {
-      const rows = validate(table, op, r.rows);
-      pending.push({ index, rows, ...(r.id === undefined ? {} : { id: r.id, digest: r.idNamesPayload ? null : requestDigest(op, r.rows) }) });
+      const lazy = op === 'insert' && Array.isArray(r.rows) && r.rows.length > 0;
+      const rows = lazy ? r.rows : validate(table, op, r.rows);
+      pending.push({ index, rows, checked: !lazy, ...(r.id === undefined ? {} : { id: r.id, digest: r.idNamesPayload ? null : requestDigest(op, r.rows) }) });
     } catch (error) {
       outcomes[index] = { ok: false, error: error as Error };
     }
@@ -78,9 +108,14 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
   } catch (e) {
     // a request the checks did not catch (a value Postgres refuses) fails the group's transaction;
     // committed one by one, it fails alone and the others go through. Other errors (a lost connection,
-    // a cancelled statement) are retried by the caller: requests refused before the transaction keep
-    // their refusal, so a bad row fails at once with its reason rather than with the group's error.
-    if (!(e instanceof TesseraError)) return failedWhole(e, refusedBefore, pending.length);
+    // a cancelled statement) are retried by the caller: requests whose rows the checks refuse keep
+    // that refusal (those not checked yet are checked now), so a bad row fails at once with its
+    // reason rather than with the group's error.
+    if (!(e instanceof TesseraError)) {
+      const refusals = [...refusedBefore];
+      for (const p of pending) if (checkRows(table, op, p)) refusals[p.index] = { ok: false, error: p.refusal! };
+      return failedWhole(e, refusals, pending.filter((p) => !p.refusal).length);
+    }
     const undecided = pending.filter((p) => outcomes[p.index] === undefined || outcomes[p.index]!.ok);
     if (undecided.length === 1) {
       outcomes[undecided[0]!.index] = { ok: false, error: e };
@@ -100,6 +135,47 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
 function failedWhole(e: unknown, refusedBefore: RequestOutcome[], reached: number): GroupCommit {
   if (reached === refusedBefore.length) throw e;
   return { outcomes: Array.from(refusedBefore, (o) => o ?? { ok: false, error: e as Error }), commits: [] };
+}
+
+/** Validate a request's rows if they are not yet (see Pending.checked); true when they are refused. */
+function checkRows(table: CatalogTable, op: WriteOp, p: Pending): boolean {
+  if (!p.checked) {
+    try {
+      p.rows = validate(table, op, p.rows);
+    } catch (error) {
+      p.refusal = error as Error;
+    }
+    p.checked = true;
+  }
+  return p.refusal !== undefined;
+}
+
+/**
+ * The accepted requests' rows, each request's validated as they are produced for the COPY (a
+ * request refused part way stops the write with RequestRefused; its rows already sent are rolled
+ * back with the savepoint). Validated rows are kept, so a write started again checks them no more.
+ */
+function* insertedRows(table: CatalogTable, accepted: Pending[]): Generator<Row> {
+  const checkRow = rowValidator(table, baseColumns(table));
+  for (const p of accepted) {
+    if (p.checked) {
+      yield* p.rows;
+      continue;
+    }
+    const valid: Row[] = new Array(p.rows.length);
+    for (let i = 0; i < p.rows.length; i++) {
+      try {
+        valid[i] = checkRow(p.rows[i]!, i);
+      } catch (error) {
+        p.refusal = error as Error;
+        p.checked = true;
+        throw new RequestRefused(p, error as Error);
+      }
+      yield valid[i]!;
+    }
+    p.rows = valid;
+    p.checked = true;
+  }
 }
 
 function validate(table: CatalogTable, op: WriteOp, rows: Row[]): Row[] {
@@ -154,24 +230,37 @@ async function commitInTx(
   }
   if (!accepted.length) return null;
 
-  // optimistic: the whole group in one statement per chunk; on a refusal, find the requests at fault and write the rest
+  // optimistic: the whole group in one statement per chunk; on a refusal, find the requests at
+  // fault, roll back to the savepoint and write the rest
   await c.query('SAVEPOINT tessera_group');
   let written: Written;
   let counts: Map<Pending, number>;
-  try {
-    counts = op === 'delete' ? (await check(c, table, op, accepted)).counts : countsOf(table, op, accepted);
-    written = await writeAll(c, schema, table, op, accepted);
-  } catch (e) {
-    if (!(e instanceof TesseraError)) throw e;
-    await c.query('ROLLBACK TO SAVEPOINT tessera_group');
-    const checked = await check(c, table, op, accepted);
-    if (!checked.refused.size) throw e; // not a matter of keys: the caller commits the requests one by one
-    for (const [p, error] of checked.refused) outcomes[p.index] = { ok: false, error };
-    for (const r of retries) if (checked.refused.has(r.of)) outcomes[r.p.index] = { ok: false, error: checked.refused.get(r.of)! };
-    accepted = accepted.filter((p) => !checked.refused.has(p));
-    if (!accepted.length) return null;
-    counts = checked.counts;
-    written = await writeAll(c, schema, table, op, accepted);
+  let keysChecked = false;
+  const refuse = (refused: Map<Pending, Error>) => {
+    for (const [p, error] of refused) outcomes[p.index] = { ok: false, error };
+    for (const r of retries) if (refused.has(r.of)) outcomes[r.p.index] = { ok: false, error: refused.get(r.of)! };
+    accepted = accepted.filter((p) => !refused.has(p));
+  };
+  for (;;) {
+    try {
+      counts = op === 'delete' ? (await check(c, table, op, accepted)).counts : countsOf(table, op, accepted);
+      written = await writeAll(c, schema, table, op, accepted);
+      break;
+    } catch (e) {
+      if (!(e instanceof TesseraError) && !(e instanceof RequestRefused)) throw e;
+      await c.query('ROLLBACK TO SAVEPOINT tessera_group');
+      if (e instanceof RequestRefused) refuse(new Map([[e.request, e.reason]]));
+      else {
+        if (keysChecked) throw e; // not a matter of keys: the caller commits the requests one by one
+        // the key checks read validated rows
+        refuse(new Map(accepted.flatMap((p) => (checkRows(table, op, p) ? [[p, p.refusal!] as const] : []))));
+        const checked = await check(c, table, op, accepted);
+        if (!checked.refused.size) throw e;
+        refuse(checked.refused);
+        keysChecked = true;
+      }
+      if (!accepted.length) return null;
+    }
   }
   const { version } = written;
   for (const p of accepted) outcomes[p.index] = { ok: true, version, count: counts.get(p) ?? 0, duplicate: false };
@@ -209,7 +298,6 @@ interface Written {
 
 /** Write the accepted requests' rows, in order, as one new version. */
 async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, op: WriteOp, accepted: Pending[]): Promise<Written> {
-  const rows = accepted.flatMap((p) => p.rows);
   const from = accepted.length > 1 ? ` from ${accepted.length} requests` : '';
   const done = {
     inserted: 0,
@@ -221,10 +309,12 @@ async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, o
     deletedRowids: [] as number[],
   };
   if (op === 'insert') {
-    const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${rows.length} row(s)${from}`);
-    await insertRowsAt(c, table, rows, version);
-    return { ...done, version, inserted: rows.length };
+    const count = accepted.reduce((n, p) => n + p.rows.length, 0);
+    const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${count} row(s)${from}`);
+    await insertRowsAt(c, table, insertedRows(table, accepted), version, count);
+    return { ...done, version, inserted: count };
   }
+  const rows = accepted.flatMap((p) => p.rows);
   if (op === 'delete') {
     const version = await bumpVersion(c, schema, table.id, 'delete', `deleted ${rows.length} row(s)${from}`);
     const rowids = await deleteRowsAt(c, table, rows, version);

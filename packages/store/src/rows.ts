@@ -16,7 +16,7 @@ export const keyColumns = (t: CatalogTable) => t.columns.filter((c) => c.type.pr
  * A checker of rows against `columns` (the table's base columns by default); a bad row is reported
  * by its number in the request, its column and the problem.
  */
-function rowValidator(table: CatalogTable, columns: CatalogColumn[], opts: { partial?: boolean } = {}): (row: Row, index: number) => Row {
+export function rowValidator(table: CatalogTable, columns: CatalogColumn[], opts: { partial?: boolean } = {}): (row: Row, index: number) => Row {
   const known = new Set(columns.map((c) => c.name));
   const types = columns.map((c) => typeFromSpec(c.type));
   // where a bad row is: built only when something is wrong (the check runs per row, so it makes no closure)
@@ -82,20 +82,27 @@ export async function insertRows(c: pg.PoolClient, schema: string, table: Catalo
  * Insert validated rows under an open version (no counts kept); returns how many. The rows go in
  * with COPY, encoded while Postgres stores what it was sent (an INSERT of parameter arrays would
  * first build every array, then wait while Postgres parses it); their rowids are drawn from the
- * table's sequence first, in row order, as nextval in an INSERT would.
+ * table's sequence first, in row order, as nextval in an INSERT would. `rows` may be produced as
+ * they are written (`count` of them): an error it throws cancels the COPY and is thrown as it is.
  */
-export async function insertRowsAt(c: pg.PoolClient, table: CatalogTable, rows: Row[], version: number): Promise<number> {
-  if (!rows.length) return 0;
+export async function insertRowsAt(
+  c: pg.PoolClient,
+  table: CatalogTable,
+  rows: Iterable<Row>,
+  version: number,
+  count = (rows as Row[]).length,
+): Promise<number> {
+  if (!count) return 0;
   const cols = baseColumns(table);
   const encoders = cols.map((col) => copyEncoder(pgType(col.type)));
   try {
-    const rowids = await drawRowids(c, table, rows.length);
+    const rowids = await drawRowids(c, table, count);
     const names = ['_rowid', '_v_min', ...cols.map((col) => col.name)].map(ident).join(', ');
     await copyIn(c, `COPY ${table.physical} (${names}) FROM STDIN`, copyLines(rows, cols, encoders, rowids, String(version)));
   } catch (e) {
     throw describeWriteError(table, e);
   }
-  return rows.length;
+  return count;
 }
 
 /** `n` new rowids of the table, ascending (as text: they are only written back). */
@@ -105,10 +112,11 @@ async function drawRowids(c: pg.PoolClient, table: CatalogTable, n: number): Pro
   return (rows[0].ids as string).slice(1, -1).split(',');
 }
 
-function* copyLines(rows: Row[], cols: CatalogColumn[], encoders: Array<(v: unknown) => string>, rowids: string[], version: string): Generator<string> {
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    let line = `${rowids[i]}\t${version}`;
+function* copyLines(rows: Iterable<Row>, cols: CatalogColumn[], encoders: Array<(v: unknown) => string>, rowids: string[], version: string): Generator<string> {
+  let i = 0;
+  for (const row of rows) {
+    if (i >= rowids.length) throw new Error(`insert: more rows than the ${rowids.length} announced`);
+    let line = `${rowids[i++]}\t${version}`;
     for (let k = 0; k < cols.length; k++) line += `\t${encoders[k]!(row[cols[k]!.name])}`;
     yield `${line}\n`;
   }

@@ -91,3 +91,26 @@ test('a key that exists fails its request with E_DUPLICATE_KEY; the other reques
     { id: 3, s: tricky },
   ]);
 });
+
+test('rows are checked as they are written: a request refused part way fails alone, the others share one version', async () => {
+  const big = Array.from({ length: 10_000 }, (_, i) => ({ id: i + 1, s: `row ${i + 1} ${'x'.repeat(40)}` })); // past the first COPY write
+  const { outcomes, commits } = await store.commitGroup('kinds', 'all', 'insert', [
+    { rows: big },
+    { rows: [{ id: 20_001, s: 'fine' }, { id: 20_002, f: 'not a number' }, { id: 20_003 }] },
+    { rows: [{ id: 30_001, s: tricky }] },
+  ]);
+  expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+  expect(outcomes[1]).toMatchObject({ ok: false, error: { code: 'E_BAD_ROW', message: expect.stringContaining('row 2') } });
+  expect(commits).toHaveLength(1);
+  expect((outcomes[0] as { version: number }).version).toBe((outcomes[2] as { version: number }).version);
+  const ids = ((await store.select('kinds', 'all', { columns: ['id'] })) as Array<{ id: number }>).map((r) => r.id);
+  expect(ids).toHaveLength(10_001);
+  expect(ids.filter((id) => id > 20_000)).toEqual([30_001]);
+});
+
+test('a group whose every request is refused by the checks writes no version', async () => {
+  const { outcomes, commits } = await store.commitGroup('kinds', 'all', 'insert', [{ rows: [{ id: 'one' }] }, { rows: [{ s: 'no key' }] }]);
+  expect(outcomes.map((o) => !o.ok && (o.error as { code?: string }).code)).toEqual(['E_BAD_ROW', 'E_BAD_ROW']);
+  expect(commits).toEqual([]);
+  expect(await store.select('kinds', 'all', { columns: ['id'] })).toEqual([]);
+});
