@@ -76,12 +76,14 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   const physical = physicalName(pipeline, table.name);
   const q = `${s}.${ident(physical)}`;
   const base = table.base ? existing.get(table.base) : undefined;
-  const sys = ['_rowid bigint NOT NULL', '_v_min int NOT NULL', '_v_max int'];
+  const seq = `${s}.${ident(`${physical}__rowid`)}`;
+  await c.query(`CREATE SEQUENCE ${seq}`);
+  // new rows draw their rowid in Postgres, as COPY stores them (see insertRowsAt)
+  const sys = [`_rowid bigint NOT NULL DEFAULT nextval('${seq.replace(/'/g, "''")}')`, '_v_min int NOT NULL', '_v_max int'];
   if (table.kind === 'view') sys.push('_base_rowid bigint NOT NULL');
   const cols = ownColumns(table).flatMap(columnDdl);
   // fillfactor leaves room on each page so computed-cell updates stay HOT (no index churn)
   await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = 40)`);
-  await c.query(`CREATE SEQUENCE ${s}.${ident(`${physical}__rowid`)}`);
   const pk = ownColumns(table)
     .filter((col) => col.type.primaryKey)
     .map((col) => ident(col.name));

@@ -81,9 +81,9 @@ export async function insertRows(c: pg.PoolClient, schema: string, table: Catalo
 /**
  * Insert validated rows under an open version (no counts kept); returns how many. The rows go in
  * with COPY, encoded while Postgres stores what it was sent (an INSERT of parameter arrays would
- * first build every array, then wait while Postgres parses it); their rowids are drawn from the
- * table's sequence first, in row order, as nextval in an INSERT would. `rows` may be produced as
- * they are written (`count` of them): an error it throws cancels the COPY and is thrown as it is.
+ * first build every array, then wait while Postgres parses it), and draw their rowids from the
+ * table's sequence in row order, as nextval in an INSERT would. `rows` may be produced as they are
+ * written (`count` of them): an error it throws cancels the COPY and is thrown as it is.
  */
 export async function insertRowsAt(
   c: pg.PoolClient,
@@ -96,13 +96,29 @@ export async function insertRowsAt(
   const cols = baseColumns(table);
   const encoders = cols.map((col) => copyEncoder(pgType(col.type)));
   try {
-    const rowids = await drawRowids(c, table, count);
-    const names = ['_rowid', '_v_min', ...cols.map((col) => col.name)].map(ident).join(', ');
+    // tables made before rowids had a column default get theirs drawn first
+    const rowids = (await rowidDefault(c, table)) ? undefined : await drawRowids(c, table, count);
+    const names = [...(rowids ? ['_rowid'] : []), '_v_min', ...cols.map((col) => col.name)].map(ident).join(', ');
     await copyIn(c, `COPY ${table.physical} (${names}) FROM STDIN`, copyLines(rows, cols, encoders, rowids, String(version)));
   } catch (e) {
     throw describeWriteError(table, e);
   }
   return count;
+}
+
+/** Tables (by catalog id and physical name) whose _rowid has its sequence as default; a table never loses it. */
+const withRowidDefault = new Set<string>();
+
+async function rowidDefault(c: pg.PoolClient, table: CatalogTable): Promise<boolean> {
+  const key = `${table.id}:${table.physical}`;
+  if (withRowidDefault.has(key)) return true;
+  const { rows } = await c.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+      WHERE d.adrelid = $1::regclass AND a.attname = '_rowid') AS yes`,
+    [table.physical],
+  );
+  if (rows[0].yes) withRowidDefault.add(key);
+  return rows[0].yes as boolean;
 }
 
 /** `n` new rowids of the table, ascending (as text: they are only written back). */
@@ -112,11 +128,20 @@ async function drawRowids(c: pg.PoolClient, table: CatalogTable, n: number): Pro
   return (rows[0].ids as string).slice(1, -1).split(',');
 }
 
-function* copyLines(rows: Iterable<Row>, cols: CatalogColumn[], encoders: Array<(v: unknown) => string>, rowids: string[], version: string): Generator<string> {
+function* copyLines(
+  rows: Iterable<Row>,
+  cols: CatalogColumn[],
+  encoders: Array<(v: unknown) => string>,
+  rowids: string[] | undefined,
+  version: string,
+): Generator<string> {
   let i = 0;
   for (const row of rows) {
-    if (i >= rowids.length) throw new Error(`insert: more rows than the ${rowids.length} announced`);
-    let line = `${rowids[i++]}\t${version}`;
+    let line = version;
+    if (rowids) {
+      if (i >= rowids.length) throw new Error(`insert: more rows than the ${rowids.length} announced`);
+      line = `${rowids[i++]}\t${version}`;
+    }
     for (let k = 0; k < cols.length; k++) line += `\t${encoders[k]!(row[cols[k]!.name])}`;
     yield `${line}\n`;
   }

@@ -1,6 +1,7 @@
 import { definePipeline, planPipeline, t } from '@tessera/core';
 import { Store } from '../src';
-import { closeStore, openStore } from './store-kit';
+import pg from 'pg';
+import { DATABASE_URL, closeStore, openStore } from './store-kit';
 
 /** Inserts go in with COPY's text format: every kind of value must come back as it was written. */
 let store: Store;
@@ -113,4 +114,18 @@ test('a group whose every request is refused by the checks writes no version', a
   expect(outcomes.map((o) => !o.ok && (o.error as { code?: string }).code)).toEqual(['E_BAD_ROW', 'E_BAD_ROW']);
   expect(commits).toEqual([]);
   expect(await store.select('kinds', 'all', { columns: ['id'] })).toEqual([]);
+});
+
+test('a table made before rowids had a column default still gets them, ascending, from its sequence', async () => {
+  const table = await store.table('kinds', 'all');
+  const db = new pg.Client({ connectionString: DATABASE_URL });
+  await db.connect();
+  try {
+    await db.query(`ALTER TABLE ${table.physical} ALTER COLUMN _rowid DROP DEFAULT`);
+    await store.insert('kinds', 'all', [{ id: 3 }, { id: 1 }, { id: 2 }]);
+    const { rows } = await db.query(`SELECT id FROM ${table.physical} ORDER BY _rowid`);
+    expect(rows.map((r) => Number(r.id))).toEqual([3, 1, 2]);
+  } finally {
+    await db.end();
+  }
 });
