@@ -202,12 +202,22 @@ export async function pendingRanges(
   excludeVersions: number[] = [],
 ): Promise<RowSelector[]> {
   const pending = columns.map((n) => `${ident(statusCol(n))} IS NULL`).join(' OR ');
+  const where = `_v_max IS NULL AND (${pending || 'false'}) AND _v_min <> ALL($1::int[]) ${vMin === undefined ? '' : 'AND _v_min = $2'}`;
+  const params = vMin === undefined ? [excludeVersions] : [excludeVersions, vMin];
+  const tag = vMin === undefined ? {} : { vMin };
+  // the rows of an insert have consecutive rowids: their ranges are counted out, not sorted and numbered
+  const { rows: span } = await db.query(`SELECT min(_rowid) AS lo, max(_rowid) AS hi, count(*) AS n FROM ${table.physical} WHERE ${where}`, params);
+  const n = Number(span[0].n);
+  if (!n) return [];
+  const lo = Number(span[0].lo);
+  if (Number(span[0].hi) - lo + 1 === n) {
+    return Array.from({ length: Math.ceil(n / size) }, (_, b) => ({ lo: lo + b * size, hi: lo + Math.min(n, (b + 1) * size) - 1, ...tag }));
+  }
   const { rows } = await db.query(
     `SELECT min(_rowid) AS lo, max(_rowid) AS hi FROM (
-        SELECT _rowid, (row_number() OVER (ORDER BY _rowid) - 1) / $1 AS b FROM ${table.physical}
-         WHERE _v_max IS NULL AND (${pending || 'false'}) AND _v_min <> ALL($2::int[]) ${vMin === undefined ? '' : 'AND _v_min = $3'}) r
+        SELECT _rowid, (row_number() OVER (ORDER BY _rowid) - 1) / $${params.length + 1} AS b FROM ${table.physical} WHERE ${where}) r
       GROUP BY b ORDER BY lo`,
-    vMin === undefined ? [size, excludeVersions] : [size, excludeVersions, vMin],
+    [...params, size],
   );
-  return rows.map((r) => ({ lo: r.lo, hi: r.hi, ...(vMin === undefined ? {} : { vMin }) }));
+  return rows.map((r) => ({ lo: Number(r.lo), hi: Number(r.hi), ...tag }));
 }

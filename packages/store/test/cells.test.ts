@@ -148,3 +148,25 @@ test('written values keep quotes, backslashes, braces, commas and the text NULL 
   );
   expect(await loud()).toEqual(values.map((v, i) => [i + 1, v, null]));
 });
+
+test('pending ranges hold `size` pending rows each, whether the pending rowids run on or have gaps', async () => {
+  await store.insert(
+    'lib',
+    'docs',
+    Array.from({ length: 10 }, (_, i) => ({ id: i, body: `b${i}`, tag: null })),
+  );
+  const count = async (r: { lo: number; hi: number }) => (await store.cells.batch(docs, ['loud'], r)).length;
+  const runOn = await store.cells.pendingRanges(docs, ['loud'], 4);
+  expect(await Promise.all(runOn.map(count))).toEqual([4, 4, 2]);
+  expect(runOn.every((r) => typeof r.lo === 'number' && typeof r.hi === 'number')).toBe(true);
+  // compute rows 4 to 6: the pending ones are 1-3 and 7-10
+  const all = await store.cells.batch(docs, ['loud'], ALL);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    all.slice(3, 6).map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: 'X' } } })),
+  );
+  const gapped = await store.cells.pendingRanges(docs, ['loud'], 3);
+  expect(await Promise.all(gapped.map(count))).toEqual([3, 3, 1]);
+  expect(gapped.map((r) => r.hi - r.lo)).toEqual([2, 2, 0]);
+});
