@@ -90,8 +90,9 @@ export async function insertRowsAt(
   table: CatalogTable,
   rows: Iterable<Row>,
   version: number,
-  count = (rows as Row[]).length,
+  count = Array.isArray(rows) ? rows.length : Number.NaN,
 ): Promise<number> {
+  if (Number.isNaN(count)) throw new TypeError('insertRowsAt: rows produced as they are written need their count');
   if (!count) return 0;
   const cols = baseColumns(table);
   const encoders = cols.map((col) => copyEncoder(pgType(col.type)));
