@@ -20,13 +20,30 @@ const pgCount = (pool: pg.Pool, sql: string) =>
     () => 0,
   );
 
-/** Parquet part files of a source and the rows they hold (parts of every version; a reader keeps the newest per key). */
-async function parquetParts(dir: string): Promise<{ files: number; rows: number }> {
+/**
+ * Parquet part files of a view's export, the rows they hold, and the rows a reader gets: files are
+ * an upsert log (a row shipped again, by a later version or a retried ship, is in two files), read
+ * as the newest row per key (id, pos); the demo deletes nothing, so that is one row per key.
+ */
+async function parquetParts(dir: string): Promise<{ files: number; rows: number; keys: number }> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.parquet'));
   let rows = 0;
-  for (const f of files) for await (const batch of readRows(path.join(dir, f), [{ name: 'id', type: t.string().spec }])) rows += batch.length;
-  return { files: files.length, rows };
+  const keys = new Set<string>();
+  const columns = [
+    { name: 'id', type: t.string().spec },
+    { name: 'pos', type: t.int().spec },
+  ];
+  for (const f of files) {
+    for await (const batch of readRows(path.join(dir, f), columns)) {
+      rows += batch.length;
+      for (const r of batch) keys.add(JSON.stringify([r.id, r.pos]));
+    }
+  }
+  return { files: files.length, rows, keys: keys.size };
 }
+
+const partsLine = (p: { files: number; rows: number; keys: number }) =>
+  p.rows === p.keys ? `${p.files} file(s), ${p.rows} rows` : `${p.files} file(s), ${p.keys} rows (${p.rows} in the files; the newest per key counts)`;
 
 /** Rows of LanceDB tables and the type of their vector column, read with LanceDB's own API. */
 async function lanceTables(uri: string, tables: Array<[string, string]>): Promise<string[]> {
@@ -76,7 +93,7 @@ async function report(at: ExportPlaces, q: (sql: string) => Promise<number>): Pr
     );
   } else lines.push('MySQL      skipped (no server answered; set DEMO_MYSQL_URL=mysql://user:pass@host:3306/db)');
   const [chunks, frames] = await Promise.all([parquetParts(path.join(at.exportDir, 'chunks')), parquetParts(path.join(at.exportDir, 'frames'))]);
-  lines.push(`Parquet    chunks: ${chunks.files} file(s), ${chunks.rows} rows; frames: ${frames.files} file(s), ${frames.rows} rows (${at.exportDir})`);
+  lines.push(`Parquet    chunks: ${partsLine(chunks)}; frames: ${partsLine(frames)} (${at.exportDir})`);
   const lance = await lanceTables(path.join(at.exportDir, 'lancedb'), [
     ['doc_chunks', 'embedding'],
     ['frames', 'histogram'],
