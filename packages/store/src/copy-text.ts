@@ -1,3 +1,5 @@
+import { arrayLiteral, numberText } from './array-literal';
+
 /**
  * Values as fields of COPY's text format: a line per row, fields separated by tabs, `\N` for NULL,
  * and backslash, tab, newline and carriage return escaped. Postgres parses each field as its
@@ -15,25 +17,14 @@ export function copyText(s: string): string {
 
 export const COPY_NULL = '\\N';
 
-/** A number as Postgres reads it back to the same double (String(-0) would lose the sign). */
-const numberText = (n: number) => (n === 0 && 1 / n < 0 ? '-0' : String(n));
-
-/** A scalar as an array element literal (strings quoted, as arrays of text need). */
-function arrayElement(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') return numberText(v);
-  if (typeof v === 'bigint') return String(v);
-  if (typeof v === 'boolean') return v ? 't' : 'f';
-  return `"${String(v).replace(/["\\]/g, '\\$&')}"`;
-}
-
 /** The encoder of one column's values, by its Postgres type (see sql.ts pgType). */
 export function copyEncoder(pgType: string): (v: unknown) => string {
   if (pgType.endsWith('[]')) {
     return (v) => {
       if (v === null || v === undefined) return COPY_NULL;
-      const items = Array.isArray(v) ? v : Array.from(v as ArrayLike<unknown>);
-      return copyText(`{${items.map(arrayElement).join(',')}}`);
+      const items = v as ArrayLike<unknown>;
+      // validated arrays hold numbers, booleans or strings; anything else is written as its text
+      return copyText(arrayLiteral(items) ?? arrayLiteral(Array.from(items, (x) => (x === null || x === undefined ? x : String(x))))!);
     };
   }
   switch (pgType) {

@@ -107,19 +107,20 @@ export async function insertRowsAt(
   return count;
 }
 
-/** Tables (by catalog id and physical name) whose _rowid has its sequence as default; a table never loses it. */
-const withRowidDefault = new Set<string>();
+/** Whether a table's _rowid has its sequence as default, by catalog id and physical name: a table never gains or loses it. */
+const rowidDefaults = new Map<string, boolean>();
 
 async function rowidDefault(c: pg.PoolClient, table: CatalogTable): Promise<boolean> {
   const key = `${table.id}:${table.physical}`;
-  if (withRowidDefault.has(key)) return true;
+  const known = rowidDefaults.get(key);
+  if (known !== undefined) return known;
   const { rows } = await c.query(
     `SELECT EXISTS (SELECT 1 FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
       WHERE d.adrelid = $1::regclass AND a.attname = '_rowid') AS yes`,
     [table.physical],
   );
-  if (rows[0].yes) withRowidDefault.add(key);
-  return rows[0].yes as boolean;
+  rowidDefaults.set(key, rows[0].yes === true);
+  return rows[0].yes === true;
 }
 
 /** `n` new rowids of the table, ascending (as text: they are only written back). */
