@@ -26,15 +26,15 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
   const registry = new PipelineRegistry(await loadPipelines(config.pipelines));
   const engine = await Engine.connect(config);
   // one line when Redis goes away and one when it is back (ioredis reconnects; work waits meanwhile)
-  let redisLost = false;
+  let redisLostAt: number | undefined;
   engine.redis.on('error', (e: Error) => {
-    if (redisLost) return;
-    redisLost = true;
+    if (redisLostAt !== undefined) return;
+    redisLostAt = Date.now();
     log.warn({ err: e.message }, 'Redis unreachable: jobs wait until it is back');
   });
   engine.redis.on('ready', () => {
-    if (!redisLost) return;
-    redisLost = false;
+    if (redisLostAt === undefined) return;
+    redisLostAt = undefined;
     log.info('Redis reachable again');
   });
   // queue depth is read from Redis at scrape time, for the queues this worker consumes
@@ -99,9 +99,17 @@ export async function startWorker(opts: { queues?: string[]; config?: TesseraCon
       stopping ??= (async () => {
         state.ready = false;
         log.info('stopping: finishing active jobs');
-        await pool.close();
+        const closed = await closeUnlessRedisStaysLost(pool.close(), () => redisLostAt, config.stopRedisWaitMs);
         offSourceRuns();
-        await engine.close();
+        if (closed) await engine.close();
+        else {
+          log.warn(
+            { waitedMs: config.stopRedisWaitMs },
+            'stopping without Redis (unreachable): the jobs this worker held go to another worker when their locks lapse',
+          );
+          await pool.abandon();
+          await engine.closeWithoutRedis();
+        }
         gateRedis.disconnect();
         await new Promise((r) => {
           server.close(r);
@@ -118,4 +126,35 @@ async function mountDashboard(engine: Engine, registry: PipelineRegistry) {
   const { createDashboard, dashboardToken } = await import('@tessera/dashboard');
   const token = dashboardToken();
   return createDashboard({ engine, pipelines: registry.all(), basePath: '/dashboard', ...(token ? { token } : {}) });
+}
+
+/**
+ * Wait for `closing` (the pool finishing its active jobs) unless Redis is unreachable for `waitMs`
+ * during the stop: a job can then be neither completed nor handed back, and closing would wait
+ * for Redis forever. True when closed, false when Redis stayed lost.
+ */
+function closeUnlessRedisStaysLost(closing: Promise<void>, lostAt: () => number | undefined, waitMs: number): Promise<boolean> {
+  const stopAt = Date.now();
+  return new Promise<boolean>((resolve, reject) => {
+    const check = setInterval(
+      () => {
+        const since = lostAt();
+        if (since !== undefined && Date.now() - Math.max(since, stopAt) >= waitMs) {
+          clearInterval(check);
+          resolve(false);
+        }
+      },
+      Math.min(250, Math.max(10, waitMs)),
+    );
+    closing.then(
+      () => {
+        clearInterval(check);
+        resolve(true);
+      },
+      (e: unknown) => {
+        clearInterval(check);
+        reject(e);
+      },
+    );
+  });
 }

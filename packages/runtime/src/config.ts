@@ -43,6 +43,7 @@ const schema = z.object({
   TESSERA_WRITE_BACK_ROWS: intFrom(256, 1),
   TESSERA_WRITE_BACK_MS: intFrom(1000, 0),
   TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
+  TESSERA_STOP_REDIS_WAIT_MS: intFrom(10_000, 0),
 });
 
 export interface TesseraConfig {
@@ -98,6 +99,11 @@ export interface TesseraConfig {
   writeBackMs: number;
   /** a stage job running longer than this writes back and goes back to its queue for the rest */
   jobSliceMs: number;
+  /**
+   * a stopping worker whose Redis stays unreachable this long stops without it (its jobs can be
+   * neither completed nor handed back meanwhile; their locks lapse and the fleet takes them again)
+   */
+  stopRedisWaitMs: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -147,5 +153,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     writeBackRows: e.TESSERA_WRITE_BACK_ROWS,
     writeBackMs: e.TESSERA_WRITE_BACK_MS,
     jobSliceMs: e.TESSERA_JOB_SLICE_MS,
+    stopRedisWaitMs: e.TESSERA_STOP_REDIS_WAIT_MS,
   };
 }

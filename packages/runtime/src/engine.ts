@@ -365,6 +365,12 @@ export class Engine {
     this.redis.disconnect();
     await this.store.close();
   }
+
+  /** Close without waiting for Redis (it is unreachable): its connection is dropped, the record closed. */
+  async closeWithoutRedis(): Promise<void> {
+    this.redis.disconnect();
+    await this.store.close();
+  }
 }
 
 /** Job states of work not finished yet. */

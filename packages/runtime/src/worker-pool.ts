@@ -270,6 +270,19 @@ export class WorkerPool {
     this.connections.forEach((c) => c.disconnect());
     await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
   }
+
+  /**
+   * Let go of Redis without waiting for it (it is unreachable): the connections close, so what
+   * waited on them fails rather than hangs. Jobs still held are neither completed nor failed;
+   * their locks lapse and BullMQ's stalled check gives them to another worker (or, if Redis lost
+   * them, the reconcile enqueues their rows again): what a killed worker leaves, and safe the same way.
+   */
+  async abandon(): Promise<void> {
+    this.timers.forEach((t) => clearInterval(t));
+    this.connections.forEach((c) => c.disconnect());
+    this.bulk.forEach((b) => b.abandon());
+    await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
+  }
 }
 
 /**

@@ -194,6 +194,14 @@ export class BulkConsumer {
     }
   }
 
+  /** Stop claiming and drop the connection now (Redis is unreachable): held jobs are left to their locks. */
+  abandon(): void {
+    this.closing = true;
+    this.wake?.();
+    clearInterval(this.extender);
+    this.redis.disconnect();
+  }
+
   /** Stop claiming and finish the jobs held. */
   async close(): Promise<void> {
     this.closing = true;
