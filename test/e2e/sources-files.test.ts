@@ -85,6 +85,9 @@ describe.each(['dir', 's3', 'gcs', 'az'] as Where[])('%s source', (where) => {
     const first = await tick(source);
     expect(first).toMatchObject({ status: 'done', inserted: 3, updated: 0, deleted: 0, rejected: 0 });
     expect(first.pages).toBeGreaterThanOrEqual(2); // 3 files in pages of 2
+    // the workers read each file (remote ones into their media cache) before any changes
+    await h.engine.waitIdle('sourcing', { timeoutMs: 120_000 });
+    expect((await filesOf(where)).map((r) => r.text)).toEqual(['first a.txt', 'first b.txt', 'first sub/c.txt']);
 
     // between ticks: two new files, one changed, the others untouched
     await put(where, 'd.txt', 'new d');
@@ -106,6 +109,8 @@ describe.each(['dir', 's3', 'gcs', 'az'] as Where[])('%s source', (where) => {
     await h.engine.waitIdle('sourcing', { timeoutMs: 120_000 });
     const computed = await filesOf(where);
     expect(computed.every((r) => r.loud === String(r.id).toUpperCase())).toBe(true);
+    // the changed file's text is computed again from what it holds now, not from the cached copy
+    expect(computed.map((r) => r.text)).toEqual(['changed a, and longer than before', 'new d', 'first sub/c.txt', 'new e']);
     // the file's reference reads back as its content
     const a = computed.find((r) => r.id === `${where}/a.txt`)!;
     const { readFile } = await import('node:fs/promises');

@@ -22,13 +22,22 @@ let tmp: string;
 let server: http.Server;
 let base: string;
 const hits = new Map<string, number>();
+const versioned = new Map<string, Buffer>();
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'tessera-ctx-'));
   // a plain web server: /f/<n>.bin is n KiB, /flaky answers 503, anything else 404
   server = http.createServer((req, res) => {
     const p = req.url ?? '';
-    hits.set(p, (hits.get(p) ?? 0) + 1);
+    if (req.method === 'GET') hits.set(p, (hits.get(p) ?? 0) + 1);
+    if (p.startsWith('/v/')) {
+      // content that changes under one URL, named by an ETag (or only by Last-Modified)
+      const body = versioned.get(p);
+      if (body === undefined) return res.writeHead(404).end();
+      const validator = p.endsWith('.lm') ? { 'last-modified': new Date(1e12 + body.length * 1000).toUTCString() } : { etag: `"${body.length}-${body[0]}"` };
+      res.writeHead(200, { 'content-length': String(body.length), ...validator });
+      return res.end(req.method === 'HEAD' ? undefined : body);
+    }
     const m = /^\/f\/(\d+)\.bin$/.exec(p);
     if (m) {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -86,6 +95,21 @@ test('http(s) media is cached on disk, bounded in size, least recently used evic
   // concurrent requests for the same object download it once
   await Promise.all([1, 2, 3].map(() => ctx.localPath(`${base}/f/7.bin`)));
   expect(hits.get('/f/7.bin')).toBe(1);
+});
+
+test('http(s) media that changes under one URL is read anew (ETag or Last-Modified); unchanged, from the cache', async () => {
+  const ctx = createMediaContext({ policy: testMediaPolicy(), cacheDir: path.join(tmp, 'c-versions') });
+  for (const p of ['/v/a.txt', '/v/b.lm']) {
+    versioned.set(p, Buffer.from('version one'));
+    expect(await readFile(await ctx.localPath(base + p), 'utf8')).toBe('version one');
+    expect(await readFile(await ctx.localPath(base + p), 'utf8')).toBe('version one');
+    expect(hits.get(p)).toBe(1);
+    versioned.set(p, Buffer.from('version two, longer'));
+    expect(await readFile(await ctx.localPath(base + p), 'utf8')).toBe('version two, longer');
+    expect(hits.get(p)).toBe(2);
+  }
+  versioned.delete('/v/a.txt');
+  await expect(ctx.localPath(`${base}/v/a.txt`)).rejects.toThrow(CellInputError);
 });
 
 test('http errors: 404 is bad input, 503 is transient with retry-after; http is read-only', async () => {

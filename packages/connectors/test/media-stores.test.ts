@@ -30,6 +30,9 @@ class Counting implements MediaStore {
     this.gets++;
     return this.inner.get(url);
   }
+  fingerprint(url: string) {
+    return this.inner.fingerprint ? this.inner.fingerprint(url) : Promise.resolve(null);
+  }
 }
 
 const MiB = 1024 * 1024;
@@ -135,6 +138,29 @@ describe.each(['local', 's3', 'gcs', 'azure'])('%s media store', (name) => {
     await expect(store.get(url)).rejects.toThrow(CellInputError);
     await expect(ctx.localPath(url)).rejects.toThrow(/nope\.png/);
   });
+});
+
+/**
+ * Workers cache remote media on disk. An object overwritten under the same URL (a source that
+ * saw it change upserts its row, and the columns reading it are computed again) must be read as
+ * it is now, not from a copy of what it was; an unchanged object still comes from the cache.
+ */
+test.each(['s3', 'gcs', 'azure'])('%s: an object overwritten under the same URL is read anew; an unchanged one from the cache', async (name) => {
+  const { store, destination } = stores[name]!;
+  const ctx = createMediaContext({ policy: testMediaPolicy(), stores: [store], cacheDir: path.join(tmp, `cache-overwrite-${name}`) });
+  const url = await store.put(destination(), 'mutable/report.txt', Buffer.from('the first version'));
+  const gets = store.gets;
+  expect(await readFile(await ctx.localPath(url), 'utf8')).toBe('the first version');
+  expect(await readFile(await ctx.localPath(url), 'utf8')).toBe('the first version');
+  expect(store.gets - gets).toBe(1);
+
+  await store.put(destination(), 'mutable/report.txt', Buffer.from('the second one'));
+  const local = await ctx.localPath(url);
+  expect(await readFile(local, 'utf8')).toBe('the second one');
+  expect(local.endsWith('.txt')).toBe(true); // the extension is kept for tools like ffmpeg
+  expect(await ctx.localPath(url)).toBe(local);
+  expect(store.gets - gets).toBe(2);
+  await expect(ctx.localPath(`${destination()}/mutable/gone.txt`)).rejects.toThrow(CellInputError);
 });
 
 test('GCS uploads used the JSON API as the client library does (multipart small, resumable large)', () => {

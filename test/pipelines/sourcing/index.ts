@@ -1,8 +1,20 @@
+import { readFile } from 'node:fs/promises';
 import { definePipeline, defineUdf, t, type ScheduleInput } from '@tessera/core';
 import { folder, objects, sqlQuery } from '@tessera/connectors';
 
 /** Sources of every kind over two tables, switched on by the environment (SRC_*), as the tests set it. */
 const shout = defineUdf({ name: 'shout', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
+
+/** The file's text, read through the worker's media access (remote objects come through its cache). */
+const content = defineUdf({
+  name: 'content',
+  version: '1',
+  params: [t.document()],
+  returns: t.string(),
+  async fn([doc], ctx) {
+    return readFile(await ctx.media.localPath(doc), 'utf8');
+  },
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** a query row's timestamp as the driver returns it (pg and mysql2 give a Date), null when there is none */
@@ -15,6 +27,7 @@ export function sourcing(env: Record<string, string | undefined> = process.env) 
   return definePipeline('sourcing', (p) => {
     const files = p.table('files', { id: t.string().primaryKey(), doc: t.document(), size: t.int(), origin: t.string() });
     files.compute('loud', shout(files.id));
+    files.compute('text', content(files.doc));
     const records = p.table('records', { id: t.string().primaryKey(), title: t.string(), updated_at: t.timestamp().nullable(), origin: t.string() });
     records.compute('loud', shout(records.title));
     const file = (origin: string) => (f: { key: string; url: string; size: number }) => ({ id: `${origin}/${f.key}`, doc: f.url, size: f.size, origin });

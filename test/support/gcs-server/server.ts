@@ -46,8 +46,11 @@ export async function startGcsServer(): Promise<GcsTestServer> {
     updated: new Date().toISOString(),
   });
 
+  // as in GCS, every write of an object makes a new generation (two in one millisecond included)
+  let lastGeneration = 0;
   const store = (bucket: string, name: string, data: Buffer, contentType: string) => {
-    const o = { bucket, name, data, contentType, generation: String(Date.now()) };
+    lastGeneration = Math.max(Date.now(), lastGeneration + 1);
+    const o = { bucket, name, data, contentType, generation: String(lastGeneration) };
     objects.set(`${bucket}/${name}`, o);
     return o;
   };

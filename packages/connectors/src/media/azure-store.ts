@@ -126,6 +126,17 @@ export class AzureMediaStore implements MediaStore {
     }
   }
 
+  async fingerprint(url: string): Promise<string> {
+    const loc = parseAzureUrl(url);
+    try {
+      const p = await (await this.container(loc)).getBlobClient(loc.name).getProperties();
+      return `etag:${p.etag ?? ''}:${p.contentLength ?? 0}`;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) throw new CellInputError(`media object not found: ${url}`, { ref: url });
+      throw asStoreError(err, `properties of ${url}`);
+    }
+  }
+
   async get(url: string): Promise<Readable> {
     const loc = parseAzureUrl(url);
     try {

@@ -99,6 +99,17 @@ export class GcsMediaStore implements MediaStore {
     } while (pageToken);
   }
 
+  async fingerprint(url: string): Promise<string> {
+    let metadata;
+    try {
+      [metadata] = await (await this.file(url)).getMetadata();
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) throw new CellInputError(`media object not found: ${url}`, { ref: url });
+      throw asStoreError(err, `metadata of ${url}`);
+    }
+    return `generation:${metadata.generation ?? ''}:${metadata.size ?? ''}`;
+  }
+
   async get(url: string): Promise<Readable> {
     if (!(await this.exists(url))) throw new CellInputError(`media object not found: ${url}`, { ref: url });
     return (await this.file(url)).createReadStream();

@@ -12,6 +12,8 @@ export interface HttpMedia {
   body: Readable;
   /** from a Retry-After header in seconds */
   retryAfterMs?: number;
+  /** what names this content: the ETag, else Last-Modified, with Content-Length (absent when the server sends neither) */
+  validator?: string;
 }
 
 /**
@@ -48,7 +50,20 @@ export async function openHttpMedia(ref: string, method: 'GET' | 'HEAD', policy:
       throw tooLarge(ref, policy);
     }
     const retryAfter = Number(res.headers['retry-after']);
-    return { status, body: limited(res, ref, policy), ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) };
+    const etag = res.headers.etag;
+    const modified = res.headers['last-modified'];
+    // a weak ETag (W/) still names the content a server would send for this URL now
+    const validator = etag
+      ? `etag:${etag}:${res.headers['content-length'] ?? ''}`
+      : modified
+        ? `modified:${modified}:${res.headers['content-length'] ?? ''}`
+        : undefined;
+    return {
+      status,
+      body: limited(res, ref, policy),
+      ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      ...(validator ? { validator } : {}),
+    };
   }
 }
 

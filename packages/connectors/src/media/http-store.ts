@@ -26,6 +26,15 @@ export class HttpMediaStore implements MediaStore {
     return res.status >= 200 && res.status < 300;
   }
 
+  /** From a HEAD: the ETag or Last-Modified; null when the server sends neither or does not answer HEAD. */
+  async fingerprint(url: string): Promise<string | null> {
+    const res = await this.open(url, 'HEAD');
+    res.body.destroy();
+    if (res.status === 404 || res.status === 410)
+      throw new CellInputError(`cannot read ${redactRef(url)}: HTTP ${res.status}`, { ref: redactRef(url), status: res.status });
+    return res.status >= 200 && res.status < 300 ? (res.validator ?? null) : null;
+  }
+
   async get(url: string): Promise<Readable> {
     const res = await this.open(url, 'GET');
     if (res.status < 200 || res.status >= 300) {

@@ -22,10 +22,14 @@ export class LocalCache {
     readonly maxBytes: number,
   ) {}
 
-  /** The cached file for `ref`, fetching it with `open` on a miss. */
-  async get(ref: string, open: () => Promise<Readable>): Promise<string> {
+  /**
+   * The cached file for `ref` as of `fingerprint` (what names the object's current content; see
+   * MediaStore.fingerprint), fetching it with `open` on a miss. A copy of an older content is not
+   * used: it ages out like any entry.
+   */
+  async get(ref: string, open: () => Promise<Readable>, fingerprint: string | null = null): Promise<string> {
     await (this.loaded ??= this.load());
-    const name = cacheName(ref);
+    const name = cacheName(ref, fingerprint);
     const file = path.join(this.dir, name);
     const size = this.entries.get(name);
     if (size !== undefined) {
@@ -94,8 +98,9 @@ export class LocalCache {
   }
 }
 
-/** Hash of the URL (safe file name, no collisions) plus its extension, which tools like ffmpeg use as a hint. */
-function cacheName(ref: string): string {
+/** Hash of the URL and fingerprint (safe file name, no collisions) plus the URL's extension, which tools like ffmpeg use as a hint. */
+function cacheName(ref: string, fingerprint: string | null): string {
   const ext = /\.([a-z0-9]{1,8})$/i.exec(new URL(ref).pathname)?.[1];
-  return ext ? `${sha256(Buffer.from(ref))}.${ext.toLowerCase()}` : sha256(Buffer.from(ref));
+  const hash = sha256(Buffer.from(fingerprint === null ? ref : `${ref}\n${fingerprint}`));
+  return ext ? `${hash}.${ext.toLowerCase()}` : hash;
 }

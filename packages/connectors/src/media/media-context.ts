@@ -58,8 +58,10 @@ export function createMediaContext(opts: MediaContextOptions = {}): TesseraMedia
       }
       policy.checkRemote(ref);
       const store = storeFor(ref);
+      // the copy of the object's current content: one overwritten under the same URL is fetched again
+      const fingerprint = store.fingerprint ? await store.fingerprint(ref) : null;
       // http(s) downloads are bounded by the http store itself; object stores by this
-      return cache.get(ref, async () => capBytes(await store.get(ref), policy.maxBytes, ref));
+      return cache.get(ref, async () => capBytes(await store.get(ref), policy.maxBytes, ref), fingerprint);
     },
 
     async write(destination, body, { extension, contentType }) {

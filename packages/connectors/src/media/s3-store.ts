@@ -83,6 +83,18 @@ export class S3MediaStore implements MediaStore {
     }
   }
 
+  async fingerprint(url: string): Promise<string> {
+    const { host: Bucket, path: Key } = parseLocation(url);
+    try {
+      const { sdk, client } = await this.sdk();
+      const head = await client.send(new sdk.HeadObjectCommand({ Bucket, Key }));
+      return `etag:${head.ETag ?? ''}:${head.ContentLength ?? 0}`;
+    } catch (err) {
+      if (isNotFound(err)) throw new CellInputError(`media object not found: ${url}`, { ref: url });
+      throw asStoreError(err, `HEAD ${url}`);
+    }
+  }
+
   async get(url: string): Promise<Readable> {
     const { host: Bucket, path: Key } = parseLocation(url);
     try {

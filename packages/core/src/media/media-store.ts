@@ -12,6 +12,13 @@ export interface MediaStore {
   put(base: string, key: string, body: Buffer | Readable, opts?: { contentType?: string; size?: number }): Promise<string>;
   /** Does the object exist? (content-addressed writes skip the upload when it does) */
   exists(url: string): Promise<boolean>;
+  /**
+   * What identifies the object's current content (its ETag or generation, with its size), in the
+   * form `list` gives it; null when the store cannot say. Workers keep one cached copy per
+   * fingerprint, so an object overwritten under the same URL is read anew rather than from an old
+   * copy. Throws a CellInputError when the object does not exist. Without it, copies are cached by URL alone.
+   */
+  fingerprint?(url: string): Promise<string | null>;
   /** Stream the object's bytes. Throws a CellInputError when it does not exist. */
   get(url: string): Promise<Readable>;
   /**

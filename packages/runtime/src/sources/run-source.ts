@@ -268,7 +268,7 @@ async function ingestFileRows(ctx: PageContext, files: ListedObject[], position:
   const columns = ctx.table.columns.filter((c) => !c.computed).map((c) => ({ name: c.name, type: c.type }));
   for (const file of files) {
     let index = 0;
-    // read from a fresh copy: the media cache is keyed by URL, and this object has just changed
+    // read once, from a copy of its own: a dump read as rows need not take room in the workers' media cache
     const local = await freshCopy(file.url);
     try {
       for await (const rows of readRows(local.path, columns, { batchSize: ctx.src.pageSize, format: formatOf(file.key) ?? 'jsonl' })) {
