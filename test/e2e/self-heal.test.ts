@@ -1,4 +1,5 @@
 import path from 'node:path';
+import pg from 'pg';
 import { Redis } from 'ioredis';
 import { failedJobs, runReconcileTick, PipelineRegistry, WorkerPool } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
@@ -187,3 +188,34 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+test("the record does not grow with every producer call: the fleet's tick forgets request ids older than TESSERA_REQUEST_KEEP_HOURS", async () => {
+  const h = await startHarness(SHAPES, { TESSERA_REQUEST_KEEP_HOURS: '1' });
+  const db = new pg.Client({ connectionString: h.cfg.databaseUrl });
+  await db.connect();
+  try {
+    await h.engine.apply(h.def);
+    const items = makeItems(30);
+    const requests = items.map((row, i) => ({ id: `producer-${i}`, rows: [row] }));
+    await h.engine.store.commitGroup('shapes', 'items', 'insert', requests.slice(0, 20));
+    await h.engine.store.commitGroup('shapes', 'items', 'insert', requests.slice(20));
+    const schema = h.cfg.schema;
+    // the first 20 were committed two hours ago
+    await db.query(`UPDATE "${schema}".requests SET created_at = now() - interval '2 hours' WHERE request_id = ANY($1)`, [
+      requests.slice(0, 20).map((r) => r.id),
+    ]);
+    const tick = await runReconcileTick(h.engine);
+    expect(tick.forgottenRequests).toBe(20);
+    const { rows } = await db.query(`SELECT request_id FROM "${schema}".requests ORDER BY request_id`);
+    expect(rows.map((r) => r.request_id)).toEqual(
+      requests
+        .slice(20)
+        .map((r) => r.id)
+        .sort(),
+    );
+    expect((await runReconcileTick(h.engine)).forgottenRequests).toBeUndefined(); // nothing more to forget
+  } finally {
+    await db.end();
+    await h.close();
+  }
+});

@@ -44,6 +44,7 @@ const schema = z.object({
   TESSERA_WRITE_BACK_MS: intFrom(1000, 0),
   TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
   TESSERA_STOP_REDIS_WAIT_MS: intFrom(10_000, 0),
+  TESSERA_REQUEST_KEEP_HOURS: intFrom(168, 0),
 });
 
 export interface TesseraConfig {
@@ -104,6 +105,8 @@ export interface TesseraConfig {
    * neither completed nor handed back meanwhile; their locks lapse and the fleet takes them again)
    */
   stopRedisWaitMs: number;
+  /** ingest request ids (idempotency keys) are remembered this long; 0 keeps them forever */
+  requestKeepHours: number;
 }
 
 /** Read and check configuration from the environment; every problem is named at once. */
@@ -154,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     writeBackMs: e.TESSERA_WRITE_BACK_MS,
     jobSliceMs: e.TESSERA_JOB_SLICE_MS,
     stopRedisWaitMs: e.TESSERA_STOP_REDIS_WAIT_MS,
+    requestKeepHours: e.TESSERA_REQUEST_KEEP_HOURS,
   };
 }

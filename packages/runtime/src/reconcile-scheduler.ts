@@ -37,7 +37,7 @@ export async function ensureReconcileScheduler(engine: Engine): Promise<boolean>
  * Redis lock; a tick that finds it held does nothing). Pipelines no worker here runs are included:
  * their work waits in its queues for workers that have the code.
  */
-export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ skipped?: string; reports: ReconcileReport[] }> {
+export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ skipped?: string; reports: ReconcileReport[]; forgottenRequests?: number }> {
   const key = `${engine.config.queuePrefix}:reconcile:lock`;
   const token = randomUUID();
   // long enough for a slow tick; a worker killed mid-tick frees it when it expires
@@ -50,11 +50,27 @@ export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ sk
         ...(await reconcile(engine, pipeline, { periodic: { graceMs: engine.config.reconcileGraceMs, stuckRetryMs: engine.config.stuckExportRetryMs } })),
       );
     }
-    return { reports };
+    const forgottenRequests = await forgetOldRequests(engine);
+    return { reports, ...(forgottenRequests ? { forgottenRequests } : {}) };
   } finally {
     // release only our own lock
     await engine.redis
       .eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`, 1, key, token)
       .catch(() => undefined);
   }
+}
+
+/**
+ * Each ingest request (producer call) leaves its idempotency key in the record, one row per call:
+ * under a stream that grows without end. Keys older than TESSERA_REQUEST_KEEP_HOURS are forgotten,
+ * a bounded amount per table each tick (a backlog goes over several ticks).
+ */
+async function forgetOldRequests(engine: Engine): Promise<number> {
+  const hours = engine.config.requestKeepHours;
+  if (!hours) return 0;
+  let forgotten = 0;
+  for (const pipeline of await engine.store.pipelines()) {
+    for (const table of await engine.store.tables(pipeline)) forgotten += await engine.store.history.forgetRequests(table, hours * 3600_000);
+  }
+  return forgotten;
 }

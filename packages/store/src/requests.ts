@@ -72,6 +72,29 @@ export function sameRequest(table: string, recorded: RecordedRequest, op: WriteO
   }
 }
 
+/**
+ * Forget a table's requests recorded more than `olderThanMs` ago, oldest versions first, at most
+ * `batch` rows a statement and `maxRows` a call (the caller comes back for the rest): one row per
+ * producer call otherwise grows without end under a stream. Reads only the oldest entries of the
+ * (table_id, version) index, so a call that finds nothing to forget costs one short index scan.
+ * Returns how many were forgotten.
+ */
+export async function pruneRequests(db: pg.Pool, schema: string, tableId: number, olderThanMs: number, batch = 10_000, maxRows = 200_000): Promise<number> {
+  let pruned = 0;
+  while (pruned < maxRows) {
+    const { rowCount } = await db.query(
+      // the oldest rows' ctids first, then a TID scan of just those (a join would seq-scan the table)
+      `DELETE FROM ${ident(schema)}.requests
+        WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${ident(schema)}.requests WHERE table_id = $1 ORDER BY version LIMIT $2))
+          AND created_at < now() - $3 * interval '1 millisecond'`,
+      [tableId, Math.min(batch, maxRows - pruned), olderThanMs],
+    );
+    pruned += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return pruned; // the oldest are young enough now (or there are no more)
+  }
+  return pruned;
+}
+
 /** Request ids per version: how many each version holds and the first few (for `tessera versions`). */
 export async function requestsByVersion(db: pg.Pool, schema: string, tableId: number): Promise<Map<number, { count: number; first: string[] }>> {
   const { rows } = await db.query(

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ident } from './sql';
 import type { CatalogTable } from './catalog';
 import { markShipped, unshippedVersions } from './pending';
+import { pruneRequests } from './requests';
 
 /** What a version did, as its exports need to know: its kind and how many rows it deleted. */
 export interface VersionChange {
@@ -80,6 +81,14 @@ export class History {
   /** Versions older than `olderThanMs` that no finalize has shipped yet. */
   unshipped(table: CatalogTable, olderThanMs: number): Promise<number[]> {
     return unshippedVersions(this.pool, this.schema, table.id, olderThanMs);
+  }
+
+  /**
+   * Forget the request ids (idempotency keys) recorded more than `olderThanMs` ago; a request sent
+   * again after that applies again. Returns how many were forgotten (see pruneRequests).
+   */
+  forgetRequests(table: CatalogTable, olderThanMs: number): Promise<number> {
+    return pruneRequests(this.pool, this.schema, table.id, olderThanMs);
   }
 
   /** When a version was committed, in microseconds: tells apart two versions with one number (a revert hands its number to the next write). */

@@ -79,3 +79,33 @@ test("a record made with a foreign key to tables loses it (a lookup per request 
     await reopened.close();
   }
 });
+
+/**
+ * One request row per producer call would grow without end under a stream: keys older than the
+ * retention are forgotten (oldest first, in bounded batches), younger ones still make a repeat
+ * apply once, and a repeat of a forgotten key is a new request.
+ */
+test('request ids older than the retention are forgotten; younger ones still answer a repeat', async () => {
+  const table = await store.table('lib', 'docs');
+  for (let v = 0; v < 3; v++) {
+    await store.commitGroup(
+      'lib',
+      'docs',
+      'insert',
+      Array.from({ length: 5 }, (_, i) => ({ id: `old-${v}-${i}`, rows: [{ id: v * 10 + i, body: 'x', tag: null }] })),
+    );
+  }
+  await db.query(`UPDATE "${schema}".requests SET created_at = now() - interval '2 hours'`);
+  await store.commitGroup('lib', 'docs', 'insert', [{ id: 'young', rows: [{ id: 100, body: 'y', tag: null }] }]);
+
+  expect(await store.history.forgetRequests(table, 3 * 3600_000)).toBe(0); // nothing is that old
+  expect(await store.history.forgetRequests(table, 3600_000)).toBe(15);
+  const left = await db.query(`SELECT request_id FROM "${schema}".requests`);
+  expect(left.rows.map((r) => r.request_id)).toEqual(['young']);
+
+  const repeat = await store.commitGroup('lib', 'docs', 'upsert', [{ id: 'young', rows: [{ id: 100, body: 'y', tag: null }] }]);
+  expect(repeat.outcomes[0]).toMatchObject({ ok: false, error: expect.objectContaining({ code: 'E_REQUEST_REUSED' }) }); // still known: an upsert under its id is a reuse
+  const forgotten = await store.commitGroup('lib', 'docs', 'upsert', [{ id: 'old-0-0', rows: [{ id: 0, body: 'again', tag: null }] }]);
+  expect(forgotten.outcomes[0]).toMatchObject({ ok: true, duplicate: false });
+  expect((await store.select('lib', 'docs', { where: { id: 0 } }))[0]).toMatchObject({ body: 'again' });
+});
