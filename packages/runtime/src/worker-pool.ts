@@ -227,6 +227,9 @@ export class WorkerPool {
         lockDuration: cfg.lockMs,
         stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
         maxStalledCount: 5,
+        // for jobs whose producer set none: BullMQ would keep every finished job, and Redis fills up
+        removeOnComplete: { count: cfg.keepCompletedJobs },
+        removeOnFail: { count: cfg.keepFailedJobs },
       });
       worker.on('failed', (job, err) => opts.events?.failed?.(name, job, err));
       // a job whose lock could not be renewed is no longer ours (another worker took it after the lock
@@ -242,6 +245,8 @@ export class WorkerPool {
             process: processor,
             maxHeld: cfg.ingestClaim,
             lockMs: cfg.lockMs,
+            keepCompleted: cfg.keepCompletedJobs,
+            keepFailed: cfg.keepFailedJobs,
             failed: (job, err) => opts.events?.failed?.(name, job, err),
           }),
         );

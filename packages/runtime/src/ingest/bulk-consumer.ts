@@ -12,6 +12,9 @@ export interface BulkConsumerOptions {
   /** jobs held at once by this process (each waits for its group's commit) */
   maxHeld: number;
   lockMs: number;
+  /** finished jobs kept for a producer that set no removeOnComplete / removeOnFail (BullMQ would keep them all) */
+  keepCompleted?: number;
+  keepFailed?: number;
   failed?(job: Job, error: Error): void;
 }
 
@@ -139,6 +142,8 @@ export class BulkConsumer {
       return; // not a job hash we can read: its lock lapses and the regular Worker takes it
     }
     job.token = token;
+    // a producer that said nothing gets the worker's bounds, as jobs of its regular Worker do
+    if (job.opts.removeOnFail === undefined && this.opts.keepFailed !== undefined) job.opts.removeOnFail = { count: this.opts.keepFailed };
     let result: unknown;
     try {
       result = await this.opts.process(job, token);
@@ -178,10 +183,11 @@ export class BulkConsumer {
           id: job.id!,
           returnvalue: JSON.stringify(result ?? null),
           keep: job.opts.removeOnComplete !== true,
+          bounded: job.opts.removeOnComplete === undefined && this.opts.keepCompleted !== undefined,
           attemptsMade: job.attemptsMade + 1,
         }));
         // lost locks are skipped (whoever holds the job now finishes it); a Redis error leaves them for the stalled check
-        await completeJobs(this.redis, this.queue, token, this.held.get(token)?.claimed ?? 0, jobs).catch(() => undefined);
+        await completeJobs(this.redis, this.queue, token, this.held.get(token)?.claimed ?? 0, jobs, this.opts.keepCompleted ?? -1).catch(() => undefined);
         list.forEach((c) => c.done());
       }),
     );

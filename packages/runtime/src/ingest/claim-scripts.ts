@@ -91,10 +91,15 @@ return lost
  * scan. A job not found in that span (or a small batch, where reading the span costs more) is
  * removed on its own, as before.
  *
+ * Jobs kept under the worker's bound (a producer that said nothing: BullMQ would keep them all,
+ * and a stream would fill Redis) leave at most `max kept` jobs in the completed set: the oldest
+ * beyond it are removed, at most 1,000 per call (a backlog goes over several calls), as BullMQ's
+ * removeOnComplete { count } does.
+ *
  * KEYS: active, stalled, completed, events, meta, wait, prioritized. ARGV: key prefix, token,
- * timestamp, jobs the token claimed, then id, return value (JSON), keep ("1" keep, "0" remove),
- * attempts made (the count this attempt makes, which the lock guarantees nobody else changed) for
- * each job.
+ * timestamp, jobs the token claimed, max kept, then id, return value (JSON), keep ("1" keep, "2"
+ * keep within max kept, "0" remove), attempts made (the count this attempt makes, which the lock
+ * guarantees nobody else changed) for each job.
  */
 const COMPLETE = `
 local rcall = redis.call
@@ -103,7 +108,8 @@ local skipped = {}
 local ours = {}
 local first
 local n = 0
-for i = 5, #ARGV, 4 do
+local bounded = false
+for i = 6, #ARGV, 4 do
   if rcall("GET", ARGV[1] .. ARGV[i] .. ":lock") == ARGV[2] then
     ours[ARGV[i]] = false
     first = first or ARGV[i]
@@ -130,7 +136,7 @@ if n >= 8 and n * 8 >= claimed then
     if marked > 0 then rcall("LREM", KEYS[1], dir, marker) end
   end
 end
-for i = 5, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   local jobId = ARGV[i]
   local jobKey = ARGV[1] .. jobId
   local gone = ours[jobId]
@@ -140,13 +146,26 @@ for i = 5, #ARGV, 4 do
   else
     rcall("DEL", jobKey .. ":lock")
     rcall("SREM", KEYS[2], jobId)
-    if ARGV[i + 2] == "1" then
+    if ARGV[i + 2] ~= "0" then
       rcall("ZADD", KEYS[3], ARGV[3], jobId)
       rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", ARGV[3], "atm", ARGV[i + 3])
+      if ARGV[i + 2] == "2" then bounded = true end
     else
       rcall("DEL", jobKey, jobKey .. ":logs", jobKey .. ":dependencies", jobKey .. ":processed", jobKey .. ":failed", jobKey .. ":unsuccessful")
     end
     rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "completed", "jobId", jobId, "returnvalue", ARGV[i + 1], "prev", "active")
+  end
+end
+local maxKept = tonumber(ARGV[5])
+if bounded and maxKept >= 0 then
+  local excess = math.min(rcall("ZCARD", KEYS[3]) - maxKept, 1000)
+  if excess > 0 then
+    local old = rcall("ZRANGE", KEYS[3], 0, excess - 1)
+    for _, id in ipairs(old) do
+      local k = ARGV[1] .. id
+      rcall("DEL", k, k .. ":logs", k .. ":dependencies", k .. ":processed", k .. ":failed", k .. ":unsuccessful")
+    end
+    rcall("ZREM", KEYS[3], unpack(old))
   end
 end
 if rcall("LLEN", KEYS[6]) == 0 and rcall("LLEN", KEYS[1]) == 0 and rcall("ZCARD", KEYS[7]) == 0 then
@@ -216,15 +235,20 @@ export interface Completion {
   returnvalue: string;
   /** kept in the completed set (else removed, removeOnComplete) */
   keep: boolean;
+  /** kept within the bound `completeJobs` is given (the worker's default for producers that said nothing) */
+  bounded?: boolean;
   /** attempts made, this one included */
   attemptsMade: number;
 }
 
-/** Complete jobs held with `token`, a claim of `claimed` jobs (see COMPLETE). Returns the ids not completed. */
-export function completeJobs(redis: Redis & ClaimCommands, queue: Queue, token: string, claimed: number, jobs: Completion[]): Promise<string[]> {
+/**
+ * Complete jobs held with `token`, a claim of `claimed` jobs (see COMPLETE); jobs kept `bounded`
+ * leave at most `maxKept` jobs in the completed set. Returns the ids not completed.
+ */
+export function completeJobs(redis: Redis & ClaimCommands, queue: Queue, token: string, claimed: number, jobs: Completion[], maxKept = -1): Promise<string[]> {
   const k = queue.keys;
-  const args: Array<string | number> = [];
-  for (const j of jobs) args.push(j.id, j.returnvalue, j.keep ? '1' : '0', j.attemptsMade);
+  const args: Array<string | number> = [maxKept];
+  for (const j of jobs) args.push(j.id, j.returnvalue, j.keep ? (j.bounded ? '2' : '1') : '0', j.attemptsMade);
   return redis.tesseraCompleteJobs(
     k.active!,
     k.stalled!,
