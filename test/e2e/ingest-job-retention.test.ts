@@ -22,7 +22,7 @@ test('finished ingest jobs of a producer that said nothing are kept within the b
       name: 'insert',
       data: { pipeline: 'shapes', table: 'items', op: 'insert', rows: [{ id: `bad-${i}`, n: 'not a number' }] },
     }));
-    const jobs = [...good];
+    const jobs: Array<{ name: string; data: Record<string, unknown> }> = [...good];
     bad.forEach((b, k) => jobs.splice(k * 37, 0, b)); // spread among the good ones
     for (let i = 0; i < jobs.length; i += 50) await q.addBulk(jobs.slice(i, i + 50));
     await waitFor('every job finished', async () => {
