@@ -22,6 +22,7 @@ let tmp: string;
 let server: http.Server;
 let base: string;
 const hits = new Map<string, number>();
+const heads = new Map<string, number>();
 const versioned = new Map<string, Buffer>();
 
 beforeAll(async () => {
@@ -30,6 +31,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     const p = req.url ?? '';
     if (req.method === 'GET') hits.set(p, (hits.get(p) ?? 0) + 1);
+    else if (req.method === 'HEAD') heads.set(p, (heads.get(p) ?? 0) + 1);
     if (p.startsWith('/v/')) {
       // content that changes under one URL, named by an ETag (or only by Last-Modified)
       const body = versioned.get(p);
@@ -108,6 +110,11 @@ test('http(s) media that changes under one URL is read anew (ETag or Last-Modifi
     expect(await readFile(await ctx.localPath(base + p), 'utf8')).toBe('version two, longer');
     expect(hits.get(p)).toBe(2);
   }
+  // reads of one object at the same time ask for its fingerprint once
+  versioned.set('/v/c.txt', Buffer.from('shared'));
+  await Promise.all([1, 2, 3, 4].map(() => ctx.localPath(`${base}/v/c.txt`)));
+  expect(heads.get('/v/c.txt')).toBe(1);
+  expect(hits.get('/v/c.txt')).toBe(1);
   versioned.delete('/v/a.txt');
   await expect(ctx.localPath(`${base}/v/a.txt`)).rejects.toThrow(CellInputError);
 });

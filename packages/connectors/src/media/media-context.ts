@@ -42,6 +42,17 @@ export function createMediaContext(opts: MediaContextOptions = {}): TesseraMedia
   const storeFor = createMediaStoreResolver(opts.stores, policy);
   const cacheMax = opts.cacheMaxBytes ?? (env.TESSERA_MEDIA_CACHE_MAX_BYTES ? Number(env.TESSERA_MEDIA_CACHE_MAX_BYTES) : 5 * 1024 ** 3);
   if (!Number.isFinite(cacheMax) || cacheMax <= 0) throw new ConfigError(`media cache size must be a positive number of bytes, got ${cacheMax}`);
+  // reads of one object at the same time (the lanes of a job, several columns of a row) share one
+  // request for its fingerprint; none is reused after it answered, so a change is never missed
+  const asking = new Map<string, Promise<string | null>>();
+  const fingerprintOf = (store: MediaStore, ref: string): Promise<string | null> => {
+    let p = asking.get(ref);
+    if (!p) {
+      p = store.fingerprint!(ref).finally(() => asking.delete(ref));
+      asking.set(ref, p);
+    }
+    return p;
+  };
   const cache = new LocalCache(opts.cacheDir ?? env.TESSERA_MEDIA_CACHE_DIR ?? path.join(os.tmpdir(), 'tessera-media-cache'), cacheMax);
 
   return {
@@ -59,7 +70,7 @@ export function createMediaContext(opts: MediaContextOptions = {}): TesseraMedia
       policy.checkRemote(ref);
       const store = storeFor(ref);
       // the copy of the object's current content: one overwritten under the same URL is fetched again
-      const fingerprint = store.fingerprint ? await store.fingerprint(ref) : null;
+      const fingerprint = store.fingerprint ? await fingerprintOf(store, ref) : null;
       // http(s) downloads are bounded by the http store itself; object stores by this
       return cache.get(ref, async () => capBytes(await store.get(ref), policy.maxBytes, ref), fingerprint);
     },
