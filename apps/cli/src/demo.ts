@@ -116,6 +116,9 @@ async function main() {
   // the media destination (see Security in README)
   process.env.TESSERA_DEMO_DATA = DATA_DIR;
   process.env.TESSERA_MEDIA_ROOTS ??= [DATA_DIR, path.join(ROOT, '.tessera/media')].join(',');
+  // a record of its own (TESSERA_SCHEMA) gets queues of its own: a queue prefix serves one record
+  const schema = process.env.TESSERA_SCHEMA;
+  if (schema && schema !== 'tessera') process.env.TESSERA_QUEUE_PREFIX ??= schema.slice(0, 40);
   const config = loadConfig();
   const engine = await Engine.connect(config);
   const workers: ChildProcess[] = [];

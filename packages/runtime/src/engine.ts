@@ -1,5 +1,6 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { claimQueuePrefix, type RecordIdentity } from './queue-owner';
 import { planPipeline, redact, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import {
   Store,
@@ -55,6 +56,7 @@ export class Engine {
     readonly store: Store,
     readonly redis: Redis,
     readonly flows: FlowProducer,
+    private readonly record: RecordIdentity,
   ) {}
 
   static async connect(config: TesseraConfig): Promise<Engine> {
@@ -68,10 +70,22 @@ export class Engine {
       await store.close();
       throw e;
     });
+    // one prefix, one record: a second record on this prefix would mix its work with the first's
+    const record = { id: await store.recordId(), schema: config.schema, database: redact(config.databaseUrl) };
+    await claimQueuePrefix(redis, config.queuePrefix, record).catch(async (e: Error) => {
+      redis.disconnect();
+      await store.close();
+      throw e;
+    });
     const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
     // connection errors surface on the commands that meet them; unheard, BullMQ prints each reconnect's stack
     flows.on('error', () => {});
-    return new Engine(config, store, redis, flows);
+    return new Engine(config, store, redis, flows, record);
+  }
+
+  /** Keep the queue prefix bound to this record (workers call it while they run; see claimQueuePrefix). */
+  renewQueueClaim(): Promise<void> {
+    return claimQueuePrefix(this.redis, this.config.queuePrefix, this.record);
   }
 
   queue(name: string): Queue {

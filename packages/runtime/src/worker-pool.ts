@@ -17,6 +17,7 @@ import type { PipelineRegistry } from './registry';
 import { runStage, cellsWrittenBefore, JobLostError } from './processors/stage';
 import { runIngest } from './processors/ingest';
 import { CommitGrouper } from './ingest/commit-grouper';
+import { QUEUE_CLAIM_MS } from './queue-owner';
 import { BulkConsumer } from './ingest/bulk-consumer';
 import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
@@ -260,6 +261,8 @@ export class WorkerPool {
       worker.on('error', () => {}); // connection blips: BullMQ reconnects
       return worker;
     });
+    // the queue prefix stays this record's while its workers run (Engine.connect claimed it)
+    timers.push(setInterval(() => void engine.renewQueueClaim().catch(() => undefined), QUEUE_CLAIM_MS / 6).unref());
     return new WorkerPool(workers, connections, sinks, timers, bulk);
   }
 

@@ -14,6 +14,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
     await c.query('SELECT pg_advisory_lock(hashtext($1))', [`tessera-migrate:${schema}`]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await c.query(`
+      -- this record's identity: one queue prefix in Redis serves one record (see the runtime's queue-owner)
+      CREATE TABLE IF NOT EXISTS ${s}.record (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        id uuid NOT NULL DEFAULT gen_random_uuid(),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO ${s}.record DEFAULT VALUES ON CONFLICT DO NOTHING;
       CREATE TABLE IF NOT EXISTS ${s}.pipelines (
         name text PRIMARY KEY,
         applied_at timestamptz NOT NULL DEFAULT now()

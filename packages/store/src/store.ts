@@ -86,6 +86,12 @@ export class Store {
     return loadTables(this.pool, this.schema, pipeline);
   }
 
+  /** This record's identity (made with the schema): what a queue prefix in Redis is bound to. */
+  async recordId(): Promise<string> {
+    const { rows } = await this.pool.query(`SELECT id::text FROM ${ident(this.schema)}.record`);
+    return rows[0].id;
+  }
+
   async pipelines(): Promise<string[]> {
     const { rows } = await this.pool.query(`SELECT name FROM ${ident(this.schema)}.pipelines ORDER BY name`);
     return rows.map((r) => r.name);
