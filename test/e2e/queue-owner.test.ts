@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { ConfigError } from '@tessera/core';
 import { Engine } from '@tessera/runtime';
 import { testConfig } from '../support/env';
-import { cleanup } from '../support/cleanup';
+import { cleanup, dropSchema } from '../support/cleanup';
 import { spawnWorker } from '../support/worker-process';
 
 /**
@@ -31,6 +31,13 @@ test('a queue prefix serves one record: a second record on it is refused at star
     // the owner's own engines (a CLI, a second worker) connect as before
     const again = await Engine.connect(first);
     await again.close();
+    await owner.renewQueueClaim();
+
+    // the owner's record dropped and made again in the same schema (a reset): the new one takes the prefix
+    await dropSchema(first.databaseUrl, first.schema);
+    const reset = await Engine.connect(first);
+    await reset.close();
+    // (an engine still on the old one works on the same schema by name: it may renew too)
     await owner.renewQueueClaim();
 
     // once the claim is gone (it lapses an hour after the owner's last worker), the prefix is free

@@ -12,10 +12,17 @@ export interface RecordIdentity {
   database: string;
 }
 
-/** Take or renew the prefix for this record; returns the other record's identity when it is taken. */
+/**
+ * Take or renew the prefix for this record; returns the other record's identity when it is taken.
+ * A claim naming this very schema and database with another id was made by a record since dropped
+ * and made again there (a reset): that one is gone, so the claim passes to this one.
+ */
 const CLAIM = `
 local current = redis.call('GET', KEYS[1])
-if current and cjson.decode(current).id ~= ARGV[2] then return current end
+if current then
+  local other = cjson.decode(current)
+  if other.id ~= ARGV[2] and (other.schema ~= ARGV[4] or other.database ~= ARGV[5]) then return current end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return false
 `;
@@ -29,7 +36,7 @@ return false
  */
 export async function claimQueuePrefix(redis: Redis, prefix: string, record: RecordIdentity): Promise<void> {
   const key = `${prefix}:record`;
-  const taken = (await redis.eval(CLAIM, 1, key, JSON.stringify(record), record.id, QUEUE_CLAIM_MS)) as string | null;
+  const taken = (await redis.eval(CLAIM, 1, key, JSON.stringify(record), record.id, QUEUE_CLAIM_MS, record.schema, record.database)) as string | null;
   if (!taken) return;
   const other = JSON.parse(taken) as RecordIdentity;
   throw new ConfigError(
