@@ -274,9 +274,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.timers.forEach((t) => clearInterval(t));
     await Promise.all([...this.workers.map((w) => w.close()), ...this.bulk.map((b) => b.close())]);
-    // BullMQ leaves connections it was given open
-    this.connections.forEach((c) => c.disconnect());
-    await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
+    await this.release();
   }
 
   /**
@@ -287,8 +285,13 @@ export class WorkerPool {
    */
   async abandon(): Promise<void> {
     this.timers.forEach((t) => clearInterval(t));
-    this.connections.forEach((c) => c.disconnect());
     this.bulk.forEach((b) => b.abandon());
+    await this.release();
+  }
+
+  /** The connections BullMQ was given (it leaves them open) and the export sinks. */
+  private async release(): Promise<void> {
+    this.connections.forEach((c) => c.disconnect());
     await Promise.all([...new Set(this.sinks)].map((s) => s.close().catch(() => undefined)));
   }
 }

@@ -103,6 +103,10 @@ return lost
  */
 const COMPLETE = `
 local rcall = redis.call
+-- a removed job's hash and the keys BullMQ keeps beside it
+local function removeJob(k)
+  rcall("DEL", k, k .. ":logs", k .. ":dependencies", k .. ":processed", k .. ":failed", k .. ":unsuccessful")
+end
 local maxEvents = tonumber(rcall("HGET", KEYS[5], "opts.maxLenEvents") or 10000)
 local skipped = {}
 local ours = {}
@@ -151,7 +155,7 @@ for i = 6, #ARGV, 4 do
       rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", ARGV[3], "atm", ARGV[i + 3])
       if ARGV[i + 2] == "2" then bounded = true end
     else
-      rcall("DEL", jobKey, jobKey .. ":logs", jobKey .. ":dependencies", jobKey .. ":processed", jobKey .. ":failed", jobKey .. ":unsuccessful")
+      removeJob(jobKey)
     end
     rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "completed", "jobId", jobId, "returnvalue", ARGV[i + 1], "prev", "active")
   end
@@ -161,10 +165,7 @@ if bounded and maxKept >= 0 then
   local excess = math.min(rcall("ZCARD", KEYS[3]) - maxKept, 1000)
   if excess > 0 then
     local old = rcall("ZRANGE", KEYS[3], 0, excess - 1)
-    for _, id in ipairs(old) do
-      local k = ARGV[1] .. id
-      rcall("DEL", k, k .. ":logs", k .. ":dependencies", k .. ":processed", k .. ":failed", k .. ":unsuccessful")
-    end
+    for _, id in ipairs(old) do removeJob(ARGV[1] .. id) end
     rcall("ZREM", KEYS[3], unpack(old))
   end
 end
