@@ -12,8 +12,14 @@ import type { Redis } from 'ioredis';
  * as they do for moveToActive: a global concurrency (Queue.setGlobalConcurrency) caps the active
  * list, a global rate limit (Queue.setGlobalRateLimit) counts each job started in the limiter key.
  *
+ * Redis is the one part the whole fleet shares, so the script spends as few commands per job as
+ * it can: the ids leave the wait list in one LRANGE + LTRIM and enter the active list in one LPUSH
+ * (in the order one RPOPLPUSH each would leave them), and the attempts-started counter is written
+ * from the hash the claim reads anyway; per job remain the read, the lock, the event and one HSET.
+ *
  * KEYS: wait, active, meta, events, limiter. ARGV: key prefix (`<prefix>:<queue>:`), timestamp,
- * token, lock ms, max jobs, worker name. Returns id, fields (HGETALL), id, fields, ...
+ * token, lock ms, max jobs (at most 1,000), worker name. Returns id, fields (HGETALL, then the
+ * fields the claim wrote, which a reader takes last), id, fields, ...
  */
 const CLAIM = `
 local rcall = redis.call
@@ -32,24 +38,46 @@ if rateMax then
   end
   max = math.min(max, rateMax - started)
 end
+-- a claim's ids go to LPUSH in one call, within Lua's unpack limit
+max = math.min(max, 1000)
+if max <= 0 then return {} end
+-- the oldest entries at once (the list's tail, where RPOPLPUSH would take them one by one)
+local taken = rcall("LRANGE", KEYS[1], -max, -1)
+if #taken == 0 then return {} end
+rcall("LTRIM", KEYS[1], 0, -#taken - 1)
 local ids = {}
+local pushed = {}
 local counted = 0
-while #ids < 2 * max do
-  local jobId = rcall("RPOPLPUSH", KEYS[1], KEYS[2])
-  if not jobId then break end
-  if string.sub(jobId, 1, 2) == "0:" then
-    rcall("LREM", KEYS[2], 1, jobId)
-  else
+for t = #taken, 1, -1 do
+  local jobId = taken[t]
+  -- "0:..." entries are markers of older BullMQ versions, not jobs
+  if string.sub(jobId, 1, 2) ~= "0:" then
     local jobKey = ARGV[1] .. jobId
+    local fields = rcall("HGETALL", jobKey)
+    local started = 0
+    local deferred = false
+    for f = 1, #fields, 2 do
+      if fields[f] == "ats" then started = tonumber(fields[f + 1]) or 0
+      elseif fields[f] == "defa" then deferred = true end
+    end
     rcall("SET", jobKey .. ":lock", ARGV[3], "PX", ARGV[4])
     rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "active", "jobId", jobId, "prev", "waiting")
-    rcall("HSET", jobKey, "processedOn", ARGV[2], "pb", ARGV[6])
-    rcall("HINCRBY", jobKey, "ats", 1)
-    if rateMax and rcall("HEXISTS", jobKey, "defa") == 0 then counted = counted + 1 end
+    rcall("HSET", jobKey, "processedOn", ARGV[2], "pb", ARGV[6], "ats", started + 1)
+    -- the reply shows the job as it now is: a field repeated later wins
+    fields[#fields + 1] = "processedOn"
+    fields[#fields + 1] = ARGV[2]
+    fields[#fields + 1] = "pb"
+    fields[#fields + 1] = ARGV[6]
+    fields[#fields + 1] = "ats"
+    fields[#fields + 1] = tostring(started + 1)
+    if rateMax and not deferred then counted = counted + 1 end
+    pushed[#pushed + 1] = jobId
     ids[#ids + 1] = jobId
-    ids[#ids + 1] = rcall("HGETALL", jobKey)
+    ids[#ids + 1] = fields
   end
 end
+-- in the order RPOPLPUSH would have left them: the oldest job deepest
+if #pushed > 0 then rcall("LPUSH", KEYS[2], unpack(pushed)) end
 if counted > 0 and rcall("INCRBY", KEYS[5], counted) == counted then
   rcall("PEXPIRE", KEYS[5], math.floor(math.abs(tonumber(meta[4]) or 0)))
 end
@@ -96,6 +124,9 @@ return lost
  * beyond it are removed, at most 1,000 per call (a backlog goes over several calls), as BullMQ's
  * removeOnComplete { count } does.
  *
+ * Commands that take many keys or members (the locks read and deleted, the stalled set, the
+ * completed set, the removed jobs' keys) are sent once per batch rather than once per job.
+ *
  * KEYS: active, stalled, completed, events, meta, wait, prioritized. ARGV: key prefix, token,
  * timestamp, jobs the token claimed, max kept, then id, return value (JSON), keep ("1" keep, "2"
  * keep within max kept, "0" remove), attempts made (the count this attempt makes, which the lock
@@ -103,18 +134,31 @@ return lost
  */
 const COMPLETE = `
 local rcall = redis.call
+-- commands over many keys or members, in calls of at most 1,000 (Lua's unpack limit)
+local function inChunks(command, key, list)
+  for i = 1, #list, 1000 do
+    local last = math.min(i + 999, #list)
+    if key then rcall(command, key, unpack(list, i, last)) else rcall(command, unpack(list, i, last)) end
+  end
+end
 -- a removed job's hash and the keys BullMQ keeps beside it
-local function removeJob(k)
-  rcall("DEL", k, k .. ":logs", k .. ":dependencies", k .. ":processed", k .. ":failed", k .. ":unsuccessful")
+local function jobKeys(list, k)
+  for _, suffix in ipairs({ "", ":logs", ":dependencies", ":processed", ":failed", ":unsuccessful" }) do list[#list + 1] = k .. suffix end
 end
 local maxEvents = tonumber(rcall("HGET", KEYS[5], "opts.maxLenEvents") or 10000)
+local lockKeys = {}
+for i = 6, #ARGV, 4 do lockKeys[#lockKeys + 1] = ARGV[1] .. ARGV[i] .. ":lock" end
+local locks = {}
+for i = 1, #lockKeys, 1000 do
+  local got = rcall("MGET", unpack(lockKeys, i, math.min(i + 999, #lockKeys)))
+  for j = 1, #got do locks[#locks + 1] = got[j] end
+end
 local skipped = {}
 local ours = {}
 local first
 local n = 0
-local bounded = false
 for i = 6, #ARGV, 4 do
-  if rcall("GET", ARGV[1] .. ARGV[i] .. ":lock") == ARGV[2] then
+  if locks[(i - 2) / 4] == ARGV[2] then
     ours[ARGV[i]] = false
     first = first or ARGV[i]
     n = n + 1
@@ -140,6 +184,11 @@ if n >= 8 and n * 8 >= claimed then
     if marked > 0 then rcall("LREM", KEYS[1], dir, marker) end
   end
 end
+local done = {}
+local doneLocks = {}
+local kept = {}
+local removed = {}
+local bounded = false
 for i = 6, #ARGV, 4 do
   local jobId = ARGV[i]
   local jobKey = ARGV[1] .. jobId
@@ -148,27 +197,32 @@ for i = 6, #ARGV, 4 do
   if not gone then
     skipped[#skipped + 1] = jobId
   else
-    rcall("DEL", jobKey .. ":lock")
-    rcall("SREM", KEYS[2], jobId)
+    done[#done + 1] = jobId
+    doneLocks[#doneLocks + 1] = jobKey .. ":lock"
     if ARGV[i + 2] ~= "0" then
-      rcall("ZADD", KEYS[3], ARGV[3], jobId)
+      kept[#kept + 1] = ARGV[3]
+      kept[#kept + 1] = jobId
       rcall("HSET", jobKey, "returnvalue", ARGV[i + 1], "finishedOn", ARGV[3], "atm", ARGV[i + 3])
       if ARGV[i + 2] == "2" then bounded = true end
     else
-      removeJob(jobKey)
+      jobKeys(removed, jobKey)
     end
     rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "completed", "jobId", jobId, "returnvalue", ARGV[i + 1], "prev", "active")
   end
 end
+inChunks("DEL", nil, doneLocks)
+inChunks("SREM", KEYS[2], done)
+inChunks("ZADD", KEYS[3], kept)
 local maxKept = tonumber(ARGV[5])
 if bounded and maxKept >= 0 then
   local excess = math.min(rcall("ZCARD", KEYS[3]) - maxKept, 1000)
   if excess > 0 then
     local old = rcall("ZRANGE", KEYS[3], 0, excess - 1)
-    for _, id in ipairs(old) do removeJob(ARGV[1] .. id) end
+    for _, id in ipairs(old) do jobKeys(removed, ARGV[1] .. id) end
     rcall("ZREM", KEYS[3], unpack(old))
   end
 end
+inChunks("DEL", nil, removed)
 if rcall("LLEN", KEYS[6]) == 0 and rcall("LLEN", KEYS[1]) == 0 and rcall("ZCARD", KEYS[7]) == 0 then
   rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "drained")
 end
@@ -205,7 +259,7 @@ export function defineClaimCommands(redis: Redis): Redis & ClaimCommands {
   return redis as Redis & ClaimCommands;
 }
 
-/** Each claimed job's id, then its hash as HGETALL gives it (field, value, ...). */
+/** Each claimed job's id, then its hash (field, value, ...; a field repeated later holds its value as claimed). */
 export type ClaimedJobs = Array<string | string[]>;
 
 /** Claim up to `max` waiting jobs of `queue` with `token`, locked for `lockMs`, stamped `worker` (see CLAIM). */
