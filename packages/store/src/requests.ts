@@ -30,10 +30,16 @@ export async function findRequests(c: pg.PoolClient, schema: string, tableId: nu
   const found = new Map<string, RecordedRequest>();
   if (!ids.length) return found;
   const s = ident(schema);
+  // one key lookup per id, whatever the statistics say: as `request_id = ANY($2)` Postgres would
+  // rather scan the whole table while it holds up to a few hundred thousand rows (8.5 ms at 60,000,
+  // against 0.9 ms), and this runs in every commit, holding the table's lock
   const { rows } = await c.query(
-    `SELECT request_id AS id, version, op, count, digest FROM ${s}.requests WHERE table_id = $1 AND request_id = ANY($2::text[])
-     UNION ALL
-     SELECT request_id, version, kind, inserts + updates + deletes, NULL FROM ${s}.versions WHERE table_id = $1 AND request_id = ANY($2::text[])`,
+    `SELECT r.* FROM unnest($2::text[]) AS k(id), LATERAL (
+       SELECT request_id AS id, version, op, count, digest FROM ${s}.requests WHERE table_id = $1 AND request_id = k.id
+       UNION ALL
+       SELECT request_id, version, kind, inserts + updates + deletes, NULL FROM ${s}.versions WHERE table_id = $1 AND request_id = k.id
+       LIMIT 1
+     ) r`,
     [tableId, ids],
   );
   for (const r of rows) if (!found.has(r.id)) found.set(r.id, r);

@@ -5,12 +5,14 @@ import { loadTables, type CatalogTable } from './catalog';
 import { loadBatch, writeCells, pendingRanges, pendingCells, type BatchRow, type CellWrite, type RowSelector } from './cells';
 import { commitIteration, type IterationCommit, type IterationOutcome } from './iterations';
 import { abortedVersions } from './store-history';
+import type { TableStats } from './table-stats';
 
 /** What a worker computing cells asks of the record: batches to compute, their outcomes, the pending ranges, model usage. */
 export class Cells {
   constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
+    private readonly stats: TableStats,
   ) {}
 
   /**
@@ -51,7 +53,9 @@ export class Cells {
     const all = await loadTables(this.pool, this.schema, base.pipeline);
     const view = all.find((t) => t.name === viewName && t.baseId === base.id);
     if (!view) throw new TesseraError('E_UNKNOWN_TABLE', `${base.pipeline}.${base.name} has no view ${viewName}`);
-    return commitIteration(this.pool, all, base, view, row, outcome, work);
+    const commit = await commitIteration(this.pool, all, base, view, row, outcome, work);
+    this.stats.noteWrite(view, commit.inserted + commit.retired);
+    return commit;
   }
 
   /** Add model usage a job reported (calls, tokens, 429s...) to the column's running totals. */

@@ -19,6 +19,7 @@ import { History } from './store-history';
 import { Exports } from './store-exports';
 import { PostgresResponseCache, type PostgresResponseCacheOptions } from './response-cache';
 import { SourceStates } from './sources/source-state';
+import { TableStats } from './table-stats';
 
 export interface WriteOptions {
   /** idempotency key: a write repeated with the same id applies once */
@@ -51,12 +52,15 @@ export class Store {
   readonly exports: Exports;
   /** scheduled sources: their runs, watermarks and locks */
   readonly sources: SourceStates;
+  /** the planner's statistics of tables written fast */
+  private readonly stats: TableStats;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
   ) {
-    this.cells = new Cells(pool, schema);
+    this.stats = new TableStats(pool);
+    this.cells = new Cells(pool, schema, this.stats);
     this.pending = new Pending(pool, schema);
     this.history = new History(pool, schema);
     this.exports = new Exports(pool, schema);
@@ -70,8 +74,9 @@ export class Store {
     return store;
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await this.stats.settle();
+    await this.pool.end();
   }
 
   apply(plan: PipelinePlan, opts?: ApplyOptions): Promise<ApplyChange[]> {
@@ -140,7 +145,12 @@ export class Store {
    */
   async commitGroup(pipeline: string, tableName: string, op: WriteOp, requests: WriteRequest[]): Promise<GroupCommit> {
     const table = await this.writable(pipeline, tableName);
-    return commitGroup(this.pool, this.schema, table, op, requests);
+    const group = await commitGroup(this.pool, this.schema, table, op, requests);
+    this.stats.noteWrite(
+      table,
+      group.commits.reduce((n, c) => n + c.inserted + c.updated + c.deleted, 0),
+    );
+    return group;
   }
 
   private async writeOne(pipeline: string, tableName: string, op: WriteOp, rows: Row[], opts: WriteOptions) {
