@@ -189,8 +189,8 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   }
 }
 
-test("the record does not grow with every producer call: the fleet's tick forgets request ids older than TESSERA_REQUEST_KEEP_HOURS", async () => {
-  const h = await startHarness(SHAPES, { TESSERA_REQUEST_KEEP_HOURS: '1' });
+test("the record does not grow with every producer call or model answer: the fleet's tick forgets request ids and cached answers older than their keep hours", async () => {
+  const h = await startHarness(SHAPES, { TESSERA_REQUEST_KEEP_HOURS: '1', TESSERA_RESPONSE_CACHE_KEEP_HOURS: '3' });
   const db = new pg.Client({ connectionString: h.cfg.databaseUrl });
   await db.connect();
   try {
@@ -204,8 +204,20 @@ test("the record does not grow with every producer call: the fleet's tick forget
     await db.query(`UPDATE "${schema}".requests SET created_at = now() - interval '2 hours' WHERE request_id = ANY($1)`, [
       requests.slice(0, 20).map((r) => r.id),
     ]);
+    // model answers: 5 cached four hours ago, 3 two hours ago (kept: the bound is 3 hours), 2 now
+    const cache = h.engine.store.responseCache();
+    await cache.setMany(Array.from({ length: 10 }, (_, i) => [`answer-${i}`, { embedding: [i, i + 1] }]));
+    await db.query(`UPDATE "${schema}".response_cache SET created_at = now() - interval '4 hours' WHERE key = ANY($1)`, [
+      [0, 1, 2, 3, 4].map((i) => `answer-${i}`),
+    ]);
+    await db.query(`UPDATE "${schema}".response_cache SET created_at = now() - interval '2 hours' WHERE key = ANY($1)`, [[5, 6, 7].map((i) => `answer-${i}`)]);
     const tick = await runReconcileTick(h.engine);
     expect(tick.forgottenRequests).toBe(20);
+    expect(tick.forgottenResponses).toBe(5);
+    expect(await cache.getMany(Array.from({ length: 10 }, (_, i) => `answer-${i}`))).toEqual([
+      ...Array(5).fill(undefined),
+      ...[5, 6, 7, 8, 9].map((i) => ({ embedding: [i, i + 1] })),
+    ]);
     const { rows } = await db.query(`SELECT request_id FROM "${schema}".requests ORDER BY request_id`);
     expect(rows.map((r) => r.request_id)).toEqual(
       requests
@@ -213,7 +225,8 @@ test("the record does not grow with every producer call: the fleet's tick forget
         .map((r) => r.id)
         .sort(),
     );
-    expect((await runReconcileTick(h.engine)).forgottenRequests).toBeUndefined(); // nothing more to forget
+    const again = await runReconcileTick(h.engine); // nothing more to forget
+    expect([again.forgottenRequests, again.forgottenResponses]).toEqual([undefined, undefined]);
   } finally {
     await db.end();
     await h.close();

@@ -45,6 +45,7 @@ const schema = z.object({
   TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
   TESSERA_STOP_REDIS_WAIT_MS: intFrom(10_000, 0),
   TESSERA_REQUEST_KEEP_HOURS: intFrom(168, 0),
+  TESSERA_RESPONSE_CACHE_KEEP_HOURS: intFrom(168, 0),
   TESSERA_KEEP_COMPLETED_JOBS: intFrom(1000, 0),
   TESSERA_KEEP_FAILED_JOBS: intFrom(10_000, 0),
 });
@@ -109,6 +110,8 @@ export interface TesseraConfig {
   stopRedisWaitMs: number;
   /** ingest request ids (idempotency keys) are remembered this long; 0 keeps them forever */
   requestKeepHours: number;
+  /** answered model calls older than this are forgotten by the periodic tick; 0 keeps them */
+  responseCacheKeepHours: number;
   /**
    * finished jobs each queue keeps in Redis when their producer set no removeOnComplete /
    * removeOnFail (BullMQ keeps them all, and a stream of producer calls would fill Redis)
@@ -166,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     jobSliceMs: e.TESSERA_JOB_SLICE_MS,
     stopRedisWaitMs: e.TESSERA_STOP_REDIS_WAIT_MS,
     requestKeepHours: e.TESSERA_REQUEST_KEEP_HOURS,
+    responseCacheKeepHours: e.TESSERA_RESPONSE_CACHE_KEEP_HOURS,
     keepCompletedJobs: e.TESSERA_KEEP_COMPLETED_JOBS,
     keepFailedJobs: e.TESSERA_KEEP_FAILED_JOBS,
   };

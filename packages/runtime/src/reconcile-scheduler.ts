@@ -37,7 +37,10 @@ export async function ensureReconcileScheduler(engine: Engine): Promise<boolean>
  * Redis lock; a tick that finds it held does nothing). Pipelines no worker here runs are included:
  * their work waits in its queues for workers that have the code.
  */
-export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ skipped?: string; reports: ReconcileReport[]; forgottenRequests?: number }> {
+export async function runReconcileTick(
+  engine: Engine,
+  _job?: Job,
+): Promise<{ skipped?: string; reports: ReconcileReport[]; forgottenRequests?: number; forgottenResponses?: number }> {
   const key = `${engine.config.queuePrefix}:reconcile:lock`;
   const token = randomUUID();
   // long enough for a slow tick; a worker killed mid-tick frees it when it expires
@@ -51,7 +54,10 @@ export async function runReconcileTick(engine: Engine, _job?: Job): Promise<{ sk
       );
     }
     const forgottenRequests = await forgetOldRequests(engine);
-    return { reports, ...(forgottenRequests ? { forgottenRequests } : {}) };
+    const hours = engine.config.responseCacheKeepHours;
+    // answered model calls: one per computed cell of a model column, tens of KB for an embedding
+    const forgottenResponses = hours ? await engine.store.responseCache().forget(hours * 3600_000) : 0;
+    return { reports, ...(forgottenRequests ? { forgottenRequests } : {}), ...(forgottenResponses ? { forgottenResponses } : {}) };
   } finally {
     // release only our own lock
     await engine.redis

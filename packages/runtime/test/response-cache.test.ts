@@ -127,3 +127,50 @@ test('a call answered by one worker is not made again by another', async () => {
     await otherPool.end();
   }
 });
+
+describe('retention and lookups in a large cache', () => {
+  const schema = `${cfg.schema}_big`;
+  beforeAll(async () => (await Store.open({ url: cfg.databaseUrl, schema })).close());
+  afterAll(() => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+
+  test('answers older than the bound are forgotten, oldest first, a bounded batch a statement; young ones stay', async () => {
+    const cache = new PostgresResponseCache(counted, schema);
+    await cache.setMany(Array.from({ length: 25 }, (_, i) => [`old-${i}`, { i }]));
+    // 23 answers between 2 and 24 hours old, 2 fresh
+    for (let i = 0; i < 23; i++)
+      await pool.query(`UPDATE "${schema}".response_cache SET created_at = now() - $1 * interval '1 hour' WHERE key = $2`, [2 + i, `old-${i}`]);
+    statements = [];
+    expect(await cache.forget(3600_000, 10)).toBe(23);
+    expect(statements).toEqual(['SELECT', 'DELETE', 'DELETE', 'DELETE']);
+    const { rows } = await pool.query(`SELECT key FROM "${schema}".response_cache WHERE key LIKE 'old-%' ORDER BY key`);
+    expect(rows.map((r) => r.key)).toEqual(['old-23', 'old-24']);
+    statements = [];
+    expect(await cache.forget(3600_000, 10)).toBe(0);
+    expect(statements).toEqual(['SELECT']); // one probe of the oldest entry
+  });
+
+  test('looking up answers probes the key index, even in a table grown far past its statistics', async () => {
+    // as autovacuum leaves it: analyzed while small, then a backfill adds 60,000 answers before it looks again
+    await pool.query(`ALTER TABLE "${schema}".response_cache SET (autovacuum_enabled = false)`);
+    const add = (from: number, to: number) =>
+      pool.query(`INSERT INTO "${schema}".response_cache (key, value) SELECT 'k' || g, to_jsonb(g) FROM generate_series($1::int, $2::int) g`, [from, to]);
+    await add(1, 20);
+    await pool.query(`ANALYZE "${schema}".response_cache`);
+    await add(21, 60_000);
+    // a connection of its own: the scan counters it reads are those of its own statements
+    const db = new pg.Client({ connectionString: cfg.databaseUrl });
+    await db.connect();
+    try {
+      await db.query('BEGIN');
+      const cache = new PostgresResponseCache(db, schema);
+      const keys = [...Array.from({ length: 400 }, (_, i) => `missing-${i}`), 'k7', 'k59999'];
+      const values = await cache.getMany(keys);
+      expect(values.slice(-2)).toEqual([7, 59999]);
+      expect(values.filter((v) => v !== undefined)).toHaveLength(2);
+      const { rows } = await db.query(`SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = $1::regclass`, [`"${schema}".response_cache`]);
+      expect(Number(rows[0].seq_scan)).toBe(0);
+    } finally {
+      await db.end();
+    }
+  });
+});

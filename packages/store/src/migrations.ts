@@ -116,6 +116,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         value jsonb NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       );
+      -- the oldest answers, for the periodic tick to forget (TESSERA_RESPONSE_CACHE_KEEP_HOURS)
+      CREATE INDEX IF NOT EXISTS response_cache_created ON ${s}.response_cache (created_at);
       -- when a version's finalize shipped it to the exports: one lost with Redis (or given up) is
       -- found by the periodic reconcile (versions written before this column counted as shipped)
       ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS shipped_at timestamptz DEFAULT now();

@@ -22,7 +22,9 @@ type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
  *
  * Lookups are batched: `getMany`/`setMany` take one statement per chunk, and single `get`/`set`
  * calls made in the same turn of the event loop (the lanes of a per-row UDF) are coalesced into one.
- * Rows may be deleted at any time (e.g. by `created_at`): a lost entry only costs a repeated call.
+ * Rows may be deleted at any time: a lost entry only costs a repeated call. The fleet's periodic
+ * tick forgets answers older than TESSERA_RESPONSE_CACHE_KEEP_HOURS (see `forget`), so the cache
+ * (an embedding is tens of KB) does not grow by an answer per row for ever.
  */
 export class PostgresResponseCache implements ResponseCache {
   private readonly table: string;
@@ -73,7 +75,12 @@ export class PostgresResponseCache implements ResponseCache {
     const found = new Map<string, unknown>();
     const unique = [...new Set(keys)];
     for (let i = 0; i < unique.length; i += this.readChunk) {
-      const { rows } = await this.db.query(`SELECT key, value FROM ${this.table} WHERE key = ANY($1::text[])`, [unique.slice(i, i + this.readChunk)]);
+      // one key probe each: as `key = ANY($1)` Postgres scans the whole table while its statistics
+      // are those of a smaller one, and a backfill grows it by an answer per row
+      const { rows } = await this.db.query(
+        `SELECT c.key, c.value FROM unnest($1::text[]) AS k(key), LATERAL (SELECT key, value FROM ${this.table} WHERE key = k.key LIMIT 1) c`,
+        [unique.slice(i, i + this.readChunk)],
+      );
       for (const r of rows) found.set(r.key as string, r.value);
     }
     return keys.map((k) => found.get(k));
@@ -91,6 +98,32 @@ export class PostgresResponseCache implements ResponseCache {
         [doc],
       );
     }
+  }
+
+  /**
+   * Forget answers stored more than `olderThanMs` ago, oldest first, at most `batch` a statement and
+   * `maxRows` a call (the caller comes back for the rest). A call with nothing to forget costs one
+   * probe of the `created_at` index. Returns how many were forgotten.
+   */
+  async forget(olderThanMs: number, batch = 1_000, maxRows = 50_000): Promise<number> {
+    const { rows } = await this.db.query(`SELECT created_at < now() - $1 * interval '1 millisecond' AS old FROM ${this.table} ORDER BY created_at LIMIT 1`, [
+      olderThanMs,
+    ]);
+    if (!rows[0]?.old) return 0;
+    let forgotten = 0;
+    while (forgotten < maxRows) {
+      const { rows: gone } = await this.db.query(
+        // the oldest rows' ctids from the index, then a TID scan of just those
+        `DELETE FROM ${this.table}
+          WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${this.table} ORDER BY created_at LIMIT $1))
+            AND created_at < now() - $2 * interval '1 millisecond'
+          RETURNING 1`,
+        [Math.min(batch, maxRows - forgotten), olderThanMs],
+      );
+      forgotten += gone.length;
+      if (gone.length < batch) return forgotten; // the oldest are young enough now (or there are no more)
+    }
+    return forgotten;
   }
 
   private async flushGets(): Promise<void> {
