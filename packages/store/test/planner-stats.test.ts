@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Store } from '../src';
 import { findRequests } from '../src/requests';
+import { SourceStates } from '../src/sources/source-state';
 import { DATABASE_URL, closeStore, openStore, plan } from './store-kit';
 
 /**
@@ -65,6 +66,38 @@ test('looking up request ids probes the key index, even in a table grown far pas
     expect(Number(scans[0].seq_scan)).toBe(0);
   } finally {
     await db.query('ROLLBACK');
+  }
+});
+
+test("a listing source's seen files are looked up one key each, even while a first listing grows the table past its statistics", async () => {
+  const add = (from: number, to: number) =>
+    db.query(
+      `INSERT INTO "${schema}".source_items (pipeline, name, key, fingerprint, seen_run) SELECT 'lib', 'bucket', 'docs/' || g || '.pdf', 'etag:' || g, 1 FROM generate_series($1::int, $2::int) g`,
+      [from, to],
+    );
+  await db.query(`ALTER TABLE "${schema}".source_items SET (autovacuum_enabled = false)`);
+  await add(1, 20);
+  await db.query(`ANALYZE "${schema}".source_items`);
+  await add(21, 60_000);
+  // a connection of its own: the scan counters it reads are those of its own statements
+  const own = new pg.Client({ connectionString: DATABASE_URL });
+  await own.connect();
+  try {
+    await own.query('BEGIN');
+    const sources = new SourceStates(own as unknown as pg.Pool, schema);
+    const keys = [...Array.from({ length: 400 }, (_, i) => `docs/new-${i}.pdf`), 'docs/7.pdf', 'docs/59999.pdf'];
+    const seen = await sources.fingerprints('lib', 'bucket', keys);
+    expect([...seen]).toEqual(
+      expect.arrayContaining([
+        ['docs/7.pdf', 'etag:7'],
+        ['docs/59999.pdf', 'etag:59999'],
+      ]),
+    );
+    expect(seen.size).toBe(2);
+    const { rows: scans } = await own.query(`SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = $1::regclass`, [`"${schema}".source_items`]);
+    expect(Number(scans[0].seq_scan)).toBe(0);
+  } finally {
+    await own.end();
   }
 });
 

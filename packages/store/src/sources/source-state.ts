@@ -209,11 +209,13 @@ export class SourceStates {
 
   /** The fingerprints recorded for these keys (listing sources). */
   async fingerprints(pipeline: string, name: string, keys: string[]): Promise<Map<string, string>> {
-    const { rows } = await this.pool.query(`SELECT key, fingerprint FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND key = ANY($3::text[])`, [
-      pipeline,
-      name,
-      keys,
-    ]);
+    // one key probe each: as `key = ANY($3)` Postgres scans every item while the first listing of a
+    // large bucket grows the table past its statistics, a page at a time
+    const { rows } = await this.pool.query(
+      `SELECT i.key, i.fingerprint FROM unnest($3::text[]) AS k(key),
+         LATERAL (SELECT key, fingerprint FROM ${this.s}.source_items WHERE pipeline = $1 AND name = $2 AND key = k.key LIMIT 1) i`,
+      [pipeline, name, keys],
+    );
     return new Map(rows.map((r) => [r.key as string, r.fingerprint as string]));
   }
 
