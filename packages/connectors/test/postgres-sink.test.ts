@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { TransientError } from '@tessera/core';
+import { TransientError, t } from '@tessera/core';
 import { postgres, ExportSchemaMismatch } from '@tessera/connectors';
 import { chunkRows, chunkSchema, uniqueName } from './support/schema';
 import { startTcpProxy, freePort } from '../../../test/support/tcp-proxy';
@@ -202,5 +202,35 @@ test("'params' load mode (no COPY) gives the same rows", async () => {
   } finally {
     await sink.close();
     await copy.close();
+  }
+});
+
+test("ships stage their rows in one temporary table per connection, kept and emptied at each commit: the customer's catalogs do not churn, and a failed ship leaves nothing behind", async () => {
+  // columns of its own, so its staging table is told apart from other tests' by name
+  const schema = chunkSchema(3);
+  schema.columns = [...schema.columns, { name: 'staged_note', type: t.string().nullable().spec }];
+  const sink = postgres({ url: PG_URL, schema: schemaName, table: 'staged', create: true, maxConnections: 1 });
+  const stagingTables = async () =>
+    (await admin.query(`select oid::int from pg_class where relname like 'tessera_export_stage_%' and relpersistence = 't' and relkind = 'r'`)).rows.map(
+      (r) => r.oid as number,
+    );
+  const before = new Set(await stagingTables());
+  const rows = (from: number, n: number) => chunkRows(n, { from, dim: 3 }).map((r) => ({ ...r, staged_note: `note ${r.pos}` }));
+  try {
+    await sink.upsert(schema, rows(0, 5));
+    const made = (await stagingTables()).filter((oid) => !before.has(oid));
+    expect(made).toHaveLength(1);
+    for (let i = 1; i <= 10; i++) await sink.upsert(schema, rows(i * 5, 5));
+    expect((await stagingTables()).filter((oid) => !before.has(oid))).toEqual(made);
+
+    // a ship the target refuses rolls back; the next ships only its own rows
+    await admin.query(`alter table "${schemaName}".staged add constraint small_pos check (pos < 1000)`);
+    await expect(sink.upsert(schema, rows(2000, 3))).rejects.toThrow(/small_pos/);
+    await sink.upsert(schema, rows(100, 2));
+    const { rows: got } = await admin.query(`select pos::int from "${schemaName}".staged where pos >= 55 order by pos`);
+    expect(got.map((r) => r.pos)).toEqual([100, 101]);
+    expect(Number((await admin.query(`select count(*) from "${schemaName}".staged`)).rows[0].count)).toBe(57);
+  } finally {
+    await sink.close();
   }
 });

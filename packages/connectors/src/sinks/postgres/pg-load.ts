@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ExportRow } from '@tessera/core';
@@ -5,12 +6,22 @@ import { quotePg } from '../../sql/identifiers';
 import { arrayLiteral, type PgColumn } from './pg-columns';
 import { CopyWriter } from './copy-binary';
 
-/** The per-transaction staging table (ON COMMIT DROP) that binary COPY fills. */
-export const STAGE = 'tessera_export_stage';
+/**
+ * The staging table binary COPY fills for rows of these columns: a temporary table each connection
+ * makes once and keeps, emptied at every commit (ON COMMIT DELETE ROWS). Made and dropped per
+ * transaction instead, every ship (up to several a second under a stream) would add and delete
+ * rows of the customer's system catalogs, which bloat and keep autovacuum busy. Named by its
+ * columns, so a changed export gets a table of its own shape.
+ */
+export function stageTable(columns: PgColumn[]): { name: string; createSql: string } {
+  const defs = columns.map((c) => `${quotePg(c.name)} ${c.ddl}`).join(', ');
+  const name = `tessera_export_stage_${createHash('sha256').update(defs).digest('hex').slice(0, 16)}`;
+  return { name, createSql: `create temp table if not exists ${name} (${defs}) on commit delete rows` };
+}
 
-/** Binary COPY into the staging table, in chunks of about a megabyte, minding backpressure. */
-export async function copyRows(client: pg.PoolClient, columns: PgColumn[], rows: ExportRow[]): Promise<void> {
-  const stream = client.query(copyFrom(`copy ${STAGE} (${columns.map((c) => quotePg(c.name)).join(', ')}) from stdin with (format binary)`));
+/** Binary COPY into the staging table `stage`, in chunks of about a megabyte, minding backpressure. */
+export async function copyRows(client: pg.PoolClient, stage: string, columns: PgColumn[], rows: ExportRow[]): Promise<void> {
+  const stream = client.query(copyFrom(`copy ${stage} (${columns.map((c) => quotePg(c.name)).join(', ')}) from stdin with (format binary)`));
   const done = new Promise<void>((resolve, reject) => stream.on('finish', resolve).on('error', reject));
   let failed: unknown;
   stream.on('error', (err) => (failed = err));

@@ -4,7 +4,7 @@ import { checkIdentifier, quotePg } from '../../sql/identifiers';
 import { ExportSchemaMismatch } from '../schema-mismatch';
 import type { SqlTargetOptions } from '../sql-connections';
 import { planPgColumn, type PgColumn, type VectorMode } from './pg-columns';
-import { STAGE } from './pg-load';
+import { stageTable } from './pg-load';
 
 /** What the sink needs to know about a target table, worked out once per export schema. */
 export interface PgPlan {
@@ -12,6 +12,8 @@ export interface PgPlan {
   keyColumns: PgColumn[];
   /** the target's own column types (what we created, or what an existing table has) */
   targetTypes: string[];
+  /** the connection's staging table for these columns (see stageTable) and the statement that makes it when missing */
+  stage: string;
   stageSql: string;
   insertSql: string;
   insertParamsSql: string;
@@ -81,14 +83,15 @@ export class PgTarget {
       await this.checkKey(client, schema);
     }
     const keyColumns = schema.key.map((k) => columns.find((c) => c.name === k)!);
-    const stageSql = `create temp table ${STAGE} (${columns.map((c) => `${quotePg(c.name)} ${c.ddl}`).join(', ')}) on commit drop`;
+    const stage = stageTable(columns);
     const keyTypes = schema.key.map((k) => targetTypes[columns.findIndex((c) => c.name === k)]!);
     return {
       columns,
       targetTypes,
       keyColumns,
-      stageSql,
-      insertSql: this.insertSql(columns, targetTypes, schema.key),
+      stage: stage.name,
+      stageSql: stage.createSql,
+      insertSql: this.insertSql(stage.name, columns, targetTypes, schema.key),
       insertParamsSql: this.insertParamsSql(columns, schema.key),
       deleteSql: this.deleteSql(keyColumns),
       keepSql: `create temp table ${KEEP} (${keyColumns.map((c, i) => `${quotePg(c.name)} ${keyTypes[i]}`).join(', ')}) on commit drop`,
@@ -208,10 +211,10 @@ export class PgTarget {
     return `on conflict (${key.map(quotePg).join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
   }
 
-  private insertSql(columns: PgColumn[], targetTypes: string[], key: string[]): string {
+  private insertSql(stage: string, columns: PgColumn[], targetTypes: string[], key: string[]): string {
     const names = columns.map((c) => quotePg(c.name)).join(', ');
     const selects = columns.map((c, i) => `${quotePg(c.name)}::${targetTypes[i]}`).join(', ');
-    return `insert into ${this.qualified} (${names}) select ${selects} from ${STAGE} ${this.onConflict(columns, key)}`;
+    return `insert into ${this.qualified} (${names}) select ${selects} from ${stage} ${this.onConflict(columns, key)}`;
   }
 
   private insertParamsSql(columns: PgColumn[], key: string[]): string {

@@ -21,9 +21,9 @@ export interface PostgresSinkOptions extends SqlSinkOptions {
 }
 
 /**
- * Upserts into the customer's Postgres. Rows are staged by binary COPY into a temporary table and
- * merged with INSERT ... SELECT ... ON CONFLICT in the same transaction: the speed of COPY with upsert
- * semantics, and row data never in SQL text. Deletes pass the keys as array parameters.
+ * Upserts into the customer's Postgres. Rows are staged by binary COPY into a temporary table (one
+ * per connection, kept and emptied at each commit) and merged with INSERT ... SELECT ... ON CONFLICT
+ * in the same transaction: the speed of COPY with upsert semantics, and row data never in SQL text. Deletes pass the keys as array parameters.
  */
 export class PostgresSink implements ExportSink {
   readonly name: string;
@@ -74,7 +74,7 @@ export class PostgresSink implements ExportSink {
         }
       } else {
         await client.query(p.stageSql);
-        await copyRows(client, p.columns, unique);
+        await copyRows(client, p.stage, p.columns, unique);
         await client.query(p.insertSql);
       }
       await client.query('commit');
