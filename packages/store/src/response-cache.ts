@@ -102,10 +102,13 @@ export class PostgresResponseCache implements ResponseCache {
 
   /**
    * Forget answers stored more than `olderThanMs` ago, oldest first, at most `batch` a statement and
-   * `maxRows` a call (the caller comes back for the rest). A call with nothing to forget costs one
-   * probe of the `created_at` index. Returns how many were forgotten.
+   * `maxRows` a call (the caller comes back for the rest). The bounds are small because an answer can
+   * be large (a request's embeddings are megabytes of JSON, deleted from TOAST chunk by chunk): a
+   * backlog, as the first tick after an upgrade finds, drains over many ticks rather than in one
+   * burst of writes. A call with nothing to forget costs one probe of the `created_at` index.
+   * Returns how many were forgotten.
    */
-  async forget(olderThanMs: number, batch = 1_000, maxRows = 50_000): Promise<number> {
+  async forget(olderThanMs: number, batch = 200, maxRows = 10_000): Promise<number> {
     const { rows } = await this.db.query(`SELECT created_at < now() - $1 * interval '1 millisecond' AS old FROM ${this.table} ORDER BY created_at LIMIT 1`, [
       olderThanMs,
     ]);
