@@ -1,5 +1,10 @@
 import pg from 'pg';
 
+/** What a statement runner needs of a pg Pool or client: rows, and for writes how many rows they touched. */
+export interface Queryable {
+  query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>; rowCount?: number | null }>;
+}
+
 /**
  * A pool whose bigint and numeric values come back as JS numbers (row ids and counts stay far
  * below 2^53), configured per pool rather than by mutating pg's global parsers.

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { TesseraError } from '@tessera/core';
 import { ident } from './sql';
 import { canonicalJson } from './canonical-json';
+import { forgetOldest } from './forget-oldest';
 
 /** The kinds of write a request makes. */
 export type WriteOp = 'insert' | 'update' | 'upsert' | 'delete';
@@ -85,26 +86,14 @@ export function sameRequest(table: string, recorded: RecordedRequest, op: WriteO
  * (table_id, version) index, so a call that finds nothing to forget costs one index probe.
  * Returns how many were forgotten.
  */
-export async function pruneRequests(db: pg.Pool, schema: string, tableId: number, olderThanMs: number, batch = 10_000, maxRows = 200_000): Promise<number> {
-  // the usual tick: the oldest request is young enough, known from one index probe
-  const { rows } = await db.query(
-    `SELECT created_at < now() - $2 * interval '1 millisecond' AS old FROM ${ident(schema)}.requests WHERE table_id = $1 ORDER BY version LIMIT 1`,
-    [tableId, olderThanMs],
+export function pruneRequests(db: pg.Pool, schema: string, tableId: number, olderThanMs: number, batch = 10_000, maxRows = 200_000): Promise<number> {
+  return forgetOldest(
+    db,
+    { table: `${ident(schema)}.requests`, where: { sql: 'table_id = $1', params: [tableId] }, orderBy: 'version' },
+    olderThanMs,
+    batch,
+    maxRows,
   );
-  if (!rows[0]?.old) return 0;
-  let pruned = 0;
-  while (pruned < maxRows) {
-    const { rowCount } = await db.query(
-      // the oldest rows' ctids first, then a TID scan of just those (a join would seq-scan the table)
-      `DELETE FROM ${ident(schema)}.requests
-        WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${ident(schema)}.requests WHERE table_id = $1 ORDER BY version LIMIT $2))
-          AND created_at < now() - $3 * interval '1 millisecond'`,
-      [tableId, Math.min(batch, maxRows - pruned), olderThanMs],
-    );
-    pruned += rowCount ?? 0;
-    if ((rowCount ?? 0) < batch) return pruned; // the oldest are young enough now (or there are no more)
-  }
-  return pruned;
 }
 
 /** Request ids per version: how many each version holds and the first few (for `tessera versions`). */

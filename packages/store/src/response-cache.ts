@@ -1,10 +1,10 @@
 import type { ResponseCache } from '@tessera/core';
 import { ident } from './sql';
+import type { Queryable } from './db';
+import { forgetOldest } from './forget-oldest';
 
 /** What the cache needs of a pg Pool (the store's). */
-export interface Queryable {
-  query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
-}
+export type { Queryable } from './db';
 
 export interface PostgresResponseCacheOptions {
   /** keys per SELECT; default 1000 */
@@ -109,24 +109,7 @@ export class PostgresResponseCache implements ResponseCache {
    * Returns how many were forgotten.
    */
   async forget(olderThanMs: number, batch = 200, maxRows = 10_000): Promise<number> {
-    const { rows } = await this.db.query(`SELECT created_at < now() - $1 * interval '1 millisecond' AS old FROM ${this.table} ORDER BY created_at LIMIT 1`, [
-      olderThanMs,
-    ]);
-    if (!rows[0]?.old) return 0;
-    let forgotten = 0;
-    while (forgotten < maxRows) {
-      const { rows: gone } = await this.db.query(
-        // the oldest rows' ctids from the index, then a TID scan of just those
-        `DELETE FROM ${this.table}
-          WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${this.table} ORDER BY created_at LIMIT $1))
-            AND created_at < now() - $2 * interval '1 millisecond'
-          RETURNING 1`,
-        [Math.min(batch, maxRows - forgotten), olderThanMs],
-      );
-      forgotten += gone.length;
-      if (gone.length < batch) return forgotten; // the oldest are young enough now (or there are no more)
-    }
-    return forgotten;
+    return forgetOldest(this.db, { table: this.table, orderBy: 'created_at' }, olderThanMs, batch, maxRows);
   }
 
   private async flushGets(): Promise<void> {
