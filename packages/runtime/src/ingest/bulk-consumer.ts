@@ -115,22 +115,31 @@ export class BulkConsumer {
         continue;
       }
       idleMs = 10;
-      const ids = new Set<string>();
-      for (let i = 0; i < claimed.length; i += 2) ids.add(claimed[i] as string);
-      this.held.set(token, { ids, claimed: ids.size });
-      this.heldCount += ids.size;
-      for (let i = 0; i < claimed.length; i += 2) {
-        const id = claimed[i] as string;
-        const p = this.handle(id, claimed[i + 1] as string[], token).finally(() => {
-          this.running.delete(p);
-          ids.delete(id);
-          if (!ids.size) this.held.delete(token);
-          this.heldCount--;
-          this.wake?.();
-          this.wake = undefined;
-        });
-        this.running.add(p);
-      }
+      this.start(token, claimed);
+    }
+  }
+
+  /**
+   * Hold a claim's jobs and run each. The per-job loop is kept out of the async run loop: V8
+   * optimizes a function whose loops run hot, and this small sync one compiles in a fraction of
+   * the time (and recompiles cheaply after a deopt).
+   */
+  private start(token: string, claimed: Array<string | string[]>): void {
+    const ids = new Set<string>();
+    for (let i = 0; i < claimed.length; i += 2) ids.add(claimed[i] as string);
+    this.held.set(token, { ids, claimed: ids.size });
+    this.heldCount += ids.size;
+    for (let i = 0; i < claimed.length; i += 2) {
+      const id = claimed[i] as string;
+      const p = this.handle(id, claimed[i + 1] as string[], token).finally(() => {
+        this.running.delete(p);
+        ids.delete(id);
+        if (!ids.size) this.held.delete(token);
+        this.heldCount--;
+        this.wake?.();
+        this.wake = undefined;
+      });
+      this.running.add(p);
     }
   }
 

@@ -32,16 +32,10 @@ export async function copyRows(client: pg.PoolClient, stage: string, columns: Pg
   };
   try {
     await send(CopyWriter.header());
-    for (const row of rows) {
-      w.int16(columns.length);
-      for (const c of columns) {
-        const v = row[c.name];
-        if (v === null || v === undefined) w.null();
-        else c.binary(w, v);
-      }
-      if (w.length >= 1 << 20) await send(w.take());
+    for (let from = 0; from < rows.length; ) {
+      from = encodeRows(w, columns, rows, from);
+      await send(w.take());
     }
-    if (w.length) await send(w.take());
     stream.end(CopyWriter.trailer());
   } catch (err) {
     stream.destroy(err as Error);
@@ -49,6 +43,26 @@ export async function copyRows(client: pg.PoolClient, stage: string, columns: Pg
     throw err;
   }
   await done;
+}
+
+/**
+ * Encode rows from `from` on until about a megabyte is buffered; returns where it stopped. The row
+ * loop is kept out of the async copyRows: V8 optimizes a function whose loops run hot, and this
+ * small sync one compiles in a fraction of the time (and recompiles cheaply after a deopt).
+ */
+function encodeRows(w: CopyWriter, columns: PgColumn[], rows: ExportRow[], from: number): number {
+  let i = from;
+  while (i < rows.length) {
+    const row = rows[i++]!;
+    w.int16(columns.length);
+    for (const c of columns) {
+      const v = row[c.name];
+      if (v === null || v === undefined) w.null();
+      else c.binary(w, v);
+    }
+    if (w.length >= 1 << 20) break;
+  }
+  return i;
 }
 
 /** Wait for a writable to drain, or to fail (the failure itself surfaces through `done`). */
