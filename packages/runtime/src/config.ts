@@ -28,6 +28,7 @@ const schema = z.object({
   TESSERA_RESPONSE_CACHE: z.enum(['postgres', 'off']).default('postgres'),
   TESSERA_LIMITER_MAX_WAIT_MS: intFrom(2000, 0),
   TESSERA_INGEST_WINDOW_MS: intFrom(50, 0),
+  TESSERA_INGEST_BUSY_WINDOW_MS: intFrom(200, 0),
   TESSERA_INGEST_MAX_ROWS: intFrom(1000, 1),
   TESSERA_INGEST_CLAIM: intFrom(2000, 0),
   TESSERA_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
@@ -76,6 +77,8 @@ export interface TesseraConfig {
   limiterMaxWaitMs: number;
   /** ingest jobs for one table arriving within this window are committed together as one version */
   ingestWindowMs: number;
+  /** ... and within this one while the table's ingest keeps arriving (its last group committed less than this long ago) */
+  ingestBusyWindowMs: number;
   /** ... up to this many rows per version (a larger job is committed alone) */
   ingestMaxRows: number;
   /** ingest jobs a worker process takes many at a time and holds at once (0: one BullMQ fetch per job only) */
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     responseCache: e.TESSERA_RESPONSE_CACHE,
     limiterMaxWaitMs: e.TESSERA_LIMITER_MAX_WAIT_MS,
     ingestWindowMs: e.TESSERA_INGEST_WINDOW_MS,
+    ingestBusyWindowMs: e.TESSERA_INGEST_BUSY_WINDOW_MS,
     ingestMaxRows: e.TESSERA_INGEST_MAX_ROWS,
     ingestClaim: e.TESSERA_INGEST_CLAIM,
     workerHost: e.TESSERA_WORKER_HOST,

@@ -113,6 +113,7 @@ export class WorkerPool {
     // ingest jobs this process holds are committed in groups (one version per table per window)
     const grouper = new CommitGrouper((p, t, op, requests) => engine.commitGroup(p, t, op, requests), {
       windowMs: cfg.ingestWindowMs,
+      busyWindowMs: cfg.ingestBusyWindowMs,
       maxRows: cfg.ingestMaxRows,
     });
     const connections: Redis[] = [];

@@ -6,6 +6,11 @@ export type CommitGroup = (pipeline: string, table: string, op: WriteOp, request
 export interface GroupingOptions {
   /** how long the first request of a group waits for others to join it */
   windowMs: number;
+  /**
+   * how long it waits instead while the table's ingest keeps arriving (its last group committed
+   * less than this long ago); 0 or at most `windowMs`: always `windowMs`
+   */
+  busyWindowMs?: number;
   /** a group is committed as soon as it holds this many rows */
   maxRows: number;
 }
@@ -32,7 +37,12 @@ class Group {
  * Groups the ingest requests a worker process holds into few commits: requests for the same table
  * and of the same kind that arrive within `windowMs` of a group's first one (up to `maxRows`
  * rows) are committed as one version, so versions, job DAGs and export transactions grow with
- * time and volume rather than with the number of producer calls. A table's groups commit one after
+ * time and volume rather than with the number of producer calls. While a table's ingest keeps
+ * arriving (its last group committed less than `busyWindowMs` ago), a group waits `busyWindowMs`
+ * instead, as Postgres' commit_delay applies only when other transactions are active: a lone
+ * request after a quiet spell waits only `windowMs`, and a stream, where each version's fixed cost
+ * (its job DAG, its export) would otherwise be paid every `windowMs` per worker, forms fewer,
+ * larger versions (its rows wait behind a backlog anyway). A table's groups commit one after
  * another in the order their first request arrived, and a request of another kind starts a new
  * group, so requests never overtake each other within a process. Each request is answered on its
  * own (a bad one fails alone); a commit that fails as a whole (the database is down) fails every
@@ -40,6 +50,8 @@ class Group {
  */
 export class CommitGrouper {
   private readonly lanes = new Map<string, { groups: Group[]; running: boolean }>();
+  /** when each table's last group finished committing (Date.now()), while that is recent */
+  private readonly lastCommitted = new Map<string, number>();
 
   constructor(
     private readonly commit: CommitGroup,
@@ -60,7 +72,7 @@ export class CommitGrouper {
       g.timer = setTimeout(() => {
         g.due = true;
         void this.pump(pipeline, table, laneKey);
-      }, this.opts.windowMs);
+      }, this.windowFor(laneKey));
       lane.groups.push(g);
     }
     const outcome = new Promise<RequestOutcome>((resolve, reject) => group.waiting.push({ request, resolve, reject }));
@@ -69,6 +81,17 @@ export class CommitGrouper {
     if (this.opts.windowMs === 0) group.due = true;
     void this.pump(pipeline, table, laneKey);
     return outcome;
+  }
+
+  /** How long a new group of this table waits: longer while its ingest keeps arriving. */
+  private windowFor(laneKey: string): number {
+    const { windowMs, busyWindowMs = 0 } = this.opts;
+    if (windowMs === 0 || busyWindowMs <= windowMs) return windowMs;
+    const last = this.lastCommitted.get(laneKey);
+    if (last === undefined) return windowMs;
+    if (Date.now() - last < busyWindowMs) return busyWindowMs;
+    this.lastCommitted.delete(laneKey); // a quiet spell: forget it, so the map holds busy tables only
+    return windowMs;
   }
 
   /** Commit the lane's due groups in order, one at a time. */
@@ -91,6 +114,7 @@ export class CommitGrouper {
         } catch (e) {
           g.waiting.forEach((w) => w.reject(e));
         }
+        this.lastCommitted.set(laneKey, Date.now());
       }
     } finally {
       lane.running = false;

@@ -1,0 +1,52 @@
+import type { RequestOutcome, WriteRequest } from '@tessera/store';
+import { CommitGrouper, type GroupingOptions } from '../src';
+
+/**
+ * Which requests commit together. The grouper's windows are timers, and these tests rely only on
+ * their order (a 20 ms timer set before a 100 ms one fires first), never on how long anything takes.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function grouper(opts: GroupingOptions) {
+  const groups: string[][] = [];
+  const g = new CommitGrouper(async (_pipeline, _table, _op, requests: WriteRequest[]): Promise<RequestOutcome[]> => {
+    groups.push(requests.map((r) => r.id!));
+    return requests.map((r) => ({ ok: true, version: groups.length, count: r.rows.length, duplicate: false }));
+  }, opts);
+  const submit = (id: string) => g.submit('p', 't', 'insert', { id, rows: [{ id }] });
+  return { groups, submit };
+}
+
+test('while a table ingest keeps arriving, a group waits the busy window and takes what arrives meanwhile', async () => {
+  const { groups, submit } = grouper({ windowMs: 20, busyWindowMs: 60_000, maxRows: 3 });
+  await submit('a'); // the first request after a quiet spell waits only the 20 ms window
+  const later = [submit('b')];
+  await sleep(100); // well past 20 ms: with the window alone, b would have committed by itself
+  later.push(submit('c'));
+  await sleep(100);
+  later.push(submit('d')); // the third row fills the group (maxRows), which commits at once
+  const outcomes = await Promise.all(later);
+  expect(groups).toEqual([['a'], ['b', 'c', 'd']]);
+  expect(outcomes.map((o) => o.ok && o.version)).toEqual([2, 2, 2]);
+});
+
+test('after a quiet spell longer than the busy window, a lone request waits only the window', async () => {
+  const { groups, submit } = grouper({ windowMs: 20, busyWindowMs: 150, maxRows: 1000 });
+  await submit('a');
+  await sleep(300); // quiet for twice the busy window
+  const b = submit('b');
+  await sleep(100); // past b's 20 ms window, within the 150 ms busy one
+  const c = submit('c');
+  await Promise.all([b, c]);
+  expect(groups).toEqual([['a'], ['b'], ['c']]);
+});
+
+test('without a busy window (0), every group waits the window alone', async () => {
+  const { groups, submit } = grouper({ windowMs: 20, busyWindowMs: 0, maxRows: 1000 });
+  await submit('a');
+  const b = submit('b');
+  await sleep(100);
+  const c = submit('c');
+  await Promise.all([b, c]);
+  expect(groups).toEqual([['a'], ['b'], ['c']]);
+});
