@@ -77,3 +77,37 @@ test('an upload (a body that is not a string) goes through the global fetch', as
   expect(seen.at(-1)!.type).toMatch(/^multipart\/form-data; boundary=/);
   expect(seen.at(-1)!.body).toContain('bytes');
 });
+
+test("an idle kept-alive connection is closed by the client before the server's announced keep-alive timeout", async () => {
+  // the server closes idle connections after 3 s and says so (Keep-Alive: timeout=3); the client
+  // must close first (at 2 s), or a request written as the server closes fails with ECONNRESET.
+  // Both timers run in this process, so which fires first does not depend on the machine's load.
+  const quick = http.createServer((_req, res) => res.end('{"ok":true}'));
+  quick.keepAliveTimeout = 3000;
+  const closedBy = new Promise<'client' | 'server'>((resolve) =>
+    quick.on('connection', (socket) => {
+      let clientEnded = false;
+      socket.on('end', () => (clientEnded = true)); // the peer's FIN: the client closed it
+      socket.on('close', () => resolve(clientEnded ? 'client' : 'server'));
+    }),
+  );
+  await new Promise<void>((r) => quick.listen(0, '127.0.0.1', r));
+  try {
+    const res = await jsonFetch(`http://127.0.0.1:${(quick.address() as AddressInfo).port}/`, { method: 'POST', body: '{}' });
+    expect(res.headers.get('keep-alive')).toBe('timeout=3');
+    expect(await res.json()).toEqual({ ok: true });
+    expect(await closedBy).toBe('client');
+  } finally {
+    quick.closeAllConnections();
+    await new Promise((r) => quick.close(r));
+  }
+});
+
+test('a request slower than the idle timeout of a reused connection is not cut', async () => {
+  // the socket keeps the idle timeout (4 s from the 5 s hint) when reused: it must not end the request
+  const res1 = await jsonFetch(`${base}/echo`, { method: 'POST', body: '{"a":1}' });
+  await res1.json();
+  const res = await jsonFetch(`${base}/slow`, { method: 'POST', body: '{}' });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({});
+}, 20_000);

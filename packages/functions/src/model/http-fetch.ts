@@ -3,8 +3,16 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
-// one keep-alive pool per process and protocol, as undici keeps for the global fetch
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+// One keep-alive pool per process and protocol, as undici keeps for the global fetch. A server
+// closes an idle connection after its keep-alive timeout (Node's 5 s), and a request written to
+// it at that moment fails with ECONNRESET before the server has read it: a transient failure that
+// sends the job back to its queue, with a limiter slot spent on a request the provider never saw.
+// Node's agent closes idle sockets a second before the timeout the server announces
+// (`Keep-Alive: timeout=N`), but only when the agent has a timeout of its own: without one the hint
+// is ignored and an idle socket is kept until the server closes it. 30 s is the longest a socket
+// stays idle when the server announces nothing; a request in flight is not cut by it.
+const KEEP_ALIVE = { keepAlive: true, timeout: 30_000 };
+const agents = { 'http:': new http.Agent(KEEP_ALIVE), 'https:': new https.Agent(KEEP_ALIVE) };
 const decoders: Record<string, (b: Buffer) => Promise<Buffer>> = {
   gzip: promisify(zlib.gunzip),
   'x-gzip': promisify(zlib.gunzip),
