@@ -174,19 +174,24 @@ test('a target changed underneath is checked again on the next try', async () =>
 });
 
 test('create: true also creates a missing schema; concurrent creators both succeed', async () => {
-  const own = `${schemaName}_new`;
-  const a = postgres({ url: PG_URL, schema: own, table: 't', create: true });
-  const b = postgres({ url: PG_URL, schema: own, table: 't', create: true });
-  try {
-    const results = await Promise.allSettled([a.prepare(chunkSchema()), b.prepare(chunkSchema())]);
-    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(TransientError);
-    await a.upsert(chunkSchema(), chunkRows(2));
-    await b.upsert(chunkSchema(), chunkRows(3));
-    expect((await admin.query(`select count(*)::int as n from "${own}".t`)).rows[0].n).toBe(3);
-  } finally {
-    await a.close();
-    await b.close();
-    await admin.query(`drop schema if exists "${own}" cascade`);
+  // where two creators collide varies (the schema, the table, its row type, a catalog index), so
+  // the race is run many times: every loser must get a TransientError (its job retries), never a
+  // raw database error that fails the export
+  for (let i = 0; i < 25; i++) {
+    const own = `${schemaName}_new${i}`;
+    const a = postgres({ url: PG_URL, schema: own, table: 't', create: true });
+    const b = postgres({ url: PG_URL, schema: own, table: 't', create: true });
+    try {
+      const results = await Promise.allSettled([a.prepare(chunkSchema()), b.prepare(chunkSchema())]);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(TransientError);
+      await a.upsert(chunkSchema(), chunkRows(2));
+      await b.upsert(chunkSchema(), chunkRows(3));
+      expect((await admin.query(`select count(*)::int as n from "${own}".t`)).rows[0].n).toBe(3);
+    } finally {
+      await a.close();
+      await b.close();
+      await admin.query(`drop schema if exists "${own}" cascade`);
+    }
   }
 });
 

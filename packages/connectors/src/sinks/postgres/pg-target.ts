@@ -70,8 +70,10 @@ export class PgTarget {
         if (!ns.rowCount) await client.query(`create schema if not exists ${quotePg(this.schemaName)}`);
         await client.query(`create table if not exists ${this.qualified} (${defs.join(', ')}, primary key (${schema.key.map(quotePg).join(', ')}))`);
       } catch (err) {
-        // two workers creating the same table at once: the loser retries and finds the table there
-        if (['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? ''))
+        // two workers creating the same table at once: the loser retries and finds the table there.
+        // Which error it gets depends on where the two collide: a unique index of the catalog
+        // (23505), the table or schema (42P07, 42P06), or the table's row type (42710)
+        if (['23505', '42P07', '42P06', '42710'].includes((err as { code?: string }).code ?? ''))
           throw new TransientError(`${this.target}: created concurrently, retrying`);
         throw err;
       }
