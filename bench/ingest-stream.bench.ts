@@ -13,8 +13,8 @@
  * time those adds take is the producer's own (`producerAloneS`): the stream phase cannot end before
  * it, so bulk time over it (`ratioCeiling`) is what a fleet costing nothing would reach. Last, bulk
  * and stream once more on the now warm workers (`ratioWarm`, not the bar): the bar's phases run on
- * fresh worker processes, whose optimizing compiles are a larger share of the short bulk phase than
- * of the stream phase.
+ * fresh worker processes, still running unoptimized code, which slows bulk (the path of its versions
+ * through the workers) much more than the stream (the CPU of 20,000 jobs on saturated cores).
  *
  *   npm run bench:ingest-stream     (BENCH_ROWS=20000 BENCH_TRICKLE=20 TESSERA_INGEST_WINDOW_MS=50)
  */
