@@ -11,6 +11,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { IngestJob } from '@tessera/runtime';
 import { testConfig } from '../support/env';
+import { cleanup } from '../support/cleanup';
 import { ltsNode } from '../../scripts/test/lts-node.mjs';
 import { ROOT, run } from './support';
 
@@ -32,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
+  await cleanup(config);
 }, LONG);
 
 const APP = `import { definePipeline, t } from '@tessera/core';

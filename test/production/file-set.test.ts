@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '@tessera/runtime';
 import { testConfig } from '../support/env';
+import { cleanup } from '../support/cleanup';
 import { ltsNode } from '../../scripts/test/lts-node.mjs';
 import { ROOT, run, startCompiledWorker, type Started } from './support';
 
@@ -39,6 +40,7 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
   await engine?.close();
   if (dir) await rm(path.dirname(dir), { recursive: true, force: true });
+  await cleanup(config);
 }, LONG);
 
 test(
