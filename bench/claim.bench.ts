@@ -4,7 +4,9 @@
  * of 8 workers holds (2,000 jobs each, claimed 500 at a time, as TESSERA_INGEST_CLAIM's default).
  * Claims are completed in batches of 100, every other claim first, so most batches sit between
  * other claims' jobs. Redis is the one resource the whole fleet shares: a script whose time per job
- * grew with the fleet would cap it. Times are Redis' own (INFO commandstats), not the round trips.
+ * grew with the fleet would cap it. Times are Redis' own (INFO commandstats), not the round trips;
+ * beside them, the CPU this process spends per job receiving the claims' replies (what each worker
+ * pays to read the jobs it claims).
  *
  *   npm run bench:claim     (BENCH_FLEETS=2,8)
  */
@@ -25,21 +27,23 @@ async function scriptUsec(): Promise<number> {
   return line ? Number(/usec=(\d+)/.exec(line)![1]) : 0;
 }
 
-const results: Record<string, { claimUsPerJob: number; completeUsPerJob: number }> = {};
+const results: Record<string, { claimUsPerJob: number; claimClientUsPerJob: number; completeUsPerJob: number }> = {};
 try {
   for (const workers of fleets) {
     const queue = new Queue(`claim-bench-${randomBytes(3).toString('hex')}`, { connection: redis, prefix: 'tessera-bench' });
     const total = workers * HELD;
     for (let i = 0; i < total; i += 1000) await queue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'insert', data: { i: i + j } })));
     const u0 = await scriptUsec();
+    const cpu0 = process.cpuUsage();
     const claims: Array<{ token: string; ids: string[] }> = [];
     for (let c = 0; c < total / CLAIM; c++) {
       const token = `bench:${c}`;
       const out = await claimJobs(redis, queue, { token, lockMs: 600_000, max: CLAIM, worker: 'bench' });
       const ids: string[] = [];
-      for (let i = 0; i < out.length; i += 2) ids.push(out[i] as string);
+      for (const job of out) ids.push(job.id);
       claims.push({ token, ids });
     }
+    const cpu = process.cpuUsage(cpu0);
     const u1 = await scriptUsec();
     for (const { token, ids } of [...claims.filter((_, i) => i % 2 === 1), ...claims.filter((_, i) => i % 2 === 0)]) {
       for (let i = 0; i < ids.length; i += BATCH) {
@@ -53,9 +57,13 @@ try {
     await queue.obliterate({ force: true });
     await queue.close();
     if (left) throw new Error(`${left} jobs left in the active list`);
-    results[workers] = { claimUsPerJob: Number(((u1 - u0) / total).toFixed(1)), completeUsPerJob: Number(((u2 - u1) / total).toFixed(1)) };
+    results[workers] = {
+      claimUsPerJob: Number(((u1 - u0) / total).toFixed(1)),
+      claimClientUsPerJob: Number(((cpu.user + cpu.system) / total).toFixed(1)),
+      completeUsPerJob: Number(((u2 - u1) / total).toFixed(1)),
+    };
     console.log(
-      `${workers} workers x ${HELD} held (${total} jobs): claim ${results[workers].claimUsPerJob} us/job, complete ${results[workers].completeUsPerJob} us/job (Redis time)`,
+      `${workers} workers x ${HELD} held (${total} jobs): claim ${results[workers].claimUsPerJob} us/job (reading the reply: ${results[workers].claimClientUsPerJob} us/job of this process's CPU), complete ${results[workers].completeUsPerJob} us/job (Redis time)`,
     );
   }
   console.log(`BENCH ${JSON.stringify({ bench: 'claim', heldPerWorker: HELD, claim: CLAIM, batch: BATCH, fleets: results })}`);

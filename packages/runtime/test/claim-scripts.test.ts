@@ -32,7 +32,7 @@ const keys = () => queue.keys;
 
 async function claim(token: string, max: number): Promise<string[]> {
   const out = await claimJobs(redis, queue, { token, lockMs: 60_000, max, worker: 'test' });
-  return out.filter((_, i) => i % 2 === 0) as string[];
+  return out.map((job) => job.id);
 }
 
 function complete(token: string, claimed: number, ids: string[]): Promise<string[]> {
@@ -100,4 +100,27 @@ test('batches near either end, small batches, and jobs that already left the lis
   expect(await redis.zscore(keys().completed!, left)).toBeNull();
   // no marker is left behind
   expect((await active()).filter((id) => id.startsWith('0:'))).toEqual([]);
+});
+
+test('a claim returns each job as BullMQ reads it back: its data byte for byte, and the fields the claim wrote', async () => {
+  expect(await claimJobs(redis, queue, { token: 'E', lockMs: 60_000, max: 10, worker: 'test' })).toEqual([]);
+  // what a JSON reply could mangle: quotes, backslashes, slashes, control characters, non-ASCII, emoji
+  const data = { body: 'say "hi"\\n/path/\t\u0001 Grüße 東京 🎞', n: 1.5, list: [null, true] };
+  await queue.add('insert', data, { jobId: 'job/1 "quoted"', attempts: 3 });
+  await queue.add('insert', { i: 2 });
+  const before = Date.now();
+  const claimed = await claimJobs(redis, queue, { token: 'T', lockMs: 60_000, max: 10, worker: 'bulk:test' });
+  expect(claimed.map((j) => j.id)).toEqual(['job/1 "quoted"', '2']);
+  const [first] = claimed;
+  expect(JSON.parse(first!.hash.data!)).toEqual(data);
+  expect(first!.hash.name).toBe('insert');
+  expect(JSON.parse(first!.hash.opts!)).toMatchObject({ attempts: 3 });
+  expect(first!.hash.ats).toBe('1');
+  expect(first!.hash.pb).toBe('bulk:test');
+  expect(Number(first!.hash.processedOn)).toBeGreaterThanOrEqual(before);
+  // the hash in Redis says the same as the reply
+  expect(await redis.hgetall(`${queue.toKey('')}${first!.id}`)).toEqual(first!.hash);
+  expect(await redis.get(`${queue.toKey('')}${first!.id}:lock`)).toBe('T');
+  // nothing left: an empty claim, again as an empty list
+  expect(await claimJobs(redis, queue, { token: 'U', lockMs: 60_000, max: 10, worker: 'test' })).toEqual([]);
 });

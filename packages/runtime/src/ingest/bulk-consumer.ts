@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Job, Queue, WaitingChildrenError, optsDecodeMap, type JobJson, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { claimJobs, completeJobs, defineClaimCommands, type ClaimCommands } from './claim-scripts';
+import { claimJobs, completeJobs, defineClaimCommands, type ClaimCommands, type ClaimedJob } from './claim-scripts';
 
 export interface BulkConsumerOptions {
   redisUrl: string;
@@ -21,9 +21,7 @@ export interface BulkConsumerOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** A job as BullMQ reads it back from its hash (the fields Job.fromJSON needs; opts' short keys decoded). */
-function jobFromHash(queue: Queue, id: string, flat: string[]): Job {
-  const raw: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) raw[flat[i]!] = flat[i + 1]!;
+function jobFromHash(queue: Queue, id: string, raw: Record<string, string>): Job {
   const opts: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(JSON.parse(raw.opts || '{}') as Record<string, unknown>)) opts[(optsDecodeMap as Record<string, string>)[k] ?? k] = v;
   const int = (s: string | undefined) => (s === undefined ? undefined : Number.parseInt(s, 10));
@@ -102,7 +100,7 @@ export class BulkConsumer {
         continue;
       }
       const token = `${this.id}:${++this.claims}`;
-      let claimed: Array<string | string[]>;
+      let claimed: ClaimedJob[];
       try {
         claimed = await claimJobs(this.redis, this.queue, { token, lockMs: this.opts.lockMs, max: Math.min(room, 500), worker: `bulk:${this.id}` });
       } catch {
@@ -124,14 +122,13 @@ export class BulkConsumer {
    * optimizes a function whose loops run hot, and this small sync one compiles in a fraction of
    * the time (and recompiles cheaply after a deopt).
    */
-  private start(token: string, claimed: Array<string | string[]>): void {
+  private start(token: string, claimed: ClaimedJob[]): void {
     const ids = new Set<string>();
-    for (let i = 0; i < claimed.length; i += 2) ids.add(claimed[i] as string);
+    for (const { id } of claimed) ids.add(id);
     this.held.set(token, { ids, claimed: ids.size });
     this.heldCount += ids.size;
-    for (let i = 0; i < claimed.length; i += 2) {
-      const id = claimed[i] as string;
-      const p = this.handle(id, claimed[i + 1] as string[], token).finally(() => {
+    for (const { id, hash } of claimed) {
+      const p = this.handle(id, hash, token).finally(() => {
         this.running.delete(p);
         ids.delete(id);
         if (!ids.size) this.held.delete(token);
@@ -143,7 +140,7 @@ export class BulkConsumer {
     }
   }
 
-  private async handle(id: string, hash: string[], token: string): Promise<void> {
+  private async handle(id: string, hash: Record<string, string>, token: string): Promise<void> {
     let job: Job;
     try {
       job = jobFromHash(this.queue, id, hash);

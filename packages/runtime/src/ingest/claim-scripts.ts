@@ -17,14 +17,17 @@ import type { Redis } from 'ioredis';
  * (in the order one RPOPLPUSH each would leave them), and the attempts-started counter is written
  * from the hash the claim reads anyway; per job remain the read, the lock, the event and one HSET.
  *
+ * The reply is one JSON string, `[id, {field: value, ...}, id, {...}, ...]` (each job's hash as the
+ * claim left it): a worker parses it natively in one go, where a nested array reply of a few hundred
+ * jobs costs it a reply object per field.
+ *
  * KEYS: wait, active, meta, events, limiter. ARGV: key prefix (`<prefix>:<queue>:`), timestamp,
- * token, lock ms, max jobs (at most 1,000), worker name. Returns id, fields (HGETALL, then the
- * fields the claim wrote, which a reader takes last), id, fields, ...
+ * token, lock ms, max jobs (at most 1,000), worker name.
  */
 const CLAIM = `
 local rcall = redis.call
 local meta = rcall("HMGET", KEYS[3], "paused", "concurrency", "max", "duration", "opts.maxLenEvents")
-if meta[1] then return {} end
+if meta[1] then return "[]" end
 local maxEvents = tonumber(meta[5] or 10000)
 local max = tonumber(ARGV[5])
 if meta[2] then max = math.min(max, tonumber(meta[2]) - rcall("LLEN", KEYS[2])) end
@@ -32,7 +35,7 @@ local rateMax = tonumber(meta[3])
 if rateMax then
   local started = tonumber(rcall("GET", KEYS[5]) or 0)
   if started >= rateMax then
-    if rcall("PTTL", KEYS[5]) > 0 then return {} end
+    if rcall("PTTL", KEYS[5]) > 0 then return "[]" end
     rcall("DEL", KEYS[5])
     started = 0
   end
@@ -40,10 +43,10 @@ if rateMax then
 end
 -- a claim's ids go to LPUSH in one call, within Lua's unpack limit
 max = math.min(max, 1000)
-if max <= 0 then return {} end
+if max <= 0 then return "[]" end
 -- the oldest entries at once (the list's tail, where RPOPLPUSH would take them one by one)
 local taken = rcall("LRANGE", KEYS[1], -max, -1)
-if #taken == 0 then return {} end
+if #taken == 0 then return "[]" end
 rcall("LTRIM", KEYS[1], 0, -#taken - 1)
 local ids = {}
 local pushed = {}
@@ -53,27 +56,21 @@ for t = #taken, 1, -1 do
   -- "0:..." entries are markers of older BullMQ versions, not jobs
   if string.sub(jobId, 1, 2) ~= "0:" then
     local jobKey = ARGV[1] .. jobId
-    local fields = rcall("HGETALL", jobKey)
-    local started = 0
-    local deferred = false
-    for f = 1, #fields, 2 do
-      if fields[f] == "ats" then started = tonumber(fields[f + 1]) or 0
-      elseif fields[f] == "defa" then deferred = true end
-    end
+    local flat = rcall("HGETALL", jobKey)
+    local hash = {}
+    for f = 1, #flat, 2 do hash[flat[f]] = flat[f + 1] end
+    local started = tonumber(hash.ats) or 0
     rcall("SET", jobKey .. ":lock", ARGV[3], "PX", ARGV[4])
     rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "active", "jobId", jobId, "prev", "waiting")
     rcall("HSET", jobKey, "processedOn", ARGV[2], "pb", ARGV[6], "ats", started + 1)
-    -- the reply shows the job as it now is: a field repeated later wins
-    fields[#fields + 1] = "processedOn"
-    fields[#fields + 1] = ARGV[2]
-    fields[#fields + 1] = "pb"
-    fields[#fields + 1] = ARGV[6]
-    fields[#fields + 1] = "ats"
-    fields[#fields + 1] = tostring(started + 1)
-    if rateMax and not deferred then counted = counted + 1 end
+    -- the reply shows the job as it now is
+    hash.processedOn = ARGV[2]
+    hash.pb = ARGV[6]
+    hash.ats = tostring(started + 1)
+    if rateMax and not hash.defa then counted = counted + 1 end
     pushed[#pushed + 1] = jobId
     ids[#ids + 1] = jobId
-    ids[#ids + 1] = fields
+    ids[#ids + 1] = hash
   end
 end
 -- in the order RPOPLPUSH would have left them: the oldest job deepest
@@ -81,7 +78,8 @@ if #pushed > 0 then rcall("LPUSH", KEYS[2], unpack(pushed)) end
 if counted > 0 and rcall("INCRBY", KEYS[5], counted) == counted then
   rcall("PEXPIRE", KEYS[5], math.floor(math.abs(tonumber(meta[4]) or 0)))
 end
-return ids
+if #ids == 0 then return "[]" end
+return cjson.encode(ids)
 `;
 
 /**
@@ -240,14 +238,7 @@ export interface ClaimCommands {
     prioritized: string,
     ...args: Array<string | number>
   ): Promise<string[]>;
-  tesseraClaimJobs(
-    wait: string,
-    active: string,
-    meta: string,
-    events: string,
-    limiter: string,
-    ...args: Array<string | number>
-  ): Promise<Array<string | string[]>>;
+  tesseraClaimJobs(wait: string, active: string, meta: string, events: string, limiter: string, ...args: Array<string | number>): Promise<string>;
   tesseraExtendLocks(stalled: string, ...args: Array<string | number>): Promise<string[]>;
 }
 
@@ -259,17 +250,20 @@ export function defineClaimCommands(redis: Redis): Redis & ClaimCommands {
   return redis as Redis & ClaimCommands;
 }
 
-/** Each claimed job's id, then its hash (field, value, ...; a field repeated later holds its value as claimed). */
-export type ClaimedJobs = Array<string | string[]>;
+/** A claimed job: its id and its hash as the claim left it (field -> value). */
+export interface ClaimedJob {
+  id: string;
+  hash: Record<string, string>;
+}
 
 /** Claim up to `max` waiting jobs of `queue` with `token`, locked for `lockMs`, stamped `worker` (see CLAIM). */
-export function claimJobs(
+export async function claimJobs(
   redis: Redis & ClaimCommands,
   queue: Queue,
   claim: { token: string; lockMs: number; max: number; worker: string },
-): Promise<ClaimedJobs> {
+): Promise<ClaimedJob[]> {
   const k = queue.keys;
-  return redis.tesseraClaimJobs(
+  const reply = await redis.tesseraClaimJobs(
     k.wait!,
     k.active!,
     k.meta!,
@@ -282,6 +276,10 @@ export function claimJobs(
     claim.max,
     claim.worker,
   );
+  const flat = JSON.parse(reply) as Array<string | Record<string, string>>;
+  const jobs: ClaimedJob[] = [];
+  for (let i = 0; i < flat.length; i += 2) jobs.push({ id: flat[i] as string, hash: flat[i + 1] as Record<string, string> });
+  return jobs;
 }
 
 export interface Completion {
