@@ -39,9 +39,7 @@ try {
     for (let c = 0; c < total / CLAIM; c++) {
       const token = `bench:${c}`;
       const out = await claimJobs(redis, queue, { token, lockMs: 600_000, max: CLAIM, worker: 'bench' });
-      const ids: string[] = [];
-      for (const job of out) ids.push(job.id);
-      claims.push({ token, ids });
+      claims.push({ token, ids: out.map((job) => job.id) });
     }
     const cpu = process.cpuUsage(cpu0);
     const u1 = await scriptUsec();

@@ -17,9 +17,9 @@ import type { Redis } from 'ioredis';
  * (in the order one RPOPLPUSH each would leave them), and the attempts-started counter is written
  * from the hash the claim reads anyway; per job remain the read, the lock, the event and one HSET.
  *
- * The reply is one JSON string, `[id, {field: value, ...}, id, {...}, ...]` (each job's hash as the
- * claim left it): a worker parses it natively in one go, where a nested array reply of a few hundred
- * jobs costs it a reply object per field.
+ * The reply is one JSON string, `[{"id": ..., "hash": {field: value, ...}}, ...]` (each job's hash as
+ * the claim left it): a worker parses it natively in one go, where a nested array reply of a few
+ * hundred jobs costs it a reply object per field.
  *
  * KEYS: wait, active, meta, events, limiter. ARGV: key prefix (`<prefix>:<queue>:`), timestamp,
  * token, lock ms, max jobs (at most 1,000), worker name.
@@ -48,7 +48,7 @@ if max <= 0 then return "[]" end
 local taken = rcall("LRANGE", KEYS[1], -max, -1)
 if #taken == 0 then return "[]" end
 rcall("LTRIM", KEYS[1], 0, -#taken - 1)
-local ids = {}
+local claimed = {}
 local pushed = {}
 local counted = 0
 for t = #taken, 1, -1 do
@@ -69,8 +69,7 @@ for t = #taken, 1, -1 do
     hash.ats = tostring(started + 1)
     if rateMax and not hash.defa then counted = counted + 1 end
     pushed[#pushed + 1] = jobId
-    ids[#ids + 1] = jobId
-    ids[#ids + 1] = hash
+    claimed[#claimed + 1] = { id = jobId, hash = hash }
   end
 end
 -- in the order RPOPLPUSH would have left them: the oldest job deepest
@@ -78,8 +77,8 @@ if #pushed > 0 then rcall("LPUSH", KEYS[2], unpack(pushed)) end
 if counted > 0 and rcall("INCRBY", KEYS[5], counted) == counted then
   rcall("PEXPIRE", KEYS[5], math.floor(math.abs(tonumber(meta[4]) or 0)))
 end
-if #ids == 0 then return "[]" end
-return cjson.encode(ids)
+if #claimed == 0 then return "[]" end
+return cjson.encode(claimed)
 `;
 
 /**
@@ -276,10 +275,7 @@ export async function claimJobs(
     claim.max,
     claim.worker,
   );
-  const flat = JSON.parse(reply) as Array<string | Record<string, string>>;
-  const jobs: ClaimedJob[] = [];
-  for (let i = 0; i < flat.length; i += 2) jobs.push({ id: flat[i] as string, hash: flat[i + 1] as Record<string, string> });
-  return jobs;
+  return JSON.parse(reply) as ClaimedJob[];
 }
 
 export interface Completion {
