@@ -18,16 +18,43 @@ function grouper(opts: GroupingOptions) {
 }
 
 test('while a table ingest keeps arriving, a group waits the busy window and takes what arrives meanwhile', async () => {
-  const { groups, submit } = grouper({ windowMs: 20, busyWindowMs: 60_000, maxRows: 3 });
-  await submit('a'); // the first request after a quiet spell waits only the 20 ms window
+  const { groups, submit } = grouper({ windowMs: 200, busyWindowMs: 60_000, maxRows: 3 });
+  await submit('a'); // the first request after a quiet spell waits only the window
   const later = [submit('b')];
-  await sleep(100); // well past 20 ms: with the window alone, b would have committed by itself
+  await sleep(20); // each next request joins within the window, so the group stays open for it
   later.push(submit('c'));
-  await sleep(100);
+  await sleep(20);
   later.push(submit('d')); // the third row fills the group (maxRows), which commits at once
   const outcomes = await Promise.all(later);
   expect(groups).toEqual([['a'], ['b', 'c', 'd']]);
   expect(outcomes.map((o) => o.ok && o.version)).toEqual([2, 2, 2]);
+});
+
+test('requests arriving closer together than the window keep a busy group open past the window', async () => {
+  const { groups, submit } = grouper({ windowMs: 100, busyWindowMs: 60_000, maxRows: 1000 });
+  await submit('a');
+  const later = [submit('b0')];
+  // 15 more, 10 ms apart: 150 ms in all, longer than the window. Each 10 ms timer is set before the
+  // group's next 100 ms check and so fires first, however late both fire on a loaded machine.
+  for (let i = 1; i <= 15; i++) {
+    await sleep(10);
+    later.push(submit(`b${i}`));
+  }
+  await Promise.all(later);
+  expect(groups).toEqual([['a'], Array.from({ length: 16 }, (_, i) => `b${i}`)]);
+});
+
+test('a busy group that no request joined for a window commits then, without waiting out the busy window', async () => {
+  const { groups, submit } = grouper({ windowMs: 20, busyWindowMs: 600_000, maxRows: 1000 });
+  await submit('a');
+  // the stream stops after b and c: they commit after a 20 ms window with no new request, long
+  // before a 30 s timer set now (whose deadline comes after every 20 ms check), not after 10 min
+  const committed = Promise.all([submit('b'), submit('c')]).then(() => 'committed');
+  let timer: NodeJS.Timeout | undefined;
+  const sentinel = new Promise((r) => (timer = setTimeout(() => r('still waiting'), 30_000)));
+  await expect(Promise.race([committed, sentinel])).resolves.toBe('committed');
+  clearTimeout(timer);
+  expect(groups).toEqual([['a'], ['b', 'c']]);
 });
 
 test('after a quiet spell longer than the busy window, a lone request waits only the window', async () => {
