@@ -64,10 +64,15 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
     ...computed.map((n) => `${rel.status(n)} AS ${ident(statusCol(n))}`),
   ];
   const pending = columns.map((n) => `t0.${ident(statusCol(n))} IS NULL`).join(' OR ');
+  // the batch is a rowid range, so the primary key's range scan reads only it: `_v_min + 0` keeps
+  // Postgres off the _v_min index, which statistics taken before this version was written (it is
+  // not among their values, so rare) make look cheaper, and which reads the whole version per batch
+  // (every batch of a 100,000-row insert scanned 100,000 rows: 40-55 ms each instead of 1-2)
+  const version = sel.vMin === undefined ? '' : 'AND t0._v_min + 0 = $3';
   // rows as arrays, decoded with plain loops: this runs for every row of every batch
   const { rows } = await db.query<unknown[]>({
     text: `SELECT ${select.join(', ')} FROM ${rel.from}
-      WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${sel.vMin === undefined ? '' : 'AND t0._v_min = $3'} AND (${pending})
+      WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${version} AND (${pending})
       ORDER BY t0._rowid`,
     values: sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
     rowMode: 'array',
