@@ -21,6 +21,7 @@ import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
 import { checkWriteLimits } from './ingest-limits';
 import { loadPipelines } from './registry';
+import { inlineWrite, type InlineWrite } from './inline-compute';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 import { syncSources } from './sources/schedules';
 import { typedTable, type TypedTable } from './typed-table';
@@ -175,10 +176,21 @@ export class Engine {
 
   async insert(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
     checkWriteLimits(rows, this.config, `insert into ${pipeline}.${table}`);
-    checkJsonSchemas(await this.codeOf(pipeline), table, rows);
-    const r = await this.store.insert(pipeline, table, rows, opts);
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version });
+    const code = await this.codeOf(pipeline);
+    checkJsonSchemas(code, table, rows);
+    const inline = inlineWrite(await this.store.table(pipeline, table), code?.udfs);
+    const r = await this.store.insert(pipeline, table, rows, opts, inline?.cells);
+    // a repeated request wrote nothing now: its first write decided which cells are pending
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...(r.duplicate ? {} : await this.leftToStages(pipeline, table, inline)) });
     return r;
+  }
+
+  /** The computed columns a version's jobs still have to run after an insert that filled some itself (see inlineWrite). */
+  private async leftToStages(pipeline: string, table: string, inline: InlineWrite | undefined): Promise<{ columns?: string[] }> {
+    const filled = new Set(inline?.filled());
+    if (!filled.size) return {};
+    const t = await this.store.table(pipeline, table);
+    return { columns: t.columns.filter((c) => c.computed && !filled.has(c.name)).map((c) => c.name) };
   }
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
@@ -224,6 +236,7 @@ export class Engine {
       }
     });
     if (checked.length) {
+      const inline = op === 'insert' ? inlineWrite(await this.store.table(pipeline, table), this.defs.get(pipeline)?.udfs) : undefined;
       let g: GroupCommit;
       try {
         g = await this.store.commitGroup(
@@ -231,6 +244,7 @@ export class Engine {
           table,
           op,
           checked.map((i) => requests[i]!),
+          inline?.cells,
         );
       } catch (e) {
         // the commit failed as a whole (its jobs are retried): requests refused above keep their refusal
@@ -241,8 +255,9 @@ export class Engine {
       g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
       const t = await this.store.table(pipeline, table);
       const fresh = new Set(g.commits.map((c) => c.version));
+      const left = await this.leftToStages(pipeline, table, inline);
       for (const c of g.commits)
-        await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version }), derived: c.derived });
+        await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version, ...left }), derived: c.derived });
       await this.store.history.markEnqueued(t, [...fresh]);
       const again = [...new Set(g.outcomes.flatMap((o) => (o.ok && o.duplicate && !fresh.has(o.version) ? [o.version] : [])))];
       for (const v of await this.store.history.unqueued(t, again)) {

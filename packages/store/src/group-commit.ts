@@ -16,6 +16,7 @@ import {
   deleteRowsAt,
   type Row,
 } from './rows';
+import type { InlineCells } from './inline-cells';
 import { findRequests, recordRequests, requestDigest, sameRequest, type RecordedRequest, type WriteOp } from './requests';
 import { reviseDerived, retireDerived, derivedKey, type DerivedVersion } from './derived';
 
@@ -88,7 +89,14 @@ const keyOf = (keys: string[], row: Row) => JSON.stringify(keys.map((k) => row[k
  * already committed (same id, same rows) is answered with its first version. Requests apply in
  * order, so two updates of one key in a group end as the later one left it.
  */
-export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogTable, op: WriteOp, requests: WriteRequest[]): Promise<GroupCommit> {
+export async function commitGroup(
+  pool: pg.Pool,
+  schema: string,
+  table: CatalogTable,
+  op: WriteOp,
+  requests: WriteRequest[],
+  inline?: InlineCells,
+): Promise<GroupCommit> {
   const outcomes: RequestOutcome[] = new Array(requests.length);
   const pending: Pending[] = [];
   requests.forEach((r, index) => {
@@ -103,7 +111,7 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
   if (!pending.length) return { outcomes, commits: [] };
   const refusedBefore = [...outcomes];
   try {
-    const commit = await withTx(pool, (c) => commitInTx(c, schema, table, op, pending, outcomes));
+    const commit = await withTx(pool, (c) => commitInTx(c, schema, table, op, pending, outcomes, inline));
     return { outcomes, commits: commit ? [commit] : [] };
   } catch (e) {
     // a request the checks did not catch (a value Postgres refuses) fails the group's transaction;
@@ -123,7 +131,7 @@ export async function commitGroup(pool: pg.Pool, schema: string, table: CatalogT
     }
     const commits: VersionCommit[] = [];
     for (const p of undecided) {
-      const one = await commitGroup(pool, schema, table, op, [requests[p.index]!]);
+      const one = await commitGroup(pool, schema, table, op, [requests[p.index]!], inline);
       outcomes[p.index] = one.outcomes[0]!;
       commits.push(...one.commits);
     }
@@ -192,6 +200,7 @@ async function commitInTx(
   op: WriteOp,
   pending: Pending[],
   outcomes: RequestOutcome[],
+  inline?: InlineCells,
 ): Promise<VersionCommit | null> {
   // the table's catalog row lock serialises writers, so two copies of one request cannot both pass
   await c.query(`SELECT 1 FROM ${ident(schema)}.tables WHERE id = $1 FOR UPDATE`, [table.id]);
@@ -220,7 +229,7 @@ async function commitInTx(
   for (;;) {
     try {
       counts = op === 'delete' ? (await check(c, table, op, accepted)).counts : countsOf(table, op, accepted);
-      written = await writeAll(c, schema, table, op, accepted);
+      written = await writeAll(c, schema, table, op, accepted, inline);
       break;
     } catch (e) {
       if (!(e instanceof TesseraError) && !(e instanceof RequestRefused)) throw e;
@@ -331,7 +340,7 @@ interface Written {
 }
 
 /** Write the accepted requests' rows, in order, as one new version. */
-async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, op: WriteOp, accepted: Pending[]): Promise<Written> {
+async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, op: WriteOp, accepted: Pending[], inline?: InlineCells): Promise<Written> {
   const from = accepted.length > 1 ? ` from ${accepted.length} requests` : '';
   const done = {
     inserted: 0,
@@ -345,7 +354,7 @@ async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, o
   if (op === 'insert') {
     const count = accepted.reduce((n, p) => n + p.rows.length, 0);
     const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${count} row(s)${from}`);
-    await insertRowsAt(c, table, insertedRows(table, accepted), version, count);
+    await insertRowsAt(c, table, insertedRows(table, accepted), version, count, inline);
     return { ...done, version, inserted: count };
   }
   const rows = accepted.flatMap((p) => p.rows);

@@ -18,6 +18,7 @@ export type { RowSelector, BatchRow, CellWrite, CellResult, CellState } from './
 export type { ExportState, ExportDecl, Ship, ShipOutcome } from './exports';
 export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';
 export type { WriteOp } from './requests';
+export { LEFT_PENDING, type InlineCells } from './inline-cells';
 export { PostgresResponseCache, type PostgresResponseCacheOptions, type Queryable } from './response-cache';
 export { SourceStates, RunSupersededError, type SourceInfo, type SourceRun, type SourceSpec, type PageCommit } from './sources/source-state';
 export type { PageWrite, PageVersion } from './sources/write-page';

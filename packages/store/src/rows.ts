@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { TesseraError, validateValue, typeFromSpec, dependentsOf } from '@tessera/core';
-import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
+import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK } from './sql';
 import { rowidSequence, type CatalogColumn, type CatalogTable } from './catalog';
 import { bumpVersion, setVersionCounts } from './versions';
-import { copyEncoder } from './copy-text';
+import { copyEncoder, COPY_NULL } from './copy-text';
 import { copyIn } from './copy-in';
+import { LEFT_PENDING, type InlineCells } from './inline-cells';
 
 export type Row = Record<string, unknown>;
 const CHUNK = 5000;
@@ -91,16 +92,18 @@ export async function insertRowsAt(
   rows: Iterable<Row>,
   version: number,
   count = Array.isArray(rows) ? rows.length : Number.NaN,
+  inline?: InlineCells,
 ): Promise<number> {
   if (Number.isNaN(count)) throw new TypeError('insertRowsAt: rows produced as they are written need their count');
   if (!count) return 0;
   const cols = baseColumns(table);
   const encoders = cols.map((col) => copyEncoder(pgType(col.type)));
+  const filled = inline?.columns.length ? inlineEncoding(table, inline) : undefined;
   try {
     // tables made before rowids had a column default get theirs drawn first
     const rowids = (await rowidDefault(c, table)) ? undefined : await drawRowids(c, table, count);
-    const names = [...(rowids ? ['_rowid'] : []), '_v_min', ...cols.map((col) => col.name)].map(ident).join(', ');
-    await copyIn(c, `COPY ${table.physical} (${names}) FROM STDIN`, copyLines(rows, cols, encoders, rowids, String(version)));
+    const names = [...(rowids ? ['_rowid'] : []), '_v_min', ...cols.map((col) => col.name), ...(filled?.names ?? [])].map(ident).join(', ');
+    await copyIn(c, `COPY ${table.physical} (${names}) FROM STDIN`, copyLines(rows, cols, encoders, rowids, String(version), filled));
   } catch (e) {
     throw describeWriteError(table, e);
   }
@@ -130,12 +133,27 @@ async function drawRowids(c: pg.PoolClient, table: CatalogTable, n: number): Pro
   return (rows[0].ids as string).slice(1, -1).split(',');
 }
 
+/** The COPY columns of the cells an insert fills (each value and its status), and their encoders. */
+function inlineEncoding(table: CatalogTable, inline: InlineCells) {
+  const cols = inline.columns.map((name) => {
+    const col = table.columns.find((c) => c.name === name && c.computed);
+    if (!col) throw new Error(`insert: ${table.name} has no computed column ${name} to fill`);
+    return col;
+  });
+  return {
+    names: cols.flatMap((col) => [col.name, statusCol(col.name)]),
+    encoders: cols.map((col) => copyEncoder(pgType(col.type))),
+    cells: inline.cells,
+  };
+}
+
 function* copyLines(
   rows: Iterable<Row>,
   cols: CatalogColumn[],
   encoders: Array<(v: unknown) => string>,
   rowids: string[] | undefined,
   version: string,
+  filled?: ReturnType<typeof inlineEncoding>,
 ): Generator<string> {
   let i = 0;
   for (const row of rows) {
@@ -145,6 +163,13 @@ function* copyLines(
       line = `${rowids[i++]}\t${version}`;
     }
     for (let k = 0; k < cols.length; k++) line += `\t${encoders[k]!(row[cols[k]!.name])}`;
+    if (filled) {
+      const cells = filled.cells(row);
+      for (let k = 0; k < filled.encoders.length; k++) {
+        const v = cells[k];
+        line += v === LEFT_PENDING ? `\t${COPY_NULL}\t${COPY_NULL}` : `\t${filled.encoders[k]!(v)}\t${CELL_OK}`;
+      }
+    }
     yield `${line}\n`;
   }
 }

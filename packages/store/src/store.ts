@@ -1,3 +1,4 @@
+import type { InlineCells } from './inline-cells';
 import type pg from 'pg';
 import type { PipelinePlan } from '@tessera/core';
 import { createPool, withTx } from './db';
@@ -107,8 +108,8 @@ export class Store {
    * With a `requestId`, a repeated request (a retried ingest job) returns the first one's version;
    * the same id with other rows is refused.
    */
-  async insert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}) {
-    const { outcome } = await this.writeOne(pipeline, tableName, 'insert', rows, opts);
+  async insert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}, inline?: InlineCells) {
+    const { outcome } = await this.writeOne(pipeline, tableName, 'insert', rows, opts, inline);
     return outcome;
   }
 
@@ -143,9 +144,9 @@ export class Store {
    * Commit many write requests of one kind to one table as one version, each request with its own
    * outcome and idempotency key (see commitGroup): how a stream of small producer calls is grouped.
    */
-  async commitGroup(pipeline: string, tableName: string, op: WriteOp, requests: WriteRequest[]): Promise<GroupCommit> {
+  async commitGroup(pipeline: string, tableName: string, op: WriteOp, requests: WriteRequest[], inline?: InlineCells): Promise<GroupCommit> {
     const table = await this.writable(pipeline, tableName);
-    const group = await commitGroup(this.pool, this.schema, table, op, requests);
+    const group = await commitGroup(this.pool, this.schema, table, op, requests, op === 'insert' ? inline : undefined);
     this.stats.noteWrite(
       table,
       group.commits.reduce((n, c) => n + c.inserted + c.updated + c.deleted, 0),
@@ -153,8 +154,8 @@ export class Store {
     return group;
   }
 
-  private async writeOne(pipeline: string, tableName: string, op: WriteOp, rows: Row[], opts: WriteOptions) {
-    const g = await this.commitGroup(pipeline, tableName, op, [{ rows, ...(opts.requestId === undefined ? {} : { id: opts.requestId }) }]);
+  private async writeOne(pipeline: string, tableName: string, op: WriteOp, rows: Row[], opts: WriteOptions, inline?: InlineCells) {
+    const g = await this.commitGroup(pipeline, tableName, op, [{ rows, ...(opts.requestId === undefined ? {} : { id: opts.requestId }) }], inline);
     const outcome = g.outcomes[0]!;
     if (!outcome.ok) throw outcome.error;
     return { outcome: { version: outcome.version, count: outcome.count, duplicate: outcome.duplicate }, commit: g.commits[0] };

@@ -1,0 +1,145 @@
+import { validateValue, type ExprNode, type Udf, type UdfContext } from '@tessera/core';
+import { LEFT_PENDING, type CatalogTable, type InlineCells } from '@tessera/store';
+
+/**
+ * Computed columns an insert fills itself, in the rows it writes (see the store's InlineCells):
+ * cheap columns whose every cell would otherwise cost a stage job's read, an UPDATE (a second copy
+ * of the row) and a round of jobs. A column qualifies when its expression only calls UDFs that this
+ * process has at the exact version the catalog recorded (the fleet's skew rule), each a plain
+ * synchronous one-row `fn` on the `cpu` queue, over base columns, literals and other such columns,
+ * all of them strings, numbers or booleans (values that read back from Postgres as they were
+ * written, so the function sees what a stage job would show it).
+ *
+ * A cell is filled only when its function returns a valid value. Anything else (a throw, a value
+ * of the wrong type, a promise) leaves the cell pending, and the version's stage job computes it
+ * with the usual error handling, retries and context; a function that returned a promise is not
+ * called at insert again by this process.
+ */
+const INLINE_KINDS: ReadonlySet<string> = new Set(['string', 'int', 'float', 'bool']);
+
+interface InlineColumn {
+  name: string;
+  node: ExprNode;
+}
+
+/** The work of one insert: its cells, and which columns it filled for every row it wrote. */
+export interface InlineWrite {
+  cells: InlineCells;
+  /** columns none of whose cells were left pending: the version's stage jobs need not run them */
+  filled(): string[];
+}
+
+const plans = new WeakMap<CatalogTable, { udfs: ReadonlyMap<string, Udf>; columns: InlineColumn[] }>();
+/** UDFs seen returning a promise at insert: left to the stage jobs from then on */
+const asyncAtRuntime = new WeakSet<Udf>();
+
+/** What an insert into `table` can fill itself with this process's `udfs`, or nothing. */
+export function inlineWrite(table: CatalogTable, udfs: ReadonlyMap<string, Udf> | undefined): InlineWrite | undefined {
+  if (!udfs || table.kind !== 'table') return undefined;
+  let plan = plans.get(table);
+  if (plan?.udfs !== udfs) plans.set(table, (plan = { udfs, columns: planColumns(table, udfs) }));
+  const columns = plan.columns.filter((c) => callsOf(c.node).every((id) => !asyncAtRuntime.has(udfs.get(id)!)));
+  if (!columns.length) return undefined;
+  const left = new Set<string>();
+  const contexts = columns.map((c) => inlineContext(table, c.name));
+  return {
+    cells: {
+      columns: columns.map((c) => c.name),
+      cells(row) {
+        const values = new Map<string, unknown>();
+        const out: unknown[] = new Array(columns.length);
+        for (let k = 0; k < columns.length; k++) {
+          const col = columns[k]!;
+          let v: unknown;
+          try {
+            v = evaluateRow(col.node, row, values, udfs, contexts[k]!);
+          } catch {
+            v = LEFT_PENDING;
+          }
+          if (v === LEFT_PENDING) left.add(col.name);
+          values.set(col.name, v);
+          out[k] = v;
+        }
+        return out;
+      },
+    },
+    filled: () => columns.map((c) => c.name).filter((n) => !left.has(n)),
+  };
+}
+
+/** The table's computed columns that qualify (see above), in column order (a column reads only earlier ones). */
+function planColumns(table: CatalogTable, udfs: ReadonlyMap<string, Udf>): InlineColumn[] {
+  const readable = new Set(table.columns.filter((c) => !c.computed && INLINE_KINDS.has(c.type.kind)).map((c) => c.name));
+  const out: InlineColumn[] = [];
+  for (const col of table.columns) {
+    const computed = col.computed;
+    if (!computed || computed.iterate || computed.queue !== 'cpu' || !INLINE_KINDS.has(col.type.kind)) continue;
+    if (!qualifies(computed.expr, readable, udfs)) continue;
+    out.push({ name: col.name, node: computed.expr });
+    readable.add(col.name);
+  }
+  return out;
+}
+
+function qualifies(node: ExprNode, readable: ReadonlySet<string>, udfs: ReadonlyMap<string, Udf>): boolean {
+  switch (node.op) {
+    case 'column':
+      return readable.has(node.column);
+    case 'literal':
+      return true;
+    case 'call': {
+      const udf = udfs.get(`${node.udf}@${node.version}`);
+      const spec = udf?.spec;
+      if (!spec?.fn || spec.batch || (spec.queue ?? 'cpu') !== 'cpu') return false;
+      // an async function always answers later: computing it here would only call it twice
+      if (spec.fn.constructor?.name === 'AsyncFunction') return false;
+      if (!INLINE_KINDS.has(spec.returns.spec.kind) || !spec.params.every((p) => INLINE_KINDS.has(p.spec.kind))) return false;
+      return node.args.every((a) => qualifies(a, readable, udfs));
+    }
+    default:
+      return false; // JSON paths: their inputs are JSON, which Postgres gives back reordered
+  }
+}
+
+function callsOf(node: ExprNode): string[] {
+  return node.op === 'call' ? [`${node.udf}@${node.version}`, ...node.args.flatMap(callsOf)] : [];
+}
+
+/** One cell, as a stage job's evaluate would compute it when the call succeeds; LEFT_PENDING otherwise. */
+function evaluateRow(node: ExprNode, row: Record<string, unknown>, filled: Map<string, unknown>, udfs: ReadonlyMap<string, Udf>, ctx: UdfContext): unknown {
+  switch (node.op) {
+    case 'column':
+      return filled.has(node.column) ? filled.get(node.column) : (row[node.column] ?? null);
+    case 'literal':
+      return node.value;
+    case 'call': {
+      const udf = udfs.get(`${node.udf}@${node.version}`)!;
+      const params = udf.spec.params;
+      const args: unknown[] = new Array(node.args.length);
+      let nullArg = false;
+      for (let k = 0; k < node.args.length; k++) {
+        const v = evaluateRow(node.args[k]!, row, filled, udfs, ctx);
+        if (v === LEFT_PENDING) return LEFT_PENDING;
+        // a null where the UDF does not take null yields null without a call, as in SQL
+        if ((v === null || v === undefined) && !params[k]!.spec.nullable) nullArg = true;
+        args[k] = v;
+      }
+      if (nullArg) return null;
+      if (asyncAtRuntime.has(udf)) return LEFT_PENDING; // it answered with a promise earlier in this write
+      const r: unknown = udf.spec.fn!(args as never, ctx);
+      if (typeof (r as { then?: unknown } | null)?.then === 'function') {
+        asyncAtRuntime.add(udf);
+        (r as Promise<unknown>).then(undefined, () => undefined); // its answer is the stage's to get
+        return LEFT_PENDING;
+      }
+      return validateValue(`${node.udf} result`, udf.spec.returns, r);
+    }
+    default:
+      return LEFT_PENDING;
+  }
+}
+
+/** A qualifying function has no media to read (its inputs are scalars): using it fails the call, and the stage computes the cell. */
+function inlineContext(table: CatalogTable, column: string): UdfContext {
+  return { media: undefined as unknown as UdfContext['media'], column: { table: table.name, name: column } };
+}
