@@ -178,19 +178,12 @@ export class Engine {
     checkWriteLimits(rows, this.config, `insert into ${pipeline}.${table}`);
     const code = await this.codeOf(pipeline);
     checkJsonSchemas(code, table, rows);
-    const inline = inlineWrite(await this.store.table(pipeline, table), code?.udfs);
+    const t = await this.store.table(pipeline, table);
+    const inline = inlineWrite(t, code?.udfs);
     const r = await this.store.insert(pipeline, table, rows, opts, inline?.cells);
     // a repeated request wrote nothing now: its first write decided which cells are pending
-    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...(r.duplicate ? {} : await this.leftToStages(pipeline, table, inline)) });
+    await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...(r.duplicate ? {} : leftToStages(t, inline)) });
     return r;
-  }
-
-  /** The computed columns a version's jobs still have to run after an insert that filled some itself (see inlineWrite). */
-  private async leftToStages(pipeline: string, table: string, inline: InlineWrite | undefined): Promise<{ columns?: string[] }> {
-    const filled = new Set(inline?.filled());
-    if (!filled.size) return {};
-    const t = await this.store.table(pipeline, table);
-    return { columns: t.columns.filter((c) => c.computed && !filled.has(c.name)).map((c) => c.name) };
   }
 
   async update(pipeline: string, table: string, rows: Row[], opts: WriteOptions = {}) {
@@ -236,7 +229,8 @@ export class Engine {
       }
     });
     if (checked.length) {
-      const inline = op === 'insert' ? inlineWrite(await this.store.table(pipeline, table), this.defs.get(pipeline)?.udfs) : undefined;
+      const t = await this.store.table(pipeline, table);
+      const inline = op === 'insert' ? inlineWrite(t, this.defs.get(pipeline)?.udfs) : undefined;
       let g: GroupCommit;
       try {
         g = await this.store.commitGroup(
@@ -253,9 +247,8 @@ export class Engine {
         return outcomes;
       }
       g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
-      const t = await this.store.table(pipeline, table);
       const fresh = new Set(g.commits.map((c) => c.version));
-      const left = await this.leftToStages(pipeline, table, inline);
+      const left = leftToStages(t, inline);
       for (const c of g.commits)
         await this.enqueue(pipeline, table, c.version, { ...(op === 'delete' ? { columns: [] } : { vMin: c.version, ...left }), derived: c.derived });
       await this.store.history.markEnqueued(t, [...fresh]);
@@ -433,4 +426,11 @@ export async function connectRedis(url: string): Promise<Redis> {
     );
   }
   return redis;
+}
+
+/** The computed columns a version's jobs still have to run after an insert that filled some itself (see inlineWrite). */
+function leftToStages(table: CatalogTable, inline: InlineWrite | undefined): { columns?: string[] } {
+  const filled = new Set(inline?.filled());
+  if (!filled.size) return {};
+  return { columns: table.columns.filter((c) => c.computed && !filled.has(c.name)).map((c) => c.name) };
 }
