@@ -124,3 +124,20 @@ test('a claim returns each job as BullMQ reads it back: its data byte for byte, 
   // nothing left: an empty claim, again as an empty list
   expect(await claimJobs(redis, queue, { token: 'U', lockMs: 60_000, max: 10, worker: 'test' })).toEqual([]);
 });
+
+test('a claim takes waiting jobs first, then prioritized ones by priority, as BullMQ moveToActive does', async () => {
+  await queue.add('insert', { p: 'low' }, { jobId: 'low', priority: 9 });
+  await queue.add('insert', { p: 'none-1' }, { jobId: 'none-1' });
+  await queue.add('insert', { p: 'high' }, { jobId: 'high', priority: 1 });
+  await queue.add('insert', { p: 'high-later' }, { jobId: 'high-later', priority: 1 });
+  await queue.add('insert', { p: 'none-2' }, { jobId: 'none-2' });
+  expect(await claim('P', 3)).toEqual(['none-1', 'none-2', 'high']);
+  expect(await redis.zrange(keys().prioritized!, 0, -1)).toEqual(['high-later', 'low']);
+  expect(await claim('Q', 10)).toEqual(['high-later', 'low']);
+  // every claimed job is active and locked; none is left to take, and the priority counter restarts
+  expect((await active()).sort()).toEqual(['high', 'high-later', 'low', 'none-1', 'none-2']);
+  expect(await redis.get(`${queue.toKey('')}low:lock`)).toBe('Q');
+  expect(await queue.getJobState('low')).toBe('active');
+  expect(await redis.exists(keys().pc!)).toBe(0);
+  expect(await claim('R', 10)).toEqual([]);
+});
