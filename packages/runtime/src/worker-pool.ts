@@ -300,11 +300,13 @@ export class WorkerPool {
 /**
  * Jobs in flight per queue unless TESSERA_CONCURRENCY says otherwise. Ingest jobs mostly wait for
  * their group's commit, so a worker holds many (each group can only be as large as this); with the
- * bulk consumer taking streams, the regular Worker needs only enough for lone, delayed and
- * prioritized jobs (each of its jobs costs BullMQ's round trips). Exports and view starts (control) are few.
+ * bulk consumer taking streams (waiting and prioritized jobs), the regular Worker needs only enough
+ * for a lone job on an idle fleet and delayed ones as they come due: each job it takes while a
+ * stream flows costs BullMQ's own round trips, several times a claimed job's share. Exports and
+ * view starts (control) are few.
  */
 function defaultConcurrency(queue: string, bulkClaim: number): number {
-  if (queue === INGEST_QUEUE) return bulkClaim > 0 ? 32 : 256;
+  if (queue === INGEST_QUEUE) return bulkClaim > 0 ? 2 : 256;
   return queue === CONTROL_QUEUE || queue === SOURCES_QUEUE ? 2 : 4;
 }
 

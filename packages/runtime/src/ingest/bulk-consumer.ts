@@ -59,7 +59,7 @@ function jobFromHash(queue: Queue, id: string, raw: Record<string, string>): Job
  * extended in bulk while jobs are held; the jobs of a process that dies are recovered by BullMQ's
  * stalled check once their locks lapse, and applied once thanks to the ingest request key. The
  * queue's regular Worker keeps serving it alongside (blocking fetch, so a lone job on an idle fleet
- * is taken at once; delayed and prioritized jobs).
+ * is taken at once; delayed jobs, which its fetch promotes when due).
  */
 export class BulkConsumer {
   private readonly redis: Redis & ClaimCommands;
