@@ -154,7 +154,13 @@ local function inChunks(command, key, list)
 end
 -- a removed job's hash and the keys BullMQ keeps beside it
 local function jobKeys(list, k)
-  for _, suffix in ipairs({ "", ":logs", ":dependencies", ":processed", ":failed", ":unsuccessful" }) do list[#list + 1] = k .. suffix end
+  local n = #list
+  list[n + 1] = k
+  list[n + 2] = k .. ":logs"
+  list[n + 3] = k .. ":dependencies"
+  list[n + 4] = k .. ":processed"
+  list[n + 5] = k .. ":failed"
+  list[n + 6] = k .. ":unsuccessful"
 end
 local maxEvents = tonumber(rcall("HGET", KEYS[5], "opts.maxLenEvents") or 10000)
 local lockKeys = {}
@@ -209,7 +215,7 @@ for i = 6, #ARGV, 4 do
     skipped[#skipped + 1] = jobId
   else
     done[#done + 1] = jobId
-    doneLocks[#doneLocks + 1] = jobKey .. ":lock"
+    doneLocks[#doneLocks + 1] = lockKeys[(i - 2) / 4]
     if ARGV[i + 2] ~= "0" then
       kept[#kept + 1] = ARGV[3]
       kept[#kept + 1] = jobId
