@@ -8,6 +8,13 @@ export type ExportRow = Record<string, unknown>;
 
 const CHUNK = 2000;
 
+/** Where one version's row versions lie: first and last rowid, and how many. */
+interface Span {
+  lo: number;
+  hi: number;
+  n: number;
+}
+
 /** Which live rows a scan reads: every one, or only the row versions one table version wrote, or only rows in rowid ranges. */
 export interface LiveScope {
   /** only rows written by this version (an insert, update or upsert); all live rows when absent */
@@ -27,29 +34,13 @@ export class ExportScans {
   /** Live rows whose `complete` cells all have a value or an error. */
   async *rows(table: CatalogTable, columns: string[], complete: string[], scope: LiveScope = {}): AsyncGenerator<ExportRow[]> {
     const done = completeCondition(table, complete);
-    const span = scope.writtenBy === undefined ? undefined : await this.versionSpan(table, scope.writtenBy);
-    if (span && !span.n) return;
-    if (span && span.n > CHUNK && span.hi - span.lo + 1 <= (span.n * span.n) / CHUNK) {
-      // A version of many chunks, read along the rowid key from its first row to its last. Its own
-      // index would serve each chunk by reading the whole version and sorting it (quadratic in its
-      // size), and the planner takes that index whenever its statistics predate the version, which
-      // they do right after a large write: 130 ms a chunk at 100,000 rows, against 2 ms. An insert's
-      // rows are consecutive; an update's are spread over the rowids it changed, and walking that
-      // span is chosen only while it costs no more than the version index would.
-      const byKey = `${live({ ...scope, writtenBy: undefined })} AND t0._v_min + 0 = ${Number(scope.writtenBy)} AND t0._rowid <= ${span.hi}`;
-      yield* this.scan(table, columns, `${byKey} AND ${done}`, { mode: 'live' }, span.lo - 1);
+    if (scope.writtenBy === undefined) {
+      yield* this.scan(table, columns, `${live(scope)} AND ${done}`, { mode: 'live' });
       return;
     }
-    yield* this.scan(table, columns, `${live(scope)} AND ${done}`, { mode: 'live' });
-  }
-
-  /** Where a version's live rows lie: the first and last rowid and how many (one pass over its index). */
-  private async versionSpan(table: CatalogTable, version: number): Promise<{ lo: number; hi: number; n: number }> {
-    const { rows } = await this.db.query(
-      `SELECT min(_rowid) AS lo, max(_rowid) AS hi, count(*)::int AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min = $1`,
-      [version],
-    );
-    return { lo: Number(rows[0].lo), hi: Number(rows[0].hi), n: rows[0].n };
+    const span = await this.versionSpan(table, '_v_min', scope.writtenBy);
+    const others = live({ ...scope, writtenBy: undefined });
+    yield* this.versionScan(table, columns, span, `${others} AND t0._v_min + 0 = ${Number(scope.writtenBy)} AND ${done}`, `${live(scope)} AND ${done}`);
   }
 
   /** How many live rows are held back: a `complete` cell of theirs is still pending. */
@@ -76,8 +67,52 @@ export class ExportScans {
       yield* this.scan(table, key, `t0._v_max IS NOT NULL AND ${gone}`, { mode: 'latest' });
       return;
     }
-    for await (const keys of this.scan(table, key, `t0._v_max = ${Number(retiredBy)} AND ${gone}`, { mode: 'latest' })) {
+    const span = await this.versionSpan(table, '_v_max', retiredBy);
+    // coalesce, not `+ 0`: a strict expression would let Postgres read the partial `_v_max` index (every retired row)
+    const byKey = `coalesce(t0._v_max, 0) = ${Number(retiredBy)} AND ${gone}`;
+    for await (const keys of this.versionScan(table, key, span, byKey, `t0._v_max = ${Number(retiredBy)} AND ${gone}`, { mode: 'latest' })) {
       yield await this.notLiveSince(table, key, keys, retiredBy);
+    }
+  }
+
+  /**
+   * Where the row versions a version wrote (`_v_min`, live ones) or retired (`_v_max`) lie: the
+   * first and last rowid and how many (one pass over that column's index).
+   */
+  private async versionSpan(table: CatalogTable, by: '_v_min' | '_v_max', version: number): Promise<Span> {
+    const where = by === '_v_min' ? '_v_max IS NULL AND _v_min = $1' : '_v_max = $1';
+    const { rows } = await this.db.query(`SELECT min(_rowid) AS lo, max(_rowid) AS hi, count(*)::int AS n FROM ${table.physical} WHERE ${where}`, [version]);
+    return { lo: Number(rows[0].lo), hi: Number(rows[0].hi), n: rows[0].n };
+  }
+
+  /**
+   * The row versions one version wrote or retired, in chunks. A version of several chunks is read
+   * along the rowid key, window by window from its first row to its last (`byKey`, which must not
+   * name the version's own index): through that index Postgres read and sorted the whole version for
+   * every chunk (quadratic in its size), and it takes that index whenever its statistics predate the
+   * version, as they do right after a large write (130 ms a chunk at 100,000 rows, against 2 ms). A
+   * window spans about a chunk's worth of the version's rows at their average density, so each
+   * query is a short range of the primary key whatever the statistics say. An insert's rows are
+   * consecutive; an update's or a delete's are spread over the rowids it touched, and walking that
+   * span is chosen only while it costs no more than the version's index would (`byIndex`).
+   */
+  private async *versionScan(
+    table: CatalogTable,
+    columns: string[],
+    span: Span,
+    byKey: string,
+    byIndex: string,
+    baseRows: BaseRows = { mode: 'live' },
+  ): AsyncGenerator<ExportRow[]> {
+    if (!span.n) return;
+    const width = span.hi - span.lo + 1;
+    if (span.n <= CHUNK || width > (span.n * span.n) / CHUNK) {
+      yield* this.scan(table, columns, byIndex, baseRows);
+      return;
+    }
+    const window = Math.max(CHUNK, Math.ceil((CHUNK * width) / span.n));
+    for (let from = span.lo - 1; from < span.hi; from += window) {
+      yield* this.scan(table, columns, `${byKey} AND t0._rowid <= ${Math.min(span.hi, from + window)}`, baseRows, from, false);
     }
   }
 
@@ -95,21 +130,36 @@ export class ExportScans {
     return rows.map((r) => keys[r.i - 1]!);
   }
 
-  private async *scan(table: CatalogTable, columns: string[], where: string, baseRows: BaseRows, after = -1): AsyncGenerator<ExportRow[]> {
+  /**
+   * Rows after rowid `after`, in key order, a chunk at a time. `several`: a rowid may match several
+   * row versions (retired ones), of which the latest is taken (DISTINCT ON, which needs a sort).
+   * Otherwise rows come as they are: a rowid has one live row version, and one version retires one
+   * version of a rowid but for a row it wrote and retired itself, of the same key (the repeat is skipped).
+   */
+  private async *scan(
+    table: CatalogTable,
+    columns: string[],
+    where: string,
+    baseRows: BaseRows,
+    after: number | string = -1,
+    several = baseRows.mode !== 'live',
+  ): AsyncGenerator<ExportRow[]> {
     const rel = relationOf(table, baseRows);
     const select = [...new Set(columns)].map((c) => `${rel.col(c)} AS ${ident(c)}`).join(', ');
-    // a rowid has one live row version, so live rows come in key order as they are; retired versions
-    // of one rowid can be several, and the latest is taken (DISTINCT ON, which needs a sort)
-    const pick = baseRows.mode === 'live' ? '' : 'DISTINCT ON (t0._rowid) ';
-    const order = baseRows.mode === 'live' ? 't0._rowid' : 't0._rowid, t0._v_min DESC';
+    const pick = several ? 'DISTINCT ON (t0._rowid) ' : '';
+    const order = several ? 't0._rowid, t0._v_min DESC' : 't0._rowid';
     for (;;) {
       const { rows } = await this.db.query(
         `SELECT ${pick}t0._rowid AS "__rowid", ${select} FROM ${rel.from} WHERE ${where} AND t0._rowid > $1 ORDER BY ${order} LIMIT ${CHUNK}`,
         [after],
       );
-      if (!rows.length) return;
-      after = rows[rows.length - 1].__rowid;
-      yield rows.map(({ __rowid: _, ...r }) => r);
+      const out: ExportRow[] = [];
+      for (const { __rowid: rowid, ...r } of rows) {
+        if (String(rowid) !== String(after)) out.push(r);
+        after = rowid;
+      }
+      if (out.length) yield out;
+      if (rows.length < CHUNK) return;
     }
   }
 }
