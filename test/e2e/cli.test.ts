@@ -109,3 +109,24 @@ test('upsert from stdin inserts new keys and updates existing ones; versions sho
   expect(m).not.toBeNull();
   expect(await ok(['versions', 'shapes', 'items', '--version', m![1]!])).toMatch(/up-cli-1\s+upsert\s+2/);
 });
+
+test('--wait returns once the version is computed: the cells the workers compute are there when it returns', async () => {
+  const out = await ok(
+    ['insert', 'shapes', 'items', '-', '--wait', '--timeout', '120'],
+    '[{"id":"w1","text":"wait for me","n":21},{"id":"w2","text":"me too","n":4}]',
+  );
+  expect(out).toMatch(/^shapes\.items v(\d+): inserted 2 row\(s\)\nshapes\.items v\1: computed and exported in [\d.]+ s\n$/);
+  // `ratio` fails for n = 21: the insert leaves that cell to the workers, which record why
+  const [w1] = JSON.parse(await ok(['select', 'shapes', 'items', '--json', '--errors', '--columns', 'id,ratio'])).filter((r: { id: string }) => r.id === 'w1');
+  expect(w1).toMatchObject({ id: 'w1', ratio: null, ratio_errormsg: 'n=21 is a multiple of 7' });
+  const updated = await ok(['update', 'shapes', 'items', '-', '--wait'], '[{"id":"w2","n":5}]');
+  expect(updated).toMatch(/: updated 1 row\(s\)\n.*: computed and exported in /);
+  const [w2] = JSON.parse(await ok(['select', 'shapes', 'items', '--json', '--columns', 'id,ratio'])).filter((r: { id: string }) => r.id === 'w2');
+  expect(w2.ratio).toBeCloseTo(1 / 5);
+
+  const stray = await runCli(['insert', 'shapes', 'items', '-', '--timeout', '5'], env, '[{"id":"w3","text":"t","n":1}]');
+  expect(stray.stderr).toBe('tessera: --timeout goes with --wait\n');
+  const bad = await runCli(['insert', 'shapes', 'items', '-', '--wait', '--timeout', 'soon'], env, '[{"id":"w3","text":"t","n":1}]');
+  expect(bad.stderr).toBe('tessera: --timeout must be a positive number of seconds, not soon\n');
+  expect(JSON.parse(await ok(['select', 'shapes', 'items', '--json', '--columns', 'id'])).some((r: { id: string }) => r.id === 'w3')).toBe(false);
+});

@@ -56,6 +56,9 @@ test('an insert writes its cheap cells itself; the workers compute the rest, and
   } finally {
     await h.stopWorkers();
   }
+  // the stages had cells to compute: shipped, but only a count of its rows says none is left
+  const evs = await h.engine.store.table('inlined', 'events');
+  expect(await h.engine.store.history.progress(evs, 2)).toEqual({ shipped: true, complete: false, aborted: null });
   const after = await statusOf('events');
   expect(after.picky).toMatchObject({ done: 16, failed: 4, pending: 0 });
   for (const c of ['loud', 'loud_len', 'sq', 'later', 'after', 'promised']) expect(after[c]).toMatchObject({ done: 20, failed: 0, pending: 0 });
@@ -109,10 +112,29 @@ test('a version whose every cell the insert filled is exported all the same', as
   } finally {
     await h.stopWorkers();
   }
+  // its finalize recorded that nothing was left to workers: a writer waiting on it reads no rows
+  const cheap = await h.engine.store.table('inlined', 'cheap');
+  expect(await h.engine.store.history.progress(cheap, 2)).toEqual({ shipped: true, complete: true, aborted: null });
   const { rows } = await db.query(`SELECT id, s, via FROM ${customerSchema}.cheap ORDER BY id`);
   expect(rows).toEqual([
     { id: 'c1', s: 'one', via: 'ONE' },
     { id: 'c2', s: 'two', via: 'TWO' },
   ]);
   expect(calls.get('via')).toBe(2);
+});
+
+test('a writer waits for its own version: named as not done while no worker runs, exported when it returns', async () => {
+  const { version } = await h.engine.insert('inlined', 'cheap', [{ id: 'c3', s: 'three' }]);
+  await expect(h.engine.waitVersion('inlined', 'cheap', version, { timeoutMs: 300 })).rejects.toThrow(
+    `inlined.cheap v${version} is not done after 300 ms: its finalize job has not run; are workers running?`,
+  );
+  await h.startWorkers();
+  try {
+    await h.engine.waitVersion('inlined', 'cheap', version, { timeoutMs: 60_000 });
+    // no other wait: the version's export is in the customer's table when the wait returns
+    const { rows } = await db.query(`SELECT id, via FROM ${customerSchema}.cheap WHERE id = 'c3'`);
+    expect(rows).toEqual([{ id: 'c3', via: 'THREE' }]);
+  } finally {
+    await h.stopWorkers();
+  }
 });

@@ -203,7 +203,8 @@ test("onError: 'abort' stops the version's work with a clear error", async () =>
     { id: 1, n: 2 },
     { id: 2, n: 4 },
   ]);
-  await h.engine.waitIdle('strict', { timeoutMs: 30_000 });
+  await h.engine.waitVersion('strict', 'nums', ok.version, { timeoutMs: 30_000 });
+  expect((await h.engine.store.select('strict', 'nums', { orderBy: ['id'] })).map((r) => r.inv)).toEqual([0.5, 0.25]);
   const bad = await h.engine.insert('strict', 'nums', [
     { id: 3, n: 0 },
     { id: 4, n: 5 },
@@ -212,6 +213,11 @@ test("onError: 'abort' stops the version's work with a clear error", async () =>
   const versions = await h.engine.store.versions('strict', 'nums');
   expect(versions.find((v) => v.version === bad.version)!.aborted).toMatch(/column inv failed on row \d+: RangeError: division by zero/);
   expect(versions.find((v) => v.version === ok.version)!.aborted).toBeNull();
+  // a writer waiting on the version is told it will not be computed, and why
+  await expect(h.engine.waitVersion('strict', 'nums', bad.version, { timeoutMs: 30_000 })).rejects.toThrow(
+    new RegExp(`^strict\\.nums v${bad.version} was aborted: column inv failed on row \\d+: RangeError: division by zero`),
+  );
+  await expect(h.engine.waitVersion('strict', 'nums', bad.version + 50)).rejects.toThrow(`strict.nums v${bad.version + 50} has no record`);
   const rows = await h.engine.store.select('strict', 'nums', { withErrors: true, orderBy: ['id'] });
   expect(rows.slice(0, 2).map((r) => r.inv)).toEqual([0.5, 0.25]);
   expect(rows[2]).toMatchObject({ id: 3, inv: null, inv_errortype: 'RangeError' });

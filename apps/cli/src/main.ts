@@ -10,6 +10,8 @@ const HELP = `tessera <command> [args] [flags]
   update <pipeline> <table> [file|-]         update rows by primary key (dependent columns recompute)
   upsert <pipeline> <table> [file|-]         insert rows whose key is new, update those whose key exists
   delete <pipeline> <table> [file|-]         delete rows by primary key
+         [--request-id ID] [--wait] [--timeout S]   --wait: return once the version is computed and
+                                             exported (its own rows; S seconds at most, default 300)
   import <pipeline> <table> <file>           a Parquet, Arrow, JSONL or CSV file (local or s3/gs/az/https), streamed
          [--format F] [--batch-size N] [--request-id ID]   in batches of N rows (10000); a re-run with the same id resumes
   select <pipeline> <table> [--limit N] [--version N] [--columns a,b] [--errors] [--json]
@@ -55,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       sink: { type: 'string', multiple: true },
       fresh: { type: 'boolean' },
       from: { type: 'string' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       port: { type: 'string' },
     },

@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { claimQueuePrefix, type RecordIdentity } from './queue-owner';
-import { planPipeline, redact, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
+import { planPipeline, redact, TesseraError, setValueLimits, type AnyTableHandle, type PipelineDef, type Stage, dependentsOf } from '@tessera/core';
 import {
   Store,
   iterationColumns,
@@ -40,6 +40,8 @@ export interface EnqueueOptions {
   fresh?: boolean;
   /** view work to start once this version's work is done */
   derived?: DerivedWork[];
+  /** the computed columns not in `columns` were filled by the commit itself, in every row it wrote (an insert's inline cells) */
+  othersFilled?: boolean;
 }
 
 /**
@@ -294,6 +296,9 @@ export class Engine {
     const iterations = selectIterations(table, opts.columns);
     const all = [...stages.flatMap((s) => s.columns), ...iterations.map((i) => i.column)];
     const batches = all.length ? await this.store.cells.pendingRanges(table, all, this.config.batchSize, opts.vMin) : [];
+    // no batch, and every column looked at: no cell of the version's rows is pending, nor can become
+    // pending but by a later version (its finalize records that, so a waiting writer reads no rows)
+    const nothingLeft = !batches.length && (opts.columns === undefined || opts.othersFilled === true);
     // a revert hands its version number to the next write: the commit time keeps the jobs of the two
     // apart (a job id BullMQ still holds would swallow the new one), and the same for a re-enqueue
     const stamp = opts.tag ? undefined : await this.store.history.stamp(table, version);
@@ -313,6 +318,7 @@ export class Engine {
           ...(opts.sinks?.length ? { sinks: opts.sinks } : {}),
           ...(opts.derived?.length ? { derived: opts.derived } : {}),
           ...(opts.fresh ? { fresh: true } : {}),
+          ...(nothingLeft ? { nothingLeft: true } : {}),
         },
         { attempts: this.config.jobAttempts },
       ),
@@ -358,6 +364,39 @@ export class Engine {
           );
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+    }
+  }
+
+  /**
+   * Wait until one version's work is done: its finalize has run (its exports hold its rows) and none
+   * of the live rows it wrote has a pending cell. What a writer that needs its rows computed waits
+   * for (`tessera insert --wait`): its cost is the version's, not the table's, where waitIdle counts
+   * every pending cell of the pipeline. View rows it leads to get versions of their own (waitIdle
+   * waits for them). Rejects at once for an aborted or unknown version, and after `timeoutMs`
+   * naming what is left.
+   */
+  async waitVersion(pipeline: string, table: string, version: number, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    const deadline = Date.now() + timeoutMs;
+    const t = await this.store.table(pipeline, table);
+    const name = `${pipeline}.${table} v${version}`;
+    let left = 'its finalize job has not run';
+    for (;;) {
+      const p = await this.store.history.progress(t, version);
+      if (!p) throw new TesseraError('E_UNKNOWN_VERSION', `${name} has no record: it was never written, or was reverted`, { pipeline, table, version });
+      if (p.aborted) throw new TesseraError('E_VERSION_ABORTED', `${name} was aborted: ${p.aborted}`, { pipeline, table, version });
+      if (p.complete) return;
+      if (p.shipped) {
+        // left pending by a batch whose job failed: the periodic reconcile computes them
+        const n = await this.store.cells.pendingCountOf(t, version);
+        if (!n) return;
+        left = `${n} cell(s) still pending`;
+      }
+      if (Date.now() > deadline)
+        throw new TesseraError('E_WAIT_TIMEOUT', `${name} is not done after ${timeoutMs} ms: ${left}; are workers running?`, { pipeline, table, version });
+      // a shipped version's count reads its rows: it is repeated no more than once a second
+      const pause = p.shipped ? Math.max(1000, opts.pollMs ?? 0) : (opts.pollMs ?? 100);
+      await new Promise((r) => setTimeout(r, pause));
     }
   }
 
@@ -429,8 +468,8 @@ export async function connectRedis(url: string): Promise<Redis> {
 }
 
 /** The computed columns a version's jobs still have to run after an insert that filled some itself (see inlineWrite). */
-function leftToStages(table: CatalogTable, inline: InlineWrite | undefined): { columns?: string[] } {
+function leftToStages(table: CatalogTable, inline: InlineWrite | undefined): { columns?: string[]; othersFilled?: boolean } {
   const filled = new Set(inline?.filled());
   if (!filled.size) return {};
-  return { columns: table.columns.filter((c) => c.computed && !filled.has(c.name)).map((c) => c.name) };
+  return { columns: table.columns.filter((c) => c.computed && !filled.has(c.name)).map((c) => c.name), othersFilled: true };
 }

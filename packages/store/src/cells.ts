@@ -216,6 +216,18 @@ export async function pendingCells(db: pg.Pool, table: CatalogTable, aborted: nu
   return Number(rows[0].n);
 }
 
+/**
+ * Pending cells among the live rows one version wrote (by the version's own index: the cost is the
+ * version's size, not the table's), for a writer waiting on its write.
+ */
+export async function pendingCellsOf(db: pg.Pool, table: CatalogTable, version: number): Promise<number> {
+  const computed = table.columns.filter((c) => c.computed);
+  if (!computed.length) return 0;
+  const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
+  const { rows } = await db.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_min = $1 AND _v_max IS NULL`, [version]);
+  return Number(rows[0].n);
+}
+
 /** Rowid ranges of at most `size` live rows that have a pending cell in `columns` (for backfills and reconcile). */
 export async function pendingRanges(
   db: pg.Pool | pg.PoolClient,

@@ -1,7 +1,7 @@
 export { Store, type StoreOptions, type WriteOptions } from './store';
 export type { Cells } from './store-cells';
 export type { Pending } from './store-pending';
-export type { History, VersionChange } from './store-history';
+export type { History, VersionChange, VersionProgress } from './store-history';
 export type { Exports } from './store-exports';
 export type { ExportRow, LiveScope } from './export-scans';
 export type { CatalogTable, CatalogColumn } from './catalog';

@@ -123,6 +123,9 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS shipped_at timestamptz DEFAULT now();
       ALTER TABLE ${s}.versions ALTER COLUMN shipped_at DROP DEFAULT;
       CREATE INDEX IF NOT EXISTS versions_unshipped ON ${s}.versions (table_id) WHERE shipped_at IS NULL;
+      -- its finalize knew no cell of its rows was left for workers (its commit filled them all, or
+      -- it has none): a writer waiting on it need not read its rows (see Engine.waitVersion)
+      ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS nothing_left boolean NOT NULL DEFAULT false;
       -- the version at which the periodic reconcile last found a table with no pending cell
       CREATE TABLE IF NOT EXISTS ${s}.reconciled (
         table_id int PRIMARY KEY REFERENCES ${s}.tables(id) ON DELETE CASCADE,

@@ -120,9 +120,15 @@ export async function pendingIn(db: pg.Pool, table: CatalogTable, columns: strin
   return ranges.map((_, i) => open.has(i));
 }
 
-/** A version's finalize shipped it (its exports have its rows, or hold them back until complete). */
-export async function markShipped(db: pg.Pool, schema: string, tableId: number, version: number): Promise<void> {
-  await db.query(`UPDATE ${ident(schema)}.versions SET shipped_at = now() WHERE table_id = $1 AND version = $2 AND shipped_at IS NULL`, [tableId, version]);
+/**
+ * A version's finalize shipped it (its exports have its rows, or hold them back until complete);
+ * `nothingLeft`: no cell of its rows was left pending when its work was enqueued.
+ */
+export async function markShipped(db: pg.Pool, schema: string, tableId: number, version: number, nothingLeft = false): Promise<void> {
+  await db.query(
+    `UPDATE ${ident(schema)}.versions SET shipped_at = now(), nothing_left = nothing_left OR $3 WHERE table_id = $1 AND version = $2 AND shipped_at IS NULL`,
+    [tableId, version, nothingLeft],
+  );
 }
 
 /**

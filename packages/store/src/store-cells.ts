@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { TesseraError } from '@tessera/core';
 import { ident } from './sql';
 import { loadTables, type CatalogTable } from './catalog';
-import { loadBatch, writeCells, pendingRanges, pendingCells, type BatchRow, type CellWrite, type RowSelector } from './cells';
+import { loadBatch, writeCells, pendingRanges, pendingCells, pendingCellsOf, type BatchRow, type CellWrite, type RowSelector } from './cells';
 import { commitIteration, type IterationCommit, type IterationOutcome } from './iterations';
 import { abortedVersions } from './store-history';
 import type { TableStats } from './table-stats';
@@ -37,6 +37,11 @@ export class Cells {
   /** Pending cells among live rows, leaving out rows of aborted versions (they will not be computed). */
   async pendingCount(table: CatalogTable): Promise<number> {
     return pendingCells(this.pool, table, await abortedVersions(this.pool, this.schema, table));
+  }
+
+  /** Pending cells among the live rows `version` wrote (see Engine.waitVersion). */
+  pendingCountOf(table: CatalogTable, version: number): Promise<number> {
+    return pendingCellsOf(this.pool, table, version);
   }
 
   /**

@@ -10,6 +10,16 @@ export interface VersionChange {
   deletes: number;
 }
 
+/** Where a version's work stands (see History.progress). */
+export interface VersionProgress {
+  /** its finalize ran: its batches are done and its exports have its rows (rows still pending held back) */
+  shipped: boolean;
+  /** shipped, and no cell of its rows was left for workers: none can be pending (its rows need not be read) */
+  complete: boolean;
+  /** why its computation was aborted, or null */
+  aborted: string | null;
+}
+
 /** The versions of a table whose computation was aborted (an `onError: 'abort'` column failed). */
 export async function abortedVersions(db: pg.Pool, schema: string, table: CatalogTable): Promise<number[]> {
   const { rows } = await db.query(`SELECT version FROM ${ident(schema)}.versions WHERE table_id = $1 AND aborted IS NOT NULL`, [table.id]);
@@ -73,9 +83,18 @@ export class History {
     return rows.map((r) => r.version);
   }
 
-  /** A version's finalize shipped it (see unshipped). */
-  shipped(table: CatalogTable, version: number): Promise<void> {
-    return markShipped(this.pool, this.schema, table.id, version);
+  /** Where a version's work stands: its finalize shipped it, or its computation was aborted; undefined when it has no record. */
+  async progress(table: CatalogTable, version: number): Promise<VersionProgress | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT shipped_at IS NOT NULL AS shipped, shipped_at IS NOT NULL AND nothing_left AS complete, aborted FROM ${this.v} WHERE table_id = $1 AND version = $2`,
+      [table.id, version],
+    );
+    return rows[0] ? { shipped: rows[0].shipped, complete: rows[0].complete, aborted: rows[0].aborted } : undefined;
+  }
+
+  /** A version's finalize shipped it (see unshipped); `nothingLeft`: no cell of its rows was left for workers. */
+  shipped(table: CatalogTable, version: number, nothingLeft = false): Promise<void> {
+    return markShipped(this.pool, this.schema, table.id, version, nothingLeft);
   }
 
   /** Versions older than `olderThanMs` that no finalize has shipped yet. */

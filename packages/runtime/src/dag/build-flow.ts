@@ -31,6 +31,8 @@ export interface FlowTarget {
   fresh?: boolean;
   /** view work to start once this version's work is done */
   derived?: DerivedWork[];
+  /** no cell of the version's rows is pending: its finalize records that (see Engine.waitVersion) */
+  nothingLeft?: boolean;
 }
 
 export interface JobDefaults {
@@ -108,6 +110,7 @@ export function buildVersionFlow(t: FlowTarget, defaults: JobDefaults): FlowJob 
     ...(t.shipBatches && !t.full ? { rows: t.batches.map((b) => ({ lo: b.lo, hi: b.hi })) } : {}),
     ...(t.sinks?.length ? { sinks: t.sinks } : {}),
     ...(t.derived?.length ? { derived: t.derived } : {}),
+    ...(t.nothingLeft ? { nothingLeft: true } : {}),
   };
   return { name: 'finalize', queueName: CONTROL_QUEUE, data: finalize, opts: { ...jobOptions(defaults), jobId: `${idBase}/final` }, children };
 }

@@ -71,6 +71,8 @@ export const FinalizeJob = z.object({
   sinks: z.array(z.string().min(1).max(200)).optional(),
   /** view versions to compute once this version's work is done */
   derived: z.array(DerivedWork).optional(),
+  /** no cell of the version's rows was left for workers when its work was enqueued (see Engine.waitVersion) */
+  nothingLeft: z.boolean().optional(),
 });
 export type FinalizeJob = z.infer<typeof FinalizeJob>;
 

@@ -66,7 +66,7 @@ export async function runFinalize(job: FinalizeJob, deps: FinalizeDeps): Promise
   // leaves it unshipped, and the periodic reconcile ships it again. A reconcile's ship of some rows,
   // or one to some exports only, does not ship the version.
   if (deps.registry.has(job.pipeline) && !job.rows && !job.sinks) {
-    await deps.store.history.shipped(await deps.store.table(job.pipeline, job.table), job.version);
+    await deps.store.history.shipped(await deps.store.table(job.pipeline, job.table), job.version, job.nothingLeft === true);
   }
   return result;
 }
