@@ -34,9 +34,16 @@ const events = (from: number, n: number) =>
 const statusOf = async (table: string) => Object.fromEntries((await h.engine.store.status('inlined', table)).columns.map((c) => [c.column, c]));
 
 test('an insert writes its cheap cells itself; the workers compute the rest, and the failures of what it left, once', async () => {
+  const told: Array<Record<string, number>> = [];
+  h.engine.onCellsFilled = (_p, _t, filled) => told.push(filled);
   await h.engine.insert('inlined', 'events', events(0, 20));
+  h.engine.onCellsFilled = undefined;
   // no worker has run yet
   const before = await statusOf('events');
+  // the cells the insert filled, as the worker's metrics are told of them: what the record holds as done
+  expect(told).toHaveLength(1);
+  expect(told[0]).toMatchObject({ loud: 20, loud_len: 20, sq: 20, picky: 16 });
+  for (const [column, n] of Object.entries(told[0]!)) expect(before[column]).toMatchObject({ done: n });
   expect(before.loud).toMatchObject({ done: 20, pending: 0 });
   expect(before.loud_len).toMatchObject({ done: 20, pending: 0 });
   expect(before.sq).toMatchObject({ done: 20, pending: 0 });

@@ -38,6 +38,9 @@ export function observeJobs(metrics: Metrics, log: Logger): WorkerEvents {
       metrics.jobs.inc({ queue, outcome: 'continued' });
       log.debug({ queue, jobId: job.id, delayMs }, 'job made progress and went back to its queue for the rest');
     },
+    cellsFilled(pipeline, table, filled) {
+      for (const [column, n] of Object.entries(filled)) if (n > 0) metrics.cells.inc({ pipeline, table, column, outcome: 'ok' }, n);
+    },
     requeued(queue, job, delayMs) {
       metrics.jobs.inc({ queue, outcome: 'requeued' });
       log.debug({ queue, jobId: job.id, delayMs }, 'job back to its queue to wait for the rate limiter');

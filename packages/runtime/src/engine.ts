@@ -53,6 +53,12 @@ export class Engine {
   /** pipeline code this process has loaded: its JSON schemas check writes */
   private readonly defs = new Map<string, PipelineDef>();
   private codeLoaded?: Promise<void>;
+  /**
+   * Told of the computed cells each insert this process commits filled itself (cheap columns
+   * computed by the writer, see inlineWrite), by column: no stage job computes them, so the
+   * worker's cell metrics count them here.
+   */
+  onCellsFilled?: (pipeline: string, table: string, filled: Record<string, number>) => void;
 
   private constructor(
     readonly config: TesseraConfig,
@@ -182,7 +188,8 @@ export class Engine {
     checkJsonSchemas(code, table, rows);
     const t = await this.store.table(pipeline, table);
     const inline = inlineWrite(t, code?.udfs);
-    const r = await this.store.insert(pipeline, table, rows, opts, inline?.cells);
+    const { filled, ...r } = await this.store.insert(pipeline, table, rows, opts, inline?.cells);
+    this.tellFilled(pipeline, table, filled);
     // a repeated request wrote nothing now: its first write decided which cells are pending
     await this.enqueue(pipeline, table, r.version, { vMin: r.version, ...(r.duplicate ? {} : leftToStages(t, inline)) });
     return r;
@@ -249,6 +256,7 @@ export class Engine {
         return outcomes;
       }
       g.outcomes.forEach((o, k) => (outcomes[checked[k]!] = o));
+      for (const c of g.commits) this.tellFilled(pipeline, table, c.filled);
       const fresh = new Set(g.commits.map((c) => c.version));
       const left = leftToStages(t, inline);
       for (const c of g.commits)
@@ -412,6 +420,16 @@ export class Engine {
       if (Object.values(counts).some((n) => n > 0)) return true;
     }
     return false;
+  }
+
+  /** Report the cells a commit filled itself to `onCellsFilled` (a listener's error is not the write's). */
+  private tellFilled(pipeline: string, table: string, filled: Record<string, number>): void {
+    if (!this.onCellsFilled) return;
+    try {
+      this.onCellsFilled(pipeline, table, filled);
+    } catch {
+      // metrics must never fail a committed write
+    }
   }
 
   /** Every queue name a pipeline's stages use. */

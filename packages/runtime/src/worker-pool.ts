@@ -36,6 +36,8 @@ export interface WorkerEvents {
   requeued?(queue: string, job: Job, delayMs: number): void;
   /** a job that made progress went back to its queue for the rest (time slice used up, or a transient failure after writing cells), without spending an attempt */
   continued?(queue: string, job: Job, delayMs: number): void;
+  /** an insert this process committed filled these computed cells itself, by column (no stage job computes them) */
+  cellsFilled?(pipeline: string, table: string, filled: Record<string, number>): void;
 }
 
 export interface WorkerPoolOptions {
@@ -86,6 +88,8 @@ export class WorkerPool {
   static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
     const { engine, registry } = opts;
     registry.all().forEach((def) => engine.define(def)); // ingest checks rows against the code's JSON schemas
+    const cellsFilled = opts.events?.cellsFilled;
+    if (cellsFilled) engine.onCellsFilled = (pipeline, table, filled) => cellsFilled(pipeline, table, filled);
     const cfg = engine.config;
     let names = opts.queues;
     if (!names?.length) {

@@ -51,6 +51,8 @@ export interface VersionCommit {
   reset: string[];
   /** view work the version made (updates and deletes of rows views were derived from) */
   derived: DerivedVersion[];
+  /** computed cells the commit filled itself (an insert's inline cells), by column */
+  filled: Record<string, number>;
 }
 
 interface Pending {
@@ -266,7 +268,7 @@ async function commitInTx(
       ? await retireDerived(c, all, table, written.deletedRowids, key, `delete from ${table.name} v${version}`)
       : await reviseDerived(c, all, table, written.updatedRowids, [...written.changed, ...written.reset], key, `${op} of ${table.name} v${version}`);
   }
-  return { version, inserted: written.inserted, updated: written.updated, deleted: written.deleted, reset: written.reset, derived };
+  return { version, inserted: written.inserted, updated: written.updated, deleted: written.deleted, reset: written.reset, derived, filled: written.filled };
 }
 
 // The per-request loops of a commit, kept out of the async commitInTx: V8 optimizes a function
@@ -337,6 +339,7 @@ interface Written {
   changed: string[];
   updatedRowids: number[];
   deletedRowids: number[];
+  filled: Record<string, number>;
 }
 
 /** Write the accepted requests' rows, in order, as one new version. */
@@ -350,11 +353,12 @@ async function writeAll(c: pg.PoolClient, schema: string, table: CatalogTable, o
     changed: [] as string[],
     updatedRowids: [] as number[],
     deletedRowids: [] as number[],
+    filled: {} as Record<string, number>,
   };
   if (op === 'insert') {
     const count = accepted.reduce((n, p) => n + p.rows.length, 0);
     const version = await bumpVersion(c, schema, table.id, 'insert', `inserted ${count} row(s)${from}`);
-    await insertRowsAt(c, table, insertedRows(table, accepted), version, count, inline);
+    await insertRowsAt(c, table, insertedRows(table, accepted), version, count, inline, done.filled);
     return { ...done, version, inserted: count };
   }
   const rows = accepted.flatMap((p) => p.rows);

@@ -93,20 +93,24 @@ export async function insertRowsAt(
   version: number,
   count = Array.isArray(rows) ? rows.length : Number.NaN,
   inline?: InlineCells,
+  /** the cells `inline` filled, by column, added to as the rows are written */
+  filled?: Record<string, number>,
 ): Promise<number> {
   if (Number.isNaN(count)) throw new TypeError('insertRowsAt: rows produced as they are written need their count');
   if (!count) return 0;
   const cols = baseColumns(table);
   const encoders = cols.map((col) => copyEncoder(pgType(col.type)));
-  const filled = inline?.columns.length ? inlineEncoding(table, inline) : undefined;
+  const encoding = inline?.columns.length ? inlineEncoding(table, inline) : undefined;
+  const tally = encoding ? new Array<number>(encoding.encoders.length).fill(0) : [];
   try {
     // tables made before rowids had a column default get theirs drawn first
     const rowids = (await rowidDefault(c, table)) ? undefined : await drawRowids(c, table, count);
-    const names = [...(rowids ? ['_rowid'] : []), '_v_min', ...cols.map((col) => col.name), ...(filled?.names ?? [])].map(ident).join(', ');
-    await copyIn(c, `COPY ${table.physical} (${names}) FROM STDIN`, copyLines(rows, cols, encoders, rowids, String(version), filled));
+    const names = [...(rowids ? ['_rowid'] : []), '_v_min', ...cols.map((col) => col.name), ...(encoding?.names ?? [])].map(ident).join(', ');
+    await copyIn(c, `COPY ${table.physical} (${names}) FROM STDIN`, copyLines(rows, cols, encoders, rowids, String(version), encoding, tally));
   } catch (e) {
     throw describeWriteError(table, e);
   }
+  if (filled && inline) inline.columns.forEach((name, k) => (filled[name] = (filled[name] ?? 0) + tally[k]!));
   return count;
 }
 
@@ -154,6 +158,8 @@ function* copyLines(
   rowids: string[] | undefined,
   version: string,
   filled?: ReturnType<typeof inlineEncoding>,
+  /** per inline column, the cells filled (not left pending) */
+  tally: number[] = [],
 ): Generator<string> {
   let i = 0;
   for (const row of rows) {
@@ -167,7 +173,11 @@ function* copyLines(
       const cells = filled.cells(row);
       for (let k = 0; k < filled.encoders.length; k++) {
         const v = cells[k];
-        line += v === LEFT_PENDING ? `\t${COPY_NULL}\t${COPY_NULL}` : `\t${filled.encoders[k]!(v)}\t${CELL_OK}`;
+        if (v === LEFT_PENDING) line += `\t${COPY_NULL}\t${COPY_NULL}`;
+        else {
+          line += `\t${filled.encoders[k]!(v)}\t${CELL_OK}`;
+          tally[k]!++;
+        }
       }
     }
     yield `${line}\n`;

@@ -109,8 +109,9 @@ export class Store {
    * the same id with other rows is refused.
    */
   async insert(pipeline: string, tableName: string, rows: Row[], opts: WriteOptions = {}, inline?: InlineCells) {
-    const { outcome } = await this.writeOne(pipeline, tableName, 'insert', rows, opts, inline);
-    return outcome;
+    const { outcome, commit } = await this.writeOne(pipeline, tableName, 'insert', rows, opts, inline);
+    // the cells `inline` filled, by column (none for a repeated request: it wrote nothing now)
+    return { ...outcome, filled: commit?.filled ?? {} };
   }
 
   /**
