@@ -20,6 +20,10 @@ const INLINE_KINDS: ReadonlySet<string> = new Set(['string', 'int', 'float', 'bo
 interface InlineColumn {
   name: string;
   node: ExprNode;
+  /** the UDFs it calls (name@version) */
+  calls: string[];
+  /** the computed columns it reads (each an earlier inline column) */
+  reads: string[];
 }
 
 /** The work of one insert: its cells, and which columns it filled for every row it wrote. */
@@ -38,26 +42,31 @@ export function inlineWrite(table: CatalogTable, udfs: ReadonlyMap<string, Udf> 
   if (!udfs || table.kind !== 'table') return undefined;
   let plan = plans.get(table);
   if (plan?.udfs !== udfs) plans.set(table, (plan = { udfs, columns: planColumns(table, udfs) }));
-  const columns = plan.columns.filter((c) => callsOf(c.node).every((id) => !asyncAtRuntime.has(udfs.get(id)!)));
+  // a column whose function answered with a promise is the stage's from then on, and so is every
+  // column that reads it (computing those here would read its cell as missing)
+  const columns: InlineColumn[] = [];
+  const slots = new Map<string, number>();
+  for (const c of plan.columns) {
+    if (c.calls.some((id) => asyncAtRuntime.has(udfs.get(id)!)) || !c.reads.every((r) => slots.has(r))) continue;
+    slots.set(c.name, columns.length);
+    columns.push(c);
+  }
   if (!columns.length) return undefined;
   const left = new Set<string>();
-  const contexts = columns.map((c) => inlineContext(table, c.name));
+  const evaluators = columns.map((c) => compile(c.node, slots, udfs, inlineContext(table, c.name)));
   return {
     cells: {
       columns: columns.map((c) => c.name),
       cells(row) {
-        const values = new Map<string, unknown>();
-        const out: unknown[] = new Array(columns.length);
-        for (let k = 0; k < columns.length; k++) {
-          const col = columns[k]!;
+        const out: unknown[] = new Array(evaluators.length);
+        for (let k = 0; k < evaluators.length; k++) {
           let v: unknown;
           try {
-            v = evaluateRow(col.node, row, values, udfs, contexts[k]!);
+            v = evaluators[k]!(row, out);
           } catch {
             v = LEFT_PENDING;
           }
-          if (v === LEFT_PENDING) left.add(col.name);
-          values.set(col.name, v);
+          if (v === LEFT_PENDING) left.add(columns[k]!.name);
           out[k] = v;
         }
         return out;
@@ -75,7 +84,8 @@ function planColumns(table: CatalogTable, udfs: ReadonlyMap<string, Udf>): Inlin
     const computed = col.computed;
     if (!computed || computed.iterate || computed.queue !== 'cpu' || !INLINE_KINDS.has(col.type.kind)) continue;
     if (!qualifies(computed.expr, readable, udfs)) continue;
-    out.push({ name: col.name, node: computed.expr });
+    const reads = columnsOf(computed.expr).filter((n) => table.columns.some((c) => c.name === n && c.computed));
+    out.push({ name: col.name, node: computed.expr, calls: callsOf(computed.expr), reads: [...new Set(reads)] });
     readable.add(col.name);
   }
   return out;
@@ -105,37 +115,58 @@ function callsOf(node: ExprNode): string[] {
   return node.op === 'call' ? [`${node.udf}@${node.version}`, ...node.args.flatMap(callsOf)] : [];
 }
 
-/** One cell, as a stage job's evaluate would compute it when the call succeeds; LEFT_PENDING otherwise. */
-function evaluateRow(node: ExprNode, row: Record<string, unknown>, filled: Map<string, unknown>, udfs: ReadonlyMap<string, Udf>, ctx: UdfContext): unknown {
+function columnsOf(node: ExprNode): string[] {
+  return node.op === 'column' ? [node.column] : node.op === 'call' ? node.args.flatMap(columnsOf) : [];
+}
+
+/** One cell of a row, given the row's earlier inline cells (by slot); LEFT_PENDING when the stage must compute it. */
+type Evaluate = (row: Record<string, unknown>, earlier: unknown[]) => unknown;
+
+/**
+ * An expression as a function computing one cell as a stage job's evaluate would when the call
+ * succeeds: built once per insert, so a row costs its calls and no lookup of functions or names.
+ */
+function compile(node: ExprNode, slots: ReadonlyMap<string, number>, udfs: ReadonlyMap<string, Udf>, ctx: UdfContext): Evaluate {
   switch (node.op) {
-    case 'column':
-      return filled.has(node.column) ? filled.get(node.column) : (row[node.column] ?? null);
-    case 'literal':
-      return node.value;
+    case 'column': {
+      const name = node.column;
+      const slot = slots.get(name);
+      return slot === undefined ? (row) => row[name] ?? null : (_row, earlier) => earlier[slot];
+    }
+    case 'literal': {
+      const value = node.value;
+      return () => value;
+    }
     case 'call': {
       const udf = udfs.get(`${node.udf}@${node.version}`)!;
-      const params = udf.spec.params;
-      const args: unknown[] = new Array(node.args.length);
-      let nullArg = false;
-      for (let k = 0; k < node.args.length; k++) {
-        const v = evaluateRow(node.args[k]!, row, filled, udfs, ctx);
-        if (v === LEFT_PENDING) return LEFT_PENDING;
-        // a null where the UDF does not take null yields null without a call, as in SQL
-        if ((v === null || v === undefined) && !params[k]!.spec.nullable) nullArg = true;
-        args[k] = v;
-      }
-      if (nullArg) return null;
-      if (asyncAtRuntime.has(udf)) return LEFT_PENDING; // it answered with a promise earlier in this write
-      const r: unknown = udf.spec.fn!(args as never, ctx);
-      if (typeof (r as { then?: unknown } | null)?.then === 'function') {
-        asyncAtRuntime.add(udf);
-        (r as Promise<unknown>).then(undefined, () => undefined); // its answer is the stage's to get
-        return LEFT_PENDING;
-      }
-      return validateValue(`${node.udf} result`, udf.spec.returns, r);
+      const fn = udf.spec.fn!;
+      const returns = udf.spec.returns;
+      const label = `${node.udf} result`;
+      const nullable = udf.spec.params.map((p) => p.spec.nullable === true);
+      const args = node.args.map((a) => compile(a, slots, udfs, ctx));
+      return (row, earlier) => {
+        const values: unknown[] = new Array(args.length);
+        let nullArg = false;
+        for (let k = 0; k < args.length; k++) {
+          const v = args[k]!(row, earlier);
+          if (v === LEFT_PENDING) return LEFT_PENDING;
+          // a null where the UDF does not take null yields null without a call, as in SQL
+          if ((v === null || v === undefined) && !nullable[k]) nullArg = true;
+          values[k] = v;
+        }
+        if (nullArg) return null;
+        if (asyncAtRuntime.has(udf)) return LEFT_PENDING; // it answered with a promise earlier in this write
+        const r: unknown = fn(values as never, ctx);
+        if (typeof (r as { then?: unknown } | null)?.then === 'function') {
+          asyncAtRuntime.add(udf);
+          (r as Promise<unknown>).then(undefined, () => undefined); // its answer is the stage's to get
+          return LEFT_PENDING;
+        }
+        return validateValue(label, returns, r);
+      };
     }
     default:
-      return LEFT_PENDING;
+      return () => LEFT_PENDING;
   }
 }
 

@@ -84,3 +84,20 @@ test('a function that answers with a promise is left to the stage jobs, from the
   expect(first.filled()).toEqual(['loud']);
   expect(inlineWrite(table, d2.udfs)!.cells.columns).toEqual(['loud']);
 });
+
+test('a column that reads one left to the stage jobs is left to them too, never computed from a missing input', () => {
+  const promising = defineUdf({ name: 'promising2', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => Promise.resolve(s) });
+  const d3 = definePipeline('r', (p) => {
+    p.table('docs', { id: t.string().primaryKey(), s: t.string() })
+      .compute('later', (x) => promising(x.s))
+      .compute('later_loud', (x) => upper(x.later))
+      .compute('loud', (x) => upper(x.s));
+  });
+  const table = tableOf(d3, 'docs');
+  const first = inlineWrite(table, d3.udfs)!;
+  expect(first.cells.cells({ id: 'a', s: 'x' })).toEqual([LEFT_PENDING, LEFT_PENDING, 'X']);
+  // `later` is the stage's from now on, and so is what reads it (not upper(null) = null, filled)
+  const next = inlineWrite(table, d3.udfs)!;
+  expect(next.cells.columns).toEqual(['loud']);
+  expect(next.cells.cells({ id: 'b', s: 'y' })).toEqual(['Y']);
+});

@@ -5,8 +5,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 const WRITE_BYTES = 256 * 1024;
 
 /**
- * Run `COPY ... FROM STDIN` (text format) with the given lines (each ending in a newline), written
- * as they are produced: Postgres parses and stores one part while this process encodes the next,
+ * Run `COPY ... FROM STDIN` (text format) with the given text, in parts of whole lines (each
+ * ending in a newline), written as they are produced: Postgres parses and stores one part while this process encodes the next,
  * so the two overlap on separate cores. A failure of the COPY (a value Postgres refuses, a broken
  * connection) is thrown with Postgres' own error, and an error thrown by `lines` as it is; the
  * caller's transaction is then aborted.

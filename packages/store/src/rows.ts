@@ -34,22 +34,30 @@ export function rowValidator(table: CatalogTable, columns: CatalogColumn[], opts
         );
       }
     }
-    const out: Row = {};
+    // the row itself when every value is already as stored (the usual case: no copy per row); a
+    // copy with the values the checks converted otherwise
+    let out: Row | undefined;
     for (let k = 0; k < columns.length; k++) {
       const col = columns[k]!;
       if (!(col.name in row)) continue;
+      const given = row[col.name];
+      let value: unknown;
       try {
-        out[col.name] = validateValue(col.name, types[k]!, row[col.name]);
+        value = validateValue(col.name, types[k]!, given);
       } catch (e) {
         throw new TesseraError('E_BAD_ROW', `${where(i)}: ${(e as Error).message}`);
       }
-      if (out[col.name] === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where(i)}: column ${col.name} may not be null`);
+      if (value === null && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where(i)}: column ${col.name} may not be null`);
+      if (value !== given) {
+        out ??= { ...row };
+        out[col.name] = value;
+      }
     }
     if (!opts.partial)
       for (const col of columns) {
-        if (!(col.name in out) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where(i)}: missing required column ${col.name}`);
+        if (!(col.name in row) && !col.type.nullable) throw new TesseraError('E_BAD_ROW', `${where(i)}: missing required column ${col.name}`);
       }
-    return out;
+    return out ?? row;
   };
 }
 
@@ -162,27 +170,37 @@ function* copyLines(
   tally: number[] = [],
 ): Generator<string> {
   let i = 0;
+  // lines joined into parts of about CHUNK_CHARS here, not yielded one by one: a generator's resume
+  // per row cost about as much as building the row's line
+  let part = '';
   for (const row of rows) {
-    let line = version;
     if (rowids) {
       if (i >= rowids.length) throw new Error(`insert: more rows than the ${rowids.length} announced`);
-      line = `${rowids[i++]}\t${version}`;
-    }
-    for (let k = 0; k < cols.length; k++) line += `\t${encoders[k]!(row[cols[k]!.name])}`;
+      part += `${rowids[i++]}\t${version}`;
+    } else part += version;
+    for (let k = 0; k < cols.length; k++) part += `\t${encoders[k]!(row[cols[k]!.name])}`;
     if (filled) {
       const cells = filled.cells(row);
       for (let k = 0; k < filled.encoders.length; k++) {
         const v = cells[k];
-        if (v === LEFT_PENDING) line += `\t${COPY_NULL}\t${COPY_NULL}`;
+        if (v === LEFT_PENDING) part += `\t${COPY_NULL}\t${COPY_NULL}`;
         else {
-          line += `\t${filled.encoders[k]!(v)}\t${CELL_OK}`;
+          part += `\t${filled.encoders[k]!(v)}\t${CELL_OK}`;
           tally[k]!++;
         }
       }
     }
-    yield `${line}\n`;
+    part += '\n';
+    if (part.length >= CHUNK_CHARS) {
+      yield part;
+      part = '';
+    }
   }
+  if (part) yield part;
 }
+
+/** About this many characters of COPY text per part copyLines gives (copyIn writes about 256 KB at a time). */
+const CHUNK_CHARS = 64 * 1024;
 
 export interface UpdateOutcome {
   count: number;
