@@ -54,7 +54,7 @@ async function startTessera() {
       const { version } = await engine.insert('core-bench', 'events', rows);
       const insertSeconds = (performance.now() - t0) / 1000;
       // as a writer waits for its own rows: computed, none pending, the version's finalize run
-      await engine.waitVersion('core-bench', 'events', version, { timeoutMs: 600_000, pollMs: 50 });
+      await engine.waitVersion('core-bench', 'events', version, { timeoutMs: 600_000 });
       const seconds = (performance.now() - t0) / 1000;
       const probe = rows[12345 % ROWS]!;
       const [check] = await engine.store.select('core-bench', 'events', { where: { id: probe.id } });

@@ -383,12 +383,21 @@ export class Engine {
    * waits for them). Rejects at once for an aborted or unknown version, and after `timeoutMs`
    * naming what is left.
    */
-  async waitVersion(pipeline: string, table: string, version: number, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+  async waitVersion(
+    pipeline: string,
+    table: string,
+    version: number,
+    /** `pollMs`: the longest pause between two checks (250 ms) */
+    opts: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 300_000;
     const deadline = Date.now() + timeoutMs;
     const t = await this.store.table(pipeline, table);
     const name = `${pipeline}.${table} v${version}`;
     let left = 'its finalize job has not run';
+    // checks (a primary-key read) start 10 ms apart and space out to `pollMs`: a small version is
+    // seen done soon after it is, a long one costs few reads
+    let pause = 10;
     for (;;) {
       const p = await this.store.history.progress(t, version);
       if (!p) throw new TesseraError('E_UNKNOWN_VERSION', `${name} has no record: it was never written, or was reverted`, { pipeline, table, version });
@@ -403,7 +412,7 @@ export class Engine {
       if (Date.now() > deadline)
         throw new TesseraError('E_WAIT_TIMEOUT', `${name} is not done after ${timeoutMs} ms: ${left}; are workers running?`, { pipeline, table, version });
       // a shipped version's count reads its rows: it is repeated no more than once a second
-      const pause = p.shipped ? Math.max(1000, opts.pollMs ?? 0) : (opts.pollMs ?? 100);
+      pause = p.shipped ? Math.max(1000, opts.pollMs ?? 0) : Math.min(pause * 1.5, opts.pollMs ?? 250);
       await new Promise((r) => setTimeout(r, pause));
     }
   }
