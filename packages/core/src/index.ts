@@ -3,6 +3,7 @@ export { redact, type RedactOptions } from './redact';
 export { checkName, checkPipelineName } from './names';
 export * from './types/column-type';
 export { validateValue } from './types/validate-value';
+export { boundedRuns } from './text/bounded-runs';
 export { setValueLimits, valueLimits, type ValueLimits } from './types/value-limits';
 export * from './expr/expr';
 export * from './udf/udf';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { getEncoding } from 'js-tiktoken';
-import { CellInputError, t } from '@tessera/core';
+import { CellInputError, boundedRuns, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
 import { collect, localContext } from '../../../test/support/local-media';
 import { makeDocFixtures, PDF_PAGES, writePdf, type DocFixtures } from './support/doc-fixtures';
@@ -209,6 +209,22 @@ describe('documentSplitter on plain text', () => {
     const file = join(dir, 'special.txt');
     await import('node:fs/promises').then((fs) => fs.writeFile(file, 'before <|endoftext|> after'));
     expect(await texts(file, { separators: 'token_limit', limit: 100 })).toEqual(['before <|endoftext|> after']);
+  });
+
+  test('a document with very long runs (a Markdown table padded with spaces) is cut by tokens, losing nothing', async () => {
+    // one encode of these runs would take the encoder minutes (its merges are quadratic in a run's length)
+    const file = join(dir, 'padded.md');
+    const row = (cell: string) => `| ${cell}${' '.repeat(20_000)} | ${'-'.repeat(5_000)} |`;
+    const text = ['# Table', '', row('first'), row('second'), '', 'After the table.'].join('\n');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, text));
+    const whole = (await texts(file, { separators: 'heading' })).join('');
+    expect(whole).toContain('-'.repeat(5_000));
+    const pieces = await texts(file, { separators: 'token_limit', limit: 300 });
+    expect(pieces.length).toBeGreaterThan(1);
+    // windows of nothing but spaces are dropped, as any blank chunk is; nothing else is lost
+    expect(pieces.join('').replace(/\s+/g, '')).toBe(whole.replace(/\s+/g, ''));
+    const enc = getEncoding('cl100k_base');
+    for (const p of pieces) expect(boundedRuns(p).reduce((n, x) => n + enc.encode(x, [], []).length, 0)).toBeLessThanOrEqual(300);
   });
 
   test('token_limit never cuts a character in half (CJK, emoji), loses nothing, keeps pieces within the limit', async () => {

@@ -1,3 +1,4 @@
+import { boundedRuns } from '@tessera/core';
 import { Tiktoken } from 'js-tiktoken/lite';
 
 type EncodingName = 'o200k_base' | 'cl100k_base';
@@ -18,10 +19,17 @@ export function encodingFor(model: string): EncodingName {
   return /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o)/.test(model) ? 'o200k_base' : 'cl100k_base';
 }
 
-/** Tokens in `text`, counted offline (an estimate for providers with other tokenizers). */
+/**
+ * Tokens in `text`, counted offline (an estimate for providers with other tokenizers). Special-token
+ * text such as "<|endoftext|>" counts as the plain text it is (js-tiktoken refuses it by default),
+ * and the text is encoded in pieces without long runs (see boundedRuns).
+ */
 export async function countTokens(model: string, text: string): Promise<number> {
   if (!text) return 0;
-  return (await encoder(encodingFor(model))).encode(text).length;
+  const enc = await encoder(encodingFor(model));
+  let n = 0;
+  for (const piece of boundedRuns(text)) n += enc.encode(piece, [], []).length;
+  return n;
 }
 
 /** Chat messages cost their text plus a few tokens of framing each. */

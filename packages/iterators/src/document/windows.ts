@@ -1,3 +1,4 @@
+import { boundedRuns } from '@tessera/core';
 import { tokenLengths, type Tiktoken } from './tokens';
 
 /** Start offsets of fixed windows of `size` with `overlap` over `n` units: the last window ends at n. */
@@ -31,8 +32,9 @@ export function charWindows(text: string, size: number, overlap: number): string
  * `windowStarts` says.
  */
 export function tokenWindows(text: string, encoder: Tiktoken, size: number, overlap: number): string[] {
-  // special-token text such as "<|endoftext|>" in a document is plain text, never a control token
-  const tokens = encoder.encode(text, [], []);
+  // special-token text such as "<|endoftext|>" in a document is plain text, never a control token;
+  // encoded in pieces without long runs (see boundedRuns): a run costs the encoder its length squared
+  const tokens = boundedRuns(text).flatMap((piece) => encoder.encode(piece, [], []));
   if (tokens.length <= size) return [text];
   const lengths = tokenByteLengths(encoder, tokens);
   if (!lengths) return windowStarts(tokens.length, size, overlap).map((s) => encoder.decode(tokens.slice(s, s + size)));
