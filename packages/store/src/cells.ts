@@ -208,23 +208,24 @@ export async function resetCells(db: pg.PoolClient, table: CatalogTable, columns
 }
 
 /** Pending cells among live rows, leaving out rows of the `aborted` versions. */
-export async function pendingCells(db: pg.Pool, table: CatalogTable, aborted: number[]): Promise<number> {
-  const computed = table.columns.filter((c) => c.computed);
-  if (!computed.length) return 0;
-  const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
-  const { rows } = await db.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND _v_min <> ALL($1::int[])`, [aborted]);
-  return Number(rows[0].n);
+export function pendingCells(db: pg.Pool, table: CatalogTable, aborted: number[]): Promise<number> {
+  return countPending(db, table, '_v_min <> ALL($1::int[])', [aborted]);
 }
 
 /**
  * Pending cells among the live rows one version wrote (by the version's own index: the cost is the
  * version's size, not the table's), for a writer waiting on its write.
  */
-export async function pendingCellsOf(db: pg.Pool, table: CatalogTable, version: number): Promise<number> {
+export function pendingCellsOf(db: pg.Pool, table: CatalogTable, version: number): Promise<number> {
+  return countPending(db, table, '_v_min = $1', [version]);
+}
+
+/** Pending cells of every computed column among the live rows that `where` keeps. */
+async function countPending(db: pg.Pool, table: CatalogTable, where: string, params: unknown[]): Promise<number> {
   const computed = table.columns.filter((c) => c.computed);
   if (!computed.length) return 0;
   const sum = computed.map((c) => `count(*) FILTER (WHERE ${ident(statusCol(c.name))} IS NULL)`).join(' + ');
-  const { rows } = await db.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_min = $1 AND _v_max IS NULL`, [version]);
+  const { rows } = await db.query(`SELECT ${sum} AS n FROM ${table.physical} WHERE _v_max IS NULL AND ${where}`, params);
   return Number(rows[0].n);
 }
 
