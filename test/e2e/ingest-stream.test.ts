@@ -11,6 +11,7 @@ import { waitForExports } from '../support/wait';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { testConfig } from '../support/env';
 import { cleanup } from '../support/cleanup';
+import { metricSample as sample } from '../support/metrics';
 
 /**
  * Streaming ingest with real worker processes: many producers each sending one row per job. The
@@ -123,6 +124,14 @@ test('many concurrent single-row producers: grouped into few versions, each row 
   expect(held).toHaveLength(grouped.requests);
   expect(held.every((r) => /^job:\d+@\d+$/.test(r.id) && r.op === 'insert' && r.count === 1)).toBe(true);
   expect(grouped.requestIds).toEqual(held.slice(0, 3).map((r) => r.id));
+
+  // every job is in the workers' metrics, whichever way it was taken (claimed in bulk or fetched one
+  // by one): at least once (a job that stalled on a loaded machine and ran again may count twice)
+  const scraped = await Promise.all(workers.map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()));
+  const total = (name: string, labels: Record<string, string>) => scraped.reduce((s, text) => s + sample(text, name, labels), 0);
+  expect(total('tessera_jobs_total', { queue: 'ingest', outcome: 'completed' })).toBeGreaterThanOrEqual(N);
+  expect(total('tessera_job_duration_seconds_count', { queue: 'ingest' })).toBeGreaterThanOrEqual(N);
+  expect(total('tessera_jobs_total', { queue: 'ingest', outcome: 'failed' })).toBeGreaterThanOrEqual(3);
 });
 
 test('a re-sent job with the same requestId applies once, also when grouped with its copy; the same id with other rows is refused', async () => {

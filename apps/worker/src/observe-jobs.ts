@@ -29,6 +29,16 @@ export function observeJobs(metrics: Metrics, log: Logger): WorkerEvents {
       if (exports) observeExports(metrics, exports, job.timestamp);
       log.debug({ queue, jobId: job.id, jobName: job.name, ms, result }, 'job completed');
     },
+    completedMany(queue, jobs) {
+      metrics.jobs.inc({ queue, outcome: 'completed' }, jobs.length);
+      let retries = 0;
+      for (const { ms, attemptsMade } of jobs) {
+        metrics.jobSeconds.observe({ queue }, ms / 1000);
+        retries += attemptsMade;
+      }
+      if (retries > 0) metrics.retries.inc({ queue }, retries);
+      log.debug({ queue, jobs: jobs.length }, 'jobs completed');
+    },
     failed(queue, job, err) {
       metrics.jobs.inc({ queue, outcome: 'failed' });
       if (queue === CONTROL_QUEUE && job) metrics.controlRuns.inc({ name: job.name, outcome: 'failed' });

@@ -15,7 +15,7 @@ import type { CatalogTable } from '@tessera/store';
 import type { Engine } from './engine';
 import type { PipelineRegistry } from './registry';
 import { runStage, cellsWrittenBefore, JobLostError } from './processors/stage';
-import { runIngest } from './processors/ingest';
+import { applyIngest, runIngest } from './processors/ingest';
 import { CommitGrouper } from './ingest/commit-grouper';
 import { QUEUE_CLAIM_MS } from './queue-owner';
 import { BulkConsumer } from './ingest/bulk-consumer';
@@ -31,6 +31,8 @@ import { isRecordUnavailable } from './record-errors';
 
 export interface WorkerEvents {
   completed?(queue: string, job: Job, result: unknown, ms: number): void;
+  /** jobs completed together without a Job object each (the bulk consumer's claimed ingest jobs): how long each ran, and its failed attempts before */
+  completedMany?(queue: string, jobs: ReadonlyArray<{ ms: number; attemptsMade: number }>): void;
   failed?(queue: string, job: Job | undefined, error: Error): void;
   /** a job the rate limiter refused went back to its queue (delayed), without spending an attempt */
   requeued?(queue: string, job: Job, delayMs: number): void;
@@ -131,97 +133,106 @@ export class WorkerPool {
     const bulk: BulkConsumer[] = [];
     const workers = names.map((name) => {
       const concurrency = cfg.concurrency[name] ?? cfg.concurrency['*'] ?? defaultConcurrency(name, cfg.ingestClaim);
+      const run = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
+        let result: unknown;
+        if (name === INGEST_QUEUE) result = await runIngest(job, grouper, engine.config);
+        else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry });
+        else if (job.data?.kind === 'reconcile') result = await runReconcileTick(engine, job);
+        else if (job.data?.kind === 'finalize') {
+          result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
+        } else if (job.data?.kind === 'iterate') {
+          const parsed = IterateJob.safeParse(job.data);
+          if (!parsed.success) throw new UnrecoverableError(`invalid iterate job: ${parsed.error.message}`);
+          const data = parsed.data;
+          result = await runIterate(data, job.id!, {
+            store: engine.store,
+            registry,
+            media: opts.media,
+            split: async (parts) => {
+              await engine
+                .queue(name)
+                .addBulk(
+                  parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })),
+                );
+            },
+            enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
+            enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
+            lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+          });
+        } else {
+          const parsed = StageJob.safeParse(job.data);
+          if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
+          const r = await runStage(parsed.data, {
+            store: engine.store,
+            registry,
+            context,
+            writeBackRows: cfg.writeBackRows,
+            writeBackMs: cfg.writeBackMs,
+            sliceMs: cfg.jobSliceMs,
+            ...(signal ? { signal } : {}),
+          });
+          if (r.remaining && token) {
+            // a long job used up its time slice: what it computed is written; the rest waits in the
+            // queue like any job (another worker may take it), without spending an attempt
+            await requeueAfterProgress(job, token, 0);
+            opts.events?.continued?.(name, job, 0);
+            throw new DelayedError();
+          }
+          result = r;
+        }
+        return result;
+      };
+      /** What a job that threw becomes: always throws (the error to fail it with, or DelayedError once moved). */
+      const recover = async (job: Job, token: string | undefined, e: unknown): Promise<never> => {
+        if (codeOf(e) === 'E_RATE_LIMITED' && token) {
+          // The stage has written the cells it computed. The job waits in the delayed set, not in a
+          // worker slot, and comes back without spending an attempt (moveToDelayed skips the attempt
+          // count); other jobs of the queue carry on meanwhile.
+          const delayMs = requeueDelay((e as RateLimitedError).waitMs);
+          await job.moveToDelayed(Date.now() + delayMs, token);
+          opts.events?.requeued?.(name, job, delayMs);
+          throw new DelayedError();
+        }
+        if (e instanceof DelayedError || e instanceof JobLostError) throw e;
+        if (categoryOf(e) === 'skew') throw new UnrecoverableError((e as Error).message);
+        // a stage that failed transiently after writing cells made progress: progress does not cost
+        // an attempt (a 300-row model job under 20% failures finishes); only runs that wrote nothing do
+        if (job.data?.kind === 'stage' && isTransient(e) && cellsWrittenBefore(e) > 0 && token) {
+          const delayMs = Math.ceil(500 * (1 + Math.random()));
+          await requeueAfterProgress(job, token, delayMs);
+          opts.events?.continued?.(name, job, delayMs);
+          throw new DelayedError();
+        }
+        // Tessera's own Postgres restarting or out of reach: wait for it without spending attempts
+        if (
+          job.data?.kind !== 'reconcile' &&
+          isRecordUnavailable(e) &&
+          (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))
+        ) {
+          opts.events?.failed?.(name, job, e as Error);
+          throw exportDelayed();
+        }
+        // an export target that is down: wait and try again without spending an attempt
+        if (
+          job.data?.kind === 'finalize' &&
+          isTransient(e) &&
+          (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))
+        ) {
+          opts.events?.failed?.(name, job, e as Error);
+          throw exportDelayed();
+        }
+        throw e;
+      };
       const processor = async (job: Job, token?: string, signal?: AbortSignal) => {
         const started = Date.now();
+        let result: unknown;
         try {
-          let result: unknown;
-          if (name === INGEST_QUEUE) result = await runIngest(job, grouper, engine.config);
-          else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry });
-          else if (job.data?.kind === 'reconcile') result = await runReconcileTick(engine, job);
-          else if (job.data?.kind === 'finalize') {
-            result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
-          } else if (job.data?.kind === 'iterate') {
-            const parsed = IterateJob.safeParse(job.data);
-            if (!parsed.success) throw new UnrecoverableError(`invalid iterate job: ${parsed.error.message}`);
-            const data = parsed.data;
-            result = await runIterate(data, job.id!, {
-              store: engine.store,
-              registry,
-              media: opts.media,
-              split: async (parts) => {
-                await engine
-                  .queue(name)
-                  .addBulk(
-                    parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })),
-                  );
-              },
-              enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
-              enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
-              lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-            });
-          } else {
-            const parsed = StageJob.safeParse(job.data);
-            if (!parsed.success) throw new UnrecoverableError(`invalid stage job: ${parsed.error.message}`);
-            const r = await runStage(parsed.data, {
-              store: engine.store,
-              registry,
-              context,
-              writeBackRows: cfg.writeBackRows,
-              writeBackMs: cfg.writeBackMs,
-              sliceMs: cfg.jobSliceMs,
-              ...(signal ? { signal } : {}),
-            });
-            if (r.remaining && token) {
-              // a long job used up its time slice: what it computed is written; the rest waits in the
-              // queue like any job (another worker may take it), without spending an attempt
-              await requeueAfterProgress(job, token, 0);
-              opts.events?.continued?.(name, job, 0);
-              throw new DelayedError();
-            }
-            result = r;
-          }
-          opts.events?.completed?.(name, job, result, Date.now() - started);
-          return result;
+          result = await run(job, token, signal);
         } catch (e) {
-          if (codeOf(e) === 'E_RATE_LIMITED' && token) {
-            // The stage has written the cells it computed. The job waits in the delayed set, not in a
-            // worker slot, and comes back without spending an attempt (moveToDelayed skips the attempt
-            // count); other jobs of the queue carry on meanwhile.
-            const delayMs = requeueDelay((e as RateLimitedError).waitMs);
-            await job.moveToDelayed(Date.now() + delayMs, token);
-            opts.events?.requeued?.(name, job, delayMs);
-            throw new DelayedError();
-          }
-          if (e instanceof DelayedError || e instanceof JobLostError) throw e;
-          if (categoryOf(e) === 'skew') throw new UnrecoverableError((e as Error).message);
-          // a stage that failed transiently after writing cells made progress: progress does not cost
-          // an attempt (a 300-row model job under 20% failures finishes); only runs that wrote nothing do
-          if (job.data?.kind === 'stage' && isTransient(e) && cellsWrittenBefore(e) > 0 && token) {
-            const delayMs = Math.ceil(500 * (1 + Math.random()));
-            await requeueAfterProgress(job, token, delayMs);
-            opts.events?.continued?.(name, job, delayMs);
-            throw new DelayedError();
-          }
-          // Tessera's own Postgres restarting or out of reach: wait for it without spending attempts
-          if (
-            job.data?.kind !== 'reconcile' &&
-            isRecordUnavailable(e) &&
-            (await delayExport(job, token, { baseMs: 500, maxMs: 10_000, giveUpAfterMs: cfg.exportRetryForMs }))
-          ) {
-            opts.events?.failed?.(name, job, e as Error);
-            throw exportDelayed();
-          }
-          // an export target that is down: wait and try again without spending an attempt
-          if (
-            job.data?.kind === 'finalize' &&
-            isTransient(e) &&
-            (await delayExport(job, token, { baseMs: 500, maxMs: cfg.exportRetryMaxMs, giveUpAfterMs: cfg.exportRetryForMs }))
-          ) {
-            opts.events?.failed?.(name, job, e as Error);
-            throw exportDelayed();
-          }
-          throw e;
+          return recover(job, token, e);
         }
+        opts.events?.completed?.(name, job, result, Date.now() - started);
+        return result;
       };
       const connection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', () => {});
@@ -249,6 +260,10 @@ export class WorkerPool {
             prefix: cfg.queuePrefix,
             queue: name,
             process: processor,
+            // a claimed ingest job is applied from its payload and identity, without a Job object
+            fast: (claimed) => applyIngest(JSON.parse(claimed.data), claimed, grouper, engine.config),
+            recover,
+            completedMany: (jobs) => opts.events?.completedMany?.(name, jobs),
             maxHeld: cfg.ingestClaim,
             lockMs: cfg.lockMs,
             keepCompleted: cfg.keepCompletedJobs,

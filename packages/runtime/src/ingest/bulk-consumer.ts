@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Job, Queue, WaitingChildrenError, optsDecodeMap, type JobJson, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { claimJobs, completeJobs, defineClaimCommands, type ClaimCommands, type ClaimedJob } from './claim-scripts';
+import { claimJobs, completeJobs, defineClaimCommands, type ClaimCommands, type ClaimedJob, type Completion } from './claim-scripts';
 
 export interface BulkConsumerOptions {
   redisUrl: string;
@@ -9,6 +9,17 @@ export interface BulkConsumerOptions {
   queue: string;
   /** the queue's processor, the same one its regular Worker runs */
   process(job: Job, token: string): Promise<unknown>;
+  /**
+   * Runs a claimed job from its payload and identity alone, instead of `process`: in a stream of
+   * one-row jobs, a BullMQ Job object per job (and its promise chain) is a large share of the
+   * worker's time. Used for jobs this class completes itself (no parent, no deduplication, no kept
+   * count or age); a job it rejects is built then and handed to `recover`.
+   */
+  fast?(job: FastJob): Promise<unknown>;
+  /** what `process` does with an error (throws the error to fail the job with, or DelayedError once it moved it) */
+  recover?(job: Job, token: string, error: unknown): Promise<never>;
+  /** the jobs `fast` ran that were completed together (for metrics) */
+  completedMany?(jobs: Array<{ ms: number; attemptsMade: number }>): void;
   /** jobs held at once by this process (each waits for its group's commit) */
   maxHeld: number;
   lockMs: number;
@@ -16,6 +27,24 @@ export interface BulkConsumerOptions {
   keepCompleted?: number;
   keepFailed?: number;
   failed?(job: Job, error: Error): void;
+}
+
+/** A claimed job as `fast` sees it. */
+export interface FastJob {
+  id: string;
+  /** the payload, as JSON */
+  data: string;
+  timestamp: number;
+  /** failed attempts before this one */
+  attemptsMade: number;
+}
+
+/** What a finished job leaves for the completion script, and when it is sent. */
+interface Finished {
+  completion: Completion;
+  /** how long `fast` ran it (jobs run by `process` report their own metrics) */
+  ms?: number;
+  done(): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
@@ -54,7 +83,8 @@ function jobFromHash(queue: Queue, id: string, raw: Record<string, string>): Job
  * Takes a queue's waiting jobs many at a time, for streams of tiny jobs (one row per producer
  * call) whose cost is BullMQ's per-job round trips rather than their work. One script call claims
  * up to a few hundred jobs and another completes those of a commit together (see claim-scripts);
- * each job is run by the queue's processor, and one that fails is failed with BullMQ's own
+ * each job is run by the queue's processor (or, for jobs this class completes itself, from its
+ * payload alone, see `fast`), and one that fails is failed with BullMQ's own
  * Job.moveToFailed, so attempts, backoff and UnrecoverableError behave as under a Worker. Locks are
  * extended in bulk while jobs are held; the jobs of a process that dies are recovered by BullMQ's
  * stalled check once their locks lapse, and applied once thanks to the ingest request key. The
@@ -74,7 +104,7 @@ export class BulkConsumer {
   private heldCount = 0;
   private readonly running = new Set<Promise<void>>();
   /** completions waiting to be sent together, by token */
-  private readonly toComplete = new Map<string, Array<{ job: Job; result: unknown; done(): void }>>();
+  private readonly toComplete = new Map<string, Finished[]>();
   private flushScheduled = false;
   private closing = false;
   private readonly loop: Promise<void>;
@@ -128,7 +158,8 @@ export class BulkConsumer {
     this.held.set(token, { ids, claimed: ids.size });
     this.heldCount += ids.size;
     for (const { id, hash } of claimed) {
-      const p = this.handle(id, hash, token).finally(() => {
+      const roc = this.fastRemoveOnComplete(hash);
+      const p = (roc === null ? this.handle(id, hash, token) : this.handleFast(id, hash, token, roc)).finally(() => {
         this.running.delete(p);
         ids.delete(id);
         if (!ids.size) this.held.delete(token);
@@ -141,35 +172,96 @@ export class BulkConsumer {
   }
 
   private async handle(id: string, hash: Record<string, string>, token: string): Promise<void> {
-    let job: Job;
-    try {
-      job = jobFromHash(this.queue, id, hash);
-    } catch {
-      return; // not a job hash we can read: its lock lapses and the regular Worker takes it
-    }
-    job.token = token;
-    // a producer that said nothing gets the worker's bounds, as jobs of its regular Worker do
-    if (job.opts.removeOnFail === undefined && this.opts.keepFailed !== undefined) job.opts.removeOnFail = { count: this.opts.keepFailed };
+    const job = this.toJob(id, hash, token);
+    if (!job) return;
     let result: unknown;
     try {
       result = await this.opts.process(job, token);
     } catch (e) {
-      if (e instanceof DelayedError || e instanceof WaitingChildrenError) return; // the processor moved it already
-      // a lost lock (the job stalled and was taken again) makes this a no-op: whoever holds it now finishes it
-      await job.moveToFailed(e as Error, token, false).catch(() => undefined);
-      this.opts.failed?.(job, e as Error);
-      return;
+      return this.fail(job, token, e);
     }
-    const keep = job.opts.removeOnComplete === undefined || job.opts.removeOnComplete === false;
-    const remove = job.opts.removeOnComplete === true;
-    if ((!keep && !remove) || job.parentKey || job.parent || job.deduplicationId) {
+    const { removeOnComplete } = job.opts;
+    if ((removeOnComplete !== undefined && typeof removeOnComplete !== 'boolean') || job.parentKey || job.parent || job.deduplicationId) {
       // counts and ages to keep, parents, deduplication: BullMQ's own script
       await job.moveToCompleted(result, token, false).catch(() => undefined);
       return;
     }
-    await new Promise<void>((done) => {
+    await this.toFinish(token, this.completion(id, result, removeOnComplete, job.attemptsMade));
+  }
+
+  /**
+   * The removeOnComplete of a job `fast` may run (one this class completes itself, see handle),
+   * read from its hash; null for one it may not.
+   */
+  private fastRemoveOnComplete(hash: Record<string, string>): boolean | undefined | null {
+    if (!this.opts.fast || hash.parentKey || hash.parent || hash.deid) return null;
+    // most producers set no removeOnComplete: then the options need no parsing
+    if (!hash.opts?.includes('"removeOnComplete"')) return undefined;
+    try {
+      const roc = (JSON.parse(hash.opts) as { removeOnComplete?: unknown }).removeOnComplete;
+      return roc === undefined || typeof roc === 'boolean' ? roc : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async handleFast(id: string, hash: Record<string, string>, token: string, removeOnComplete: boolean | undefined): Promise<void> {
+    const started = Date.now();
+    const attemptsMade = Number.parseInt(hash.atm ?? hash.attemptsMade ?? '0', 10) || 0;
+    let result: unknown;
+    try {
+      result = await this.opts.fast!({ id, data: hash.data || '{}', timestamp: Number.parseInt(hash.timestamp ?? '0', 10), attemptsMade });
+    } catch (e) {
+      // failures are rare: now the job is built, and fails as one `process` ran would
+      const job = this.toJob(id, hash, token);
+      if (!job) return;
+      try {
+        if (this.opts.recover) await this.opts.recover(job, token, e);
+        throw e;
+      } catch (err) {
+        await this.fail(job, token, err);
+      }
+      return;
+    }
+    await this.toFinish(token, this.completion(id, result, removeOnComplete, attemptsMade), Date.now() - started);
+  }
+
+  /** The job as BullMQ would hand it to a processor, or undefined for a hash that is not a job's. */
+  private toJob(id: string, hash: Record<string, string>, token: string): Job | undefined {
+    let job: Job;
+    try {
+      job = jobFromHash(this.queue, id, hash);
+    } catch {
+      return undefined; // not a job hash we can read: its lock lapses and the regular Worker takes it
+    }
+    job.token = token;
+    // a producer that said nothing gets the worker's bounds, as jobs of its regular Worker do
+    if (job.opts.removeOnFail === undefined && this.opts.keepFailed !== undefined) job.opts.removeOnFail = { count: this.opts.keepFailed };
+    return job;
+  }
+
+  private async fail(job: Job, token: string, e: unknown): Promise<void> {
+    if (e instanceof DelayedError || e instanceof WaitingChildrenError) return; // the processor moved it already
+    // a lost lock (the job stalled and was taken again) makes this a no-op: whoever holds it now finishes it
+    await job.moveToFailed(e as Error, token, false).catch(() => undefined);
+    this.opts.failed?.(job, e as Error);
+  }
+
+  private completion(id: string, result: unknown, removeOnComplete: boolean | undefined, attemptsMade: number): Completion {
+    return {
+      id,
+      returnvalue: JSON.stringify(result ?? null),
+      keep: removeOnComplete !== true,
+      bounded: removeOnComplete === undefined && this.opts.keepCompleted !== undefined,
+      attemptsMade: attemptsMade + 1,
+    };
+  }
+
+  /** Resolves once the job's completion was sent with the others of its token (see flush). */
+  private toFinish(token: string, completion: Completion, ms?: number): Promise<void> {
+    return new Promise<void>((done) => {
       const list = this.toComplete.get(token) ?? [];
-      list.push({ job, result, done });
+      list.push({ completion, ms, done });
       this.toComplete.set(token, list);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -185,16 +277,17 @@ export class BulkConsumer {
     this.toComplete.clear();
     await Promise.all(
       batches.map(async ([token, list]) => {
-        const jobs = list.map(({ job, result }) => ({
-          id: job.id!,
-          returnvalue: JSON.stringify(result ?? null),
-          keep: job.opts.removeOnComplete !== true,
-          bounded: job.opts.removeOnComplete === undefined && this.opts.keepCompleted !== undefined,
-          attemptsMade: job.attemptsMade + 1,
-        }));
+        const jobs = list.map((f) => f.completion);
         // lost locks are skipped (whoever holds the job now finishes it); a Redis error leaves them for the stalled check
-        await completeJobs(this.redis, this.queue, token, this.held.get(token)?.claimed ?? 0, jobs, this.opts.keepCompleted ?? -1).catch(() => undefined);
+        const skipped = await completeJobs(this.redis, this.queue, token, this.held.get(token)?.claimed ?? 0, jobs, this.opts.keepCompleted ?? -1).catch(
+          () => undefined,
+        );
         list.forEach((c) => c.done());
+        // metrics of the jobs `fast` ran that this call completed
+        if (!skipped || !this.opts.completedMany) return;
+        const notDone = new Set(skipped);
+        const fast = list.filter((f) => f.ms !== undefined && !notDone.has(f.completion.id));
+        if (fast.length) this.opts.completedMany(fast.map((f) => ({ ms: f.ms!, attemptsMade: f.completion.attemptsMade - 1 })));
       }),
     );
   }

@@ -12,15 +12,23 @@ import type { TesseraConfig } from '../config';
  * the table, fail this job alone (no retries) with the reason recorded on it; nothing else is
  * touched. The request's key (see ingestRequestKey) makes a retried job apply once.
  */
-export async function runIngest(job: Job, grouper: CommitGrouper, config: TesseraConfig) {
-  checkIngestPayload(job.data, config);
-  const parsed = parseIngestJob(job.data);
+export function runIngest(job: Job, grouper: CommitGrouper, config: TesseraConfig) {
+  return applyIngest(job.data, job, grouper, config);
+}
+
+/**
+ * The same from a job's payload and identity alone: the bulk consumer runs claimed jobs this way,
+ * without building a BullMQ Job for each (see BulkConsumerOptions.fast).
+ */
+export async function applyIngest(data: unknown, identity: Pick<Job, 'id' | 'timestamp'>, grouper: CommitGrouper, config: TesseraConfig) {
+  checkIngestPayload(data, config);
+  const parsed = parseIngestJob(data);
   if (!parsed.success) {
     throw new UnrecoverableError(`invalid ingest payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   const p = parsed.data;
   const r = await grouper.submit(p.pipeline, p.table, p.op, {
-    id: ingestRequestKey(job, p.requestId),
+    id: ingestRequestKey(identity, p.requestId),
     // without a requestId the key is the job's own identity, which only a retry of this job repeats
     idNamesPayload: p.requestId === undefined,
     rows: p.rows,
