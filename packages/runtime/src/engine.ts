@@ -21,7 +21,7 @@ import type { DerivedWork } from './jobs/payloads';
 import { checkJsonSchemas } from './json-schemas';
 import { checkWriteLimits } from './ingest-limits';
 import { loadPipelines } from './registry';
-import { inlineWrite, type InlineWrite } from './inline-compute';
+import { inlineWrite, writtenOnce, type InlineWrite } from './inline-compute';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 import { syncSources } from './sources/schedules';
 import { typedTable, type TypedTable } from './typed-table';
@@ -136,7 +136,9 @@ export class Engine {
   async apply(def: PipelineDef, opts: ApplyOptions = {}) {
     this.define(def);
     const plan = planPipeline(def);
-    const changes = await this.store.apply(plan, opts);
+    // tables whose inserts fill every computed cell are never updated in place: full pages
+    const written = new Set(plan.tables.filter((t) => writtenOnce(t, def.udfs)).map((t) => t.name));
+    const changes = await this.store.apply(plan, { ...opts, writtenOnce: written });
     for (const ch of changes) {
       if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }

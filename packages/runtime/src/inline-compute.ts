@@ -1,4 +1,4 @@
-import { validateValue, type ExprNode, type Udf, type UdfContext } from '@tessera/core';
+import { validateValue, type ExprNode, type PlannedTable, type Udf, type UdfContext } from '@tessera/core';
 import { LEFT_PENDING, type CatalogTable, type InlineCells } from '@tessera/store';
 
 /**
@@ -77,7 +77,23 @@ export function inlineWrite(table: CatalogTable, udfs: ReadonlyMap<string, Udf> 
 }
 
 /** The table's computed columns that qualify (see above), in column order (a column reads only earlier ones). */
-function planColumns(table: CatalogTable, udfs: ReadonlyMap<string, Udf>): InlineColumn[] {
+/**
+ * Whether an insert by code with these `udfs` fills every computed cell of a planned table, so
+ * that its rows are written once and never updated in place (the store then keeps them in full
+ * pages, see the store's fillFactorOf): a table with no computed column, or whose every computed
+ * column qualifies here. A view's rows come from its iterator, whose jobs fill none. Should a
+ * function turn out to answer with a promise, its cells go to the stage jobs all the same, whose
+ * write-back then costs a new row version elsewhere rather than a HOT update: slower, not wrong.
+ */
+export function writtenOnce(table: PlannedTable, udfs: ReadonlyMap<string, Udf> | undefined): boolean {
+  const computed = table.columns.filter((c) => c.computed && !c.inherited).length;
+  if (!computed) return true;
+  if (table.kind !== 'table' || !udfs) return false;
+  return planColumns(table, udfs).length === computed;
+}
+
+/** The columns of a table (as the catalog or a plan has them) that qualify, in dependency order. */
+function planColumns(table: Pick<CatalogTable, 'columns'> | PlannedTable, udfs: ReadonlyMap<string, Udf>): InlineColumn[] {
   const readable = new Set(table.columns.filter((c) => !c.computed && INLINE_KINDS.has(c.type.kind)).map((c) => c.name));
   const out: InlineColumn[] = [];
   for (const col of table.columns) {

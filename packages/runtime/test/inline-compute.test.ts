@@ -1,6 +1,7 @@
 import { definePipeline, defineUdf, planPipeline, t, type PipelineDef } from '@tessera/core';
 import { LEFT_PENDING, type CatalogTable } from '@tessera/store';
-import { inlineWrite } from '../src/inline-compute';
+import { stringSplitter } from '@tessera/iterators';
+import { inlineWrite, writtenOnce } from '../src/inline-compute';
 
 /** Which computed columns an insert fills itself, and what it writes for each row (see inlineWrite). */
 const upper = defineUdf({ name: 'upper', version: '1', params: [t.string()], returns: t.string(), fn: ([s]) => s.toUpperCase() });
@@ -100,4 +101,30 @@ test('a column that reads one left to the stage jobs is left to them too, never 
   const next = inlineWrite(table, d3.udfs)!;
   expect(next.cells.columns).toEqual(['loud']);
   expect(next.cells.cells({ id: 'b', s: 'y' })).toEqual(['Y']);
+});
+
+test('a table is written once when its inserts fill every computed cell: none, or only cheap ones; never one with a view or a stage-computed column', () => {
+  const d = definePipeline('w', (p) => {
+    p.table('plain', { id: t.string().primaryKey(), s: t.string() });
+    p.table('cheap', { id: t.string().primaryKey(), s: t.string(), n: t.int() })
+      .compute('loud', (x) => upper(x.s))
+      .compute('half', (x) => half(x.n))
+      .compute('louder', (x) => upper(x.loud));
+    p.table('mixed', { id: t.string().primaryKey(), s: t.string() })
+      .compute('loud', (x) => upper(x.s))
+      .compute('slow', (x) => slow(x.s));
+    const based = p.table('based', { id: t.string().primaryKey(), s: t.string() }).compute('loud', (x) => upper(x.s));
+    p.view('parts', based, stringSplitter(based.s));
+    const other = p.table('other', { id: t.string().primaryKey(), s: t.string() });
+    p.view('pieces', other, stringSplitter(other.s)).compute('loud', (x) => upper(x.text));
+  });
+  const once = Object.fromEntries(planPipeline(d).tables.map((x) => [x.name, writtenOnce(x, d.udfs)]));
+  // `based` has its view's iteration cell, written once the iterator ran; `pieces`' cells are its stage's
+  expect(once).toEqual({ plain: true, cheap: true, mixed: false, based: false, parts: true, other: false, pieces: false });
+  // without the code, only tables with no computed column at all
+  expect(
+    planPipeline(d)
+      .tables.filter((x) => writtenOnce(x, undefined))
+      .map((x) => x.name),
+  ).toEqual(['plain', 'parts']);
 });

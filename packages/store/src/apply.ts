@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PipelinePlan, PlannedColumn, PlannedComputed, PlannedTable } from '@tessera/core';
 import { TesseraError, describeType, dependentsOf } from '@tessera/core';
+import { fillFactorOf, keepFillFactor } from './fillfactor';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol } from './sql';
 import { loadTables, physicalName, type CatalogTable } from './catalog';
 import { withTx } from './db';
@@ -23,6 +24,11 @@ export interface ApplyChange {
 export interface ApplyOptions {
   /** allow computed columns whose UDF version or expression changed, recomputing them */
   recompute?: boolean;
+  /**
+   * Tables whose rows the writer writes once, every computed cell filled at insert (see
+   * fillFactorOf): stored in full pages. Unset: every table leaves room for write-backs.
+   */
+  writtenOnce?: ReadonlySet<string>;
 }
 
 /**
@@ -40,7 +46,7 @@ export async function applyPlan(pool: pg.Pool, schema: string, plan: PipelinePla
     const changes: ApplyChange[] = [];
     for (const table of plan.tables) {
       const cur = existing.get(table.name);
-      if (!cur) changes.push(await createTable(c, schema, plan.name, table, existing));
+      if (!cur) changes.push(await createTable(c, schema, plan.name, table, existing, fillFactorOf(table.name, opts.writtenOnce)));
       else changes.push(...(await migrateTable(c, schema, plan.name, table, cur, opts)));
       existing.set(table.name, (await loadTables(c, schema, plan.name, table.name))[0]!);
     }
@@ -71,7 +77,14 @@ function columnDdl(col: PlannedColumn): string[] {
   return parts;
 }
 
-async function createTable(c: pg.PoolClient, schema: string, pipeline: string, table: PlannedTable, existing: Map<string, CatalogTable>): Promise<ApplyChange> {
+async function createTable(
+  c: pg.PoolClient,
+  schema: string,
+  pipeline: string,
+  table: PlannedTable,
+  existing: Map<string, CatalogTable>,
+  fillfactor: number,
+): Promise<ApplyChange> {
   const s = ident(schema);
   const physical = physicalName(pipeline, table.name);
   const q = `${s}.${ident(physical)}`;
@@ -82,8 +95,7 @@ async function createTable(c: pg.PoolClient, schema: string, pipeline: string, t
   const sys = [`_rowid bigint NOT NULL DEFAULT nextval('${seq.replace(/'/g, "''")}')`, '_v_min int NOT NULL', '_v_max int'];
   if (table.kind === 'view') sys.push('_base_rowid bigint NOT NULL');
   const cols = ownColumns(table).flatMap(columnDdl);
-  // fillfactor leaves room on each page so computed-cell updates stay HOT (no index churn)
-  await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = 40)`);
+  await c.query(`CREATE TABLE ${q} (${[...sys, ...cols].join(', ')}, PRIMARY KEY (_rowid, _v_min)) WITH (fillfactor = ${fillfactor})`);
   const pk = ownColumns(table)
     .filter((col) => col.type.primaryKey)
     .map((col) => ident(col.name));
@@ -237,5 +249,6 @@ async function migrateTable(
     JSON.stringify(table.stages),
     table.iterator ? JSON.stringify(table.iterator) : null,
   ]);
+  if (opts.writtenOnce) await keepFillFactor(c, cur.physical, fillFactorOf(table.name, opts.writtenOnce));
   return changes;
 }
