@@ -76,7 +76,6 @@ export function inlineWrite(table: CatalogTable, udfs: ReadonlyMap<string, Udf> 
   };
 }
 
-/** The table's computed columns that qualify (see above), in column order (a column reads only earlier ones). */
 /**
  * Whether an insert by code with these `udfs` fills every computed cell of a planned table, so
  * that its rows are written once and never updated in place (the store then keeps them in full
@@ -92,7 +91,7 @@ export function writtenOnce(table: PlannedTable, udfs: ReadonlyMap<string, Udf> 
   return planColumns(table, udfs).length === computed;
 }
 
-/** The columns of a table (as the catalog or a plan has them) that qualify, in dependency order. */
+/** The table's computed columns that qualify (see above), in column order (a column reads only earlier ones); the table as the catalog or a plan has it. */
 function planColumns(table: Pick<CatalogTable, 'columns'> | PlannedTable, udfs: ReadonlyMap<string, Udf>): InlineColumn[] {
   const readable = new Set(table.columns.filter((c) => !c.computed && INLINE_KINDS.has(c.type.kind)).map((c) => c.name));
   const out: InlineColumn[] = [];
