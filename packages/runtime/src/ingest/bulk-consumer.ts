@@ -64,7 +64,7 @@ function jobFromHash(queue: Queue, id: string, raw: Record<string, string>): Job
     priority: int(raw.priority),
     timestamp: int(raw.timestamp)!,
     attemptsStarted: int(raw.ats) ?? 0,
-    attemptsMade: int(raw.attemptsMade ?? raw.atm) ?? 0,
+    attemptsMade: attemptsMadeOf(raw),
     stalledCounter: int(raw.stc) ?? 0,
     processedOn: int(raw.processedOn),
     repeatJobKey: raw.rjk,
@@ -77,6 +77,32 @@ function jobFromHash(queue: Queue, id: string, raw: Record<string, string>): Job
     processedBy: raw.pb,
   } as unknown as JobJson;
   return Job.fromJSON(queue, json, id);
+}
+
+/** Failed attempts before this one, as BullMQ keeps them (`atm`; older versions `attemptsMade`). */
+function attemptsMadeOf(raw: Record<string, string>): number {
+  return Number.parseInt(raw.attemptsMade ?? raw.atm ?? '0', 10) || 0;
+}
+
+/** How the bulk consumer completes a job itself: its removeOnComplete, when it is undefined or a boolean. */
+interface OwnCompletion {
+  removeOnComplete: boolean | undefined;
+}
+
+/**
+ * Whether the completion script may complete this job, read from its hash: not one with a parent or
+ * a deduplication id, or counts and ages to keep (BullMQ's own script does those); null if not.
+ */
+function ownCompletion(hash: Record<string, string>): OwnCompletion | null {
+  if (hash.parentKey || hash.parent || hash.deid) return null;
+  // most producers set no removeOnComplete: then the options need no parsing
+  if (!hash.opts?.includes('"removeOnComplete"')) return { removeOnComplete: undefined };
+  try {
+    const roc = (JSON.parse(hash.opts) as { removeOnComplete?: unknown }).removeOnComplete;
+    return roc === undefined || typeof roc === 'boolean' ? { removeOnComplete: roc } : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -158,8 +184,8 @@ export class BulkConsumer {
     this.held.set(token, { ids, claimed: ids.size });
     this.heldCount += ids.size;
     for (const { id, hash } of claimed) {
-      const roc = this.fastRemoveOnComplete(hash);
-      const p = (roc === null ? this.handle(id, hash, token) : this.handleFast(id, hash, token, roc)).finally(() => {
+      const own = ownCompletion(hash);
+      const p = (own && this.opts.fast ? this.handleFast(id, hash, token, own.removeOnComplete) : this.handle(id, hash, token, own)).finally(() => {
         this.running.delete(p);
         ids.delete(id);
         if (!ids.size) this.held.delete(token);
@@ -171,7 +197,8 @@ export class BulkConsumer {
     }
   }
 
-  private async handle(id: string, hash: Record<string, string>, token: string): Promise<void> {
+  /** `own`: how this class completes the job (see ownCompletion), or null for BullMQ's own script. */
+  private async handle(id: string, hash: Record<string, string>, token: string, own: OwnCompletion | null): Promise<void> {
     const job = this.toJob(id, hash, token);
     if (!job) return;
     let result: unknown;
@@ -180,34 +207,16 @@ export class BulkConsumer {
     } catch (e) {
       return this.fail(job, token, e);
     }
-    const { removeOnComplete } = job.opts;
-    if ((removeOnComplete !== undefined && typeof removeOnComplete !== 'boolean') || job.parentKey || job.parent || job.deduplicationId) {
-      // counts and ages to keep, parents, deduplication: BullMQ's own script
+    if (!own) {
       await job.moveToCompleted(result, token, false).catch(() => undefined);
       return;
     }
-    await this.toFinish(token, this.completion(id, result, removeOnComplete, job.attemptsMade));
-  }
-
-  /**
-   * The removeOnComplete of a job `fast` may run (one this class completes itself, see handle),
-   * read from its hash; null for one it may not.
-   */
-  private fastRemoveOnComplete(hash: Record<string, string>): boolean | undefined | null {
-    if (!this.opts.fast || hash.parentKey || hash.parent || hash.deid) return null;
-    // most producers set no removeOnComplete: then the options need no parsing
-    if (!hash.opts?.includes('"removeOnComplete"')) return undefined;
-    try {
-      const roc = (JSON.parse(hash.opts) as { removeOnComplete?: unknown }).removeOnComplete;
-      return roc === undefined || typeof roc === 'boolean' ? roc : null;
-    } catch {
-      return null;
-    }
+    await this.toFinish(token, this.completion(id, result, own.removeOnComplete, job.attemptsMade));
   }
 
   private async handleFast(id: string, hash: Record<string, string>, token: string, removeOnComplete: boolean | undefined): Promise<void> {
     const started = Date.now();
-    const attemptsMade = Number.parseInt(hash.atm ?? hash.attemptsMade ?? '0', 10) || 0;
+    const attemptsMade = attemptsMadeOf(hash);
     let result: unknown;
     try {
       result = await this.opts.fast!({ id, data: hash.data || '{}', timestamp: Number.parseInt(hash.timestamp ?? '0', 10), attemptsMade });
