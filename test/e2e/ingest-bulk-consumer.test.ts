@@ -343,6 +343,42 @@ test('the bulk consumer keeps to the queue’s global rate limit', async () => {
   expect(claimed).toBe(3);
 });
 
+test('a claimed job whose data is not JSON fails at once with that reason; the jobs claimed with it are applied once', async () => {
+  const held = await holdCommits(PG_URL, h.cfg.schema);
+  const rowIds = ids('t8', 8);
+  let plugs: Job[] = [];
+  let batch: Job[] = [];
+  let bad: Job | undefined;
+  try {
+    ({ plugs } = await occupyRegularWorker('t8'));
+    await q.pause();
+    try {
+      batch = await addAll(
+        rowIds.map((id) => insert(id)),
+        RETRIES,
+      );
+      [bad] = await addAll([insert('t8-bad')], RETRIES);
+      // what a producer other than BullMQ's could store: data that is not JSON (this process's
+      // Queue could not read the job back, so its state is read from its hash)
+      await redis.hset(q.toKey(bad!.id!), 'data', '{"pipeline": "stream", rows: [');
+    } finally {
+      await q.resume();
+    }
+    // failed while the others still wait for their commit, on its first attempt of 5
+    await waitFor('the job with unreadable data to fail', async () => (await q.getJobState(bad!.id!)) === 'failed');
+    const [failedReason, attemptsMade, processedBy] = await redis.hmget(q.toKey(bad!.id!), 'failedReason', 'atm', 'pb');
+    expect(failedReason).toMatch(/^job \d+: its data is not valid JSON \(.+\); BullMQ producers send job data as JSON$/);
+    expect([attemptsMade, processedBy?.startsWith('bulk:')]).toEqual(['1', true]);
+    const claimed = await taken('the batch to be claimed', batch);
+    expect(claimed.every(byBulk)).toBe(true);
+  } finally {
+    await q.resume();
+    await held.release();
+  }
+  await expectAllCompletedOnce(plugs, batch, rowIds);
+  expect((await applied(['t8-bad'], [])).rows).toEqual([]);
+});
+
 test('jobs the bulk consumer of a SIGKILLed worker held come back through the stalled check and are applied once', async () => {
   await h.stopWorkers(); // a worker process of its own, alone on the queues
   const held = await holdCommits(PG_URL, h.cfg.schema);

@@ -24,6 +24,7 @@ import { runIterate } from './processors/iterate';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
 import { jobOptions } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, SOURCES_QUEUE, queueName } from './jobs/queues';
+import { ReadingWorker } from './jobs/unreadable-data';
 import { runSourceJob } from './sources/source-processor';
 import { delayExport, exportDelayed } from './export-retry';
 import { ensureReconcileScheduler, runReconcileTick } from './reconcile-scheduler';
@@ -237,7 +238,8 @@ export class WorkerPool {
       const connection = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', () => {});
       connections.push(connection);
-      const worker = new Worker(name, processor, {
+      // a job whose data is not JSON fails at once with that reason, rather than stalling out its lock
+      const worker = new ReadingWorker(name, processor, {
         connection,
         prefix: cfg.queuePrefix,
         concurrency,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, Job, Queue, WaitingChildrenError, optsDecodeMap, type JobJson, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { claimJobs, completeJobs, defineClaimCommands, type ClaimCommands, type ClaimedJob, type Completion } from './claim-scripts';
+import { buildJob, unreadableData } from '../jobs/unreadable-data';
 
 export interface BulkConsumerOptions {
   redisUrl: string;
@@ -76,7 +77,7 @@ function jobFromHash(queue: Queue, id: string, raw: Record<string, string>): Job
     deferredFailure: raw.defa,
     processedBy: raw.pb,
   } as unknown as JobJson;
-  return Job.fromJSON(queue, json, id);
+  return buildJob(json, (j) => Job.fromJSON(queue, j, id));
 }
 
 /** Failed attempts before this one, as BullMQ keeps them (`atm`; older versions `attemptsMade`). */
@@ -201,6 +202,8 @@ export class BulkConsumer {
   private async handle(id: string, hash: Record<string, string>, token: string, own: OwnCompletion | null): Promise<void> {
     const job = this.toJob(id, hash, token);
     if (!job) return;
+    const unreadable = unreadableData(job);
+    if (unreadable) return this.fail(job, token, unreadable);
     let result: unknown;
     try {
       result = await this.opts.process(job, token);
@@ -224,6 +227,8 @@ export class BulkConsumer {
       // failures are rare: now the job is built, and fails as one `process` ran would
       const job = this.toJob(id, hash, token);
       if (!job) return;
+      const unreadable = unreadableData(job);
+      if (unreadable) return this.fail(job, token, unreadable);
       try {
         if (this.opts.recover) await this.opts.recover(job, token, e);
         throw e;
@@ -241,7 +246,7 @@ export class BulkConsumer {
     try {
       job = jobFromHash(this.queue, id, hash);
     } catch {
-      return undefined; // not a job hash we can read: its lock lapses and the regular Worker takes it
+      return undefined; // not a job hash we can read (its options, say): its lock lapses and the regular Worker takes it
     }
     job.token = token;
     // a producer that said nothing gets the worker's bounds, as jobs of its regular Worker do
