@@ -89,9 +89,17 @@ test('the CLI: schedules, backfill, pause and resume', async () => {
   expect(list.code).toBe(0);
   expect(list.stdout).toMatch(/sourcing\.inbox\s+files\s+every 1s\s+(done|running)/);
   expect(list.stdout).toMatch(/5 file\(s\) seen/);
+  // so the backfill is the one that finds f.txt: paused first, then the run lock taken once. A tick
+  // that checked the pause (under that lock) before it was set may still be starting its run, and
+  // would list the folder; once the lock is free it has ended, and every later tick sees the pause
+  await pauseSource(h.engine, 'sourcing', 'inbox');
+  await until('the run lock free', async () => {
+    const unlock = await states().tryRunLock('sourcing', 'inbox');
+    await unlock?.();
+    return unlock !== null;
+  });
+  expect((await runs()).filter((r) => r.status === 'running')).toEqual([]);
   await writeFile(path.join(dir, 'f.txt'), 'f');
-  await pauseSource(h.engine, 'sourcing', 'inbox'); // so the backfill is the one that finds f.txt
-  await until('no run in progress', async () => (await runs()).every((r) => r.status !== 'running'));
   const backfill = await runCli(['backfill', 'sourcing', 'inbox'], cliEnv);
   expect(backfill.stdout + backfill.stderr).toMatch(/sourcing\.inbox: run \d+ done: 1 inserted, 0 updated, 0 deleted, 0 rejected/);
   const full = await runCli(['backfill', 'sourcing', 'inbox', '--full'], cliEnv);
