@@ -200,10 +200,8 @@ export class BulkConsumer {
 
   /** `own`: how this class completes the job (see ownCompletion), or null for BullMQ's own script. */
   private async handle(id: string, hash: Record<string, string>, token: string, own: OwnCompletion | null): Promise<void> {
-    const job = this.toJob(id, hash, token);
+    const job = await this.readJob(id, hash, token);
     if (!job) return;
-    const unreadable = unreadableData(job);
-    if (unreadable) return this.fail(job, token, unreadable);
     let result: unknown;
     try {
       result = await this.opts.process(job, token);
@@ -225,10 +223,8 @@ export class BulkConsumer {
       result = await this.opts.fast!({ id, data: hash.data || '{}', timestamp: Number.parseInt(hash.timestamp ?? '0', 10), attemptsMade });
     } catch (e) {
       // failures are rare: now the job is built, and fails as one `process` ran would
-      const job = this.toJob(id, hash, token);
+      const job = await this.readJob(id, hash, token);
       if (!job) return;
-      const unreadable = unreadableData(job);
-      if (unreadable) return this.fail(job, token, unreadable);
       try {
         if (this.opts.recover) await this.opts.recover(job, token, e);
         throw e;
@@ -238,6 +234,15 @@ export class BulkConsumer {
       return;
     }
     await this.toFinish(token, this.completion(id, result, removeOnComplete, attemptsMade), Date.now() - started);
+  }
+
+  /** The job to run (see toJob); one whose data is not JSON is failed here, with that reason, and not returned. */
+  private async readJob(id: string, hash: Record<string, string>, token: string): Promise<Job | undefined> {
+    const job = this.toJob(id, hash, token);
+    const unreadable = job && unreadableData(job);
+    if (!job || !unreadable) return job;
+    await this.fail(job, token, unreadable);
+    return undefined;
   }
 
   /** The job as BullMQ would hand it to a processor, or undefined for a hash that is not a job's. */
