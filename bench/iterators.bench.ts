@@ -17,12 +17,13 @@
  *    cached in $TMPDIR/tessera-bench-iterators so later runs skip generation)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { documentSplitterDef, frameIteratorDef, videoSplitterDef, type DocumentSplitterParams, type FrameIteratorParams } from '@tessera/iterators';
 import { localContext } from '../test/support/local-media';
+import { processCpu } from './support/process-cpu';
 // baselines and generators are imported where used, so the memory-measuring child process loads
 // only what a worker running the iterators would
 
@@ -67,12 +68,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: numb
   return { value, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** CPU seconds of this process and of its finished children (ffmpeg, ffprobe): /proc/self/stat utime..cstime */
-function cpuSeconds(): { self: number; children: number } {
-  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  const tick = 100; // USER_HZ on Linux
-  return { self: (Number(f[11]) + Number(f[12])) / tick, children: (Number(f[13]) + Number(f[14])) / tick };
-}
+/** CPU seconds of this process and of its finished children (ffmpeg, ffprobe) */
+const cpuSeconds = () => processCpu('self');
 
 interface Run {
   count: number;
