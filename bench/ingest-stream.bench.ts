@@ -22,7 +22,7 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import os, { loadavg } from 'node:os';
+import os from 'node:os';
 import pg from 'pg';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -193,7 +193,7 @@ try {
   // warm the fleet (first export creates the target table)
   await produce([{ pipeline: 'stream', table: 'events', rows: [row('w', 0)] }], 1);
   await waitExported('w', 1);
-  const load0 = loadavg()[0]!;
+  const load0 = os.loadavg()[0]!;
   const bulk = await run('b', BULK_JOB_ROWS);
   const stream = await run('s', 1, 'addBulk');
   const streamAdd = await run('a', 1, 'add');
@@ -203,7 +203,7 @@ try {
   const bulkWarm = await run('Wb', BULK_JOB_ROWS);
   const streamWarm = await run('Ws', 1, 'addBulk');
   const lat = await trickle();
-  const load1 = loadavg()[0]!;
+  const load1 = os.loadavg()[0]!;
   const ratio = stream.rowsPerSec / bulk.rowsPerSec;
   const ratioAdd = streamAdd.rowsPerSec / bulk.rowsPerSec;
   const drainRatio = drain.rowsPerSec / bulk.rowsPerSec;

@@ -30,8 +30,8 @@ export function pidsNamed(name: string): number[] {
 export type CpuGroups = Record<string, () => number[]>;
 
 /**
- * CPU seconds per group of processes between start and stop, from /proc (Linux only: elsewhere
- * `start` returns undefined). Postgres backends come and go, so a group's pids are listed at both
+ * CPU seconds per group of processes between this call and the returned stop, from /proc (Linux
+ * only: elsewhere it returns undefined). Postgres backends come and go, so a group's pids are listed at both
  * ends: one that started in between counts from its start, one that ended in between is missed.
  * Shared services count whatever else used them meanwhile.
  */
