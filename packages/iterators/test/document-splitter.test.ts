@@ -438,6 +438,28 @@ describe('documentSplitter PDF bounding boxes and page images', () => {
     expect(Object.keys(documentSplitterDef.outputs({ separators: 'page', elements: ['image'] }))).toEqual(['text', 'image']);
   });
 
+  test('a long PDF in three fonts: every page keeps its text and image across the reader’s periodic cleanups', async () => {
+    // the reader thread drops pdfjs's caches (fonts, page dictionaries) every 50 pages, also while
+    // the next pages are being read ahead and pages rendered: nothing read after one may lose a font
+    const { PDFDocument, StandardFonts } = await import('pdf-lib');
+    const doc = await PDFDocument.create();
+    const fonts = await Promise.all([StandardFonts.Helvetica, StandardFonts.TimesRoman, StandardFonts.Courier].map((f) => doc.embedFont(f)));
+    const PAGES = 130;
+    for (let n = 1; n <= PAGES; n++) doc.addPage([200, 200]).drawText(`Page ${n} of the long one`, { x: 10, y: 150, size: 12, font: fonts[n % 3]! });
+    const file = join(dir, 'long-fonts.pdf');
+    await writeFile(file, await doc.save());
+    const ctx = localContext(join(dir, 'out'));
+    const rows = (await collect(
+      documentSplitterDef.run(file, { separators: 'page', elements: ['text', 'image'], imageDpi: 36, metadata: ['page'] }, ctx),
+    )) as unknown as Array<Row & { image: string }>;
+    expect(rows.map((r) => [r.page, r.text])).toEqual(Array.from({ length: PAGES }, (_, i) => [i + 1, `Page ${i + 1} of the long one`]));
+    expect(new Set(rows.map((r) => r.image)).size).toBe(PAGES);
+    // pages just after each cleanup, in each font, are drawn (a blank page is all white, 255)
+    for (const n of [51, 52, 53, 101, PAGES]) expect((await sharp(fileURLToPath(rows[n - 1]!.image)).stats()).channels[0]!.min).toBeLessThan(200);
+    // and read without images (only text requests, the cleanups run between them)
+    expect(await texts(file, { separators: 'page' })).toEqual(rows.map((r) => r.text));
+  });
+
   test("a scanned PDF with elements 'image' gives its pages as images (empty text) and no warning", async () => {
     const ctx = localContext(join(dir, 'out'));
     const rows = (await collect(

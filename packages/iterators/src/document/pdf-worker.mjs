@@ -21,8 +21,37 @@ const options = {
   verbosity: 0,
 };
 
+/**
+ * pdfjs keeps what it parsed for the pages read (fonts, page dictionaries, images) until the document
+ * is cleaned up: reading a 1,000-page PDF grew this thread by 27 MB, and by 12 MB with a cleanup
+ * every 50 pages. Not while one of the document's pages is rendering, which pdfjs refuses.
+ */
+const CLEANUP_EVERY_PAGES = 50;
+
+/** open documents by id: the pdfjs document, pages read since its last cleanup, renders in flight */
 const docs = new Map();
 let nextDoc = 1;
+
+async function cleanupNow(entry) {
+  if (entry.sinceCleanup < CLEANUP_EVERY_PAGES || entry.rendering > 0) return;
+  entry.sinceCleanup = 0;
+  // a failed cleanup only means the caches stay until the next one
+  await entry.doc.cleanup().catch(() => undefined);
+}
+
+/** A page as PNG, `scale` pixels per PDF point, on a white background. */
+async function renderPage(page, scale, createCanvas) {
+  const viewport = page.getViewport({ scale });
+  const canvas = createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  await page.render({ canvasContext: ctx, viewport, canvas }).promise;
+  page.cleanup();
+  const png = canvas.toBuffer('image/png');
+  const data = new Uint8Array(png.buffer, png.byteOffset, png.byteLength).slice();
+  return { data, transfer: [data.buffer] };
+}
 
 async function handle(msg) {
   switch (msg.op) {
@@ -36,12 +65,12 @@ async function handle(msg) {
         // metadata is optional; a broken info dictionary must not lose the text
       }
       const docId = nextDoc++;
-      docs.set(docId, doc);
+      docs.set(docId, { doc, sinceCleanup: 0, rendering: 0 });
       return { docId, title, pages: doc.numPages };
     }
     case 'page': {
-      const doc = docs.get(msg.docId);
-      const page = await doc.getPage(msg.n);
+      const entry = docs.get(msg.docId);
+      const page = await entry.doc.getPage(msg.n);
       const content = await page.getTextContent();
       // boxes in the page's own view: PDF points from its top-left corner, y down, rotation applied
       const viewport = page.getViewport({ scale: 1 });
@@ -54,28 +83,29 @@ async function handle(msg) {
         const box = [t[4], t[5] - h, t[4] + i.width, t[5]].map((v) => Math.round(v * 100) / 100);
         items.push({ str: i.str, hasEOL: i.hasEOL, transform: i.transform, width: i.width, height: i.height, box });
       }
+      entry.sinceCleanup++;
+      await cleanupNow(entry);
       return { items };
     }
     case 'render': {
       // a page as PNG for vision models (@napi-rs/canvas, pdfjs's canvas in Node); loaded on first use
       const { createCanvas } = await import('@napi-rs/canvas');
-      const doc = docs.get(msg.docId);
-      const page = await doc.getPage(msg.n);
-      const viewport = page.getViewport({ scale: msg.scale });
-      const canvas = createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
-      const ctx = canvas.getContext('2d');
-      ctx.fillStyle = '#ffffff';
-      ctx.fillRect(0, 0, canvas.width, canvas.height);
-      await page.render({ canvasContext: ctx, viewport, canvas }).promise;
-      page.cleanup();
-      const png = canvas.toBuffer('image/png');
-      const data = new Uint8Array(png.buffer, png.byteOffset, png.byteLength).slice();
-      return { data, transfer: [data.buffer] };
+      const entry = docs.get(msg.docId);
+      entry.rendering++;
+      let png;
+      try {
+        png = await renderPage(await entry.doc.getPage(msg.n), msg.scale, createCanvas);
+      } finally {
+        entry.rendering--;
+        entry.sinceCleanup++;
+      }
+      await cleanupNow(entry);
+      return png;
     }
     case 'close': {
-      const doc = docs.get(msg.docId);
+      const entry = docs.get(msg.docId);
       docs.delete(msg.docId);
-      await doc?.destroy();
+      await entry?.doc.destroy();
       return {};
     }
     default:
