@@ -31,8 +31,9 @@ export type CpuGroups = Record<string, () => number[]>;
 
 /**
  * CPU seconds per group of processes between this call and the returned stop, from /proc (Linux
- * only: elsewhere it returns undefined). Postgres backends come and go, so a group's pids are listed at both
- * ends: one that started in between counts from its start, one that ended in between is missed.
+ * only: elsewhere it returns undefined). Postgres backends come and go, so a group's pids are
+ * listed at both ends: one that started in between counts from its start, one that ended in
+ * between is missed.
  * Shared services count whatever else used them meanwhile.
  */
 export function startCpuMeter(groups: CpuGroups): (() => Record<string, number>) | undefined {

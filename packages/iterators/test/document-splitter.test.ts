@@ -439,8 +439,8 @@ describe('documentSplitter PDF bounding boxes and page images', () => {
   });
 
   test('a long PDF in three fonts: every page keeps its text and image across the reader’s periodic cleanups', async () => {
-    // the reader thread drops pdfjs's caches (fonts, page dictionaries) every 50 pages, also while
-    // the next pages are being read ahead and pages rendered: nothing read after one may lose a font
+    // the reader thread drops pdfjs's caches (fonts, page dictionaries) every 50 pages, while the
+    // next pages are being read ahead and between page renders: nothing read after one may lose a font
     const { PDFDocument, StandardFonts } = await import('pdf-lib');
     const doc = await PDFDocument.create();
     const fonts = await Promise.all([StandardFonts.Helvetica, StandardFonts.TimesRoman, StandardFonts.Courier].map((f) => doc.embedFont(f)));
