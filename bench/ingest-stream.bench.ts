@@ -81,9 +81,10 @@ const row = (prefix: string, i: number) => ({ id: `${prefix}${i}`, body: `event 
  */
 async function exported(prefix: string, only?: string): Promise<number> {
   try {
-    const { rows } = only
-      ? await db.query(`SELECT count(*)::int AS n FROM ${exportSchema}.events WHERE id = $1 AND loud IS NOT NULL AND size IS NOT NULL`, [only])
-      : await db.query(`SELECT count(*)::int AS n FROM ${exportSchema}.events WHERE id LIKE $1 AND loud IS NOT NULL AND size IS NOT NULL`, [`${prefix}%`]);
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM ${exportSchema}.events WHERE id ${only ? '=' : 'LIKE'} $1 AND loud IS NOT NULL AND size IS NOT NULL`,
+      [only ?? `${prefix}%`],
+    );
     return rows[0].n;
   } catch (e) {
     if ((e as { code?: string }).code === '42P01') return 0; // the first export creates the table

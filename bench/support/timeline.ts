@@ -33,14 +33,14 @@ function busyTicks(): number {
 
 async function sample(file: string, prefix: string, queues: string[], groups: Groups): Promise<void> {
   const redis = new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const pidsOf = (g: number[] | string) => (typeof g === 'string' ? pidsNamed(g) : g);
-  let pids = Object.fromEntries(Object.entries(groups).map(([name, g]) => [name, pidsOf(g)]));
+  const listPids = () => Object.fromEntries(Object.entries(groups).map(([name, g]) => [name, typeof g === 'string' ? pidsNamed(g) : g]));
+  let pids: Record<string, number[]> = {};
   const samples: Sample[] = [];
   let stop = false;
   process.on('SIGTERM', () => (stop = true));
   const t0 = Date.now();
   for (let n = 0; !stop; n++) {
-    if (n % 50 === 0) pids = Object.fromEntries(Object.entries(groups).map(([name, g]) => [name, pidsOf(g)]));
+    if (n % 50 === 0) pids = listPids();
     const lengths = redis.pipeline();
     for (const q of queues) lengths.llen(`${prefix}:${q}:wait`).llen(`${prefix}:${q}:active`);
     const replies = ((await lengths.exec()) ?? []).map(([, length]) => Number(length));
