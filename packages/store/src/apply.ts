@@ -91,7 +91,8 @@ async function createTable(
   const base = table.base ? existing.get(table.base) : undefined;
   const seq = `${s}.${ident(`${physical}__rowid`)}`;
   await c.query(`CREATE SEQUENCE ${seq}`);
-  // new rows draw their rowid in Postgres, as COPY stores them (see insertRowsAt)
+  // inserts name their rowids, drawn from the sequence a run at once (see insertRowsAt); the default
+  // numbers a row whoever else inserts (an older writer during a rolling upgrade)
   const sys = [`_rowid bigint NOT NULL DEFAULT nextval('${seq.replace(/'/g, "''")}')`, '_v_min int NOT NULL', '_v_max int'];
   if (table.kind === 'view') sys.push('_base_rowid bigint NOT NULL');
   const cols = ownColumns(table).flatMap(columnDdl);
