@@ -54,6 +54,31 @@ test('work lost from Redis is resumed by the fleet itself; a clean table then co
   }
 }, 240_000);
 
+test('rows Redis lost are enqueued again only a lock after the loss (jobs running then stop first, rather than compute them twice), then computed', async () => {
+  const h = await startHarness(SHAPES, FAST); // the tests' lock: 4 s
+  try {
+    await h.engine.apply(h.def);
+    await h.engine.insert('shapes', 'items', makeItems(60));
+    await new Promise((r) => setTimeout(r, 500)); // the version is past the grace
+    await dropQueues(h.cfg.redisUrl, h.cfg.queuePrefix);
+    // the tick right after the loss finds the rows and holds them back: a worker may still be computing them
+    const right = await runReconcileTick(h.engine);
+    const items = right.reports.find((r) => r.table === 'items')!;
+    expect(items).toMatchObject({ skipped: 'redis lost its data', enqueued: 0 });
+    expect(items.pendingBatches).toBeGreaterThan(0);
+    expect(await h.engine.queue('cpu').count()).toBe(0);
+    // a lock later the rows are known lost, and a tick enqueues them
+    await waitFor(async () => (await runReconcileTick(h.engine)).reports.some((r) => r.table === 'items' && r.enqueued > 0), 'the lost rows enqueued');
+    await h.startWorkers();
+    await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
+    const rows = await h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
+    expect(rows).toHaveLength(60);
+    rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(makeItems(60)[i]!)));
+  } finally {
+    await h.close();
+  }
+}, 240_000);
+
 test('jobs refused for code skew are picked up once workers with the matching code run, and show meanwhile', async () => {
   const h = await startHarness(SHAPES, FAST);
   const media = createMediaContext({ defaultDestination: h.cfg.mediaDestination, cacheDir: h.cfg.cacheDir });

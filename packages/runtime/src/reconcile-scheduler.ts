@@ -47,12 +47,10 @@ export async function runReconcileTick(
   const ttlMs = Math.max(60_000, engine.config.reconcileEveryMs * 4);
   if ((await engine.redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return { skipped: 'another reconcile is running', reports: [] };
   try {
+    const settlingMs = await redisSettlingMs(engine);
     const reports: ReconcileReport[] = [];
-    for (const pipeline of await engine.store.pipelines()) {
-      reports.push(
-        ...(await reconcile(engine, pipeline, { periodic: { graceMs: engine.config.reconcileGraceMs, stuckRetryMs: engine.config.stuckExportRetryMs } })),
-      );
-    }
+    const periodic = { graceMs: engine.config.reconcileGraceMs, stuckRetryMs: engine.config.stuckExportRetryMs, settlingMs };
+    for (const pipeline of await engine.store.pipelines()) reports.push(...(await reconcile(engine, pipeline, { periodic })));
     const forgottenRequests = await forgetOldRequests(engine);
     const hours = engine.config.responseCacheKeepHours;
     // answered model calls: one per computed cell of a model column, tens of KB for an embedding
@@ -64,6 +62,21 @@ export async function runReconcileTick(
       .eval(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`, 1, key, token)
       .catch(() => undefined);
   }
+}
+
+/**
+ * How much longer rows no job covers must wait after Redis lost its data, 0 when it did not lately.
+ * A key set once and never expired tells: finding it missing, the tick sets it to now. A job running
+ * at the loss learns it at its next lock renewal (every half lock) and stops, writing the answers it
+ * has; a whole lock after the loss every such job has stopped, and rows still pending are truly lost.
+ * A fleet's first tick on a new Redis waits too: rows of earlier runs are then not yet known to be lost.
+ */
+async function redisSettlingMs(engine: Engine): Promise<number> {
+  const key = `${engine.config.queuePrefix}:reconcile:redis-since`;
+  const now = Date.now();
+  await engine.redis.set(key, String(now), 'NX');
+  const since = Number(await engine.redis.get(key));
+  return Number.isFinite(since) ? Math.max(0, since + engine.config.lockMs - now) : 0;
 }
 
 /**

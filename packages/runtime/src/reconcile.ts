@@ -14,8 +14,11 @@ export interface ReconcileReport {
   enqueued: number;
   /** versions whose finalize was lost (Redis lost it, or it gave up on a target that stayed down), shipped again */
   reshipped?: number[];
-  /** why the table was not looked at (the periodic reconcile's cheap checks) */
-  skipped?: 'clean' | 'recent change';
+  /**
+   * why nothing was enqueued for the table: the periodic reconcile's cheap checks, or Redis lost its
+   * data a moment ago and jobs that were running then may still be computing their rows (see `settlingMs`)
+   */
+  skipped?: 'clean' | 'recent change' | 'redis lost its data';
 }
 
 export interface ReconcileOptions {
@@ -29,6 +32,13 @@ export interface ReconcileOptions {
     graceMs: number;
     /** a stuck export is tried again (a full ship) only once its last try is this old; at once when absent */
     stuckRetryMs?: number;
+    /**
+     * Redis lost its data this recently (a flush, a failover to an empty replica): rows no job covers
+     * are not enqueued yet. Jobs that were running then are gone from Redis but not from their
+     * workers, which go on computing until a lock renewal fails and stops them; enqueued now, their
+     * rows would be computed twice, model calls included. Absent or 0: enqueue at once.
+     */
+    settlingMs?: number;
   };
 }
 
@@ -99,6 +109,11 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
       covered: live,
       graceMs: opts.periodic?.graceMs ?? 0,
     });
+    report.pendingBatches = todo.length;
+    if (todo.length && opts.periodic?.settlingMs) {
+      report.skipped = 'redis lost its data';
+      continue;
+    }
     if (todo.length) {
       await engine.flows.add(
         buildVersionFlow(
@@ -116,7 +131,6 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
         ),
       );
     }
-    report.pendingBatches = todo.length;
     report.enqueued = todo.length;
   }
   return reports;
