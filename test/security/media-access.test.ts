@@ -33,6 +33,7 @@ const adminHits: string[] = [];
 let admin: number;
 let content: number;
 let closing: number;
+let resets: number;
 let garbage: number;
 let silent: number;
 
@@ -95,6 +96,12 @@ beforeAll(async () => {
     net.createServer((s) => s.destroy()),
     '127.0.0.2',
   );
+  // one that resets the connection (RST) once the request is in, every time: retried with its job,
+  // then its own cell's error on the job's last attempt, never a cell left pending
+  resets = await listen(
+    net.createServer((s) => s.once('data', () => s.resetAndDestroy())),
+    '127.0.0.2',
+  );
   garbage = await listen(
     net.createServer((s) => s.end('-ERR unknown command\r\n')),
     '127.0.0.2',
@@ -151,6 +158,7 @@ test('hostile media references are refused or fail their own cells; allowed root
   const failing: Record<string, [ref: string, cause: RegExp]> = {
     'relative-cwd': ['package.json', /media file not found: package\.json/], // resolves under the root, never the worker's cwd
     'non-http-close': [`http://127.0.0.2:${closing}/x.md`, /closed the connection without an HTTP response/],
+    'resets-always': [`http://127.0.0.2:${resets}/x.md`, /last attempt: .*closed the connection without an HTTP response \(ECONNRESET\)/],
     'non-http-garbage': [`http://127.0.0.2:${garbage}/x.md`, /did not answer with HTTP/],
     'never-answers': [`http://127.0.0.2:${silent}/x.md`, /no answer within 1500 ms/],
     'too-big': [`http://127.0.0.2:${content}/big.md`, /larger than 200000 bytes/],

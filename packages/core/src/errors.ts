@@ -17,6 +17,8 @@ export const ERROR_CATEGORIES: Readonly<Record<string, ErrorCategory>> = {
   E_TRANSIENT: 'transient',
   E_PROVIDER_RATE_LIMIT: 'transient',
   E_RATE_LIMITED: 'transient',
+  // a row's media could not be read for a reason worth retrying; on a job's last attempt, its cell's error
+  E_MEDIA_UNREACHABLE: 'transient',
   E_CELL_INPUT: 'cell',
   E_MEDIA_REFUSED: 'cell',
   E_IMPORT: 'cell',

@@ -512,3 +512,40 @@ describe('evaluate: a job-level stop keeps what was computed', () => {
     await expect(evaluate(call(f, col('n')), rowsOf('n', [1, 2]), envFor([f]))).rejects.toThrow('429 Too Many Requests');
   });
 });
+
+describe("evaluate: the job's last attempt", () => {
+  // a row whose media cannot be read (E_MEDIA_UNREACHABLE), one whose model call failed transiently, and a good one
+  const read = defineUdf({
+    name: 'read_media',
+    version: '1',
+    params: [t.string()],
+    returns: t.string(),
+    fn: async ([ref]: readonly [string]) => {
+      if (ref === 'resets') throw new TransientError('cannot read resets: closed the connection', undefined, 'E_MEDIA_UNREACHABLE');
+      if (ref === 'model-503') throw new TransientError('HTTP 503');
+      return ref.toUpperCase();
+    },
+  });
+  const expr = call(read, col('ref'));
+
+  test('before it, an unreadable media stops the job and leaves its cell pending', async () => {
+    const stop: JobStop = {};
+    const out = await evaluate(expr, rowsOf('ref', ['resets']), envFor([read], { stop, concurrency: 1 }));
+    expect(out).toEqual([{ pending: true }]);
+    expect(stop.error?.message).toMatch(/closed the connection/);
+  });
+
+  test("on it, an unreadable media is its own cell's error and the others are computed; a model's 5xx still stops the job", async () => {
+    const stop: JobStop = {};
+    const out = await evaluate(expr, rowsOf('ref', ['resets', 'ok']), envFor([read], { stop, concurrency: 1, lastAttempt: true }));
+    expect(out).toEqual([
+      { error: { type: 'TransientError', message: "failed on the job's last attempt: cannot read resets: closed the connection" } },
+      { value: 'OK' },
+    ]);
+    expect(stop.error).toBeUndefined();
+    const stop2: JobStop = {};
+    const out2 = await evaluate(expr, rowsOf('ref', ['model-503']), envFor([read], { stop: stop2, concurrency: 1, lastAttempt: true }));
+    expect(out2).toEqual([{ pending: true }]);
+    expect(stop2.error?.message).toBe('HTTP 503');
+  });
+});

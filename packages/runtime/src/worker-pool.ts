@@ -170,6 +170,7 @@ export class WorkerPool {
             writeBackRows: cfg.writeBackRows,
             writeBackMs: cfg.writeBackMs,
             sliceMs: cfg.jobSliceMs,
+            lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             ...(signal ? { signal } : {}),
           });
           if (r.remaining && token) {

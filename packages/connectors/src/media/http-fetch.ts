@@ -110,6 +110,8 @@ function classify(err: Error, ref: string, url: URL): Error {
   // a service that accepts the connection and closes it without a word (Redis, Postgres) is not an HTTP server
   if (code === 'ECONNRESET' && /socket hang up/.test(err.message))
     return new CellInputError(`${what}: ${url.host} closed the connection without an HTTP response`, details);
+  // a reset (RST) before any response: the same server, or a network blip worth a retry
+  if (code === 'ECONNRESET') return new TransientError(`${what}: ${url.host} closed the connection without an HTTP response (${code})`);
   if (/CERT|SSL|TLS/.test(code)) return new CellInputError(`${what}: TLS failed (${code})`, details);
   if (isTransientNetworkError(err)) return new TransientError(`${what}: ${code || err.message}`);
   return new CellInputError(`${what}: ${code || err.message}`, details);

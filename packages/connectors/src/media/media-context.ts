@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CellInputError, ConfigError, type MediaContext, type MediaStore } from '@tessera/core';
+import { CellInputError, ConfigError, TransientError, codeOf, type MediaContext, type MediaStore } from '@tessera/core';
 import { Transform, type Readable } from 'node:stream';
 import { isLocal, joinLocation, localPathOf } from '../url';
 import { redactRef } from './redact';
@@ -69,10 +69,14 @@ export function createMediaContext(opts: MediaContextOptions = {}): TesseraMedia
       }
       policy.checkRemote(ref);
       const store = storeFor(ref);
-      // the copy of the object's current content: one overwritten under the same URL is fetched again
-      const fingerprint = store.fingerprint ? await fingerprintOf(store, ref) : null;
-      // http(s) downloads are bounded by the http store itself; object stores by this
-      return cache.get(ref, async () => capBytes(await store.get(ref), policy.maxBytes, ref), fingerprint);
+      try {
+        // the copy of the object's current content: one overwritten under the same URL is fetched again
+        const fingerprint = store.fingerprint ? await fingerprintOf(store, ref) : null;
+        // http(s) downloads are bounded by the http store itself; object stores by this
+        return await cache.get(ref, async () => capBytes(await store.get(ref), policy.maxBytes, ref), fingerprint);
+      } catch (e) {
+        throw asUnreachable(e);
+      }
     },
 
     async write(destination, body, { extension, contentType }) {
@@ -106,4 +110,15 @@ function capBytes(body: Readable, max: number, ref: string): Readable {
   body.once('error', (e) => cap.destroy(e));
   cap.once('close', () => body.destroy());
   return body.pipe(cap);
+}
+
+/**
+ * A row's media that could not be read for a reason worth retrying is retried with its job, and on
+ * the job's last attempt becomes that row's cell error (E_MEDIA_UNREACHABLE): a URL that always
+ * resets the connection must not leave its cell pending once the attempts are spent.
+ */
+function asUnreachable(e: unknown): unknown {
+  if (codeOf(e) !== 'E_TRANSIENT') return e;
+  const err = e as TransientError;
+  return new TransientError(err.message, err.retryAfterMs, 'E_MEDIA_UNREACHABLE');
 }

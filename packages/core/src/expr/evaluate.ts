@@ -1,7 +1,7 @@
 import { readJsonPath, type ExprNode } from './expr';
 import type { Udf, UdfContext } from '../udf/udf';
 import { validateValue } from '../types/validate-value';
-import { categoryOf, UdfVersionError } from '../errors';
+import { categoryOf, codeOf, UdfVersionError } from '../errors';
 
 /** One cell's outcome: a value, an error, or pending (an input has not been computed yet). */
 export type Outcome = { value: unknown } | { error: { type: string; message: string } } | { pending: true };
@@ -20,6 +20,12 @@ export interface EvalEnv<R> {
    * evaluate rejects with the error once the calls in flight have finished.
    */
   stop?: JobStop;
+  /**
+   * The job's last attempt: a row whose own media could not be read (E_MEDIA_UNREACHABLE) gets that
+   * as its cell's error instead of stopping the job, so no input leaves its cell pending once the
+   * attempts are spent. Other transient errors (a model's 5xx, a rate limit) still stop the job.
+   */
+  lastAttempt?: boolean;
 }
 
 /** A job-level stop: the first job-level error seen while evaluating (see EvalEnv.stop). */
@@ -59,6 +65,8 @@ type StoppableEnv<R> = EvalEnv<R> & { stop: JobStop };
 
 /** Record a job-level error (the first one wins); the cell it hit stays pending. */
 function stopWith(env: StoppableEnv<unknown>, e: Error): Outcome {
+  if (env.lastAttempt && codeOf(e) === 'E_MEDIA_UNREACHABLE')
+    return { error: { type: e.name || 'Error', message: `failed on the job's last attempt: ${e.message}` } };
   env.stop.error ??= e;
   return PENDING;
 }

@@ -18,6 +18,8 @@ export interface StageResult {
 
 export interface StageDeps {
   store: Store;
+  /** the job's last attempt: a row whose media cannot be read fails its own cell (see EvalEnv.lastAttempt) */
+  lastAttempt?: boolean;
   registry: PipelineRegistry;
   /** context handed to UDFs (media access, rate gate, usage counters) */
   context: (table: CatalogTable, column: string) => UdfContext;
@@ -144,6 +146,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
           read,
           concurrency: deps.concurrency ?? 16,
           stop,
+          ...(deps.lastAttempt ? { lastAttempt: true } : {}),
         },
       );
       const n = recordOutcomes(col.name, outcomes, todo, results);
