@@ -6,7 +6,7 @@ import { getEncoding } from 'js-tiktoken';
 import { CellInputError, boundedRuns, t } from '@tessera/core';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
 import { collect, localContext } from '../../../test/support/local-media';
-import { makeDocFixtures, PDF_PAGES, writePdf, type DocFixtures } from './support/doc-fixtures';
+import { makeDocFixtures, PDF_PAGES, writeDensePdf, writePdf, type DocFixtures } from './support/doc-fixtures';
 import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
 import { tempDir } from '../../../test/support/temp-dir';
 
@@ -289,7 +289,7 @@ describe('documentSplitter on PDF', () => {
     expect(rows.map((r) => r.page)).toEqual([...rows.map((r) => r.page)].sort());
   });
 
-  test('several PDFs split at once share the reader thread and keep their own pages', async () => {
+  test('several PDFs split at once keep their own pages', async () => {
     const other = join(dir, 'other.pdf');
     const { writePdf } = await import('./support/doc-fixtures');
     await writePdf(other, [[['Only page of the other PDF.']]], { title: 'Other' });
@@ -310,6 +310,42 @@ describe('documentSplitter on PDF', () => {
   test('stopping early releases the document; the reader keeps serving', async () => {
     for await (const _ of documentSplitterDef.run(d.pdf, { separators: 'page' }, localContext(join(dir, 'out')))) break;
     expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
+  });
+
+  test('a PDF its reader cannot answer within TESSERA_PDF_STALL_MS fails alone; PDFs read beside it and after it are read', async () => {
+    // a million text operators in 70 KB: about 16 s of pdfjs for its one page on a 2-core machine
+    const dense = join(dir, 'dense.pdf');
+    await writeDensePdf(dense, 1_000_000);
+    const before = process.env.TESSERA_PDF_STALL_MS;
+    process.env.TESSERA_PDF_STALL_MS = '1000';
+    try {
+      const [stalled, beside] = await Promise.all([
+        split(dense, { separators: 'page' }).catch((e) => e),
+        split(d.pdf, { separators: 'page', metadata: ['page'] }),
+      ]);
+      expect(stalled).toBeInstanceOf(CellInputError);
+      expect(stalled.message).toMatch(/dense\.pdf: the PDF reader gave no answer in 1 s \(TESSERA_PDF_STALL_MS\); the PDF is given up$/);
+      expect(beside.map((r) => r.page)).toEqual([1, 2, 3]);
+    } finally {
+      if (before === undefined) delete process.env.TESSERA_PDF_STALL_MS;
+      else process.env.TESSERA_PDF_STALL_MS = before;
+    }
+    expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
+  });
+
+  test('a page with more text items than TESSERA_MAX_PDF_PAGE_ITEMS fails its PDF, naming the page', async () => {
+    const dense = join(dir, 'items.pdf');
+    await writeDensePdf(dense, 5_000);
+    const before = process.env.TESSERA_MAX_PDF_PAGE_ITEMS;
+    process.env.TESSERA_MAX_PDF_PAGE_ITEMS = '1000';
+    try {
+      const err = await split(dense, { separators: 'page' }).catch((e) => e);
+      expect(err).toBeInstanceOf(CellInputError);
+      expect(err.message).toMatch(/items\.pdf: page 1 has 5000 text items, more than 1000 \(TESSERA_MAX_PDF_PAGE_ITEMS\)$/);
+    } finally {
+      if (before === undefined) delete process.env.TESSERA_MAX_PDF_PAGE_ITEMS;
+      else process.env.TESSERA_MAX_PDF_PAGE_ITEMS = before;
+    }
   });
 
   test('a file:// URL reference works like a path', async () => {

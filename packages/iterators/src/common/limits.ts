@@ -13,7 +13,11 @@ export function mediaLimits(env: NodeJS.ProcessEnv = process.env) {
   return {
     maxImagePixels: num('TESSERA_MAX_IMAGE_PIXELS', 50_000_000),
     maxPdfPages: num('TESSERA_MAX_PDF_PAGES', 5_000),
+    /** a dense page's text items are all copied to the worker's main thread; a real page has a few thousand */
+    maxPdfPageItems: num('TESSERA_MAX_PDF_PAGE_ITEMS', 100_000),
     maxMediaSeconds: num('TESSERA_MAX_MEDIA_SECONDS', 12 * 3600),
+    /** how long a PDF reader may work without answering before its PDF is given up */
+    pdfStallMs: num('TESSERA_PDF_STALL_MS', 120_000),
   };
 }
 

@@ -59,6 +59,8 @@ export function pageParagraphs(items: TextItem[]): Array<{ text: string; box: Bo
 function pdfError(ref: string, e: unknown): Error {
   const err = e as Error;
   if (err?.name === 'PasswordException') return inputError(ref, 'the PDF is encrypted with a password');
+  // the reader's own limits (pdf-client.ts) say what the PDF did
+  if (err?.name === 'ReaderStalled' || err?.name === 'ReaderOutOfMemory' || err?.name === 'TooManyItems') return inputError(ref, err.message);
   return inputError(ref, `is not a readable PDF: ${err?.message ?? String(e)}`);
 }
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { mediaLimits } from '../common/limits';
 
 export interface PdfTextItem {
   str: string;
@@ -20,60 +21,113 @@ export class PdfReaderError extends Error {
 
 type Pending = { resolve: (v: any) => void; reject: (e: Error) => void };
 
-/** Heap cap of the reader thread: a hostile PDF fails its own cell instead of exhausting the worker. */
+/** Heap cap of a reader thread: a hostile PDF fails its own cell instead of exhausting the worker. */
 const READER_HEAP_MB = 512;
 /**
  * pdfjs allocates many short-lived objects per page; a small young generation collects them sooner.
  * Measured on a 1,000-page PDF: peak RSS 205 MB with V8's default, 176 MB with 4 MB.
  */
 const READER_YOUNG_MB = 4;
+/** Readers kept started between documents (a start costs 170-270 ms: pdfjs's code is loaded anew). */
+const IDLE_READERS_KEPT = 2;
 
 /**
- * One shared PDF reader thread per process, started on first use and restarted if it dies.
+ * A PDF reader thread, serving one open document at a time, so whatever a document does to its
+ * thread (a parse that never answers, a heap exhausted, a crash) fails that document alone and
+ * never another read beside it. A thread that stops is never used again.
  * It is unref'd while idle so it never keeps a process alive, and ref'd while a request is open.
  */
 class PdfReader {
-  private worker: Worker | undefined;
+  private readonly worker: Worker;
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** why the thread stopped; set once, then every request fails with it */
+  stopped: PdfReaderError | undefined;
 
-  private start(): Worker {
+  constructor() {
     // execArgv [] : no loader hooks (tsx) in the reader; it is plain JavaScript
     const w = new Worker(new URL('./pdf-worker.mjs', import.meta.url), {
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: READER_HEAP_MB, maxYoungGenerationSizeMb: READER_YOUNG_MB },
     });
+    this.worker = w;
     w.unref();
     w.on('message', (msg: { id: number; ok: boolean; name?: string; message?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      this.armWatchdog();
       if (this.pending.size === 0) w.unref();
       if (msg.ok) p.resolve(msg);
       else p.reject(new PdfReaderError(msg.name ?? 'Error', msg.message ?? 'unknown error'));
     });
-    const fail = (e: Error) => {
-      if (this.worker === w) this.worker = undefined;
-      for (const p of this.pending.values()) p.reject(new PdfReaderError('ReaderStopped', `the PDF reader stopped (${e.message})`));
-      this.pending.clear();
-    };
-    w.on('error', fail);
-    w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
-    return w;
+    w.on('error', (e: Error & { code?: string }) =>
+      this.stop(
+        e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new PdfReaderError('ReaderOutOfMemory', `needs more memory than the PDF reader's ${READER_HEAP_MB} MB`)
+          : new PdfReaderError('ReaderStopped', `the PDF reader stopped (${e.message})`),
+      ),
+    );
+    w.on('exit', (code) => this.stop(new PdfReaderError('ReaderStopped', `the PDF reader stopped (exit code ${code})`)));
   }
 
   request<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
-    const w = (this.worker ??= this.start());
+    if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
-    if (this.pending.size === 0) w.ref();
+    const first = this.pending.size === 0;
+    if (first) this.worker.ref();
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...msg, id }, transfer);
+      this.worker.postMessage({ ...msg, id }, transfer);
+      if (first) this.armWatchdog();
     });
+  }
+
+  /**
+   * The stall deadline runs while requests are open and restarts at each answer: pdfjs parsing a
+   * crafted content stream (a 70 KB file holding a million text operators took 16 s for one page)
+   * or never finishing would otherwise hold its job, its lock renewed, for ever.
+   */
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    if (this.pending.size === 0 || this.stopped) return;
+    const ms = mediaLimits().pdfStallMs;
+    this.watchdog = setTimeout(() => {
+      this.stop(new PdfReaderError('ReaderStalled', `the PDF reader gave no answer in ${ms / 1000} s (TESSERA_PDF_STALL_MS); the PDF is given up`));
+    }, ms);
+    this.watchdog.unref();
+  }
+
+  private stop(why: PdfReaderError): void {
+    if (this.stopped) return;
+    this.stopped = why;
+    clearTimeout(this.watchdog);
+    for (const p of this.pending.values()) p.reject(why);
+    this.pending.clear();
+    void this.worker.terminate();
+  }
+
+  /** Stop an idle thread the pool does not keep. */
+  retire(): void {
+    this.stop(new PdfReaderError('ReaderStopped', 'the PDF reader was retired'));
   }
 }
 
-const reader = new PdfReader();
+/** Started readers waiting for their next document. */
+const idleReaders: PdfReader[] = [];
+
+function takeReader(): PdfReader {
+  for (let r = idleReaders.pop(); r; r = idleReaders.pop()) if (!r.stopped) return r;
+  return new PdfReader();
+}
+
+function returnReader(r: PdfReader): void {
+  if (r.stopped) return;
+  if (idleReaders.length < IDLE_READERS_KEPT) idleReaders.push(r);
+  else r.retire();
+}
 
 export interface OpenPdf {
   title: string | null;
@@ -84,19 +138,27 @@ export interface OpenPdf {
   close(): Promise<void>;
 }
 
-/** Open a PDF in the reader thread; `bytes` is transferred (the caller must not use it again). */
+/** Open a PDF in a reader thread of its own; `bytes` is transferred (the caller must not use it again). */
 export async function openPdf(bytes: Uint8Array): Promise<OpenPdf> {
-  const opened = await reader.request<{ docId: number; title: string | null; pages: number }>({ op: 'open', data: bytes }, [bytes.buffer as ArrayBuffer]);
+  const reader = takeReader();
+  let opened: { docId: number; title: string | null; pages: number };
+  try {
+    opened = await reader.request({ op: 'open', data: bytes }, [bytes.buffer as ArrayBuffer]);
+  } catch (e) {
+    returnReader(reader);
+    throw e;
+  }
   let closed = false;
   return {
     title: opened.title,
     pages: opened.pages,
-    page: async (n) => (await reader.request<{ items: PdfTextItem[] }>({ op: 'page', docId: opened.docId, n })).items,
+    page: async (n) => (await reader.request<{ items: PdfTextItem[] }>({ op: 'page', docId: opened.docId, n, maxItems: mediaLimits().maxPdfPageItems })).items,
     render: async (n, scale) => Buffer.from((await reader.request<{ data: Uint8Array }>({ op: 'render', docId: opened.docId, n, scale })).data.buffer),
     close: async () => {
       if (closed) return;
       closed = true;
       await reader.request({ op: 'close', docId: opened.docId }).catch(() => undefined);
+      returnReader(reader);
     },
   };
 }

@@ -72,6 +72,12 @@ async function handle(msg) {
       const entry = docs.get(msg.docId);
       const page = await entry.doc.getPage(msg.n);
       const content = await page.getTextContent();
+      if (content.items.length > msg.maxItems) {
+        page.cleanup();
+        const e = new Error(`page ${msg.n} has ${content.items.length} text items, more than ${msg.maxItems} (TESSERA_MAX_PDF_PAGE_ITEMS)`);
+        e.name = 'TooManyItems';
+        throw e;
+      }
       // boxes in the page's own view: PDF points from its top-left corner, y down, rotation applied
       const viewport = page.getViewport({ scale: 1 });
       page.cleanup();

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 
 /**
@@ -23,6 +24,36 @@ export async function writePdf(path: string, pages: string[][][], opts: { title?
     }
   }
   await writeFile(path, await doc.save());
+}
+
+/**
+ * A small hostile PDF: one page whose compressed content stream unpacks to `operators` text
+ * operators (a million fit in about 70 KB and take pdfjs many seconds to read), written by hand
+ * because pdf-lib would store them uncompressed.
+ */
+export async function writeDensePdf(path: string, operators: number): Promise<void> {
+  const content = deflateSync(Buffer.from('BT /F1 1 Tf 1 1 Td (x) Tj ET\n'.repeat(operators)));
+  const objects = [
+    Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
+    Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
+    Buffer.from('<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>'),
+    Buffer.concat([Buffer.from(`<< /Length ${content.length} /Filter /FlateDecode >>\nstream\n`), content, Buffer.from('\nendstream')]),
+    Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'),
+  ];
+  const parts = [Buffer.from('%PDF-1.4\n')];
+  const offsets: number[] = [];
+  let at = parts[0]!.length;
+  objects.forEach((body, i) => {
+    const obj = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
+    offsets.push(at);
+    parts.push(obj);
+    at += obj.length;
+  });
+  const xref = offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
+  parts.push(
+    Buffer.from(`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${at}\n%%EOF\n`),
+  );
+  await writeFile(path, Buffer.concat(parts));
 }
 
 export const HTML = `<!DOCTYPE html>
