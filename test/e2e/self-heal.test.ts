@@ -7,6 +7,8 @@ import { startHarness, makeItems, SHAPES } from '../support/harness';
 import { expectedItem } from '../support/expected';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { startOwnPostgres } from '../support/faults/own-postgres';
+import { startOwnRedis } from '../support/faults/own-redis';
+import { tempDir } from '../support/temp-dir';
 import { startOpenAIServer, type Fault } from '../support/openai-server/index';
 import * as shapes from '../pipelines/shapes/index';
 
@@ -76,6 +78,34 @@ test('rows Redis lost are enqueued again only a lock after the loss (jobs runnin
     rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(makeItems(60)[i]!)));
   } finally {
     await h.close();
+  }
+}, 240_000);
+
+const snapshotDir = tempDir('tessera-redis-snapshot-');
+
+test('Redis restarted from an older snapshot (the marker kept, the newest jobs lost) is seen by its new run id: the lost rows wait a lock, then are computed', async () => {
+  const own = await startOwnRedis({ snapshotDir });
+  const h = await startHarness(SHAPES, { ...FAST, TESSERA_REDIS_URL: own.url });
+  try {
+    await h.engine.apply(h.def);
+    await runReconcileTick(h.engine); // the fleet's first tick on this Redis marks it
+    await new Promise((r) => setTimeout(r, h.cfg.lockMs + 500)); // a lock later, nothing is held back for it
+    await own.save(); // the snapshot holds the marker ...
+    await h.engine.insert('shapes', 'items', makeItems(60)); // ... but not these rows' jobs
+    await own.restartFromSnapshot();
+    await new Promise((r) => setTimeout(r, 500)); // the version is past the grace
+    expect(await h.engine.queue('cpu').count()).toBe(0);
+    const right = await runReconcileTick(h.engine);
+    expect(right.reports.find((r) => r.table === 'items')).toMatchObject({ skipped: 'redis lost its data', enqueued: 0 });
+    await waitFor(async () => (await runReconcileTick(h.engine)).reports.some((r) => r.table === 'items' && r.enqueued > 0), 'the lost rows enqueued');
+    await h.startWorkers();
+    await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
+    const rows = await h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
+    expect(rows).toHaveLength(60);
+    rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(makeItems(60)[i]!)));
+  } finally {
+    await h.close();
+    await own.stop();
   }
 }, 240_000);
 

@@ -66,17 +66,36 @@ export async function runReconcileTick(
 
 /**
  * How much longer rows no job covers must wait after Redis lost its data, 0 when it did not lately.
- * A key set once and never expired tells: finding it missing, the tick sets it to now. A job running
- * at the loss learns it at its next lock renewal (every half lock) and stops, writing the answers it
- * has; a whole lock after the loss every such job has stopped, and rows still pending are truly lost.
+ * A job running at the loss learns it at its next lock renewal (every half lock) and stops, writing
+ * the answers it has; a whole lock after the loss every such job has stopped, and rows still pending
+ * are truly lost. A loss is seen two ways, by a key set once and never expired, holding when it was
+ * set and the server's run id then:
+ * - the key is missing: a FLUSHALL, a new or empty server;
+ * - the run id changed: a restart from an older snapshot or a failover to a replica, which keep the
+ *   key but may have lost the newest jobs (a restart that lost nothing costs one lock's wait).
  * A fleet's first tick on a new Redis waits too: rows of earlier runs are then not yet known to be lost.
  */
 async function redisSettlingMs(engine: Engine): Promise<number> {
   const key = `${engine.config.queuePrefix}:reconcile:redis-since`;
   const now = Date.now();
-  await engine.redis.set(key, String(now), 'NX');
-  const since = Number(await engine.redis.get(key));
-  return Number.isFinite(since) ? Math.max(0, since + engine.config.lockMs - now) : 0;
+  const runId = await redisRunId(engine);
+  // "<ms> <run id>", or "<ms>" as older workers wrote it (then the run id is recorded, not compared)
+  const [sinceText, seenRunId] = ((await engine.redis.get(key)) ?? '').split(' ');
+  let since = Number(sinceText);
+  const lost = !sinceText || !Number.isFinite(since) || (runId !== '' && seenRunId !== undefined && seenRunId !== runId);
+  if (lost) since = now;
+  // the ticks are serialized by the reconcile lock, so reading then writing races with no other tick
+  if (lost || (runId && seenRunId !== runId)) await engine.redis.set(key, `${since} ${runId}`);
+  return Math.max(0, since + engine.config.lockMs - now);
+}
+
+/** The server's run id (new at each start, its own on each replica); '' where INFO is not allowed. */
+async function redisRunId(engine: Engine): Promise<string> {
+  try {
+    return /^run_id:(\w+)/m.exec(await engine.redis.info('server'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /**
