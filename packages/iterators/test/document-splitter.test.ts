@@ -373,6 +373,56 @@ describe('documentSplitter bad input', () => {
   });
 });
 
+test('HTML nested deeper than 1,000 elements is a cell error, read in milliseconds rather than minutes (the parser is quadratic in depth); 900 deep is read', async () => {
+  const nested = (depth: number) => `<html><body>${'<div>'.repeat(depth)}deep text${'</div>'.repeat(depth)}</body></html>`;
+  const deep = join(dir, 'deep.html');
+  await writeFile(deep, nested(200_000));
+  const err = await split(deep, { separators: 'paragraph' }).catch((e) => e);
+  expect(err).toBeInstanceOf(CellInputError);
+  expect(err.message).toMatch(/deep\.html: nests HTML elements more than 1000 deep$/);
+  const fine = join(dir, 'nested.html');
+  await writeFile(fine, nested(900));
+  expect(await texts(fine, { separators: 'paragraph' })).toEqual(['deep text']);
+});
+
+describe('documentSplitter bounds what it holds in memory (TESSERA_MAX_DOCUMENT_BYTES)', () => {
+  const saved = process.env.TESSERA_MAX_DOCUMENT_BYTES;
+  beforeEach(() => {
+    process.env.TESSERA_MAX_DOCUMENT_BYTES = '1000000';
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.TESSERA_MAX_DOCUMENT_BYTES;
+    else process.env.TESSERA_MAX_DOCUMENT_BYTES = saved;
+  });
+
+  test('a file over the limit is refused before it is read', async () => {
+    const big = join(dir, 'big.txt');
+    await writeFile(big, 'words and more words\n'.repeat(60_000)); // 1.26 MB
+    const err = await split(big, { separators: 'paragraph' }).catch((e) => e);
+    expect(err).toBeInstanceOf(CellInputError);
+    expect(err.message).toMatch(/big\.txt: is 1260000 bytes, more than 1000000 \(TESSERA_MAX_DOCUMENT_BYTES\)$/);
+  });
+
+  test('a small DOCX whose XML unzips past the limit (a ZIP bomb) is refused before it is inflated; one under it is read', async () => {
+    const { zipSync, strToU8 } = await import('fflate');
+    const docx = (paragraphs: number) =>
+      zipSync({
+        '[Content_Types].xml': strToU8('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'),
+        'word/document.xml': strToU8(
+          `<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${'<w:p><w:r><w:t>same words again</w:t></w:r></w:p>'.repeat(paragraphs)}</w:body></w:document>`,
+        ),
+      });
+    const bomb = join(dir, 'bomb.docx');
+    await writeFile(bomb, docx(40_000)); // 2 MB of XML in a file of a few KB
+    const err = await split(bomb, { separators: 'paragraph' }).catch((e) => e);
+    expect(err).toBeInstanceOf(CellInputError);
+    expect(err.message).toMatch(/bomb\.docx: unzips to at least \d+ bytes, more than 1000000 \(TESSERA_MAX_DOCUMENT_BYTES\)$/);
+    const fine = join(dir, 'fine.docx');
+    await writeFile(fine, docx(100));
+    expect(await split(fine, { separators: 'paragraph' })).toHaveLength(100);
+  });
+});
+
 describe('documentSplitter on Office documents (made by docx, pptxgenjs, write-excel-file)', () => {
   test('DOCX: paragraphs as blocks, Heading N styles as the heading path, a table row per block, title from the core properties', async () => {
     const rows = await split(o.docx, { separators: 'paragraph', metadata: ['title', 'heading'] });

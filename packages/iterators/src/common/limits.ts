@@ -16,6 +16,8 @@ export function mediaLimits(env: NodeJS.ProcessEnv = process.env) {
     /** a dense page's text items are all copied to the worker's main thread; a real page has a few thousand */
     maxPdfPageItems: num('TESSERA_MAX_PDF_PAGE_ITEMS', 100_000),
     maxMediaSeconds: num('TESSERA_MAX_MEDIA_SECONDS', 12 * 3600),
+    /** a document is parsed in memory: its file, and an Office document's XML once unzipped */
+    maxDocumentBytes: num('TESSERA_MAX_DOCUMENT_BYTES', 256 * 1024 ** 2),
     /** how long a PDF reader may work without answering before its PDF is given up */
     pdfStallMs: num('TESSERA_PDF_STALL_MS', 120_000),
   };
@@ -34,4 +36,9 @@ export function checkPdfPages(ref: string, pages: number): void {
 export function checkMediaSeconds(ref: string, seconds: number | undefined): void {
   const max = mediaLimits().maxMediaSeconds;
   if (seconds !== undefined && seconds > max) throw inputError(ref, `lasts ${Math.round(seconds)} s, more than ${max} s (TESSERA_MAX_MEDIA_SECONDS)`);
+}
+
+export function checkDocumentBytes(ref: string, bytes: number, what = 'is'): void {
+  const max = mediaLimits().maxDocumentBytes;
+  if (bytes > max) throw inputError(ref, `${what} ${bytes} bytes, more than ${max} (TESSERA_MAX_DOCUMENT_BYTES)`);
 }

@@ -6,10 +6,21 @@ export class OoxmlPackage {
 
   /**
    * Unzip only the XML parts that `want` accepts (images and embedded media are skipped without
-   * being inflated). Throws fflate's error on a damaged archive.
+   * being inflated). `checkSize` sees the running total of the parts' sizes before any is inflated
+   * (a few MB of ZIP can unzip to gigabytes); fflate allocates each part at its declared size and
+   * never past it, so a header that lies cannot make it grow either. Throws fflate's error on a
+   * damaged archive.
    */
-  static open(bytes: Uint8Array, want: (path: string) => boolean): OoxmlPackage {
-    const files = unzipSync(bytes, { filter: (f) => want(f.name) });
+  static open(bytes: Uint8Array, want: (path: string) => boolean, checkSize: (unzippedBytes: number) => void = () => {}): OoxmlPackage {
+    let unzipped = 0;
+    const files = unzipSync(bytes, {
+      filter: (f) => {
+        if (!want(f.name)) return false;
+        unzipped += f.originalSize;
+        checkSize(unzipped);
+        return true;
+      },
+    });
     const decoder = new TextDecoder('utf-8');
     return new OoxmlPackage(new Map(Object.entries(files).map(([k, v]) => [k, decoder.decode(v)])));
   }

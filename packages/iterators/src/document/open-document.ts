@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { CellInputError } from '@tessera/core';
+import { checkDocumentBytes } from '../common/limits';
 import { extensionOf, inputError } from '../common/input';
 import type { ParsedDocument } from './block';
 import { ooxmlKind, OoxmlPackage } from './ooxml-zip';
@@ -16,8 +18,13 @@ const ZIP_MAGIC = Buffer.from('PK\x03\x04', 'latin1');
 function openOoxml(bytes: Buffer, ref: string): ParsedDocument | undefined {
   let pkg: OoxmlPackage;
   try {
-    pkg = OoxmlPackage.open(bytes, (name) => name.endsWith('.xml') || name.endsWith('.rels'));
+    pkg = OoxmlPackage.open(
+      bytes,
+      (name) => name.endsWith('.xml') || name.endsWith('.rels'),
+      (unzipped) => checkDocumentBytes(ref, unzipped, 'unzips to at least'),
+    );
   } catch (e) {
+    if (e instanceof CellInputError) throw e;
     throw inputError(ref, `is a damaged ZIP container (${(e as Error).message})`);
   }
   switch (ooxmlKind(pkg.paths())) {
@@ -72,8 +79,11 @@ export async function openDocument(
 ): Promise<ParsedDocument & { dispose?: () => Promise<void> }> {
   let bytes: Buffer;
   try {
+    // the size first: the whole file is read into memory
+    checkDocumentBytes(ref, (await stat(file)).size);
     bytes = await readFile(file);
   } catch (e) {
+    if (e instanceof CellInputError) throw e;
     throw inputError(ref, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const ext = extensionOf(ref) || extensionOf(file);
@@ -95,10 +105,10 @@ export async function openDocument(
       `unsupported document format: ${describeBinary(bytes)}${ext ? ` (.${ext})` : ''}; supported are PDF, DOCX, PPTX, XLSX, HTML, Markdown and plain text`,
     );
   const source = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  if (HTML_EXT.has(ext)) return parseHtml(source);
+  if (HTML_EXT.has(ext)) return parseHtml(source, ref);
   if (MD_EXT.has(ext)) return parseMarkdown(source);
   if (TEXT_EXT.has(ext)) return parseText(source);
-  if (looksHtml(source)) return parseHtml(source);
+  if (looksHtml(source)) return parseHtml(source, ref);
   if (looksMarkdown(source)) return parseMarkdown(source);
   return parseText(source);
 }
