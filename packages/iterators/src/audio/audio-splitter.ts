@@ -6,6 +6,7 @@ import { checkMediaSeconds } from '../common/limits';
 import { tempDir } from '../common/temp-dir';
 import { probeMedia } from '../ffmpeg/probe';
 import { runTool, toolCause } from '../ffmpeg/tool';
+import { ffmpegInput } from '../ffmpeg/safe-input';
 import { durationForSize } from './audio-grid';
 import { planSegments, silenceParser, type Silence } from './audio-plan';
 import { normalizeAudioParams, type AudioSplitterParams } from './audio-params';
@@ -24,7 +25,7 @@ async function cut(file: string, out: string, start: number, end: number, codec:
     'ffmpeg',
     [
       ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'],
-      ...['-ss', secs(start), '-t', secs(end - start), '-i', file],
+      ...['-ss', secs(start), '-t', secs(end - start), ...ffmpegInput(file)],
       ...['-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1', '-map_chapters', '-1'],
       // bitexact: no encoder strings or creation times, so a segment's bytes (and its content-addressed key) repeat
       ...['-c:a', codec, '-fflags', '+bitexact', '-flags:a', '+bitexact', out],
@@ -44,8 +45,7 @@ async function detectSilences(file: string, ref: string, total: number, minLen: 
       '-nostats',
       '-loglevel',
       'info',
-      '-i',
-      file,
+      ...ffmpegInput(file),
       '-map',
       '0:a:0',
       '-vn',

@@ -1,5 +1,6 @@
 import { inputError } from '../common/input';
 import { runTool, toolCause } from './tool';
+import { ffprobeInput } from './safe-input';
 
 export interface ProbedStream {
   index: number;
@@ -46,7 +47,7 @@ export async function probeMedia(file: string, ref: string, signal?: AbortSignal
       'format=format_name,duration,start_time,size,bit_rate:stream=index,codec_type,codec_name,time_base,r_frame_rate,duration,start_time,bit_rate',
       '-of',
       'json',
-      file,
+      ...ffprobeInput(file),
     ],
     { signal },
   );

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '@tessera/core';
+import { refusedFormat } from './safe-input';
 
 export type ToolName = 'ffmpeg' | 'ffprobe';
 
@@ -110,8 +111,12 @@ export async function runTool(tool: ToolName, args: readonly string[], opts: Sta
  * the `[demuxer @ 0x..]` prefixes and without the local path (the caller names the file itself).
  */
 export function toolCause(exit: ToolExit, file?: string): string {
+  const refused = refusedFormat(exit.stderrTail);
+  if (refused) return `it is a file of format ${refused}, which is not read (playlists and formats that name other files or URLs are refused)`;
   const lines = exit.stderrTail
     .map((l) => l.replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '').trim())
+    // the input is opened as file:<path> (safe-input.ts)
+    .map((l) => (file && l.startsWith(`file:${file}: `) ? l.slice(file.length + 7) : l))
     .map((l) => (file && l.startsWith(`${file}: `) ? l.slice(file.length + 2) : l))
     .filter(Boolean);
   const distinct = [...new Set(lines)].slice(-3);

@@ -6,6 +6,7 @@ import { damageCause, isDamageLine } from '../ffmpeg/damage';
 import { checkMediaSeconds } from '../common/limits';
 import { probeMedia } from '../ffmpeg/probe';
 import { startTool, toolCause, type ToolExit } from '../ffmpeg/tool';
+import { ffmpegInput } from '../ffmpeg/safe-input';
 import { validateFrameParams, type FrameIteratorParams } from './frame-params';
 import { selectFrames } from './frame-selection';
 import { jpegSplitter, pngSplitter } from './image-stream';
@@ -73,7 +74,8 @@ async function* runFrames(ref: string, params: FrameIteratorParams, ctx: Iterato
       ...['-hide_banner', '-nostats', '-nostdin', '-loglevel', 'info'],
       // keep the container's timestamps so filter pts equal packet pts
       '-copyts',
-      ...['-i', file, '-map', '0:v:0', '-an', '-sn', '-dn', '-filter_script:v', 'pipe:0'],
+      ...ffmpegInput(file),
+      ...['-map', '0:v:0', '-an', '-sn', '-dn', '-filter_script:v', 'pipe:0'],
       ...['-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', format === 'png' ? 'png' : 'mjpeg'],
       ...(format === 'jpeg' ? ['-q:v', '2', '-pix_fmt', 'yuvj420p'] : []),
       'pipe:1',

@@ -1,5 +1,6 @@
 import { inputError } from '../common/input';
 import { startTool, toolCause } from '../ffmpeg/tool';
+import { ffprobeInput } from '../ffmpeg/safe-input';
 
 /**
  * The presentation-order list of a video stream's frames. Frame i here is the i-th frame ffmpeg's
@@ -77,7 +78,7 @@ export async function probeVideo(file: string, ref: string, signal?: AbortSignal
       'packet=pts,flags:stream=codec_type,time_base,r_frame_rate,duration:format=duration',
       '-of',
       'compact=p=1:nk=0',
-      file,
+      ...ffprobeInput(file),
     ],
     { signal },
   );

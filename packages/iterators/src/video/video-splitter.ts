@@ -6,6 +6,7 @@ import { tempDir } from '../common/temp-dir';
 import { Channel } from '../common/channel';
 import { damageCause, isDamageLine } from '../ffmpeg/damage';
 import { startTool, toolCause } from '../ffmpeg/tool';
+import { ffmpegInput } from '../ffmpeg/safe-input';
 import { normalizeVideoSplitParams, type VideoSplitSpec, type VideoSplitterParams } from './video-split-params';
 
 const segmentOutputs = { segment: t.video(), segmentStart: t.float(), segmentEnd: t.float() };
@@ -37,7 +38,7 @@ function ffmpegArgs(file: string, spec: VideoSplitSpec, pattern: string, ext: st
           spec.cuts.kind === 'every' ? `expr:gte(t,n_forced*${spec.cuts.seconds})` : spec.cuts.times.map(secs).join(','),
         ];
   return [
-    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', '-i', file],
+    ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', ...ffmpegInput(file)],
     // the first video and audio stream (subtitles and data streams do not survive every container)
     ...['-map', '0:v:0', '-map', '0:a:0?', '-map_metadata', '-1', '-map_chapters', '-1'],
     ...codec,
