@@ -4,7 +4,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CellInputError } from '@tessera/core';
 import { createMediaContext, MediaPolicy } from '@tessera/connectors';
-import { audioSplitterDef, frameIteratorDef, videoSplitterDef } from '@tessera/iterators';
+import { audioSplitterDef, frameIteratorDef, tileIteratorDef, videoSplitterDef } from '@tessera/iterators';
+import { fileURLToPath } from 'node:url';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
 import { tempDir } from '../support/temp-dir';
 
@@ -112,4 +113,22 @@ describe.each(iterators)('%s', (_name, run) => {
   test('a real video under the root is read', async () => {
     expect((await rows(run(path.join(allowed, 'real.mp4')))).length).toBeGreaterThan(0);
   });
+});
+
+test("an SVG is drawn without the images it names beside it (in the media cache those are other rows' downloads); its own shapes are drawn", async () => {
+  const { default: sharp } = await import('sharp');
+  await sharp({ create: { width: 16, height: 16, channels: 3, background: '#ff0000' } })
+    .png()
+    .toFile(path.join(allowed, 'neighbour.png'));
+  const svg = (body: string) => `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="16" height="16">${body}</svg>`;
+  await writeFile(path.join(allowed, 'names-neighbour.svg'), svg('<image xlink:href="neighbour.png" width="16" height="16"/>'));
+  await writeFile(path.join(allowed, 'own-shape.svg'), svg('<rect width="16" height="16" fill="#0000ff"/>'));
+  const firstPixel = async (name: string) => {
+    const [row] = (await rows(tileIteratorDef.run(path.join(allowed, name), { tileSize: 16 }, context()))) as Array<{ tile: string }>;
+    const tile = row!.tile.startsWith('file:') ? fileURLToPath(row!.tile) : row!.tile;
+    const { data } = await sharp(tile).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return [data[0], data[1], data[2]];
+  };
+  expect(await firstPixel('names-neighbour.svg')).not.toEqual([255, 0, 0]);
+  expect(await firstPixel('own-shape.svg')).toEqual([0, 0, 255]);
 });

@@ -11,6 +11,7 @@ export type * from './udf/response-cache';
 export * from './iterator/iterator';
 export type * from './media/media-store';
 export { sniffMedia, isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from './media/generated-media';
+export { imageSource } from './media/image-source';
 export type * from './export/sink';
 export type * from './pipeline/pipeline-def';
 export * from './pipeline/define-pipeline';

@@ -1,4 +1,4 @@
-import { CellInputError, defineUdf, t, TesseraError, type UdfContext } from '@tessera/core';
+import { CellInputError, defineUdf, imageSource, t, TesseraError, type UdfContext } from '@tessera/core';
 
 /** sharp (libvips) is imported on first use: a worker that never reads an image does not load it. */
 let sharpModule: Promise<typeof import('sharp')> | undefined;
@@ -13,7 +13,7 @@ async function rgbPixels(ref: string, ctx: UdfContext): Promise<{ pixels: Buffer
   const file = await ctx.media.localPath(ref);
   const { default: sharp } = await loadSharp();
   try {
-    const img = sharp(file, { failOn: 'error' });
+    const img = sharp(await imageSource(file), { failOn: 'error' });
     const meta = await img.metadata();
     const { data } = await img.removeAlpha().toColourspace('srgb').resize(64, 64, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
     return { pixels: data, width: meta.width ?? 0, height: meta.height ?? 0 };

@@ -1,5 +1,5 @@
 import type { OutputInfo } from 'sharp';
-import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { imageSource, iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { inputError, localFile } from '../common/input';
 import { checkImagePixels } from '../common/limits';
 import { normalizeTileParams, tileCount, type TileIteratorParams } from './tile-params';
@@ -20,9 +20,10 @@ async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorC
   const file = await localFile(ctx, ref);
   // loaded on first use: libvips is only mapped into processes that tile images
   const { default: sharp } = await import('sharp');
+  const source = await imageSource(file);
   let decoded: { data: Buffer; info: OutputInfo };
   // the header first: a small file can decode to gigabytes
-  const meta = await sharp(file, { limitInputPixels: false })
+  const meta = await sharp(source, { limitInputPixels: false })
     .metadata()
     .catch((e: Error) => {
       throw inputError(ref, `is not a readable image: ${e.message}`);
@@ -32,7 +33,7 @@ async function* runTiles(ref: string, params: TileIteratorParams, ctx: IteratorC
   let frames = 1;
   try {
     // all frames of an animated image decode as one tall image, frame after frame (pageHeight each)
-    let img = sharp(file, spec.allFrames ? { animated: true } : {});
+    let img = sharp(source, spec.allFrames ? { animated: true } : {});
     if (spec.applyExifOrientation) img = img.rotate(); // no angle: as the EXIF Orientation tag says
     if (spec.allFrames) frames = meta.pages ?? 1;
     decoded = await img.raw().toBuffer({ resolveWithObject: true });
