@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { getEncoding } from 'js-tiktoken';
-import { CellInputError, boundedRuns, t } from '@tessera/core';
+import { CellInputError, TransientError, boundedRuns, t } from '@tessera/core';
+import { parsePdf } from '../src/document/parse-pdf';
 import { documentSplitterDef, type DocumentSplitterParams } from '../src/index';
 import { collect, localContext } from '../../../test/support/local-media';
 import { makeDocFixtures, PDF_PAGES, writeDensePdf, writePdf, type DocFixtures } from './support/doc-fixtures';
@@ -330,6 +331,41 @@ describe('documentSplitter on PDF', () => {
       if (before === undefined) delete process.env.TESSERA_PDF_STALL_MS;
       else process.env.TESSERA_PDF_STALL_MS = before;
     }
+    expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
+  });
+
+  test('past TESSERA_PDF_READERS, PDFs share a reader; when a shared reader stalls, its PDFs get a transient error (read again later) rather than be blamed', async () => {
+    const dense = join(dir, 'dense-shared.pdf');
+    await writeDensePdf(dense, 1_000_000);
+    const saved = { stall: process.env.TESSERA_PDF_STALL_MS, readers: process.env.TESSERA_PDF_READERS };
+    process.env.TESSERA_PDF_STALL_MS = '1000';
+    process.env.TESSERA_PDF_READERS = '1';
+    try {
+      const innocent = await parsePdf(await readFile(d.pdf), d.pdf); // open, not yet read
+      const hostile = await parsePdf(await readFile(dense), dense);
+      const drain = async (doc: typeof hostile): Promise<any> => {
+        try {
+          for await (const _ of doc.blocks);
+          return 'read';
+        } catch (e) {
+          return e;
+        } finally {
+          await doc.dispose();
+        }
+      };
+      const stalled = await drain(hostile);
+      expect(stalled).toBeInstanceOf(TransientError);
+      expect(stalled.message).toMatch(/dense-shared\.pdf: the PDF reader it shared with 1 other PDF\(s\) stopped: the PDF reader gave no answer in 1 s/);
+      expect(await drain(innocent)).toBeInstanceOf(TransientError);
+    } finally {
+      for (const [k, v] of [
+        ['TESSERA_PDF_STALL_MS', saved.stall],
+        ['TESSERA_PDF_READERS', saved.readers],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    // read again, each alone: the innocent PDF is read
     expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
   });
 

@@ -1,3 +1,4 @@
+import { TransientError } from '@tessera/core';
 import { inputError } from '../common/input';
 import { unionBox, type Block, type Box, type ParsedDocument } from './block';
 import { openPdf, type OpenPdf, type PdfTextItem } from './pdf-client';
@@ -59,6 +60,8 @@ export function pageParagraphs(items: TextItem[]): Array<{ text: string; box: Bo
 function pdfError(ref: string, e: unknown): Error {
   const err = e as Error;
   if (err?.name === 'PasswordException') return inputError(ref, 'the PDF is encrypted with a password');
+  // another PDF in the same reader may have stopped it: read again, by the job's next attempt
+  if (err?.name === 'ReaderShared') return new TransientError(`${ref}: ${err.message}`);
   // the reader's own limits (pdf-client.ts) say what the PDF did
   if (err?.name === 'ReaderStalled' || err?.name === 'ReaderOutOfMemory' || err?.name === 'TooManyItems') return inputError(ref, err.message);
   return inputError(ref, `is not a readable PDF: ${err?.message ?? String(e)}`);

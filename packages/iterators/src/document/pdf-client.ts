@@ -32,10 +32,13 @@ const READER_YOUNG_MB = 4;
 const IDLE_READERS_KEPT = 2;
 
 /**
- * A PDF reader thread, serving one open document at a time, so whatever a document does to its
- * thread (a parse that never answers, a heap exhausted, a crash) fails that document alone and
- * never another read beside it. A thread that stops is never used again.
- * It is unref'd while idle so it never keeps a process alive, and ref'd while a request is open.
+ * A PDF reader thread. Each open document has one of its own while there are at most
+ * TESSERA_PDF_READERS of them (each may grow to READER_HEAP_MB), so whatever a document does to its
+ * thread (a parse that never answers, a heap exhausted, a crash) fails that document alone; past
+ * that bound, documents share the least busy reader, and if a shared reader stops, its documents get
+ * a transient error and are read again by their job's next attempt (most likely alone) rather than
+ * all be blamed. A thread that stops is never used again. It is unref'd while idle so it never keeps
+ * a process alive, and ref'd while a request is open.
  */
 class PdfReader {
   private readonly worker: Worker;
@@ -44,6 +47,8 @@ class PdfReader {
   private watchdog: NodeJS.Timeout | undefined;
   /** why the thread stopped; set once, then every request fails with it */
   stopped: PdfReaderError | undefined;
+  /** documents open in this reader */
+  documents = 0;
 
   constructor() {
     // execArgv [] : no loader hooks (tsx) in the reader; it is plain JavaScript
@@ -102,6 +107,9 @@ class PdfReader {
 
   private stop(why: PdfReaderError): void {
     if (this.stopped) return;
+    // shared, the reader cannot tell whose document stopped it
+    if (this.documents > 1 && why.name !== 'ReaderRetired')
+      why = new PdfReaderError('ReaderShared', `the PDF reader it shared with ${this.documents - 1} other PDF(s) stopped: ${why.message}`);
     this.stopped = why;
     clearTimeout(this.watchdog);
     for (const p of this.pending.values()) p.reject(why);
@@ -111,22 +119,38 @@ class PdfReader {
 
   /** Stop an idle thread the pool does not keep. */
   retire(): void {
-    this.stop(new PdfReaderError('ReaderStopped', 'the PDF reader was retired'));
+    this.stop(new PdfReaderError('ReaderRetired', 'the PDF reader was retired'));
   }
 }
 
-/** Started readers waiting for their next document. */
-const idleReaders: PdfReader[] = [];
+/** Every reader not stopped: those with open documents and those waiting for their next one. */
+const readers = new Set<PdfReader>();
 
 function takeReader(): PdfReader {
-  for (let r = idleReaders.pop(); r; r = idleReaders.pop()) if (!r.stopped) return r;
-  return new PdfReader();
+  let least: PdfReader | undefined;
+  for (const r of readers) {
+    if (r.stopped) readers.delete(r);
+    else if (!least || r.documents < least.documents) least = r;
+  }
+  const reader = least && (least.documents === 0 || readers.size >= mediaLimits().pdfReaders) ? least : new PdfReader();
+  readers.add(reader);
+  reader.documents++;
+  return reader;
 }
 
 function returnReader(r: PdfReader): void {
-  if (r.stopped) return;
-  if (idleReaders.length < IDLE_READERS_KEPT) idleReaders.push(r);
-  else r.retire();
+  r.documents--;
+  if (r.stopped) {
+    readers.delete(r);
+    return;
+  }
+  if (r.documents > 0) return;
+  let idle = 0;
+  for (const other of readers) if (other.documents === 0 && !other.stopped) idle++;
+  if (idle > IDLE_READERS_KEPT) {
+    readers.delete(r);
+    r.retire();
+  }
 }
 
 export interface OpenPdf {
