@@ -20,6 +20,8 @@ export function mediaLimits(env: NodeJS.ProcessEnv = process.env) {
     maxDocumentBytes: num('TESSERA_MAX_DOCUMENT_BYTES', 256 * 1024 ** 2),
     /** how long a PDF reader may work without answering before its PDF is given up */
     pdfStallMs: num('TESSERA_PDF_STALL_MS', 120_000),
+    /** how long ffmpeg or ffprobe may show no sign of work before it is stopped */
+    ffmpegStallMs: num('TESSERA_FFMPEG_STALL_MS', 120_000),
     /** PDF reader threads per process: each open PDF has its own up to this many (512 MB of heap each at most) */
     pdfReaders: num('TESSERA_PDF_READERS', 2),
   };

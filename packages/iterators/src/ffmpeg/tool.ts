@@ -10,6 +10,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError } from '@tessera/core';
 import { refusedFormat } from './safe-input';
+import { mediaLimits } from '../common/limits';
 
 export type ToolName = 'ffmpeg' | 'ffprobe';
 
@@ -23,6 +24,8 @@ export interface ToolExit {
   signal: NodeJS.Signals | null;
   /** the last stderr lines, for error messages */
   stderrTail: string[];
+  /** stopped by the stall deadline (TESSERA_FFMPEG_STALL_MS) */
+  stalled?: number;
 }
 
 export interface RunningTool {
@@ -48,10 +51,46 @@ export interface StartOptions {
   isNoise?: (line: string) => boolean;
 }
 
-/** Start a tool; stdout is streamed to the caller, stderr is split into lines. */
+/** How often ffmpeg reports its progress (to stderr, `-progress pipe:2`): the stall deadline's heartbeat. */
+const PROGRESS_EVERY_S = 5;
+/** A line of ffmpeg's progress report (`frame=12`, `out_time_us=400000`, `progress=continue`). */
+const PROGRESS_LINE = /^[a-z0-9_]+=\S*$/;
+
+/**
+ * Start a tool; stdout is streamed to the caller, stderr is split into lines. A tool that shows no
+ * sign of work for a whole TESSERA_FFMPEG_STALL_MS (checked at that interval, so it has between one
+ * and two of them) is killed, its exit marked `stalled`: ffmpeg reports its
+ * progress every few seconds while its main loop runs, and ffprobe's output streams, so silence is a
+ * tool stuck on its input (a demuxer or decoder that never returns), which would otherwise hold its
+ * job, its lock renewed, for ever. Time that the caller leaves stdout unread, or keeps stdin open,
+ * does not count.
+ */
 export function startTool(tool: ToolName, args: readonly string[], opts: StartOptions = {}): RunningTool {
-  const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(toolPath(tool), args, {
+  const progress = tool === 'ffmpeg' ? ['-progress', 'pipe:2', '-stats_period', String(PROGRESS_EVERY_S)] : [];
+  const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(toolPath(tool), [...progress, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stallMs = mediaLimits().ffmpegStallMs;
+  let stalled: number | undefined;
+  // a tool fed on stdin waits for the caller until the caller ends it (the frame iterator's filter script)
+  let watching = !opts.keepStdin;
+  let heard = false;
+  let outBytes = 0;
+  // polled rather than listened to: a 'data' listener on stdout would take output from the caller
+  const watchdog = setInterval(() => {
+    const out = (child.stdout as Readable & { bytesRead?: number }).bytesRead ?? 0;
+    // output waiting for the caller: the tool is blocked on it, not stuck
+    const working = !watching || heard || out !== outBytes || child.stdout.readableLength > 0;
+    heard = false;
+    outBytes = out;
+    if (working) return;
+    stalled = stallMs;
+    kill();
+  }, stallMs);
+  watchdog.unref();
+  child.stdin.once('finish', () => {
+    watching = true;
+    heard = true;
   });
   child.stdin.on('error', () => undefined);
   if (!opts.keepStdin) child.stdin.end();
@@ -60,6 +99,7 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   let partial = '';
   const onLine = (line: string) => {
     if (line.length === 0) return;
+    if (progress.length && PROGRESS_LINE.test(line)) return;
     opts.onStderrLine?.(line);
     if (opts.isNoise?.(line)) return;
     tail.push(line.length > 500 ? line.slice(0, 500) : line);
@@ -67,6 +107,7 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   };
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
+    heard = true;
     const lines = (partial + chunk).split(/\r?\n|\r/);
     partial = lines.pop() ?? '';
     lines.forEach(onLine);
@@ -81,15 +122,17 @@ export function startTool(tool: ToolName, args: readonly string[], opts: StartOp
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const exited = new Promise<ToolExit>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
+      clearInterval(watchdog);
       opts.signal?.removeEventListener('abort', onAbort);
       if (err.code === 'ENOENT')
         reject(new ConfigError(`${tool} not found (looked for "${toolPath(tool)}"); install ffmpeg or set TESSERA_${tool.toUpperCase()}`));
       else reject(err);
     });
     child.once('close', (code, signal) => {
+      clearInterval(watchdog);
       opts.signal?.removeEventListener('abort', onAbort);
       if (partial) onLine(partial);
-      resolve({ code, signal, stderrTail: tail });
+      resolve({ code, signal, stderrTail: tail, ...(stalled ? { stalled } : {}) });
     });
   });
   // a spawn failure must not become an unhandled rejection when the caller only reads stdout
@@ -111,6 +154,7 @@ export async function runTool(tool: ToolName, args: readonly string[], opts: Sta
  * the `[demuxer @ 0x..]` prefixes and without the local path (the caller names the file itself).
  */
 export function toolCause(exit: ToolExit, file?: string): string {
+  if (exit.stalled) return `it showed no progress for ${exit.stalled / 1000} s and was stopped (TESSERA_FFMPEG_STALL_MS)`;
   const refused = refusedFormat(exit.stderrTail);
   if (refused) return `it is a file of format ${refused}, which is not read (playlists and formats that name other files or URLs are refused)`;
   const lines = exit.stderrTail
