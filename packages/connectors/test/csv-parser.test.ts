@@ -53,3 +53,17 @@ test('a record with more fields than the header is refused, naming the row', asy
   };
   await expect(read()).rejects.toThrow('row 2 has 3 fields; the header names 2');
 });
+
+test('a record longer than the limit is refused, naming it; an unclosed quote says so instead of gathering the rest of the file', async () => {
+  const read = async (chunks: string[]) => {
+    const out: unknown[] = [];
+    for await (const r of parseCsv(chunks, 100)) out.push(r);
+    return out;
+  };
+  const line = 'x'.repeat(40);
+  expect(await read([`a,b\n${line},${line}\n`])).toHaveLength(2); // 82 characters: within
+  await expect(read([`a,b\n${line},${line}\n`, `${line},${line},${line}\n`])).rejects.toThrow('record 3 is longer than 100 characters (TESSERA_MAX_ROW_BYTES)');
+  await expect(read([`a,b\n1,"never closed\n`, ...Array.from({ length: 10 }, () => `${line}\n`)])).rejects.toThrow(
+    'record 2 is longer than 100 characters (TESSERA_MAX_ROW_BYTES); a quote opened in it is never closed',
+  );
+});

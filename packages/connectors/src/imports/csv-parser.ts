@@ -3,9 +3,16 @@
  * RFC 4180 parser: quoted fields may hold commas, quotes ("") and newlines, and a record may span
  * chunks. As in PostgreSQL's COPY ... CSV, an unquoted empty field is null and a quoted one (`""`)
  * is the empty string: `a,""` reads as [null, ''] and `a,` as [null, null]... for a header `x,y`,
- * `1,` is { x: '1', y: null } and `1,""` is { x: '1', y: '' }. Blank lines are skipped.
+ * `1,` is { x: '1', y: null } and `1,""` is { x: '1', y: '' }. Blank lines are skipped. A record
+ * longer than `maxRecordChars` (TESSERA_MAX_ROW_BYTES) is refused, naming it: an unclosed quote
+ * would otherwise gather the rest of the file into one field.
  */
-export async function* parseCsv(chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): AsyncGenerator<Array<string | null>> {
+export async function* parseCsv(
+  chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+  maxRecordChars = Number(process.env.TESSERA_MAX_ROW_BYTES) || 64 * 1024 * 1024,
+): AsyncGenerator<Array<string | null>> {
+  let records = 1;
+  let recordChars = 0;
   let field = '';
   let wasQuoted = false;
   let record: Array<string | null> = [];
@@ -22,6 +29,10 @@ export async function* parseCsv(chunks: AsyncIterable<string | Buffer> | Iterabl
     const out: Array<Array<string | null>> = [];
     for (let i = 0; i < s.length; i++) {
       const ch = s[i]!;
+      if (++recordChars > maxRecordChars)
+        throw new Error(
+          `record ${records} is longer than ${maxRecordChars} characters (TESSERA_MAX_ROW_BYTES)${quoted ? '; a quote opened in it is never closed' : ''}`,
+        );
       if (pendingCR) {
         pendingCR = false;
         if (ch === '\n') continue;
@@ -53,7 +64,11 @@ export async function* parseCsv(chunks: AsyncIterable<string | Buffer> | Iterabl
       else if (ch === ',') take();
       else if (ch === '\n' || ch === '\r') {
         take();
-        if (!(record.length === 1 && record[0] === null)) out.push(record);
+        if (!(record.length === 1 && record[0] === null)) {
+          out.push(record);
+          records++;
+        }
+        recordChars = 0;
         record = [];
         pendingCR = ch === '\r';
       } else field += ch;
