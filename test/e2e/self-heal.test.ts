@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { failedJobs, runReconcileTick, PipelineRegistry, WorkerPool } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
-import { startHarness, makeItems, SHAPES } from '../support/harness';
+import { startHarness, makeItems, SHAPES, type Harness } from '../support/harness';
 import { expectedItem } from '../support/expected';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { startOwnPostgres } from '../support/faults/own-postgres';
@@ -56,6 +56,16 @@ test('work lost from Redis is resumed by the fleet itself; a clean table then co
   }
 }, 240_000);
 
+/** A lock after Redis lost them, a tick enqueues the 60 items' rows and the workers compute them right. */
+async function expectLostItemsComputedALockLater(h: Harness) {
+  await waitFor(async () => (await runReconcileTick(h.engine)).reports.some((r) => r.table === 'items' && r.enqueued > 0), 'the lost rows enqueued');
+  await h.startWorkers();
+  await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
+  const rows = await h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
+  expect(rows).toHaveLength(60);
+  rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(makeItems(60)[i]!)));
+}
+
 test('rows Redis lost are enqueued again only a lock after the loss (jobs running then stop first, rather than compute them twice), then computed', async () => {
   const h = await startHarness(SHAPES, FAST); // the tests' lock: 4 s
   try {
@@ -69,13 +79,7 @@ test('rows Redis lost are enqueued again only a lock after the loss (jobs runnin
     expect(items).toMatchObject({ skipped: 'redis lost its data', enqueued: 0 });
     expect(items.pendingBatches).toBeGreaterThan(0);
     expect(await h.engine.queue('cpu').count()).toBe(0);
-    // a lock later the rows are known lost, and a tick enqueues them
-    await waitFor(async () => (await runReconcileTick(h.engine)).reports.some((r) => r.table === 'items' && r.enqueued > 0), 'the lost rows enqueued');
-    await h.startWorkers();
-    await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
-    const rows = await h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
-    expect(rows).toHaveLength(60);
-    rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(makeItems(60)[i]!)));
+    await expectLostItemsComputedALockLater(h);
   } finally {
     await h.close();
   }
@@ -97,12 +101,7 @@ test('Redis restarted from an older snapshot (the marker kept, the newest jobs l
     expect(await h.engine.queue('cpu').count()).toBe(0);
     const right = await runReconcileTick(h.engine);
     expect(right.reports.find((r) => r.table === 'items')).toMatchObject({ skipped: 'redis lost its data', enqueued: 0 });
-    await waitFor(async () => (await runReconcileTick(h.engine)).reports.some((r) => r.table === 'items' && r.enqueued > 0), 'the lost rows enqueued');
-    await h.startWorkers();
-    await h.engine.waitIdle('shapes', { timeoutMs: 120_000 });
-    const rows = await h.engine.store.select('shapes', 'items', { columns: COLUMNS, withErrors: true, orderBy: ['id'] });
-    expect(rows).toHaveLength(60);
-    rows.forEach((row, i) => expect(row).toMatchObject(expectedItem(makeItems(60)[i]!)));
+    await expectLostItemsComputedALockLater(h);
   } finally {
     await h.close();
     await own.stop();

@@ -27,42 +27,11 @@ beforeAll(async () => {
   await mkdir(allowed, { recursive: true });
   await mkdir(outside, { recursive: true });
   const privateTs = path.join(outside, 'private.ts');
-  await ffmpeg(
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=64x48:rate=10:duration=3',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:duration=3',
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-f',
-    'mpegts',
-    privateTs,
-  );
-  await ffmpeg(
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=64x48:rate=10:duration=3',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:duration=3',
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    path.join(allowed, 'real.mp4'),
-  );
+  // the same 3 s of video and audio, outside the roots as MPEG-TS and under them as MP4
+  const clip = ['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=3', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=3'];
+  const codecs = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac'];
+  await ffmpeg(...clip, ...codecs, '-f', 'mpegts', privateTs);
+  await ffmpeg(...clip, ...codecs, path.join(allowed, 'real.mp4'));
   const tsBytes = await readFile(privateTs);
   internal = http.createServer((req, res) => {
     internalHits.push(req.url ?? '');

@@ -10,6 +10,7 @@ import { collect, localContext } from '../../../test/support/local-media';
 import { makeDocFixtures, PDF_PAGES, writeDensePdf, writePdf, type DocFixtures } from './support/doc-fixtures';
 import { makeOfficeFixtures, type OfficeFixtures } from './support/office-fixtures';
 import { tempDir } from '../../../test/support/temp-dir';
+import { envForTests, withEnv } from '../../../test/support/with-env';
 
 const dir = tempDir('tessera-docs-');
 let d: DocFixtures;
@@ -317,9 +318,7 @@ describe('documentSplitter on PDF', () => {
     // a million text operators in 70 KB: about 16 s of pdfjs for its one page on a 2-core machine
     const dense = join(dir, 'dense.pdf');
     await writeDensePdf(dense, 1_000_000);
-    const before = process.env.TESSERA_PDF_STALL_MS;
-    process.env.TESSERA_PDF_STALL_MS = '1000';
-    try {
+    await withEnv({ TESSERA_PDF_STALL_MS: '1000' }, async () => {
       const [stalled, beside] = await Promise.all([
         split(dense, { separators: 'page' }).catch((e) => e),
         split(d.pdf, { separators: 'page', metadata: ['page'] }),
@@ -327,20 +326,14 @@ describe('documentSplitter on PDF', () => {
       expect(stalled).toBeInstanceOf(CellInputError);
       expect(stalled.message).toMatch(/dense\.pdf: the PDF reader gave no answer in 1 s \(TESSERA_PDF_STALL_MS\); the PDF is given up$/);
       expect(beside.map((r) => r.page)).toEqual([1, 2, 3]);
-    } finally {
-      if (before === undefined) delete process.env.TESSERA_PDF_STALL_MS;
-      else process.env.TESSERA_PDF_STALL_MS = before;
-    }
+    });
     expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
   });
 
   test('past TESSERA_PDF_READERS, PDFs share a reader; when a shared reader stalls, its PDFs get a transient error (read again later) rather than be blamed', async () => {
     const dense = join(dir, 'dense-shared.pdf');
     await writeDensePdf(dense, 1_000_000);
-    const saved = { stall: process.env.TESSERA_PDF_STALL_MS, readers: process.env.TESSERA_PDF_READERS };
-    process.env.TESSERA_PDF_STALL_MS = '1000';
-    process.env.TESSERA_PDF_READERS = '1';
-    try {
+    await withEnv({ TESSERA_PDF_STALL_MS: '1000', TESSERA_PDF_READERS: '1' }, async () => {
       const innocent = await parsePdf(await readFile(d.pdf), d.pdf); // open, not yet read
       const hostile = await parsePdf(await readFile(dense), dense);
       const drain = async (doc: typeof hostile): Promise<any> => {
@@ -357,14 +350,7 @@ describe('documentSplitter on PDF', () => {
       expect(stalled).toBeInstanceOf(TransientError);
       expect(stalled.message).toMatch(/dense-shared\.pdf: the PDF reader it shared with 1 other PDF\(s\) stopped: the PDF reader gave no answer in 1 s/);
       expect(await drain(innocent)).toBeInstanceOf(TransientError);
-    } finally {
-      for (const [k, v] of [
-        ['TESSERA_PDF_STALL_MS', saved.stall],
-        ['TESSERA_PDF_READERS', saved.readers],
-      ] as const)
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-    }
+    });
     // read again, each alone: the innocent PDF is read
     expect(await texts(d.pdf, { separators: 'page' })).toHaveLength(3);
   });
@@ -372,16 +358,11 @@ describe('documentSplitter on PDF', () => {
   test('a page with more text items than TESSERA_MAX_PDF_PAGE_ITEMS fails its PDF, naming the page', async () => {
     const dense = join(dir, 'items.pdf');
     await writeDensePdf(dense, 5_000);
-    const before = process.env.TESSERA_MAX_PDF_PAGE_ITEMS;
-    process.env.TESSERA_MAX_PDF_PAGE_ITEMS = '1000';
-    try {
+    await withEnv({ TESSERA_MAX_PDF_PAGE_ITEMS: '1000' }, async () => {
       const err = await split(dense, { separators: 'page' }).catch((e) => e);
       expect(err).toBeInstanceOf(CellInputError);
       expect(err.message).toMatch(/items\.pdf: page 1 has 5000 text items, more than 1000 \(TESSERA_MAX_PDF_PAGE_ITEMS\)$/);
-    } finally {
-      if (before === undefined) delete process.env.TESSERA_MAX_PDF_PAGE_ITEMS;
-      else process.env.TESSERA_MAX_PDF_PAGE_ITEMS = before;
-    }
+    });
   });
 
   test('a file:// URL reference works like a path', async () => {
@@ -422,14 +403,7 @@ test('HTML nested deeper than 1,000 elements is a cell error, read in millisecon
 });
 
 describe('documentSplitter bounds what it holds in memory (TESSERA_MAX_DOCUMENT_BYTES)', () => {
-  const saved = process.env.TESSERA_MAX_DOCUMENT_BYTES;
-  beforeEach(() => {
-    process.env.TESSERA_MAX_DOCUMENT_BYTES = '1000000';
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.TESSERA_MAX_DOCUMENT_BYTES;
-    else process.env.TESSERA_MAX_DOCUMENT_BYTES = saved;
-  });
+  envForTests({ TESSERA_MAX_DOCUMENT_BYTES: '1000000' });
 
   test('a file over the limit is refused before it is read', async () => {
     const big = join(dir, 'big.txt');

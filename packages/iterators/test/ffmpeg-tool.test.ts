@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { runTool, startTool, toolCause } from '../src/ffmpeg/tool';
 import { ffmpegInput, ffprobeInput } from '../src/ffmpeg/safe-input';
 import { tempDir } from '../../../test/support/temp-dir';
+import { envForTests } from '../../../test/support/with-env';
 
 /**
  * The stall deadline (TESSERA_FFMPEG_STALL_MS, 1 s here): a tool stuck on its input is stopped, with
@@ -11,14 +12,7 @@ import { tempDir } from '../../../test/support/temp-dir';
  * a demuxer that never returns.
  */
 const dir = tempDir('tessera-ffmpeg-tool-');
-const saved = process.env.TESSERA_FFMPEG_STALL_MS;
-beforeAll(() => {
-  process.env.TESSERA_FFMPEG_STALL_MS = '1000';
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env.TESSERA_FFMPEG_STALL_MS;
-  else process.env.TESSERA_FFMPEG_STALL_MS = saved;
-});
+envForTests({ TESSERA_FFMPEG_STALL_MS: '1000' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test.each([
