@@ -14,6 +14,7 @@ import { solidPng } from '../../../test/support/openai-server/png';
 import { MemoryResponseCache, chatUdf, embeddingsUdf, imageGenerationUdf, structuredUdf, transcriptionUdf, visionUdf } from '../src';
 import { runBatch, runFn, testContext } from './support/context';
 import { REDIS_URL } from '../../../test/support/services';
+import { withEnv } from '../../../test/support/with-env';
 
 let server: OpenAIServer;
 const KEY = 'sk-test-0123456789abcdef';
@@ -268,6 +269,13 @@ describe('openai media', () => {
     const txt = join(dir, 'note.txt');
     writeFileSync(txt, 'hello');
     await expect(runFn(udf, ['What?', txt], ctx)).rejects.toBeInstanceOf(CellInputError);
+    expect(server.count()).toBe(1);
+    // larger than TESSERA_MAX_MODEL_MEDIA_BYTES: a cell error naming the size and the setting, before it is read
+    await withEnv({ TESSERA_MAX_MODEL_MEDIA_BYTES: String(png.length - 1) }, async () => {
+      await expect(runFn(udf, ['What colour?', path], ctx)).rejects.toThrow(
+        new CellInputError(`openai.vision: ${path} is ${png.length} bytes, more than ${png.length - 1} (TESSERA_MAX_MODEL_MEDIA_BYTES)`),
+      );
+    });
     expect(server.count()).toBe(1);
   });
 
