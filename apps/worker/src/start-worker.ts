@@ -4,6 +4,7 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import { Engine, PipelineRegistry, WorkerPool, RedisRateGate, loadConfig, loadPipelines, onSourceRun, type TesseraConfig } from '@tessera/runtime';
 import { createMediaContext } from '@tessera/connectors';
+import { removeStaleScratch } from '@tessera/core';
 import { QUEUE_STATES, createMetrics } from './metrics';
 import { observeJobs, observeModelCalls } from './observe-jobs';
 import { startHttpServer } from './http-server';
@@ -23,6 +24,9 @@ export interface RunningWorker {
 export async function startWorker(opts: { queues?: string[]; config?: TesseraConfig } = {}): Promise<RunningWorker> {
   const config = opts.config ?? loadConfig();
   const log = pino({ level: config.logLevel, base: { service: 'tessera-worker', pid: process.pid } });
+  // video segments and source downloads a killed worker left in its scratch directory
+  const staleScratch = await removeStaleScratch();
+  if (staleScratch) log.info({ directories: staleScratch }, 'removed scratch directories of workers that are gone');
   const registry = new PipelineRegistry(await loadPipelines(config.pipelines));
   const engine = await Engine.connect(config);
   // one line when Redis goes away and one when it is back (ioredis reconnects; work waits meanwhile)

@@ -12,6 +12,7 @@ export * from './iterator/iterator';
 export type * from './media/media-store';
 export { sniffMedia, isGeneratedMedia, storeGeneratedMedia, type GeneratedMedia } from './media/generated-media';
 export { imageSource } from './media/image-source';
+export { scratchDir, removeStaleScratch } from './media/scratch-dir';
 export type * from './export/sink';
 export type * from './pipeline/pipeline-def';
 export * from './pipeline/define-pipeline';

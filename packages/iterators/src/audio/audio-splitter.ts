@@ -1,9 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { iteratorCall, scratchDir, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { inputError, localFile } from '../common/input';
 import { checkMediaSeconds } from '../common/limits';
-import { tempDir } from '../common/temp-dir';
 import { probeMedia } from '../ffmpeg/probe';
 import { runTool, toolCause } from '../ffmpeg/tool';
 import { ffmpegInput } from '../ffmpeg/safe-input';
@@ -92,7 +91,7 @@ async function* runAudio(ref: string, params: AudioSplitterParams, ctx: Iterator
   // packet-aligned, and a copied FLAC would keep the whole file's length in its STREAMINFO header
   const lossless = stream.codecName.startsWith('pcm_') || stream.codecName === 'flac';
   const copyCodec = lossless ? stream.codecName : 'copy';
-  const scratch = await tempDir('audio');
+  const scratch = await scratchDir('audio');
   try {
     const silences = spec.silence ? await detectSilences(file, ref, total, spec.silence.minLen, spec.silence.threshDb, ctx.signal) : undefined;
     // a leading silence is one that starts at the very beginning (silencedetect reports it from 0)

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { iteratorCall, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
+import { iteratorCall, scratchDir, t, type Expr, type IteratorCall, type IteratorContext, type IteratorDef } from '@tessera/core';
 import { extensionOf, inputError, localFile } from '../common/input';
-import { tempDir } from '../common/temp-dir';
 import { Channel } from '../common/channel';
 import { damageCause, isDamageLine } from '../ffmpeg/damage';
 import { startTool, toolCause } from '../ffmpeg/tool';
@@ -60,7 +59,7 @@ async function* runVideoSplit(ref: string, params: VideoSplitterParams, ctx: Ite
   const spec = normalizeVideoSplitParams(params);
   const file = await localFile(ctx, ref);
   const container = spec.mode === 'accurate' ? ACCURATE : (COPY_CONTAINERS[extensionOf(file)] ?? COPY_CONTAINERS[extensionOf(ref)] ?? MATROSKA);
-  const scratch = await tempDir('vsplit');
+  const scratch = await scratchDir('vsplit');
   let damage: string | undefined;
   const ffmpeg = startTool('ffmpeg', ffmpegArgs(file, spec, join(scratch.path, `%06d.${container.ext}`), container.ext), {
     signal: ctx.signal,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   codeOf,
+  scratchDir,
   TesseraError,
   type ListedObject,
   type ListingReader,
@@ -10,8 +11,6 @@ import {
   type SourceDef,
 } from '@tessera/core';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { formatOf, mediaStoreFor, readRows } from '@tessera/connectors';
@@ -297,8 +296,8 @@ async function ingestFileRows(ctx: PageContext, files: ListedObject[], position:
 /** A local path holding the object's current bytes: the file itself when local, else a temporary download. */
 async function freshCopy(url: string): Promise<{ path: string; remove: () => Promise<void> }> {
   if (isAbsolute(url)) return { path: url, remove: async () => undefined };
-  const dir = await mkdtemp(join(tmpdir(), 'tessera-source-'));
-  const file = join(dir, basename(new URL(url).pathname) || 'object');
+  const dir = await scratchDir('source');
+  const file = join(dir.path, basename(new URL(url).pathname) || 'object');
   await pipeline(await mediaStoreFor(url).get(url), createWriteStream(file));
-  return { path: file, remove: () => rm(dir, { recursive: true, force: true }) };
+  return { path: file, remove: dir.dispose };
 }
