@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await openai?.close();
   await customer?.destroy();
+  if (env) await rm(env.exportDir, { recursive: true, force: true });
 }, 120_000);
 
 test('inserts, updates and deletes under SIGKILLs, a Redis FLUSHALL and the export target down: exports equal the record, no answer paid twice', async () => {

@@ -1,7 +1,7 @@
-import { copyFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startHarness } from '../support/harness';
+import { tempDir } from '../support/temp-dir';
 import { viewsPipeline } from '../pipelines/views';
 import { spawnWorkers, stopWorkers, type WorkerProcess } from '../support/worker-process';
 import { ffmpeg } from '../../packages/iterators/test/support/run';
@@ -15,8 +15,9 @@ const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/views');
 const VIDEOS = 8;
 const FRAMES = 30; // 6 s at fps 5
 
+const dir = tempDir('tessera-views-fleet-');
+
 test('two worker processes iterate videos into frames; a worker killed mid-iteration loses and duplicates nothing', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tessera-views-fleet-'));
   const first = path.join(dir, 'v0.mp4');
   await ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=30:duration=6', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', first);
   for (let i = 1; i < VIDEOS; i++) await copyFile(first, path.join(dir, `v${i}.mp4`));

@@ -1,11 +1,15 @@
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { TesseraConfig } from '@tessera/runtime';
 
-/** Drop a test's schema and delete its Redis keys (by its own prefix only). */
+/** Drop a test's schema, delete its Redis keys (by its own prefix only) and its media directories. */
 export async function cleanup(cfg: TesseraConfig): Promise<void> {
   await dropSchema(cfg.databaseUrl, cfg.schema);
   await deleteQueueKeys(cfg);
+  // testConfig puts the media destination and cache under /tmp/tessera-test-<id>
+  const own = /^(\/tmp\/tessera-test-[0-9a-f]+)\//.exec(cfg.mediaDestination)?.[1];
+  if (own) await rm(own, { recursive: true, force: true });
 }
 
 /** Delete every Redis key of the test's prefix: its queues, as a Redis that lost its data would have them. */

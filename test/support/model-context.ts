@@ -1,9 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RateGate } from '@tessera/core';
 import type { ModelUdfContext, ResponseCache } from '@tessera/functions';
 import { LocalMediaContext } from './local-media';
+
+/** the contexts' directories, removed after the test file's tests (a context is made inside tests) */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * The context a worker gives a model UDF, over local files: media under a temp directory of its
@@ -14,6 +20,7 @@ export function modelContext(
   opts: { rateGate?: RateGate; cache?: ResponseCache; cacheMode?: 'use' | 'refresh' | 'off'; usage?: Record<string, number> } = {},
 ): { ctx: ModelUdfContext; usage: Record<string, number>; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-fn-'));
+  made.push(dir);
   const usage = opts.usage ?? {};
   const ctx: ModelUdfContext = {
     media: new LocalMediaContext(join(dir, 'media')),

@@ -1,10 +1,10 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, redact } from '@tessera/core';
 import { keyHash, resolveSecret } from '../src';
+import { tempDir } from '../../../test/support/temp-dir';
 
-const dir = mkdtempSync(join(tmpdir(), 'tessera-secrets-'));
+const dir = tempDir('tessera-secrets-');
 
 test('a key from the environment, a _FILE, or the secrets file, in that order', () => {
   writeFileSync(join(dir, 'one'), 'sk-from-file\n');
