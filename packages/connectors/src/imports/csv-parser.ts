@@ -1,3 +1,5 @@
+import { maxRowBytesFromEnv } from './row-limit';
+
 /**
  * The one CSV reader (`tessera import`, file sources, `tessera insert --format csv`): a streaming
  * RFC 4180 parser: quoted fields may hold commas, quotes ("") and newlines, and a record may span
@@ -9,7 +11,7 @@
  */
 export async function* parseCsv(
   chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
-  maxRecordChars = Number(process.env.TESSERA_MAX_ROW_BYTES) || 64 * 1024 * 1024,
+  maxRecordChars = maxRowBytesFromEnv(),
 ): AsyncGenerator<Array<string | null>> {
   let records = 1;
   let recordChars = 0;

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { csvHeader, csvObjects, parseCsv } from './csv-parser';
+import { maxRowBytesFromEnv } from './row-limit';
 import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
 /** A file as raw records (column name -> value) in batches, before type checks. */
@@ -99,9 +100,6 @@ async function* inBatches(records: AsyncIterable<Record<string, unknown>>, size:
   if (out.length) yield out;
 }
 
-/** Longest JSONL line (TESSERA_MAX_ROW_BYTES, default 64 MiB): one row. */
-const maxLineBytesFromEnv = () => Number(process.env.TESSERA_MAX_ROW_BYTES) || 64 * 1024 * 1024;
-
 /**
  * The lines of a file, each at most `max` bytes: a longer one is an error naming its number, found
  * while it is read (readline would hold it whole, and one over V8's string limit kills the process).
@@ -133,7 +131,7 @@ async function* boundedLines(file: string, max: number): AsyncGenerator<string> 
   if (size) yield take();
 }
 
-export function jsonlReader(file: string, maxLineBytes = maxLineBytesFromEnv()): RawBatches {
+export function jsonlReader(file: string, maxLineBytes = maxRowBytesFromEnv()): RawBatches {
   let first: string[] | undefined;
   const lines = async function* () {
     let n = 0;

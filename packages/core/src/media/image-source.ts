@@ -19,7 +19,7 @@ export async function imageSource(file: string): Promise<string | Buffer> {
   const text = head
     .subarray(0, read)
     .toString('latin1')
-    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .replace(/^\xEF\xBB\xBF/, '') // a UTF-8 byte-order mark, read as latin1
     .trimStart();
   const svgLike = text.startsWith('<') || (head[0] === 0x1f && head[1] === 0x8b);
   return svgLike ? readFile(file) : file;
