@@ -11,7 +11,6 @@ import {
   type WriteOptions,
   type CatalogTable,
   type WriteOp,
-  type WriteRequest,
   type RequestOutcome,
   type GroupCommit,
 } from '@tessera/store';
@@ -22,6 +21,7 @@ import { checkJsonSchemas } from './json-schemas';
 import { checkWriteLimits } from './ingest-limits';
 import { loadPipelines } from './registry';
 import { inlineWrite, writtenOnce, type InlineWrite } from './inline-compute';
+import type { IngestRequest } from './ingest/commit-grouper';
 import { CONTROL_QUEUE, INGEST_QUEUE, queueName } from './jobs/queues';
 import { syncSources } from './sources/schedules';
 import { typedTable, type TypedTable } from './typed-table';
@@ -228,7 +228,7 @@ export class Engine {
    * (a retried job) gets its first version; if the process that committed it died before
    * enqueueing its work, the work is enqueued now.
    */
-  async commitGroup(pipeline: string, table: string, op: WriteOp, requests: WriteRequest[]): Promise<RequestOutcome[]> {
+  async commitGroup(pipeline: string, table: string, op: WriteOp, requests: IngestRequest[]): Promise<RequestOutcome[]> {
     const outcomes: RequestOutcome[] = new Array(requests.length);
     const checked: number[] = [];
     requests.forEach((r, i) => {
@@ -241,7 +241,7 @@ export class Engine {
     });
     if (checked.length) {
       const t = await this.store.table(pipeline, table);
-      const inline = op === 'insert' ? inlineWrite(t, this.defs.get(pipeline)?.udfs) : undefined;
+      const inline = op === 'insert' && !requests.some((r) => r.afterStall) ? inlineWrite(t, this.defs.get(pipeline)?.udfs) : undefined;
       let g: GroupCommit;
       try {
         g = await this.store.commitGroup(

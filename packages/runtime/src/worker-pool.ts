@@ -21,6 +21,7 @@ import { QUEUE_CLAIM_MS } from './queue-owner';
 import { BulkConsumer } from './ingest/bulk-consumer';
 import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
+import { CrashRecords } from './processors/crash-records';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
 import { jobOptions } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, SOURCES_QUEUE, queueName } from './jobs/queues';
@@ -130,6 +131,8 @@ export class WorkerPool {
       await job.moveToDelayed(Date.now() + delayMs, token);
       await engine.redis.hset(`${cfg.queuePrefix}:${job.queueName}:${job.id}`, 'stc', '0').catch(() => undefined);
     };
+    // rows in flight when a worker process died: computed alone, refused once they killed it twice
+    const crashes = new CrashRecords(engine.redis, cfg.queuePrefix);
     const sinks = registry.all().flatMap((d) => d.exports.map((e) => e.sink));
     const bulk: BulkConsumer[] = [];
     const workers = names.map((name) => {
@@ -159,6 +162,8 @@ export class WorkerPool {
             enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
             enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),
             lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+            crashes,
+            stalledBefore: job.stalledCounter > 0,
           });
         } else {
           const parsed = StageJob.safeParse(job.data);
@@ -172,6 +177,8 @@ export class WorkerPool {
             sliceMs: cfg.jobSliceMs,
             lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             ...(signal ? { signal } : {}),
+            crashes,
+            stalledBefore: job.stalledCounter > 0,
           });
           if (r.remaining && token) {
             // a long job used up its time slice: what it computed is written; the rest waits in the

@@ -38,6 +38,8 @@ export interface FastJob {
   timestamp: number;
   /** failed attempts before this one */
   attemptsMade: number;
+  /** times the job stalled (its lock lapsed: its worker died or froze) */
+  stalledCounter: number;
 }
 
 /** What a finished job leaves for the completion script, and when it is sent. */
@@ -220,7 +222,13 @@ export class BulkConsumer {
     const attemptsMade = attemptsMadeOf(hash);
     let result: unknown;
     try {
-      result = await this.opts.fast!({ id, data: hash.data || '{}', timestamp: Number.parseInt(hash.timestamp ?? '0', 10), attemptsMade });
+      result = await this.opts.fast!({
+        id,
+        data: hash.data || '{}',
+        timestamp: Number.parseInt(hash.timestamp ?? '0', 10),
+        attemptsMade,
+        stalledCounter: Number.parseInt(hash.stc ?? '0', 10) || 0,
+      });
     } catch (e) {
       // failures are rare: now the job is built, and fails as one `process` ran would
       const job = await this.readJob(id, hash, token);

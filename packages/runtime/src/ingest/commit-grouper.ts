@@ -1,7 +1,16 @@
 import type { RequestOutcome, WriteOp, WriteRequest } from '@tessera/store';
 
+/** An ingest job's write. */
+export interface IngestRequest extends WriteRequest {
+  /**
+   * its job stalled before (its worker may have died applying it): the writer fills no computed
+   * column, the version's stage jobs compute them with their guard against rows that kill (see CrashRecords)
+   */
+  afterStall?: boolean;
+}
+
 /** Commits one group of requests (Engine.commitGroup). */
-export type CommitGroup = (pipeline: string, table: string, op: WriteOp, requests: WriteRequest[]) => Promise<RequestOutcome[]>;
+export type CommitGroup = (pipeline: string, table: string, op: WriteOp, requests: IngestRequest[]) => Promise<RequestOutcome[]>;
 
 export interface GroupingOptions {
   /** how long the first request of a group waits for others to join it */
@@ -17,7 +26,7 @@ export interface GroupingOptions {
 }
 
 interface Waiting {
-  request: WriteRequest;
+  request: IngestRequest;
   resolve(o: RequestOutcome): void;
   reject(e: unknown): void;
 }
@@ -61,7 +70,7 @@ export class CommitGrouper {
     private readonly opts: GroupingOptions,
   ) {}
 
-  submit(pipeline: string, table: string, op: WriteOp, request: WriteRequest): Promise<RequestOutcome> {
+  submit(pipeline: string, table: string, op: WriteOp, request: IngestRequest): Promise<RequestOutcome> {
     const laneKey = JSON.stringify([pipeline, table]);
     let lane = this.lanes.get(laneKey);
     if (!lane) this.lanes.set(laneKey, (lane = { groups: [], running: false }));

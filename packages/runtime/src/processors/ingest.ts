@@ -20,7 +20,7 @@ export function runIngest(job: Job, grouper: CommitGrouper, config: TesseraConfi
  * The same from a job's payload and identity alone: the bulk consumer runs claimed jobs this way,
  * without building a BullMQ Job for each (see BulkConsumerOptions.fast).
  */
-export async function applyIngest(data: unknown, identity: Pick<Job, 'id' | 'timestamp'>, grouper: CommitGrouper, config: TesseraConfig) {
+export async function applyIngest(data: unknown, identity: Pick<Job, 'id' | 'timestamp' | 'stalledCounter'>, grouper: CommitGrouper, config: TesseraConfig) {
   checkIngestPayload(data, config);
   const parsed = parseIngestJob(data);
   if (!parsed.success) {
@@ -32,6 +32,7 @@ export async function applyIngest(data: unknown, identity: Pick<Job, 'id' | 'tim
     // without a requestId the key is the job's own identity, which only a retry of this job repeats
     idNamesPayload: p.requestId === undefined,
     rows: p.rows,
+    ...(identity.stalledCounter > 0 ? { afterStall: true } : {}),
   });
   if (!r.ok) {
     if (r.error instanceof TesseraError) throw new UnrecoverableError(`${p.op} into ${p.pipeline}.${p.table} rejected: ${r.error.message}`);

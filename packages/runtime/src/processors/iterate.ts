@@ -5,6 +5,7 @@ import type { BatchRow, CatalogTable, IterationOutcome, Row, Store } from '@tess
 import type { IterateJob, DerivedWork } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { isDataError } from './write-cells';
+import { DEATHS_BEFORE_REFUSAL, workerDiedError, type CrashRecords } from './crash-records';
 
 export interface IterateDeps {
   store: Store;
@@ -19,6 +20,10 @@ export interface IterateDeps {
   signal?: AbortSignal;
   /** this is the job's last attempt: a row that fails for a transient reason gets an error cell rather than staying pending */
   lastAttempt?: boolean;
+  /** what the fleet knows of rows in flight when a worker process died (see CrashRecords) */
+  crashes?: CrashRecords;
+  /** the job stalled before: its worker may have died on one of its rows */
+  stalledBefore?: boolean;
 }
 
 export interface IterateResult {
@@ -67,10 +72,11 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   const derived: DerivedWork[] = [];
   // a row that fails for a transient reason does not hold back the others: the job retries it after
   let retry: Error | undefined;
+  const guard = await deathGuard(job, base.id, rows, deps);
   for (const row of rows) {
     let outcome: IterationOutcome | undefined;
     try {
-      outcome = await iterateRow(row, input, call, view, deps);
+      outcome = guard ? await guard.iterate(row, () => iterateRow(row, input, call, view, deps)) : await iterateRow(row, input, call, view, deps);
     } catch (e) {
       if (!isJobLevelError(e)) throw e;
       if (!deps.lastAttempt) {
@@ -89,6 +95,7 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
       outcome = { error: { type: 'StoreError', message: `view rows of ${view.name} could not be stored: ${(e as Error).message}` } };
       commit = await store.cells.commitIteration(base, view.name, row, outcome, work);
     }
+    if (guard?.refused(row)) await guard.forget(row);
     if (!commit.committed) continue;
     if ('error' in outcome) result.failed++;
     else result.computed++;
@@ -101,6 +108,39 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   if (derived.length) await deps.enqueueDerived(derived);
   if (retry) throw retry;
   return result;
+}
+
+/**
+ * After a worker death (the job stalled before, or the table has records, see CrashRecords): each
+ * row is iterated alone in its process, marked while it runs, and one that killed its process
+ * DEATHS_BEFORE_REFUSAL times fails its cell with WorkerDied. Undefined when nothing is to be guarded.
+ */
+async function deathGuard(job: IterateJob, tableId: number, rows: BatchRow[], deps: IterateDeps) {
+  const records = deps.crashes;
+  if (!records) return undefined;
+  const field = (row: BatchRow) => `iterate:${job.column}|${row.rowid}|${row.vMin}`;
+  const known = await records.read(tableId, rows.map(field));
+  if (!known.size && !deps.stalledBefore) return undefined;
+  const refused = (row: BatchRow) => (known.get(field(row)) ?? 0) >= DEATHS_BEFORE_REFUSAL;
+  return {
+    refused,
+    forget: (row: BatchRow) => records.clear(tableId, [field(row)]),
+    iterate(row: BatchRow, run: () => Promise<IterationOutcome | undefined>): Promise<IterationOutcome | undefined> {
+      if (refused(row)) return Promise.resolve({ error: workerDiedError(`view ${job.column} of row ${row.rowid}`) });
+      return records.alone(async () => {
+        await records.markAlone(tableId, field(row));
+        let outcome: IterationOutcome | undefined;
+        try {
+          outcome = await run();
+        } catch (e) {
+          await records.unmarkAlone(tableId, field(row));
+          throw e;
+        }
+        await records.clear(tableId, [field(row)]);
+        return outcome;
+      });
+    },
+  };
 }
 
 /** Run the iterator over one base row, collecting and checking its view rows. Undefined: the input is still pending. */

@@ -4,6 +4,7 @@ import type { Store, CatalogTable, BatchRow, CellResult, CellWrite } from '@tess
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { writeCellsIsolated } from './write-cells';
+import { DEATHS_BEFORE_REFUSAL, workerDiedError, type CrashRecords } from './crash-records';
 
 export interface StageResult {
   rows: number;
@@ -40,6 +41,10 @@ export interface StageDeps {
    * made, the answers in flight are written, and the job ends (see JobLostError).
    */
   signal?: AbortSignal;
+  /** what the fleet knows of rows in flight when a worker process died (see CrashRecords) */
+  crashes?: CrashRecords;
+  /** the job stalled before: its worker may have died on one of its rows */
+  stalledBefore?: boolean;
 }
 
 /** The job stopped because it is no longer this worker's: whoever holds its rows now computes them. */
@@ -127,52 +132,107 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     );
     usage.clear();
   };
-  for (let from = 0; from < rows.length; from += sliceRows) {
-    if (from > 0 && Date.now() - started > (deps.sliceMs ?? Infinity)) {
-      remaining = rows.length - from;
-      break;
+  /** Evaluate one column over the rows of `part` whose cell is pending, its outcomes into `results` (or these outcomes instead). */
+  const evaluateColumn = async (col: (typeof columns)[number], part: BatchRow[], results: CellWrite[], instead?: Outcome) => {
+    const todo = pendingIn(part, col.name);
+    if (!todo.length) return;
+    const outcomes = instead
+      ? todo.map(() => instead)
+      : await evaluate(
+          col.computed!.expr,
+          todo.map((x) => x.r),
+          {
+            udfs,
+            ctx: contextFor(col.name),
+            read,
+            concurrency: deps.concurrency ?? 16,
+            stop,
+            ...(deps.lastAttempt ? { lastAttempt: true } : {}),
+          },
+        );
+    const n = recordOutcomes(col.name, outcomes, todo, results);
+    computed += n.computed;
+    failed += n.failed;
+    if (n.computed || n.failed) {
+      const c = (byColumn[col.name] ??= { computed: 0, failed: 0 });
+      c.computed += n.computed;
+      c.failed += n.failed;
     }
-    const part = rows.slice(from, from + sliceRows);
+    if (n.firstError && col.computed!.onError === 'abort' && !abortMessage) {
+      const { rowid, error } = n.firstError;
+      abortMessage = `column ${col.name} failed on row ${rowid}: ${error.type}: ${error.message}`;
+    }
+    // counted with the column whose job goes back to its queue to wait for the rate limiter
+    if (stop.error && codeOf(stop.error) === 'E_RATE_LIMITED') usage.set(`${col.name}\0limiterRequeues`, 1);
+  };
+  /** Evaluate the stage's columns over `part`; its outcomes join `unwritten`. */
+  const evaluatePart = async (part: BatchRow[]) => {
     const results = emptyResults(part);
     for (const col of columns) {
-      const todo = pendingIn(part, col.name);
-      if (!todo.length) continue;
-      const outcomes = await evaluate(
-        col.computed!.expr,
-        todo.map((x) => x.r),
-        {
-          udfs,
-          ctx: contextFor(col.name),
-          read,
-          concurrency: deps.concurrency ?? 16,
-          stop,
-          ...(deps.lastAttempt ? { lastAttempt: true } : {}),
-        },
-      );
-      const n = recordOutcomes(col.name, outcomes, todo, results);
-      computed += n.computed;
-      failed += n.failed;
-      if (n.computed || n.failed) {
-        const c = (byColumn[col.name] ??= { computed: 0, failed: 0 });
-        c.computed += n.computed;
-        c.failed += n.failed;
-      }
-      if (n.firstError && col.computed!.onError === 'abort' && !abortMessage) {
-        const { rowid, error } = n.firstError;
-        abortMessage = `column ${col.name} failed on row ${rowid}: ${error.type}: ${error.message}`;
-      }
-      if (stop.error) {
-        // counted with the column whose job goes back to its queue to wait for the rate limiter
-        if (codeOf(stop.error) === 'E_RATE_LIMITED') usage.set(`${col.name}\0limiterRequeues`, 1);
-        break;
-      }
+      await evaluateColumn(col, part, results);
+      if (stop.error) break;
     }
     keepWithCells(results, unwritten);
+  };
+  // rows that were in flight when a worker process died (see CrashRecords)
+  const { batched, alone, crashes } = await planAfterDeaths(job, table.id, rows, deps);
+  for (let from = 0; from < batched.length; from += sliceRows) {
+    if (from > 0 && Date.now() - started > (deps.sliceMs ?? Infinity)) {
+      remaining = batched.length - from + alone.length;
+      break;
+    }
+    const part = batched.slice(from, from + sliceRows);
+    if (crashes) {
+      // marked while they are computed: a death now leaves the marks, and these rows are computed alone next time
+      const fields = part.map((row) => crashes.rowField(row));
+      await crashes.records.markBatch(table.id, fields);
+      await evaluatePart(part).finally(() => crashes.records.clear(table.id, fields));
+    } else await evaluatePart(part);
     if (stop.error || abortMessage) break;
     if (Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
   }
+  // Each alone, after the others (a death is blamed on this one row, and the batch's cells are
+  // written already), a column at a time, each marked while it runs: a cell that killed its
+  // process computed alone too often fails with WorkerDied (its dependents with UpstreamError),
+  // and the row's other cells are computed.
+  for (let k = 0; crashes && k < alone.length && !stop.error && !abortMessage; k++) {
+    if (Date.now() - started > (deps.sliceMs ?? Infinity)) {
+      remaining = alone.length - k;
+      break;
+    }
+    if (unwritten.length) await writeBack();
+    const row = alone[k]!;
+    const results = emptyResults([row]);
+    await crashes.records.alone(async () => {
+      for (const col of columns) {
+        if (row.cells[col.name] !== 'pending') continue;
+        const field = crashes.cellField(row, col.name);
+        if ((crashes.known.get(field) ?? 0) >= DEATHS_BEFORE_REFUSAL) {
+          await evaluateColumn(col, [row], results, { error: workerDiedError(`column ${col.name} of row ${row.rowid}`) });
+          crashes.refused.push(field);
+          continue;
+        }
+        await crashes.records.markAlone(table.id, field);
+        try {
+          await evaluateColumn(col, [row], results);
+        } catch (e) {
+          await crashes.records.unmarkAlone(table.id, field);
+          throw e;
+        }
+        // a death leaves the mark; a cell computed is done with it, one still pending (the job
+        // stopped) keeps the deaths it had
+        if (row.cells[col.name] === 'pending') await crashes.records.unmarkAlone(table.id, field);
+        else await crashes.records.clear(table.id, [field]);
+        if (stop.error) break;
+      }
+    });
+    keepWithCells(results, unwritten);
+    if (!stop.error) await crashes.records.clear(table.id, [crashes.rowField(row)]);
+  }
   // the last slice's cells, or all of them for a job that stopped, finished or used up its time slice
   if (unwritten.length || usage.size) await writeBack();
+  // the cells refused are written: their records are done with
+  if (crashes?.refused.length) await crashes.records.clear(table.id, crashes.refused);
   if (abortMessage) {
     await store.history.abort(table, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
@@ -181,6 +241,41 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   // run made progress (a transient failure after progress does not spend an attempt)
   if (stop.error) throw Object.assign(stop.error, { cellsWritten: computed + failed });
   return { rows: rows.length, computed, failed, columns: byColumn, ...(remaining ? { remaining } : {}) };
+}
+
+/** A stage's rows by how they are computed after worker deaths (see CrashRecords). */
+interface DeathPlan {
+  batched: BatchRow[];
+  /** rows in flight at a death: each computed alone */
+  alone: BatchRow[];
+  /** present when rows are marked while computed */
+  crashes?: {
+    records: CrashRecords;
+    /** the records of this job's rows and cells */
+    known: Map<string, number>;
+    /** a row version of this stage: its mark while computed in a batch */
+    rowField(row: BatchRow): string;
+    /** a cell of a row version: its deaths while computed alone */
+    cellField(row: BatchRow, column: string): string;
+    /** cells refused (their records are cleared once they are written) */
+    refused: string[];
+  };
+}
+
+async function planAfterDeaths(job: StageJob, tableId: number, rows: BatchRow[], deps: StageDeps): Promise<DeathPlan> {
+  const records = deps.crashes;
+  const untouched = { batched: rows, alone: [] };
+  if (!records) return untouched;
+  // an update (a new row version) starts afresh
+  const stage = job.columns.join(',');
+  const rowField = (row: BatchRow) => `${stage}|${row.rowid}|${row.vMin}`;
+  const cellField = (row: BatchRow, column: string) => `${column}|${row.rowid}|${row.vMin}`;
+  const fieldsOf = (row: BatchRow) => [rowField(row), ...job.columns.map((c) => cellField(row, c))];
+  const known = await records.read(tableId, rows.flatMap(fieldsOf));
+  if (!known.size && !deps.stalledBefore) return untouched;
+  const plan: DeathPlan = { batched: [], alone: [], crashes: { records, known, rowField, cellField, refused: [] } };
+  for (const row of rows) (fieldsOf(row).some((f) => known.has(f)) ? plan.alone : plan.batched).push(row);
+  return plan;
 }
 
 // The per-row loops of a stage, kept out of the async runStage: V8 optimizes a function whose

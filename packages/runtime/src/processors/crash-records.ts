@@ -1,0 +1,98 @@
+import type { Redis } from 'ioredis';
+
+/** A cell whose computation killed its worker process this many times, computed alone each time, is refused. */
+export const DEATHS_BEFORE_REFUSAL = 2;
+/** Records of rows nobody computes again (their table dropped, the row updated) leave Redis with time. */
+const RECORD_TTL_MS = 24 * 3_600_000;
+
+/** The cell error a refused row gets. */
+export function workerDiedError(what: string): { type: string; message: string } {
+  return {
+    type: 'WorkerDied',
+    message:
+      `the worker process died ${DEATHS_BEFORE_REFUSAL} times while computing ${what} alone (out of memory, a native crash, ` +
+      'or code that ends the process); it is not tried again: fix the input or the code, then recompute the column',
+  };
+}
+
+/**
+ * What the fleet knows of rows that were being computed when a worker process died: a native
+ * crash, an out-of-memory kill or code that exits the process takes every job the process held
+ * with it, and BullMQ's stalled check hands them to another worker, which would die on the same
+ * row, and so on, with the periodic reconcile enqueueing the row again once the job gave up: one
+ * poison row would hold back its whole batch, and crash workers, forever.
+ *
+ * So a job that stalled before (or whose table has records) marks what it computes in Redis,
+ * under one hash per table, and clears each mark once that is computed (or the job stops for any
+ * other reason). A mark left behind names what was in flight when its process died:
+ *
+ * - a row of a stage computed in a batch with others (`0`: any of them may be the culprit): next
+ *   time it is computed alone, a cell at a time;
+ * - a cell (or a view's iteration of a row) computed alone: `n`, its process died n times then.
+ *   At DEATHS_BEFORE_REFUSAL it fails with WorkerDied (its dependents with UpstreamError) and is
+ *   not tried again; the row's other cells and the rest of its batch are computed.
+ *
+ * Cells computed alone wait for each other within a process (`alone`), so a death is blamed on
+ * one of them; other work of the process may still have killed it, which is why one death is not
+ * enough. Records live in Redis: if Redis loses them, a poison row costs a few more deaths. A
+ * record whose cell was written but whose clearing a death interrupted lapses with the hash's TTL.
+ */
+export class CrashRecords {
+  /** the row computed alone in this process now, and those waiting for their turn behind it */
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(tableId: number): string {
+    return `${this.prefix}:crashes:${tableId}`;
+  }
+
+  /** The records of these rows (by field), none when the table has none (a single O(1) call then). */
+  async read(tableId: number, fields: string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    const key = this.key(tableId);
+    if (!fields.length || !(await this.redis.hlen(key))) return found;
+    for (let i = 0; i < fields.length; i += 1000) {
+      const part = fields.slice(i, i + 1000);
+      const values = await this.redis.hmget(key, ...part);
+      values.forEach((v, k) => v !== null && found.set(part[k]!, Number(v) || 0));
+    }
+    return found;
+  }
+
+  /** Mark rows about to be computed together (`0`), keeping the deaths of any already recorded. */
+  async markBatch(tableId: number, fields: string[]): Promise<void> {
+    if (!fields.length) return;
+    const key = this.key(tableId);
+    const m = this.redis.multi();
+    for (const f of fields) m.hsetnx(key, f, '0');
+    await m.pexpire(key, RECORD_TTL_MS).exec();
+  }
+
+  /** Mark a cell (or iteration) about to be computed alone: returns the deaths this one would make. */
+  async markAlone(tableId: number, field: string): Promise<number> {
+    const key = this.key(tableId);
+    const [[, n]] = (await this.redis.multi().hincrby(key, field, 1).pexpire(key, RECORD_TTL_MS).exec()) as [[Error | null, number]];
+    return n;
+  }
+
+  /** Take back a mark made for a cell whose computation ended without a death, leaving it its earlier deaths. */
+  async unmarkAlone(tableId: number, field: string): Promise<void> {
+    await this.redis.hincrby(this.key(tableId), field, -1);
+  }
+
+  /** Forget marks of what was computed (or refused). */
+  async clear(tableId: number, fields: string[]): Promise<void> {
+    for (let i = 0; i < fields.length; i += 1000) await this.redis.hdel(this.key(tableId), ...fields.slice(i, i + 1000));
+  }
+
+  /** Run `fn` when nothing else is computed alone in this process. */
+  alone<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+}
