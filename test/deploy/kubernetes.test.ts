@@ -88,6 +88,8 @@ test('workers: probes, graceful shutdown, non-root, config and secrets that exis
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
+    // every volume a worker writes is bounded: an unbounded emptyDir fills the node's disk
+    for (const v of pod.volumes) if ('emptyDir' in v) expect(v.emptyDir.sizeLimit).toMatch(/^\d+(Mi|Gi)$/);
     for (const from of c.envFrom) {
       if (from.configMapRef) expect(configMaps).toContain(from.configMapRef.name);
       if (from.secretRef) expect(secrets).toContain(from.secretRef.name);
