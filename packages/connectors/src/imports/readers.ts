@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { csvHeader, csvObjects, parseCsv } from './csv-parser';
 import { maxRowBytesFromEnv } from './row-limit';
+import { boundedDecompressors, maxPageBytesFromEnv, readBudget, spanRows, type Decompress } from './parquet-bounds';
 import { arrowLib, parquetReaderLib } from '../sdk/modules';
 
 /** A file as raw records (column name -> value) in batches, before type checks. */
@@ -26,22 +27,28 @@ export function parquetReader(file: string): RawBatches {
     },
     async *batches(size) {
       const { lib, buf, metadata } = await meta;
+      let budget = readBudget(0, 0);
+      const compressors = boundedDecompressors(lib.compressors as Record<string, Decompress>, maxPageBytesFromEnv(), () => budget);
       // hyparquet decodes a row group from its start for every read, so reading it batch by batch is
-      // quadratic; read each row group once (in spans of at most SPAN_ROWS rows, to bound memory)
-      // and cut the batches from that
+      // quadratic; read each row group once (in spans of at most SPAN_ROWS rows, fewer for large
+      // rows, to bound memory) and cut the batches from that
       let start = 0;
       let pending: Array<Record<string, unknown>> = [];
-      for (const group of metadata.row_groups) {
-        const end = start + Number(group.num_rows);
-        for (let lo = start; lo < end; lo += SPAN_ROWS) {
-          const rows = (await lib.parquetReadObjects({
+      for (const [g, group] of metadata.row_groups.entries()) {
+        const rows = Number(group.num_rows);
+        const end = start + rows;
+        const declared = group.columns.reduce((n, c) => n + Number(c.meta_data?.total_uncompressed_size ?? 0), 0);
+        const span = spanRows(rows, declared, SPAN_ROWS);
+        for (let lo = start; lo < end; lo += span) {
+          budget = readBudget(g, declared);
+          const read = (await lib.parquetReadObjects({
             file: buf,
             metadata,
-            compressors: lib.compressors,
+            compressors,
             rowStart: lo,
-            rowEnd: Math.min(lo + SPAN_ROWS, end),
+            rowEnd: Math.min(lo + span, end),
           })) as Array<Record<string, unknown>>;
-          pending = pending.length ? pending.concat(rows) : rows;
+          pending = pending.length ? pending.concat(read) : read;
           let off = 0;
           for (; pending.length - off >= size; off += size) yield pending.slice(off, off + size);
           pending = off ? pending.slice(off) : pending;
