@@ -1,21 +1,34 @@
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import pg from 'pg';
 import { startHarness } from '../support/harness';
+import { PG_URL } from '../support/services';
+import { pgRows, recordRows } from '../support/converge';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { openJobs, waitFor } from '../support/wait';
 
 /**
  * A row whose computation kills its worker process (an out-of-memory kill, a native crash) fails
  * its own cell and nothing else: the other rows of its batch are computed, no cell is left pending,
- * and the workers stop dying on it. Two worker processes are kept running as an orchestrator
+ * the customer's tables end up equal to the record, and the workers stop dying on it. Two worker processes are kept running as an orchestrator
  * would (each that dies is replaced), with the fleet's periodic reconcile on.
  */
 const POISON = path.resolve(import.meta.dirname, '../pipelines/poison');
+// the customer's Postgres schema the pipeline exports to (read when the pipeline module loads)
+const customerSchema = `deaths_${Math.random().toString(16).slice(2, 8)}`;
+process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
 const ROWS = 60;
 const KILLERS: Record<number, string> = { 17: 'poison', 29: 'toxic', 41: 'venom' };
 const text = (i: number) => (KILLERS[i] ? `row ${i} is ${KILLERS[i]}` : `row ${i} says hello`);
 
 test('rows that kill their worker fail their own cells with WorkerDied; every other row is computed and the deaths stop', async () => {
-  const h = await startHarness(POISON, { TESSERA_RECONCILE_EVERY_MS: '1000', TESSERA_RECONCILE_GRACE_MS: '300' });
+  const h = await startHarness(POISON, {
+    TESSERA_RECONCILE_EVERY_MS: '1000',
+    TESSERA_RECONCILE_GRACE_MS: '300',
+    TESSERA_TEST_CUSTOMER_SCHEMA: customerSchema,
+  });
+  const db = new pg.Client({ connectionString: PG_URL });
+  await db.connect();
   const fleet: WorkerProcess[] = [];
   let deaths = 0;
   let stopping = false;
@@ -69,6 +82,25 @@ test('rows that kill their worker fail their own cells with WorkerDied; every ot
     const status = await h.engine.store.status('poison', 'items');
     expect(status.columns.every((c) => c.pending === 0)).toBe(true);
 
+    // what the customer has converges on the record, the refused cells as nulls (exports follow every change)
+    const itemColumns = ['id', 'text', 'loud', 'size', 'tag'];
+    const wordColumns = ['id', 'pos', 'word'];
+    // ints arrive from Postgres as bigint strings
+    const customerRows = async (table: string, columns: string[]) =>
+      (await pgRows(db, `${customerSchema}.${table}`, columns)).map((r) => ({
+        ...r,
+        ...('size' in r ? { size: r.size === null ? null : Number(r.size) } : {}),
+        ...('pos' in r ? { pos: Number(r.pos) } : {}),
+      }));
+    const same = async (table: string, columns: string[]) =>
+      isDeepStrictEqual(await customerRows(table, columns).catch(() => []), await recordRows(h.engine, 'poison', table, columns));
+    await waitFor('the customer tables equal to the record', async () => (await same('items', itemColumns)) && (await same('words', wordColumns)), {
+      timeoutMs: 300_000,
+      everyMs: 500,
+    });
+    expect(await customerRows('items', itemColumns)).toEqual(await recordRows(h.engine, 'poison', 'items', itemColumns));
+    expect(await customerRows('words', wordColumns)).toHaveLength((ROWS - 1) * 4);
+
     // the fleet is whole and stays so: a new row is computed without another death
     const deathsBefore = deaths;
     await queue.add('insert', { pipeline: 'poison', table: 'items', op: 'insert', rows: [{ id: 'late', text: 'a late row' }] });
@@ -80,6 +112,8 @@ test('rows that kill their worker fail their own cells with WorkerDied; every ot
   } finally {
     stopping = true;
     await Promise.all(fleet.map((w) => w.stop()));
+    await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`).catch(() => undefined);
+    await db.end();
     await h.close();
   }
 }, 900_000);

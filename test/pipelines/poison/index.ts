@@ -1,11 +1,14 @@
 import { definePipeline, defineUdf, iteratorCall, t, type IteratorDef } from '@tessera/core';
+import { postgres } from '@tessera/connectors';
+import { PG_URL } from '../../support/services';
 
 /**
  * Rows that kill the worker process computing them (test/e2e/worker-deaths): as an out-of-memory
  * kill or a native crash in a media library would, at once and with nothing cleaned up. A text
  * holding "poison" kills the batched UDF of its column (with every other row of its batch in
  * flight), one holding "venom" kills the view's iterator, one holding "toxic" a plain synchronous
- * UDF that the writer of an insert computes itself (inline compute), so the ingest job dies.
+ * UDF that the writer of an insert computes itself (inline compute), so the ingest job dies. The
+ * table and its view are exported to "the customer's" Postgres (TESSERA_TEST_CUSTOMER_SCHEMA).
  */
 function die(): never {
   process.kill(process.pid, 'SIGKILL');
@@ -66,5 +69,8 @@ export default definePipeline('poison', (p) => {
     .compute('loud', (i) => shoutOrDie(i.text))
     .compute('size', (i) => size(i.loud))
     .compute('tag', (i) => tagOrDie(i.text));
-  p.view('words', items, iteratorCall(wordsOrDie, items.text, {}));
+  const words = p.view('words', items, iteratorCall(wordsOrDie, items.text, {}));
+  const customer = { url: PG_URL, schema: process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer', create: true };
+  p.export(items, postgres({ ...customer, table: 'items' }), { columns: ['text', 'loud', 'size', 'tag'] });
+  p.export(words, postgres({ ...customer, table: 'words' }), { columns: ['word'] });
 });
