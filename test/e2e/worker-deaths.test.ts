@@ -8,8 +8,8 @@ import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { openJobs, waitFor } from '../support/wait';
 
 /**
- * A row whose computation kills its worker process (an out-of-memory kill, a native crash) fails
- * its own cell and nothing else: the other rows of its batch are computed, no cell is left pending,
+ * A row whose computation kills its worker process (an out-of-memory kill, a native crash), or whose
+ * UDF call never answers, fails its own cell and nothing else: the other rows of its batch are computed, no cell is left pending,
  * the customer's tables end up equal to the record, and the workers stop dying on it. Two worker processes are kept running as an orchestrator
  * would (each that dies is replaced), with the fleet's periodic reconcile on.
  */
@@ -19,13 +19,15 @@ const customerSchema = `deaths_${Math.random().toString(16).slice(2, 8)}`;
 process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
 const ROWS = 60;
 const KILLERS: Record<number, string> = { 17: 'poison', 29: 'toxic', 41: 'venom' };
-const text = (i: number) => (KILLERS[i] ? `row ${i} is ${KILLERS[i]}` : `row ${i} says hello`);
+const STUCK = 52;
+const text = (i: number) => (KILLERS[i] ? `row ${i} is ${KILLERS[i]}` : i === STUCK ? `row ${i} is stuck` : `row ${i} says hello`);
 
-test('rows that kill their worker fail their own cells with WorkerDied; every other row is computed and the deaths stop', async () => {
+test('rows that kill their worker fail their own cells with WorkerDied, a call that never answers fails its cell with UdfTimeout; every other cell is computed and exported', async () => {
   const h = await startHarness(POISON, {
     TESSERA_RECONCILE_EVERY_MS: '1000',
     TESSERA_RECONCILE_GRACE_MS: '300',
     TESSERA_TEST_CUSTOMER_SCHEMA: customerSchema,
+    TESSERA_UDF_TIMEOUT_MS: '3000',
   });
   const db = new pg.Client({ connectionString: PG_URL });
   await db.connect();
@@ -64,7 +66,7 @@ test('rows that kill their worker fail their own cells with WorkerDied; every ot
       new RegExp(`^the worker process died 2 times while computing column ${column} of row \\d+ alone \\(out of memory, a native crash`);
     for (const [i, row] of rows.entries()) {
       const { text } = items[i]!;
-      const ok = { loud: text.toUpperCase(), size: text.length, tag: `#${text.length}` };
+      const ok = { loud: text.toUpperCase(), size: text.length, tag: `#${text.length}`, echo: text };
       // the cell whose computation killed fails, its dependents fail upstream, the row's other cells are computed
       if (i === 17) {
         expect(row).toMatchObject({ ...ok, loud: null, loud_errortype: 'WorkerDied', size: null, size_errortype: 'UpstreamError' });
@@ -72,6 +74,13 @@ test('rows that kill their worker fail their own cells with WorkerDied; every ot
       } else if (i === 29) {
         expect(row).toMatchObject({ ...ok, tag: null, tag_errortype: 'WorkerDied' });
         expect(row.tag_errormsg).toMatch(died('tag'));
+      } else if (i === STUCK) {
+        expect(row).toMatchObject({
+          ...ok,
+          echo: null,
+          echo_errortype: 'UdfTimeout',
+          echo_errormsg: "echo_or_hang gave no result in 3000 ms (its deadline: the UDF's timeoutMs, else TESSERA_UDF_TIMEOUT_MS)",
+        });
       } else expect(row).toMatchObject(ok);
     }
     const iterationErrors = await h.engine.store.errors('poison', 'items', { column: 'words' });
@@ -83,7 +92,7 @@ test('rows that kill their worker fail their own cells with WorkerDied; every ot
     expect(status.columns.every((c) => c.pending === 0)).toBe(true);
 
     // what the customer has converges on the record, the refused cells as nulls (exports follow every change)
-    const itemColumns = ['id', 'text', 'loud', 'size', 'tag'];
+    const itemColumns = ['id', 'text', 'loud', 'size', 'tag', 'echo'];
     const wordColumns = ['id', 'pos', 'word'];
     // ints arrive from Postgres as bigint strings
     const customerRows = async (table: string, columns: string[]) =>
@@ -107,7 +116,7 @@ test('rows that kill their worker fail their own cells with WorkerDied; every ot
     await waitFor('the late row applied', async () => (await openJobs(h.engine, ['ingest'])) === 0);
     await h.engine.waitIdle('poison', { timeoutMs: 120_000 });
     const [late] = await h.engine.store.select('poison', 'items', { where: { id: 'late' } });
-    expect(late).toMatchObject({ loud: 'A LATE ROW', size: 10, tag: '#10' });
+    expect(late).toMatchObject({ loud: 'A LATE ROW', size: 10, tag: '#10', echo: 'a late row' });
     expect(deaths).toBe(deathsBefore);
   } finally {
     stopping = true;

@@ -399,6 +399,60 @@ describe('evaluate: misbehaving UDFs and job-level errors', () => {
   });
 });
 
+describe('evaluate: calls that never answer', () => {
+  const never = new Promise<never>(() => {});
+  const hangsOn = (name: string, stuck: number, extra: { timeoutMs?: number } = {}) =>
+    defineUdf({
+      name,
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      ...extra,
+      fn: ([n]) => (n === stuck ? never : Promise.resolve(n * 10)),
+    });
+
+  test('a call past its deadline fails its own cell with UdfTimeout; the other rows are computed', async () => {
+    const hangs = hangsOn('hangs', 2);
+    const out = await evaluate(call(hangs, col('n')), rowsOf('n', [1, 2, 3]), envFor([hangs], { udfTimeoutMs: 50 }));
+    expect(out).toEqual([
+      { value: 10 },
+      { error: { type: 'UdfTimeout', message: "hangs gave no result in 50 ms (its deadline: the UDF's timeoutMs, else TESSERA_UDF_TIMEOUT_MS)" } },
+      { value: 30 },
+    ]);
+  });
+
+  test("a batch past its deadline fails its rows; the UDF's own timeoutMs wins over the worker's", async () => {
+    const stuck = defineUdf({
+      name: 'stuck_batch',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      timeoutMs: 40,
+      batch: { maxSize: 2, fn: async (rows) => (rows.some(([n]) => n === 3) ? never : rows.map(([n]) => n + 1)) },
+    });
+    const out = await evaluate(call(stuck, col('n')), rowsOf('n', [1, 2, 3, 4]), envFor([stuck], { udfTimeoutMs: 3_600_000 }));
+    expect(out.slice(0, 2)).toEqual([{ value: 2 }, { value: 3 }]);
+    expect(out.slice(2)).toEqual(
+      Array(2).fill({ error: { type: 'UdfTimeout', message: expect.stringMatching(/^stuck_batch \(a batch of 2 rows\) gave no result in 40 ms/) } }),
+    );
+  });
+
+  test('timeoutMs 0 turns the deadline off for a UDF that may rightly run long', async () => {
+    const slow = defineUdf({
+      name: 'slow_ok',
+      version: '1',
+      params: [t.int()],
+      returns: t.int(),
+      timeoutMs: 0,
+      fn: async ([n]) => {
+        await new Promise((r) => setTimeout(r, 80));
+        return n;
+      },
+    });
+    expect(await evaluate(call(slow, col('n')), rowsOf('n', [7]), envFor([slow], { udfTimeoutMs: 10 }))).toEqual([{ value: 7 }]);
+  });
+});
+
 describe('evaluate: a job-level stop keeps what was computed', () => {
   test('per-row: calls in flight finish, the cell that hit the limit and the rows not attempted stay pending', async () => {
     const called: number[] = [];

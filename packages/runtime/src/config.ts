@@ -44,6 +44,7 @@ const schema = z.object({
   TESSERA_WRITE_BACK_ROWS: intFrom(256, 1),
   TESSERA_WRITE_BACK_MS: intFrom(1000, 0),
   TESSERA_JOB_SLICE_MS: intFrom(20_000, 100),
+  TESSERA_UDF_TIMEOUT_MS: intFrom(600_000, 0),
   TESSERA_STOP_REDIS_WAIT_MS: intFrom(10_000, 0),
   TESSERA_REQUEST_KEEP_HOURS: intFrom(168, 0),
   TESSERA_RESPONSE_CACHE_KEEP_HOURS: intFrom(168, 0),
@@ -106,6 +107,8 @@ export interface TesseraConfig {
   writeBackMs: number;
   /** a stage job running longer than this writes back and goes back to its queue for the rest */
   jobSliceMs: number;
+  /** a UDF call that gives no result in this long fails its cells with UdfTimeout (0: no deadline; a UDF's own timeoutMs wins) */
+  udfTimeoutMs: number;
   /**
    * a stopping worker whose Redis stays unreachable this long stops without it (its jobs can be
    * neither completed nor handed back meanwhile; their locks lapse and the fleet takes them again)
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     writeBackRows: e.TESSERA_WRITE_BACK_ROWS,
     writeBackMs: e.TESSERA_WRITE_BACK_MS,
     jobSliceMs: e.TESSERA_JOB_SLICE_MS,
+    udfTimeoutMs: e.TESSERA_UDF_TIMEOUT_MS,
     stopRedisWaitMs: e.TESSERA_STOP_REDIS_WAIT_MS,
     requestKeepHours: e.TESSERA_REQUEST_KEEP_HOURS,
     responseCacheKeepHours: e.TESSERA_RESPONSE_CACHE_KEEP_HOURS,

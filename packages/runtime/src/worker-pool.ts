@@ -175,6 +175,7 @@ export class WorkerPool {
             writeBackRows: cfg.writeBackRows,
             writeBackMs: cfg.writeBackMs,
             sliceMs: cfg.jobSliceMs,
+            udfTimeoutMs: cfg.udfTimeoutMs,
             lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             ...(signal ? { signal } : {}),
             crashes,

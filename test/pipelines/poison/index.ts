@@ -8,7 +8,7 @@ import { PG_URL } from '../../support/services';
  * holding "poison" kills the batched UDF of its column (with every other row of its batch in
  * flight), one holding "venom" kills the view's iterator, one holding "toxic" a plain synchronous
  * UDF that the writer of an insert computes itself (inline compute), so the ingest job dies. The
- * table and its view are exported to "the customer's" Postgres (TESSERA_TEST_CUSTOMER_SCHEMA).
+ * call for one holding "stuck" never answers. The table and its view are exported to "the customer's" Postgres (TESSERA_TEST_CUSTOMER_SCHEMA).
  */
 function die(): never {
   process.kill(process.pid, 'SIGKILL');
@@ -48,6 +48,15 @@ export const tagOrDie = defineUdf({
   },
 });
 
+/** Never answers for a text holding "stuck" (a request to a host that accepts and never replies). */
+export const echoOrHang = defineUdf({
+  name: 'echo_or_hang',
+  version: '1',
+  params: [t.string()],
+  returns: t.string(),
+  fn: ([s]) => (s.includes('stuck') ? new Promise<string>(() => {}) : Promise.resolve(s)),
+});
+
 const wordOutputs = { word: t.string() };
 const wordsOrDie: IteratorDef<Record<string, never>, typeof wordOutputs> = {
   name: 'words_or_die',
@@ -68,9 +77,10 @@ export default definePipeline('poison', (p) => {
     .table('items', { id: t.string().primaryKey(), text: t.string() })
     .compute('loud', (i) => shoutOrDie(i.text))
     .compute('size', (i) => size(i.loud))
-    .compute('tag', (i) => tagOrDie(i.text));
+    .compute('tag', (i) => tagOrDie(i.text))
+    .compute('echo', (i) => echoOrHang(i.text));
   const words = p.view('words', items, iteratorCall(wordsOrDie, items.text, {}));
   const customer = { url: PG_URL, schema: process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer', create: true };
-  p.export(items, postgres({ ...customer, table: 'items' }), { columns: ['text', 'loud', 'size', 'tag'] });
+  p.export(items, postgres({ ...customer, table: 'items' }), { columns: ['text', 'loud', 'size', 'tag', 'echo'] });
   p.export(words, postgres({ ...customer, table: 'words' }), { columns: ['word'] });
 });

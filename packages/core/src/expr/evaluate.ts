@@ -2,6 +2,7 @@ import { readJsonPath, type ExprNode } from './expr';
 import type { Udf, UdfContext } from '../udf/udf';
 import { validateValue } from '../types/validate-value';
 import { categoryOf, codeOf, UdfVersionError } from '../errors';
+import { withDeadline } from '../udf/call-deadline';
 
 /** One cell's outcome: a value, an error, or pending (an input has not been computed yet). */
 export type Outcome = { value: unknown } | { error: { type: string; message: string } } | { pending: true };
@@ -26,6 +27,8 @@ export interface EvalEnv<R> {
    * attempts are spent. Other transient errors (a model's 5xx, a rate limit) still stop the job.
    */
   lastAttempt?: boolean;
+  /** how long a UDF call may take before its cell fails with UdfTimeout, unless the UDF sets its own `timeoutMs` (0 or absent: no deadline) */
+  udfTimeoutMs?: number;
 }
 
 /** A job-level stop: the first job-level error seen while evaluating (see EvalEnv.stop). */
@@ -95,6 +98,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
   }
   const args = await Promise.all(node.args.map((a) => evaluateNode(a, rows, env)));
   const params = udf.spec.params;
+  const deadlineMs = udf.spec.timeoutMs ?? env.udfTimeoutMs ?? 0;
   const out: Outcome[] = new Array(rows.length);
   const todo: Array<{ i: number; values: unknown[] }> = [];
   // plain loops: this runs for every cell of every batch
@@ -132,7 +136,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
       const chunk = todo.slice(k, k + maxSize);
       let results: unknown[];
       try {
-        results = await fn(chunk.map((c) => c.values) as never, env.ctx);
+        results = await withDeadline(fn(chunk.map((c) => c.values) as never, env.ctx), deadlineMs, () => `${node.udf} (a batch of ${chunk.length} rows)`);
         // a wrong count would shift results onto the wrong rows: fail the chunk instead
         if (!Array.isArray(results) || results.length !== chunk.length) {
           throw new TypeError(
@@ -161,7 +165,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
         try {
           // a synchronous UDF's result is taken as it is: awaiting each would cost a turn of the event loop per cell
           const r: unknown = fn(c.values as never, env.ctx);
-          out[c.i] = check(isThenable(r) ? await r : r);
+          out[c.i] = check(isThenable(r) ? await withDeadline(r, deadlineMs, () => node.udf) : r);
         } catch (e) {
           out[c.i] = isJobLevelError(e) ? stopWith(env, e) : cellError(e);
         }

@@ -61,6 +61,12 @@ export interface UdfSpec<P extends readonly ColumnType[], R extends ColumnType> 
   version: string;
   params: P;
   returns: R;
+  /**
+   * how long one call (a batch call: one batch) may take before its cells fail with UdfTimeout;
+   * defaults to TESSERA_UDF_TIMEOUT_MS (10 min), 0 for none (a call that may rightly run longer, a
+   * local model over a long file)
+   */
+  timeoutMs?: number;
   /** queue class that runs it: `cpu` (default), `media`, or `model:<provider>:<model>` */
   queue?: string;
   /** one row at a time */

@@ -35,6 +35,8 @@ export interface StageDeps {
   writeBackMs?: number;
   /** stop between slices after this long, leaving the rest for the job's next run */
   sliceMs?: number;
+  /** a UDF call's deadline (see EvalEnv.udfTimeoutMs) */
+  udfTimeoutMs?: number;
   /**
    * Aborted when the job is no longer this worker's (its lock lapsed under load and another worker
    * took it, or Redis lost it and a reconcile enqueued the rows again): no further model call is
@@ -148,6 +150,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
             concurrency: deps.concurrency ?? 16,
             stop,
             ...(deps.lastAttempt ? { lastAttempt: true } : {}),
+            ...(deps.udfTimeoutMs ? { udfTimeoutMs: deps.udfTimeoutMs } : {}),
           },
         );
     const n = recordOutcomes(col.name, outcomes, todo, results);
