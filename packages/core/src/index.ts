@@ -7,7 +7,7 @@ export { boundedRuns } from './text/bounded-runs';
 export { setValueLimits, valueLimits, type ValueLimits } from './types/value-limits';
 export * from './expr/expr';
 export * from './udf/udf';
-export { UdfTimeoutError } from './udf/call-deadline';
+export { UdfTimeoutError, IteratorTimeoutError, withDeadline } from './udf/call-deadline';
 export type * from './udf/response-cache';
 export * from './iterator/iterator';
 export type * from './media/media-store';

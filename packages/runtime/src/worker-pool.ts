@@ -164,6 +164,7 @@ export class WorkerPool {
             lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             crashes,
             stalledBefore: job.stalledCounter > 0,
+            rowTimeoutMs: cfg.udfTimeoutMs,
           });
         } else {
           const parsed = StageJob.safeParse(job.data);

@@ -8,7 +8,7 @@ import { PG_URL } from '../../support/services';
  * holding "poison" kills the batched UDF of its column (with every other row of its batch in
  * flight), one holding "venom" kills the view's iterator, one holding "toxic" a plain synchronous
  * UDF that the writer of an insert computes itself (inline compute), so the ingest job dies. The
- * call for one holding "stuck" never answers. The table and its view are exported to "the customer's" Postgres (TESSERA_TEST_CUSTOMER_SCHEMA).
+ * call for one holding "stuck" never answers, nor does the iterator after its first row. The table and its view are exported to "the customer's" Postgres (TESSERA_TEST_CUSTOMER_SCHEMA).
  */
 function die(): never {
   process.kill(process.pid, 'SIGKILL');
@@ -68,7 +68,11 @@ const wordsOrDie: IteratorDef<Record<string, never>, typeof wordOutputs> = {
   outputs: () => wordOutputs,
   async *run(input) {
     if (input.includes('venom')) die();
-    for (const word of input.split(' ')) yield { word };
+    for (const word of input.split(' ')) {
+      yield { word };
+      // goes quiet after its first row, never ending
+      if (input.includes('stuck')) await new Promise(() => {});
+    }
   },
 };
 

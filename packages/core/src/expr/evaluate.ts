@@ -2,7 +2,7 @@ import { readJsonPath, type ExprNode } from './expr';
 import type { Udf, UdfContext } from '../udf/udf';
 import { validateValue } from '../types/validate-value';
 import { categoryOf, codeOf, UdfVersionError } from '../errors';
-import { withDeadline } from '../udf/call-deadline';
+import { udfTimeout, withDeadline } from '../udf/call-deadline';
 
 /** One cell's outcome: a value, an error, or pending (an input has not been computed yet). */
 export type Outcome = { value: unknown } | { error: { type: string; message: string } } | { pending: true };
@@ -136,7 +136,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
       const chunk = todo.slice(k, k + maxSize);
       let results: unknown[];
       try {
-        results = await withDeadline(fn(chunk.map((c) => c.values) as never, env.ctx), deadlineMs, () => `${node.udf} (a batch of ${chunk.length} rows)`);
+        results = await withDeadline(fn(chunk.map((c) => c.values) as never, env.ctx), deadlineMs, udfTimeout(`${node.udf} (a batch of ${chunk.length} rows)`, deadlineMs));
         // a wrong count would shift results onto the wrong rows: fail the chunk instead
         if (!Array.isArray(results) || results.length !== chunk.length) {
           throw new TypeError(
@@ -165,7 +165,7 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
         try {
           // a synchronous UDF's result is taken as it is: awaiting each would cost a turn of the event loop per cell
           const r: unknown = fn(c.values as never, env.ctx);
-          out[c.i] = check(isThenable(r) ? await withDeadline(r, deadlineMs, () => node.udf) : r);
+          out[c.i] = check(isThenable(r) ? await withDeadline(r, deadlineMs, udfTimeout(node.udf, deadlineMs)) : r);
         } catch (e) {
           out[c.i] = isJobLevelError(e) ? stopWith(env, e) : cellError(e);
         }

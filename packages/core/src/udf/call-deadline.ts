@@ -8,14 +8,16 @@ export class UdfTimeoutError extends Error {
   override readonly name = 'UdfTimeout';
 }
 
-/** `pending` as it settles, or UdfTimeoutError after `ms` (0: no deadline). */
-export function withDeadline<T>(pending: PromiseLike<T>, ms: number, what: () => string): Promise<T> {
+/** An iterator that yielded no row within its deadline: its row's iteration fails with this. */
+export class IteratorTimeoutError extends Error {
+  override readonly name = 'IteratorTimeout';
+}
+
+/** `pending` as it settles, or the error `late()` makes after `ms` (0: no deadline). */
+export function withDeadline<T>(pending: PromiseLike<T>, ms: number, late: () => Error): Promise<T> {
   if (!ms) return Promise.resolve(pending);
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new UdfTimeoutError(`${what()} gave no result in ${ms} ms (its deadline: the UDF's timeoutMs, else TESSERA_UDF_TIMEOUT_MS)`)),
-      ms,
-    );
+    const timer = setTimeout(() => reject(late()), ms);
     // the deadline never keeps a process alive on its own
     timer.unref?.();
     pending.then(
@@ -30,3 +32,7 @@ export function withDeadline<T>(pending: PromiseLike<T>, ms: number, what: () =>
     );
   });
 }
+
+/** The UdfTimeoutError of a call to `what`. */
+export const udfTimeout = (what: string, ms: number) => () =>
+  new UdfTimeoutError(`${what} gave no result in ${ms} ms (its deadline: the UDF's timeoutMs, else TESSERA_UDF_TIMEOUT_MS)`);

@@ -1,5 +1,14 @@
 import { UnrecoverableError } from 'bullmq';
-import { categoryOf, isJobLevelError, typeFromSpec, validateValue, type IteratorCall, type MediaContext } from '@tessera/core';
+import {
+  categoryOf,
+  isJobLevelError,
+  typeFromSpec,
+  validateValue,
+  withDeadline,
+  IteratorTimeoutError,
+  type IteratorCall,
+  type MediaContext,
+} from '@tessera/core';
 import { isDeepStrictEqual } from 'node:util';
 import type { BatchRow, CatalogTable, IterationOutcome, Row, Store } from '@tessera/store';
 import type { IterateJob, DerivedWork } from '../jobs/payloads';
@@ -24,6 +33,8 @@ export interface IterateDeps {
   crashes?: CrashRecords;
   /** the job stalled before: its worker may have died on one of its rows */
   stalledBefore?: boolean;
+  /** how long the iterator may go without yielding a row before the row's iteration fails (0 or absent: no deadline) */
+  rowTimeoutMs?: number;
 }
 
 export interface IterateResult {
@@ -155,18 +166,28 @@ async function iterateRow(row: BatchRow, input: string, call: IteratorCall, view
   const out: Row[] = [];
   let warning: string | undefined;
   const warn = (message: string) => void (warning = message);
+  // an iterator that goes quiet for the deadline (no row, no end) is stopped: its signal aborts
+  // (an ffmpeg or a reader it started ends) and the row fails, rather than holding the job for ever
+  const quiet = new AbortController();
+  const signal = deps.signal ? AbortSignal.any([deps.signal, quiet.signal]) : quiet.signal;
+  const ms = deps.rowTimeoutMs ?? 0;
+  const rows = call.def.run(value as string, call.params, { media: deps.media, destination, warn, signal })[Symbol.asyncIterator]();
   try {
-    for await (const produced of call.def.run(value as string, call.params, {
-      media: deps.media,
-      destination,
-      warn,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    })) {
+    for (;;) {
+      const step = await withDeadline(rows.next(), ms, () => {
+        quiet.abort();
+        return new IteratorTimeoutError(
+          `${call.def.name} gave no row for ${ms} ms (after ${out.length} rows; its deadline: TESSERA_UDF_TIMEOUT_MS between rows)`,
+        );
+      });
+      if (step.done) break;
       const r: Row = { pos: out.length };
-      for (const c of outputs) r[c.name] = validateValue(`${call.def.name} output ${c.name}`, typeFromSpec(c.type), (produced as Row)[c.name] ?? null);
+      for (const c of outputs) r[c.name] = validateValue(`${call.def.name} output ${c.name}`, typeFromSpec(c.type), (step.value as Row)[c.name] ?? null);
       out.push(r);
     }
   } catch (e) {
+    // a generator stopped midway cleans up (closes its files) when it can
+    void rows.return?.(undefined)?.catch(() => undefined);
     if (isJobLevelError(e)) throw e;
     const err = e as Error;
     if (categoryOf(err) === 'config') throw new UnrecoverableError(`view ${view.name}: ${err.message}`);
