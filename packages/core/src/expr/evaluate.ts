@@ -136,7 +136,11 @@ async function evaluateCall<R>(node: Extract<ExprNode, { op: 'call' }>, rows: re
       const chunk = todo.slice(k, k + maxSize);
       let results: unknown[];
       try {
-        results = await withDeadline(fn(chunk.map((c) => c.values) as never, env.ctx), deadlineMs, udfTimeout(`${node.udf} (a batch of ${chunk.length} rows)`, deadlineMs));
+        results = await withDeadline(
+          fn(chunk.map((c) => c.values) as never, env.ctx),
+          deadlineMs,
+          udfTimeout(`${node.udf} (a batch of ${chunk.length} rows)`, deadlineMs),
+        );
         // a wrong count would shift results onto the wrong rows: fail the chunk instead
         if (!Array.isArray(results) || results.length !== chunk.length) {
           throw new TypeError(
