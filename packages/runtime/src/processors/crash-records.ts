@@ -2,6 +2,12 @@ import type { Redis } from 'ioredis';
 
 /** A cell whose computation killed its worker process this many times, computed alone each time, is refused. */
 export const DEATHS_BEFORE_REFUSAL = 2;
+/**
+ * A row in flight in a batch at this many deaths is computed alone from then on. Not at the first:
+ * a fleet whose workers are killed (a deploy, an eviction) would otherwise compute every row of an
+ * interrupted batch alone, and its model batches become one request per row.
+ */
+export const BATCH_DEATHS_BEFORE_ALONE = 2;
 /** Records of rows nobody computes again (their table dropped, the row updated) leave Redis with time. */
 const RECORD_TTL_MS = 24 * 3_600_000;
 
@@ -26,8 +32,8 @@ export function workerDiedError(what: string): { type: string; message: string }
  * under one hash per table, and clears each mark once that is computed (or the job stops for any
  * other reason). A mark left behind names what was in flight when its process died:
  *
- * - a row of a stage computed in a batch with others (`0`: any of them may be the culprit): next
- *   time it is computed alone, a cell at a time;
+ * - a row of a stage computed in a batch with others (any of them may be the culprit): `n`, the
+ *   deaths it was in flight at. At BATCH_DEATHS_BEFORE_ALONE it is computed alone, a cell at a time;
  * - a cell (or a view's iteration of a row) computed alone: `n`, its process died n times then.
  *   At DEATHS_BEFORE_REFUSAL it fails with WorkerDied (its dependents with UpstreamError) and is
  *   not tried again; the row's other cells and the rest of its batch are computed.
@@ -63,13 +69,26 @@ export class CrashRecords {
     return found;
   }
 
-  /** Mark rows about to be computed together (`0`), keeping the deaths of any already recorded. */
-  async markBatch(tableId: number, fields: string[]): Promise<void> {
-    if (!fields.length) return;
+  /** Mark rows about to be computed together: each with the deaths it would have then (see settleBatch). */
+  async markBatch(tableId: number, marks: Array<[field: string, deaths: number]>): Promise<void> {
+    if (!marks.length) return;
+    const key = this.key(tableId);
+    await this.redis
+      .multi()
+      .hset(key, ...marks.flat())
+      .pexpire(key, RECORD_TTL_MS)
+      .exec();
+  }
+
+  /** A batch ended without a death: forget the rows it computed, put the others' marks back as they were. */
+  async settleBatch(tableId: number, computed: string[], others: Array<[field: string, deaths: number]>): Promise<void> {
     const key = this.key(tableId);
     const m = this.redis.multi();
-    for (const f of fields) m.hsetnx(key, f, '0');
-    await m.pexpire(key, RECORD_TTL_MS).exec();
+    const gone = [...computed, ...others.filter(([, d]) => d === 0).map(([f]) => f)];
+    if (gone.length) m.hdel(key, ...gone);
+    const back = others.filter(([, d]) => d > 0);
+    if (back.length) m.hset(key, ...back.flat());
+    await m.exec();
   }
 
   /** Mark a cell (or iteration) about to be computed alone: returns the deaths this one would make. */

@@ -4,7 +4,7 @@ import type { Store, CatalogTable, BatchRow, CellResult, CellWrite } from '@tess
 import type { StageJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { writeCellsIsolated } from './write-cells';
-import { DEATHS_BEFORE_REFUSAL, workerDiedError, type CrashRecords } from './crash-records';
+import { BATCH_DEATHS_BEFORE_ALONE, DEATHS_BEFORE_REFUSAL, workerDiedError, type CrashRecords } from './crash-records';
 
 export interface StageResult {
   rows: number;
@@ -186,10 +186,21 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     }
     const part = batched.slice(from, from + sliceRows);
     if (crashes) {
-      // marked while they are computed: a death now leaves the marks, and these rows are computed alone next time
-      const fields = part.map((row) => crashes.rowField(row));
-      await crashes.records.markBatch(table.id, fields);
-      await evaluatePart(part).finally(() => crashes.records.clear(table.id, fields));
+      // marked while they are computed: a death now leaves the marks (rows in flight at enough deaths are computed alone)
+      const before = part.map((row): [string, number] => [crashes.rowField(row), crashes.known.get(crashes.rowField(row)) ?? 0]);
+      await crashes.records.markBatch(
+        table.id,
+        before.map(([f, d]) => [f, d + 1]),
+      );
+      await evaluatePart(part).finally(() => {
+        const computed = part.map((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? -1 : k)).filter((k) => k >= 0);
+        const done = new Set(computed);
+        return crashes.records.settleBatch(
+          table.id,
+          computed.map((k) => before[k]![0]),
+          before.filter((_, k) => !done.has(k)),
+        );
+      });
     } else await evaluatePart(part);
     if (stop.error || abortMessage) break;
     if (Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
@@ -249,7 +260,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
 /** A stage's rows by how they are computed after worker deaths (see CrashRecords). */
 interface DeathPlan {
   batched: BatchRow[];
-  /** rows in flight at a death: each computed alone */
+  /** rows in flight in a batch at BATCH_DEATHS_BEFORE_ALONE deaths, or with a cell's death recorded: each computed alone */
   alone: BatchRow[];
   /** present when rows are marked while computed */
   crashes?: {
@@ -277,7 +288,8 @@ async function planAfterDeaths(job: StageJob, tableId: number, rows: BatchRow[],
   const known = await records.read(tableId, rows.flatMap(fieldsOf));
   if (!known.size && !deps.stalledBefore) return untouched;
   const plan: DeathPlan = { batched: [], alone: [], crashes: { records, known, rowField, cellField, refused: [] } };
-  for (const row of rows) (fieldsOf(row).some((f) => known.has(f)) ? plan.alone : plan.batched).push(row);
+  const aloneNow = (row: BatchRow) => (known.get(rowField(row)) ?? 0) >= BATCH_DEATHS_BEFORE_ALONE || job.columns.some((c) => known.has(cellField(row, c)));
+  for (const row of rows) (aloneNow(row) ? plan.alone : plan.batched).push(row);
   return plan;
 }
 
