@@ -92,20 +92,39 @@ export class CrashRecords {
   }
 
   /** Mark a cell (or iteration) about to be computed alone: returns the deaths this one would make. */
-  async markAlone(tableId: number, field: string): Promise<number> {
+  private async markAlone(tableId: number, field: string): Promise<number> {
     const key = this.key(tableId);
     const [[, n]] = (await this.redis.multi().hincrby(key, field, 1).pexpire(key, RECORD_TTL_MS).exec()) as [[Error | null, number]];
     return n;
   }
 
   /** Take back a mark made for a cell whose computation ended without a death, leaving it its earlier deaths. */
-  async unmarkAlone(tableId: number, field: string): Promise<void> {
+  private async unmarkAlone(tableId: number, field: string): Promise<void> {
     await this.redis.hincrby(this.key(tableId), field, -1);
   }
 
   /** Forget marks of what was computed (or refused). */
   async clear(tableId: number, fields: string[]): Promise<void> {
     for (let i = 0; i < fields.length; i += 1000) await this.redis.hdel(this.key(tableId), ...fields.slice(i, i + 1000));
+  }
+
+  /**
+   * Compute one cell (or iteration) alone, marked while `fn` runs: a death leaves the mark; once
+   * `done()` says it was computed the record goes, otherwise (`fn` threw, or the job stopped first)
+   * it keeps the deaths it had.
+   */
+  async computeMarked<T>(tableId: number, field: string, fn: () => Promise<T>, done: (result: T) => boolean): Promise<T> {
+    await this.markAlone(tableId, field);
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      await this.unmarkAlone(tableId, field);
+      throw e;
+    }
+    if (done(result)) await this.clear(tableId, [field]);
+    else await this.unmarkAlone(tableId, field);
+    return result;
   }
 
   /** Run `fn` when nothing else is computed alone in this process. */

@@ -138,18 +138,7 @@ async function deathGuard(job: IterateJob, tableId: number, rows: BatchRow[], de
     forget: (row: BatchRow) => records.clear(tableId, [field(row)]),
     iterate(row: BatchRow, run: () => Promise<IterationOutcome | undefined>): Promise<IterationOutcome | undefined> {
       if (refused(row)) return Promise.resolve({ error: workerDiedError(`view ${job.column} of row ${row.rowid}`) });
-      return records.alone(async () => {
-        await records.markAlone(tableId, field(row));
-        let outcome: IterationOutcome | undefined;
-        try {
-          outcome = await run();
-        } catch (e) {
-          await records.unmarkAlone(tableId, field(row));
-          throw e;
-        }
-        await records.clear(tableId, [field(row)]);
-        return outcome;
-      });
+      return records.alone(() => records.computeMarked(tableId, field(row), run, () => true));
     },
   };
 }

@@ -193,12 +193,11 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
         before.map(([f, d]) => [f, d + 1]),
       );
       await evaluatePart(part).finally(() => {
-        const computed = part.map((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? -1 : k)).filter((k) => k >= 0);
-        const done = new Set(computed);
+        const finished = new Set(part.flatMap((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? [] : [k])));
         return crashes.records.settleBatch(
           table.id,
-          computed.map((k) => before[k]![0]),
-          before.filter((_, k) => !done.has(k)),
+          [...finished].map((k) => before[k]![0]),
+          before.filter((_, k) => !finished.has(k)),
         );
       });
     } else await evaluatePart(part);
@@ -226,17 +225,12 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
           crashes.refused.push(field);
           continue;
         }
-        await crashes.records.markAlone(table.id, field);
-        try {
-          await evaluateColumn(col, [row], results);
-        } catch (e) {
-          await crashes.records.unmarkAlone(table.id, field);
-          throw e;
-        }
-        // a death leaves the mark; a cell computed is done with it, one still pending (the job
-        // stopped) keeps the deaths it had
-        if (row.cells[col.name] === 'pending') await crashes.records.unmarkAlone(table.id, field);
-        else await crashes.records.clear(table.id, [field]);
+        await crashes.records.computeMarked(
+          table.id,
+          field,
+          () => evaluateColumn(col, [row], results),
+          () => row.cells[col.name] !== 'pending',
+        );
         if (stop.error) break;
       }
     });
