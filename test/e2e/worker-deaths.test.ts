@@ -4,7 +4,7 @@ import pg from 'pg';
 import { startHarness } from '../support/harness';
 import { PG_URL } from '../support/services';
 import { pgRows, recordRows } from '../support/converge';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { superviseFleet, type SupervisedFleet } from '../support/supervised-fleet';
 import { openJobs, waitFor } from '../support/wait';
 
 /**
@@ -31,25 +31,10 @@ test('rows that kill their worker fail their own cells with WorkerDied, a call t
   });
   const db = new pg.Client({ connectionString: PG_URL });
   await db.connect();
-  const fleet: WorkerProcess[] = [];
-  let deaths = 0;
-  let stopping = false;
-  /** a worker that dies is replaced, as Kubernetes restarts a container */
-  const supervise = async (): Promise<void> => {
-    let w: WorkerProcess | undefined;
-    while (!w && !stopping) w = await spawnWorker(h.cfg.env).catch(() => undefined);
-    if (!w) return;
-    fleet.push(w);
-    w.child.once('exit', () => {
-      fleet.splice(fleet.indexOf(w), 1);
-      if (stopping) return;
-      deaths++;
-      void supervise();
-    });
-  };
+  let fleet: SupervisedFleet | undefined;
   try {
     await h.engine.apply(h.def);
-    await Promise.all([supervise(), supervise()]);
+    fleet = await superviseFleet(h.cfg.env, 2);
     const items = Array.from({ length: ROWS }, (_, i) => ({ id: `i${String(i).padStart(2, '0')}`, text: text(i) }));
     // one ingest job per row, as a producer sends them: the toxic row kills the worker applying its group
     const queue = h.engine.ingestQueue();
@@ -59,7 +44,7 @@ test('rows that kill their worker fail their own cells with WorkerDied, a call t
     await h.engine.waitIdle('poison', { timeoutMs: 600_000 });
 
     // each killer was refused after killing a worker twice while computed alone (a death marks one such cell per process)
-    expect(deaths).toBeGreaterThanOrEqual(2 * Object.keys(KILLERS).length);
+    expect(fleet.deaths).toBeGreaterThanOrEqual(2 * Object.keys(KILLERS).length);
     const rows = await h.engine.store.select('poison', 'items', { withErrors: true, orderBy: ['id'] });
     expect(rows).toHaveLength(ROWS);
     const died = (column: string) =>
@@ -114,16 +99,15 @@ test('rows that kill their worker fail their own cells with WorkerDied, a call t
     expect(await customerRows('words', wordColumns)).toHaveLength((ROWS - 2) * 4);
 
     // the fleet is whole and stays so: a new row is computed without another death
-    const deathsBefore = deaths;
+    const deathsBefore = fleet.deaths;
     await queue.add('insert', { pipeline: 'poison', table: 'items', op: 'insert', rows: [{ id: 'late', text: 'a late row' }] });
     await waitFor('the late row applied', async () => (await openJobs(h.engine, ['ingest'])) === 0);
     await h.engine.waitIdle('poison', { timeoutMs: 120_000 });
     const [late] = await h.engine.store.select('poison', 'items', { where: { id: 'late' } });
     expect(late).toMatchObject({ loud: 'A LATE ROW', size: 10, tag: '#10', echo: 'a late row' });
-    expect(deaths).toBe(deathsBefore);
+    expect(fleet.deaths).toBe(deathsBefore);
   } finally {
-    stopping = true;
-    await Promise.all(fleet.map((w) => w.stop()));
+    await fleet?.stop();
     await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`).catch(() => undefined);
     await db.end();
     await h.close();

@@ -28,6 +28,8 @@ export const ERROR_CATEGORIES: Readonly<Record<string, ErrorCategory>> = {
   E_PIPELINE_DEFINITION: 'config',
   E_EXPORT_SCHEMA: 'config',
   E_UDF_VERSION: 'config',
+  // an export whose ships kept killing the worker process (see the store's ship-deaths)
+  E_WORKER_DIED: 'config',
   E_CODE_SKEW: 'skew',
 };
 

@@ -143,7 +143,13 @@ export class WorkerPool {
         else if (name === SOURCES_QUEUE) result = await runSourceJob(job, { engine, registry });
         else if (job.data?.kind === 'reconcile') result = await runReconcileTick(engine, job);
         else if (job.data?.kind === 'finalize') {
-          result = await runFinalize(FinalizeJob.parse(job.data), { store: engine.store, registry, enqueueDerived: (p, d) => engine.enqueueDerived(p, d) });
+          result = await runFinalize(FinalizeJob.parse(job.data), {
+            store: engine.store,
+            registry,
+            enqueueDerived: (p, d) => engine.enqueueDerived(p, d),
+            alone: (fn) => crashes.alone(fn),
+            stalledBefore: job.stalledCounter > 0,
+          });
         } else if (job.data?.kind === 'iterate') {
           const parsed = IterateJob.safeParse(job.data);
           if (!parsed.success) throw new UnrecoverableError(`invalid iterate job: ${parsed.error.message}`);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { TransientError } from '@tessera/core';
+import { TransientError, codeOf } from '@tessera/core';
+import { guardShip, shipEnded, type ShipGuard } from './ship-deaths';
 import { ident } from './sql';
 
 /**
@@ -70,7 +71,8 @@ export interface ShipOutcome {
  * of what it touches). That is what keeps a slow earlier ship from
  * writing an old value or a deleted row over a later one, for every kind of sink. A worker that
  * dies mid-ship drops its connection and with it the lock. Waiting longer than `waitMs` for the
- * lock is a TransientError (the job waits in the delayed set and tries again).
+ * lock is a TransientError (the job waits in the delayed set and tries again). Ships that keep
+ * dying with their process are refused (see guardShip).
  */
 export async function withExportLock(
   pool: pg.Pool,
@@ -79,37 +81,51 @@ export async function withExportLock(
   sink: string,
   waitMs: number,
   ship: (s: Ship) => Promise<ShipOutcome>,
+  guard?: ShipGuard,
 ): Promise<ShipOutcome> {
   const s = ident(schema);
+  const key: [number, string] = [tableId, sink];
   const lockKey = `tessera-export:${schema}:${tableId}:${sink}`;
   const { client: c, detach } = await lockExport(pool, lockKey, waitMs, sink);
   try {
+    // the ship counts as unfinished until it ends: one whose process dies leaves the count up (see guardShip)
     const { rows } = await c.query(
-      `INSERT INTO ${s}.exports AS e (table_id, sink, seq) VALUES ($1, $2, 1)
-       ON CONFLICT (table_id, sink) DO UPDATE SET seq = e.seq + 1 RETURNING seq, needs_full`,
-      [tableId, sink],
+      `INSERT INTO ${s}.exports AS e (table_id, sink, seq, unfinished) VALUES ($1, $2, 1, 1)
+       ON CONFLICT (table_id, sink) DO UPDATE SET seq = e.seq + 1, unfinished = e.unfinished + 1 RETURNING seq, needs_full, unfinished`,
+      key,
     );
+    const seq = Number(rows[0].seq);
+    const needsFull: boolean = rows[0].needs_full;
     let out: ShipOutcome;
     try {
-      out = await ship({ seq: Number(rows[0].seq), needsFull: rows[0].needs_full });
+      out = await guardShip(c, `${s}.exports`, key, Number(rows[0].unfinished) - 1, guard, () => ship({ seq, needsFull }));
     } catch (e) {
+      if (codeOf(e) === 'E_WORKER_DIED') throw e; // refused: guardShip recorded why
       // whatever this ship did not finish, the next one re-ships in full
       const transient = e instanceof TransientError || (e as Error)?.name === 'TransientError';
-      await c
-        .query(`UPDATE ${s}.exports SET state = $3, reason = $4, needs_full = true, updated_at = now() WHERE table_id = $1 AND sink = $2`, [
-          tableId,
-          sink,
+      const recorded = await c
+        .query(`UPDATE ${s}.exports SET state = $3, reason = $4, needs_full = true, unfinished = 0, updated_at = now() WHERE table_id = $1 AND sink = $2`, [
+          ...key,
           transient ? 'waiting' : 'stuck',
           String((e as Error)?.message ?? e).slice(0, 2000),
         ])
-        .catch(() => undefined);
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!recorded) await shipEnded(pool, `${s}.exports`, key, seq);
       throw e;
     }
-    await c.query(
-      `UPDATE ${s}.exports SET state = 'ok', reason = NULL, held = $3, shipped_at = now(), updated_at = now(), needs_full = needs_full AND NOT $4
-        WHERE table_id = $1 AND sink = $2`,
-      [tableId, sink, out.held, out.full],
-    );
+    await c
+      .query(
+        `UPDATE ${s}.exports SET state = 'ok', reason = NULL, held = $3, shipped_at = now(), updated_at = now(), needs_full = needs_full AND NOT $4, unfinished = 0
+          WHERE table_id = $1 AND sink = $2`,
+        [...key, out.held, out.full],
+      )
+      .catch(async (e) => {
+        await shipEnded(pool, `${s}.exports`, key, seq);
+        throw e;
+      });
     return out;
   } finally {
     // the connection goes back to the pool once the lock is surely dropped; one that cannot say so is closed (which drops it)

@@ -16,6 +16,7 @@ export type { SelectOptions, ColumnStatus, CellError } from './read';
 export type { VersionInfo, VersionKind } from './versions';
 export type { RowSelector, BatchRow, CellWrite, CellResult, CellState } from './cells';
 export type { ExportState, ExportDecl, Ship, ShipOutcome } from './exports';
+export { SHIP_DEATHS_BEFORE_REFUSAL, type ShipGuard } from './ship-deaths';
 export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';
 export type { WriteOp } from './requests';
 export { LEFT_PENDING, type InlineCells } from './inline-cells';

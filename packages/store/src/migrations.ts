@@ -126,6 +126,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       -- its finalize knew no cell of its rows was left for workers (its commit filled them all, or
       -- it has none): a writer waiting on it need not read its rows (see Engine.waitVersion)
       ALTER TABLE ${s}.versions ADD COLUMN IF NOT EXISTS nothing_left boolean NOT NULL DEFAULT false;
+      -- ships of the export begun and never ended (their worker process died mid-ship): see ship-deaths.ts
+      ALTER TABLE ${s}.exports ADD COLUMN IF NOT EXISTS unfinished int NOT NULL DEFAULT 0;
       -- the version at which the periodic reconcile last found a table with no pending cell
       CREATE TABLE IF NOT EXISTS ${s}.reconciled (
         table_id int PRIMARY KEY REFERENCES ${s}.tables(id) ON DELETE CASCADE,

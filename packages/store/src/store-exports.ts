@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CatalogTable } from './catalog';
 import { syncExports, withExportLock, exportStates, type ExportDecl, type ExportState, type Ship, type ShipOutcome } from './exports';
+import type { ShipGuard } from './ship-deaths';
 import { ExportScans } from './export-scans';
 
 /** What exports ask of the record: their declarations and states, one ship at a time per export, and the rows to ship (see ExportScans). */
@@ -17,9 +18,9 @@ export class Exports extends ExportScans {
     return syncExports(this.pool, this.schema, table.id, decls);
   }
 
-  /** One ship of an export, under its lock, with its sequence number (see withExportLock). */
-  ship(table: CatalogTable, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>): Promise<ShipOutcome> {
-    return withExportLock(this.pool, this.schema, table.id, sink, waitMs, ship);
+  /** One ship of an export, under its lock, with its sequence number; refused once ships of it keep killing their process (see withExportLock). */
+  ship(table: CatalogTable, sink: string, waitMs: number, ship: (s: Ship) => Promise<ShipOutcome>, guard?: ShipGuard): Promise<ShipOutcome> {
+    return withExportLock(this.pool, this.schema, table.id, sink, waitMs, ship, guard);
   }
 
   /** Where each export of a pipeline's tables stands (ok, stuck with its reason, rows held). */

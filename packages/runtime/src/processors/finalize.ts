@@ -1,6 +1,6 @@
 import { isTransient, type ExportDef } from '@tessera/core';
 import { isExportStuck } from '@tessera/connectors';
-import type { Store, CatalogTable } from '@tessera/store';
+import type { Store, CatalogTable, ShipGuard } from '@tessera/store';
 import type { DerivedWork, FinalizeJob } from '../jobs/payloads';
 import type { PipelineRegistry } from '../registry';
 import { shipChanges, shipFull, shipRows, type Shipped } from '../exports/ship';
@@ -21,6 +21,10 @@ export interface FinalizeDeps {
   enqueueDerived?: (pipeline: string, derived: DerivedWork[]) => Promise<void>;
   /** how long a ship waits for another ship of the same export before the job goes to the delayed set (ms) */
   lockWaitMs?: number;
+  /** runs a ship suspected of killing its process when nothing else suspect runs here (CrashRecords.alone) */
+  alone?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** the job stalled before (its process died): a full ship asked for does not try a refused export again */
+  stalledBefore?: boolean;
 }
 
 /**
@@ -75,18 +79,26 @@ async function shipOne(deps: FinalizeDeps, table: CatalogTable, ex: ExportDef, j
   let shipped: Shipped = { upserted: 0, deleted: 0, held: 0 };
   let full = false;
   let seq = 0;
-  await deps.store.exports.ship(table, ex.sink.name, deps.lockWaitMs ?? 60_000, async (ship) => {
-    seq = ship.seq;
-    if (job.rows && !job.full && !ship.needsFull) {
-      // a reconcile's: the rows whose cells it computed (held back until now), not the whole table
-      shipped = await shipRows(deps.store, table, ex, job.rows, ship.seq);
-      return { full: false, held: shipped.held };
-    }
-    // a version whose record is gone (reverted) leaves nothing to diff against: ship in full
-    const v = job.full || ship.needsFull ? undefined : await deps.store.history.change(table, job.version);
-    full = !v;
-    shipped = v ? await shipChanges(deps.store, table, ex, job.version, v, ship.seq) : await shipFull(deps.store, table, ex, ship.seq);
-    return { full, held: shipped.held };
-  });
+  // an export whose ships keep killing the process is refused (stuck), and tried again only by a full ship asked for
+  const guard = { alone: deps.alone ?? ((fn) => fn()), retryRefused: !!job.full && !deps.stalledBefore } satisfies ShipGuard;
+  await deps.store.exports.ship(
+    table,
+    ex.sink.name,
+    deps.lockWaitMs ?? 60_000,
+    async (ship) => {
+      seq = ship.seq;
+      if (job.rows && !job.full && !ship.needsFull) {
+        // a reconcile's: the rows whose cells it computed (held back until now), not the whole table
+        shipped = await shipRows(deps.store, table, ex, job.rows, ship.seq);
+        return { full: false, held: shipped.held };
+      }
+      // a version whose record is gone (reverted) leaves nothing to diff against: ship in full
+      const v = job.full || ship.needsFull ? undefined : await deps.store.history.change(table, job.version);
+      full = !v;
+      shipped = v ? await shipChanges(deps.store, table, ex, job.version, v, ship.seq) : await shipFull(deps.store, table, ex, ship.seq);
+      return { full, held: shipped.held };
+    },
+    guard,
+  );
   return { sink: ex.sink.name, ...shipped, full, seq };
 }
