@@ -31,6 +31,7 @@ const schema = z.object({
   TESSERA_INGEST_BUSY_WINDOW_MS: intFrom(200, 0),
   TESSERA_INGEST_MAX_ROWS: intFrom(1000, 1),
   TESSERA_INGEST_CLAIM: intFrom(2000, 0),
+  TESSERA_INGEST_CLAIM_BYTES: intFrom(32 * 1024 * 1024, 1024),
   TESSERA_WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   TESSERA_WORKER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   TESSERA_MAX_VALUE_BYTES: intFrom(16 * 1024 * 1024, 1024),
@@ -84,6 +85,8 @@ export interface TesseraConfig {
   ingestMaxRows: number;
   /** ingest jobs a worker process takes many at a time and holds at once (0: one BullMQ fetch per job only) */
   ingestClaim: number;
+  /** ... and about this many bytes of their data (a stream of large jobs is held a few at a time) */
+  ingestClaimBytes: number;
   /** address the worker's HTTP endpoints bind to (loopback unless configured) */
   workerHost: string;
   /** bearer token for control actions on the worker's HTTP endpoints; without one there are none */
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     ingestBusyWindowMs: e.TESSERA_INGEST_BUSY_WINDOW_MS,
     ingestMaxRows: e.TESSERA_INGEST_MAX_ROWS,
     ingestClaim: e.TESSERA_INGEST_CLAIM,
+    ingestClaimBytes: e.TESSERA_INGEST_CLAIM_BYTES,
     workerHost: e.TESSERA_WORKER_HOST,
     ...(e.TESSERA_WORKER_TOKEN ? { workerToken: e.TESSERA_WORKER_TOKEN } : {}),
     maxValueBytes: e.TESSERA_MAX_VALUE_BYTES,

@@ -283,6 +283,7 @@ export class WorkerPool {
             recover,
             completedMany: (jobs) => opts.events?.completedMany?.(name, jobs),
             maxHeld: cfg.ingestClaim,
+            maxHeldBytes: cfg.ingestClaimBytes,
             lockMs: cfg.lockMs,
             keepCompleted: cfg.keepCompletedJobs,
             keepFailed: cfg.keepFailedJobs,

@@ -141,3 +141,31 @@ test('a claim takes waiting jobs first, then prioritized ones by priority, as Bu
   expect(await redis.exists(keys().pc!)).toBe(0);
   expect(await claim('R', 10)).toEqual([]);
 });
+
+test('a claim stops at its byte budget but takes one job however large; what it leaves waits in order, waiting jobs then prioritized', async () => {
+  const body = 'x'.repeat(2000);
+  for (const id of ['w1', 'w2', 'w3', 'w4', 'w5']) await queue.add('insert', { body }, { jobId: id });
+  await queue.add('insert', { body }, { jobId: 'p2', priority: 2 });
+  await queue.add('insert', { body }, { jobId: 'p1', priority: 1 });
+  const size = async (id: string) => Object.values(await redis.hgetall(`${queue.toKey('')}${id}`)).reduce((n, v) => n + Buffer.byteLength(v), 0);
+  const one = await size('w1');
+  expect(one).toBeGreaterThan(2000);
+  const claimBytes = async (token: string, maxBytes: number) =>
+    (await claimJobs(redis, queue, { token, lockMs: 60_000, max: 100, worker: 'test', maxBytes })).map((j) => j.id);
+
+  // room for two and a half jobs: two
+  expect(await claimBytes('A', Math.floor(one * 2.5))).toEqual(['w1', 'w2']);
+  expect(await redis.lrange(keys().wait!, 0, -1)).toEqual(['w5', 'w4', 'w3']);
+  // room for less than one: one all the same
+  expect(await claimBytes('B', 1)).toEqual(['w3']);
+  // a budget that ends among the prioritized jobs leaves the rest of them by priority
+  expect(await claimBytes('C', Math.floor(one * 3.5))).toEqual(['w4', 'w5', 'p1']);
+  expect(await redis.llen(keys().wait!)).toBe(0);
+  expect(await redis.zrange(keys().prioritized!, 0, -1)).toEqual(['p2']);
+  expect(await redis.exists(keys().pc!)).toBe(1);
+  expect(await claim('D', 100)).toEqual(['p2']);
+  expect(await redis.exists(keys().pc!)).toBe(0);
+  // every job claimed once, each active and locked by its claim
+  expect((await active()).sort()).toEqual(['p1', 'p2', 'w1', 'w2', 'w3', 'w4', 'w5']);
+  expect(await redis.get(`${queue.toKey('')}w3:lock`)).toBe('B');
+});

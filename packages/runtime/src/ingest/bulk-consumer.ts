@@ -23,6 +23,11 @@ export interface BulkConsumerOptions {
   completedMany?(jobs: Array<{ ms: number; attemptsMade: number }>): void;
   /** jobs held at once by this process (each waits for its group's commit) */
   maxHeld: number;
+  /**
+   * about how many bytes of job data it holds at once (a claim takes at least one job, whatever
+   * its size): a stream of large jobs is held a few at a time, not `maxHeld` at a time
+   */
+  maxHeldBytes?: number;
   lockMs: number;
   /** finished jobs kept for a producer that set no removeOnComplete / removeOnFail (BullMQ would keep them all) */
   keepCompleted?: number;
@@ -131,6 +136,8 @@ export class BulkConsumer {
    */
   private readonly held = new Map<string, { ids: Set<string>; claimed: number }>();
   private heldCount = 0;
+  /** bytes of the held jobs' data (see maxHeldBytes) */
+  private heldBytes = 0;
   private readonly running = new Set<Promise<void>>();
   /** completions waiting to be sent together, by token */
   private readonly toComplete = new Map<string, Finished[]>();
@@ -154,14 +161,21 @@ export class BulkConsumer {
     let idleMs = 10;
     while (!this.closing) {
       const room = this.opts.maxHeld - this.heldCount;
-      if (room <= 0) {
+      const roomBytes = (this.opts.maxHeldBytes ?? Number.POSITIVE_INFINITY) - this.heldBytes;
+      if (room <= 0 || roomBytes <= 0) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
       const token = `${this.id}:${++this.claims}`;
       let claimed: ClaimedJob[];
       try {
-        claimed = await claimJobs(this.redis, this.queue, { token, lockMs: this.opts.lockMs, max: Math.min(room, 500), worker: `bulk:${this.id}` });
+        claimed = await claimJobs(this.redis, this.queue, {
+          token,
+          lockMs: this.opts.lockMs,
+          max: Math.min(room, 500),
+          worker: `bulk:${this.id}`,
+          ...(Number.isFinite(roomBytes) ? { maxBytes: roomBytes } : {}),
+        });
       } catch {
         await sleep(500); // Redis unreachable: ioredis reconnects
         continue;
@@ -188,11 +202,14 @@ export class BulkConsumer {
     this.heldCount += ids.size;
     for (const { id, hash } of claimed) {
       const own = ownCompletion(hash);
+      const bytes = hash.data?.length ?? 0;
+      this.heldBytes += bytes;
       const p = (own && this.opts.fast ? this.handleFast(id, hash, token, own.removeOnComplete) : this.handle(id, hash, token, own)).finally(() => {
         this.running.delete(p);
         ids.delete(id);
         if (!ids.size) this.held.delete(token);
         this.heldCount--;
+        this.heldBytes -= bytes;
         this.wake?.();
         this.wake = undefined;
       });
