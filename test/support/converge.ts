@@ -73,4 +73,6 @@ export async function parquetAmbiguities(dir: string): Promise<number> {
 
 const pick = (r: Row, columns: string[]): Row => Object.fromEntries(columns.map((c) => [c, normalise(r[c])]));
 const normalise = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v === undefined ? null : v);
-const byId = (a: Row, b: Row) => String(a.id).localeCompare(String(b.id));
+// by key: id, then a view row's position (rows of one id otherwise keep each source's scan order,
+// which differs once a re-shipped row moved in the customer's heap)
+const byId = (a: Row, b: Row) => String(a.id).localeCompare(String(b.id)) || Number(a.pos ?? 0) - Number(b.pos ?? 0);

@@ -38,14 +38,20 @@ export function workerDiedError(what: string): { type: string; message: string }
  *   At DEATHS_BEFORE_REFUSAL it fails with WorkerDied (its dependents with UpstreamError) and is
  *   not tried again; the row's other cells and the rest of its batch are computed.
  *
- * Cells computed alone wait for each other within a process (`alone`), so a death is blamed on
- * one of them; other work of the process may still have killed it, which is why one death is not
- * enough. Records live in Redis: if Redis loses them, a poison row costs a few more deaths. A
+ * Cells computed alone wait for each other within a process (`alone`), and for its marked batches
+ * (`batch`), so a death is blamed on one of them; other work of the process (a first run, before
+ * any record) may still have killed it, which is why one death is not enough. Records live in Redis: if Redis loses them, a poison row costs a few more deaths. A
  * record whose cell was written but whose clearing a death interrupted lapses with the hash's TTL.
  */
 export class CrashRecords {
   /** the row computed alone in this process now, and those waiting for their turn behind it */
   private turn: Promise<unknown> = Promise.resolve();
+  /** computations alone running or waiting for their turn, and when there are none left */
+  private aloneQueued = 0;
+  private aloneDone = settled();
+  /** marked batches computing in this process, and when there are none left */
+  private batchesRunning = 0;
+  private batchesDone = settled();
 
   constructor(
     private readonly redis: Redis,
@@ -127,10 +133,54 @@ export class CrashRecords {
     return result;
   }
 
-  /** Run `fn` when nothing else is computed alone in this process. */
+  /**
+   * Run `fn` when nothing else is computed alone in this process, nor any marked batch (see
+   * `batch`): a death while it runs is then not one a suspect batch of this process caused.
+   */
   alone<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.turn.then(fn, fn);
+    if (this.aloneQueued++ === 0) this.aloneDone = pending();
+    const run = this.turn
+      .then(async () => {
+        while (this.batchesRunning > 0) await this.batchesDone.promise;
+        return fn();
+      })
+      .finally(() => {
+        if (--this.aloneQueued === 0) this.aloneDone.resolve();
+      });
     this.turn = run.catch(() => undefined);
     return run;
   }
+
+  /**
+   * Run a marked batch (rows in flight at an earlier death, any of which may kill the process) when
+   * nothing is computed alone in this process, or waiting to be: otherwise the batch's own killer
+   * would be blamed on the row computed alone beside it, which an innocent row (a call that takes
+   * long, say) could not survive twice. Marked batches run side by side.
+   */
+  async batch<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.aloneQueued > 0) await this.aloneDone.promise;
+    if (this.batchesRunning++ === 0) this.batchesDone = pending();
+    try {
+      return await fn();
+    } finally {
+      if (--this.batchesRunning === 0) this.batchesDone.resolve();
+    }
+  }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+function pending(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function settled(): Deferred {
+  const d = pending();
+  d.resolve();
+  return d;
 }

@@ -188,17 +188,19 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     if (crashes) {
       // marked while they are computed: a death now leaves the marks (rows in flight at enough deaths are computed alone)
       const before = part.map((row): [string, number] => [crashes.rowField(row), crashes.known.get(crashes.rowField(row)) ?? 0]);
-      await crashes.records.markBatch(
-        table.id,
-        before.map(([f, d]) => [f, d + 1]),
-      );
-      await evaluatePart(part).finally(() => {
-        const finished = new Set(part.flatMap((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? [] : [k])));
-        return crashes.records.settleBatch(
+      await crashes.records.batch(async () => {
+        await crashes.records.markBatch(
           table.id,
-          [...finished].map((k) => before[k]![0]),
-          before.filter((_, k) => !finished.has(k)),
+          before.map(([f, d]) => [f, d + 1]),
         );
+        await evaluatePart(part).finally(() => {
+          const finished = new Set(part.flatMap((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? [] : [k])));
+          return crashes.records.settleBatch(
+            table.id,
+            [...finished].map((k) => before[k]![0]),
+            before.filter((_, k) => !finished.has(k)),
+          );
+        });
       });
     } else await evaluatePart(part);
     if (stop.error || abortMessage) break;
