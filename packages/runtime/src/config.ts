@@ -15,6 +15,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . -')
     .default('tessera'),
   TESSERA_BATCH_SIZE: intFrom(1000, 1),
+  TESSERA_BATCH_BYTES: intFrom(32 * 1024 * 1024, 1024),
   TESSERA_MEDIA_DESTINATION: z.string().default('.tessera/media'),
   TESSERA_MEDIA_CACHE_DIR: z.string().default('.tessera/cache'),
   TESSERA_PIPELINES: z.string().default('pipelines'),
@@ -59,6 +60,8 @@ export interface TesseraConfig {
   schema: string;
   queuePrefix: string;
   batchSize: number;
+  /** a stage or iterate job reads its rows a part at a time, each holding about this many bytes of text, JSON and arrays */
+  batchBytes: number;
   /** where generated media goes when a column names no destination (a directory or a blob URL) */
   mediaDestination: string;
   cacheDir: string;
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     schema: e.TESSERA_SCHEMA,
     queuePrefix: e.TESSERA_QUEUE_PREFIX,
     batchSize: e.TESSERA_BATCH_SIZE,
+    batchBytes: e.TESSERA_BATCH_BYTES,
     mediaDestination: e.TESSERA_MEDIA_DESTINATION,
     cacheDir: e.TESSERA_MEDIA_CACHE_DIR,
     pipelines: e.TESSERA_PIPELINES,

@@ -171,6 +171,7 @@ export class WorkerPool {
             crashes,
             stalledBefore: job.stalledCounter > 0,
             rowTimeoutMs: cfg.udfTimeoutMs,
+            maxBatchBytes: cfg.batchBytes,
           });
         } else {
           const parsed = StageJob.safeParse(job.data);
@@ -182,6 +183,7 @@ export class WorkerPool {
             writeBackRows: cfg.writeBackRows,
             writeBackMs: cfg.writeBackMs,
             sliceMs: cfg.jobSliceMs,
+            maxBatchBytes: cfg.batchBytes,
             udfTimeoutMs: cfg.udfTimeoutMs,
             lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
             ...(signal ? { signal } : {}),

@@ -48,12 +48,29 @@ export function stageInputs(table: CatalogTable, columns: string[]): string[] {
   return [...names];
 }
 
+/** A batch read within a byte budget: its rows, and where the rows it left out begin. */
+export interface BoundedBatch {
+  rows: BatchRow[];
+  /** the rowid of the first pending row left out by the budget (null: the batch was read whole) */
+  next: number | null;
+}
+
 /**
  * Load the live rows of a batch that still have a pending cell among `columns`, with every input
  * those columns read and the status of each computed input (so a failed input can fail its
  * dependents and a pending one can wait).
  */
 export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: string[], sel: RowSelector): Promise<BatchRow[]> {
+  return (await loadBoundedBatch(db, table, columns, sel, Number.POSITIVE_INFINITY)).rows;
+}
+
+/**
+ * loadBatch, stopping once the rows read hold `maxBytes` of variable-width values (text, JSON,
+ * arrays), counted by Postgres without reading them (`octet_length` of text is its stored header,
+ * `pg_column_size` the stored size): rows are bounded by count, but a batch of 1,000 rows of 1 MB
+ * each would hold a gigabyte in one worker. At least one row is always read, however large.
+ */
+export async function loadBoundedBatch(db: pg.Pool, table: CatalogTable, columns: string[], sel: RowSelector, maxBytes: number): Promise<BoundedBatch> {
   const rel = relationOf(table);
   const read = stageInputs(table, columns);
   const computed = read.filter((n) => rel.column(n)?.computed);
@@ -69,15 +86,39 @@ export async function loadBatch(db: pg.Pool, table: CatalogTable, columns: strin
   // not among their values, so rare) make look cheaper, and which reads the whole version per batch
   // (every batch of a 100,000-row insert scanned 100,000 rows: 40-55 ms each instead of 1-2)
   const version = sel.vMin === undefined ? '' : 'AND t0._v_min + 0 = $3';
+  const values: unknown[] = sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin];
+  const where = `WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${version} AND (${pending})`;
+  // fixed-width values cannot add up to a budget's worth in one batch: no window to pay for then
+  const size = Number.isFinite(maxBytes) ? storedSize(rel, read) : null;
   // rows as arrays, decoded with plain loops: this runs for every row of every batch
-  const { rows } = await db.query<unknown[]>({
-    text: `SELECT ${select.join(', ')} FROM ${rel.from}
-      WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${version} AND (${pending})
-      ORDER BY t0._rowid`,
-    values: sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin],
-    rowMode: 'array',
+  const { rows } = await db.query<unknown[]>(
+    size === null
+      ? { text: `SELECT ${select.join(', ')} FROM ${rel.from} ${where} ORDER BY t0._rowid`, values, rowMode: 'array' }
+      : {
+          // the bytes of the rows before each one, and the next row's rowid (the first left out, for the last row read)
+          text: `SELECT * FROM (
+            SELECT ${select.join(', ')}, lead(t0._rowid) OVER w AS "__tessera_next",
+              coalesce(sum(${size}) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS "__tessera_before"
+            FROM ${rel.from} ${where} WINDOW w AS (ORDER BY t0._rowid)) b
+            WHERE "__tessera_before" < $${values.length + 1} ORDER BY 1`,
+          values: [...values, maxBytes],
+          rowMode: 'array',
+        },
+  );
+  const last = rows[rows.length - 1];
+  const next = size === null || !last ? null : ((last[2 + read.length + computed.length] as string | null) ?? null);
+  return { rows: decodeBatchRows(rows, read, computed), next: next === null ? null : Number(next) };
+}
+
+/** The SQL adding up a row's variable-width values as stored (null when every column read is fixed-width). */
+function storedSize(rel: ReturnType<typeof relationOf>, read: string[]): string | null {
+  const parts = read.flatMap((n) => {
+    const kind = rel.column(n)?.type.kind;
+    if (kind === 'int' || kind === 'float' || kind === 'bool' || kind === 'timestamp') return [];
+    const type = pgType(rel.column(n)!.type);
+    return [`coalesce(${type === 'text' ? 'octet_length' : 'pg_column_size'}(${rel.col(n)}), 0)`];
   });
-  return decodeBatchRows(rows, read, computed);
+  return parts.length ? parts.join(' + ') : null;
 }
 
 /**

@@ -14,7 +14,7 @@ export type { ApplyChange, ApplyOptions } from './apply';
 export type { Row } from './rows';
 export type { SelectOptions, ColumnStatus, CellError } from './read';
 export type { VersionInfo, VersionKind } from './versions';
-export type { RowSelector, BatchRow, CellWrite, CellResult, CellState } from './cells';
+export type { RowSelector, BatchRow, BoundedBatch, CellWrite, CellResult, CellState } from './cells';
 export type { ExportState, ExportDecl, Ship, ShipOutcome } from './exports';
 export { SHIP_DEATHS_BEFORE_REFUSAL, type ShipGuard } from './ship-deaths';
 export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';

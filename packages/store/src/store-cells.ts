@@ -2,7 +2,18 @@ import type pg from 'pg';
 import { TesseraError } from '@tessera/core';
 import { ident } from './sql';
 import { loadTables, type CatalogTable } from './catalog';
-import { loadBatch, writeCells, pendingRanges, pendingCells, pendingCellsOf, type BatchRow, type CellWrite, type RowSelector } from './cells';
+import {
+  loadBatch,
+  loadBoundedBatch,
+  writeCells,
+  pendingRanges,
+  pendingCells,
+  pendingCellsOf,
+  type BatchRow,
+  type BoundedBatch,
+  type CellWrite,
+  type RowSelector,
+} from './cells';
 import { commitIteration, type IterationCommit, type IterationOutcome } from './iterations';
 import { abortedVersions } from './store-history';
 import type { TableStats } from './table-stats';
@@ -22,6 +33,11 @@ export class Cells {
    */
   batch(table: CatalogTable, columns: string[], sel: RowSelector): Promise<BatchRow[]> {
     return loadBatch(this.pool, table, columns, sel);
+  }
+
+  /** batch(), stopping once the rows read hold `maxBytes` of text, JSON and arrays (at least one row is read): `next` is where the rest begins. */
+  boundedBatch(table: CatalogTable, columns: string[], sel: RowSelector, maxBytes: number): Promise<BoundedBatch> {
+    return loadBoundedBatch(this.pool, table, columns, sel, maxBytes);
   }
 
   /** Write cell outcomes into the row versions they were computed from (never into a newer one); repeating is harmless. */

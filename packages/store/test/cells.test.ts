@@ -170,3 +170,35 @@ test('pending ranges hold `size` pending rows each, whether the pending rowids r
   expect(await Promise.all(gapped.map(count))).toEqual([3, 3, 1]);
   expect(gapped.map((r) => r.hi - r.lo)).toEqual([2, 2, 0]);
 });
+
+test('a bounded batch stops at its byte budget (counted as stored, without reading the text) and says where the rest begins', async () => {
+  // bodies of 10 kB, 10 kB, 30 kB, 10 kB; the one of 30 kB repeats one letter, so Postgres compresses it
+  const sizes = [10_000, 10_000, 30_000, 10_000];
+  await store.insert(
+    'lib',
+    'docs',
+    sizes.map((n, i) => ({ id: i, body: (i === 2 ? 'a' : `${i}xyzw`).repeat(n / (i === 2 ? 1 : 5)), tag: null })),
+  );
+  const all = await store.cells.batch(docs, ['loud'], ALL);
+  const ids = (rows: { rowid: number }[]) => rows.map((r) => all.findIndex((a) => a.rowid === r.rowid));
+  // the rows before a row hold under the budget: it is read
+  const first = await store.cells.boundedBatch(docs, ['loud'], ALL, 15_000);
+  expect(ids(first.rows)).toEqual([0, 1]);
+  expect(first.next).toBe(all[2]!.rowid);
+  // the rest, from where it begins: the row of 30 kB counts as 30 kB though it is stored compressed
+  const second = await store.cells.boundedBatch(docs, ['loud'], { lo: first.next!, hi: ALL.hi }, 15_000);
+  expect(ids(second.rows)).toEqual([2]);
+  expect(second.next).toBe(all[3]!.rowid);
+  // one row is always read, however large; a batch read whole has nothing after it
+  expect(ids((await store.cells.boundedBatch(docs, ['loud'], ALL, 1)).rows)).toEqual([0]);
+  expect(await store.cells.boundedBatch(docs, ['loud'], ALL, 1e9)).toEqual({ rows: all, next: null });
+  // rows already computed are not pending: they take none of the budget
+  await store.cells.write(
+    docs,
+    ['loud'],
+    all.slice(0, 2).map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: 'X' } } })),
+  );
+  const rest = await store.cells.boundedBatch(docs, ['loud'], ALL, 35_000);
+  expect(ids(rest.rows)).toEqual([2, 3]);
+  expect(rest.next).toBeNull();
+});

@@ -35,6 +35,8 @@ export interface IterateDeps {
   stalledBefore?: boolean;
   /** how long the iterator may go without yielding a row before the row's iteration fails (0 or absent: no deadline) */
   rowTimeoutMs?: number;
+  /** read the batch's rows within this many bytes of text, JSON and arrays, splitting off the rest (see Cells.boundedBatch) */
+  maxBatchBytes?: number;
 }
 
 export interface IterateResult {
@@ -65,13 +67,17 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   const aborted = await store.history.aborted(base, job.version);
   if (aborted) return { rows: 0, computed: 0, failed: 0, viewRows: 0, skipped: `version ${job.version} was aborted: ${aborted}` };
 
-  const rows = await store.cells.batch(base, [job.column], { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
-  if (rows.length > spec.rowsPerJob) {
+  // read within the byte budget: a batch of large documents is split before it is all in memory
+  const sel = { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) };
+  const { rows, next } = await store.cells.boundedBatch(base, [job.column], sel, deps.maxBatchBytes ?? Number.POSITIVE_INFINITY);
+  if (rows.length > spec.rowsPerJob || next !== null) {
     const parts: IterateJob[] = [];
     for (let i = 0; i < rows.length; i += spec.rowsPerJob) {
       const part = rows.slice(i, i + spec.rowsPerJob);
       parts.push({ ...job, lo: part[0]!.rowid, hi: part[part.length - 1]!.rowid });
     }
+    // the rows the budget left out, read by a job of their own
+    if (next !== null) parts.push({ ...job, lo: next });
     await deps.split(parts);
     return { rows: rows.length, computed: 0, failed: 0, viewRows: 0, split: parts.length };
   }

@@ -35,6 +35,8 @@ export interface StageDeps {
   writeBackMs?: number;
   /** stop between slices after this long, leaving the rest for the job's next run */
   sliceMs?: number;
+  /** read the batch's rows a part at a time, each holding at most this many bytes of text, JSON and arrays (see Cells.boundedBatch) */
+  maxBatchBytes?: number;
   /** a UDF call's deadline (see EvalEnv.udfTimeoutMs) */
   udfTimeoutMs?: number;
   /**
@@ -75,8 +77,6 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   });
   const udfs = checkUdfVersions(job, columns, registry);
 
-  const rows = await store.cells.batch(table, job.columns, { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) });
-  if (!rows.length) return { rows: 0, computed: 0, failed: 0 };
   // a batch brings the state of every computed input, a view's inherited ones included
   const read = (row: BatchRow, column: string): Outcome => {
     const state = row.cells[column];
@@ -115,7 +115,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   // computed (paid model calls included) and its rerun loads only the rows still pending; a job
   // past its time slice stops between slices and goes back to its queue for the rest.
   const started = Date.now();
-  const sliceRows = deps.writeBackRows ?? rows.length;
+  const sliceRows = deps.writeBackRows ?? Number.POSITIVE_INFINITY;
   let remaining = 0;
   // outcomes computed but not written yet, and when cells were last written
   let unwritten: CellWrite[] = [];
@@ -177,72 +177,100 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
     }
     keepWithCells(results, unwritten);
   };
-  // rows that were in flight when a worker process died (see CrashRecords)
-  const { batched, alone, crashes } = await planAfterDeaths(job, table.id, rows, deps);
-  for (let from = 0; from < batched.length; from += sliceRows) {
-    if (from > 0 && Date.now() - started > (deps.sliceMs ?? Infinity)) {
-      remaining = batched.length - from + alone.length;
-      break;
-    }
-    const part = batched.slice(from, from + sliceRows);
-    if (crashes) {
-      // marked while they are computed: a death now leaves the marks (rows in flight at enough deaths are computed alone)
-      const before = part.map((row): [string, number] => [crashes.rowField(row), crashes.known.get(crashes.rowField(row)) ?? 0]);
-      await crashes.records.batch(async () => {
-        await crashes.records.markBatch(
-          table.id,
-          before.map(([f, d]) => [f, d + 1]),
-        );
-        await evaluatePart(part).finally(() => {
-          const finished = new Set(part.flatMap((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? [] : [k])));
-          return crashes.records.settleBatch(
-            table.id,
-            [...finished].map((k) => before[k]![0]),
-            before.filter((_, k) => !finished.has(k)),
-          );
-        });
-      });
-    } else await evaluatePart(part);
-    if (stop.error || abortMessage) break;
-    if (Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
-  }
-  // Each alone, after the others (a death is blamed on this one row, and the batch's cells are
-  // written already), a column at a time, each marked while it runs: a cell that killed its
-  // process computed alone too often fails with WorkerDied (its dependents with UpstreamError),
-  // and the row's other cells are computed.
-  for (let k = 0; crashes && k < alone.length && !stop.error && !abortMessage; k++) {
-    if (Date.now() - started > (deps.sliceMs ?? Infinity)) {
-      remaining = alone.length - k;
-      break;
-    }
-    if (unwritten.length) await writeBack();
-    const row = alone[k]!;
-    const results = emptyResults([row]);
-    await crashes.records.alone(async () => {
-      for (const col of columns) {
-        if (row.cells[col.name] !== 'pending') continue;
-        const field = crashes.cellField(row, col.name);
-        if ((crashes.known.get(field) ?? 0) >= DEATHS_BEFORE_REFUSAL) {
-          await evaluateColumn(col, [row], results, { error: workerDiedError(`column ${col.name} of row ${row.rowid}`) });
-          crashes.refused.push(field);
-          continue;
-        }
-        await crashes.records.computeMarked(
-          table.id,
-          field,
-          () => evaluateColumn(col, [row], results),
-          () => row.cells[col.name] !== 'pending',
-        );
-        if (stop.error) break;
+  /** Compute the rows of one part of the batch (see the loop below). */
+  const computeRows = async (rows: BatchRow[]) => {
+    // rows that were in flight when a worker process died (see CrashRecords)
+    const { batched, alone, crashes } = await planAfterDeaths(job, table.id, rows, deps);
+    for (let from = 0; from < batched.length; from += sliceRows) {
+      if (from > 0 && Date.now() - started > (deps.sliceMs ?? Infinity)) {
+        remaining += batched.length - from + alone.length;
+        break;
       }
-    });
-    keepWithCells(results, unwritten);
-    if (!stop.error) await crashes.records.clear(table.id, [crashes.rowField(row)]);
+      const part = batched.slice(from, from + sliceRows);
+      if (crashes) {
+        // marked while they are computed: a death now leaves the marks (rows in flight at enough deaths are computed alone)
+        const before = part.map((row): [string, number] => [crashes.rowField(row), crashes.known.get(crashes.rowField(row)) ?? 0]);
+        await crashes.records.batch(async () => {
+          await crashes.records.markBatch(
+            table.id,
+            before.map(([f, d]) => [f, d + 1]),
+          );
+          await evaluatePart(part).finally(() => {
+            const finished = new Set(part.flatMap((row, k) => (job.columns.some((c) => row.cells[c] === 'pending') ? [] : [k])));
+            return crashes.records.settleBatch(
+              table.id,
+              [...finished].map((k) => before[k]![0]),
+              before.filter((_, k) => !finished.has(k)),
+            );
+          });
+        });
+      } else await evaluatePart(part);
+      if (stop.error || abortMessage) break;
+      if (Date.now() - writtenAt >= (deps.writeBackMs ?? 0)) await writeBack();
+    }
+    // Each alone, after the others (a death is blamed on this one row, and the batch's cells are
+    // written already), a column at a time, each marked while it runs: a cell that killed its
+    // process computed alone too often fails with WorkerDied (its dependents with UpstreamError),
+    // and the row's other cells are computed.
+    for (let k = 0; crashes && k < alone.length && !stop.error && !abortMessage; k++) {
+      if (Date.now() - started > (deps.sliceMs ?? Infinity)) {
+        remaining += alone.length - k;
+        break;
+      }
+      if (unwritten.length) await writeBack();
+      const row = alone[k]!;
+      const results = emptyResults([row]);
+      await crashes.records.alone(async () => {
+        for (const col of columns) {
+          if (row.cells[col.name] !== 'pending') continue;
+          const field = crashes.cellField(row, col.name);
+          if ((crashes.known.get(field) ?? 0) >= DEATHS_BEFORE_REFUSAL) {
+            await evaluateColumn(col, [row], results, { error: workerDiedError(`column ${col.name} of row ${row.rowid}`) });
+            crashes.refused.push(field);
+            continue;
+          }
+          await crashes.records.computeMarked(
+            table.id,
+            field,
+            () => evaluateColumn(col, [row], results),
+            () => row.cells[col.name] !== 'pending',
+          );
+          if (stop.error) break;
+        }
+      });
+      keepWithCells(results, unwritten);
+      if (!stop.error) await crashes.records.clear(table.id, [crashes.rowField(row)]);
+    }
+    // the cells refused are written: their records are done with
+    if (crashes?.refused.length) {
+      if (unwritten.length) await writeBack();
+      await crashes.records.clear(table.id, crashes.refused);
+    }
+  };
+  // The batch is read a part at a time, each within the byte budget (a thousand rows of 1 MB
+  // would hold a gigabyte), and each part's cells are written before the next is read.
+  let rowsRead = 0;
+  for (let lo: number | null = job.lo; lo !== null; ) {
+    if (rowsRead && Date.now() - started > (deps.sliceMs ?? Infinity)) {
+      remaining++;
+      break;
+    }
+    const part = await store.cells.boundedBatch(
+      table,
+      job.columns,
+      { lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) },
+      deps.maxBatchBytes ?? Infinity,
+    );
+    rowsRead += part.rows.length;
+    if (part.rows.length) await computeRows(part.rows);
+    if (remaining) remaining += part.next === null ? 0 : 1;
+    if (remaining || stop.error || abortMessage) break;
+    if (part.next !== null && unwritten.length) await writeBack();
+    lo = part.next;
   }
+  if (!rowsRead) return { rows: 0, computed: 0, failed: 0 };
   // the last slice's cells, or all of them for a job that stopped, finished or used up its time slice
   if (unwritten.length || usage.size) await writeBack();
-  // the cells refused are written: their records are done with
-  if (crashes?.refused.length) await crashes.records.clear(table.id, crashes.refused);
   if (abortMessage) {
     await store.history.abort(table, job.version, abortMessage);
     throw new UnrecoverableError(`${job.pipeline}.${job.table} version ${job.version} aborted (onError: 'abort'): ${abortMessage}`);
@@ -250,7 +278,7 @@ export async function runStage(job: StageJob, deps: StageDeps): Promise<StageRes
   // the rerun computes only the cells still pending; cells written tell the worker whether this
   // run made progress (a transient failure after progress does not spend an attempt)
   if (stop.error) throw Object.assign(stop.error, { cellsWritten: computed + failed });
-  return { rows: rows.length, computed, failed, columns: byColumn, ...(remaining ? { remaining } : {}) };
+  return { rows: rowsRead, computed, failed, columns: byColumn, ...(remaining ? { remaining } : {}) };
 }
 
 /** A stage's rows by how they are computed after worker deaths (see CrashRecords). */

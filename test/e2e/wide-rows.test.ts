@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { runPipeline, type Harness } from '../support/harness';
+import { seen } from '../pipelines/wide-rows/index';
+
+/**
+ * A batch of large rows is read a part at a time (TESSERA_BATCH_BYTES), each part computed and
+ * written before the next is read, by stage jobs and by iterate jobs alike: 1,000 rows of 1 MB in
+ * one batch would otherwise hold a gigabyte in one worker. Every row is still computed once.
+ */
+const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/wide-rows');
+const ROWS = 60;
+const CHARS = 100_000;
+const BUDGET = 1024 * 1024;
+let h: Harness;
+
+beforeAll(async () => {
+  // one batch of all the rows, its cells computed in one call of up to 1,000 rows unless the budget splits it
+  h = await runPipeline(PIPELINE, { TESSERA_BATCH_SIZE: '1000', TESSERA_WRITE_BACK_ROWS: '1000', TESSERA_BATCH_BYTES: String(BUDGET) });
+});
+afterAll(() => h.close());
+
+test('rows of 100 kB in one batch of 60 are computed in parts within the byte budget, each once, and iterated once', async () => {
+  const text = (i: number) => `${String(i).padStart(10, '0')}${'abcdefghij'.repeat(CHARS / 10 - 2)}${String(i).padStart(10, '0')}`;
+  await h.engine.insert(
+    'wide',
+    'docs',
+    Array.from({ length: ROWS }, (_, i) => ({ id: i, body: text(i) })),
+  );
+  await h.engine.waitIdle('wide', { timeoutMs: 120_000 });
+
+  const rows = await h.engine.store.select('wide', 'docs', { columns: ['id', 'chars'], orderBy: ['id'] });
+  expect(rows).toEqual(Array.from({ length: ROWS }, (_, i) => ({ id: i, chars: CHARS })));
+  const s = seen();
+  expect(s.rows).toBe(ROWS);
+  // a part holds the rows whose predecessors fit in the budget: at most the budget plus one row
+  expect(Math.max(...s.callChars)).toBeLessThanOrEqual(BUDGET + CHARS);
+  expect(s.callChars.length).toBeGreaterThanOrEqual(Math.ceil((ROWS * CHARS) / (BUDGET + CHARS)));
+
+  const ends = await h.engine.store.select('wide', 'ends', { columns: ['id', 'pos', 'head'], orderBy: ['id', 'pos'] });
+  expect(ends).toEqual(
+    Array.from({ length: ROWS }, (_, i) => [
+      { id: i, pos: 0, head: String(i).padStart(10, '0') },
+      { id: i, pos: 1, head: String(i).padStart(10, '0') },
+    ]).flat(),
+  );
+  expect(s.iterated).toBe(ROWS);
+});
