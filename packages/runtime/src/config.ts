@@ -15,7 +15,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . -')
     .default('tessera'),
   TESSERA_BATCH_SIZE: intFrom(1000, 1),
-  TESSERA_BATCH_BYTES: intFrom(32 * 1024 * 1024, 1024),
+  TESSERA_BATCH_BYTES: intFrom(16 * 1024 * 1024, 1024),
   TESSERA_MEDIA_DESTINATION: z.string().default('.tessera/media'),
   TESSERA_MEDIA_CACHE_DIR: z.string().default('.tessera/cache'),
   TESSERA_PIPELINES: z.string().default('pipelines'),
