@@ -88,7 +88,6 @@ export async function loadBoundedBatch(db: pg.Pool, table: CatalogTable, columns
   const version = sel.vMin === undefined ? '' : 'AND t0._v_min + 0 = $3';
   const values: unknown[] = sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin];
   const where = `WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${version} AND (${pending})`;
-  // fixed-width values cannot add up to a budget's worth in one batch: no window to pay for then
   const size = Number.isFinite(maxBytes) ? storedSize(rel, read) : null;
   // rows as arrays, decoded with plain loops: this runs for every row of every batch
   const { rows } = await db.query<unknown[]>(
@@ -110,11 +109,12 @@ export async function loadBoundedBatch(db: pg.Pool, table: CatalogTable, columns
   return { rows: decodeBatchRows(rows, read, computed), next: next === null ? null : Number(next) };
 }
 
-/** The SQL adding up a row's variable-width values as stored (null when every column read is fixed-width). */
+/** The SQL adding up a row's text, JSON and arrays as stored (null when the columns read hold none: no window to pay for). */
 function storedSize(rel: ReturnType<typeof relationOf>, read: string[]): string | null {
   const parts = read.flatMap((n) => {
+    // scalars are fixed-width and media references at most 8,192 characters: a batch of them stays small
     const kind = rel.column(n)?.type.kind;
-    if (kind === 'int' || kind === 'float' || kind === 'bool' || kind === 'timestamp') return [];
+    if (kind !== 'string' && kind !== 'json' && kind !== 'array') return [];
     const type = pgType(rel.column(n)!.type);
     return [`coalesce(${type === 'text' ? 'octet_length' : 'pg_column_size'}(${rel.col(n)}), 0)`];
   });
