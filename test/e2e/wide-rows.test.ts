@@ -1,25 +1,38 @@
 import path from 'node:path';
+import type pg from 'pg';
 import { runPipeline, type Harness } from '../support/harness';
-import { seen } from '../pipelines/wide-rows/index';
+import { connectPg } from '../support/clients';
+import { uniqueName } from '../support/names';
+import { waitForExports } from '../support/wait';
+import { seen } from '../pipelines/wide-rows/seen';
 
 /**
  * A batch of large rows is read a part at a time (TESSERA_BATCH_BYTES), each part computed and
  * written before the next is read, by stage jobs and by iterate jobs alike: 1,000 rows of 1 MB in
- * one batch would otherwise hold a gigabyte in one worker. Every row is still computed once.
+ * one batch would otherwise hold a gigabyte in one worker; an export reads its chunks so too. Every
+ * row is still computed once and exported whole.
  */
 const PIPELINE = path.resolve(import.meta.dirname, '../pipelines/wide-rows');
 const ROWS = 60;
 const CHARS = 100_000;
 const BUDGET = 1024 * 1024;
+const customerSchema = uniqueName('wide');
 let h: Harness;
+let db: pg.Client;
 
 beforeAll(async () => {
+  process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   // one batch of all the rows, its cells computed in one call of up to 1,000 rows unless the budget splits it
   h = await runPipeline(PIPELINE, { TESSERA_BATCH_SIZE: '1000', TESSERA_WRITE_BACK_ROWS: '1000', TESSERA_BATCH_BYTES: String(BUDGET) });
+  db = await connectPg();
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`);
+  await db.end();
+});
 
-test('rows of 100 kB in one batch of 60 are computed in parts within the byte budget, each once, and iterated once', async () => {
+test('rows of 100 kB in one batch of 60 are computed in parts within the byte budget, each once, iterated once and exported whole', async () => {
   const text = (i: number) => `${String(i).padStart(10, '0')}${'abcdefghij'.repeat(CHARS / 10 - 2)}${String(i).padStart(10, '0')}`;
   await h.engine.insert(
     'wide',
@@ -44,4 +57,11 @@ test('rows of 100 kB in one batch of 60 are computed in parts within the byte bu
     ]).flat(),
   );
   expect(s.iterated).toBe(ROWS);
+
+  // the export's chunks hold about the budget too, and every row arrives whole
+  await waitForExports(h.engine, 'wide');
+  const { rows: exported } = await db.query(
+    `SELECT id::int AS id, length(body)::int AS len, chars::int AS chars, right(body, 10) AS tail FROM ${customerSchema}.wide_docs ORDER BY id`,
+  );
+  expect(exported).toEqual(Array.from({ length: ROWS }, (_, i) => ({ id: i, len: CHARS, chars: CHARS, tail: String(i).padStart(10, '0') })));
 });

@@ -60,7 +60,7 @@ export interface TesseraConfig {
   schema: string;
   queuePrefix: string;
   batchSize: number;
-  /** a stage or iterate job reads its rows a part at a time, each holding about this many bytes of text, JSON and arrays */
+  /** a stage or iterate job reads its rows a part at a time, each holding about this many bytes of text, JSON and arrays; an export reads its chunks so */
   batchBytes: number;
   /** where generated media goes when a column names no destination (a directory or a blob URL) */
   mediaDestination: string;

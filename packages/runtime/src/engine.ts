@@ -70,7 +70,7 @@ export class Engine {
 
   static async connect(config: TesseraConfig): Promise<Engine> {
     setValueLimits({ maxValueBytes: config.maxValueBytes, maxJsonDepth: config.maxJsonDepth });
-    const store = await Store.open({ url: config.databaseUrl, schema: config.schema }).catch((e: Error) => {
+    const store = await Store.open({ url: config.databaseUrl, schema: config.schema, chunkBytes: config.batchBytes }).catch((e: Error) => {
       throw new Error(
         `cannot reach Postgres at ${redact(config.databaseUrl)}: ${e.message}. Start it (scripts/start-services.sh or docker compose -f docker/compose.yaml up -d) or set TESSERA_DATABASE_URL`,
       );

@@ -3,6 +3,7 @@ import { columnsOf } from '@tessera/core';
 import { ident, pgType, statusCol, errTypeCol, errMsgCol, CELL_OK, CELL_ERROR } from './sql';
 import type { CatalogTable } from './catalog';
 import { relationOf } from './relation';
+import { storedSize } from './stored-size';
 import { recordset, type ParamColumn } from './recordset';
 import { isRetryableConflict } from './db';
 
@@ -107,18 +108,6 @@ export async function loadBoundedBatch(db: pg.Pool, table: CatalogTable, columns
   const last = rows[rows.length - 1];
   const next = size === null || !last ? null : ((last[2 + read.length + computed.length] as string | null) ?? null);
   return { rows: decodeBatchRows(rows, read, computed), next: next === null ? null : Number(next) };
-}
-
-/** The SQL adding up a row's text, JSON and arrays as stored (null when the columns read hold none: no window to pay for). */
-function storedSize(rel: ReturnType<typeof relationOf>, read: string[]): string | null {
-  const parts = read.flatMap((n) => {
-    // scalars are fixed-width and media references at most 8,192 characters: a batch of them stays small
-    const kind = rel.column(n)?.type.kind;
-    if (kind !== 'string' && kind !== 'json' && kind !== 'array') return [];
-    const type = pgType(rel.column(n)!.type);
-    return [`coalesce(${type === 'text' ? 'octet_length' : 'pg_column_size'}(${rel.col(n)}), 0)`];
-  });
-  return parts.length ? parts.join(' + ') : null;
 }
 
 /**

@@ -2,11 +2,14 @@ import type pg from 'pg';
 import type { CatalogTable } from './catalog';
 import { ident } from './sql';
 import { relationOf, type BaseRows } from './relation';
+import { storedSize } from './stored-size';
 
 /** A row as shipped to an export: its exported columns (or only its key), by name. */
 export type ExportRow = Record<string, unknown>;
 
 const CHUNK = 2000;
+/** A chunk's bytes of text, JSON and arrays, unless the store is given another budget (TESSERA_BATCH_BYTES). */
+export const CHUNK_BYTES = 16 * 1024 * 1024;
 
 /** Where one version's row versions lie: first and last rowid, and how many. */
 interface Span {
@@ -25,11 +28,15 @@ export interface LiveScope {
 
 /**
  * What an export reads of the record, a chunk at a time (keyset pagination, so a large table never
- * sits in memory), a view's rows with their inherited columns. `complete` names the exported
- * columns whose cells must not be pending for a row to be shipped (held rows wait for a later ship).
+ * sits in memory; a chunk is at most CHUNK rows and about `chunkBytes` of text, JSON and arrays), a
+ * view's rows with their inherited columns. `complete` names the exported columns whose cells must
+ * not be pending for a row to be shipped (held rows wait for a later ship).
  */
 export class ExportScans {
-  constructor(private readonly db: pg.Pool) {}
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly chunkBytes = CHUNK_BYTES,
+  ) {}
 
   /** Live rows whose `complete` cells all have a value or an error. */
   async *rows(table: CatalogTable, columns: string[], complete: string[], scope: LiveScope = {}): AsyncGenerator<ExportRow[]> {
@@ -148,18 +155,28 @@ export class ExportScans {
     const select = [...new Set(columns)].map((c) => `${rel.col(c)} AS ${ident(c)}`).join(', ');
     const pick = several ? 'DISTINCT ON (t0._rowid) ' : '';
     const order = several ? 't0._rowid, t0._v_min DESC' : 't0._rowid';
+    // a chunk also stops at its byte budget (rows of large documents): the rows whose predecessors
+    // in it hold less, one at least (keys alone, the `several` scans, are never that large)
+    const size = several ? null : storedSize(rel, [...new Set(columns)]);
+    const query =
+      size === null
+        ? `SELECT ${pick}t0._rowid AS "__rowid", ${select} FROM ${rel.from} WHERE ${where} AND t0._rowid > $1 ORDER BY ${order} LIMIT ${CHUNK}`
+        : `SELECT * FROM (
+            SELECT t0._rowid AS "__rowid", ${select}, sum(${size}) OVER (ORDER BY t0._rowid ROWS UNBOUNDED PRECEDING) AS "__upto", ${size} AS "__bytes"
+            FROM ${rel.from} WHERE ${where} AND t0._rowid > $1 ORDER BY ${order} LIMIT ${CHUNK}) c
+          WHERE "__upto" - "__bytes" < ${Number(this.chunkBytes)} ORDER BY "__rowid"`;
     for (;;) {
-      const { rows } = await this.db.query(
-        `SELECT ${pick}t0._rowid AS "__rowid", ${select} FROM ${rel.from} WHERE ${where} AND t0._rowid > $1 ORDER BY ${order} LIMIT ${CHUNK}`,
-        [after],
-      );
+      const { rows } = await this.db.query(query, [after]);
       const out: ExportRow[] = [];
-      for (const { __rowid: rowid, ...r } of rows) {
+      let full = false;
+      for (const { __rowid: rowid, __upto: upto, __bytes: _, ...r } of rows) {
         if (String(rowid) !== String(after)) out.push(r);
         after = rowid;
+        full = upto !== undefined && Number(upto) >= this.chunkBytes;
       }
       if (out.length) yield out;
-      if (rows.length < CHUNK) return;
+      // a chunk short of CHUNK rows is the last, unless its bytes stopped it
+      if (rows.length < CHUNK && !full) return;
     }
   }
 }

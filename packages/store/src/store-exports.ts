@@ -9,8 +9,9 @@ export class Exports extends ExportScans {
   constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
+    chunkBytes?: number,
   ) {
-    super(pool);
+    super(pool, chunkBytes);
   }
 
   /** Record a table's declared exports; returns the sinks that need a full ship (new, or columns changed). */

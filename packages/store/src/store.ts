@@ -31,6 +31,8 @@ export interface StoreOptions {
   url: string;
   schema: string;
   poolSize?: number;
+  /** an export chunk's budget of text, JSON and arrays (see ExportScans; TESSERA_BATCH_BYTES) */
+  chunkBytes?: number;
 }
 
 /**
@@ -59,18 +61,19 @@ export class Store {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
+    chunkBytes?: number,
   ) {
     this.stats = new TableStats(pool);
     this.cells = new Cells(pool, schema, this.stats);
     this.pending = new Pending(pool, schema);
     this.history = new History(pool, schema);
-    this.exports = new Exports(pool, schema);
+    this.exports = new Exports(pool, schema, chunkBytes);
     this.sources = new SourceStates(pool, schema);
   }
 
   static async open(opts: StoreOptions): Promise<Store> {
     const pool = createPool(opts.url, opts.poolSize);
-    const store = new Store(pool, opts.schema);
+    const store = new Store(pool, opts.schema, opts.chunkBytes);
     await migrate(pool, opts.schema);
     return store;
   }

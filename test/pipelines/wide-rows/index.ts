@@ -1,25 +1,14 @@
 import { definePipeline, defineUdf, iteratorCall, t, type IteratorDef } from '@tessera/core';
+import { postgres } from '@tessera/connectors';
+import { PG_URL } from '../../support/services';
+import { seen } from './seen';
 
 /**
  * Rows of large text (test/e2e/wide-rows): a batched UDF and an iterator that note, in this
  * process, how much text each call was handed at once, so the test can check that a batch of large
- * rows is read and computed a part at a time (TESSERA_BATCH_BYTES) rather than all together.
+ * rows is read and computed a part at a time (TESSERA_BATCH_BYTES) rather than all together. The
+ * table goes to "the customer's" Postgres (TESSERA_TEST_CUSTOMER_SCHEMA) with its text.
  */
-export interface WideRowsSeen {
-  /** the text each call of the batched UDF was handed, in characters */
-  callChars: number[];
-  /** rowids each call computed (a row computed twice shows twice) */
-  rows: number;
-  /** texts the iterator was handed */
-  iterated: number;
-}
-
-export function seen(): WideRowsSeen {
-  const g = globalThis as { __wideRowsSeen?: WideRowsSeen };
-  g.__wideRowsSeen ??= { callChars: [], rows: 0, iterated: 0 };
-  return g.__wideRowsSeen;
-}
-
 export const measure = defineUdf({
   name: 'measure',
   version: '1',
@@ -56,4 +45,6 @@ const ends: IteratorDef<Record<string, never>, typeof headOutputs> = {
 export default definePipeline('wide', (p) => {
   const docs = p.table('docs', { id: t.int().primaryKey(), body: t.string() }).compute('chars', (d) => measure(d.body));
   p.view('ends', docs, iteratorCall(ends, docs.body, {}));
+  const schema = process.env.TESSERA_TEST_CUSTOMER_SCHEMA ?? 'customer';
+  p.export(docs, postgres({ url: PG_URL, schema, table: 'wide_docs', create: true }), { columns: ['body', 'chars'] });
 });
