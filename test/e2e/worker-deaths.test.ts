@@ -40,6 +40,9 @@ test('rows that kill their worker fail their own cells with WorkerDied, a call t
     const queue = h.engine.ingestQueue();
     await Promise.all(items.map((row) => queue.add('insert', { pipeline: 'poison', table: 'items', op: 'insert', rows: [row] })));
     await waitFor('every ingest job applied', async () => (await openJobs(h.engine, ['ingest'])) === 0, { timeoutMs: 600_000, everyMs: 500 });
+    // none failed (a failure is named with its reason: a bystander's stalls once failed two, see INGEST_MAX_STALLS)
+    const failed = await queue.getJobs(['failed']);
+    expect(failed.map((j) => `${j.id}: ${j.failedReason} (stalled ${j.stalledCounter} times)`)).toEqual([]);
     expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: ROWS, failed: 0 });
     await h.engine.waitIdle('poison', { timeoutMs: 600_000 });
 

@@ -263,7 +263,7 @@ export class WorkerPool {
         concurrency,
         lockDuration: cfg.lockMs,
         stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
-        maxStalledCount: 5,
+        maxStalledCount: name === INGEST_QUEUE ? INGEST_MAX_STALLS : 5,
         // for jobs whose producer set none: BullMQ would keep every finished job, and Redis fills up
         removeOnComplete: { count: cfg.keepCompletedJobs },
         removeOnFail: { count: cfg.keepFailedJobs },
@@ -345,6 +345,17 @@ export class WorkerPool {
  * stream flows costs BullMQ's own round trips, several times a claimed job's share. Exports and
  * view starts (control) are few.
  */
+/**
+ * Stalls an ingest job survives before BullMQ fails it. Every job a process holds stalls when it
+ * dies, whatever killed it, and a held ingest job is often a bystander: a fresh process claims the
+ * waiting ingest jobs together with the stage jobs whose rows killed the last one, and dies again
+ * before its group commits. A failed ingest job is a producer's rows lost (other jobs' cells are
+ * found again by the reconcile), while after its first stall an ingest job runs no user code (its
+ * cells are left to the stage jobs' guard, see IngestRequest.afterStall), only bounded parsing and
+ * the commit. So it may stall far more often than the other queues' jobs (5).
+ */
+const INGEST_MAX_STALLS = 25;
+
 function defaultConcurrency(queue: string, bulkClaim: number): number {
   if (queue === INGEST_QUEUE) return bulkClaim > 0 ? 2 : 256;
   return queue === CONTROL_QUEUE || queue === SOURCES_QUEUE ? 2 : 4;
