@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type pg from 'pg';
+import { QueueEvents } from 'bullmq';
 import { runPipeline, type Harness } from '../support/harness';
-import { connectPg } from '../support/clients';
+import { connectPg, connectRedis } from '../support/clients';
 import { uniqueName } from '../support/names';
 import { waitForExports } from '../support/wait';
 import { seen } from '../pipelines/wide-rows/seen';
@@ -19,14 +20,21 @@ const BUDGET = 1024 * 1024;
 const customerSchema = uniqueName('wide');
 let h: Harness;
 let db: pg.Client;
+let cpuEvents: QueueEvents;
+/** ids of the iterate jobs added to the view's queue */
+const iterateJobs: string[] = [];
 
 beforeAll(async () => {
   process.env.TESSERA_TEST_CUSTOMER_SCHEMA = customerSchema;
   // one batch of all the rows, its cells computed in one call of up to 1,000 rows unless the budget splits it
   h = await runPipeline(PIPELINE, { TESSERA_BATCH_SIZE: '1000', TESSERA_WRITE_BACK_ROWS: '1000', TESSERA_BATCH_BYTES: String(BUDGET) });
   db = await connectPg();
+  cpuEvents = new QueueEvents('cpu', { connection: connectRedis(h.cfg.redisUrl, { maxRetriesPerRequest: null }), prefix: h.cfg.queuePrefix });
+  cpuEvents.on('added', ({ jobId, name }) => name.startsWith('iterate:') && iterateJobs.push(jobId));
+  await cpuEvents.waitUntilReady();
 });
 afterAll(async () => {
+  await cpuEvents?.close();
   await h.close();
   await db.query(`DROP SCHEMA IF EXISTS ${customerSchema} CASCADE`);
   await db.end();
@@ -57,6 +65,10 @@ test('rows of 100 kB in one batch of 60 are computed in parts within the byte bu
     ]).flat(),
   );
   expect(s.iterated).toBe(ROWS);
+  // the iterate job split off its parts again and again; each part's id names the origin and one range
+  const parts = iterateJobs.filter((id) => id.includes('/part-'));
+  expect(parts.length).toBeGreaterThanOrEqual(Math.ceil((ROWS * CHARS) / (BUDGET + CHARS)));
+  for (const id of parts) expect(id).toMatch(/^.*\/it-ends\/\d+-\d+\/part-\d+-\d+$/);
 
   // the export's chunks hold about the budget too, and every row arrives whole
   await waitForExports(h.engine, 'wide');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '@tessera/core';
+import { DEFAULT_BATCH_BYTES } from '@tessera/store';
 
 const intFrom = (def: number, min: number) => z.coerce.number().int().min(min).default(def);
 
@@ -15,7 +16,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . -')
     .default('tessera'),
   TESSERA_BATCH_SIZE: intFrom(1000, 1),
-  TESSERA_BATCH_BYTES: intFrom(16 * 1024 * 1024, 1024),
+  TESSERA_BATCH_BYTES: intFrom(DEFAULT_BATCH_BYTES, 1024),
   TESSERA_MEDIA_DESTINATION: z.string().default('.tessera/media'),
   TESSERA_MEDIA_CACHE_DIR: z.string().default('.tessera/cache'),
   TESSERA_PIPELINES: z.string().default('pipelines'),

@@ -23,7 +23,7 @@ import { runFinalize } from './processors/finalize';
 import { runIterate } from './processors/iterate';
 import { CrashRecords } from './processors/crash-records';
 import { StageJob, FinalizeJob, IterateJob } from './jobs/payloads';
-import { jobOptions } from './dag/build-flow';
+import { jobOptions, splitPartId } from './dag/build-flow';
 import { BASE_QUEUES, CONTROL_QUEUE, INGEST_QUEUE, SOURCES_QUEUE, queueName } from './jobs/queues';
 import { ReadingWorker } from './jobs/unreadable-data';
 import { runSourceJob } from './sources/source-processor';
@@ -159,11 +159,13 @@ export class WorkerPool {
             registry,
             media: opts.media,
             split: async (parts) => {
-              await engine
-                .queue(name)
-                .addBulk(
-                  parts.map((p) => ({ name: job.name, data: p, opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: `${job.id}/${p.lo}-${p.hi}` } })),
-                );
+              await engine.queue(name).addBulk(
+                parts.map((p) => ({
+                  name: job.name,
+                  data: p,
+                  opts: { ...jobOptions({ attempts: cfg.jobAttempts }), jobId: splitPartId(job.id!, p.lo, p.hi) },
+                })),
+              );
             },
             enqueueView: async (view, version) => void (await engine.enqueue(data.pipeline, view, version, { vMin: version })),
             enqueueDerived: (d) => engine.enqueueDerived(data.pipeline, d),

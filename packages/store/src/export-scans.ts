@@ -2,14 +2,12 @@ import type pg from 'pg';
 import type { CatalogTable } from './catalog';
 import { ident } from './sql';
 import { relationOf, type BaseRows } from './relation';
-import { storedSize } from './stored-size';
+import { DEFAULT_BATCH_BYTES, storedSize } from './stored-size';
 
 /** A row as shipped to an export: its exported columns (or only its key), by name. */
 export type ExportRow = Record<string, unknown>;
 
 const CHUNK = 2000;
-/** A chunk's bytes of text, JSON and arrays, unless the store is given another budget (TESSERA_BATCH_BYTES). */
-export const CHUNK_BYTES = 16 * 1024 * 1024;
 
 /** Where one version's row versions lie: first and last rowid, and how many. */
 interface Span {
@@ -35,7 +33,7 @@ export interface LiveScope {
 export class ExportScans {
   constructor(
     private readonly db: pg.Pool,
-    private readonly chunkBytes = CHUNK_BYTES,
+    private readonly chunkBytes = DEFAULT_BATCH_BYTES,
   ) {}
 
   /** Live rows whose `complete` cells all have a value or an error. */
@@ -168,12 +166,12 @@ export class ExportScans {
     for (;;) {
       const { rows } = await this.db.query(query, [after]);
       const out: ExportRow[] = [];
-      let full = false;
-      for (const { __rowid: rowid, __upto: upto, __bytes: _, ...r } of rows) {
+      for (const { __rowid: rowid, __upto: _upto, __bytes: _, ...r } of rows) {
         if (String(rowid) !== String(after)) out.push(r);
         after = rowid;
-        full = upto !== undefined && Number(upto) >= this.chunkBytes;
       }
+      const upto = rows.at(-1)?.__upto;
+      const full = upto !== undefined && Number(upto) >= this.chunkBytes;
       if (out.length) yield out;
       // a chunk short of CHUNK rows is the last, unless its bytes stopped it
       if (rows.length < CHUNK && !full) return;

@@ -4,6 +4,7 @@ export type { Pending } from './store-pending';
 export type { History, VersionChange, VersionProgress } from './store-history';
 export type { Exports } from './store-exports';
 export type { ExportRow, LiveScope } from './export-scans';
+export { DEFAULT_BATCH_BYTES } from './stored-size';
 export type { CatalogTable, CatalogColumn } from './catalog';
 export { viewsOf, iterationColumns } from './catalog';
 export type { DerivedVersion } from './derived';

@@ -1,5 +1,7 @@
 import type { Relation } from './relation';
-import { pgType } from './sql';
+
+/** How many bytes of text, JSON and arrays a batch, an iteration or an export chunk reads at most (TESSERA_BATCH_BYTES). */
+export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 
 /**
  * The SQL adding up a row's text, JSON and arrays among `read` as Postgres stores them, without
@@ -12,8 +14,7 @@ export function storedSize(rel: Relation, read: string[]): string | null {
     // scalars are fixed-width and media references at most 8,192 characters: a batch of them stays small
     const kind = rel.column(n)?.type.kind;
     if (kind !== 'string' && kind !== 'json' && kind !== 'array') return [];
-    const type = pgType(rel.column(n)!.type);
-    return [`coalesce(${type === 'text' ? 'octet_length' : 'pg_column_size'}(${rel.col(n)}), 0)`];
+    return [`coalesce(${kind === 'string' ? 'octet_length' : 'pg_column_size'}(${rel.col(n)}), 0)`];
   });
   return parts.length ? parts.join(' + ') : null;
 }

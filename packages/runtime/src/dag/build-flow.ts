@@ -54,6 +54,15 @@ export function jobOptions(defaults: JobDefaults) {
 }
 
 /**
+ * The id of a part an iterate job splits off (see runIterate): its origin's id and the part's rowids.
+ * A part that splits again names the origin, not itself, so ids stay one range long however often
+ * a batch of large rows is split; the origin and the range name the work exactly.
+ */
+export function splitPartId(jobId: string, lo: number, hi: number): string {
+  return `${jobId.replace(/\/part-\d+-\d+$/, '')}/part-${lo}-${hi}`;
+}
+
+/**
  * The job DAG of one table version. BullMQ flows are trees, so each batch's stages form a chain
  * (a parent runs after its child: stage k+1 after stage k) and every chain hangs under one
  * finalize job. A view's iterate job for the batch sits on top of the chain when the view reads
