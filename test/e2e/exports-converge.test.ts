@@ -155,6 +155,10 @@ test('apply: a new exported column is added to the targets and filled for existi
   ]);
   expect(type.rows[0].data_type).toBe('bigint');
   expect(await pgRows(db, `${schema}.notes_new`, ['id', 'body', 'shout'])).toEqual(await recordRows(h.engine, 'converging', 'notes', ['id', 'body', 'shout']));
+  // the apply's backfill (of `size`) shipped the new export in full, once its cells were computed:
+  // no full ship of its own beside it, which would have shipped the rows a second time
+  const fresh = (await h.engine.store.exports.states('converging')).find((e) => e.sink.includes('notes_new'))!;
+  expect({ seq: fresh.seq, state: fresh.state, held: fresh.held, needsFull: fresh.needsFull }).toEqual({ seq: 1, state: 'ok', held: 0, needsFull: false });
 
   // later writes reach the new column and the new export as well
   await h.engine.insert('converging', 'notes', [{ id: 'e', body: 'epsilon', stars: 5 }]);

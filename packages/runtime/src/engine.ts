@@ -142,23 +142,28 @@ export class Engine {
     for (const ch of changes) {
       if (ch.backfill) await this.enqueue(def.name, ch.table, ch.version, { columns: ch.columns, ...(ch.derived?.length ? { derived: ch.derived } : {}) });
     }
-    await this.syncExports(def);
+    await this.syncExports(def, new Set(changes.filter((ch) => ch.backfill).map((ch) => ch.table)));
     await syncSources(this, def); // schedulers follow the sources in the code: added, changed, removed
     return changes;
   }
 
   /**
    * A new export, or one whose columns or key changed, ships every existing row (the target gains
-   * new columns as it is prepared); the catalog remembers each export's signature to tell.
+   * new columns as it is prepared); the catalog remembers each export's signature to tell. The
+   * record marks such an export for a full ship; a table `backfilling` in the same apply gets it
+   * from that backfill's finalize, once its cells are computed: a full ship of its own, running
+   * beside the backfill, would ship every row whose part was already written, then the backfill
+   * would ship them all again (a backfill over large rows paid for each twice).
    */
-  private async syncExports(def: PipelineDef): Promise<void> {
+  private async syncExports(def: PipelineDef, backfilling = new Set<string>()): Promise<void> {
     for (const table of await this.store.tables(def.name)) {
       const decls = def.exports
         .filter((e) => e.source === table.name)
         .map((e) => ({ sink: e.sink.name, signature: { columns: e.columns, key: e.key, propagateDeletes: e.propagateDeletes } }));
       const changed = await this.store.exports.sync(table, decls);
       // a table without rows has nothing to ship now; its first ship is a full one all the same
-      if (changed.length && (await this.store.exports.hasRows(table))) await this.exportFull(def.name, table.name, { sinks: changed });
+      if (changed.length && !backfilling.has(table.name) && (await this.store.exports.hasRows(table)))
+        await this.exportFull(def.name, table.name, { sinks: changed });
     }
   }
 
