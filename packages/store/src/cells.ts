@@ -57,6 +57,21 @@ export interface BoundedBatch {
 }
 
 /**
+ * The WHERE clause (and its parameters, from $1) of the live rows in a selector's range with a
+ * pending cell among `columns`, the rows of the table being `t0`.
+ */
+export function pendingRows(columns: string[], sel: RowSelector): { where: string; values: unknown[] } {
+  const pending = columns.map((n) => `t0.${ident(statusCol(n))} IS NULL`).join(' OR ');
+  // the batch is a rowid range, so the primary key's range scan reads only it: `_v_min + 0` keeps
+  // Postgres off the _v_min index, which statistics taken before this version was written (it is
+  // not among their values, so rare) make look cheaper, and which reads the whole version per batch
+  // (every batch of a 100,000-row insert scanned 100,000 rows: 40-55 ms each instead of 1-2)
+  const version = sel.vMin === undefined ? '' : 'AND t0._v_min + 0 = $3';
+  const values: unknown[] = sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin];
+  return { where: `WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${version} AND (${pending})`, values };
+}
+
+/**
  * Load the live rows of a batch that still have a pending cell among `columns`, with every input
  * those columns read and the status of each computed input (so a failed input can fail its
  * dependents and a pending one can wait).
@@ -81,14 +96,7 @@ export async function loadBoundedBatch(db: pg.Pool, table: CatalogTable, columns
     ...read.map((n) => `${rel.col(n)} AS ${ident(n)}`),
     ...computed.map((n) => `${rel.status(n)} AS ${ident(statusCol(n))}`),
   ];
-  const pending = columns.map((n) => `t0.${ident(statusCol(n))} IS NULL`).join(' OR ');
-  // the batch is a rowid range, so the primary key's range scan reads only it: `_v_min + 0` keeps
-  // Postgres off the _v_min index, which statistics taken before this version was written (it is
-  // not among their values, so rare) make look cheaper, and which reads the whole version per batch
-  // (every batch of a 100,000-row insert scanned 100,000 rows: 40-55 ms each instead of 1-2)
-  const version = sel.vMin === undefined ? '' : 'AND t0._v_min + 0 = $3';
-  const values: unknown[] = sel.vMin === undefined ? [sel.lo, sel.hi] : [sel.lo, sel.hi, sel.vMin];
-  const where = `WHERE t0._rowid BETWEEN $1 AND $2 AND t0._v_max IS NULL ${version} AND (${pending})`;
+  const { where, values } = pendingRows(columns, sel);
   const size = Number.isFinite(maxBytes) ? storedSize(rel, read) : null;
   // rows as arrays, decoded with plain loops: this runs for every row of every batch
   const { rows } = await db.query<unknown[]>(

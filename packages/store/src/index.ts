@@ -16,6 +16,7 @@ export type { Row } from './rows';
 export type { SelectOptions, ColumnStatus, CellError } from './read';
 export type { VersionInfo, VersionKind } from './versions';
 export type { RowSelector, BatchRow, BoundedBatch, CellWrite, CellResult, CellState } from './cells';
+export type { RowRange } from './pending-parts';
 export type { ExportState, ExportDecl, Ship, ShipOutcome } from './exports';
 export { SHIP_DEATHS_BEFORE_REFUSAL, type ShipGuard } from './ship-deaths';
 export type { WriteRequest, RequestOutcome, GroupCommit, VersionCommit } from './group-commit';

@@ -14,6 +14,7 @@ import {
   type CellWrite,
   type RowSelector,
 } from './cells';
+import { pendingParts, type RowRange } from './pending-parts';
 import { commitIteration, type IterationCommit, type IterationOutcome } from './iterations';
 import { abortedVersions } from './store-history';
 import type { TableStats } from './table-stats';
@@ -38,6 +39,11 @@ export class Cells {
   /** batch(), stopping once the rows read hold `maxBytes` of text, JSON and arrays (at least one row is read): `next` is where the rest begins. */
   boundedBatch(table: CatalogTable, columns: string[], sel: RowSelector, maxBytes: number): Promise<BoundedBatch> {
     return loadBoundedBatch(this.pool, table, columns, sel, maxBytes);
+  }
+
+  /** The batch's pending rows in consecutive parts within `maxRows` rows and `maxBytes` of text, JSON and arrays, sized without reading them (see pendingParts). */
+  parts(table: CatalogTable, columns: string[], sel: RowSelector, limits: { maxRows: number; maxBytes: number }): Promise<RowRange[]> {
+    return pendingParts(this.pool, table, columns, sel, limits);
   }
 
   /** Write cell outcomes into the row versions they were computed from (never into a newer one); repeating is harmless. */

@@ -202,3 +202,37 @@ test('a bounded batch stops at its byte budget (counted as stored, without readi
   expect(ids(rest.rows)).toEqual([2, 3]);
   expect(rest.next).toBeNull();
 });
+
+test("a batch's parts are cut by rows and by stored bytes, without reading the text; rows already computed are in none", async () => {
+  // bodies of 10 kB, 10 kB, 30 kB (compressible: counted as 30 kB all the same), 10 kB, 10 kB
+  const sizes = [10_000, 10_000, 30_000, 10_000, 10_000];
+  await store.insert(
+    'lib',
+    'docs',
+    sizes.map((n, i) => ({ id: i, body: (i === 2 ? 'a' : `${i}xyzw`).repeat(n / (i === 2 ? 1 : 5)), tag: null })),
+  );
+  const all = await store.cells.batch(docs, ['loud'], ALL);
+  const rowids = all.map((r) => r.rowid);
+  const range = (a: number, b: number) => ({ lo: rowids[a]!, hi: rowids[b]! });
+  // within 25 kB: two rows of 10 kB, the 30 kB row alone (over the budget, but one row is a part), the last two
+  expect(await store.cells.parts(docs, ['loud'], ALL, { maxRows: 1000, maxBytes: 25_000 })).toEqual([range(0, 1), range(2, 2), range(3, 4)]);
+  // rows per job bound the parts too
+  expect(await store.cells.parts(docs, ['loud'], ALL, { maxRows: 2, maxBytes: Number.POSITIVE_INFINITY })).toEqual([range(0, 1), range(2, 3), range(4, 4)]);
+  expect(await store.cells.parts(docs, ['loud'], ALL, { maxRows: 1000, maxBytes: 1e9 })).toEqual([range(0, 4)]);
+  // each part's rows are read whole within the same budget
+  for (const part of await store.cells.parts(docs, ['loud'], ALL, { maxRows: 1000, maxBytes: 25_000 }))
+    expect((await store.cells.boundedBatch(docs, ['loud'], part, 25_000)).next).toBeNull();
+  // computed rows are not pending: the parts skip them
+  await store.cells.write(
+    docs,
+    ['loud'],
+    all.slice(0, 3).map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: 'X' } } })),
+  );
+  expect(await store.cells.parts(docs, ['loud'], ALL, { maxRows: 1000, maxBytes: 25_000 })).toEqual([range(3, 4)]);
+  await store.cells.write(
+    docs,
+    ['loud'],
+    all.slice(3).map((r) => ({ rowid: r.rowid, vMin: r.vMin, cells: { loud: { value: 'X' } } })),
+  );
+  expect(await store.cells.parts(docs, ['loud'], ALL, { maxRows: 1000, maxBytes: 25_000 })).toEqual([]);
+});

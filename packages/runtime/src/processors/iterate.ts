@@ -35,7 +35,7 @@ export interface IterateDeps {
   stalledBefore?: boolean;
   /** how long the iterator may go without yielding a row before the row's iteration fails (0 or absent: no deadline) */
   rowTimeoutMs?: number;
-  /** read the batch's rows within this many bytes of text, JSON and arrays, splitting off the rest (see Cells.boundedBatch) */
+  /** read the batch's rows within this many bytes of text, JSON and arrays, splitting it into parts that are (see Cells.parts) */
   maxBatchBytes?: number;
 }
 
@@ -52,8 +52,9 @@ export interface IterateResult {
 
 /**
  * Iterate one batch of base rows into a view. A range holding more pending rows than the
- * iterator's rows-per-job is split into jobs of that size first, so a table of videos is shared
- * by the fleet a video at a time. Each base row is committed on its own (its view rows and its
+ * iterator's rows-per-job, or more than TESSERA_BATCH_BYTES of input, is split into jobs of that
+ * size first, so a table of videos is shared by the fleet a video at a time, and one of large
+ * documents a few megabytes at a time. Each base row is committed on its own (its view rows and its
  * iteration cell in one transaction), so a job killed midway resumes where it stopped, and one
  * corrupt file fails its own cell, nothing else. Then the view's DAG starts for the rows written.
  */
@@ -67,9 +68,18 @@ export async function runIterate(job: IterateJob, jobId: string, deps: IterateDe
   const aborted = await store.history.aborted(base, job.version);
   if (aborted) return { rows: 0, computed: 0, failed: 0, viewRows: 0, skipped: `version ${job.version} was aborted: ${aborted}` };
 
-  // read within the byte budget: a batch of large documents is split before it is all in memory
+  // a batch of more rows than a job takes, or of large documents, is split before any row is read:
+  // its parts are sized by Postgres, and each part's job reads its own rows (all parts at once, so
+  // the fleet shares them and no job reads rows it hands on)
   const sel = { lo: job.lo, hi: job.hi, ...(job.vMin === undefined ? {} : { vMin: job.vMin }) };
-  const { rows, next } = await store.cells.boundedBatch(base, [job.column], sel, deps.maxBatchBytes ?? Number.POSITIVE_INFINITY);
+  const maxBytes = deps.maxBatchBytes ?? Number.POSITIVE_INFINITY;
+  const ranges = await store.cells.parts(base, [job.column], sel, { maxRows: spec.rowsPerJob, maxBytes });
+  if (ranges.length > 1) {
+    await deps.split(ranges.map((r) => ({ ...job, lo: r.lo, hi: r.hi })));
+    return { rows: 0, computed: 0, failed: 0, viewRows: 0, split: ranges.length };
+  }
+  // still read within the budget: rows updated since they were sized may have grown
+  const { rows, next } = await store.cells.boundedBatch(base, [job.column], sel, maxBytes);
   if (rows.length > spec.rowsPerJob || next !== null) {
     const parts: IterateJob[] = [];
     for (let i = 0; i < rows.length; i += spec.rowsPerJob) {
