@@ -74,7 +74,9 @@ export function formatExportState(e: ExportState, pipeline: string): string {
     case 'waiting':
       return `WAITING for the target (retrying): ${e.reason ?? ''}${e.needsFull ? '; a full re-ship follows' : ''}`;
     case 'new':
-      return 'not shipped yet';
+      // a full ship is due: the backfill or full ship the apply started, or the fleet's reconcile
+      // once none of the table's finalize jobs is left (workers whose code lacks the export skip it)
+      return 'not shipped yet (a full ship follows; workers whose code lacks this export skip it until they are deployed)';
     default:
       return `ok, ship ${e.seq} at ${e.shippedAt?.toISOString() ?? '?'}${held}${e.needsFull ? '; a full re-ship is due' : ''}`;
   }

@@ -1,7 +1,8 @@
 import { buildVersionFlow } from './dag/build-flow';
 import { CONTROL_QUEUE, queueName } from './jobs/queues';
 import { selectIterations, type Engine } from './engine';
-import type { CatalogTable, RowSelector } from '@tessera/store';
+import type { CatalogTable, ExportState, RowSelector } from '@tessera/store';
+import type { FinalizeJob } from './jobs/payloads';
 
 export interface ReconcileReport {
   pipeline: string;
@@ -55,6 +56,7 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
   const reports: ReconcileReport[] = [];
   const { store } = engine;
   for (const table of await store.tables(pipeline)) {
+    const finalizing = await liveFinalizeJobs(engine, pipeline, table);
     // a finished version whose export job Redis lost leaves no pending cell: re-ship in full when asked
     // (the finalize job of a table without exports ships nothing)
     if (opts.exports) await engine.exportFull(pipeline, table.name);
@@ -63,12 +65,14 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
       // converge by themselves. The fleet's ticks space the tries out (a full ship of a large table
       // every tick would load the record and the target for nothing until a person fixes it)
       const due = Date.now() - (opts.periodic?.stuckRetryMs ?? 0);
-      const stuck = (await engine.store.exports.states(pipeline))
-        .filter((e) => e.table === table.name && e.state === 'stuck' && (e.updatedAt?.getTime() ?? 0) <= due)
-        .map((e) => e.sink);
-      if (stuck.length) await engine.exportFull(pipeline, table.name, { sinks: stuck });
+      const states = (await engine.store.exports.states(pipeline)).filter((e) => e.table === table.name && (e.updatedAt?.getTime() ?? 0) <= due);
+      const stuck = states.filter((e) => e.state === 'stuck').map((e) => e.sink);
+      const unshipped = await neverShipped(engine, table, states, finalizing);
+      // their next try is spaced from now, as a stuck export's is from its refusal
+      if (unshipped.length) await engine.store.exports.touch(table, unshipped);
+      if (stuck.length || unshipped.length) await engine.exportFull(pipeline, table.name, { sinks: [...stuck, ...unshipped] });
     }
-    const reshipped = await reshipLostVersions(engine, pipeline, table, opts.periodic?.graceMs ?? 0);
+    const reshipped = await reshipLostVersions(engine, pipeline, table, finalizing, opts.periodic?.graceMs ?? 0);
     const iterations = selectIterations(table);
     if (!table.stages.length && !iterations.length) continue;
     const report: ReconcileReport = { pipeline, table: table.name, pendingBatches: 0, covered: 0, enqueued: 0, ...(reshipped.length ? { reshipped } : {}) };
@@ -143,12 +147,8 @@ export async function reconcile(engine: Engine, pipeline: string, opts: Reconcil
  * ship left the export needing it). Live jobs are read first, so one finishing in between is seen
  * as shipped, not as lost.
  */
-async function reshipLostVersions(engine: Engine, pipeline: string, table: CatalogTable, graceMs: number): Promise<number[]> {
-  const live = new Set<number>();
-  for (const job of await engine.queue(CONTROL_QUEUE).getJobs([...LIVE_STATES])) {
-    const d = job?.data;
-    if (d?.kind === 'finalize' && d.pipeline === pipeline && d.table === table.name && !d.rows && !d.sinks) live.add(d.version);
-  }
+async function reshipLostVersions(engine: Engine, pipeline: string, table: CatalogTable, finalizing: FinalizeJob[], graceMs: number): Promise<number[]> {
+  const live = new Set(finalizing.filter((d) => !d.rows && !d.sinks).map((d) => d.version));
   const lost = (await engine.store.history.unshipped(table, graceMs)).filter((v) => !live.has(v));
   for (const version of lost) {
     await engine.flows.add(
@@ -156,4 +156,28 @@ async function reshipLostVersions(engine: Engine, pipeline: string, table: Catal
     );
   }
   return lost;
+}
+
+/** The table's finalize jobs waiting or running (read before the record, so one finishing in between is seen as done). */
+async function liveFinalizeJobs(engine: Engine, pipeline: string, table: CatalogTable): Promise<FinalizeJob[]> {
+  const live: FinalizeJob[] = [];
+  for (const job of await engine.queue(CONTROL_QUEUE).getJobs([...LIVE_STATES])) {
+    const d = job?.data;
+    if (d?.kind === 'finalize' && d.pipeline === pipeline && d.table === table.name) live.push(d as FinalizeJob);
+  }
+  return live;
+}
+
+/**
+ * Exports (among `states`, those due) never shipped though the table has rows and no finalize is
+ * left to ship them: every version is shipped and no finalize job of the table is live. Their full
+ * ship ran on workers whose code lacks the export (a deploy still rolling out: such a worker ships
+ * the exports it knows), or was lost; without a write to the table nothing would ship them again.
+ * A backfill still running, or a full ship waiting, is left to do it.
+ */
+async function neverShipped(engine: Engine, table: CatalogTable, states: ExportState[], finalizing: FinalizeJob[]): Promise<string[]> {
+  const fresh = states.filter((e) => e.state === 'new').map((e) => e.sink);
+  if (!fresh.length || finalizing.length) return [];
+  if ((await engine.store.history.unshipped(table, 0)).length || !(await engine.store.exports.hasRows(table))) return [];
+  return fresh;
 }

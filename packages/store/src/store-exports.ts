@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ident } from './sql';
 import type { CatalogTable } from './catalog';
 import { syncExports, withExportLock, exportStates, type ExportDecl, type ExportState, type Ship, type ShipOutcome } from './exports';
 import type { ShipGuard } from './ship-deaths';
@@ -27,6 +28,11 @@ export class Exports extends ExportScans {
   /** Where each export of a pipeline's tables stands (ok, stuck with its reason, rows held). */
   states(pipeline: string): Promise<ExportState[]> {
     return exportStates(this.pool, this.schema, pipeline);
+  }
+
+  /** Mark exports as tried now (their state unchanged): the fleet spaces its tries of an export by when it last tried. */
+  async touch(table: CatalogTable, sinks: string[]): Promise<void> {
+    await this.pool.query(`UPDATE ${ident(this.schema)}.exports SET updated_at = now() WHERE table_id = $1 AND sink = ANY($2)`, [table.id, sinks]);
   }
 
   /** Whether the table has any row, live or retired (a table without rows has nothing to ship yet). */
