@@ -4,7 +4,7 @@ import { QueueEvents } from 'bullmq';
 import { runPipeline, type Harness } from '../support/harness';
 import { connectPg, connectRedis } from '../support/clients';
 import { uniqueName } from '../support/names';
-import { waitForExports } from '../support/wait';
+import { waitFor, waitForExports } from '../support/wait';
 import { seen } from '../pipelines/wide-rows/seen';
 
 /**
@@ -65,10 +65,23 @@ test('rows of 100 kB in one batch of 60 are computed in parts within the byte bu
     ]).flat(),
   );
   expect(s.iterated).toBe(ROWS);
-  // the iterate job split off its parts again and again; each part's id names the origin and one range
-  const parts = iterateJobs.filter((id) => id.includes('/part-'));
-  expect(parts.length).toBeGreaterThanOrEqual(Math.ceil((ROWS * CHARS) / (BUDGET + CHARS)));
-  for (const id of parts) expect(id).toMatch(/^.*\/it-ends\/\d+-\d+\/part-\d+-\d+$/);
+  // the iterate job handed its rows on in parts sized by Postgres, each within the budget, covering
+  // every row once; a part's id names the origin and one range
+  const ranges = () =>
+    iterateJobs
+      .map((id) => /\/it-ends\/\d+-\d+\/part-(\d+)-(\d+)$/.exec(id))
+      .filter((m) => m !== null)
+      .map((m) => ({ lo: Number(m[1]), hi: Number(m[2]) }))
+      .sort((a, b) => a.lo - b.lo);
+  // the `added` events arrive on their own connection: wait for all of them
+  await waitFor('the parts to cover every row', async () => ranges().reduce((n, r) => n + r.hi - r.lo + 1, 0) >= ROWS);
+  const parts = ranges();
+  expect(parts.length).toBe(Math.ceil(ROWS / Math.floor(BUDGET / CHARS)));
+  for (const [i, r] of parts.entries()) {
+    expect(r.hi - r.lo + 1).toBeLessThanOrEqual(Math.floor(BUDGET / CHARS));
+    if (i > 0) expect(r.lo).toBe(parts[i - 1]!.hi + 1);
+  }
+  expect(iterateJobs.filter((id) => id.includes('/part-')).every((id) => /^.*\/it-ends\/\d+-\d+\/part-\d+-\d+$/.test(id))).toBe(true);
 
   // the export's chunks hold about the budget too, and every row arrives whole
   await waitForExports(h.engine, 'wide');
