@@ -146,12 +146,22 @@ async function applied(rowIds: string[], jobs: Job[]) {
   return { rows: rows.sort(), requests: new Map(recorded.map((r) => [r.request_id as string, r.version as number])) };
 }
 
-/** Each job completed on its one successful attempt, its row is in the record once, its request recorded in the version it reported. */
+/**
+ * Each job completed on its one successful attempt, its row is in the record once, its request
+ * recorded in the version it reported; a job that did not stall found no earlier commit of it.
+ */
 async function expectAppliedOnce(jobs: Job[], rowIds: string[]) {
   const { rows, requests } = await applied(rowIds, jobs);
   expect(rows).toEqual([...rowIds].sort());
   for (const j of jobs) {
-    expect(j.returnvalue).toMatchObject({ count: 1, duplicate: false });
+    // a job whose lock lapsed after its commit (a pause of a loaded machine, with the tests' 4 s
+    // locks) is moved back to wait and runs again: it finds its request applied (`duplicate`) and
+    // applies nothing, which the rows and the recorded request below still check
+    // (the stall and attempt counts ride along, so a failure says which case it was)
+    expect({ ...(j.returnvalue as object), id: j.id, stalledCounter: j.stalledCounter, attemptsStarted: j.attemptsStarted }).toMatchObject({
+      count: 1,
+      ...(j.stalledCounter ? {} : { duplicate: false }),
+    });
     expect(requests.get(`job:${j.id}@${j.timestamp}`)).toBe((j.returnvalue as { version: number }).version);
   }
 }
