@@ -340,14 +340,6 @@ export class WorkerPool {
 }
 
 /**
- * Jobs in flight per queue unless TESSERA_CONCURRENCY says otherwise. Ingest jobs mostly wait for
- * their group's commit, so a worker holds many (each group can only be as large as this); with the
- * bulk consumer taking streams (waiting and prioritized jobs), the regular Worker needs only enough
- * for a lone job on an idle fleet and delayed ones as they come due: each job it takes while a
- * stream flows costs BullMQ's own round trips, several times a claimed job's share. Exports and
- * view starts (control) are few.
- */
-/**
  * Stalls an ingest job survives before BullMQ fails it. Every job a process holds stalls when it
  * dies, whatever killed it, and a held ingest job is often a bystander: a fresh process claims the
  * waiting ingest jobs together with the stage jobs whose rows killed the last one, and dies again
@@ -358,6 +350,14 @@ export class WorkerPool {
  */
 const INGEST_MAX_STALLS = 25;
 
+/**
+ * Jobs in flight per queue unless TESSERA_CONCURRENCY says otherwise. Ingest jobs mostly wait for
+ * their group's commit, so a worker holds many (each group can only be as large as this); with the
+ * bulk consumer taking streams (waiting and prioritized jobs), the regular Worker needs only enough
+ * for a lone job on an idle fleet and delayed ones as they come due: each job it takes while a
+ * stream flows costs BullMQ's own round trips, several times a claimed job's share. Exports and
+ * view starts (control) are few.
+ */
 function defaultConcurrency(queue: string, bulkClaim: number): number {
   if (queue === INGEST_QUEUE) return bulkClaim > 0 ? 2 : 256;
   return queue === CONTROL_QUEUE || queue === SOURCES_QUEUE ? 2 : 4;
